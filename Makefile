@@ -1,0 +1,150 @@
+# ThreatLockDown build (GNU Make).
+#
+# Variants share one source list and differ only in flags and output folder:
+#   make            release build in build/        (binaries in build/bin/)
+#   make asan       ASan+UBSan build in build/asan/ (what `make test` runs)
+#   make fuzz       libFuzzer harnesses in build/fuzz/ (clang)
+# `make run` and `make test` first install missing Debian packages (mk/deps.sh).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?= 0
+FUZZ    ?= 0
+PKGS    := libpcre2-8 libcjson libcurl libmicrohttpd sqlite3 openssl zlib
+SHARED  ?= $(abspath ../shared)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_BASE := -std=c17 -Wall -Wextra -Werror -Wshadow -Wvla -Wno-unused-parameter \
+               -D_GNU_SOURCE -pthread -g -Isrc $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+  CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS_SAN := -fsanitize=address,undefined
+else ifeq ($(FUZZ),1)
+  CFLAGS_OPT := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined -DTLD_FUZZING=1
+  LDFLAGS_SAN := -fsanitize=address,undefined
+else
+  CFLAGS_OPT := -O2
+  LDFLAGS_SAN :=
+endif
+CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm
+
+# ---- sources -------------------------------------------------------------------------------
+find_c = $(sort $(shell find $(1) -name '*.c' 2>/dev/null))
+COMMON_SRC  := $(call find_c,src/common)
+ENGINE_SRC  := $(call find_c,src/engine)
+AGENT_SRC   := $(filter-out src/agent/main.c,$(call find_c,src/agent))
+MANAGER_SRC := $(filter-out src/manager/main.c,$(call find_c,src/manager))
+LOGTEST_SRC := $(call find_c,src/tools/logtest)
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC    := $(sort $(wildcard fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_COMMON  := $(BUILD)/lib/libtld_common.a
+LIB_ENGINE  := $(BUILD)/lib/libtld_engine.a
+LIB_AGENT   := $(BUILD)/lib/libtld_agent.a
+LIB_MANAGER := $(BUILD)/lib/libtld_manager.a
+# Link order: dependents first.
+ALL_LIBS    := $(LIB_MANAGER) $(LIB_AGENT) $(LIB_ENGINE) $(LIB_COMMON)
+
+BINS := $(BUILD)/bin/tld-logtest
+ifneq ($(wildcard src/agent/main.c),)
+  BINS += $(BUILD)/bin/tld-agent
+endif
+ifneq ($(wildcard src/manager/main.c),)
+  BINS += $(BUILD)/bin/tld-manager
+endif
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+.PHONY: all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
+        format-check check-ruleset docs-rules
+
+all: $(BINS)
+
+unit-bins: $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define make_lib
+$(1): $(call obj,$(2))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(eval $(call make_lib,$(LIB_COMMON),$(COMMON_SRC)))
+$(eval $(call make_lib,$(LIB_ENGINE),$(ENGINE_SRC)))
+$(eval $(call make_lib,$(LIB_AGENT),$(AGENT_SRC)))
+$(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))
+
+$(BUILD)/bin/tld-logtest: $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/bin/tld-agent: $(call obj,src/agent/main.c) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/bin/tld-manager: $(call obj,src/manager/main.c) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS) -lcmocka
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# ---- variants --------------------------------------------------------------------------------
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-bins
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz FUZZ=1 CC=clang fuzz-build
+
+# ---- the two commands of the README -----------------------------------------------------------
+deps:
+	@bash mk/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz
+	@/usr/bin/python3 tests/run_tests.py --build build/asan --shared "$(SHARED)"
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash mk/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/run.sh "$(SHARED)"
+
+bench-detection: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/detection.sh "$(SHARED)"
+
+format:
+	@clang-format -i $$(find src tests fuzz bench -name '*.[ch]')
+
+format-check:
+	@clang-format --dry-run -Werror $$(find src tests fuzz bench -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

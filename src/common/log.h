@@ -1,0 +1,35 @@
+/*
+ * The daemons' own log ("2026-11-26 16:30:00 tld-manager[123] INFO: text"). A struct tld_log is
+ * created by main() and handed to the components that need it; there is no process-wide logger.
+ * Writes are serialised by a mutex so lines from several threads never interleave.
+ */
+#ifndef TLD_COMMON_LOG_H
+#define TLD_COMMON_LOG_H
+
+#include <pthread.h>
+#include <stdio.h>
+
+enum tld_log_level { TLD_LOG_DEBUG, TLD_LOG_INFO, TLD_LOG_WARN, TLD_LOG_ERROR };
+
+struct tld_log {
+    FILE *out;            /* not owned unless owns_out */
+    int owns_out;
+    enum tld_log_level min;
+    char name[32];        /* program name shown in every line */
+    pthread_mutex_t lock;
+};
+
+/* Log to `out` (not owned). */
+void tld_log_init(struct tld_log *log, const char *name, FILE *out, enum tld_log_level min);
+/* Log to a file opened for append (owned); 0 or TLD_EIO. */
+int tld_log_open(struct tld_log *log, const char *name, const char *path, enum tld_log_level min);
+void tld_log_fini(struct tld_log *log);
+void tld_log(struct tld_log *log, enum tld_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define tld_log_debug(l, ...) tld_log((l), TLD_LOG_DEBUG, __VA_ARGS__)
+#define tld_log_info(l, ...)  tld_log((l), TLD_LOG_INFO, __VA_ARGS__)
+#define tld_log_warn(l, ...)  tld_log((l), TLD_LOG_WARN, __VA_ARGS__)
+#define tld_log_error(l, ...) tld_log((l), TLD_LOG_ERROR, __VA_ARGS__)
+
+#endif

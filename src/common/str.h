@@ -1,0 +1,82 @@
+/*
+ * Strings that carry their length. A view (struct tld_sv) borrows bytes it does not own and is
+ * not NUL-terminated in general. A builder (struct tld_sb) owns a heap buffer that never grows
+ * past the maximum given at init: appends beyond it are cut and the builder remembers it was
+ * truncated, so hostile input hits the bound, not the allocator. The buffer is always kept
+ * NUL-terminated so it can be handed to C APIs.
+ */
+#ifndef TLD_COMMON_STR_H
+#define TLD_COMMON_STR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct tld_sv {
+    const char *p;
+    size_t n;
+};
+
+#define TLD_SV_LIT(s) ((struct tld_sv){(s), sizeof(s) - 1})
+#define TLD_SV_NULL   ((struct tld_sv){NULL, 0})
+
+static inline struct tld_sv tld_sv_of(const char *s)
+{
+    return (struct tld_sv){s, s ? strlen(s) : 0};
+}
+static inline struct tld_sv tld_sv_make(const char *p, size_t n)
+{
+    return (struct tld_sv){p, n};
+}
+static inline bool tld_sv_eq(struct tld_sv a, struct tld_sv b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+static inline bool tld_sv_eq_cstr(struct tld_sv a, const char *s)
+{
+    return tld_sv_eq(a, tld_sv_of(s));
+}
+bool tld_sv_eq_nocase(struct tld_sv a, struct tld_sv b);
+bool tld_sv_starts_with(struct tld_sv s, struct tld_sv prefix);
+/* Index of the first c in s, or -1. */
+long tld_sv_index(struct tld_sv s, char c);
+/* Strip ASCII spaces, tabs, CR and LF at both ends. */
+struct tld_sv tld_sv_trim(struct tld_sv s);
+/* Parse a whole view as a non-negative decimal integer <= max; false on anything else. */
+bool tld_sv_to_u64(struct tld_sv s, unsigned long long max, unsigned long long *out);
+/* Copy into a fresh NUL-terminated heap string (caller frees); NULL on allocation failure. */
+char *tld_sv_dup(struct tld_sv s);
+
+struct tld_sb {
+    char *p;        /* owned; NUL-terminated; NULL until the first append */
+    size_t n;       /* bytes used, excluding the NUL */
+    size_t cap;     /* allocated bytes */
+    size_t max;     /* hard bound on n */
+    bool truncated; /* an append was cut at max */
+    bool oom;       /* an allocation failed; later appends are ignored */
+};
+
+void tld_sb_init(struct tld_sb *sb, size_t max);
+void tld_sb_fini(struct tld_sb *sb);
+/* Forget the content, keep the buffer (and the bound); clears the truncated flag. */
+void tld_sb_reset(struct tld_sb *sb);
+void tld_sb_append(struct tld_sb *sb, const void *p, size_t n);
+void tld_sb_append_sv(struct tld_sb *sb, struct tld_sv s);
+void tld_sb_append_cstr(struct tld_sb *sb, const char *s);
+void tld_sb_append_char(struct tld_sb *sb, char c);
+void tld_sb_printf(struct tld_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tld_sb_vprintf(struct tld_sb *sb, const char *fmt, va_list ap);
+static inline struct tld_sv tld_sb_view(const struct tld_sb *sb)
+{
+    return (struct tld_sv){sb->p ? sb->p : "", sb->n};
+}
+/* The NUL-terminated content ("" when empty). */
+static inline const char *tld_sb_cstr(const struct tld_sb *sb)
+{
+    return sb->p ? sb->p : "";
+}
+/* Hand the buffer to the caller (who frees it) and reset the builder to empty. */
+char *tld_sb_steal(struct tld_sb *sb, size_t *len);
+
+#endif

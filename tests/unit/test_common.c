@@ -1,0 +1,102 @@
+/* Unit tests for src/common: string views/builders, arena bounds, diagnostics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "common/arena.h"
+#include "common/diag.h"
+#include "common/str.h"
+
+static void sb_truncates_at_max(void **state)
+{
+    struct tld_sb sb;
+    tld_sb_init(&sb, 5);
+    tld_sb_append_cstr(&sb, "abc");
+    assert_false(sb.truncated);
+    tld_sb_append_cstr(&sb, "defg");
+    assert_true(sb.truncated);
+    assert_string_equal(tld_sb_cstr(&sb), "abcde");
+    assert_int_equal(sb.n, 5);
+    tld_sb_reset(&sb);
+    assert_false(sb.truncated);
+    tld_sb_printf(&sb, "%d-%s", 42, "xyzw");
+    assert_string_equal(tld_sb_cstr(&sb), "42-xy");
+    tld_sb_fini(&sb);
+}
+
+static void sb_printf_large(void **state)
+{
+    struct tld_sb sb;
+    tld_sb_init(&sb, 100000);
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    tld_sb_printf(&sb, "<%s>", big);
+    assert_int_equal(sb.n, 1001);
+    assert_int_equal(sb.p[0], '<');
+    assert_int_equal(sb.p[1000], '>');
+    size_t n;
+    char *s = tld_sb_steal(&sb, &n);
+    assert_int_equal(n, 1001);
+    assert_null(sb.p);
+    free(s);
+}
+
+static void sv_helpers(void **state)
+{
+    unsigned long long v;
+    assert_true(tld_sv_to_u64(TLD_SV_LIT("12345"), 99999, &v));
+    assert_int_equal(v, 12345);
+    assert_false(tld_sv_to_u64(TLD_SV_LIT("123456"), 99999, &v));
+    assert_false(tld_sv_to_u64(TLD_SV_LIT("12a"), 99999, &v));
+    assert_false(tld_sv_to_u64(TLD_SV_LIT(""), 99999, &v));
+    assert_true(tld_sv_to_u64(TLD_SV_LIT("18446744073709551615"), ~0ULL, &v));
+    assert_false(tld_sv_to_u64(TLD_SV_LIT("18446744073709551616"), ~0ULL, &v));
+    struct tld_sv t = tld_sv_trim(TLD_SV_LIT(" \t a b \r\n"));
+    assert_true(tld_sv_eq_cstr(t, "a b"));
+    assert_true(tld_sv_eq_nocase(TLD_SV_LIT("AbC"), TLD_SV_LIT("aBc")));
+    assert_int_equal(tld_sv_index(TLD_SV_LIT("a:b"), ':'), 1);
+    assert_int_equal(tld_sv_index(TLD_SV_LIT("ab"), ':'), -1);
+}
+
+static void arena_bound_and_reset(void **state)
+{
+    struct tld_arena a;
+    tld_arena_init(&a, 64, 256);
+    void *p1 = tld_arena_alloc(&a, 100);
+    assert_non_null(p1);
+    assert_int_equal((uintptr_t)p1 % 16, 0);
+    assert_non_null(tld_arena_alloc(&a, 100));
+    assert_null(tld_arena_alloc(&a, 100)); /* 112+112+112 > 256 */
+    tld_arena_reset(&a);
+    assert_int_equal(a.used, 0);
+    struct tld_sv d = tld_arena_dup(&a, "hello", 5);
+    assert_string_equal(d.p, "hello");
+    tld_arena_fini(&a);
+}
+
+static void diag_formats_location(void **state)
+{
+    struct tld_diag d;
+    tld_diag_init(&d);
+    tld_diag_error(&d, "rules.xml", 12, "unknown element <%s>", "foo");
+    tld_diag_warn(&d, "x.xml", 0, "hmm");
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.warnings, 1);
+    assert_string_equal(d.msgs[0].text, "rules.xml:12: error: unknown element <foo>");
+    assert_string_equal(d.msgs[1].text, "x.xml: warning: hmm");
+    tld_diag_fini(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sb_truncates_at_max),     cmocka_unit_test(sb_printf_large),
+        cmocka_unit_test(sv_helpers),              cmocka_unit_test(arena_bound_and_reset),
+        cmocka_unit_test(diag_formats_location),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
