@@ -1,0 +1,74 @@
+/*
+ * Pattern engines used by decoders and rules, behind one small interface:
+ *   OS_Match  (TLD_RX_OSMATCH)  case-insensitive literal alternatives with ^/$ anchors and `!`;
+ *   OS_Regex  (TLD_RX_OSREGEX)  Wazuh's lazy, 4-slot-backtracking class matcher, with captures;
+ *   PCRE2     (TLD_RX_PCRE2)    real regular expressions, JIT-compiled, no flags;
+ *   exact     (TLD_RX_EXACT)    whole-string, case-sensitive equality (rule <action> default).
+ * The exact behaviour of each is specified in docs/ and in the compatibility spec; matches must be
+ * bit-for-bit what Wazuh decides, including end positions, because decoder offsets depend on them.
+ *
+ * A compiled struct tld_rx is immutable and may be shared by any number of threads. Matching
+ * needs per-thread working memory (PCRE2 match data), given as a struct tld_rx_scratch that each
+ * worker owns. Inputs are length-delimited (no NUL needed).
+ */
+#ifndef TLD_ENGINE_REGEX_H
+#define TLD_ENGINE_REGEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tld_rx_kind {
+    TLD_RX_OSMATCH,
+    TLD_RX_OSREGEX,
+    TLD_RX_PCRE2,
+    TLD_RX_EXACT,
+};
+
+/* Compile for extraction: captures are recorded (decoder <regex> only). */
+#define TLD_RX_CAPTURE 0x1u
+
+/* Longest OS_Match/OS_Regex pattern accepted. */
+#define TLD_RX_MAX_PATTERN 20480
+/* Captures reported at most (a decoder uses at most 256 fields). */
+#define TLD_RX_MAX_CAPTURES 256
+
+struct tld_rx;
+struct tld_rx_scratch;
+
+struct tld_rx_span {
+    uint32_t so, eo; /* [so, eo) byte offsets into the subject */
+};
+
+struct tld_rx_result {
+    /* Offset where "the text after the match" starts, as decoders use it for after_prematch /
+     * after_regex / after_parent: Wazuh's end position R plus one, or the subject length when R
+     * is the end of the subject; 0 when the match consumed nothing. */
+    size_t next;
+    unsigned ncap;                       /* captures recorded (<= TLD_RX_MAX_CAPTURES) */
+    struct tld_rx_span cap[TLD_RX_MAX_CAPTURES];
+};
+
+/*
+ * Compile `pat[0..n)`. On failure returns TLD_EPARSE (or TLD_ELIMIT for an over-long pattern,
+ * TLD_ENOMEM) and writes a one-line reason into err (which may be NULL).
+ */
+int tld_rx_compile(enum tld_rx_kind kind, const char *pat, size_t n, unsigned flags,
+                   struct tld_rx **out, char *err, size_t errsz);
+void tld_rx_free(struct tld_rx *rx);
+enum tld_rx_kind tld_rx_kind(const struct tld_rx *rx);
+/* The pattern text as given (NUL-terminated), for diagnostics and logtest output. */
+const char *tld_rx_pattern(const struct tld_rx *rx);
+
+/*
+ * True when `rx` matches `s[0..n)`. When `res` is not NULL it receives the end position and (for
+ * patterns compiled with TLD_RX_CAPTURE) the captures. `scratch` may be NULL only for kinds other
+ * than PCRE2.
+ */
+bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_rx_result *res,
+                  struct tld_rx_scratch *scratch);
+
+struct tld_rx_scratch *tld_rx_scratch_new(void);
+void tld_rx_scratch_free(struct tld_rx_scratch *scratch);
+
+#endif
