@@ -74,13 +74,14 @@ unit-bins: $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $(BUILD)/$<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 define make_lib
 $(1): $(call obj,$(2))
 	@mkdir -p $$(@D)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	@ar rcs $$@ $$^
 endef
 $(eval $(call make_lib,$(LIB_COMMON),$(COMMON_SRC)))
 $(eval $(call make_lib,$(LIB_ENGINE),$(ENGINE_SRC)))
@@ -89,23 +90,30 @@ $(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))
 
 $(BUILD)/bin/tld-logtest: $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS) $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/tld-agent: $(call obj,src/agent/main.c) $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/tld-manager: $(call obj,src/manager/main.c) $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS) -lcmocka
 
 $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+.SECONDARY:
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -69,11 +69,14 @@ def suite_unit(t, build):
         rc, out, secs = run([b], timeout=600, env=sanitizer_env())
         passed = sum(int(x) for x in re.findall(r"\[  PASSED  \] (\d+) test", out))
         failed = sum(int(x) for x in re.findall(r"\[  FAILED  \] (\d+) test", out))
+        skipped = sum(int(x) for x in re.findall(r"\[  SKIPPED \] (\d+) test", out))
         if rc != 0 and failed == 0:
             failed = 1  # crashed or sanitizer report: the binary as a whole failed
         if failed:
             sys.stdout.write(out[-8000:])
-        t.add(f"unit/{name}", passed, failed, note=f"{secs:.1f}s")
+        if skipped:
+            sys.stdout.write("".join(l + "\n" for l in out.splitlines() if "SKIP" in l))
+        t.add(f"unit/{name}", passed, failed, skipped=skipped, note=f"{secs:.1f}s")
 
 
 SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed\s*$", re.M)
