@@ -1,0 +1,582 @@
+/*
+ * Alert JSON serialisation (alerts.md). Written by hand rather than through a JSON tree because
+ * the key order, the omission rules and the string escaping are part of the contract, and
+ * because this runs once per alert on the hot path. The `data` object is the one place that
+ * needs structure: dotted dynamic field names become nested objects, built in the event's arena.
+ */
+#include "engine/alert.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "engine/decoder.h"
+#include "engine/mitre.h"
+
+/* ---- strings ----------------------------------------------------------------------------- */
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.p;
+    tld_sb_append_char(out, '"');
+    size_t run = 0; /* bytes copied verbatim are appended in runs */
+    for (size_t i = 0; i < s.n;) {
+        unsigned c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            run++;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t len = utf8_len(p + i, s.n - i);
+            if (len) {
+                run += len;
+                i += len;
+                continue;
+            }
+        }
+        tld_sb_append(out, p + i - run, run);
+        run = 0;
+        char esc[8];
+        switch (c) {
+        case '"': tld_sb_append(out, "\\\"", 2); break;
+        case '\\': tld_sb_append(out, "\\\\", 2); break;
+        case '\b': tld_sb_append(out, "\\b", 2); break;
+        case '\f': tld_sb_append(out, "\\f", 2); break;
+        case '\n': tld_sb_append(out, "\\n", 2); break;
+        case '\r': tld_sb_append(out, "\\r", 2); break;
+        case '\t': tld_sb_append(out, "\\t", 2); break;
+        default:
+            if (c < 0x20) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                tld_sb_append(out, esc, 6);
+            } else {
+                /* A byte that is not valid UTF-8: U+FFFD keeps the document valid JSON. */
+                tld_sb_append(out, "\xEF\xBF\xBD", 3);
+            }
+        }
+        i++;
+    }
+    tld_sb_append(out, p + s.n - run, run);
+    tld_sb_append_char(out, '"');
+}
+
+static void key(struct tld_sb *out, bool *first, const char *k)
+{
+    if (!*first)
+        tld_sb_append_char(out, ',');
+    *first = false;
+    tld_sb_append_char(out, '"');
+    tld_sb_append_cstr(out, k);
+    tld_sb_append(out, "\":", 2);
+}
+
+static void kv_str(struct tld_sb *out, bool *first, const char *k, struct tld_sv v)
+{
+    key(out, first, k);
+    tld_alert_json_string(out, v);
+}
+
+void tld_alert_timestamp(int64_t time_ns, char buf[32])
+{
+    time_t secs = (time_t)(time_ns / 1000000000);
+    long ms = (long)((time_ns % 1000000000) / 1000000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    char date[24];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, 32, "%s.%03ld%c%02ld%02ld", date, ms, sign, off / 3600, (off % 3600) / 60);
+}
+
+/* ---- embedded JSON arrays (values that are whole JSON documents starting with '[') ---------- */
+
+static void print_number(struct tld_sb *out, const cJSON *item)
+{
+    double d = item->valuedouble;
+    char buf[32];
+    if (isnan(d) || isinf(d)) {
+        tld_sb_append_cstr(out, "null");
+        return;
+    }
+    if (d == (double)item->valueint) {
+        snprintf(buf, sizeof buf, "%d", item->valueint);
+    } else {
+        snprintf(buf, sizeof buf, "%1.15g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, sizeof buf, "%1.17g", d);
+    }
+    tld_sb_append_cstr(out, buf);
+}
+
+static void print_cjson(struct tld_sb *out, const cJSON *item)
+{
+    if (cJSON_IsString(item)) {
+        tld_alert_json_string(out, tld_sv_of(item->valuestring));
+    } else if (cJSON_IsNumber(item)) {
+        print_number(out, item);
+    } else if (cJSON_IsTrue(item)) {
+        tld_sb_append_cstr(out, "true");
+    } else if (cJSON_IsFalse(item)) {
+        tld_sb_append_cstr(out, "false");
+    } else if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
+        bool obj = cJSON_IsObject(item);
+        tld_sb_append_char(out, obj ? '{' : '[');
+        for (const cJSON *c = item->child; c; c = c->next) {
+            if (c != item->child)
+                tld_sb_append_char(out, ',');
+            if (obj) {
+                tld_alert_json_string(out, tld_sv_of(c->string ? c->string : ""));
+                tld_sb_append_char(out, ':');
+            }
+            print_cjson(out, c);
+        }
+        tld_sb_append_char(out, obj ? '}' : ']');
+    } else {
+        tld_sb_append_cstr(out, "null");
+    }
+}
+
+static void print_value(struct tld_sb *out, struct tld_sv v)
+{
+    if (v.n && v.p[0] == '[') {
+        const char *end = NULL;
+        cJSON *doc = cJSON_ParseWithLengthOpts(v.p, v.n, &end, 0);
+        bool whole = doc != NULL;
+        for (const char *q = end; whole && q && q < v.p + v.n; q++)
+            whole = *q == ' ' || *q == '\t' || *q == '\r' || *q == '\n';
+        if (whole) {
+            print_cjson(out, doc);
+            cJSON_Delete(doc);
+            return;
+        }
+        cJSON_Delete(doc);
+    }
+    tld_alert_json_string(out, v);
+}
+
+/* ---- data -------------------------------------------------------------------------------- */
+
+struct node {
+    struct tld_sv name;
+    struct tld_sv value; /* leaf value; p NULL for an object */
+    struct node *child, *last, *next;
+};
+
+static struct node *find_child(struct node *obj, struct tld_sv name)
+{
+    for (struct node *c = obj->child; c; c = c->next)
+        if (tld_sv_eq_nocase(c->name, name))
+            return c;
+    return NULL;
+}
+
+static struct node *add_child(struct tld_arena *arena, struct node *obj, struct tld_sv name,
+                              struct tld_sv value)
+{
+    struct node *n = tld_arena_zalloc(arena, sizeof *n);
+    if (!n)
+        return NULL;
+    n->name = name;
+    n->value = value;
+    if (obj->last)
+        obj->last->next = n;
+    else
+        obj->child = n;
+    obj->last = n;
+    return n;
+}
+
+static void insert_dynamic(struct tld_arena *arena, struct node *root, struct tld_sv name,
+                           struct tld_sv value)
+{
+    struct node *obj = root;
+    size_t start = 0;
+    for (size_t i = 0; i <= name.n; i++) {
+        if (i < name.n && name.p[i] != '.')
+            continue;
+        struct tld_sv seg = tld_sv_make(name.p + start, i - start);
+        start = i + 1;
+        struct node *hit = find_child(obj, seg);
+        if (i == name.n) {
+            if (!hit)
+                add_child(arena, obj, seg, value);
+            return; /* an existing key of any case wins */
+        }
+        if (hit && hit->value.p)
+            return; /* the prefix is already a string */
+        if (!hit)
+            hit = add_child(arena, obj, seg, TLD_SV_NULL);
+        if (!hit)
+            return;
+        obj = hit;
+    }
+}
+
+static void print_node_members(struct tld_sb *out, const struct node *obj)
+{
+    bool first = true;
+    for (const struct node *c = obj->child; c; c = c->next) {
+        if (!first)
+            tld_sb_append_char(out, ',');
+        first = false;
+        tld_alert_json_string(out, c->name);
+        tld_sb_append_char(out, ':');
+        if (c->value.p) {
+            print_value(out, c->value);
+        } else {
+            tld_sb_append_char(out, '{');
+            print_node_members(out, c);
+            tld_sb_append_char(out, '}');
+        }
+    }
+}
+
+static bool print_data(struct tld_sb *out, bool *first, const struct tld_event *ev)
+{
+    struct node root = {0};
+    bool any = false;
+    for (int f = 0; f < TLD_F_COUNT; f++) {
+        if (!ev->fields[f].p || f == TLD_F_SRCGEOIP || f == TLD_F_DSTGEOIP)
+            continue;
+        add_child(ev->arena, &root, tld_sv_of(tld_field_name((enum tld_field)f)), ev->fields[f]);
+        any = true;
+    }
+    for (unsigned i = 0; i < ev->ndyn; i++) {
+        if (ev->dyn[i].value.n == 0)
+            continue;
+        insert_dynamic(ev->arena, &root, ev->dyn[i].name, ev->dyn[i].value);
+        any = true;
+    }
+    if (!any || !root.child)
+        return false;
+    key(out, first, "data");
+    tld_sb_append_char(out, '{');
+    print_node_members(out, &root);
+    tld_sb_append_char(out, '}');
+    return true;
+}
+
+/* ---- rule -------------------------------------------------------------------------------- */
+
+static void str_array(struct tld_sb *out, bool *first, const char *k, const struct tld_sv *v,
+                      unsigned n)
+{
+    key(out, first, k);
+    tld_sb_append_char(out, '[');
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            tld_sb_append_char(out, ',');
+        tld_alert_json_string(out, v[i]);
+    }
+    tld_sb_append_char(out, ']');
+}
+
+#define MAX_MITRE 64
+
+static bool sv_in(const struct tld_sv *list, unsigned n, struct tld_sv v)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (tld_sv_eq(list[i], v))
+            return true;
+    return false;
+}
+
+static void print_mitre(struct tld_sb *out, bool *first, const struct tld_alert_rule *r)
+{
+    struct tld_sv ids[MAX_MITRE], tactics[MAX_MITRE], techniques[MAX_MITRE];
+    unsigned nids = 0, ntac = 0, ntech = 0;
+    for (unsigned i = 0; i < r->nmitre_ids && nids < MAX_MITRE; i++) {
+        ids[nids++] = r->mitre_ids[i];
+        const struct tld_mitre_technique *t = tld_mitre_technique(r->mitre_ids[i]);
+        if (!t)
+            continue;
+        if (ntech < MAX_MITRE)
+            techniques[ntech++] = tld_sv_of(t->name);
+        for (unsigned k = 0; k < t->ntactics; k++) {
+            struct tld_sv name = tld_sv_of(tld_mitre_tactics[t->tactics[k]].name);
+            if (!sv_in(tactics, ntac, name) && ntac < MAX_MITRE)
+                tactics[ntac++] = name;
+        }
+    }
+    for (unsigned i = 0; i < r->nmitre_pairs; i++) {
+        const struct tld_mitre_technique *t = tld_mitre_technique(r->mitre_pairs[i].technique);
+        int tac = tld_mitre_tactic_index(r->mitre_pairs[i].tactic);
+        bool has = false;
+        for (unsigned k = 0; t && tac >= 0 && k < t->ntactics; k++)
+            has |= t->tactics[k] == tac;
+        if (!has)
+            continue;
+        struct tld_sv tname = tld_sv_of(tld_mitre_tactics[tac].name);
+        if (!sv_in(tactics, ntac, tname) && ntac < MAX_MITRE)
+            tactics[ntac++] = tname;
+        struct tld_sv name = tld_sv_of(t->name);
+        if (!sv_in(techniques, ntech, name) && ntech < MAX_MITRE && nids < MAX_MITRE) {
+            techniques[ntech++] = name;
+            ids[nids++] = r->mitre_pairs[i].technique;
+        }
+    }
+    if (ntac == 0)
+        return;
+    key(out, first, "mitre");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    str_array(out, &f, "id", ids, nids);
+    str_array(out, &f, "tactic", tactics, ntac);
+    str_array(out, &f, "technique", techniques, ntech);
+    tld_sb_append_char(out, '}');
+}
+
+/* Compliance prefixes, in the order the alert checks them (rules.md §10). */
+static const struct {
+    const char *prefix;
+    const char *key;
+} compliance[] = {
+    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},   {"gdpr_", "gdpr"},
+    {"gpg13_", "gpg13"},     {"hipaa_", "hipaa"}, {"nist_800_53_", "nist_800_53"},
+    {"tsc_", "tsc"},
+};
+#define NCOMPLIANCE (sizeof compliance / sizeof compliance[0])
+#define MAX_GROUPS  256
+
+static void print_groups(struct tld_sb *out, bool *first, struct tld_sv groups)
+{
+    if (groups.n > 1023)
+        groups.n = 1023;
+    struct tld_sv plain[MAX_GROUPS], comp[NCOMPLIANCE][MAX_GROUPS];
+    unsigned nplain = 0, ncomp[NCOMPLIANCE] = {0}, order[NCOMPLIANCE], norder = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= groups.n; i++) {
+        if (i < groups.n && groups.p[i] != ',')
+            continue;
+        struct tld_sv g = tld_sv_make(groups.p + start, i - start);
+        start = i + 1;
+        if (g.n == 0)
+            continue;
+        size_t c;
+        for (c = 0; c < NCOMPLIANCE; c++)
+            if (tld_sv_starts_with(g, tld_sv_of(compliance[c].prefix)))
+                break;
+        if (c == NCOMPLIANCE) {
+            if (nplain < MAX_GROUPS)
+                plain[nplain++] = g;
+            continue;
+        }
+        size_t pl = strlen(compliance[c].prefix);
+        if (ncomp[c] == 0)
+            order[norder++] = (unsigned)c;
+        if (ncomp[c] < MAX_GROUPS)
+            comp[c][ncomp[c]++] = tld_sv_make(g.p + pl, g.n - pl);
+    }
+    str_array(out, first, "groups", plain, nplain);
+    for (unsigned k = 0; k < norder; k++)
+        str_array(out, first, compliance[order[k]].key, comp[order[k]], ncomp[order[k]]);
+}
+
+static void print_rule(struct tld_sb *out, bool *first, const struct tld_alert_rule *r)
+{
+    key(out, first, "rule");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    if (r->level != 0 || r->print_level_zero) {
+        key(out, &f, "level");
+        tld_sb_printf(out, "%d", r->level);
+    }
+    kv_str(out, &f, "description", r->description);
+    kv_str(out, &f, "id", r->id);
+    print_mitre(out, &f, r);
+    if (r->cve.p)
+        kv_str(out, &f, "cve", r->cve);
+    if (r->info.p)
+        kv_str(out, &f, "info", r->info);
+    if (r->frequency) {
+        key(out, &f, "frequency");
+        tld_sb_printf(out, "%u", r->frequency);
+    }
+    if (!r->no_counter) {
+        key(out, &f, "firedtimes");
+        tld_sb_printf(out, "%lu", r->firedtimes);
+    }
+    key(out, &f, "mail");
+    tld_sb_append_cstr(out, r->mail ? "true" : "false");
+    print_groups(out, &f, r->groups);
+    tld_sb_append_char(out, '}');
+}
+
+/* ---- the alert --------------------------------------------------------------------------- */
+
+/* alerts.md §3: "Mmm dd hh:mm:ss host" at the very start of full_log gives predecoder.hostname. */
+static struct tld_sv header_hostname(struct tld_sv s)
+{
+    const char *p = s.p;
+    if (s.n < 17)
+        return TLD_SV_NULL;
+    bool ok = p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'a' && p[1] <= 'z' && p[2] >= 'a' &&
+              p[2] <= 'z' && p[3] == ' ' && (p[4] == ' ' || (p[4] >= '0' && p[4] <= '3')) &&
+              p[5] >= '0' && p[5] <= '9' && p[6] == ' ';
+    for (int i = 7; ok && i < 15; i++)
+        ok = (i == 9 || i == 12) ? p[i] == ':' : (p[i] >= '0' && p[i] <= '9');
+    if (!ok || p[15] != ' ')
+        return TLD_SV_NULL;
+    size_t e = 16;
+    while (e < s.n && p[e] != ' ')
+        e++;
+    return e > 16 ? tld_sv_make(p + 16, e - 16) : TLD_SV_NULL;
+}
+
+static void print_agent(struct tld_sb *out, bool *first, const struct tld_event *ev)
+{
+    key(out, first, "agent");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    kv_str(out, &f, "id", ev->agent_id.p ? ev->agent_id : TLD_SV_LIT("000"));
+    kv_str(out, &f, "name", ev->agent_name.p ? ev->agent_name : ev->manager_name);
+    if (ev->agent_ip.p && tld_event_from_agent(ev) && !tld_sv_eq_cstr(ev->agent_ip, "any"))
+        kv_str(out, &f, "ip", ev->agent_ip);
+    tld_sb_append_char(out, '}');
+}
+
+static void print_decoder(struct tld_sb *out, bool *first, const struct tld_event *ev)
+{
+    key(out, first, "decoder");
+    tld_sb_append_char(out, '{');
+    const struct tld_decoder *d = ev->decoder;
+    if (d) {
+        bool f = true;
+        if (d->accumulate) {
+            key(out, &f, "accumulate");
+            tld_sb_append_char(out, '1');
+        }
+        if (d->parent)
+            kv_str(out, &f, "parent", tld_sv_of(d->parent));
+        kv_str(out, &f, "name", tld_sv_of(d->name));
+        if (d->ftscomment)
+            kv_str(out, &f, "ftscomment", tld_sv_of(d->ftscomment));
+    }
+    tld_sb_append_char(out, '}');
+}
+
+static void print_predecoder(struct tld_sb *out, bool *first, const struct tld_event *ev,
+                             struct tld_sv hostname)
+{
+    key(out, first, "predecoder");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    if (ev->program_name.p)
+        kv_str(out, &f, "program_name", ev->program_name);
+    if (ev->timestamp.p)
+        kv_str(out, &f, "timestamp", ev->timestamp);
+    if (hostname.p)
+        kv_str(out, &f, "hostname", hostname);
+    tld_sb_append_char(out, '}');
+}
+
+static void print_container(struct tld_sb *out, bool *first, const struct tld_container_meta *c)
+{
+    key(out, first, "container");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    if (c->id.p)
+        kv_str(out, &f, "id", c->id);
+    if (c->name.p)
+        kv_str(out, &f, "name", c->name);
+    if (c->image.p) {
+        key(out, &f, "image");
+        tld_sb_append_char(out, '{');
+        bool g = true;
+        kv_str(out, &g, "name", c->image);
+        tld_sb_append_char(out, '}');
+    }
+    if (c->nlabels) {
+        key(out, &f, "labels");
+        tld_sb_append_char(out, '{');
+        for (unsigned i = 0; i < c->nlabels; i++) {
+            if (i)
+                tld_sb_append_char(out, ',');
+            tld_alert_json_string(out, c->labels[i].key);
+            tld_sb_append_char(out, ':');
+            tld_alert_json_string(out, c->labels[i].value);
+        }
+        tld_sb_append_char(out, '}');
+    }
+    tld_sb_append_char(out, '}');
+}
+
+void tld_alert_format(const struct tld_event *ev, const struct tld_alert_rule *rule,
+                      struct tld_sv alert_id, struct tld_sb *out)
+{
+    bool first = true;
+    char ts[32];
+    tld_alert_timestamp(ev->time_ns, ts);
+    tld_sb_append_char(out, '{');
+    kv_str(out, &first, "timestamp", tld_sv_of(ts));
+    if (rule)
+        print_rule(out, &first, rule);
+    print_agent(out, &first, ev);
+    key(out, &first, "manager");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    kv_str(out, &f, "name", ev->manager_name);
+    tld_sb_append_char(out, '}');
+    kv_str(out, &first, "id", alert_id);
+    if (rule && rule->previous_output.p)
+        kv_str(out, &first, "previous_output", rule->previous_output);
+    if (!rule || !rule->no_full_log)
+        kv_str(out, &first, "full_log", ev->full_log);
+    struct tld_sv hostname = header_hostname(ev->full_log);
+    bool early_pre = ev->program_name.p || ev->timestamp.p;
+    if (early_pre)
+        print_predecoder(out, &first, ev, hostname);
+    print_decoder(out, &first, ev);
+    if (rule && rule->previous_log.p)
+        kv_str(out, &first, "previous_log", rule->previous_log);
+    print_data(out, &first, ev);
+    if (!early_pre && hostname.p)
+        print_predecoder(out, &first, ev, hostname);
+    if (ev->alert_location.p)
+        kv_str(out, &first, "location", ev->alert_location);
+    if (ev->container)
+        print_container(out, &first, ev->container);
+    tld_sb_append_char(out, '}');
+}
