@@ -127,7 +127,8 @@ void tld_alert_timestamp(int64_t time_ns, char buf[32])
         off = -off;
     char date[24];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, 32, "%s.%03ld%c%02ld%02ld", date, ms, sign, off / 3600, (off % 3600) / 60);
+    int hh = (int)(off / 3600 % 100), mm = (int)(off % 3600 / 60);
+    snprintf(buf, 32, "%.19s.%03d%c%02d%02d", date, (int)ms, sign, hh, mm);
 }
 
 /* ---- embedded JSON arrays (values that are whole JSON documents starting with '[') ---------- */
