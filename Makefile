@@ -42,7 +42,7 @@ COMMON_SRC  := $(call find_c,src/common)
 ENGINE_SRC  := $(call find_c,src/engine)
 AGENT_SRC   := $(filter-out src/agent/main.c,$(call find_c,src/agent))
 MANAGER_SRC := $(filter-out src/manager/main.c,$(call find_c,src/manager))
-LOGTEST_SRC := $(call find_c,src/tools/logtest)
+LOGTEST_SRC := $(filter-out src/tools/logtest/main.c,$(call find_c,src/tools/logtest))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC    := $(sort $(wildcard fuzz/fuzz_*.c))
 
@@ -52,8 +52,9 @@ LIB_COMMON  := $(BUILD)/lib/libtld_common.a
 LIB_ENGINE  := $(BUILD)/lib/libtld_engine.a
 LIB_AGENT   := $(BUILD)/lib/libtld_agent.a
 LIB_MANAGER := $(BUILD)/lib/libtld_manager.a
+LIB_LOGTEST := $(BUILD)/lib/libtld_logtest.a
 # Link order: dependents first.
-ALL_LIBS    := $(LIB_MANAGER) $(LIB_AGENT) $(LIB_ENGINE) $(LIB_COMMON)
+ALL_LIBS    := $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_ENGINE) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/tld-logtest
 ifneq ($(wildcard src/agent/main.c),)
@@ -87,11 +88,12 @@ $(eval $(call make_lib,$(LIB_COMMON),$(COMMON_SRC)))
 $(eval $(call make_lib,$(LIB_ENGINE),$(ENGINE_SRC)))
 $(eval $(call make_lib,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))
+$(eval $(call make_lib,$(LIB_LOGTEST),$(LOGTEST_SRC)))
 
-$(BUILD)/bin/tld-logtest: $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS)
+$(BUILD)/bin/tld-logtest: $(call obj,src/tools/logtest/main.c) $(ALL_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $(call obj,$(LOGTEST_SRC)) $(ALL_LIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/tld-agent: $(call obj,src/agent/main.c) $(ALL_LIBS)
 	@mkdir -p $(@D)

@@ -1,0 +1,206 @@
+/* Unit tests for alert JSON formatting (alerts.md), with hand-built events and rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/alert.h"
+#include "engine/decoder.h"
+#include "engine/event.h"
+
+struct fixture {
+    struct tld_arena arena;
+    struct tld_dynfield dyn[TLD_EVENT_MAX_FIELDS];
+    struct tld_event ev;
+    struct tld_sb out;
+};
+
+static int setup(void **state)
+{
+    setenv("TZ", "UTC", 1);
+    struct fixture *f = calloc(1, sizeof *f);
+    tld_arena_init(&f->arena, 4096, 1 << 20);
+    tld_event_init(&f->ev, &f->arena, f->dyn);
+    tld_sb_init(&f->out, 1 << 20);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tld_sb_fini(&f->out);
+    tld_arena_fini(&f->arena);
+    free(f);
+    return 0;
+}
+
+static void add(struct tld_event *ev, const char *k, const char *v)
+{
+    tld_event_add(ev, tld_sv_of(k), tld_sv_of(v));
+}
+
+/* alerts.md §8, the Docker listener example, field for field. */
+static void docker_start_alert(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_event *ev = &f->ev;
+    static const struct tld_decoder json = {.name = "json", .own_name = "json"};
+    ev->time_ns = 1683632491049788416LL;
+    ev->agent_id = TLD_SV_LIT("000");
+    ev->manager_name = TLD_SV_LIT("wazuh-server");
+    ev->alert_location = TLD_SV_LIT("Wazuh-Docker");
+    ev->full_log = TLD_SV_LIT("{...}");
+    ev->decoder = &json;
+    add(ev, "integration", "docker");
+    add(ev, "docker.status", "start");
+    add(ev, "docker.id", "<cid>");
+    add(ev, "docker.from", "nginx");
+    add(ev, "docker.Type", "container");
+    add(ev, "docker.Action", "start");
+    add(ev, "docker.Actor.ID", "<cid>");
+    add(ev, "docker.Actor.Attributes.image", "nginx");
+    add(ev, "docker.Actor.Attributes.name", "test-container");
+    add(ev, "docker.scope", "local");
+    add(ev, "docker.time", "1683632491");
+    add(ev, "docker.timeNano", "1683632491049788416.000000");
+    struct tld_alert_rule r = {
+        .level = 3,
+        .id = TLD_SV_LIT("87903"),
+        .description = TLD_SV_LIT("Docker: Container test-container started"),
+        .groups = TLD_SV_LIT("docker,"),
+        .firedtimes = 1,
+        .no_full_log = true,
+    };
+    tld_alert_format(ev, &r, TLD_SV_LIT("1683632491.48211"), &f->out);
+    assert_string_equal(
+        tld_sb_cstr(&f->out),
+        "{\"timestamp\":\"2023-05-09T11:41:31.049+0000\",\"rule\":{\"level\":3,\"description\":"
+        "\"Docker: Container test-container started\",\"id\":\"87903\",\"firedtimes\":1,"
+        "\"mail\":false,\"groups\":[\"docker\"]},\"agent\":{\"id\":\"000\",\"name\":"
+        "\"wazuh-server\"},\"manager\":{\"name\":\"wazuh-server\"},\"id\":\"1683632491.48211\","
+        "\"decoder\":{\"name\":\"json\"},\"data\":{\"integration\":\"docker\",\"docker\":{"
+        "\"status\":\"start\",\"id\":\"<cid>\",\"from\":\"nginx\",\"Type\":\"container\","
+        "\"Action\":\"start\",\"Actor\":{\"ID\":\"<cid>\",\"Attributes\":{\"image\":\"nginx\","
+        "\"name\":\"test-container\"}},\"scope\":\"local\",\"time\":\"1683632491\",\"timeNano\":"
+        "\"1683632491049788416.000000\"}},\"location\":\"Wazuh-Docker\"}");
+}
+
+/* alerts.md §9: groups split into compliance arrays, MITRE enrichment, static data order. */
+static void sqli_alert(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_event *ev = &f->ev;
+    static const struct tld_decoder web = {
+        .name = "web-accesslog-docker", .own_name = "web-accesslog-docker", .parent = "json"};
+    ev->time_ns = 1683900735127000000LL;
+    ev->agent_id = TLD_SV_LIT("001");
+    ev->agent_name = TLD_SV_LIT("docker-host");
+    ev->agent_ip = TLD_SV_LIT("any");
+    ev->manager_name = TLD_SV_LIT("wazuh-server");
+    ev->alert_location = TLD_SV_LIT("/var/lib/docker/containers/c/c-json.log");
+    ev->full_log = TLD_SV_LIT("{\"log\":\"1.2.3.4 \\\"GET\\n\"}");
+    ev->decoder = &web;
+    tld_event_set(ev, TLD_F_URL, TLD_SV_LIT("/users/?id=SELECT+*+FROM+users"));
+    tld_event_set(ev, TLD_F_ID, TLD_SV_LIT("404"));
+    tld_event_set(ev, TLD_F_SRCIP, TLD_SV_LIT("192.168.132.1"));
+    tld_event_set(ev, TLD_F_PROTOCOL, TLD_SV_LIT("GET"));
+    static const struct tld_sv mitre[] = {TLD_SV_LIT("T1190")};
+    struct tld_alert_rule r = {
+        .level = 7,
+        .id = TLD_SV_LIT("31103"),
+        .description = TLD_SV_LIT("SQL injection attempt."),
+        .groups = TLD_SV_LIT("web,accesslog,attack,sql_injection,pci_dss_6.5,pci_dss_11.4,"
+                             "pci_dss_6.5.1,gdpr_IV_35.7.d,nist_800_53_SA.11,nist_800_53_SI.4,"
+                             "tsc_CC6.6,tsc_CC7.1,tsc_CC8.1,tsc_CC6.1,tsc_CC6.8,tsc_CC7.2,"
+                             "tsc_CC7.3,"),
+        .mitre_ids = mitre,
+        .nmitre_ids = 1,
+        .firedtimes = 1,
+    };
+    tld_alert_format(ev, &r, TLD_SV_LIT("1683900735.90233"), &f->out);
+    assert_string_equal(
+        tld_sb_cstr(&f->out),
+        "{\"timestamp\":\"2023-05-12T14:12:15.127+0000\",\"rule\":{\"level\":7,\"description\":"
+        "\"SQL injection attempt.\",\"id\":\"31103\",\"mitre\":{\"id\":[\"T1190\"],\"tactic\":"
+        "[\"Initial Access\"],\"technique\":[\"Exploit Public-Facing Application\"]},"
+        "\"firedtimes\":1,\"mail\":false,\"groups\":[\"web\",\"accesslog\",\"attack\","
+        "\"sql_injection\"],\"pci_dss\":[\"6.5\",\"11.4\",\"6.5.1\"],\"gdpr\":[\"IV_35.7.d\"],"
+        "\"nist_800_53\":[\"SA.11\",\"SI.4\"],\"tsc\":[\"CC6.6\",\"CC7.1\",\"CC8.1\",\"CC6.1\","
+        "\"CC6.8\",\"CC7.2\",\"CC7.3\"]},\"agent\":{\"id\":\"001\",\"name\":\"docker-host\"},"
+        "\"manager\":{\"name\":\"wazuh-server\"},\"id\":\"1683900735.90233\",\"full_log\":"
+        "\"{\\\"log\\\":\\\"1.2.3.4 \\\\\\\"GET\\\\n\\\"}\",\"decoder\":{\"parent\":\"json\","
+        "\"name\":\"web-accesslog-docker\"},\"data\":{\"protocol\":\"GET\",\"srcip\":"
+        "\"192.168.132.1\",\"id\":\"404\",\"url\":\"/users/?id=SELECT+*+FROM+users\"},"
+        "\"location\":\"/var/lib/docker/containers/c/c-json.log\"}");
+}
+
+/* Dotted names nest case-insensitively, first wins, empty values are skipped, arrays embed. */
+static void data_nesting_rules(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_event *ev = &f->ev;
+    ev->manager_name = TLD_SV_LIT("m");
+    ev->full_log = TLD_SV_LIT("x");
+    tld_event_set(ev, TLD_F_SRCIP, TLD_SV_LIT(""));
+    add(ev, "srcIP", "dropped: static srcip exists");
+    add(ev, "Docker.a", "1");
+    add(ev, "docker.b", "2");
+    add(ev, "DOCKER.A", "dropped: first wins");
+    add(ev, "empty", "");
+    add(ev, "docker.a.deeper", "dropped: prefix is a string");
+    add(ev, "list", "[\"a\", 1, 2.5, true, null]");
+    add(ev, "notlist", "[1, 2] trailing");
+    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), &f->out);
+    assert_non_null(strstr(tld_sb_cstr(&f->out),
+                           "\"data\":{\"srcip\":\"\",\"Docker\":{\"a\":\"1\",\"b\":\"2\"},"
+                           "\"list\":[\"a\",1,2.5,true,null],\"notlist\":\"[1, 2] trailing\"}"));
+}
+
+/* Control bytes and invalid UTF-8 never break the JSON; valid UTF-8 stays raw. */
+static void escaping(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_sv in = TLD_SV_LIT("a\"b\\c\x01\x1f\t\xc3\xa9\xff\xc3");
+    tld_alert_json_string(&f->out, in);
+    assert_string_equal(tld_sb_cstr(&f->out),
+                        "\"a\\\"b\\\\c\\u0001\\u001f\\t\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+/* Container metadata is added after location; predecoder appears for syslog headers. */
+static void container_and_predecoder(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_event *ev = &f->ev;
+    static const struct tld_label labels[] = {{TLD_SV_LIT("com.docker.compose.service"), TLD_SV_LIT("web")}};
+    static const struct tld_container_meta c = {TLD_SV_LIT("abc"), TLD_SV_LIT("test-container"),
+                                                TLD_SV_LIT("nginx"), labels, 1};
+    ev->manager_name = TLD_SV_LIT("m");
+    ev->full_log = TLD_SV_LIT("Dec 29 10:00:01 myhost sshd[12]: hello");
+    ev->program_name = TLD_SV_LIT("sshd");
+    ev->timestamp = TLD_SV_LIT("Dec 29 10:00:01");
+    ev->alert_location = TLD_SV_LIT("/var/log/auth.log");
+    ev->container = &c;
+    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), &f->out);
+    assert_non_null(strstr(tld_sb_cstr(&f->out),
+                           "\"predecoder\":{\"program_name\":\"sshd\",\"timestamp\":\"Dec 29 "
+                           "10:00:01\",\"hostname\":\"myhost\"},\"decoder\":{},"
+                           "\"location\":\"/var/log/auth.log\",\"container\":{\"id\":\"abc\","
+                           "\"name\":\"test-container\",\"image\":{\"name\":\"nginx\"},"
+                           "\"labels\":{\"com.docker.compose.service\":\"web\"}}}"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(docker_start_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(sqli_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_nesting_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(container_and_predecoder, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
