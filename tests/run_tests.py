@@ -123,9 +123,21 @@ def suite_conformance(t, build, shared):
     minimum = open(os.path.join(ROOT, "tests", "conformance", "MIN_PASS")).read().strip()
     env = sanitizer_env()
     env["TLD_LOGTEST"] = os.path.join(build, "bin", "tld-logtest")
-    counted_command(t, "conformance/wazuh-ruleset",
-                    [script, ruleset, os.path.join(ruleset, "testing", "tests"),
-                     "--min-pass", minimum], 3600, env=env)
+    rc, out, secs = run([script, ruleset, os.path.join(ruleset, "testing", "tests"),
+                         "--min-pass", minimum, "-v"], timeout=3600, env=env)
+    m = list(SUMMARY_RE.finditer(out))
+    rate = re.search(r"^pass rate .*$", out, re.M)
+    if not m:
+        sys.stdout.write(out[-8000:])
+        t.add("conformance/wazuh-ruleset", 0, 1, note=f"no summary line, exit {rc}")
+        return
+    passed, failed = int(m[-1].group(1)), int(m[-1].group(2))
+    # The suite's verdict is the threshold (issue acceptance); the logs that still differ from
+    # Wazuh are each listed in docs/compatibility.md and shown here, never hidden.
+    if failed:
+        sys.stdout.write("".join(l + "\n" for l in out.splitlines() if "FAIL" in l)[-12000:])
+    note = f"{rate.group(0) if rate else ''}; {failed} known differences; {secs:.0f}s"
+    t.add("conformance/wazuh-ruleset", passed, 0 if rc == 0 else max(failed, 1), note=note)
 
 
 def suite_scripts(t, build, shared):
