@@ -315,7 +315,10 @@ static void wazuh_decoders_load(void **state)
     decode(f, "Failed password for invalid user admin from 10.0.0.5 port 4242 ssh2", "sshd");
     assert_string_equal(f->ev.decoder->name, "sshd");
     assert_string_equal(field(f, TLD_F_SRCIP), "10.0.0.5");
-    assert_string_equal(field(f, TLD_F_DSTUSER), "admin");
+    assert_string_equal(field(f, TLD_F_SRCUSER), "admin");
+    decode(f, "Failed password for root from 10.0.0.6 port 22 ssh2", "sshd");
+    assert_string_equal(field(f, TLD_F_DSTUSER), "root");
+    assert_string_equal(field(f, TLD_F_SRCPORT), "22");
 }
 
 int main(void)
