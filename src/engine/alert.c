@@ -16,6 +16,7 @@
 
 #include "engine/decoder.h"
 #include "engine/mitre.h"
+#include "engine/predecode.h"
 
 /* ---- strings ----------------------------------------------------------------------------- */
 
@@ -447,25 +448,6 @@ static void print_rule(struct tld_sb *out, bool *first, const struct tld_alert_r
 
 /* ---- the alert --------------------------------------------------------------------------- */
 
-/* alerts.md §3: "Mmm dd hh:mm:ss host" at the very start of full_log gives predecoder.hostname. */
-static struct tld_sv header_hostname(struct tld_sv s)
-{
-    const char *p = s.p;
-    if (s.n < 17)
-        return TLD_SV_NULL;
-    bool ok = p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'a' && p[1] <= 'z' && p[2] >= 'a' &&
-              p[2] <= 'z' && p[3] == ' ' && (p[4] == ' ' || (p[4] >= '0' && p[4] <= '3')) &&
-              p[5] >= '0' && p[5] <= '9' && p[6] == ' ';
-    for (int i = 7; ok && i < 15; i++)
-        ok = (i == 9 || i == 12) ? p[i] == ':' : (p[i] >= '0' && p[i] <= '9');
-    if (!ok || p[15] != ' ')
-        return TLD_SV_NULL;
-    size_t e = 16;
-    while (e < s.n && p[e] != ' ')
-        e++;
-    return e > 16 ? tld_sv_make(p + 16, e - 16) : TLD_SV_NULL;
-}
-
 static void print_agent(struct tld_sb *out, bool *first, const struct tld_event *ev)
 {
     key(out, first, "agent");
@@ -565,7 +547,8 @@ void tld_alert_format(const struct tld_event *ev, const struct tld_alert_rule *r
         kv_str(out, &first, "previous_output", rule->previous_output);
     if (!rule || !rule->no_full_log)
         kv_str(out, &first, "full_log", ev->full_log);
-    struct tld_sv hostname = header_hostname(ev->full_log);
+    struct tld_sv hostname = TLD_SV_NULL;
+    tld_predecode_alert_hostname(ev->full_log, &hostname);
     bool early_pre = ev->program_name.p || ev->timestamp.p;
     if (early_pre)
         print_predecoder(out, &first, ev, hostname);
