@@ -70,7 +70,8 @@ static const struct tld_rx_backend exact_backend = {
     .match = exact_match,
 };
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch ----------------------------------------------------------------------------------
+ */
 
 static const struct tld_rx_backend *const backends[] = {
     [TLD_RX_OSMATCH] = &tld_rx_osmatch_backend,

@@ -47,7 +47,7 @@ struct tld_rx_result {
      * after_regex / after_parent: Wazuh's end position R plus one, or the subject length when R
      * is the end of the subject; 0 when the match consumed nothing. */
     size_t next;
-    unsigned ncap;                       /* captures recorded (<= TLD_RX_MAX_CAPTURES) */
+    unsigned ncap; /* captures recorded (<= TLD_RX_MAX_CAPTURES) */
     struct tld_rx_span cap[TLD_RX_MAX_CAPTURES];
 };
 

@@ -23,8 +23,7 @@ struct tld_rx_backend {
     const char *name; /* the type="" spelling, used in error messages */
     /* Build the compiled form of pat[0..n) into *impl; on failure a negative TLD_E* and a reason
      * in err. */
-    int (*compile)(const char *pat, size_t n, unsigned flags, void **impl, char *err,
-                   size_t errsz);
+    int (*compile)(const char *pat, size_t n, unsigned flags, void **impl, char *err, size_t errsz);
     void (*free)(void *impl);
     /* Decide s[0..n); on a match fill res (when not NULL) completely. */
     bool (*match)(const void *impl, const uint8_t *s, size_t n, struct tld_rx_result *res,

@@ -29,14 +29,14 @@ enum {
     SL_ESC = 0x101,
     SL_MARK = 0x200, /* + ordinal */
 };
-#define IS_MARK(v) ((v) >= SL_MARK)
+#define IS_MARK(v)  ((v) >= SL_MARK)
 #define IS_QUANT(v) ((v) == '+' || (v) == '*')
 /* END slots written after each alternative: the matcher reads at most two slots past END. */
 #define PAD 4
 /* Parenthesis positions recorded per alternative: enough for TLD_RX_MAX_CAPTURES captures. */
 #define POS_MAX (2 * TLD_RX_MAX_CAPTURES)
-#define UNSET UINT32_MAX
-#define NONE INT64_MIN
+#define UNSET   UINT32_MAX
+#define NONE    INT64_MIN
 
 /* ---- classes ------------------------------------------------------------------------------- */
 
@@ -60,19 +60,19 @@ enum {
 
 #define C_DIGIT(c) ((c) >= '0' && (c) <= '9')
 #define C_WORD(c)                                                                                  \
-    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || C_DIGIT(c) || (c) == '-' ||     \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || C_DIGIT(c) || (c) == '-' ||       \
      (c) == '@' || (c) == '_')
 #define C_PUNCT(c)                                                                                 \
-    (((c) >= '!' && (c) <= '.') || ((c) >= ':' && (c) <= '?') || (c) == '[' || (c) == ']' ||      \
+    (((c) >= '!' && (c) <= '.') || ((c) >= ':' && (c) <= '?') || (c) == '[' || (c) == ']' ||       \
      (c) == '{' || (c) == '|' || (c) == '}')
 #define CLS(c)                                                                                     \
-    (uint16_t)((C_DIGIT(c) << K_DIGIT) | (C_WORD(c) << K_WORD) | (((c) == ' ') << K_SPACE) |      \
-               (C_PUNCT(c) << K_PUNCT) | ((!C_WORD(c) && (c) != 0) << K_NONWORD) |                \
-               (!C_DIGIT(c) << K_NONDIGIT) | (((c) != ' ') << K_NONSPACE) | (1 << K_ANY) |        \
-               (((c) == '\t') << K_TAB) | (((c) == '$') << K_DOLLAR) |                             \
-               (((c) == '|') << K_BAR) | (((c) == '<') << K_LT) | (((c) == '\\') << K_BSLASH) |   \
-               (((c) == '(') << K_OPEN) | (((c) == ')') << K_CLOSE))
-#define CLS4(c) CLS(c), CLS(c + 1), CLS(c + 2), CLS(c + 3)
+    (uint16_t)((C_DIGIT(c) << K_DIGIT) | (C_WORD(c) << K_WORD) | (((c) == ' ') << K_SPACE) |       \
+               (C_PUNCT(c) << K_PUNCT) | ((!C_WORD(c) && (c) != 0) << K_NONWORD) |                 \
+               (!C_DIGIT(c) << K_NONDIGIT) | (((c) != ' ') << K_NONSPACE) | (1 << K_ANY) |         \
+               (((c) == '\t') << K_TAB) | (((c) == '$') << K_DOLLAR) | (((c) == '|') << K_BAR) |   \
+               (((c) == '<') << K_LT) | (((c) == '\\') << K_BSLASH) | (((c) == '(') << K_OPEN) |   \
+               (((c) == ')') << K_CLOSE))
+#define CLS4(c)  CLS(c), CLS(c + 1), CLS(c + 2), CLS(c + 3)
 #define CLS16(c) CLS4(c), CLS4(c + 4), CLS4(c + 8), CLS4(c + 12)
 #define CLS64(c) CLS16(c), CLS16(c + 16), CLS16(c + 32), CLS16(c + 48)
 /* cls[c] has bit k set when class k accepts byte c. */
@@ -83,26 +83,13 @@ static inline bool accepts(unsigned k, uint8_t c)
     return (cls[c] >> k) & 1u;
 }
 
+/* Escape letters in enum order: the class number is the letter's index here. */
+static const char escapes[] = "dwspWDS.t$|<\\()";
+
 static int class_of(char e)
 {
-    switch (e) {
-    case 'd': return K_DIGIT;
-    case 'w': return K_WORD;
-    case 's': return K_SPACE;
-    case 'p': return K_PUNCT;
-    case 'W': return K_NONWORD;
-    case 'D': return K_NONDIGIT;
-    case 'S': return K_NONSPACE;
-    case '.': return K_ANY;
-    case 't': return K_TAB;
-    case '$': return K_DOLLAR;
-    case '|': return K_BAR;
-    case '<': return K_LT;
-    case '\\': return K_BSLASH;
-    case '(': return K_OPEN;
-    case ')': return K_CLOSE;
-    default: return -1;
-    }
+    const char *p = e ? strchr(escapes, e) : NULL;
+    return p ? (int)(p - escapes) : -1;
 }
 
 /* ---- compiled form ------------------------------------------------------------------------- */
@@ -132,8 +119,8 @@ static void osregex_free(void *impl)
 }
 
 /* Validates the whole pattern (escapes, parentheses, bars) and counts what pass 2 needs. */
-static int check(const char *pat, size_t n, size_t *nslots, uint32_t *nalts, bool *paren,
-                 char *err, size_t errsz)
+static int check(const char *pat, size_t n, size_t *nslots, uint32_t *nalts, bool *paren, char *err,
+                 size_t errsz)
 {
     bool open = false;
     size_t slots = 0;
@@ -262,7 +249,8 @@ oom:
     return TLD_ENOMEM;
 }
 
-/* ---- matching ---------------------------------------------------------------------------------- */
+/* ---- matching ----------------------------------------------------------------------------------
+ */
 
 static inline bool lit_eq(uint16_t v, uint8_t c)
 {
@@ -282,8 +270,8 @@ static inline void setcap(uint32_t *pos, uint16_t v, size_t at)
  * P indexes slots, S the subject; M is "the current quantified class already took a byte";
  * E is the restart anchor. pos (capturing mode only) receives parenthesis positions.
  */
-static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, size_t len,
-                   bool capm, uint32_t *pos)
+static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, size_t len, bool capm,
+                   uint32_t *pos)
 {
     size_t P = 0, S = 0, E = SIZE_MAX;
     int64_t R = 0;
@@ -340,12 +328,19 @@ static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, siz
                         ok = 1;
                     }
                     if (ok >= 0) {
-                        if (capm && skipped)
-                            setcap(pos, B[L - 1], (M && ok == 1) ? S + 1 : S);
                         if (bl == SL_END) {
+                            /* The class runs to the end of the pattern: each further byte it
+                             * accepts repeats this step (M stays 1, R untouched, the skipped
+                             * mark moves to S+1), so take the whole run at once. */
                             S++;
+                            while (S < len && accepts(k, s[S]))
+                                S++;
+                            if (capm && skipped)
+                                setcap(pos, B[L - 1], S);
                             continue;
                         }
+                        if (capm && skipped)
+                            setcap(pos, B[L - 1], (M && ok == 1) ? S + 1 : S);
                         if (used != 0xFu) {
                             unsigned i = (unsigned)__builtin_ctz(~used & 0xFu);
                             sp[i] = P;
@@ -353,6 +348,20 @@ static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, siz
                             used |= 1u << i;
                         }
                         P = L + (size_t)ok;
+                    } else {
+                        /* Nothing follows yet: every further byte that the class accepts and
+                         * that cannot start the next token repeats this step (R = S), so run
+                         * through them here; the first other byte goes back to the loop. */
+                        S++;
+                        while (S < len) {
+                            const uint8_t d = s[S];
+                            if (!accepts(k, d) || (bl == SL_ESC ? accepts(B[L + 1], d)
+                                                                : lit_eq(bl, d)))
+                                break;
+                            S++;
+                        }
+                        R = (int64_t)S - 1;
+                        continue;
                     }
                 } else {
                     if (capm && IS_MARK(B[P + 3]))

@@ -20,7 +20,7 @@
 #include "engine/regex.h"
 
 #define NOMATCH (-100L)
-#define MAXC 4
+#define MAXC    4
 
 static struct tld_rx_scratch *scratch;
 
@@ -133,7 +133,8 @@ static int compile_rc(enum tld_rx_kind kind, const char *pat, size_t n, char *er
     return rc;
 }
 
-/* ---- §4.7 test vectors ------------------------------------------------------------------------ */
+/* ---- §4.7 test vectors ------------------------------------------------------------------------
+ */
 
 static void osregex_vectors(void **state)
 {
@@ -142,8 +143,7 @@ static void osregex_vectors(void **state)
     cap("(\\w+)", "under_score@x-y!z", 0, 1, "under_score@x-y");
     cap("(\\w+):(\\d+)", "host:abc host2:80", 15, 2, "host2", "80");
     cap("user (\\S+) from (\\S+) port (\\d+)",
-        "Failed password for user root from 1.2.3.4 port 22 ssh2", 48, 3, "root", "1.2.3.4",
-        "22");
+        "Failed password for user root from 1.2.3.4 port 22 ssh2", 48, 3, "root", "1.2.3.4", "22");
     cap("^(\\S+) (\\S+)$", "foo bar", 4, 2, "foo", "bar");
     cap("^(\\S+) (\\S+)$", "foo bar baz", NOMATCH, 0);
     cap("^(\\w+)=(\\S*) ", "key= next", 4, 2, "key", "");
@@ -164,8 +164,7 @@ static void osregex_vectors(void **state)
     cap("a(\\.*)b$", "xa1b2bc", NOMATCH, 0);
 
     char err[256];
-    assert_int_equal(compile_rc(TLD_RX_OSREGEX, "sshd\\[\\d+\\]", 12, err, sizeof err),
-                     TLD_EPARSE);
+    assert_int_equal(compile_rc(TLD_RX_OSREGEX, "sshd\\[\\d+\\]", 12, err, sizeof err), TLD_EPARSE);
     assert_non_null(strstr(err, "\\["));
 }
 
@@ -186,7 +185,8 @@ static void osregex_vectors_noncapturing(void **state)
     rx("\\d+$", "b1", 1);
 }
 
-/* ---- §4.5 end positions ----------------------------------------------------------------------- */
+/* ---- §4.5 end positions -----------------------------------------------------------------------
+ */
 
 static void after_prematch(const char *pat, const char *in, long R, const char *after)
 {
@@ -206,20 +206,21 @@ static void osregex_end_positions(void **state)
     after_prematch("^{\\s*\"", "{\"log\":\"x\"}", 1, "log\":\"x\"}");
 
     /* First table, one pattern per row and column. */
-    rx("^ab", "abc", 1);      /* literal: the last matched char */
-    rx("a\\d", "xa1y", 2);    /* unquantified class: same */
-    rx("a\\d", "xa1", 2);     /* ... also at the end of input */
-    rx("^a\\d+", "a12x", 3);  /* \x+ stopped: the stopping char */
-    rx("^a\\d+", "a12", 1);   /* \x+ at end: first char of the run */
-    rx("^a\\d*", "a12x", 3);  /* \x* stopped: the stopping char */
-    rx("^a\\d*", "a12", 0);   /* \x* at end: the char before the run */
+    rx("^ab", "abc", 1);                 /* literal: the last matched char */
+    rx("a\\d", "xa1y", 2);               /* unquantified class: same */
+    rx("a\\d", "xa1", 2);                /* ... also at the end of input */
+    rx("^a\\d+", "a12x", 3);             /* \x+ stopped: the stopping char */
+    rx("^a\\d+", "a12", 1);              /* \x+ at end: first char of the run */
+    rx("^a\\d*", "a12x", 3);             /* \x* stopped: the stopping char */
+    rx("^a\\d*", "a12", 0);              /* \x* at end: the char before the run */
     cap("^a(\\d+)", "a12x", 1, 1, "12"); /* \x+) stopped: first char of the run */
     cap("^a(\\d+)", "a12", 1, 1, "12");  /* \x+) at end: first char of the run */
     cap("^a(\\d*)", "a12x", 2, 1, "12"); /* \x*) stopped: last char of the run */
     cap("^a(\\d*)", "a12", 0, 1, "12");  /* \x*) at end: the char before the run */
 }
 
-/* ---- §4.6 consequences ------------------------------------------------------------------------ */
+/* ---- §4.6 consequences ------------------------------------------------------------------------
+ */
 
 static void osregex_consequences(void **state)
 {
@@ -323,7 +324,8 @@ static void osregex_capturing_mode(void **state)
     cap("x(\\d*)", "x", 0, 0);
 }
 
-/* ---- classes and escapes (§4.1) --------------------------------------------------------------- */
+/* ---- classes and escapes (§4.1) ---------------------------------------------------------------
+ */
 
 static bool in_set(const char *set, int c)
 {
@@ -336,21 +338,36 @@ static bool class_expected(char e, int c)
     const char *word = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-@_";
     const char *punct = "!\"#$%&'()*+,-.:;<=>?[]{|}";
     switch (e) {
-    case 'd': return in_set(digits, c);
-    case 'w': return in_set(word, c);
-    case 's': return c == ' ';
-    case 'p': return in_set(punct, c);
-    case 'W': return c != 0 && !in_set(word, c);
-    case 'D': return !in_set(digits, c);
-    case 'S': return c != ' ';
-    case '.': return true;
-    case 't': return c == '\t';
-    case '$': return c == '$';
-    case '|': return c == '|';
-    case '<': return c == '<';
-    case '\\': return c == '\\';
-    case '(': return c == '(';
-    case ')': return c == ')';
+    case 'd':
+        return in_set(digits, c);
+    case 'w':
+        return in_set(word, c);
+    case 's':
+        return c == ' ';
+    case 'p':
+        return in_set(punct, c);
+    case 'W':
+        return c != 0 && !in_set(word, c);
+    case 'D':
+        return !in_set(digits, c);
+    case 'S':
+        return c != ' ';
+    case '.':
+        return true;
+    case 't':
+        return c == '\t';
+    case '$':
+        return c == '$';
+    case '|':
+        return c == '|';
+    case '<':
+        return c == '<';
+    case '\\':
+        return c == '\\';
+    case '(':
+        return c == '(';
+    case ')':
+        return c == ')';
     }
     return false;
 }
@@ -385,9 +402,9 @@ static void osregex_compile_errors(void **state)
         else if (rc != TLD_EPARSE)
             fail_msg("escape \\%c (0x%02x) accepted", c, c);
     }
-    const char *bad[] = {"\\[", "\\]", "\\-", "\\/", "\\:", "\\\"", "\\>", "\\_", "\\n", "a\\",
-                         "\\",  "((a))", "(a(b))", "(a|b)", "(a", "a)", ")(", "(a)b)", "x|(y",
-                         "\\(a)", "(a\\)"};
+    const char *bad[] = {"\\[", "\\]", "\\-", "\\/",   "\\:",   "\\\"",   "\\>",
+                         "\\_", "\\n", "a\\", "\\",    "((a))", "(a(b))", "(a|b)",
+                         "(a",  "a)",  ")(",  "(a)b)", "x|(y",  "\\(a)",  "(a\\)"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
         int rc = compile_rc(TLD_RX_OSREGEX, bad[i], strlen(bad[i]), err, sizeof err);
@@ -406,8 +423,8 @@ static void osregex_compile_errors(void **state)
     compile_rc(TLD_RX_OSREGEX, "a\\", 2, err, sizeof err);
     assert_non_null(strstr(err, "trailing"));
     /* Fine: literal specials, a group per alternative, empty alternatives, err == NULL. */
-    const char *good[] = {"[a]{1}?-/.", "(a)|(b)", "a||b", "", "^", "$", "^$", "()", "(\\()",
-                          "\\)+", "|"};
+    const char *good[] = {"[a]{1}?-/.", "(a)|(b)", "a||b",  "",     "^", "$",
+                          "^$",         "()",      "(\\()", "\\)+", "|"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_int_equal(compile_rc(TLD_RX_OSREGEX, good[i], strlen(good[i]), NULL, 0), 0);
     /* An empty alternative matches everything. */
@@ -474,7 +491,8 @@ static void osregex_many_groups(void **state)
     tld_rx_free(r);
 }
 
-/* ---- OS_Match (§3) ---------------------------------------------------------------------------- */
+/* ---- OS_Match (§3) ----------------------------------------------------------------------------
+ */
 
 static void osmatch_rules(void **state)
 {
@@ -535,11 +553,11 @@ static void osmatch_negation(void **state)
     assert_true(osm("!foo", "bar"));
     assert_false(osm("!foo|bar", "bar"));
     assert_true(osm("!foo|bar", "baz"));
-    assert_false(osm("!", "x"));  /* inverted always-true */
+    assert_false(osm("!", "x")); /* inverted always-true */
     assert_false(osm("!a|", "x"));
     assert_true(osm("!^$", "x"));
-    assert_true(osm("a!", "xa!"));  /* '!' is literal elsewhere */
-    assert_true(osm("!!", "a"));    /* inverted "!" */
+    assert_true(osm("a!", "xa!")); /* '!' is literal elsewhere */
+    assert_true(osm("!!", "a"));   /* inverted "!" */
     assert_false(osm("!!", "a!b"));
     /* Only the first byte inverts, so a '!' alternative after a bar is literal. */
     assert_true(osm("x|!y", "!y"));
@@ -559,9 +577,9 @@ static void osmatch_31103(void **state)
     assert_false(osm(url, "/selec"));
     assert_false(osm(url, ""));
     /* A one-byte needle in a long list, at the very end. */
-    assert_true(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|#", "xyz#"));
-    assert_false(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|#", "xyz"));
-    assert_true(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|#|^q$", "Q"));
+    assert_true(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|gggg|#", "xyz#"));
+    assert_false(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|gggg|#", "xyz"));
+    assert_true(osm("aaaa|bbbb|cccc|dddd|eeee|ffff|gggg|#|^q$", "Q"));
 }
 
 /* Naive model of §3 written from the text, for the cross-check below. */
@@ -615,16 +633,34 @@ static bool model_osmatch(const char *pat, size_t pn, const char *s, size_t n)
 
 static void osmatch_cross_check(void **state)
 {
-    /* Small alphabet so that needles are found often; deterministic LCG. */
+    /* Small alphabet so that needles are found often; every other pattern is a list of 8 to 15
+     * plain needles, which takes the filter path. Deterministic LCG. */
     const char alpha[] = "aAbB^$|!x";
     uint32_t seed = 12345;
-    char pat[64], s[80];
-    for (int iter = 0; iter < 20000; iter++) {
+    char pat[128], s[80];
+    for (int iter = 0; iter < 40000; iter++) {
+        size_t pn = 0;
         seed = seed * 1103515245u + 12345u;
-        size_t pn = (seed >> 16) % 40;
-        for (size_t i = 0; i < pn; i++) {
-            seed = seed * 1103515245u + 12345u;
-            pat[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+        if (iter & 1) {
+            size_t k = 8 + (seed >> 16) % 8;
+            if ((seed >> 28) & 1)
+                pat[pn++] = '!';
+            for (size_t j = 0; j < k; j++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t len = 1 + (seed >> 16) % 4;
+                for (size_t i = 0; i < len; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    pat[pn++] = "aAbBx"[(seed >> 16) % 5];
+                }
+                if (j + 1 < k)
+                    pat[pn++] = '|';
+            }
+        } else {
+            pn = (seed >> 16) % 40;
+            for (size_t i = 0; i < pn; i++) {
+                seed = seed * 1103515245u + 12345u;
+                pat[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+            }
         }
         seed = seed * 1103515245u + 12345u;
         size_t n = (seed >> 16) % 70;
@@ -643,7 +679,8 @@ static void osmatch_cross_check(void **state)
     }
 }
 
-/* ---- exact, PCRE2 (§5) ------------------------------------------------------------------------ */
+/* ---- exact, PCRE2 (§5) ------------------------------------------------------------------------
+ */
 
 static void exact_kind(void **state)
 {
@@ -715,7 +752,8 @@ static void pcre2_many_groups(void **state)
     tld_rx_free(r);
 }
 
-/* ---- group matcher (§6) ----------------------------------------------------------------------- */
+/* ---- group matcher (§6) -----------------------------------------------------------------------
+ */
 
 static bool grp(const char *e, const char *g)
 {
