@@ -106,8 +106,13 @@ int tld_rx_compile(enum tld_rx_kind kind, const char *pat, size_t n, unsigned fl
                        TLD_RX_MAX_PATTERN);
         return TLD_ELIMIT;
     }
-    if (!pat)
+    if (!pat) {
+        if (n) {
+            tld_rx_set_err(err, errsz, "%s: no pattern text", be->name);
+            return TLD_EINVAL;
+        }
         pat = "";
+    }
     struct tld_rx *rx = calloc(1, sizeof *rx);
     char *copy = malloc(n + 1);
     if (!rx || !copy) {

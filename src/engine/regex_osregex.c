@@ -355,8 +355,8 @@ static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, siz
                         S++;
                         while (S < len) {
                             const uint8_t d = s[S];
-                            if (!accepts(k, d) || (bl == SL_ESC ? accepts(B[L + 1], d)
-                                                                : lit_eq(bl, d)))
+                            if (!accepts(k, d) ||
+                                (bl == SL_ESC ? accepts(B[L + 1], d) : lit_eq(bl, d)))
                                 break;
                             S++;
                         }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,6 +779,67 @@ static void group_matcher(void **state)
     assert_false(grp("longer-than-groups", "short"));
 }
 
+/* ---- sharing between threads ------------------------------------------------------------------
+ */
+
+#define NPAT 6
+struct shared_case {
+    struct tld_rx *rx[NPAT];
+    const char *in[3];
+    bool want[NPAT][3];
+    size_t next[NPAT][3];
+    bool ok;
+};
+
+static void *worker(void *arg)
+{
+    struct shared_case *sc = arg;
+    struct tld_rx_scratch *own = tld_rx_scratch_new();
+    struct tld_rx_result res;
+    sc->ok = own != NULL;
+    for (int round = 0; round < 3000 && sc->ok; round++)
+        for (int p = 0; p < NPAT; p++)
+            for (int i = 0; i < 3; i++) {
+                bool m = tld_rx_match(sc->rx[p], sc->in[i], strlen(sc->in[i]), &res, own);
+                if (m != sc->want[p][i] || (m && res.next != sc->next[p][i]))
+                    sc->ok = false;
+            }
+    tld_rx_scratch_free(own);
+    return NULL;
+}
+
+/* Compiled patterns are read-only: two threads with their own scratch agree with one thread. */
+static void shared_between_threads(void **state)
+{
+    static struct shared_case cases[2];
+    const char *pats[NPAT] = {"(\\S+) from (\\S+)", "from|port",       "^(\\w+) (\\d+)",
+                              "from (\\S+) port",   "Failed password", "user (\\S+)$"};
+    const enum tld_rx_kind kinds[NPAT] = {TLD_RX_OSREGEX, TLD_RX_OSMATCH, TLD_RX_PCRE2,
+                                          TLD_RX_PCRE2,   TLD_RX_OSMATCH, TLD_RX_OSREGEX};
+    struct shared_case base = {
+        .in = {"Accepted key from 10.0.0.1 port 22", "abc 123", "Failed password for user root"}};
+    for (int p = 0; p < NPAT; p++) {
+        base.rx[p] = compile_ok(kinds[p], pats[p], TLD_RX_CAPTURE);
+        for (int i = 0; i < 3; i++) {
+            struct tld_rx_result res;
+            base.want[p][i] =
+                tld_rx_match(base.rx[p], base.in[i], strlen(base.in[i]), &res, scratch);
+            base.next[p][i] = base.want[p][i] ? res.next : 0;
+        }
+    }
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        cases[t] = base;
+        assert_int_equal(pthread_create(&th[t], NULL, worker, &cases[t]), 0);
+    }
+    for (int t = 0; t < 2; t++) {
+        pthread_join(th[t], NULL);
+        assert_true(cases[t].ok);
+    }
+    for (int p = 0; p < NPAT; p++)
+        tld_rx_free(base.rx[p]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +861,7 @@ int main(void)
         cmocka_unit_test(pcre2_kind),
         cmocka_unit_test(pcre2_many_groups),
         cmocka_unit_test(group_matcher),
+        cmocka_unit_test(shared_between_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
