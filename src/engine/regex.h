@@ -4,8 +4,10 @@
  *   OS_Regex  (TLD_RX_OSREGEX)  Wazuh's lazy, 4-slot-backtracking class matcher, with captures;
  *   PCRE2     (TLD_RX_PCRE2)    real regular expressions, JIT-compiled, no flags;
  *   exact     (TLD_RX_EXACT)    whole-string, case-sensitive equality (rule <action> default).
- * The exact behaviour of each is specified in docs/ and in the compatibility spec; matches must be
+ * The exact behaviour of each is specified in the compatibility spec (regex.md); matches must be
  * bit-for-bit what Wazuh decides, including end positions, because decoder offsets depend on them.
+ * The implementations live in regex.c (dispatch table, exact), regex_osmatch.c, regex_osregex.c,
+ * regex_pcre2.c and regex_group.c.
  *
  * A compiled struct tld_rx is immutable and may be shared by any number of threads. Matching
  * needs per-thread working memory (PCRE2 match data), given as a struct tld_rx_scratch that each
@@ -28,7 +30,7 @@ enum tld_rx_kind {
 /* Compile for extraction: captures are recorded (decoder <regex> only). */
 #define TLD_RX_CAPTURE 0x1u
 
-/* Longest OS_Match/OS_Regex pattern accepted. */
+/* Longest pattern accepted, any kind (the OS_Match/OS_Regex limit of regex.md §1). */
 #define TLD_RX_MAX_PATTERN 20480
 /* Captures reported at most (a decoder uses at most 256 fields). */
 #define TLD_RX_MAX_CAPTURES 256
@@ -51,7 +53,10 @@ struct tld_rx_result {
 
 /*
  * Compile `pat[0..n)`. On failure returns TLD_EPARSE (or TLD_ELIMIT for an over-long pattern,
- * TLD_ENOMEM) and writes a one-line reason into err (which may be NULL).
+ * TLD_ENOMEM) and writes a one-line reason into err (which may be NULL). The length bound
+ * TLD_RX_MAX_PATTERN applies to every kind (element texts cannot be longer anyway).
+ * TLD_RX_CAPTURE matters for OS_Regex (capturing mode changes the algorithm, see regex.md §4.2)
+ * and PCRE2 (groups reported); the other kinds ignore it.
  */
 int tld_rx_compile(enum tld_rx_kind kind, const char *pat, size_t n, unsigned flags,
                    struct tld_rx **out, char *err, size_t errsz);
@@ -62,13 +67,24 @@ const char *tld_rx_pattern(const struct tld_rx *rx);
 
 /*
  * True when `rx` matches `s[0..n)`. When `res` is not NULL it receives the end position and (for
- * patterns compiled with TLD_RX_CAPTURE) the captures. `scratch` may be NULL only for kinds other
- * than PCRE2.
+ * patterns compiled with TLD_RX_CAPTURE) the captures; OS_Match and exact report next = 0 and no
+ * captures. `scratch` may be NULL only for kinds other than PCRE2 (a PCRE2 pattern without a
+ * scratch never matches). Subjects of 4 GiB or more never match (spans are 32-bit).
+ * Allocates nothing.
  */
 bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_rx_result *res,
                   struct tld_rx_scratch *scratch);
 
+/* Per-thread working memory (PCRE2 match data, JIT stack); NULL when out of memory. */
 struct tld_rx_scratch *tld_rx_scratch_new(void);
 void tld_rx_scratch_free(struct tld_rx_scratch *scratch);
+
+/*
+ * The group-name matcher that attaches `if_group` children (regex.md §6): `expr` is a list of
+ * alternatives separated by '|'; one starting with '^' must be a prefix of `groups`, any other
+ * must occur somewhere in it; case-insensitive (ASCII), no '$', an empty alternative is true.
+ * Used at load time only; allocates nothing.
+ */
+bool tld_rx_group_match(const char *expr, size_t en, const char *groups, size_t gn);
 
 #endif

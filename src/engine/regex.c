@@ -1,0 +1,183 @@
+/*
+ * Pattern dispatcher: one table of backends indexed by enum tld_rx_kind, the common checks every
+ * kind shares (pattern length bound, subject length that fits 32-bit spans), the copy of the
+ * pattern text kept for diagnostics, and the per-thread scratch. The exact-string kind is small
+ * enough to live here as its own backend.
+ *
+ * Invariant: after tld_rx_compile returns, a struct tld_rx and everything it points to are
+ * read-only, so one compiled pattern may be matched from many threads at once.
+ */
+#include "engine/regex.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "engine/regex_impl.h"
+
+struct tld_rx {
+    const struct tld_rx_backend *be;
+    void *impl;
+    enum tld_rx_kind kind;
+    char *pattern; /* NUL-terminated copy of the text as given */
+};
+
+/* ---- exact: whole-string, case-sensitive equality ------------------------------------------ */
+
+struct exact {
+    size_t n;
+    uint8_t p[]; /* the pattern bytes */
+};
+
+static int exact_compile(const char *pat, size_t n, unsigned flags, void **impl, char *err,
+                         size_t errsz)
+{
+    struct exact *x = malloc(sizeof *x + n + 1);
+    if (!x) {
+        tld_rx_set_err(err, errsz, "exact: out of memory");
+        return TLD_ENOMEM;
+    }
+    x->n = n;
+    if (n)
+        memcpy(x->p, pat, n);
+    *impl = x;
+    return 0;
+}
+
+static void exact_free(void *impl)
+{
+    free(impl);
+}
+
+static bool exact_match(const void *impl, const uint8_t *s, size_t n, struct tld_rx_result *res,
+                        struct tld_rx_scratch *scratch)
+{
+    const struct exact *x = impl;
+    if (n != x->n || (n && memcmp(s, x->p, n) != 0))
+        return false;
+    if (res) {
+        res->next = 0;
+        res->ncap = 0;
+    }
+    return true;
+}
+
+static const struct tld_rx_backend exact_backend = {
+    .name = "exact",
+    .compile = exact_compile,
+    .free = exact_free,
+    .match = exact_match,
+};
+
+/* ---- dispatch ---------------------------------------------------------------------------------- */
+
+static const struct tld_rx_backend *const backends[] = {
+    [TLD_RX_OSMATCH] = &tld_rx_osmatch_backend,
+    [TLD_RX_OSREGEX] = &tld_rx_osregex_backend,
+    [TLD_RX_PCRE2] = &tld_rx_pcre2_backend,
+    [TLD_RX_EXACT] = &exact_backend,
+};
+
+void tld_rx_set_err(char *err, size_t errsz, const char *fmt, ...)
+{
+    if (!err || errsz == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+int tld_rx_compile(enum tld_rx_kind kind, const char *pat, size_t n, unsigned flags,
+                   struct tld_rx **out, char *err, size_t errsz)
+{
+    *out = NULL;
+    if (err && errsz)
+        err[0] = 0;
+    if ((unsigned)kind >= sizeof backends / sizeof backends[0]) {
+        tld_rx_set_err(err, errsz, "unknown pattern kind %d", (int)kind);
+        return TLD_EINVAL;
+    }
+    const struct tld_rx_backend *be = backends[kind];
+    if (n > TLD_RX_MAX_PATTERN) {
+        tld_rx_set_err(err, errsz, "%s: pattern is %zu bytes long, the limit is %d", be->name, n,
+                       TLD_RX_MAX_PATTERN);
+        return TLD_ELIMIT;
+    }
+    if (!pat)
+        pat = "";
+    struct tld_rx *rx = calloc(1, sizeof *rx);
+    char *copy = malloc(n + 1);
+    if (!rx || !copy) {
+        free(rx);
+        free(copy);
+        tld_rx_set_err(err, errsz, "%s: out of memory", be->name);
+        return TLD_ENOMEM;
+    }
+    if (n)
+        memcpy(copy, pat, n);
+    copy[n] = 0;
+    int rc = be->compile(pat, n, flags, &rx->impl, err, errsz);
+    if (rc < 0) {
+        free(copy);
+        free(rx);
+        return rc;
+    }
+    rx->be = be;
+    rx->kind = kind;
+    rx->pattern = copy;
+    *out = rx;
+    return 0;
+}
+
+void tld_rx_free(struct tld_rx *rx)
+{
+    if (!rx)
+        return;
+    rx->be->free(rx->impl);
+    free(rx->pattern);
+    free(rx);
+}
+
+enum tld_rx_kind tld_rx_kind(const struct tld_rx *rx)
+{
+    return rx->kind;
+}
+
+const char *tld_rx_pattern(const struct tld_rx *rx)
+{
+    return rx->pattern;
+}
+
+bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_rx_result *res,
+                  struct tld_rx_scratch *scratch)
+{
+    /* Spans are 32-bit; events are far smaller, so a larger subject is refused, not truncated. */
+    if (n >= UINT32_MAX)
+        return false;
+    if (!s)
+        s = "";
+    return rx->be->match(rx->impl, (const uint8_t *)s, n, res, scratch);
+}
+
+struct tld_rx_scratch *tld_rx_scratch_new(void)
+{
+    struct tld_rx_scratch *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
+    sc->pcre2 = tld_rx_pcre2_scratch_new();
+    if (!sc->pcre2) {
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void tld_rx_scratch_free(struct tld_rx_scratch *scratch)
+{
+    if (!scratch)
+        return;
+    tld_rx_pcre2_scratch_free(scratch->pcre2);
+    free(scratch);
+}

@@ -1,0 +1,506 @@
+/*
+ * OS_Regex: the class matcher decoders and rules inherit from OSSEC. It is not a regular
+ * expression engine: quantified classes are lazy and may only backtrack through a stack of four
+ * single-use slots, a mismatch restarts one byte after the first byte of the failed attempt, and
+ * the reported end position depends on how the last token finished. Decoder offsets are computed
+ * from that end position, so the algorithm below follows the compatibility spec (regex.md §4)
+ * step by step, including its quirks; "improving" any of it changes which fields get extracted.
+ *
+ * Compiled form, one array per alternative (all alternatives share one allocation):
+ *   literal byte (lower-cased)      1 slot, value 0..255 ('+' and '*' are plain bytes too)
+ *   class escape \x                 2 slots: SL_ESC, class number
+ *   '(' or ')'                      1 slot: SL_MARK + ordinal of the parenthesis in the alternative
+ *   end                             SL_END, followed by padding ENDs so that every look-ahead
+ *                                   the matcher performs past the end reads END.
+ * A quantifier is simply the byte that follows a class escape; the matcher only ever looks for
+ * '+'/'*' at that position. The leading '^' and trailing '$' become flags.
+ *
+ * Matching allocates nothing: the state is a few integers, the 4-slot stack and, in capturing
+ * mode, a fixed array of parenthesis positions on the stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "engine/regex_impl.h"
+
+enum {
+    SL_END = 0x100,
+    SL_ESC = 0x101,
+    SL_MARK = 0x200, /* + ordinal */
+};
+#define IS_MARK(v) ((v) >= SL_MARK)
+#define IS_QUANT(v) ((v) == '+' || (v) == '*')
+/* END slots written after each alternative: the matcher reads at most two slots past END. */
+#define PAD 4
+/* Parenthesis positions recorded per alternative: enough for TLD_RX_MAX_CAPTURES captures. */
+#define POS_MAX (2 * TLD_RX_MAX_CAPTURES)
+#define UNSET UINT32_MAX
+#define NONE INT64_MIN
+
+/* ---- classes ------------------------------------------------------------------------------- */
+
+enum {
+    K_DIGIT,    /* \d */
+    K_WORD,     /* \w */
+    K_SPACE,    /* \s */
+    K_PUNCT,    /* \p */
+    K_NONWORD,  /* \W */
+    K_NONDIGIT, /* \D */
+    K_NONSPACE, /* \S */
+    K_ANY,      /* \. */
+    K_TAB,      /* \t */
+    K_DOLLAR,   /* \$ */
+    K_BAR,      /* \| */
+    K_LT,       /* \< */
+    K_BSLASH,   /* \\ */
+    K_OPEN,     /* \( */
+    K_CLOSE,    /* \) */
+};
+
+#define C_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define C_WORD(c)                                                                                  \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || C_DIGIT(c) || (c) == '-' ||     \
+     (c) == '@' || (c) == '_')
+#define C_PUNCT(c)                                                                                 \
+    (((c) >= '!' && (c) <= '.') || ((c) >= ':' && (c) <= '?') || (c) == '[' || (c) == ']' ||      \
+     (c) == '{' || (c) == '|' || (c) == '}')
+#define CLS(c)                                                                                     \
+    (uint16_t)((C_DIGIT(c) << K_DIGIT) | (C_WORD(c) << K_WORD) | (((c) == ' ') << K_SPACE) |      \
+               (C_PUNCT(c) << K_PUNCT) | ((!C_WORD(c) && (c) != 0) << K_NONWORD) |                \
+               (!C_DIGIT(c) << K_NONDIGIT) | (((c) != ' ') << K_NONSPACE) | (1 << K_ANY) |        \
+               (((c) == '\t') << K_TAB) | (((c) == '$') << K_DOLLAR) |                             \
+               (((c) == '|') << K_BAR) | (((c) == '<') << K_LT) | (((c) == '\\') << K_BSLASH) |   \
+               (((c) == '(') << K_OPEN) | (((c) == ')') << K_CLOSE))
+#define CLS4(c) CLS(c), CLS(c + 1), CLS(c + 2), CLS(c + 3)
+#define CLS16(c) CLS4(c), CLS4(c + 4), CLS4(c + 8), CLS4(c + 12)
+#define CLS64(c) CLS16(c), CLS16(c + 16), CLS16(c + 32), CLS16(c + 48)
+/* cls[c] has bit k set when class k accepts byte c. */
+static const uint16_t cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
+
+static inline bool accepts(unsigned k, uint8_t c)
+{
+    return (cls[c] >> k) & 1u;
+}
+
+static int class_of(char e)
+{
+    switch (e) {
+    case 'd': return K_DIGIT;
+    case 'w': return K_WORD;
+    case 's': return K_SPACE;
+    case 'p': return K_PUNCT;
+    case 'W': return K_NONWORD;
+    case 'D': return K_NONDIGIT;
+    case 'S': return K_NONSPACE;
+    case '.': return K_ANY;
+    case 't': return K_TAB;
+    case '$': return K_DOLLAR;
+    case '|': return K_BAR;
+    case '<': return K_LT;
+    case '\\': return K_BSLASH;
+    case '(': return K_OPEN;
+    case ')': return K_CLOSE;
+    default: return -1;
+    }
+}
+
+/* ---- compiled form ------------------------------------------------------------------------- */
+
+struct alt {
+    uint32_t off;    /* first slot of this alternative in osregex.slots */
+    uint32_t nmarks; /* parentheses in this alternative (always even) */
+    bool begin;      /* leading ^ */
+    bool endanchor;  /* trailing $ */
+};
+
+struct osregex {
+    uint16_t *slots;
+    struct alt *alts;
+    uint32_t nalts;
+    bool capturing; /* compiled with TLD_RX_CAPTURE and some alternative has a parenthesis */
+};
+
+static void osregex_free(void *impl)
+{
+    struct osregex *re = impl;
+    if (!re)
+        return;
+    free(re->slots);
+    free(re->alts);
+    free(re);
+}
+
+/* Validates the whole pattern (escapes, parentheses, bars) and counts what pass 2 needs. */
+static int check(const char *pat, size_t n, size_t *nslots, uint32_t *nalts, bool *paren,
+                 char *err, size_t errsz)
+{
+    bool open = false;
+    size_t slots = 0;
+    uint32_t alts = 1;
+    *paren = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = pat[i];
+        if (c == '\\') {
+            if (i + 1 == n) {
+                tld_rx_set_err(err, errsz, "osregex: trailing backslash");
+                return TLD_EPARSE;
+            }
+            if (class_of(pat[i + 1]) < 0) {
+                uint8_t e = (uint8_t)pat[i + 1];
+                if (e >= 0x21 && e < 0x7f)
+                    tld_rx_set_err(err, errsz, "osregex: invalid escape '\\%c' at offset %zu",
+                                   (char)e, i);
+                else
+                    tld_rx_set_err(err, errsz,
+                                   "osregex: invalid escape '\\' + byte 0x%02x at offset %zu", e,
+                                   i);
+                return TLD_EPARSE;
+            }
+            slots += 2;
+            i++;
+            continue;
+        }
+        if (c == '(') {
+            if (open) {
+                tld_rx_set_err(err, errsz,
+                               "osregex: nested '(' at offset %zu (one level of parentheses only)",
+                               i);
+                return TLD_EPARSE;
+            }
+            open = true;
+            *paren = true;
+        } else if (c == ')') {
+            if (!open) {
+                tld_rx_set_err(err, errsz, "osregex: unbalanced ')' at offset %zu", i);
+                return TLD_EPARSE;
+            }
+            open = false;
+        } else if (c == '|') {
+            if (open) {
+                tld_rx_set_err(err, errsz, "osregex: '|' inside parentheses at offset %zu", i);
+                return TLD_EPARSE;
+            }
+            alts++;
+            continue;
+        }
+        slots++;
+    }
+    if (open) {
+        tld_rx_set_err(err, errsz, "osregex: unclosed '('");
+        return TLD_EPARSE;
+    }
+    *nslots = slots + (size_t)alts * PAD;
+    *nalts = alts;
+    return 0;
+}
+
+/* Emits the slots of one alternative text a[0..n) (already known to be valid) at out. */
+static size_t emit(const char *a, size_t n, uint16_t *out, struct alt *alt)
+{
+    size_t k = 0;
+    bool last_raw_dollar = false;
+    alt->begin = n > 0 && a[0] == '^';
+    for (size_t i = alt->begin ? 1 : 0; i < n; i++) {
+        uint8_t c = (uint8_t)a[i];
+        last_raw_dollar = false;
+        if (c == '\\') {
+            out[k++] = SL_ESC;
+            out[k++] = (uint16_t)class_of(a[++i]);
+        } else if (c == '(' || c == ')') {
+            out[k++] = (uint16_t)(SL_MARK + alt->nmarks++);
+        } else {
+            out[k++] = tld_rx_lower[c];
+            last_raw_dollar = c == '$';
+        }
+    }
+    alt->endanchor = last_raw_dollar;
+    if (last_raw_dollar)
+        k--;
+    for (int p = 0; p < PAD; p++)
+        out[k++] = SL_END;
+    return k;
+}
+
+static int osregex_compile(const char *pat, size_t n, unsigned flags, void **impl, char *err,
+                           size_t errsz)
+{
+    size_t nslots;
+    uint32_t nalts;
+    bool paren;
+    int rc = check(pat, n, &nslots, &nalts, &paren, err, errsz);
+    if (rc < 0)
+        return rc;
+    struct osregex *re = calloc(1, sizeof *re);
+    if (!re)
+        goto oom;
+    re->slots = malloc(nslots * sizeof *re->slots);
+    re->alts = calloc(nalts, sizeof *re->alts);
+    if (!re->slots || !re->alts)
+        goto oom;
+    re->nalts = nalts;
+    re->capturing = (flags & TLD_RX_CAPTURE) && paren;
+    size_t at = 0, start = 0;
+    uint32_t ai = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && pat[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (i == n || pat[i] == '|') {
+            re->alts[ai].off = (uint32_t)at;
+            at += emit(pat + start, i - start, re->slots + at, &re->alts[ai]);
+            ai++;
+            start = i + 1;
+        }
+    }
+    *impl = re;
+    return 0;
+oom:
+    osregex_free(re);
+    tld_rx_set_err(err, errsz, "osregex: out of memory");
+    return TLD_ENOMEM;
+}
+
+/* ---- matching ---------------------------------------------------------------------------------- */
+
+static inline bool lit_eq(uint16_t v, uint8_t c)
+{
+    /* A parenthesis slot read as a literal stands for '('. */
+    return v < 256 ? v == tld_rx_lower[c] : (IS_MARK(v) && c == '(');
+}
+
+static inline void setcap(uint32_t *pos, uint16_t v, size_t at)
+{
+    uint32_t o = (uint32_t)(v - SL_MARK);
+    if (o < POS_MAX)
+        pos[o] = (uint32_t)at;
+}
+
+/*
+ * One alternative, exactly regex.md §4.3. Returns the end position R (-1 allowed) or NONE.
+ * P indexes slots, S the subject; M is "the current quantified class already took a byte";
+ * E is the restart anchor. pos (capturing mode only) receives parenthesis positions.
+ */
+static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, size_t len,
+                   bool capm, uint32_t *pos)
+{
+    size_t P = 0, S = 0, E = SIZE_MAX;
+    int64_t R = 0;
+    bool M = false;
+    size_t sp[4], ss[4]; /* backtrack stack: saved P and S */
+    unsigned used = 0;   /* bit i set = stack slot i occupied */
+    const bool endanchor = a->endanchor;
+
+    while (S < len) {
+        const uint8_t c = s[S];
+        uint16_t b = B[P];
+        if (b == SL_END) {
+            if (!endanchor)
+                return R;
+        } else if (IS_MARK(b)) {
+            if (capm)
+                setcap(pos, b, S);
+            b = B[++P];
+            if (b == SL_END && !endanchor)
+                return R;
+        }
+
+        if (b == SL_ESC) {
+            const unsigned k = B[P + 1];
+            const uint16_t q = B[P + 2];
+            if (accepts(k, c)) {
+                if (!IS_QUANT(q)) {
+                    P += 2;
+                    if (E == SIZE_MAX)
+                        E = S;
+                    R = (int64_t)S;
+                    S++;
+                    continue;
+                }
+                if (q == '*')
+                    M = true;
+                if (M) {
+                    /* Lazy: does the byte also start what follows the class? */
+                    size_t L = P + 3;
+                    bool skipped = false;
+                    if (IS_MARK(B[L])) {
+                        L++;
+                        skipped = true;
+                    }
+                    const uint16_t bl = B[L];
+                    int ok = -1;
+                    if (bl == SL_END) {
+                        ok = 1;
+                    } else if (bl == SL_ESC) {
+                        if (accepts(B[L + 1], c))
+                            ok = IS_QUANT(B[L + 2]) ? 0 : 2;
+                    } else if (lit_eq(bl, c)) {
+                        M = false;
+                        ok = 1;
+                    }
+                    if (ok >= 0) {
+                        if (capm && skipped)
+                            setcap(pos, B[L - 1], (M && ok == 1) ? S + 1 : S);
+                        if (bl == SL_END) {
+                            S++;
+                            continue;
+                        }
+                        if (used != 0xFu) {
+                            unsigned i = (unsigned)__builtin_ctz(~used & 0xFu);
+                            sp[i] = P;
+                            ss[i] = S;
+                            used |= 1u << i;
+                        }
+                        P = L + (size_t)ok;
+                    }
+                } else {
+                    if (capm && IS_MARK(B[P + 3]))
+                        setcap(pos, B[P + 3], S + 1 == len ? S + 1 : S);
+                    M = true;
+                }
+                R = (int64_t)S;
+                S++;
+                continue;
+            }
+            /* The class rejects c. B[P+3] is END whenever B[P+2] is (padding). */
+            if (B[P + 3] == SL_END && M && R != NONE) {
+                R = (int64_t)S;
+                if (!endanchor)
+                    return R;
+            } else if (q == '+' && M) {
+                P += 3;
+                M = false;
+                continue;
+            } else if (q == '*') {
+                P += 3;
+                R = (int64_t)S - 1;
+                M = false;
+                continue;
+            }
+            M = false;
+        } else if (lit_eq(b, c)) {
+            P++;
+            if (E == SIZE_MAX)
+                E = S;
+            R = (int64_t)S;
+            S++;
+            continue;
+        } else if (P == 0 && b < 256 && !a->begin && !used && E == SIZE_MAX) {
+            /* First literal missed with nothing to resume: each further miss would only restart
+             * again (stack empty, E unset), so jump to the next byte that can start a match. */
+            S++;
+            while (S < len && tld_rx_lower[s[S]] != b)
+                S++;
+            R = NONE;
+            continue;
+        }
+
+        /* Mismatch. */
+        if (used) {
+            unsigned i = 31u - (unsigned)__builtin_clz(used);
+            used &= ~(1u << i);
+            P = sp[i];
+            S = ss[i] + 1;
+            continue;
+        }
+        if (a->begin)
+            return NONE;
+        if (E != SIZE_MAX) {
+            S = E;
+            E = SIZE_MAX;
+        }
+        P = 0;
+        R = NONE;
+        S++;
+    }
+
+    /* End of the subject. */
+    if (capm) {
+        while (B[P] == SL_ESC && B[P + 2] == '*')
+            P += 3;
+        if (IS_MARK(B[P]))
+            setcap(pos, B[P], len);
+    }
+    /* Acceptance probes; K keeps what each probe advanced. */
+    size_t K = P;
+    if (IS_MARK(B[K]))
+        K++;
+    if (B[K] == SL_END)
+        return R;
+    if (B[K] == SL_ESC && M) {
+        K += 2;
+        if (IS_QUANT(B[K])) {
+            K++;
+            if (IS_MARK(B[K]))
+                K++;
+            if (B[K] == SL_END)
+                return R;
+            if (B[K] == SL_ESC) {
+                K += 2;
+                if (B[K] == '*') {
+                    K++;
+                    if (IS_MARK(B[K]))
+                        K++;
+                    if (B[K] == SL_END)
+                        return R;
+                }
+            }
+        }
+    }
+    if (B[K] == SL_ESC) {
+        K += 2;
+        if (B[K] == '*') {
+            K++;
+            if (IS_MARK(B[K]))
+                K++;
+            if (B[K] == SL_END)
+                return R;
+        }
+    }
+    return NONE;
+}
+
+static bool osregex_match(const void *impl, const uint8_t *s, size_t n, struct tld_rx_result *res,
+                          struct tld_rx_scratch *scratch)
+{
+    const struct osregex *re = impl;
+    const bool capm = re->capturing;
+    uint32_t pos[POS_MAX];
+
+    for (uint32_t ai = 0; ai < re->nalts; ai++) {
+        const struct alt *a = &re->alts[ai];
+        uint32_t nrec = a->nmarks < POS_MAX ? a->nmarks : POS_MAX;
+        if (capm)
+            memset(pos, 0xff, nrec * sizeof pos[0]);
+        int64_t R = run(re->slots + a->off, a, s, n, capm, pos);
+        if (R == NONE)
+            continue;
+        unsigned ncap = 0;
+        if (capm) {
+            for (uint32_t j = 0; j + 1 < nrec; j += 2) {
+                if (pos[j] == UNSET || pos[j + 1] == UNSET)
+                    break;
+                if (pos[j + 1] < pos[j])
+                    return false; /* a capture ending before it starts fails the expression */
+                if (res)
+                    res->cap[ncap] = (struct tld_rx_span){pos[j], pos[j + 1]};
+                ncap++;
+            }
+        }
+        if (res) {
+            /* R+1, except that R at the end of the subject stays there; R = -1 gives 0. */
+            res->next = (uint64_t)(R + 1) > n ? n : (size_t)(R + 1);
+            res->ncap = ncap;
+        }
+        return true;
+    }
+    return false;
+}
+
+const struct tld_rx_backend tld_rx_osregex_backend = {
+    .name = "osregex",
+    .compile = osregex_compile,
+    .free = osregex_free,
+    .match = osregex_match,
+};
