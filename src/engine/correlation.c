@@ -363,7 +363,9 @@ bool tld_corr_search(struct tld_corr *c, const struct tld_rule *f, struct tld_co
     const struct tld_rule_impl *im = f->impl;
     const struct rule_body *b = &im->b;
     bool global = im->search == SEARCH_GLOBAL;
-    struct ring *r = global ? &c->global : im->search_list >= 0 ? ring_of(c, im->search_list) : NULL;
+    struct ring *r = global                 ? &c->global
+                     : im->search_list >= 0 ? ring_of(c, im->search_list)
+                                            : NULL;
     if (!r || !r->n)
         return false;
     const struct tld_event *ev = q->ev;
@@ -380,9 +382,8 @@ bool tld_corr_search(struct tld_corr *c, const struct tld_rule *f, struct tld_co
         if (global) {
             if (e->type != q->type)
                 continue;
-            if (b->if_matched_regex &&
-                !tld_rx_match(b->if_matched_regex, e->log.p ? e->log.p : "", e->log.n, NULL,
-                              q->scratch))
+            if (b->if_matched_regex && !tld_rx_match(b->if_matched_regex, e->log.p ? e->log.p : "",
+                                                     e->log.n, NULL, q->scratch))
                 continue;
         }
         if (!filters_pass(b, ev, e))

@@ -52,9 +52,9 @@ void tld_corr_store(struct tld_corr *c, struct tld_corr_event *e, const int *lis
 /* What a search needs from the current evaluation. */
 struct tld_corr_query {
     const struct tld_event *ev;
-    enum tld_category type; /* the current event's decoder type (syslog without decoder) */
-    int64_t now;            /* receipt time of the current event, seconds */
-    int *matched;           /* the current event's `matched` level (set on success) */
+    enum tld_category type;   /* the current event's decoder type (syslog without decoder) */
+    int64_t now;              /* receipt time of the current event, seconds */
+    int *matched;             /* the current event's `matched` level (set on success) */
     struct tld_rule_hit *hit; /* previous_output lines are added here */
     struct tld_rx_scratch *scratch;
 };

@@ -172,9 +172,8 @@ static int parse_text(struct tld_list *l, size_t n)
                 l->entries = ne;
                 cap = ncap;
             }
-            l->entries[l->nentries++] = (struct entry){
-                (uint32_t)(k - l->text), (uint32_t)(ke - k), (uint32_t)(v - l->text),
-                (uint32_t)(ve - v)};
+            l->entries[l->nentries++] = (struct entry){(uint32_t)(k - l->text), (uint32_t)(ke - k),
+                                                       (uint32_t)(v - l->text), (uint32_t)(ve - v)};
         }
         p = nl ? nl + 1 : end;
     }

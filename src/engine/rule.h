@@ -74,21 +74,21 @@ struct tld_rule {
     unsigned n_mitre_ids;
     const struct tld_rule_mitre_pair *mitre_pairs; /* new format, de-duplicated, in order */
     unsigned n_mitre_pairs;
-    const char *info;        /* concatenated <info> texts; NULL when none */
-    const char *cve;         /* concatenated <cve> texts; NULL when none */
-    unsigned options;        /* TLD_RULE_* flags as written */
-    bool mail;               /* alert "mail": level >= email level / alert_by_email, no_email_alert */
-    bool log;                /* level >= log level or log_alert, and not no_log */
-    unsigned frequency;      /* the frequency attribute as written; 0 when absent */
-    bool correlation;        /* searches stored events: alerts print "frequency" (2 if absent) */
+    const char *info;   /* concatenated <info> texts; NULL when none */
+    const char *cve;    /* concatenated <cve> texts; NULL when none */
+    unsigned options;   /* TLD_RULE_* flags as written */
+    bool mail;          /* alert "mail": level >= email level / alert_by_email, no_email_alert */
+    bool log;           /* level >= log level or log_alert, and not no_log */
+    unsigned frequency; /* the frequency attribute as written; 0 when absent */
+    bool correlation;   /* searches stored events: alerts print "frequency" (2 if absent) */
     enum tld_category category;
-    unsigned timeframe;      /* seconds */
-    unsigned ignore;         /* ignore attribute, seconds; 0 = none */
+    unsigned timeframe; /* seconds */
+    unsigned ignore;    /* ignore attribute, seconds; 0 = none */
     unsigned maxsize;
     bool noalert;
-    const char *file;        /* file and line of the <rule> element (of the overwrite, if any) */
+    const char *file; /* file and line of the <rule> element (of the overwrite, if any) */
     unsigned line;
-    unsigned index;          /* dense number 0..count-1, load order */
+    unsigned index;             /* dense number 0..count-1, load order */
     struct tld_rule_impl *impl; /* matching data; internal */
 };
 
@@ -143,8 +143,8 @@ void tld_rules_state_free(struct tld_rules_state *st);
 /* Times `rule` was returned by matching in this state. */
 uint64_t tld_rules_state_firedtimes(const struct tld_rules_state *st, const struct tld_rule *rule);
 
-#define TLD_RULE_PREV_MAX   11   /* previous_output lines kept */
-#define TLD_RULE_DESC_MAX   1024 /* substituted descriptions must stay below this */
+#define TLD_RULE_PREV_MAX   11    /* previous_output lines kept */
+#define TLD_RULE_DESC_MAX   1024  /* substituted descriptions must stay below this */
 #define TLD_RULE_PREV_BYTES 65536 /* bytes kept per previous_output line */
 
 /*
@@ -159,13 +159,13 @@ struct tld_rule_hit {
     /* The rule the alert is about: `rule`, or its direct parent when `rule` fired again inside
      * its ignore window; NULL when nothing is to be stored or alerted (level 0, suppressed). */
     const struct tld_rule *alert_rule;
-    uint64_t firedtimes;     /* `rule`'s counter after this firing */
-    bool ignored;            /* `rule` fired inside its ignore window */
-    bool write_alert;        /* alert_rule has level > 0 and passes log level/log_alert/no_log */
-    bool mail;               /* alert_rule's "mail" */
+    uint64_t firedtimes;       /* `rule`'s counter after this firing */
+    bool ignored;              /* `rule` fired inside its ignore window */
+    bool write_alert;          /* alert_rule has level > 0 and passes log level/log_alert/no_log */
+    bool mail;                 /* alert_rule's "mail" */
     struct tld_sv description; /* alert_rule's (else rule's) description after substitution */
     struct tld_sv previous_output[TLD_RULE_PREV_MAX]; /* p NULL = slot empty */
-    unsigned n_previous;     /* leading slots that are set */
+    unsigned n_previous;                              /* leading slots that are set */
     struct tld_sv previous_log; /* check_diff: the previous log; p NULL otherwise */
 
     /* ---- working memory (internal) ---- */

@@ -31,8 +31,8 @@ struct ectx {
     enum tld_category type;
     uint32_t present;
     int64_t now;
-    int matched;          /* this event's `matched` level (correlation) */
-    int fts;              /* 0 not computed yet, 1 first time seen, -1 seen before */
+    int matched; /* this event's `matched` level (correlation) */
+    int fts;     /* 0 not computed yet, 1 first time seen, -1 seen before */
     bool tm_ready;
     char hhmm[6];
     int wday;
@@ -263,8 +263,7 @@ static bool list_test(struct ectx *x, const struct rlist *l)
     case LK_ADDRESS_MATCH_KEY_VALUE:
         /* Inverted in 4.14.7: true unless the address is found and its value matches. */
         found = tld_list_get_address(l->list, v, &val);
-        return !(found && l->check_value &&
-                 tld_rx_match(l->check_value, val.p, val.n, NULL, NULL));
+        return !(found && l->check_value && tld_rx_match(l->check_value, val.p, val.n, NULL, NULL));
     }
     return false;
 }
@@ -315,8 +314,7 @@ static const struct tld_rule *check(struct ectx *x, const struct rnode *node)
     }
     if (r->noalert)
         return NULL;
-    x->firedtimes =
-        atomic_fetch_add_explicit(&x->st->fired[r->index], 1, memory_order_relaxed) + 1;
+    x->firedtimes = atomic_fetch_add_explicit(&x->st->fired[r->index], 1, memory_order_relaxed) + 1;
     return r;
 }
 
@@ -328,13 +326,20 @@ static struct tld_sv desc_field(const struct tld_event *ev, struct tld_sv name)
         const char *name;
         int field;
     } statics[] = {
-        {"dstuser", TLD_F_DSTUSER},   {"srcuser", TLD_F_SRCUSER},
-        {"srcip", TLD_F_SRCIP},       {"dstip", TLD_F_DSTIP},
-        {"srcport", TLD_F_SRCPORT},   {"dstport", TLD_F_DSTPORT},
-        {"protocol", TLD_F_PROTOCOL}, {"action", TLD_F_ACTION},
-        {"id", TLD_F_ID},             {"url", TLD_F_URL},
-        {"data", TLD_F_DATA},         {"status", TLD_F_STATUS},
-        {"extra_data", TLD_F_EXTRA_DATA}, {"system_name", TLD_F_SYSTEM_NAME},
+        {"dstuser", TLD_F_DSTUSER},
+        {"srcuser", TLD_F_SRCUSER},
+        {"srcip", TLD_F_SRCIP},
+        {"dstip", TLD_F_DSTIP},
+        {"srcport", TLD_F_SRCPORT},
+        {"dstport", TLD_F_DSTPORT},
+        {"protocol", TLD_F_PROTOCOL},
+        {"action", TLD_F_ACTION},
+        {"id", TLD_F_ID},
+        {"url", TLD_F_URL},
+        {"data", TLD_F_DATA},
+        {"status", TLD_F_STATUS},
+        {"extra_data", TLD_F_EXTRA_DATA},
+        {"system_name", TLD_F_SYSTEM_NAME},
     };
     for (unsigned i = 0; i < sizeof statics / sizeof *statics; i++)
         if (tld_sv_eq_cstr(name, statics[i].name))

@@ -24,11 +24,11 @@ struct tld_iplist;
 struct tld_list;
 
 /* Presence bits of an event's fields, tested in one go before any pattern runs. */
-#define PB_FIELD(f)  (1u << (f)) /* static fields, enum tld_field */
-#define PB_HOSTNAME  (1u << 16)
-#define PB_PROGRAM   (1u << 17)
-#define PB_LOCATION  (1u << 18)
-#define PB_USER      (1u << 19) /* dstuser or srcuser */
+#define PB_FIELD(f) (1u << (f)) /* static fields, enum tld_field */
+#define PB_HOSTNAME (1u << 16)
+#define PB_PROGRAM  (1u << 17)
+#define PB_LOCATION (1u << 18)
+#define PB_USER     (1u << 19) /* dstuser or srcuser */
 
 /* Pure tests of a rule (they have no side effect, so their order does not change results). */
 enum rtest_kind {
@@ -120,8 +120,8 @@ struct rule_body {
     const struct rlist *lists;
     unsigned nlists;
     /* correlation */
-    bool context;         /* if_matched_* or check_diff given */
-    unsigned freq;        /* frequency - 2, or 0 */
+    bool context;  /* if_matched_* or check_diff given */
+    unsigned freq; /* frequency - 2, or 0 */
     bool global_frequency;
     uint32_t same_mask, diff_mask; /* bits 1 << enum corr_slot */
     const struct dynname *same_fields, *diff_fields;
@@ -160,7 +160,7 @@ struct file_store {
     struct res {
         void (*fn)(void *);
         void *p;
-    } *res;
+    } * res;
     unsigned nres, capres;
     struct file_store *next;
 };
@@ -222,11 +222,11 @@ void tld_rule_hit_prev_add(struct tld_rule_hit *hit, unsigned idx, struct tld_sv
 void tld_rule_hit_prev_clear(struct tld_rule_hit *hit);
 
 /* ---- rule_state.c ---- */
-#define TLD_FTS_MAX_KEYS     65536    /* first-time-seen keys remembered (oldest forgotten) */
-#define TLD_FTS_MAX_KEY      1024     /* bytes of a key that count */
-#define TLD_DIFF_MAX_ENTRIES 4096     /* check_diff (host, rule) entries (oldest forgotten) */
+#define TLD_FTS_MAX_KEYS     65536 /* first-time-seen keys remembered (oldest forgotten) */
+#define TLD_FTS_MAX_KEY      1024  /* bytes of a key that count */
+#define TLD_DIFF_MAX_ENTRIES 4096  /* check_diff (host, rule) entries (oldest forgotten) */
 #define TLD_DIFF_MAX_BYTES   (32u << 20)
-#define TLD_DIFF_MAX_LOG     65535    /* longer logs never pass check_diff, as in 4.14.7 */
+#define TLD_DIFF_MAX_LOG     65535 /* longer logs never pass check_diff, as in 4.14.7 */
 
 struct smap;
 struct tld_corr;

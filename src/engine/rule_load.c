@@ -94,8 +94,8 @@ int lc_compile(struct load_ctx *lc, enum tld_rx_kind kind, const char *p, size_t
 bool lc_append_text(struct load_ctx *lc, const struct tld_xml_node *el, struct tld_sb *sb,
                     struct tld_sv text, bool first)
 {
-    bool ok = first ? text.n < RULE_TEXT_PIECE
-                    : text.n <= RULE_TEXT_PIECE && sb->n <= RULE_TEXT_PIECE;
+    bool ok =
+        first ? text.n < RULE_TEXT_PIECE : text.n <= RULE_TEXT_PIECE && sb->n <= RULE_TEXT_PIECE;
     if (!ok) {
         lc_error(lc, el->line, "rule %u: <%s>: text longer than %d bytes", lc->d->id, el->name,
                  RULE_TEXT_PIECE);
@@ -203,8 +203,7 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
                 continue; /* ignored like 4.14.7 does; the level is then missing */
             unsigned long long lv = digits_value(v);
             if (lv > 16) {
-                lc_error(lc, el->line, "rule %s: invalid level=\"%s\" (0 to 16)", d->id_str,
-                         v.p);
+                lc_error(lc, el->line, "rule %s: invalid level=\"%s\" (0 to 16)", d->id_str, v.p);
                 return ELEM_FATAL;
             }
             d->level = (unsigned)lv;
@@ -212,8 +211,8 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
         } else if (strcasecmp(a, "maxsize") == 0 || strcasecmp(a, "timeframe") == 0 ||
                    strcasecmp(a, "accuracy") == 0 || strcasecmp(a, "ignore") == 0) {
             if (!sv_digits(v)) {
-                lc_error(lc, el->line, "rule %s: invalid %s=\"%s\" (must be a number)",
-                         d->id_str, a, v.p);
+                lc_error(lc, el->line, "rule %s: invalid %s=\"%s\" (must be a number)", d->id_str,
+                         a, v.p);
                 return ELEM_FATAL;
             }
             bool is_max = !strcasecmp(a, "maxsize"), is_tf = !strcasecmp(a, "timeframe");
@@ -232,8 +231,8 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
         } else if (strcasecmp(a, "frequency") == 0) {
             unsigned long long f = sv_digits(v) ? digits_value(v) : 0;
             if (!sv_digits(v) || f < 2 || f > 9999) {
-                lc_error(lc, el->line, "rule %s: invalid frequency=\"%s\" (2 to 9999)",
-                         d->id_str, v.p);
+                lc_error(lc, el->line, "rule %s: invalid frequency=\"%s\" (2 to 9999)", d->id_str,
+                         v.p);
                 return ELEM_FATAL;
             }
             d->freq_attr = (unsigned)f;
@@ -247,8 +246,8 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
             if (tld_sv_eq_cstr(v, "yes") || tld_sv_eq_cstr(v, "no"))
                 d->overwrite = v.p[0] == 'y';
             else {
-                lc_error(lc, el->line, "rule %s: invalid overwrite=\"%s\" (yes or no)",
-                         d->id_str, v.p);
+                lc_error(lc, el->line, "rule %s: invalid overwrite=\"%s\" (yes or no)", d->id_str,
+                         v.p);
                 return ELEM_FATAL;
             }
         } else {
@@ -265,23 +264,41 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
 /* ---- compilation of a complete draft ---- */
 
 static const char *const slot_tag[S_COUNT] = {
-    [S_PROGRAM] = "program_name", [S_ID] = "id",           [S_SYSTEM_NAME] = "system_name",
-    [S_PROTOCOL] = "protocol",    [S_MATCH] = "match",     [S_REGEX] = "regex",
-    [S_ACTION] = "action",        [S_URL] = "url",         [S_LOCATION] = "location",
-    [S_SRCPORT] = "srcport",      [S_DSTPORT] = "dstport", [S_USER] = "user",
-    [S_SRCGEOIP] = "srcgeoip",    [S_DSTGEOIP] = "dstgeoip", [S_DATA] = "data",
-    [S_EXTRA_DATA] = "extra_data", [S_HOSTNAME] = "hostname", [S_STATUS] = "status",
+    [S_PROGRAM] = "program_name",
+    [S_ID] = "id",
+    [S_SYSTEM_NAME] = "system_name",
+    [S_PROTOCOL] = "protocol",
+    [S_MATCH] = "match",
+    [S_REGEX] = "regex",
+    [S_ACTION] = "action",
+    [S_URL] = "url",
+    [S_LOCATION] = "location",
+    [S_SRCPORT] = "srcport",
+    [S_DSTPORT] = "dstport",
+    [S_USER] = "user",
+    [S_SRCGEOIP] = "srcgeoip",
+    [S_DSTGEOIP] = "dstgeoip",
+    [S_DATA] = "data",
+    [S_EXTRA_DATA] = "extra_data",
+    [S_HOSTNAME] = "hostname",
+    [S_STATUS] = "status",
 };
 
 static void slot_test(enum slot_id s, struct rtest *t, uint32_t *need)
 {
     static const int field_of[S_COUNT] = {
-        [S_ID] = TLD_F_ID,           [S_SYSTEM_NAME] = TLD_F_SYSTEM_NAME,
-        [S_PROTOCOL] = TLD_F_PROTOCOL, [S_ACTION] = TLD_F_ACTION,
-        [S_URL] = TLD_F_URL,         [S_SRCPORT] = TLD_F_SRCPORT,
-        [S_DSTPORT] = TLD_F_DSTPORT, [S_SRCGEOIP] = TLD_F_SRCGEOIP,
-        [S_DSTGEOIP] = TLD_F_DSTGEOIP, [S_DATA] = TLD_F_DATA,
-        [S_EXTRA_DATA] = TLD_F_EXTRA_DATA, [S_STATUS] = TLD_F_STATUS,
+        [S_ID] = TLD_F_ID,
+        [S_SYSTEM_NAME] = TLD_F_SYSTEM_NAME,
+        [S_PROTOCOL] = TLD_F_PROTOCOL,
+        [S_ACTION] = TLD_F_ACTION,
+        [S_URL] = TLD_F_URL,
+        [S_SRCPORT] = TLD_F_SRCPORT,
+        [S_DSTPORT] = TLD_F_DSTPORT,
+        [S_SRCGEOIP] = TLD_F_SRCGEOIP,
+        [S_DSTGEOIP] = TLD_F_DSTGEOIP,
+        [S_DATA] = TLD_F_DATA,
+        [S_EXTRA_DATA] = TLD_F_EXTRA_DATA,
+        [S_STATUS] = TLD_F_STATUS,
     };
     switch (s) {
     case S_MATCH:
@@ -527,15 +544,14 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
     if ((rc = rule_attributes(lc, el, d, &has_id, &has_level)) != ELEM_OK)
         goto out;
     if (!has_id || !has_level) {
-        lc_error(lc, el->line, "rule %s: missing attribute %s", d->id_str,
-                 has_id ? "level" : "id");
+        lc_error(lc, el->line, "rule %s: missing attribute %s", d->id_str, has_id ? "level" : "id");
         rc = ELEM_FATAL;
         goto out;
     }
     struct tld_rule *existing = rules_find_mut(lc->rs, d->id);
     if (existing && !d->overwrite) {
-        lc_warn(lc, el->line, "rule %u: duplicate rule id (first defined at %s:%u); ignored",
-                d->id, existing->file, existing->line);
+        lc_warn(lc, el->line, "rule %u: duplicate rule id (first defined at %s:%u); ignored", d->id,
+                existing->file, existing->line);
         goto out;
     }
     if (!existing && d->overwrite) {

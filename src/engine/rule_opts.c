@@ -91,15 +91,12 @@ static bool all_digits(struct tld_sv s)
 /* ---- pattern elements ---- */
 
 static const enum tld_rx_kind slot_default[S_COUNT] = {
-    [S_MATCH] = TLD_RX_OSMATCH,       [S_REGEX] = TLD_RX_OSREGEX,
-    [S_PROGRAM] = TLD_RX_OSMATCH,     [S_HOSTNAME] = TLD_RX_OSMATCH,
-    [S_LOCATION] = TLD_RX_OSMATCH,    [S_ID] = TLD_RX_OSMATCH,
-    [S_SYSTEM_NAME] = TLD_RX_OSMATCH, [S_PROTOCOL] = TLD_RX_OSMATCH,
-    [S_ACTION] = TLD_RX_EXACT,        [S_URL] = TLD_RX_OSMATCH,
-    [S_STATUS] = TLD_RX_OSMATCH,      [S_DATA] = TLD_RX_OSMATCH,
-    [S_EXTRA_DATA] = TLD_RX_OSMATCH,  [S_SRCPORT] = TLD_RX_OSMATCH,
-    [S_DSTPORT] = TLD_RX_OSMATCH,     [S_USER] = TLD_RX_OSMATCH,
-    [S_SRCGEOIP] = TLD_RX_OSMATCH,    [S_DSTGEOIP] = TLD_RX_OSMATCH,
+    [S_MATCH] = TLD_RX_OSMATCH,       [S_REGEX] = TLD_RX_OSREGEX,    [S_PROGRAM] = TLD_RX_OSMATCH,
+    [S_HOSTNAME] = TLD_RX_OSMATCH,    [S_LOCATION] = TLD_RX_OSMATCH, [S_ID] = TLD_RX_OSMATCH,
+    [S_SYSTEM_NAME] = TLD_RX_OSMATCH, [S_PROTOCOL] = TLD_RX_OSMATCH, [S_ACTION] = TLD_RX_EXACT,
+    [S_URL] = TLD_RX_OSMATCH,         [S_STATUS] = TLD_RX_OSMATCH,   [S_DATA] = TLD_RX_OSMATCH,
+    [S_EXTRA_DATA] = TLD_RX_OSMATCH,  [S_SRCPORT] = TLD_RX_OSMATCH,  [S_DSTPORT] = TLD_RX_OSMATCH,
+    [S_USER] = TLD_RX_OSMATCH,        [S_SRCGEOIP] = TLD_RX_OSMATCH, [S_DSTGEOIP] = TLD_RX_OSMATCH,
 };
 
 static int opt_pattern(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -162,8 +159,8 @@ static int opt_info(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
             return ELEM_FATAL;
         }
         if (strcmp(v, "text") && strcmp(v, "link") && strcmp(v, "cve") && strcmp(v, "osvdb")) {
-            lc_error(lc, el->line,
-                     "rule %u: <info>: invalid type '%s' (text, link, cve or osvdb)", d->id, v);
+            lc_error(lc, el->line, "rule %u: <info>: invalid type '%s' (text, link, cve or osvdb)",
+                     d->id, v);
             return ELEM_FATAL;
         }
     }
@@ -230,10 +227,9 @@ static int opt_ip(struct load_ctx *lc, struct draft *d, const struct tld_xml_nod
             return ELEM_FATAL;
         }
     }
-    char why[160] = "";
-    if (tld_iplist_add(*list, el->text.p, el->text.n, why, sizeof why)) {
-        lc_error(lc, el->line, "rule %u: <%s>: invalid IP address '%s'%s%s", d->id, el->name,
-                 el->text.p, why[0] ? ": " : "", why);
+    if (tld_iplist_add(*list, el->text.p, el->text.n, NULL, 0)) {
+        lc_error(lc, el->line, "rule %u: <%s>: invalid IP address '%s'", d->id, el->name,
+                 el->text.p);
         return ELEM_FATAL;
     }
     bool neg = attr_negate(lc, d, el);
@@ -247,10 +243,10 @@ static int opt_ip(struct load_ctx *lc, struct draft *d, const struct tld_xml_nod
 /* Names a <field> may not use: the static fields (including their aliases). */
 static bool is_static_name(const char *name)
 {
-    static const char *const names[] = {"srcip", "dstip",   "srcgeoip",    "dstgeoip", "srcport",
-                                        "dstport", "user",  "srcuser",     "dstuser",  "url",
-                                        "id",    "data",    "extra_data",  "status",   "protocol",
-                                        "system_name",      "action"};
+    static const char *const names[] = {
+        "srcip",      "dstip",   "srcgeoip", "dstgeoip",    "srcport", "dstport",
+        "user",       "srcuser", "dstuser",  "url",         "id",      "data",
+        "extra_data", "status",  "protocol", "system_name", "action"};
     for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
         if (strcasecmp(name, names[i]) == 0)
             return true;
@@ -266,13 +262,12 @@ static int opt_field(struct load_ctx *lc, struct draft *d, const struct tld_xml_
         return ELEM_FATAL;
     }
     if (is_static_name(name)) {
-        lc_error(lc, el->line, "rule %u: <field name=\"%s\">: '%s' is a static field", d->id,
-                 name, name);
+        lc_error(lc, el->line, "rule %u: <field name=\"%s\">: '%s' is a static field", d->id, name,
+                 name);
         return ELEM_FATAL;
     }
     if (d->dyn_tests.n >= TLD_RULE_MAX_FIELDS) {
-        lc_error(lc, el->line, "rule %u: <field>: more than %d fields", d->id,
-                 TLD_RULE_MAX_FIELDS);
+        lc_error(lc, el->line, "rule %u: <field>: more than %d fields", d->id, TLD_RULE_MAX_FIELDS);
         return ELEM_FATAL;
     }
     enum tld_rx_kind kind = attr_type(lc, d, el, TLD_RX_OSREGEX);
@@ -403,8 +398,8 @@ static int opt_list(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
             struct tld_rx *rx;
             char why[200] = "";
             if (lc_compile(lc, TLD_RX_OSMATCH, v.p, v.n, &rx, why, sizeof why)) {
-                lc_error(lc, el->line, "rule %u: <list>: invalid check_value '%s': %s", d->id,
-                         v.p, why);
+                lc_error(lc, el->line, "rule %u: <list>: invalid check_value '%s': %s", d->id, v.p,
+                         why);
                 return ELEM_FATAL;
             }
             l.check_value = rx;
@@ -473,8 +468,8 @@ static int opt_if_level(struct load_ctx *lc, struct draft *d, const struct tld_x
     return ELEM_OK;
 }
 
-static int opt_if_matched_sid(struct load_ctx *lc, struct draft *d,
-                              const struct tld_xml_node *el, const struct opt_def *def)
+static int opt_if_matched_sid(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
+                              const struct opt_def *def)
 {
     d->context = true;
     if (!all_digits(el->text)) {
@@ -556,9 +551,12 @@ static int opt_options(struct load_ctx *lc, struct draft *d, const struct tld_xm
         const char *name;
         unsigned flag;
     } opts[] = {
-        {"alert_by_email", TLD_RULE_ALERT_BY_EMAIL}, {"no_email_alert", TLD_RULE_NO_EMAIL_ALERT},
-        {"log_alert", TLD_RULE_LOG_ALERT},           {"no_log", TLD_RULE_NO_LOG},
-        {"no_ar", TLD_RULE_NO_AR},                   {"no_full_log", TLD_RULE_NO_FULL_LOG},
+        {"alert_by_email", TLD_RULE_ALERT_BY_EMAIL},
+        {"no_email_alert", TLD_RULE_NO_EMAIL_ALERT},
+        {"log_alert", TLD_RULE_LOG_ALERT},
+        {"no_log", TLD_RULE_NO_LOG},
+        {"no_ar", TLD_RULE_NO_AR},
+        {"no_full_log", TLD_RULE_NO_FULL_LOG},
         {"no_counter", TLD_RULE_NO_COUNTER},
     };
     for (unsigned i = 0; i < sizeof opts / sizeof *opts; i++) {
@@ -597,8 +595,7 @@ static int opt_ignore_fields(struct load_ctx *lc, struct draft *d, const struct 
         if (sp >= 0)
             w.n = (size_t)sp;
         if (w.n == 0) {
-            lc_error(lc, el->line, "rule %u: <%s>: empty field name in '%s'", d->id, el->name,
-                     t.p);
+            lc_error(lc, el->line, "rule %u: <%s>: empty field name in '%s'", d->id, el->name, t.p);
             return ELEM_FATAL;
         }
         if (++count > TLD_RULE_MAX_FIELDS) {
@@ -628,8 +625,7 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
             return ELEM_FATAL;
         }
         if (c->text.n == 0) {
-            lc_warn(lc, c->line, "rule %u: <mitre>: empty <%s>; block discarded", d->id,
-                    c->name);
+            lc_warn(lc, c->line, "rule %u: <mitre>: empty <%s>; block discarded", d->id, c->name);
             failure = true;
         }
         ids += is_id;

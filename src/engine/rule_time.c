@@ -129,10 +129,10 @@ bool rule_weekday_parse(const char *s, size_t n, uint8_t *days)
         const char *name;
         uint8_t mask;
     } names[] = {
-        {"sunday", 0x01},    {"sun", 0x01},    {"monday", 0x02},    {"mon", 0x02},
-        {"tuesday", 0x04},   {"tue", 0x04},    {"wednesday", 0x08}, {"wed", 0x08},
-        {"thursday", 0x10},  {"thu", 0x10},    {"friday", 0x20},    {"fri", 0x20},
-        {"saturday", 0x40},  {"sat", 0x40},    {"weekdays", 0x3e},  {"weekends", 0x41},
+        {"sunday", 0x01},   {"sun", 0x01}, {"monday", 0x02},    {"mon", 0x02},
+        {"tuesday", 0x04},  {"tue", 0x04}, {"wednesday", 0x08}, {"wed", 0x08},
+        {"thursday", 0x10}, {"thu", 0x10}, {"friday", 0x20},    {"fri", 0x20},
+        {"saturday", 0x40}, {"sat", 0x40}, {"weekdays", 0x3e},  {"weekends", 0x41},
     };
     struct cursor c = {s, s + n};
     uint8_t mask = 0;

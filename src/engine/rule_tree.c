@@ -205,8 +205,8 @@ static bool find_sid(struct rnode **list, unsigned n, unsigned sid, struct vec *
 
 struct walk {
     const struct tld_rule *self;
-    unsigned level;        /* if_level: internal level threshold */
-    const char *group;     /* if_group expression */
+    unsigned level;    /* if_level: internal level threshold */
+    const char *group; /* if_group expression */
     size_t group_len;
     struct vec *out;
 };
@@ -305,18 +305,20 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
                     im->if_level);
             rc = 1;
         } else {
-            struct walk w = {.self = r, .level = lvl > 1000 ? 100000 : (unsigned)lvl * 100,
-                             .out = &parents};
+            struct walk w = {
+                .self = r, .level = lvl > 1000 ? 100000 : (unsigned)lvl * 100, .out = &parents};
             find_all(rs->top, rs->ntop, &w);
             if (!parents.n) {
-                lc_warn(lc, r->line, "rule %u: no rule with level >= %lu for <if_level>; rule "
-                        "skipped", r->id, lvl);
+                lc_warn(lc, r->line,
+                        "rule %u: no rule with level >= %lu for <if_level>; rule "
+                        "skipped",
+                        r->id, lvl);
                 rc = 1;
             }
         }
     } else if (im->if_group) {
-        struct walk w = {.self = r, .group = im->if_group, .group_len = strlen(im->if_group),
-                         .out = &parents};
+        struct walk w = {
+            .self = r, .group = im->if_group, .group_len = strlen(im->if_group), .out = &parents};
         find_all(rs->top, rs->ntop, &w);
         if (!parents.n) {
             lc_warn(lc, r->line, "rule %u: no rule in group '%s' for <if_group>; rule skipped",
@@ -342,8 +344,8 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
     unsigned keep = 0;
     for (unsigned i = 0; i < parents.n; i++) {
         if (pv[i]->depth + 1 >= TLD_RULES_MAX_DEPTH) {
-            lc_warn(lc, r->line, "rule %u: tree deeper than %d under rule %u; place dropped",
-                    r->id, TLD_RULES_MAX_DEPTH, pv[i]->rule->id);
+            lc_warn(lc, r->line, "rule %u: tree deeper than %d under rule %u; place dropped", r->id,
+                    TLD_RULES_MAX_DEPTH, pv[i]->rule->id);
             continue;
         }
         pv[keep++] = pv[i];
@@ -390,8 +392,7 @@ int tree_overwrite(struct load_ctx *lc, struct tld_rule *old, const struct tld_r
         lc_warn(lc, newr->line, "rule %u: overwrite cannot change <if_matched_group>; kept",
                 old->id);
     if (ni->if_matched_sid && oi->if_matched_sid != ni->if_matched_sid)
-        lc_warn(lc, newr->line, "rule %u: overwrite cannot change <if_matched_sid>; kept",
-                old->id);
+        lc_warn(lc, newr->line, "rule %u: overwrite cannot change <if_matched_sid>; kept", old->id);
 
     old->level = newr->level;
     old->description = newr->description;
