@@ -155,7 +155,7 @@ static void dynamic_fields(void **state)
     assert_int_equal(fx_eval(f), 101);
     assert_int_equal(f->hit.rule->level, 3);
     /* many fields: the hashed index gives the same answers */
-    static char names[40][8];
+    static char names[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "pad%d", i);
         fx_dyn(ev, names[i], "v");
