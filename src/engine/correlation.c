@@ -30,7 +30,7 @@ struct tld_corr_event {
     struct tld_sv fields[TLD_F_COUNT];
     struct tld_dynfield *dyn;
     unsigned ndyn;
-    char data[]; /* every copied byte */
+    _Alignas(16) char data[]; /* dynamic-field array, then every copied byte */
 };
 
 struct ring {
