@@ -1,7 +1,9 @@
 /*
  * Stored events and the frequency/timeframe search (see correlation.h).
  *
- * Each list is a ring of pointers, oldest at `head`. Every stored event is also on one master
+ * Each list is a ring of slots, oldest at `head`; a slot repeats the few facts every search
+ * tests first (time, hashes of the agent id and srcip) so that a search skips most stored events
+ * without touching them. Every stored event is also on one master
  * FIFO in store order and records which lists hold it (with repeats), so the byte bound can drop
  * the globally oldest event: being the oldest of all, it is necessarily at the oldest end of every
  * ring that holds it. A ring that is full drops its own oldest entry; an event leaves memory when
@@ -18,6 +20,10 @@
 
 #define GLOBAL_LIST (-1)
 
+/* Ring indexes wrap with a mask. */
+_Static_assert((TLD_CORR_LIST_MAX & (TLD_CORR_LIST_MAX - 1)) == 0, "power of two");
+_Static_assert((TLD_CORR_GLOBAL_MAX & (TLD_CORR_GLOBAL_MAX - 1)) == 0, "power of two");
+
 struct tld_corr_event {
     struct tld_corr_event *older, *newer; /* master FIFO */
     int *member; /* lists holding this event (GLOBAL_LIST for the global one), with repeats */
@@ -25,6 +31,7 @@ struct tld_corr_event {
     int64_t time;
     int matched;
     enum tld_category type;
+    uint32_t agent_hash, srcip_hash;
     size_t bytes;
     struct tld_sv full_log, log, agent_id, hostname, location, program_name;
     struct tld_sv fields[TLD_F_COUNT];
@@ -33,8 +40,14 @@ struct tld_corr_event {
     _Alignas(16) char data[]; /* dynamic-field array, then every copied byte */
 };
 
+struct slot {
+    struct tld_corr_event *e;
+    int64_t time;
+    uint32_t agent_hash, srcip_hash; /* 0 = absent */
+};
+
 struct ring {
-    struct tld_corr_event **v;
+    struct slot *v;
     unsigned cap, head, n;
 };
 
@@ -88,6 +101,17 @@ void tld_corr_free(struct tld_corr *c)
 
 /* ---- copying ---- */
 
+/* Hash of a value for the slot pre-checks; 0 means absent. */
+static uint32_t value_hash(struct tld_sv v)
+{
+    if (!v.p)
+        return 0;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < v.n; i++)
+        h = (h ^ (unsigned char)v.p[i]) * 16777619u;
+    return h ? h : 1;
+}
+
 static size_t sv_size(struct tld_sv s)
 {
     return s.p ? s.n + 1 : 0;
@@ -138,6 +162,8 @@ struct tld_corr_event *tld_corr_copy(const struct tld_event *ev, enum tld_catego
         e->dyn[i].value = sv_put(&cur, ev->dyn[i].value);
     }
     e->ndyn = ev->ndyn;
+    e->agent_hash = value_hash(e->agent_id);
+    e->srcip_hash = value_hash(e->fields[TLD_F_SRCIP]);
     return e;
 }
 
@@ -183,8 +209,8 @@ static void drop_member(struct tld_corr *c, struct tld_corr_event *e, int list)
 
 static struct tld_corr_event *ring_pop_oldest(struct ring *r)
 {
-    struct tld_corr_event *e = r->v[r->head];
-    r->head = (r->head + 1) % r->cap;
+    struct tld_corr_event *e = r->v[r->head].e;
+    r->head = (r->head + 1) & (r->cap - 1);
     r->n--;
     return e;
 }
@@ -216,7 +242,7 @@ static bool ring_push(struct tld_corr *c, int list, struct tld_corr_event *e)
         else
             remove_member(e, list); /* e itself fills the ring */
     }
-    r->v[(r->head + r->n) % r->cap] = e;
+    r->v[(r->head + r->n) & (r->cap - 1)] = (struct slot){e, e->time, e->agent_hash, e->srcip_hash};
     r->n++;
     e->member[e->nmember++] = list;
     return true;
@@ -227,9 +253,9 @@ static void ring_remove_all(struct ring *r, const struct tld_corr_event *e)
 {
     unsigned keep = 0;
     for (unsigned i = 0; i < r->n; i++) {
-        struct tld_corr_event *x = r->v[(r->head + i) % r->cap];
-        if (x != e)
-            r->v[(r->head + keep++) % r->cap] = x;
+        struct slot x = r->v[(r->head + i) & (r->cap - 1)];
+        if (x.e != e)
+            r->v[(r->head + keep++) & (r->cap - 1)] = x;
     }
     r->n = keep;
 }
@@ -243,7 +269,7 @@ static void evict_oldest(struct tld_corr *c)
         if (!r || !r->n)
             continue;
         /* By the FIFO invariant e is at the oldest end of r; stay safe if it is not. */
-        if (r->v[r->head] == e)
+        if (r->v[r->head].e == e)
             ring_pop_oldest(r);
         else
             ring_remove_all(r, e);
@@ -371,13 +397,20 @@ bool tld_corr_search(struct tld_corr *c, const struct tld_rule *f, struct tld_co
     const struct tld_event *ev = q->ev;
     unsigned count = 0;
     struct tld_corr_event *first = NULL;
+    uint32_t agent = value_hash(ev->agent_id);
+    uint32_t srcip = (b->same_mask & (1u << CS_SRCIP)) ? value_hash(ev->fields[TLD_F_SRCIP]) : 0;
+    bool by_agent = !b->global_frequency;
+    if ((by_agent && !agent) || ((b->same_mask & (1u << CS_SRCIP)) && !srcip))
+        return false; /* every stored event would be skipped */
     for (unsigned i = 0; i < r->n; i++) {
-        struct tld_corr_event *e = r->v[(r->head + r->n - 1 - i) % r->cap];
-        if (q->now - e->time > (int64_t)f->timeframe)
+        const struct slot *sl = &r->v[(r->head + r->n - 1 - i) & (r->cap - 1)];
+        if (q->now - sl->time > (int64_t)f->timeframe)
             return false;
         /* (4.14.7 loops forever on an agent mismatch in the global list; we skip.) */
-        if (!b->global_frequency &&
-            (!e->agent_id.p || !ev->agent_id.p || !tld_sv_eq(e->agent_id, ev->agent_id)))
+        if ((by_agent && sl->agent_hash != agent) || (srcip && sl->srcip_hash != srcip))
+            continue;
+        struct tld_corr_event *e = sl->e;
+        if (by_agent && !tld_sv_eq(e->agent_id, ev->agent_id))
             continue;
         if (global) {
             if (e->type != q->type)

@@ -37,6 +37,7 @@ struct ectx {
     char hhmm[6];
     int wday;
     bool dyn_ready;
+    int32_t decoder_id;               /* -2 without decoder: no rule's decoded_as equals it */
     const struct tld_rule *prev_rule; /* direct parent of the winner */
     uint64_t firedtimes;
 };
@@ -160,13 +161,15 @@ static bool time_ok(struct ectx *x, const struct rule_body *b)
     return in != b->time_neg;
 }
 
+/* decoded_as and field presence; the same test runs on the packed kid filters. */
+static inline bool prefilter(const struct ectx *x, int32_t decoded_as, uint32_t need)
+{
+    return (decoded_as < 0 || decoded_as == x->decoder_id) && (need & x->present) == need;
+}
+
 static bool pure_tests(struct ectx *x, const struct rule_body *b)
 {
     const struct tld_event *ev = x->ev;
-    if (b->decoded_as >= 0 && (!ev->decoder || ev->decoder->id != b->decoded_as))
-        return false;
-    if ((b->need & x->present) != b->need)
-        return false;
     if (b->maxsize && (ev->log.p ? ev->log.n : 0) < b->maxsize)
         return false;
     if (b->has_time && !time_ok(x, b))
@@ -299,12 +302,15 @@ static bool side_tests(struct ectx *x, const struct tld_rule *r)
 
 /* ---- the tree walk ---- */
 
+/* The node's rule has passed its prefilter. */
 static const struct tld_rule *check(struct ectx *x, const struct rnode *node)
 {
     const struct tld_rule *r = node->rule;
     if (!pure_tests(x, &r->impl->b) || !side_tests(x, r))
         return NULL;
     for (unsigned i = 0; i < node->nkids; i++) {
+        if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+            continue;
         const struct tld_rule *w = check(x, node->kids[i]);
         if (w) {
             if (!x->prev_rule)
@@ -446,14 +452,19 @@ void tld_rules_eval(const struct tld_rules *rules, struct tld_rules_state *st,
         .hit = hit,
         .type = ev->decoder ? ev->decoder->type : TLD_CAT_SYSLOG,
         .present = presence(ev),
+        .decoder_id = ev->decoder ? ev->decoder->id : -2,
     };
     int64_t ns = ev->time_ns;
     x.now = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
 
     const struct tld_rule *w = NULL;
     if ((unsigned)x.type < TLD_CAT_COUNT)
-        for (unsigned i = 0; i < rules->ncat_top[x.type] && !w; i++)
-            w = check(&x, rules->cat_top[x.type][i]);
+        for (unsigned i = 0; i < rules->ncat_top[x.type] && !w; i++) {
+            const struct rnode *t = rules->cat_top[x.type][i];
+            const struct rule_body *b = &t->rule->impl->b;
+            if (prefilter(&x, b->decoded_as, b->need))
+                w = check(&x, t);
+        }
     if (!w)
         goto out;
     hit->rule = w;

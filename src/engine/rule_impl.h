@@ -145,11 +145,19 @@ struct tld_rule_impl {
     unsigned nplaces;                         /* tree nodes holding this rule */
 };
 
+/* The cheapest tests of a child, packed next to its siblings' so a parent can skip most of its
+ * children without touching them (built by tree_finish). */
+struct kid_filter {
+    int32_t decoded_as; /* -1 = any */
+    uint32_t need;      /* PB_* bits */
+};
+
 /* One place of a rule in the tree. */
 struct rnode {
     struct tld_rule *rule;
-    struct rnode *parent; /* NULL at top level */
-    struct rnode **kids;  /* sorted siblings (rules.md §4.1); owned */
+    struct rnode *parent;  /* NULL at top level */
+    struct rnode **kids;   /* sorted siblings (rules.md §4.1); owned */
+    struct kid_filter *kf; /* kf[i] for kids[i]; owned; built by tree_finish */
     unsigned nkids, capkids;
     unsigned depth;
 };

@@ -81,6 +81,7 @@ static void kids_remove(struct rnode ***kids, unsigned *n, struct rnode *node)
 static void node_free(struct rnode *n)
 {
     free(n->kids);
+    free(n->kf);
     free(n);
 }
 
@@ -485,6 +486,18 @@ int tree_bind_correlation(struct load_ctx *lc, struct tld_rule *r)
 
 int tree_finish(struct tld_rules *rs)
 {
+    for (unsigned i = 0; i < rs->nnodes; i++) {
+        struct rnode *n = rs->nodes[i];
+        if (!n->nkids)
+            continue;
+        n->kf = malloc(n->nkids * sizeof *n->kf);
+        if (!n->kf)
+            return TLD_ENOMEM;
+        for (unsigned k = 0; k < n->nkids; k++) {
+            const struct rule_body *b = &n->kids[k]->rule->impl->b;
+            n->kf[k] = (struct kid_filter){b->decoded_as, b->need};
+        }
+    }
     for (int c = 0; c < TLD_CAT_COUNT; c++) {
         unsigned n = 0;
         for (unsigned i = 0; i < rs->ntop; i++)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../../src/engine/rule_impl.h"
 #include "rules_fixture.h"
 
 #define MAX_NAMES 4096
@@ -71,11 +72,22 @@ static unsigned xml_files(const char *dir, char **out, unsigned max)
 
 /* Decoders the original engine builds in (they have no XML); the real decoder set has them. */
 static const char *const builtin_decoders[] = {
-    "rootcheck", "syscollector", "ciscat", "sca", "windows_eventchannel", "hostinfo_new",
-    "hostinfo_modified", "syscheck_new_entry", "syscheck_integrity_changed", "syscheck_deleted",
-    "syscheck_registry_key_added", "syscheck_registry_key_deleted",
-    "syscheck_registry_key_modified", "syscheck_registry_value_added",
-    "syscheck_registry_value_deleted", "syscheck_registry_value_modified",
+    "rootcheck",
+    "syscollector",
+    "ciscat",
+    "sca",
+    "windows_eventchannel",
+    "hostinfo_new",
+    "hostinfo_modified",
+    "syscheck_new_entry",
+    "syscheck_integrity_changed",
+    "syscheck_deleted",
+    "syscheck_registry_key_added",
+    "syscheck_registry_key_deleted",
+    "syscheck_registry_key_modified",
+    "syscheck_registry_value_added",
+    "syscheck_registry_value_deleted",
+    "syscheck_registry_value_modified",
 };
 
 static void scan_decoder_names(const char *dir)
@@ -89,7 +101,7 @@ static void scan_decoder_names(const char *dir)
         pathcat(path, sizeof path, dir, files[i]);
         size_t len;
         char *text = read_all(path, &len);
-        for (char *p = text; p && (p = strstr(p, "<decoder name=\"")); ) {
+        for (char *p = text; p && (p = strstr(p, "<decoder name=\""));) {
             p += strlen("<decoder name=\"");
             char *q = strchr(p, '"');
             if (!q)
@@ -153,6 +165,9 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static struct tld_rules *g_rules;
+static struct tld_lists *g_lists;
+
 static void whole_ruleset(void **state)
 {
     const char *root = ruleset_dir();
@@ -206,8 +221,8 @@ static void whole_ruleset(void **state)
     assert_int_equal(diag.warnings, 1);
     assert_null(tld_rules_find(rs, 7425));
     assert_non_null(tld_rules_find(rs, 91821));
-    fprintf(stderr, "loaded %u rules from %u files in %.3f s (%u warnings)\n",
-            tld_rules_count(rs), n, t1 - t0, diag.warnings);
+    fprintf(stderr, "loaded %u rules from %u files in %.3f s (%u warnings)\n", tld_rules_count(rs),
+            n, t1 - t0, diag.warnings);
 
     /* A few facts of well-known rules. */
     const struct tld_rule *r = tld_rules_find(rs, 31103);
@@ -225,18 +240,218 @@ static void whole_ruleset(void **state)
     assert_string_equal(r->description,
                         "Docker: Container $(docker.Actor.Attributes.name) started");
 
-    tld_rules_free(rs);
-    tld_lists_free(lists);
+    g_rules = rs;
+    g_lists = lists;
+    if (getenv("TLD_TREE_STATS")) {
+        const struct tld_rules *x = rs;
+        for (unsigned i = 0; i < x->ntop; i++) {
+            const struct rnode *t = x->top[i];
+            unsigned nd = 0, pats = 0;
+            for (unsigned k = 0; k < t->nkids; k++) {
+                nd += t->kids[k]->rule->impl->b.decoded_as >= 0;
+                pats += t->kids[k]->rule->impl->b.decoded_as < 0 && t->kids[k]->rule->impl->b.ntests;
+            }
+            fprintf(stderr, "top %u: %u kids, %u with decoded_as, %u others with patterns\n",
+                    t->rule->id, t->nkids, nd, pats);
+        }
+    }
     tld_diag_fini(&diag);
+}
+
+static struct tld_decoder dec(const char *name, enum tld_category type)
+{
+    return (struct tld_decoder){
+        .name = name, .own_name = name, .id = name_lookup(NULL, tld_sv_of(name)), .type = type};
+}
+
+struct ev_buf {
+    struct tld_arena arena;
+    struct tld_dynfield dyn[TLD_EVENT_MAX_FIELDS];
+    struct tld_event ev;
+};
+
+static struct tld_event *docker_event(struct ev_buf *b, const struct tld_decoder *json, int64_t t)
+{
+    static const char *const kv[][2] = {
+        {"integration", "docker"},
+        {"docker.status", "start"},
+        {"docker.id", "abc"},
+        {"docker.from", "nginx"},
+        {"docker.Type", "container"},
+        {"docker.Action", "start"},
+        {"docker.Actor.ID", "abc"},
+        {"docker.Actor.Attributes.image", "nginx"},
+        {"docker.Actor.Attributes.name", "test-container"},
+        {"docker.scope", "local"},
+        {"docker.time", "1683632491"},
+        {"docker.timeNano", "1683632491049788416.000000"},
+    };
+    tld_event_reset(&b->ev);
+    struct tld_event *ev = &b->ev;
+    ev->location = TLD_SV_LIT("Wazuh-Docker");
+    ev->full_log = ev->log = TLD_SV_LIT("{\"integration\":\"docker\",\"docker\":{}}");
+    ev->agent_id = TLD_SV_LIT("000");
+    ev->hostname = TLD_SV_LIT("manager");
+    ev->time_ns = t;
+    ev->decoder = json;
+    for (unsigned i = 0; i < sizeof kv / sizeof *kv; i++)
+        tld_event_add(ev, tld_sv_of(kv[i][0]), tld_sv_of(kv[i][1]));
+    return ev;
+}
+
+static struct tld_event *web_event(struct ev_buf *b, const struct tld_decoder *web, int64_t t,
+                                   const char *url)
+{
+    tld_event_reset(&b->ev);
+    struct tld_event *ev = &b->ev;
+    ev->location = TLD_SV_LIT("/var/lib/docker/containers/x/x-json.log");
+    ev->full_log = ev->log = TLD_SV_LIT("192.168.132.1 - - [12/May/2023:14:12:14 +0000] \"GET "
+                                        "/users/?id=SELECT+*+FROM+users HTTP/1.1\" 404 153");
+    ev->agent_id = TLD_SV_LIT("001");
+    ev->hostname = TLD_SV_LIT("docker-host");
+    ev->time_ns = t;
+    ev->decoder = web;
+    tld_event_set(ev, TLD_F_SRCIP, TLD_SV_LIT("192.168.132.1"));
+    tld_event_set(ev, TLD_F_PROTOCOL, TLD_SV_LIT("GET"));
+    tld_event_set(ev, TLD_F_URL, tld_sv_of(url));
+    tld_event_set(ev, TLD_F_ID, TLD_SV_LIT("404"));
+    return ev;
+}
+
+static struct tld_event *sshd_event(struct ev_buf *b, const struct tld_decoder *sshd, int64_t t,
+                                    const char *ip)
+{
+    tld_event_reset(&b->ev);
+    struct tld_event *ev = &b->ev;
+    ev->location = TLD_SV_LIT("/var/log/auth.log");
+    ev->full_log = TLD_SV_LIT("Jan  1 00:00:01 host sshd[123]: Failed password for root from "
+                              "1.2.3.4 port 22 ssh2");
+    ev->log = TLD_SV_LIT("Failed password for root from 1.2.3.4 port 22 ssh2");
+    ev->program_name = TLD_SV_LIT("sshd");
+    ev->agent_id = TLD_SV_LIT("000");
+    ev->hostname = TLD_SV_LIT("host");
+    ev->time_ns = t;
+    ev->decoder = sshd;
+    tld_event_set(ev, TLD_F_SRCIP, tld_sv_of(ip));
+    tld_event_set(ev, TLD_F_DSTUSER, TLD_SV_LIT("root"));
+    tld_event_set(ev, TLD_F_SRCPORT, TLD_SV_LIT("22"));
+    return ev;
+}
+
+/* The mission's two events and an sshd brute force, matched with the whole ruleset. */
+static void mission_events(void **state)
+{
+    if (!g_rules)
+        skip();
+    struct tld_decoder json = dec("json", TLD_CAT_SYSLOG),
+                       web = dec("web-accesslog", TLD_CAT_WEB_LOG),
+                       sshd = dec("sshd", TLD_CAT_SYSLOG);
+    struct tld_rules_state *st;
+    struct tld_rule_hit hit;
+    static struct ev_buf b;
+    tld_arena_init(&b.arena, 4096, 1 << 20);
+    tld_event_init(&b.ev, &b.arena, b.dyn);
+    assert_int_equal(tld_rules_state_new(g_rules, &st), 0);
+    assert_int_equal(tld_rule_hit_init(&hit), 0);
+
+    tld_rules_eval(g_rules, st, docker_event(&b, &json, 0), &hit);
+    assert_non_null(hit.rule);
+    assert_string_equal(hit.rule->id_str, "87903");
+    assert_string_equal(hit.description.p, "Docker: Container test-container started");
+    assert_string_equal(hit.rule->groups, "docker,");
+    assert_true(hit.write_alert);
+    assert_false(hit.mail);
+    assert_int_equal(hit.firedtimes, 1);
+    assert_true(hit.rule->options & TLD_RULE_NO_FULL_LOG);
+
+    tld_rules_eval(g_rules, st, web_event(&b, &web, 0, "/users/?id=SELECT+*+FROM+users"), &hit);
+    assert_non_null(hit.rule);
+    assert_string_equal(hit.rule->id_str, "31103");
+    assert_int_equal(hit.rule->level, 7);
+    assert_string_equal(hit.description.p, "SQL injection attempt.");
+    tld_rules_eval(g_rules, st, web_event(&b, &web, 0, "/index.html"), &hit);
+    assert_non_null(hit.rule);
+    assert_string_equal(hit.rule->id_str, "31101"); /* "Web server 400 error code." */
+
+    /* eight failed passwords from one address within 120 s: the eighth is a brute force */
+    for (int i = 1; i <= 8; i++) {
+        tld_rules_eval(g_rules, st, sshd_event(&b, &sshd, (int64_t)i * 1000000000, "1.2.3.4"),
+                       &hit);
+        assert_non_null(hit.rule);
+        assert_int_equal(hit.rule->id, i < 8 ? 5760 : 5763);
+    }
+    assert_int_equal(hit.n_previous, 7);
+    assert_int_equal(tld_rule_alert_frequency(hit.rule), 8);
+    tld_rule_hit_fini(&hit);
+    tld_rules_state_free(st);
+    tld_arena_fini(&b.arena);
+}
+
+static double elapsed_eval(const struct tld_decoder *json, const struct tld_decoder *web,
+                           const struct tld_decoder *sshd, int kind, unsigned n)
+{
+    static struct ev_buf b;
+    struct tld_rules_state *st;
+    struct tld_rule_hit hit;
+    tld_arena_init(&b.arena, 4096, 1 << 20);
+    tld_event_init(&b.ev, &b.arena, b.dyn);
+    assert_int_equal(tld_rules_state_new(g_rules, &st), 0);
+    assert_int_equal(tld_rule_hit_init(&hit), 0);
+    char ip[32];
+    double t0 = now_s();
+    for (unsigned i = 0; i < n; i++) {
+        int64_t t = 1700000000000000000ll + (int64_t)i * 10000; /* 100k events/s */
+        struct tld_event *ev;
+        if (kind == 0)
+            ev = docker_event(&b, json, t);
+        else if (kind == 1)
+            ev = web_event(&b, web, t, i % 10 ? "/index.html" : "/a?id=SELECT+1");
+        else {
+            snprintf(ip, sizeof ip, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+            ev = sshd_event(&b, sshd, t, ip);
+        }
+        tld_rules_eval(g_rules, st, ev, &hit);
+        assert_non_null(hit.rule);
+    }
+    double dt = now_s() - t0;
+    tld_rule_hit_fini(&hit);
+    tld_rules_state_free(st);
+    tld_arena_fini(&b.arena);
+    return dt;
+}
+
+/* Matching throughput over the whole ruleset (informational; decoding not included). */
+static void throughput(void **state)
+{
+    if (!g_rules)
+        skip();
+    struct tld_decoder json = dec("json", TLD_CAT_SYSLOG),
+                       web = dec("web-accesslog", TLD_CAT_WEB_LOG),
+                       sshd = dec("sshd", TLD_CAT_SYSLOG);
+    const char *names_[] = {"docker", "web", "sshd"};
+    unsigned n = getenv("TLD_BENCH_EVENTS") ? (unsigned)atoi(getenv("TLD_BENCH_EVENTS")) : 20000;
+    for (int kind = 0; kind < 3; kind++) {
+        double dt = elapsed_eval(&json, &web, &sshd, kind, n);
+        fprintf(stderr, "rule matching, %s events: %.0f events/s\n", names_[kind], n / dt);
+    }
+}
+
+static int teardown(void **state)
+{
+    tld_rules_free(g_rules);
+    tld_lists_free(g_lists);
     for (unsigned i = 0; i < nnames; i++)
         free(names[i]);
     nnames = 0;
+    return 0;
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(whole_ruleset),
+        cmocka_unit_test(mission_events),
+        cmocka_unit_test(throughput),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, teardown);
 }
