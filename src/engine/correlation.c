@@ -1,7 +1,7 @@
 /*
  * Stored events and the frequency/timeframe search (see correlation.h).
  *
- * Each list is a ring of slots, oldest at `head`; a slot repeats the few facts every search
+ * Each list is a ring of slots in store order; a slot repeats the few facts every search
  * tests first (time, hashes of the agent id and srcip) so that a search skips most stored events
  * without touching them. Every stored event is also on one master
  * FIFO in store order and records which lists hold it (with repeats), so the byte bound can drop
@@ -44,11 +44,19 @@ struct slot {
     struct tld_corr_event *e;
     int64_t time;
     uint32_t agent_hash, srcip_hash; /* 0 = absent */
+    uint64_t prev_ip; /* sequence number + 1 of the previous slot in the same srcip bucket */
 };
+
+/* Slots are numbered by push order (seq); slot seq lives at v[seq & (cap - 1)] while
+ * seq >= next - n. Per srcip-hash bucket the newest slot starts a chain through prev_ip, so a
+ * same_srcip search visits only candidate slots. */
+#define IP_BUCKETS 1024
 
 struct ring {
     struct slot *v;
-    unsigned cap, head, n;
+    uint64_t *bucket; /* IP_BUCKETS chain heads (seq + 1; 0 = empty) */
+    unsigned cap, n;
+    uint64_t next; /* seq of the next push */
 };
 
 struct tld_corr {
@@ -92,10 +100,13 @@ void tld_corr_free(struct tld_corr *c)
         next = e->newer;
         tld_corr_event_free(e);
     }
-    for (unsigned i = 0; i < c->nlists; i++)
+    for (unsigned i = 0; i < c->nlists; i++) {
         free(c->lists[i].v);
+        free(c->lists[i].bucket);
+    }
     free(c->lists);
     free(c->global.v);
+    free(c->global.bucket);
     free(c);
 }
 
@@ -207,10 +218,19 @@ static void drop_member(struct tld_corr *c, struct tld_corr_event *e, int list)
         unlink_free(c, e);
 }
 
+static struct slot *ring_at(const struct ring *r, uint64_t seq)
+{
+    return &r->v[seq & (r->cap - 1)];
+}
+
+static uint64_t ring_oldest(const struct ring *r)
+{
+    return r->next - r->n;
+}
+
 static struct tld_corr_event *ring_pop_oldest(struct ring *r)
 {
-    struct tld_corr_event *e = r->v[r->head].e;
-    r->head = (r->head + 1) & (r->cap - 1);
+    struct tld_corr_event *e = ring_at(r, ring_oldest(r))->e;
     r->n--;
     return e;
 }
@@ -224,8 +244,14 @@ static bool ring_push(struct tld_corr *c, int list, struct tld_corr_event *e)
     if (!r->v) {
         r->cap = list == GLOBAL_LIST ? TLD_CORR_GLOBAL_MAX : TLD_CORR_LIST_MAX;
         r->v = calloc(r->cap, sizeof *r->v);
-        if (!r->v)
+        r->bucket = calloc(IP_BUCKETS, sizeof *r->bucket);
+        if (!r->v || !r->bucket) {
+            free(r->v);
+            free(r->bucket);
+            r->v = NULL;
+            r->bucket = NULL;
             return false;
+        }
     }
     if (e->nmember == e->capmember) {
         unsigned cap = e->capmember ? e->capmember * 2 : 4;
@@ -242,22 +268,41 @@ static bool ring_push(struct tld_corr *c, int list, struct tld_corr_event *e)
         else
             remove_member(e, list); /* e itself fills the ring */
     }
-    r->v[(r->head + r->n) & (r->cap - 1)] = (struct slot){e, e->time, e->agent_hash, e->srcip_hash};
+    uint64_t seq = r->next++;
+    struct slot *sl = ring_at(r, seq);
+    *sl = (struct slot){e, e->time, e->agent_hash, e->srcip_hash, 0};
+    if (e->srcip_hash) {
+        uint64_t *head = &r->bucket[e->srcip_hash & (IP_BUCKETS - 1)];
+        sl->prev_ip = *head;
+        *head = seq + 1;
+    }
     r->n++;
     e->member[e->nmember++] = list;
     return true;
 }
 
-/* Remove every occurrence of e from r, keeping the order of the others. */
+/* Remove every occurrence of e from r, keeping the order of the others (and rebuilding the
+ * srcip chains, whose sequence numbers change). */
 static void ring_remove_all(struct ring *r, const struct tld_corr_event *e)
 {
-    unsigned keep = 0;
-    for (unsigned i = 0; i < r->n; i++) {
-        struct slot x = r->v[(r->head + i) & (r->cap - 1)];
+    uint64_t oldest = ring_oldest(r), keep = 0;
+    for (uint64_t i = 0; i < r->n; i++) {
+        struct slot x = *ring_at(r, oldest + i);
         if (x.e != e)
-            r->v[(r->head + keep++) & (r->cap - 1)] = x;
+            *ring_at(r, oldest + keep++) = x;
     }
-    r->n = keep;
+    r->n = (unsigned)keep;
+    r->next = oldest + keep;
+    memset(r->bucket, 0, IP_BUCKETS * sizeof *r->bucket);
+    for (uint64_t seq = oldest; seq < r->next; seq++) {
+        struct slot *sl = ring_at(r, seq);
+        sl->prev_ip = 0;
+        if (sl->srcip_hash) {
+            uint64_t *head = &r->bucket[sl->srcip_hash & (IP_BUCKETS - 1)];
+            sl->prev_ip = *head;
+            *head = seq + 1;
+        }
+    }
 }
 
 /* Drop the oldest stored event from every list that holds it. */
@@ -269,7 +314,7 @@ static void evict_oldest(struct tld_corr *c)
         if (!r || !r->n)
             continue;
         /* By the FIFO invariant e is at the oldest end of r; stay safe if it is not. */
-        if (r->v[r->head].e == e)
+        if (ring_at(r, ring_oldest(r))->e == e)
             ring_pop_oldest(r);
         else
             ring_remove_all(r, e);
@@ -402,8 +447,12 @@ bool tld_corr_search(struct tld_corr *c, const struct tld_rule *f, struct tld_co
     bool by_agent = !b->global_frequency;
     if ((by_agent && !agent) || ((b->same_mask & (1u << CS_SRCIP)) && !srcip))
         return false; /* every stored event would be skipped */
-    for (unsigned i = 0; i < r->n; i++) {
-        const struct slot *sl = &r->v[(r->head + r->n - 1 - i) & (r->cap - 1)];
+    /* Newest to oldest: every slot, or (same_srcip) only the slots of the srcip's chain. */
+    uint64_t oldest = ring_oldest(r);
+    uint64_t at = srcip ? r->bucket[srcip & (IP_BUCKETS - 1)] : r->next;
+    while (at > oldest) {
+        const struct slot *sl = ring_at(r, at - 1);
+        at = srcip ? sl->prev_ip : at - 1;
         if (q->now - sl->time > (int64_t)f->timeframe)
             return false;
         /* (4.14.7 loops forever on an agent mismatch in the global list; we skip.) */

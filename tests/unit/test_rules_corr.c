@@ -7,7 +7,7 @@
 #include "rules_fixture.h"
 
 #define G(body) "<group name=\"test,\">\n" body "</group>\n"
-#define R(id, lvl, body)                                                                        \
+#define R(id, lvl, body)                                                                           \
     "<rule id=\"" #id "\" level=\"" #lvl "\">" body "<description>r" #id "</description></rule>\n"
 
 static unsigned ev_at(struct fx *f, const char *log, int64_t t)
@@ -20,10 +20,11 @@ static unsigned ev_at(struct fx *f, const char *log, int64_t t)
  * and the firing consumes the sequence. */
 static void frequency_sid(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 5, "<match>fail</match>")
-        "<rule id=\"101\" level=\"10\" frequency=\"3\" timeframe=\"60\">"
-        "<if_matched_sid>100</if_matched_sid><description>brute</description></rule>\n"));
+    struct fx *f = fx_rules(
+        G(R(100, 5,
+            "<match>fail</match>") "<rule id=\"101\" level=\"10\" frequency=\"3\" timeframe=\"60\">"
+                                   "<if_matched_sid>100</if_matched_sid><description>brute</"
+                                   "description></rule>\n"));
     assert_int_equal(ev_at(f, "fail 1", 0), 100);
     assert_int_equal(ev_at(f, "fail 2", 10), 100);
     assert_int_equal(ev_at(f, "fail 3", 20), 101);
@@ -40,7 +41,7 @@ static void frequency_sid(void **state)
     /* timeframe: events older than 60 s end the search */
     assert_int_equal(ev_at(f, "fail 7", 100), 100);
     assert_int_equal(ev_at(f, "fail 8", 170), 100);
-    assert_int_equal(ev_at(f, "fail 9", 171), 100); /* 7 is 71 s old: only 8 counts */
+    assert_int_equal(ev_at(f, "fail 9", 171), 100);  /* 7 is 71 s old: only 8 counts */
     assert_int_equal(ev_at(f, "fail 10", 230), 101); /* 9 and 8 are 59 and 60 s old */
     fx_free(f);
 }
@@ -48,10 +49,11 @@ static void frequency_sid(void **state)
 /* frequency="2" (and no frequency): the first counted event suffices and is not consumed. */
 static void frequency_two(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 5, "<match>a</match>")
-        "<rule id=\"101\" level=\"7\"><if_matched_sid>100</if_matched_sid><match>b</match>"
-        "<description>x</description></rule>\n"));
+    struct fx *f = fx_rules(
+        G(R(100, 5,
+            "<match>a</match>") "<rule id=\"101\" "
+                                "level=\"7\"><if_matched_sid>100</if_matched_sid><match>b</match>"
+                                "<description>x</description></rule>\n"));
     assert_int_equal(ev_at(f, "b", 0), 0);
     assert_int_equal(ev_at(f, "a", 0), 100);
     assert_int_equal(ev_at(f, "a b", 1), 101);
@@ -64,15 +66,20 @@ static void frequency_two(void **state)
 /* A level-0 target never feeds its list; events of another agent do not count. */
 static void level0_target_and_agents(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 0, "<match>a</match>")
-        "<rule id=\"101\" level=\"7\"><if_matched_sid>100</if_matched_sid><match>b</match>"
-        "<description>x</description></rule>\n"
-        R(102, 3, "<match>c</match>")
-        "<rule id=\"103\" level=\"7\"><if_matched_sid>102</if_matched_sid><match>d</match>"
-        "<description>x</description></rule>\n"
-        "<rule id=\"104\" level=\"7\"><if_matched_sid>102</if_matched_sid><match>e</match>"
-        "<global_frequency/><description>x</description></rule>\n"));
+    struct fx *f = fx_rules(G(R(
+        100, 0,
+        "<match>a</match>") "<rule id=\"101\" "
+                            "level=\"7\"><if_matched_sid>100</if_matched_sid><match>b</match>"
+                            "<description>x</description></rule>\n" R(
+                                102, 3, "<match>c</match>") "<rule id=\"103\" "
+                                                            "level=\"7\"><if_matched_sid>102</"
+                                                            "if_matched_sid><match>d</match>"
+                                                            "<description>x</description></rule>\n"
+                                                            "<rule id=\"104\" "
+                                                            "level=\"7\"><if_matched_sid>102</"
+                                                            "if_matched_sid><match>e</match>"
+                                                            "<global_frequency/><description>x</"
+                                                            "description></rule>\n"));
     assert_int_equal(ev_at(f, "a", 0), 100);
     assert_int_equal(ev_at(f, "a b", 0), 100);
     struct tld_event *ev = fx_event(f, "c", NULL, 0);
@@ -85,25 +92,28 @@ static void level0_target_and_agents(void **state)
 
 static void same_and_different(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 5, "<match>x</match>")
-        "<rule id=\"101\" level=\"8\" frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
-        "<same_source_ip/><different_url/><same_user/><match>s</match>"
-        "<description>x</description></rule>\n"
-        "<rule id=\"102\" level=\"8\" frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
-        "<same_field>app.name</same_field><not_same_field>app.pid</not_same_field>"
-        "<same_location/><match>f</match><description>x</description></rule>\n"
-        "<rule id=\"103\" level=\"8\"><if_matched_sid>100</if_matched_sid>"
-        "<different_srcip/><same_id/><same_srcuser/><match>g</match>"
-        "<description>x</description></rule>\n"));
+    struct fx *f = fx_rules(G(R(
+        100, 5,
+        "<match>x</match>") "<rule id=\"101\" level=\"8\" "
+                            "frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
+                            "<same_source_ip/><different_url/><same_user/><match>s</match>"
+                            "<description>x</description></rule>\n"
+                            "<rule id=\"102\" level=\"8\" "
+                            "frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
+                            "<same_field>app.name</same_field><not_same_field>app.pid</"
+                            "not_same_field>"
+                            "<same_location/><match>f</match><description>x</description></rule>\n"
+                            "<rule id=\"103\" level=\"8\"><if_matched_sid>100</if_matched_sid>"
+                            "<different_srcip/><same_id/><same_srcuser/><match>g</match>"
+                            "<description>x</description></rule>\n"));
     struct tld_event *ev;
-#define SEND(log, ip, url, user)                                                                \
-    (ev = fx_event(f, log, NULL, 0), fx_set(ev, TLD_F_SRCIP, ip), fx_set(ev, TLD_F_URL, url),  \
+#define SEND(log, ip, url, user)                                                                   \
+    (ev = fx_event(f, log, NULL, 0), fx_set(ev, TLD_F_SRCIP, ip), fx_set(ev, TLD_F_URL, url),      \
      fx_set(ev, TLD_F_DSTUSER, user), fx_eval(f))
     assert_int_equal(SEND("x", "1.1.1.1", "/a", "bob"), 100);
-    assert_int_equal(SEND("x", "2.2.2.2", "/b", "bob"), 100);   /* other ip */
-    assert_int_equal(SEND("x", "1.1.1.1", "/a", "bob"), 100);   /* same url as the first */
-    assert_int_equal(SEND("x", "1.1.1.1", "/c", "eve"), 100);   /* other user */
+    assert_int_equal(SEND("x", "2.2.2.2", "/b", "bob"), 100); /* other ip */
+    assert_int_equal(SEND("x", "1.1.1.1", "/a", "bob"), 100); /* same url as the first */
+    assert_int_equal(SEND("x", "1.1.1.1", "/c", "eve"), 100); /* other user */
     /* same ip and user, but all with this url: nothing counts */
     assert_int_equal(SEND("x s", "1.1.1.1", "/a", "bob"), 100);
     assert_int_equal(SEND("x", "1.1.1.1", "/e", "bob"), 100);
@@ -111,8 +121,8 @@ static void same_and_different(void **state)
     assert_int_equal(SEND("x s", "1.1.1.1", "/f", "bob"), 101); /* /a (newest) and /e */
 #undef SEND
     /* dynamic fields */
-#define SENDF(log, name, pid)                                                                   \
-    (ev = fx_event(f, log, NULL, 100), fx_dyn(ev, "app.name", name), fx_dyn(ev, "app.pid", pid), \
+#define SENDF(log, name, pid)                                                                      \
+    (ev = fx_event(f, log, NULL, 100), fx_dyn(ev, "app.name", name), fx_dyn(ev, "app.pid", pid),   \
      fx_eval(f))
     assert_int_equal(SENDF("x", "web", "1"), 100);
     assert_int_equal(SENDF("x", "web", "1"), 100);
@@ -158,15 +168,15 @@ static void same_and_different(void **state)
 static void matched_group(void **state)
 {
     struct fx *f = fx_rules(
-        "<group name=\"auth,\">"
-        R(100, 5, "<match>a</match><group>authentication_failed,</group>")
-        R(101, 5, "<match>b</match><group>authentication_failures,</group>")
-        R(102, 5, "<match>c</match>")
-        "<rule id=\"103\" level=\"10\" frequency=\"3\"><if_matched_group>authentication_fail"
-        "</if_matched_group><match>z</match><description>x</description></rule>\n"
-        "</group><group name=\"later,authentication_failed,\">"
-        R(104, 5, "<match>d</match>")
-        "</group>");
+        "<group name=\"auth,\">" R(100, 5, "<match>a</match><group>authentication_failed,</group>")
+            R(101, 5, "<match>b</match><group>authentication_failures,</group>")
+                R(102, 5,
+                  "<match>c</match>") "<rule id=\"103\" level=\"10\" "
+                                      "frequency=\"3\"><if_matched_group>authentication_fail"
+                                      "</if_matched_group><match>z</match><description>x</"
+                                      "description></rule>\n"
+                                      "</group><group name=\"later,authentication_failed,\">" R(
+                                          104, 5, "<match>d</match>") "</group>");
     assert_int_equal(ev_at(f, "a", 0), 100);
     assert_int_equal(ev_at(f, "c", 0), 102);
     assert_int_equal(ev_at(f, "d", 0), 104); /* loaded after 103: not bound */
@@ -184,10 +194,11 @@ static void matched_group(void **state)
 static void global_list(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<match>login</match>")
-        "<rule id=\"101\" level=\"9\" frequency=\"4\" timeframe=\"100\">"
-        "<if_sid>100</if_sid><if_matched_regex>^login fail</if_matched_regex><match>ok</match>"
-        "<description>x</description></rule>\n"));
+        R(100, 3,
+          "<match>login</match>") "<rule id=\"101\" level=\"9\" frequency=\"4\" timeframe=\"100\">"
+                                  "<if_sid>100</if_sid><if_matched_regex>^login "
+                                  "fail</if_matched_regex><match>ok</match>"
+                                  "<description>x</description></rule>\n"));
     assert_int_equal(ev_at(f, "login failed 1", 0), 100);
     assert_int_equal(ev_at(f, "login failed 2", 1), 100);
     assert_int_equal(ev_at(f, "login other", 2), 100);
@@ -205,10 +216,10 @@ static void global_list(void **state)
 /* previous_output keeps at most 11 lines. */
 static void previous_output_cap(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 3, "<match>e</match>")
-        "<rule id=\"101\" level=\"9\" frequency=\"20\"><if_matched_sid>100</if_matched_sid>"
-        "<description>x</description></rule>\n"));
+    struct fx *f = fx_rules(
+        G(R(100, 3, "<match>e</match>") "<rule id=\"101\" level=\"9\" "
+                                        "frequency=\"20\"><if_matched_sid>100</if_matched_sid>"
+                                        "<description>x</description></rule>\n"));
     char log[32];
     for (int i = 1; i <= 19; i++) {
         snprintf(log, sizeof log, "e %d", i);
@@ -225,11 +236,12 @@ static void previous_output_cap(void **state)
 static void matched_levels(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<match>e</match>")
-        "<rule id=\"101\" level=\"6\" frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
-        "<match>low</match><description>x</description></rule>\n"
-        "<rule id=\"102\" level=\"9\" frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
-        "<match>high</match><description>x</description></rule>\n"));
+        R(100, 3, "<match>e</match>") "<rule id=\"101\" level=\"6\" "
+                                      "frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
+                                      "<match>low</match><description>x</description></rule>\n"
+                                      "<rule id=\"102\" level=\"9\" "
+                                      "frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
+                                      "<match>high</match><description>x</description></rule>\n"));
     assert_int_equal(ev_at(f, "e", 0), 100);
     assert_int_equal(ev_at(f, "e", 1), 100);
     assert_int_equal(ev_at(f, "e low", 2), 101);  /* marks the newer of the two */
@@ -242,12 +254,77 @@ static void matched_levels(void **state)
 static void list_bound(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<match>e</match>")
-        "<rule id=\"101\" level=\"9\" frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
-        "<match>never</match><description>x</description></rule>\n"));
+        R(100, 3, "<match>e</match>") "<rule id=\"101\" level=\"9\" "
+                                      "frequency=\"3\"><if_matched_sid>100</if_matched_sid>"
+                                      "<match>never</match><description>x</description></rule>\n"));
     for (int i = 0; i < TLD_CORR_LIST_MAX + 500; i++)
         assert_int_equal(ev_at(f, "e", i), 100);
     assert_int_equal(tld_corr_stored(f->st->corr), TLD_CORR_LIST_MAX);
+    fx_free(f);
+}
+
+/* Bounds: all stored copies together stay within TLD_CORR_MAX_BYTES (oldest dropped first),
+ * also when each event sits in two lists (two if_matched_group rules on its group). */
+static void byte_bound(void **state)
+{
+    struct fx *f = fx_rules(
+        G(R(100, 3, "<match>e</match><group>big,</group>") "<rule id=\"101\" level=\"9\" "
+                                                           "frequency=\"3\"><if_matched_group>big</"
+                                                           "if_matched_group>"
+                                                           "<match>never</match><description>x</"
+                                                           "description></rule>\n"
+                                                           "<rule id=\"102\" level=\"9\" "
+                                                           "frequency=\"3\"><if_matched_group>big</"
+                                                           "if_matched_group>"
+                                                           "<match>fire</match><description>x</"
+                                                           "description></rule>\n"));
+    size_t len = 60000;
+    char *big = malloc(len + 1);
+    memset(big, 'x', len);
+    big[0] = 'e';
+    big[len] = '\0';
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(ev_at(f, big, i), 100);
+    size_t stored = tld_corr_stored(f->st->corr);
+    assert_true(tld_corr_bytes(f->st->corr) <= TLD_CORR_MAX_BYTES);
+    assert_true(stored > 400 && stored < 600); /* ~120 kB per copy (log and full_log) */
+    /* the newest events are the ones kept: a correlation still works */
+    big[1] = ' ', big[2] = 'f', big[3] = 'i', big[4] = 'r', big[5] = 'e', big[6] = ' ';
+    assert_int_equal(ev_at(f, big, 2000), 102);
+    free(big);
+    fx_free(f);
+}
+
+/* same_srcip walks only the address's chain: many addresses, collisions, ring wrap-around. */
+static unsigned brute_force_run(struct fx *f, unsigned naddr, unsigned nevents)
+{
+    unsigned fired = 0;
+    char ip[32];
+    for (unsigned i = 0; i < nevents; i++) {
+        struct tld_event *ev = fx_event(f, "fail", NULL, i / 100);
+        snprintf(ip, sizeof ip, "10.0.%u.%u", (i % naddr) / 256, (i % naddr) % 256);
+        fx_set(ev, TLD_F_SRCIP, ip);
+        unsigned id = fx_eval(f);
+        assert_true(id == 100 || id == 101);
+        fired += id == 101;
+    }
+    return fired;
+}
+
+static void same_srcip_many_addresses(void **state)
+{
+    const char *rules = G(
+        R(100, 5,
+          "<match>fail</match>") "<rule id=\"101\" level=\"10\" frequency=\"3\" timeframe=\"1000\">"
+                                 "<if_matched_sid>100</if_matched_sid><same_source_ip/>"
+                                 "<description>x</description></rule>\n");
+    /* Each of 500 addresses appears 6 times, 500 events apart: its 3rd and 6th fire. */
+    struct fx *f = fx_rules(rules);
+    assert_int_equal(brute_force_run(f, 500, 3000), 1000);
+    fx_free(f);
+    /* 2000 addresses: an address's previous event is already out of the 1024-event list. */
+    f = fx_rules(rules);
+    assert_int_equal(brute_force_run(f, 2000, 6000), 0);
     fx_free(f);
 }
 
@@ -300,7 +377,8 @@ static void *work(void *arg)
 static void shared_state_threads(void **state)
 {
     char text[8192];
-    size_t n = (size_t)snprintf(text, sizeof text, "<group name=\"c,\">"
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "<group name=\"c,\">"
                                 "<rule id=\"300\" level=\"3\"><match>common</match>"
                                 "<description>c</description></rule>"
                                 "<rule id=\"301\" level=\"5\" frequency=\"5\"><if_sid>300</if_sid>"
@@ -351,6 +429,8 @@ int main(void)
         cmocka_unit_test(previous_output_cap),
         cmocka_unit_test(matched_levels),
         cmocka_unit_test(list_bound),
+        cmocka_unit_test(same_srcip_many_addresses),
+        cmocka_unit_test(byte_bound),
         cmocka_unit_test(shared_state_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,7 @@
 #include "rules_fixture.h"
 
 #define G(body) "<group name=\"test,\">\n" body "</group>\n"
-#define R(id, lvl, body)                                                                        \
+#define R(id, lvl, body)                                                                           \
     "<rule id=\"" #id "\" level=\"" #lvl "\">" body "<description>r" #id "</description></rule>\n"
 
 /* ---- static fields, engines and negation ---- */
@@ -12,17 +12,22 @@
 static void static_fields(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<decoded_as>sshd</decoded_as>")
-        R(101, 4, "<if_sid>100</if_sid><srcport>^22$</srcport>")
-        R(102, 4, "<if_sid>100</if_sid><protocol>tcp</protocol>")
-        R(103, 4, "<if_sid>100</if_sid><action>Accept</action>")
-        R(104, 4, "<if_sid>100</if_sid><action type=\"osmatch\">drop</action>")
-        R(105, 4, "<if_sid>100</if_sid><url>.php</url><url>|.asp</url>")
-        R(106, 4, "<if_sid>100</if_sid><id>^4</id><status type=\"pcre2\">^(5|6)\\d\\d$</status>")
-        R(107, 4, "<if_sid>100</if_sid><data>x</data><extra_data>y</extra_data>")
-        R(108, 4, "<if_sid>100</if_sid><system_name>^linux</system_name>")
-        R(109, 4, "<if_sid>100</if_sid><dstport negate=\"yes\">^80$|^443$</dstport>")
-        R(110, 4, "<if_sid>100</if_sid><srcgeoip>FR</srcgeoip><dstgeoip>US</dstgeoip>")));
+        R(100, 3, "<decoded_as>sshd</decoded_as>") R(101, 4,
+                                                     "<if_sid>100</if_sid><srcport>^22$</srcport>")
+            R(102, 4, "<if_sid>100</if_sid><protocol>tcp</protocol>")
+                R(103, 4, "<if_sid>100</if_sid><action>Accept</action>") R(
+                    104, 4, "<if_sid>100</if_sid><action type=\"osmatch\">drop</action>")
+                    R(105, 4, "<if_sid>100</if_sid><url>.php</url><url>|.asp</url>") R(
+                        106, 4,
+                        "<if_sid>100</if_sid><id>^4</id><status "
+                        "type=\"pcre2\">^(5|6)\\d\\d$</status>")
+                        R(107, 4, "<if_sid>100</if_sid><data>x</data><extra_data>y</extra_data>")
+                            R(108, 4, "<if_sid>100</if_sid><system_name>^linux</system_name>") R(
+                                109, 4,
+                                "<if_sid>100</if_sid><dstport negate=\"yes\">^80$|^443$</dstport>")
+                                R(110, 4,
+                                  "<if_sid>100</if_sid><srcgeoip>FR</srcgeoip><dstgeoip>US</"
+                                  "dstgeoip>")));
     struct tld_event *ev;
     ev = fx_event(f, "l", "sshd", 0);
     assert_int_equal(fx_eval(f), 100);
@@ -89,15 +94,16 @@ static void log_program_host_location_user(void **state)
 {
     struct fx *f = fx_rules(G(
         R(100, 3, "<match>^Failed|^error</match>")
-        R(101, 4, "<if_sid>100</if_sid><regex>user (\\w+) from</regex>")
-        R(102, 4, "<if_sid>100</if_sid><match negate=\"yes\">x</match><program_name>^sshd"
-                  "</program_name>")
-        R(103, 4, "<if_sid>100</if_sid><hostname>^web</hostname>")
-        R(104, 4, "<if_sid>100</if_sid><location>auth.log$</location>")
-        R(105, 4, "<if_sid>100</if_sid><user>^root$</user>")
-        R(106, 4, "<if_sid>100</if_sid><match>!zzz</match><match type=\"osmatch\">|qqq</match>"
-                  "<regex type=\"pcre2\">^ERROR \\d$</regex>")
-        R(107, 4, "<if_sid>100</if_sid><regex negate=\"yes\">\\.</regex>")));
+            R(101, 4, "<if_sid>100</if_sid><regex>user (\\w+) from</regex>") R(
+                102, 4,
+                "<if_sid>100</if_sid><match negate=\"yes\">x</match><program_name>^sshd"
+                "</program_name>") R(103, 4, "<if_sid>100</if_sid><hostname>^web</hostname>")
+                R(104, 4, "<if_sid>100</if_sid><location>auth.log$</location>") R(
+                    105, 4, "<if_sid>100</if_sid><user>^root$</user>")
+                    R(106, 4,
+                      "<if_sid>100</if_sid><match>!zzz</match><match type=\"osmatch\">|qqq</match>"
+                      "<regex type=\"pcre2\">^ERROR \\d$</regex>")
+                        R(107, 4, "<if_sid>100</if_sid><regex negate=\"yes\">\\.</regex>")));
     assert_int_equal(fx_eval_log(f, "failed login", NULL, 0), 100);
     assert_int_equal(fx_eval_log(f, "Failed user bob from 1.2.3.4", NULL, 0), 101);
     assert_int_equal(fx_eval_log(f, "nothing", NULL, 0), 0);
@@ -130,9 +136,10 @@ static void log_program_host_location_user(void **state)
 
     fx_free(f);
     /* '!' inverts an OS_Match; a PCRE2 pattern is case-sensitive */
-    f = fx_rules(G(R(100, 3, "<match>ERROR</match>")
-                   R(106, 4, "<if_sid>100</if_sid><match>!zzz</match>"
-                             "<regex type=\"pcre2\">^ERROR \\d$</regex>")));
+    f = fx_rules(
+        G(R(100, 3, "<match>ERROR</match>") R(106, 4,
+                                              "<if_sid>100</if_sid><match>!zzz</match>"
+                                              "<regex type=\"pcre2\">^ERROR \\d$</regex>")));
     assert_int_equal(fx_eval_log(f, "ERROR 7", NULL, 0), 106);
     assert_int_equal(fx_eval_log(f, "ERROR 7 zzz", NULL, 0), 100);
     assert_int_equal(fx_eval_log(f, "error 7", NULL, 0), 100);
@@ -141,12 +148,14 @@ static void log_program_host_location_user(void **state)
 
 static void dynamic_fields(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 0, "<decoded_as>json</decoded_as><field name=\"integration\">^docker$</field>")
-        R(101, 3, "<if_sid>100</if_sid><field name=\"docker.Action\">^start$</field>"
-                  "<field name=\"docker.Type\" negate=\"yes\">^network$</field>")
-        R(102, 5, "<if_sid>100</if_sid><field name=\"docker.Action\" type=\"pcre2\">^kill$"
-                  "</field>")));
+    struct fx *f = fx_rules(
+        G(R(100, 0, "<decoded_as>json</decoded_as><field name=\"integration\">^docker$</field>")
+              R(101, 3,
+                "<if_sid>100</if_sid><field name=\"docker.Action\">^start$</field>"
+                "<field name=\"docker.Type\" negate=\"yes\">^network$</field>")
+                  R(102, 5,
+                    "<if_sid>100</if_sid><field name=\"docker.Action\" type=\"pcre2\">^kill$"
+                    "</field>")));
     struct tld_event *ev = fx_event(f, "{}", "json", 0);
     fx_dyn(ev, "integration", "docker");
     fx_dyn(ev, "docker.action", "start"); /* names compare case-insensitively */
@@ -177,12 +186,10 @@ static void dynamic_fields(void **state)
 /* Level-0 winners are returned (logtest reports them) but produce nothing to store/alert. */
 static void level0_noalert_firedtimes(void **state)
 {
-    struct fx *f = fx_rules(G(
-        "<rule id=\"100\" level=\"9\" noalert=\"1\"><match>a</match><description>n"
-        "</description></rule>\n"
-        R(101, 0, "<if_sid>100</if_sid><match>b</match>")
-        R(102, 7, "<if_sid>100</if_sid><match>c</match>")
-        R(103, 5, "<match>a</match>")));
+    struct fx *f = fx_rules(
+        G("<rule id=\"100\" level=\"9\" noalert=\"1\"><match>a</match><description>n"
+          "</description></rule>\n" R(101, 0, "<if_sid>100</if_sid><match>b</match>")
+              R(102, 7, "<if_sid>100</if_sid><match>c</match>") R(103, 5, "<match>a</match>")));
     /* noalert 100 is transparent: with no child matching, the next sibling 103 wins */
     assert_int_equal(fx_eval_log(f, "a", NULL, 0), 103);
     assert_int_equal(f->hit.firedtimes, 1);
@@ -203,13 +210,12 @@ static void level0_noalert_firedtimes(void **state)
 
 static void alert_decision(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 2, "<match>low</match>")
-        R(101, 3, "<match>three</match>")
-        R(102, 2, "<match>forced</match><options>log_alert</options>")
-        R(103, 9, "<match>quiet</match><options>no_log</options>")
-        R(104, 12, "<match>^mail</match>")
-        R(105, 12, "<match>nomail</match><options>no_email_alert</options>")));
+    struct fx *f = fx_rules(
+        G(R(100, 2, "<match>low</match>") R(101, 3, "<match>three</match>")
+              R(102, 2, "<match>forced</match><options>log_alert</options>")
+                  R(103, 9, "<match>quiet</match><options>no_log</options>")
+                      R(104, 12, "<match>^mail</match>")
+                          R(105, 12, "<match>nomail</match><options>no_email_alert</options>")));
     fx_eval_log(f, "low", NULL, 0);
     assert_false(f->hit.write_alert);
     assert_ptr_equal(f->hit.alert_rule, f->hit.rule);
@@ -231,11 +237,11 @@ static void alert_decision(void **state)
 static void ignore_window(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<match>a</match>")
-        "<rule id=\"101\" level=\"8\" ignore=\"60\"><if_sid>100</if_sid><match>b</match>"
-        "<description>child $(srcip)</description></rule>\n"
-        "<rule id=\"8\" level=\"8\" ignore=\"60\"><match>top</match>"
-        "<description>top</description></rule>\n"));
+        R(100, 3, "<match>a</match>") "<rule id=\"101\" level=\"8\" "
+                                      "ignore=\"60\"><if_sid>100</if_sid><match>b</match>"
+                                      "<description>child $(srcip)</description></rule>\n"
+                                      "<rule id=\"8\" level=\"8\" ignore=\"60\"><match>top</match>"
+                                      "<description>top</description></rule>\n"));
     struct tld_event *ev = fx_event(f, "a b", NULL, 1000);
     fx_set(ev, TLD_F_SRCIP, "1.1.1.1");
     assert_int_equal(fx_eval(f), 101);
@@ -279,10 +285,10 @@ static void ignore_window(void **state)
 
 static void description_substitution(void **state)
 {
-    struct fx *f = fx_rules(G(
-        "<rule id=\"100\" level=\"3\"><match>a</match><description>Docker: Container "
-        "$(docker.Actor.Attributes.name) started by $(srcuser)@$(srcip) on $(hostname) "
-        "[$(program_name)] $(missing)$(user) $(SRCIP) end $(unclosed</description></rule>\n"));
+    struct fx *f = fx_rules(
+        G("<rule id=\"100\" level=\"3\"><match>a</match><description>Docker: Container "
+          "$(docker.Actor.Attributes.name) started by $(srcuser)@$(srcip) on $(hostname) "
+          "[$(program_name)] $(missing)$(user) $(SRCIP) end $(unclosed</description></rule>\n"));
     struct tld_event *ev = fx_event(f, "a", NULL, 0);
     fx_dyn(ev, "docker.Actor.Attributes.name", "test-container");
     fx_dyn(ev, "user", "dynuser");
@@ -310,13 +316,14 @@ static void time_and_weekday(void **state)
 {
     setenv("TZ", "UTC", 1);
     tzset();
-    struct fx *f = fx_rules(G(
-        R(100, 3, "<match>a</match>")
-        R(101, 4, "<if_sid>100</if_sid><match>night</match><time>6 pm - 8:30 am</time>")
-        R(102, 4, "<if_sid>100</if_sid><match>office</match><time>9:00 - 5 pm</time>")
-        R(103, 4, "<if_sid>100</if_sid><match>evening</match><time>!9:00-17:00</time>")
-        R(104, 4, "<if_sid>100</if_sid><match>wkend</match><weekday>weekends</weekday>")
-        R(105, 4, "<if_sid>100</if_sid><match>mon</match><weekday>Mon, tuesday</weekday>")));
+    struct fx *f = fx_rules(
+        G(R(100, 3, "<match>a</match>")
+              R(101, 4, "<if_sid>100</if_sid><match>night</match><time>6 pm - 8:30 am</time>") R(
+                  102, 4, "<if_sid>100</if_sid><match>office</match><time>9:00 - 5 pm</time>")
+                  R(103, 4, "<if_sid>100</if_sid><match>evening</match><time>!9:00-17:00</time>") R(
+                      104, 4, "<if_sid>100</if_sid><match>wkend</match><weekday>weekends</weekday>")
+                      R(105, 4,
+                        "<if_sid>100</if_sid><match>mon</match><weekday>Mon, tuesday</weekday>")));
     /* 2024-01-06 is a Saturday; 2024-01-08 a Monday */
     const int64_t sat = 1704499200, mon = 1704672000;
     assert_int_equal(fx_eval_log(f, "a night", NULL, sat + 19 * 3600), 101);
@@ -340,19 +347,27 @@ static void time_and_weekday(void **state)
 static void maxsize_and_compiled(void **state)
 {
     struct fx *f = fx_rules(G(
-        R(100, 3, "<match>a</match>")
-        "<rule id=\"101\" level=\"4\" maxsize=\"10\"><if_sid>100</if_sid><match>big</match>"
-        "<description>d</description></rule>\n"
-        R(102, 4, "<if_sid>100</if_sid><match>simple</match>"
-                  "<compiled_rule>is_simple_http_request</compiled_rule>")
-        R(103, 4, "<if_sid>100</if_sid><match>users</match>"
-                  "<compiled_rule>comp_srcuser_dstuser</compiled_rule>")
-        R(104, 4, "<if_sid>100</if_sid><match>idsize</match>"
-                  "<compiled_rule>check_id_size</compiled_rule>")
-        R(105, 4, "<if_sid>100</if_sid><compiled_rule>is_valid_crawler</compiled_rule>")
-        R(106, 4, "<if_sid>100</if_sid><match>win</match>"
-                  "<compiled_rule>comp_mswin_targetuser_calleruser_diff</compiled_rule>")));
-    assert_int_equal(fx_eval_log(f, "a big", NULL, 0), 100);     /* 5 < 10 */
+        R(100, 3,
+          "<match>a</match>") "<rule id=\"101\" level=\"4\" "
+                              "maxsize=\"10\"><if_sid>100</if_sid><match>big</match>"
+                              "<description>d</description></rule>\n" R(
+                                  102, 4,
+                                  "<if_sid>100</if_sid><match>simple</match>"
+                                  "<compiled_rule>is_simple_http_request</compiled_rule>")
+                                  R(103, 4,
+                                    "<if_sid>100</if_sid><match>users</match>"
+                                    "<compiled_rule>comp_srcuser_dstuser</compiled_rule>")
+                                      R(104, 4,
+                                        "<if_sid>100</if_sid><match>idsize</match>"
+                                        "<compiled_rule>check_id_size</compiled_rule>")
+                                          R(105, 4,
+                                            "<if_sid>100</if_sid><compiled_rule>is_valid_crawler</"
+                                            "compiled_rule>")
+                                              R(106, 4,
+                                                "<if_sid>100</if_sid><match>win</match>"
+                                                "<compiled_rule>comp_mswin_targetuser_calleruser_"
+                                                "diff</compiled_rule>")));
+    assert_int_equal(fx_eval_log(f, "a big", NULL, 0), 100);      /* 5 < 10 */
     assert_int_equal(fx_eval_log(f, "a big 7890", NULL, 0), 101); /* 10 >= 10 */
     struct tld_event *ev = fx_event(f, "a simple", NULL, 0);
     assert_int_equal(fx_eval(f), 100); /* needs a url */
@@ -376,22 +391,20 @@ static void maxsize_and_compiled(void **state)
     assert_int_equal(fx_eval(f), 104);
     assert_int_equal(fx_eval_log(f, "66.249.1.1 a", NULL, 0), 105);
     assert_int_equal(fx_eval_log(f, "a 66.249.1.1", NULL, 0), 100);
-    assert_int_equal(fx_eval_log(f, "a win Target Account Name: bob\tCaller User Name: bob\t",
-                                 NULL, 0),
-                     100);
-    assert_int_equal(fx_eval_log(f, "a win Target Account Name: bob\tCaller User Name: eve\t",
-                                 NULL, 0),
-                     106);
+    assert_int_equal(
+        fx_eval_log(f, "a win Target Account Name: bob\tCaller User Name: bob\t", NULL, 0), 100);
+    assert_int_equal(
+        fx_eval_log(f, "a win Target Account Name: bob\tCaller User Name: eve\t", NULL, 0), 106);
     assert_int_equal(fx_eval_log(f, "a win Target Account Name: bob", NULL, 0), 100);
     fx_free(f);
 }
 
 static void ip_lists(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 3, "<match>a</match>")
-        R(101, 4, "<if_sid>100</if_sid><srcip>10.0.0.0/8</srcip><srcip>192.168.1.1</srcip>")
-        R(102, 4, "<if_sid>100</if_sid><dstip negate=\"yes\">10.0.0.0/8</dstip>")));
+    struct fx *f = fx_rules(
+        G(R(100, 3, "<match>a</match>")
+              R(101, 4, "<if_sid>100</if_sid><srcip>10.0.0.0/8</srcip><srcip>192.168.1.1</srcip>")
+                  R(102, 4, "<if_sid>100</if_sid><dstip negate=\"yes\">10.0.0.0/8</dstip>")));
     struct tld_event *ev = fx_event(f, "a", NULL, 0);
     fx_set(ev, TLD_F_SRCIP, "10.2.3.4");
     assert_int_equal(fx_eval(f), 101);
@@ -424,8 +437,7 @@ static struct fx *lists_fx(const char *rules)
 {
     struct tld_lists *lists;
     assert_int_equal(tld_lists_new(&lists), 0);
-    assert_int_equal(
-        tld_lists_add_buf(lists, "etc/lists/test", list_text, strlen(list_text)), 0);
+    assert_int_equal(tld_lists_add_buf(lists, "etc/lists/test", list_text, strlen(list_text)), 0);
     struct fx *f = fx_new_lists(lists);
     fx_load(f, rules);
     fx_finish(f);
@@ -434,29 +446,39 @@ static struct fx *lists_fx(const char *rules)
 
 static void cdb_lookups(void **state)
 {
-    struct fx *f = lists_fx(G(
-        R(100, 3, "<match>a</match>")
-        R(101, 4, "<if_sid>100</if_sid><match>t101</match>"
-                  "<list field=\"user\">etc/lists/test</list>")
-        R(102, 4, "<if_sid>100</if_sid><match>t102</match>"
-                  "<list field=\"user\" lookup=\"not_match_key\">etc/lists/test.cdb</list>")
-        R(103, 4, "<if_sid>100</if_sid><match>t103</match>"
-                  "<list field=\"user\" lookup=\"match_key_value\" check_value=\"^admin\">"
-                  "etc/lists/test</list>")
-        R(104, 4, "<if_sid>100</if_sid><match>t104</match>"
-                  "<list field=\"user\" lookup=\"match_key_value\">etc/lists/test</list>")
-        R(105, 4, "<if_sid>100</if_sid><match>t105</match>"
-                  "<list field=\"srcip\" lookup=\"address_match_key\">etc/lists/test</list>")
-        R(106, 4, "<if_sid>100</if_sid><match>t106</match>"
-                  "<list field=\"srcip\" lookup=\"not_address_match_key\">etc/lists/test</list>")
-        R(107, 4, "<if_sid>100</if_sid><match>t107</match>"
-                  "<list field=\"srcip\" lookup=\"address_match_key_value\" check_value=\"net\">"
-                  "etc/lists/test</list>")
-        R(108, 4, "<if_sid>100</if_sid><match>t108</match>"
-                  "<list field=\" audit.key extra\" lookup=\"match_key_value\" "
-                  "check_value=\"write\">etc/lists/test</list>")
-        R(109, 4, "<if_sid>100</if_sid><match>t109</match>"
-                  "<list field=\"id\">etc/lists/test</list>")));
+    struct fx *f = lists_fx(
+        G(R(100, 3, "<match>a</match>") R(101, 4,
+                                          "<if_sid>100</if_sid><match>t101</match>"
+                                          "<list field=\"user\">etc/lists/test</list>")
+              R(102, 4,
+                "<if_sid>100</if_sid><match>t102</match>"
+                "<list field=\"user\" lookup=\"not_match_key\">etc/lists/test.cdb</list>")
+                  R(103, 4,
+                    "<if_sid>100</if_sid><match>t103</match>"
+                    "<list field=\"user\" lookup=\"match_key_value\" check_value=\"^admin\">"
+                    "etc/lists/test</list>") R(104, 4,
+                                               "<if_sid>100</if_sid><match>t104</match>"
+                                               "<list field=\"user\" "
+                                               "lookup=\"match_key_value\">etc/lists/test</list>")
+                      R(105, 4,
+                        "<if_sid>100</if_sid><match>t105</match>"
+                        "<list field=\"srcip\" lookup=\"address_match_key\">etc/lists/test</list>")
+                          R(106, 4,
+                            "<if_sid>100</if_sid><match>t106</match>"
+                            "<list field=\"srcip\" "
+                            "lookup=\"not_address_match_key\">etc/lists/test</list>")
+                              R(107, 4,
+                                "<if_sid>100</if_sid><match>t107</match>"
+                                "<list field=\"srcip\" lookup=\"address_match_key_value\" "
+                                "check_value=\"net\">"
+                                "etc/lists/test</list>")
+                                  R(108, 4,
+                                    "<if_sid>100</if_sid><match>t108</match>"
+                                    "<list field=\" audit.key extra\" lookup=\"match_key_value\" "
+                                    "check_value=\"write\">etc/lists/test</list>")
+                                      R(109, 4,
+                                        "<if_sid>100</if_sid><match>t109</match>"
+                                        "<list field=\"id\">etc/lists/test</list>")));
     struct tld_event *ev;
     /* user: srcuser first, then dstuser */
     ev = fx_event(f, "a t101", NULL, 0);
@@ -521,9 +543,8 @@ static void cdb_lookups(void **state)
 
 static void check_diff(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 3, "<match>df</match>")
-        R(101, 7, "<if_sid>100</if_sid><check_diff/>")));
+    struct fx *f =
+        fx_rules(G(R(100, 3, "<match>df</match>") R(101, 7, "<if_sid>100</if_sid><check_diff/>")));
     assert_int_equal(fx_eval_log(f, "df 10%", NULL, 0), 100); /* first: stores, no fire */
     assert_null(f->hit.previous_log.p);
     assert_int_equal(fx_eval_log(f, "df 10%", NULL, 1), 100); /* same */
@@ -555,10 +576,9 @@ static void check_diff(void **state)
 
 static void if_fts(void **state)
 {
-    struct fx *f = fx_rules(G(
-        R(100, 3, "<match>login</match>")
-        R(101, 6, "<if_sid>100</if_sid><if_fts/>")
-        R(102, 5, "<if_sid>100</if_sid><if_fts/><match>other</match>")));
+    struct fx *f =
+        fx_rules(G(R(100, 3, "<match>login</match>") R(101, 6, "<if_sid>100</if_sid><if_fts/>")
+                       R(102, 5, "<if_sid>100</if_sid><if_fts/><match>other</match>")));
     struct tld_event *ev = fx_event(f, "login", NULL, 0);
     assert_int_equal(fx_eval(f), 100); /* decoder without fts: never */
     ev = fx_event(f, "login", NULL, 0);

@@ -249,7 +249,8 @@ static void whole_ruleset(void **state)
             unsigned nd = 0, pats = 0;
             for (unsigned k = 0; k < t->nkids; k++) {
                 nd += t->kids[k]->rule->impl->b.decoded_as >= 0;
-                pats += t->kids[k]->rule->impl->b.decoded_as < 0 && t->kids[k]->rule->impl->b.ntests;
+                pats +=
+                    t->kids[k]->rule->impl->b.decoded_as < 0 && t->kids[k]->rule->impl->b.ntests;
             }
             fprintf(stderr, "top %u: %u kids, %u with decoded_as, %u others with patterns\n",
                     t->rule->id, t->nkids, nd, pats);
