@@ -50,7 +50,11 @@ struct tld_rules_state;
 
 /* Bounds of one rule set. */
 #define TLD_RULES_MAX       200000  /* rules */
-#define TLD_RULES_MAX_NODES 2000000 /* tree placements (if_group/if_level multiply them) */
+#ifndef TLD_FUZZING
+#define TLD_RULES_MAX_NODES 200000 /* tree places (if_group/if_level multiply them) */
+#else
+#define TLD_RULES_MAX_NODES 20000 /* keeps fuzz inputs fast */
+#endif
 #define TLD_RULES_MAX_DEPTH 512     /* nesting of the rule tree; deeper children are skipped */
 #define TLD_RULE_MAX_FIELDS 256     /* <field> elements per rule */
 
