@@ -164,6 +164,89 @@ static void same_and_different(void **state)
     fx_free(f);
 }
 
+/* Every same_X / different_X name filters on its own field. */
+static void set_slot(struct tld_event *ev, const char *what, const char *v)
+{
+    static const struct {
+        const char *name;
+        int field;
+    } map[] = {
+        {"srcip", TLD_F_SRCIP},     {"id", TLD_F_ID},
+        {"dstip", TLD_F_DSTIP},     {"srcport", TLD_F_SRCPORT},
+        {"dstport", TLD_F_DSTPORT}, {"srcuser", TLD_F_SRCUSER},
+        {"user", TLD_F_DSTUSER},    {"protocol", TLD_F_PROTOCOL},
+        {"action", TLD_F_ACTION},   {"url", TLD_F_URL},
+        {"data", TLD_F_DATA},       {"extra_data", TLD_F_EXTRA_DATA},
+        {"status", TLD_F_STATUS},   {"system_name", TLD_F_SYSTEM_NAME},
+        {"srcgeoip", TLD_F_SRCGEOIP}, {"dstgeoip", TLD_F_DSTGEOIP},
+    };
+    if (!strcmp(what, "location")) {
+        ev->location = tld_sv_of(v);
+        return;
+    }
+    for (unsigned i = 0; i < sizeof map / sizeof *map; i++)
+        if (!strcmp(what, map[i].name)) {
+            fx_set(ev, (enum tld_field)map[i].field, v);
+            return;
+        }
+    fail_msg("unknown slot %s", what);
+}
+
+static void same_different_names(void **state)
+{
+    static const struct {
+        const char *element, *field;
+        bool same;
+    } cases[] = {
+        {"same_source_ip", "srcip", true},        {"same_srcip", "srcip", true},
+        {"same_id", "id", true},                  {"same_dstip", "dstip", true},
+        {"same_src_port", "srcport", true},       {"same_srcport", "srcport", true},
+        {"same_dst_port", "dstport", true},       {"same_dstport", "dstport", true},
+        {"same_srcuser", "srcuser", true},        {"same_user", "user", true},
+        {"same_protocol", "protocol", true},      {"same_action", "action", true},
+        {"same_url", "url", true},                {"same_data", "data", true},
+        {"same_extra_data", "extra_data", true},  {"same_status", "status", true},
+        {"same_system_name", "system_name", true}, {"same_srcgeoip", "srcgeoip", true},
+        {"same_dstgeoip", "dstgeoip", true},      {"same_location", "location", true},
+        {"different_srcip", "srcip", false},      {"not_same_source_ip", "srcip", false},
+        {"different_id", "id", false},            {"not_same_id", "id", false},
+        {"different_dstip", "dstip", false},      {"different_src_port", "srcport", false},
+        {"different_srcport", "srcport", false},  {"different_dst_port", "dstport", false},
+        {"different_dstport", "dstport", false},  {"different_srcuser", "srcuser", false},
+        {"different_user", "user", false},        {"not_same_user", "user", false},
+        {"different_protocol", "protocol", false}, {"different_action", "action", false},
+        {"different_url", "url", false},          {"different_data", "data", false},
+        {"different_extra_data", "extra_data", false},
+        {"different_status", "status", false},    {"different_system_name", "system_name", false},
+        {"different_srcgeoip", "srcgeoip", false}, {"different_dstgeoip", "dstgeoip", false},
+        {"different_location", "location", false},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 G(R(100, 3, "<match>e</match>")
+                   "<rule id=\"101\" level=\"8\"><if_matched_sid>100</if_matched_sid>"
+                   "<match>go</match><%s/><description>x</description></rule>\n"),
+                 cases[i].element);
+        struct fx *f = fx_rules(text);
+        struct tld_event *ev = fx_event(f, "e", NULL, 0);
+        set_slot(ev, cases[i].field, "v1");
+        assert_int_equal(fx_eval(f), 100);
+        /* an event with the other value: same_ skips the stored one, different_ counts it */
+        ev = fx_event(f, "e go", NULL, 1);
+        set_slot(ev, cases[i].field, "v2");
+        unsigned got = fx_eval(f);
+        if (got != (cases[i].same ? 100u : 101u))
+            fail_msg("%s: other value gave %u", cases[i].element, got);
+        ev = fx_event(f, "e go", NULL, 2);
+        set_slot(ev, cases[i].field, "v1");
+        got = fx_eval(f);
+        if (got != (cases[i].same ? 101u : 100u))
+            fail_msg("%s: same value gave %u", cases[i].element, got);
+        fx_free(f);
+    }
+}
+
 /* if_matched_group: every loaded rule whose group matches feeds the list. */
 static void matched_group(void **state)
 {
@@ -201,6 +284,9 @@ static void global_list(void **state)
                                   "<description>x</description></rule>\n"));
     assert_int_equal(ev_at(f, "login failed 1", 0), 100);
     assert_int_equal(ev_at(f, "login failed 2", 1), 100);
+    struct tld_event *ev = fx_event(f, "login failed x", NULL, 1);
+    ev->agent_id = TLD_SV_LIT("002"); /* another agent: skipped by the search */
+    assert_int_equal(fx_eval(f), 100);
     assert_int_equal(ev_at(f, "login other", 2), 100);
     fx_event(f, "login failed 3", "iptables", 3); /* firewall type: other tree, no match */
     assert_int_equal(fx_eval(f), 0);
@@ -424,6 +510,7 @@ int main(void)
         cmocka_unit_test(frequency_two),
         cmocka_unit_test(level0_target_and_agents),
         cmocka_unit_test(same_and_different),
+        cmocka_unit_test(same_different_names),
         cmocka_unit_test(matched_group),
         cmocka_unit_test(global_list),
         cmocka_unit_test(previous_output_cap),
