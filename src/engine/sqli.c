@@ -425,9 +425,47 @@ static bool reading(const char *s, size_t n, char quote)
     return false;
 }
 
+/*
+ * Values made of words, numbers, blanks, dots and commas only can be SQL only through one of a
+ * few keywords (UNION, OR, ORDER, a catalog name, ...). Checking for those first spares the full
+ * readings for the bulk of ordinary text.
+ */
+static bool worth_reading(const char *s, size_t n)
+{
+    /* lone '-', '+', '/', ':', '@' are everyday text (dates, e-mail, times); doubled they are
+     * comments and system variables */
+    static const char punct[] = "'\"`=<>!|&^*%~();#\\";
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (memchr(punct, c, sizeof punct - 1))
+            return true;
+        if (i + 1 < n && ((c == '-' && s[i + 1] == '-') || (c == '/' && s[i + 1] == '*') ||
+                          (c == '@' && s[i + 1] == '@')))
+            return true;
+    }
+    const unsigned trigger = SW_UNION | SW_SELECT | SW_LOGIC | SW_CMP | SW_NOT | SW_TAIL | SW_STMT |
+                             SW_ARITH | SW_CATALOG | SW_DANGER;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((unsigned)((c | 0x20) - 'a') < 26 || c == '_')) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && ((unsigned)((s[j] | 0x20) - 'a') < 26 || s[j] == '_'))
+            j++;
+        unsigned wf = tld_sqli_word_flags(s + i, j - i);
+        if ((wf & trigger) || (j - i == 4 && (s[i] | 0x20) == 'c' && (wf & SW_CLAUSE) &&
+                               tld_sqli_word_flags("case", 4) == wf))
+            return true;
+        i = j;
+    }
+    return false;
+}
+
 bool tld_sqli_detect(const char *s, size_t n)
 {
-    if (n == 0)
+    if (n == 0 || !worth_reading(s, n))
         return false;
     if (reading(s, n, 0))
         return true;

@@ -8,21 +8,21 @@
  */
 #include "engine/sqli_lex.h"
 
-static bool is_digit(unsigned char c)
+static inline bool is_digit(unsigned char c)
 {
-    return c >= '0' && c <= '9';
+    return (unsigned)(c - '0') < 10;
 }
-static bool is_alpha(unsigned char c)
+static inline bool is_alpha(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return (unsigned)((c | 0x20) - 'a') < 26 || c == '_';
 }
-static bool is_word(unsigned char c)
+static inline bool is_word(unsigned char c)
 {
     return is_alpha(c) || is_digit(c) || c == '$' || (c >= 0x80 && c != 0xa0);
 }
-static bool is_hex(unsigned char c)
+static inline bool is_hex(unsigned char c)
 {
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+    return is_digit(c) || (unsigned)((c | 0x20) - 'a') < 6;
 }
 
 size_t tld_sqli_string_end(const char *s, size_t n, size_t start, char q)
@@ -102,28 +102,59 @@ static struct sqli_tok mk(size_t off, size_t len, unsigned type, unsigned sub)
 /* Operators by longest match; returns the length (0 when s[i] starts none). */
 static size_t op_len(const char *s, size_t n, size_t i, unsigned *cls)
 {
-    static const struct {
-        const char *op;
-        unsigned char len, cls;
-    } ops[] = {
-        {"<=>", 3, OPC_CMP},  {"->>", 3, OPC_ARITH}, {"<>", 2, OPC_CMP},   {"<=", 2, OPC_CMP},
-        {">=", 2, OPC_CMP},   {"!=", 2, OPC_CMP},    {"!<", 2, OPC_CMP},   {"!>", 2, OPC_CMP},
-        {"==", 2, OPC_CMP},   {"||", 2, OPC_LOGIC},  {"&&", 2, OPC_LOGIC}, {"<<", 2, OPC_ARITH},
-        {">>", 2, OPC_ARITH}, {":=", 2, OPC_ASSIGN}, {"::", 2, OPC_ARITH}, {"->", 2, OPC_ARITH},
-        {"=", 1, OPC_CMP},    {"<", 1, OPC_CMP},     {">", 1, OPC_CMP},    {"+", 1, OPC_ARITH},
-        {"-", 1, OPC_ARITH},  {"*", 1, OPC_ARITH},   {"/", 1, OPC_ARITH},  {"%", 1, OPC_ARITH},
-        {"^", 1, OPC_ARITH},  {"|", 1, OPC_ARITH},   {"&", 1, OPC_ARITH},  {"~", 1, OPC_ARITH},
-        {"!", 1, OPC_ARITH},
-    };
-    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
-        size_t l = ops[k].len;
-        if (i + l <= n && s[i] == ops[k].op[0] && (l < 2 || s[i + 1] == ops[k].op[1]) &&
-            (l < 3 || s[i + 2] == ops[k].op[2])) {
-            *cls = ops[k].cls;
-            return l;
+    char c = s[i], d = i + 1 < n ? s[i + 1] : 0, e = i + 2 < n ? s[i + 2] : 0;
+    *cls = OPC_ARITH;
+    switch (c) {
+    case '<':
+        *cls = OPC_CMP;
+        if (d == '=' && e == '>')
+            return 3;
+        if (d == '<') {
+            *cls = OPC_ARITH;
+            return 2;
         }
+        return d == '>' || d == '=' ? 2 : 1;
+    case '>':
+        if (d == '>')
+            return 2;
+        *cls = OPC_CMP;
+        return d == '=' ? 2 : 1;
+    case '!':
+        if (d == '=' || d == '<' || d == '>') {
+            *cls = OPC_CMP;
+            return 2;
+        }
+        return 1;
+    case '=':
+        *cls = OPC_CMP;
+        return d == '=' ? 2 : 1;
+    case '|':
+    case '&':
+        if (d == c) {
+            *cls = OPC_LOGIC;
+            return 2;
+        }
+        return 1;
+    case ':':
+        if (d == '=') {
+            *cls = OPC_ASSIGN;
+            return 2;
+        }
+        return d == ':' ? 2 : 0;
+    case '-':
+        if (d == '>')
+            return e == '>' ? 3 : 2;
+        return 1;
+    case '+':
+    case '*':
+    case '/':
+    case '%':
+    case '^':
+    case '~':
+        return 1;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 static size_t line_end(const char *s, size_t n, size_t i)

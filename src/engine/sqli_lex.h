@@ -87,6 +87,9 @@ struct sqli_lexer {
 /* Flags of a word (case-insensitive), 0 when it is no keyword or known function. */
 unsigned tld_sqli_word_flags(const char *w, size_t n);
 
+/* The keyword table is sorted and its hash index current; for the unit tests. */
+bool tld_sqli_words_check(void);
+
 /* Lex up to cap tokens from lx->pos on; returns the count (0 only at the end of the input). */
 size_t tld_sqli_lex(struct sqli_lexer *lx, struct sqli_tok *t, size_t cap);
 

@@ -94,6 +94,11 @@ static size_t decode_round(const char *in, size_t n, char *out, size_t cap, bool
 
 static size_t url_decode(const char *in, size_t n, char *out, size_t cap, bool plus)
 {
+    if (!memchr(in, '%', n) && !(plus && memchr(in, '+', n))) {
+        size_t l = n < cap ? n : cap;
+        memcpy(out, in, l);
+        return l;
+    }
     bool changed = false;
     size_t len = decode_round(in, n, out, cap, plus, &changed);
     for (int r = 1; r < TLD_WEBATTACK_DECODE_ROUNDS && changed; r++) {
@@ -143,10 +148,26 @@ const char *tld_webattack_kind_name(unsigned kind)
     }
 }
 
+/*
+ * Identifiers, numbers, slugs, tokens: nothing any detector looks for can be spelled with these
+ * bytes alone ("--" aside, which starts an SQL comment).
+ */
+static bool plain(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '@' || c == ',' || (c == '-' && !(i > 0 && v[i - 1] == '-'));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 /* Run the detectors not yet satisfied on one decoded query piece. */
 static unsigned scan_piece(const char *v, size_t n, unsigned found)
 {
-    if (n == 0)
+    if (n == 0 || plain(v, n))
         return 0;
     unsigned k = 0;
     if (!(found & TLD_WEBATTACK_SQLI) && tld_sqli_detect(v, n))

@@ -28,20 +28,31 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\v' || c == '\f';
 }
 
+struct name {
+    const char *s;
+    size_t n;
+};
+#define N(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+
 /* Commands that are never ordinary words: enough alone after a separator. */
-static const char *const probes[] = {
-    "id",         "whoami",   "uname",    "ifconfig", "ipconfig", "netstat",     "nslookup",
-    "systeminfo", "tasklist", "hostname", "pwd",      "ls",       "wget",        "curl",
-    "nc",         "ncat",     "netcat",   "bash",     "sh",       "zsh",         "ksh",
-    "powershell", "cmd",      "cmd.exe",  "telnet",   "passwd",   "useradd",     "chmod",
-    "chown",      "xterm",    "python",   "python3",  "perl",     "ruby",        "php",
-    "nmap",       "ps",       "env",      "printenv", "getent",   "lsb_release", "true",
-    "false",      "reboot",   NULL,
+static const struct name probes[] = {
+    N("id"),       N("whoami"),     N("uname"),    N("ifconfig"),   N("ipconfig"),    N("netstat"),
+    N("nslookup"), N("systeminfo"), N("tasklist"), N("hostname"),   N("pwd"),         N("ls"),
+    N("wget"),     N("curl"),       N("nc"),       N("ncat"),       N("netcat"),      N("bash"),
+    N("sh"),       N("zsh"),        N("ksh"),      N("powershell"), N("cmd"),         N("cmd.exe"),
+    N("telnet"),   N("passwd"),     N("useradd"),  N("chmod"),      N("chown"),       N("xterm"),
+    N("python"),   N("python3"),    N("perl"),     N("ruby"),       N("php"),         N("nmap"),
+    N("ps"),       N("env"),        N("printenv"), N("getent"),     N("lsb_release"), N("true"),
+    N("false"),    N("reboot"),
 };
 /* Commands that double as words: need an argument of the right shape. */
-static const char *const with_arg[] = {
-    "cat", "more", "less", "head", "tail", "sleep", "ping", "ping.exe", "echo",  "rm",
-    "cp",  "mv",   "find", "grep", "kill", "nl",    "od",   "timeout",  "touch", NULL,
+static const struct name with_arg[] = {
+    N("cat"),      N("more"), N("less"), N("head"),    N("tail"),  N("sleep"), N("ping"),
+    N("ping.exe"), N("echo"), N("rm"),   N("cp"),      N("mv"),    N("find"),  N("grep"),
+    N("kill"),     N("nl"),   N("od"),   N("timeout"), N("touch"),
 };
 
 static size_t word_len(const char *s, size_t n, size_t i)
@@ -53,21 +64,25 @@ static size_t word_len(const char *s, size_t n, size_t i)
     return j - i;
 }
 
-static bool in_list(const char *w, size_t l, const char *const *list)
+static bool in_list(const char *w, size_t l, const struct name *list, size_t count)
 {
-    for (; *list; list++)
-        if (strlen(*list) == l && memcmp(*list, w, l) == 0)
+    for (size_t k = 0; k < count; k++)
+        if (list[k].n == l && memcmp(list[k].s, w, l) == 0)
             return true;
     return false;
 }
 
 static bool binary_path(const char *s, size_t n, size_t i)
 {
-    static const char *const dirs[] = {"/bin/",           "/usr/bin/", "/sbin/",    "/usr/sbin/",
-                                       "/usr/local/bin/", "usr/bin/",  "/dev/tcp/", NULL};
-    for (const char *const *d = dirs; *d; d++) {
-        size_t l = strlen(*d);
-        if (i + l < n && memcmp(s + i, *d, l) == 0 && is_lower((unsigned char)s[i + l]))
+    static const struct name dirs[] = {N("/bin/"),      N("/usr/bin/"),       N("/sbin/"),
+                                       N("/usr/sbin/"), N("/usr/local/bin/"), N("usr/bin/"),
+                                       N("/dev/tcp/")};
+    if (i >= n || (s[i] != '/' && s[i] != 'u'))
+        return false;
+    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        size_t l = dirs[k].n;
+        if (i + l < n && s[i + 1] == dirs[k].s[1] && memcmp(s + i, dirs[k].s, l) == 0 &&
+            is_lower((unsigned char)s[i + l]))
             return true;
     }
     return false;
@@ -144,9 +159,10 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
     bool boundary = after == 0 || is_space((unsigned char)after) || strchr(";|&`)'\"\n\r<>", after);
     if (!boundary)
         return false;
-    if (exact && sep && in_list(w, l, probes))
+    if (exact && sep && in_list(w, l, probes, sizeof probes / sizeof probes[0]))
         return true;
-    if (exact && in_list(w, l, with_arg) && argument_shape(s, n, e))
+    if (exact && in_list(w, l, with_arg, sizeof with_arg / sizeof with_arg[0]) &&
+        argument_shape(s, n, e))
         return true;
     return windows_command(w, l, s, n, e);
     return false;
@@ -155,16 +171,15 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
 /* A whole value that is a command line: the arguments name a path or an address. */
 static bool command_line(const char *s, size_t n)
 {
-    if (!command_at(s, n, 0, false))
-        return false;
-    for (size_t i = 0; i < n && i < 96; i++) {
+    bool arg = false;
+    for (size_t i = 0; i < n && i < 96 && !arg; i++) {
         if (s[i] == '/' || s[i] == '\\')
-            return true;
+            arg = true;
         if (i > 0 && s[i] == '.' && is_digit((unsigned char)s[i - 1]) && i + 1 < n &&
             is_digit((unsigned char)s[i + 1]))
-            return true;
+            arg = true;
     }
-    return false;
+    return arg && command_at(s, n, 0, false);
 }
 
 bool tld_cmdi_detect(const char *s, size_t n)
@@ -195,6 +210,8 @@ bool tld_cmdi_detect(const char *s, size_t n)
                 return true;
         }
     }
+    if (!memchr(s, '(', n))
+        return false;
     /* PHP process functions called after a statement break: ";system('id')" */
     static const char *const php[] = {"system(", "exec(",      "passthru(",   "shell_exec(",
                                       "popen(",  "proc_open(", "pcntl_exec(", NULL};

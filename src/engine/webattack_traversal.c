@@ -84,61 +84,136 @@ static size_t normalise(const char *s, size_t n, char *out, size_t cap, struct w
     return o;
 }
 
-/* Files and folders that traversal and file inclusion go after. '/' matches any run of '/'. */
-static const char *const targets[] = {
-    "etc/passwd",
-    "etc/shadow",
-    "etc/group",
-    "etc/hosts",
-    "etc/issue",
-    "proc/self/",
-    "proc/version",
-    "boot.ini",
-    "win.ini",
-    "system.ini",
-    "windows/system32",
-    "winnt/system32",
-    "web-inf/",
-    "meta-inf/",
-    "global.asa",
-    ".htpasswd",
-    ".htaccess",
-    ".ssh/",
-    "id_rsa",
-    ".bash_history",
-    "inetpub/wwwroot",
-    "wp-config.php",
-    ".aws/credentials",
-    "/var/log/",
-    NULL,
+struct target {
+    const char *s;
+    size_t n;
 };
-/* Those that are traversal goals even in a request path. */
-static const char *const path_targets[] = {
-    "etc/passwd", "etc/shadow", "boot.ini", "win.ini", "system32", "proc/self/", NULL,
+#define T(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+
+/*
+ * Files and folders that traversal and file inclusion go after. '/' matches any run of '/'
+ * (zero included: payloads that lost their separators still name the file). Grouped by first
+ * byte; first_group() gives each group's range.
+ */
+static const struct target targets[] = {
+    T(".htpasswd"),        T(".htaccess"),        T(".ssh/"),          T(".bash_history"), /* 0 */
+    T(".aws/credentials"), T("/var/log/"),                                                 /* 4 */
+    T("boot.ini"),                                                                         /* 6 */
+    T("etc/passwd"),       T("etc/shadow"),       T("etc/group"),      T("etc/hosts"),     /* 7 */
+    T("etc/issue"),                                                                        /* 11 */
+    T("global.asa"),                                                                       /* 12 */
+    T("id_rsa"),           T("inetpub/wwwroot"),                                           /* 13 */
+    T("meta-inf/"),                                                                        /* 15 */
+    T("proc/self/"),       T("proc/version"),                                              /* 16 */
+    T("system.ini"),       T("system32"),                                                  /* 18 */
+    T("win.ini"),          T("windows/system32"), T("winnt/system32"), T("web-inf/"),      /* 20 */
+    T("wp-config.php"),                                                                    /* 24 */
 };
 
-static bool target_at(const char *b, size_t m, size_t i, const char *t)
+static bool first_group(unsigned char c, size_t *from, size_t *to)
+{
+    switch (c) {
+    case '.':
+        *from = 0, *to = 5;
+        return true;
+    case '/':
+        *from = 5, *to = 6;
+        return true;
+    case 'b':
+        *from = 6, *to = 7;
+        return true;
+    case 'e':
+        *from = 7, *to = 12;
+        return true;
+    case 'g':
+        *from = 12, *to = 13;
+        return true;
+    case 'i':
+        *from = 13, *to = 15;
+        return true;
+    case 'm':
+        *from = 15, *to = 16;
+        return true;
+    case 'p':
+        *from = 16, *to = 18;
+        return true;
+    case 's':
+        *from = 18, *to = 20;
+        return true;
+    case 'w':
+        *from = 20, *to = 25;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* In a request path only these count (no climbing needed to reach them there). */
+static const bool path_target[sizeof targets / sizeof targets[0]] = {
+    [6] = true, [7] = true, [8] = true, [16] = true, [19] = true, [20] = true,
+};
+
+static bool target_at(const char *b, size_t m, size_t i, const struct target *t)
 {
     size_t j = i;
-    for (const char *p = t; *p; p++) {
-        if (*p == '/') {
+    for (size_t k = 0; k < t->n; k++) {
+        if (t->s[k] == '/') {
             while (j < m && b[j] == '/')
                 j++;
             continue;
         }
-        if (j >= m || b[j] != *p)
+        if (j >= m || b[j] != t->s[k])
             return false;
         j++;
     }
     return true;
 }
 
-static bool has_target(const char *b, size_t m, const char *const *list)
+static bool has_target(const char *b, size_t m, bool path)
 {
-    for (size_t i = 0; i < m; i++)
-        for (const char *const *t = list; *t; t++)
-            if (b[i] == (*t)[0] && target_at(b, m, i, *t))
+    for (size_t i = 0; i < m; i++) {
+        size_t from, to;
+        if (!first_group((unsigned char)b[i], &from, &to))
+            continue;
+        for (size_t k = from; k < to; k++)
+            if ((!path || path_target[k]) &&
+                (i + 1 >= m || b[i + 1] == targets[k].s[1] || targets[k].s[1] == '/') &&
+                target_at(b, m, i, &targets[k]))
                 return true;
+    }
+    return false;
+}
+
+/*
+ * Inside a segment of an absolute path: four or more dots in a row, or two or more dots ending
+ * the segment or followed by a byte no file name has ("name..", "x....{file}"). Windows drops
+ * trailing dots from names, and runs of dots are what traversal filters are probed with.
+ */
+static bool inner_dots(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        if (p[i] != '.') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && p[j] == '.')
+            j++;
+        size_t run = j - i;
+        if (run >= 4)
+            return true;
+        if (run >= 2) {
+            char c = j < len ? p[j] : 0;
+            bool namechar = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                            c == '-' || (unsigned char)c >= 0x80;
+            if (!namechar)
+                return true;
+        }
+        i = j;
+    }
     return false;
 }
 
@@ -183,6 +258,8 @@ static void walk_segments(const char *b, size_t m, struct walk *w)
             w->odd++;
         } else {
             depth++;
+            if (abs && inner_dots(b + i, len))
+                w->odd++;
         }
         i = e + 1;
     }
@@ -211,6 +288,7 @@ static bool window_value(const char *s, size_t n, bool first)
     if (w.parent >= 1 && (w.tricks || w.nul))
         return true;
     bool abs = m > 0 && b[0] == '/';
+
     if (first && abs && w.self_ref > 0)
         return true;
     if (first && leading_slashes(b, m))
@@ -224,11 +302,25 @@ static bool window_value(const char *s, size_t n, bool first)
         if (d >= 6 && (memchr(b + d, '.', m - d) || memchr(b + d, '/', m - d)))
             return true; /* "........etc/x", "......boot.ini" with its letters cut */
     }
-    return has_target(b, m, targets);
+    return has_target(b, m, false);
+}
+
+/* Bytes a traversal needs: a dot, a separator, the 0x spelling, or an overlong UTF-8 lead. */
+static bool may_traverse(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.' || c == '/' || c == '\\' || c >= 0xc0 ||
+            ((c | 0x20) == 'x' && i > 0 && s[i - 1] == '0'))
+            return true;
+    }
+    return false;
 }
 
 bool tld_traversal_detect(const char *s, size_t n)
 {
+    if (!may_traverse(s, n))
+        return false;
     for (size_t off = 0;; off += WIN - OVL) {
         size_t len = n - off < WIN ? n - off : WIN;
         if (window_value(s + off, len, off == 0))
@@ -240,6 +332,8 @@ bool tld_traversal_detect(const char *s, size_t n)
 
 bool tld_traversal_detect_path(const char *s, size_t n)
 {
+    if (!may_traverse(s, n))
+        return false;
     for (size_t off = 0;; off += WIN - OVL) {
         size_t len = n - off < WIN ? n - off : WIN;
         char b[WIN];
@@ -249,7 +343,7 @@ bool tld_traversal_detect_path(const char *s, size_t n)
         walk_segments(b, m, &w);
         if ((off == 0 && w.above_root) || w.odd > 0 || (w.parent >= 1 && (w.tricks || w.nul)))
             return true;
-        if (w.parent >= 1 && has_target(b, m, path_targets))
+        if (w.parent >= 1 && has_target(b, m, true))
             return true;
         if (off + len >= n)
             return false;

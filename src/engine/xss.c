@@ -42,12 +42,35 @@ static bool exec_tag(const char *name, size_t n)
     return false;
 }
 
+static bool name_is(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n == l && tld_xss_ieq(s, lit, l);
+}
+
+/* Attributes that load a resource or navigate: pointing them elsewhere injects content. */
+static const char *const url_attrs[] = {
+    "href", "src",    "xlink:href", "action", "formaction", "background", "lowsrc", "dynsrc",
+    "data", "poster", "codebase",   "code",   "to",         "from",       "values", NULL};
+
+static bool in_names(const char *name, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (name_is(name, n, *list))
+            return true;
+    return false;
+}
+
 /* An attribute of a lexed tag: does it by itself make the tag dangerous? */
-static bool bad_attr(const struct tld_xss_attr *a, const char *s)
+static bool bad_attr(const char *tag, size_t tag_len, const struct tld_xss_attr *a, const char *s)
 {
     const char *name = s + a->name_off;
-    if (a->name_len >= 5 && tld_xss_ieq(name, "on", 2) &&
-        tld_xss_is_letters(name + 2, a->name_len - 2))
+    size_t nl = a->name_len;
+    if (nl >= 5 && tld_xss_ieq(name, "on", 2) && tld_xss_is_letters(name + 2, nl - 2))
+        return true; /* event handler */
+    /* data binding (datasrc/datafld/dataformatas) and XML Events handlers */
+    if (name_is(name, nl, "datasrc") || name_is(name, nl, "dataformatas") ||
+        name_is(name, nl, "datafld") || (nl >= 7 && tld_xss_ieq(name + nl - 7, "handler", 7)))
         return true;
     if (!a->has_value)
         return false;
@@ -59,8 +82,19 @@ static bool bad_attr(const struct tld_xss_attr *a, const char *s)
         return true;
     if (memmem(v, vn, "&{", 2))
         return true;
-    if (a->name_len == 6 && tld_xss_ieq(name, "srcdoc", 6) && memchr(v, '<', vn))
+    if (name_is(name, nl, "srcdoc") && memchr(v, '<', vn))
         return true;
+    if (name_is(name, nl, "style") && (memmem(v, vn, "url(", 4) || memmem(v, vn, "binding:", 8)))
+        return true; /* CSS that fetches or binds */
+    if (name_is(name, nl, "attributename") && memmem(v, vn, "href", 4))
+        return true; /* SVG animation rewriting a link */
+    if (name_is(tag, tag_len, "xml") && name_is(name, nl, "src"))
+        return true; /* IE data island */
+    if (in_names(name, nl, url_attrs) &&
+        ((vn >= 5 && memcmp(v, "http:", 5) == 0) || (vn >= 6 && memcmp(v, "https:", 6) == 0) ||
+         (vn >= 4 && memcmp(v, "ftp:", 4) == 0) ||
+         (vn >= 3 && v[0] == '/' && v[1] == '/' && v[2] != '/')))
+        return true; /* a link or resource pointing to another site */
     return false;
 }
 
@@ -82,10 +116,11 @@ static bool tags(const char *s, size_t n)
             i++;
             continue;
         }
-        if (exec_tag(s + tag.name_off, tag.name_len))
+        if (exec_tag(s + tag.name_off, tag.name_len) ||
+            (tag.name_len > 4 && tld_xss_ieq(s + tag.name_off, "xsl:", 4)))
             return true;
         while (tld_xss_tag_attr(&tag, &a))
-            if (bad_attr(&a, s))
+            if (bad_attr(s + tag.name_off, tag.name_len, &a, s))
                 return true;
         i = tag.pos > i ? tag.pos : i + 1;
     }
@@ -119,35 +154,45 @@ static bool is_ident(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
 }
 
-/* Functions and properties whose use is the point of an injected script. */
-static const char *const sinks[] = {
-    "alert",    "prompt",        "confirm", "eval",         "settimeout",     "setinterval",
-    "function", "execscript",    "msgbox",  "fromcharcode", "document.write", "document.writeln",
-    "atob",     "importscripts", "fetch",   NULL,
+struct lit {
+    const char *s;
+    size_t n;
 };
-static const char *const dom_props[] = {
-    "document.cookie",
-    "document.domain",
-    "document.location",
-    "window.location",
-    "top.location",
-    "location.href",
-    "self.location",
-    ".innerhtml",
-    "parent.location",
-    "document.body.innerhtml",
-    NULL,
+#define LIT(x)                                                                                     \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+
+/* Functions whose call is the point of an injected script. */
+static const struct lit sinks[] = {
+    LIT("alert"),      LIT("prompt"),        LIT("confirm"),  LIT("eval"),
+    LIT("settimeout"), LIT("setinterval"),   LIT("function"), LIT("execscript"),
+    LIT("msgbox"),     LIT("fromcharcode"),  LIT("write"),    LIT("writeln"),
+    LIT("atob"),       LIT("importscripts"), LIT("fetch"),
+};
+/* Objects and properties that reach the page, its cookies and its location. */
+static const struct lit dom_objects[] = {
+    LIT("document"), LIT("window"), LIT("top"), LIT("self"), LIT("parent"), LIT("location"),
+};
+static const struct lit dom_members[] = {
+    LIT("cookie"), LIT("domain"), LIT("location"), LIT("href"), LIT("write"), LIT("writeln"),
 };
 
-static bool sink_at(const char *v, size_t n, size_t i, size_t *len)
+static bool lit_in(const char *w, size_t n, const struct lit *l, size_t count)
 {
-    for (const char *const *k = sinks; *k; k++) {
-        size_t l = strlen(*k);
-        if (i + l <= n && memcmp(v + i, *k, l) == 0) {
-            *len = l;
+    for (size_t k = 0; k < count; k++)
+        if (l[k].n == n && memcmp(w, l[k].s, n) == 0)
             return true;
-        }
-    }
+    return false;
+}
+
+/* w ends with one of the literals (blanks are gone in the normalised view, so "echo document"
+ * reads "echodocument"). */
+static bool lit_suffix(const char *w, size_t n, const struct lit *l, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (l[k].n <= n && memcmp(w + n - l[k].n, l[k].s, l[k].n) == 0)
+            return true;
     return false;
 }
 
@@ -216,27 +261,41 @@ static bool js_breakout(const char *v, size_t n)
     return false;
 }
 
-/* Known sinks called from an operator position, and DOM properties. */
+/*
+ * Known sinks called from an operator position ("-alert(1)", ";prompt`1`"), and DOM objects'
+ * sensitive members ("document.cookie", "x.innerhtml"). Looks back from each '(' or '`' and
+ * around each '.', so ordinary text costs one pass.
+ */
 static bool js_sinks(const char *v, size_t n, bool breakout_chars)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t l;
-        if (v[i] == '.' || v[i] == 'd' || v[i] == 'w' || v[i] == 't' || v[i] == 'l' ||
-            v[i] == 's' || v[i] == 'p') {
-            for (const char *const *k = dom_props; *k; k++) {
-                size_t pl = strlen(*k);
-                if (i + pl <= n && memcmp(v + i, *k, pl) == 0)
-                    return true;
-            }
+        char c = v[i];
+        if (c == '.') {
+            size_t a = i, b = i + 1;
+            while (a > 0 && is_ident((unsigned char)v[a - 1]))
+                a--;
+            while (b < n && is_ident((unsigned char)v[b]))
+                b++;
+            size_t ml = b - i - 1;
+            if ((ml == 9 && (memcmp(v + i + 1, "innerhtml", 9) == 0 ||
+                             memcmp(v + i + 1, "outerhtml", 9) == 0)) ||
+                (lit_suffix(v + a, i - a, dom_objects,
+                            sizeof dom_objects / sizeof dom_objects[0]) &&
+                 lit_in(v + i + 1, ml, dom_members, sizeof dom_members / sizeof dom_members[0])))
+                return true;
+            continue;
         }
-        if ((i == 0 || !is_ident((unsigned char)v[i - 1])) && v[i] != '.' && sink_at(v, n, i, &l)) {
-            size_t j = i + l;
-            if (j < n && (v[j] == '(' || v[j] == '`')) {
-                char p = i > 0 ? v[i - 1] : 0;
-                if (p ? strchr(";+-*/|&,(=:!~{}[\"'`>", p) != NULL : breakout_chars)
-                    return true;
-            }
-        }
+        if (c != '(' && c != '`')
+            continue;
+        size_t a = i;
+        while (a > 0 && is_ident((unsigned char)v[a - 1]))
+            a--;
+        if (a == i || !lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]))
+            continue;
+        /* called from an operator position: after a quote, '=', ';', ... or a member access */
+        char p = a > 0 ? v[a - 1] : 0;
+        if (p ? strchr(";+-*/|&,(=:!~{}[\"'`>.", p) != NULL : breakout_chars)
+            return true;
     }
     return false;
 }
@@ -273,27 +332,46 @@ static bool attr_breakout(const char *s, size_t n, bool breakout_chars)
     return false;
 }
 
-static bool has_breakout_chars(const char *s, size_t n)
+/* Which characters that matter occur in s: one pass, used to skip checks that cannot match. */
+#define CH_LT    0x001u
+#define CH_QUOTE 0x002u /* " ' ` and > */
+#define CH_PAREN 0x004u
+#define CH_AMP   0x008u
+#define CH_COLON 0x010u
+#define CH_EQ    0x020u
+#define CH_BSL   0x040u
+#define CH_PLUS  0x080u
+#define CH_BRACE 0x100u
+#define CH_DOT   0x200u
+
+static const unsigned short char_bits[256] = {
+    ['<'] = CH_LT,    ['>'] = CH_QUOTE, ['"'] = CH_QUOTE, ['\''] = CH_QUOTE, ['`'] = CH_QUOTE,
+    ['('] = CH_PAREN, ['&'] = CH_AMP,   [':'] = CH_COLON, ['='] = CH_EQ,     ['\\'] = CH_BSL,
+    ['+'] = CH_PLUS,  ['{'] = CH_BRACE, ['.'] = CH_DOT,
+};
+
+static unsigned char_mask(const char *s, size_t n)
 {
+    unsigned m = 0;
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '"' || s[i] == '\'' || s[i] == '>' || s[i] == '<' || s[i] == '`')
-            return true;
-    return false;
+        m |= char_bits[(unsigned char)s[i]];
+    return m;
 }
 
 static bool window_checks(const char *s, size_t n, bool brk)
 {
     char v[WIN + 8];
     size_t vn = tld_xss_normalize(s, n, v, sizeof v);
-    if (tld_xss_script_url_anywhere(v, vn))
+    unsigned m = char_mask(v, vn);
+    if ((m & CH_COLON) && tld_xss_script_url_anywhere(v, vn))
         return true;
-    if (tld_xss_css_active(v, vn))
+    if ((m & (CH_COLON | CH_PAREN)) && tld_xss_css_active(v, vn))
         return true;
-    if (memmem(v, vn, "&{", 2) && memchr(v, '}', vn))
+    if ((m & CH_BRACE) && memmem(v, vn, "&{", 2) && memchr(v, '}', vn))
         return true;
-    if (js_breakout(v, vn))
+    if ((m & CH_QUOTE) && js_breakout(v, vn))
         return true;
-    if (js_sinks(v, vn, brk))
+    if ((m & (CH_PAREN | CH_EQ | CH_DOT | CH_QUOTE)) && js_sinks(v, vn, brk))
         return true;
     return false;
 }
@@ -328,30 +406,34 @@ static size_t utf7_markup(const char *s, size_t n, char *out, size_t cap)
 
 static bool detect(const char *s, size_t n, int depth)
 {
-    if (memchr(s, '<', n) && (tags(s, n) || exec_tag_anywhere(s, n)))
+    unsigned m = char_mask(s, n);
+    if (!(m &
+          (CH_LT | CH_QUOTE | CH_PAREN | CH_AMP | CH_COLON | CH_EQ | CH_BSL | CH_PLUS | CH_BRACE)))
+        return false; /* nothing markup or script could be made of */
+    if ((m & CH_LT) && (tags(s, n) || exec_tag_anywhere(s, n)))
         return true;
-    bool brk = has_breakout_chars(s, n);
-    if (attr_breakout(s, n, brk))
+    bool brk = (m & (CH_QUOTE | CH_LT)) != 0;
+    if ((m & CH_EQ) && attr_breakout(s, n, brk))
         return true;
-    for (size_t off = 0;; off += WIN - OVL) {
-        size_t len = n - off < WIN ? n - off : WIN;
-        if (window_checks(s + off, len, brk))
-            return true;
-        if (off + len >= n)
-            break;
-    }
-    if (depth == 0 && memmem(s, n, "+AD", 3) == NULL && memmem(s, n, "+ad", 3) == NULL)
-        return false;
-    if (depth == 0) {
-        char u[WIN];
+    if (m & (CH_QUOTE | CH_PAREN | CH_AMP | CH_COLON | CH_BSL | CH_BRACE | CH_EQ)) {
         for (size_t off = 0;; off += WIN - OVL) {
             size_t len = n - off < WIN ? n - off : WIN;
-            size_t un = utf7_markup(s + off, len, u, sizeof u);
-            if (detect(u, un, 1))
+            if (window_checks(s + off, len, brk))
                 return true;
             if (off + len >= n)
                 break;
         }
+    }
+    if (depth > 0 || !(m & CH_PLUS) || (!memmem(s, n, "+AD", 3) && !memmem(s, n, "+ad", 3)))
+        return false;
+    char u[WIN];
+    for (size_t off = 0;; off += WIN - OVL) {
+        size_t len = n - off < WIN ? n - off : WIN;
+        size_t un = utf7_markup(s + off, len, u, sizeof u);
+        if (detect(u, un, 1))
+            return true;
+        if (off + len >= n)
+            break;
     }
     return false;
 }

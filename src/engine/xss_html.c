@@ -168,6 +168,41 @@ static int char_ref(const char *s, size_t n, size_t i, size_t *len)
     return -1;
 }
 
+static int hexdig(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Backslash escape at s[i]: CSS "\28" (1-6 hex digits, one optional blank after) and
+ * JavaScript "\x28", "\u0028" spell characters that filters look for. Returns the character
+ * (code points above 0x7f become '?') and the length, or -1.
+ */
+static int backslash_escape(const char *s, size_t n, size_t i, size_t *len)
+{
+    size_t j = i + 1, max = 6;
+    if (j < n && (s[j] == 'x' || s[j] == 'u')) {
+        max = s[j] == 'x' ? 2 : 4;
+        j++;
+    }
+    unsigned long v = 0;
+    size_t d = 0;
+    while (j < n && d < max && hexdig(s[j]) >= 0) {
+        v = v * 16 + (unsigned long)hexdig(s[j]);
+        j++;
+        d++;
+    }
+    if (d == 0 || (max < 6 && d != max))
+        return -1;
+    if (max == 6 && j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n'))
+        j++;
+    *len = j - i;
+    return v < 0x80 ? (int)v : '?';
+}
+
 size_t tld_xss_normalize(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -177,6 +212,13 @@ size_t tld_xss_normalize(const char *s, size_t n, char *out, size_t cap)
         if (c == '&') {
             size_t l;
             int r = char_ref(s, n, i, &l);
+            if (r >= 0) {
+                c = r;
+                adv = l;
+            }
+        } else if (c == '\\') {
+            size_t l;
+            int r = backslash_escape(s, n, i, &l);
             if (r >= 0) {
                 c = r;
                 adv = l;
@@ -280,21 +322,27 @@ bool tld_xss_script_url_anywhere(const char *v, size_t n)
 
 bool tld_xss_css_active(const char *v, size_t n)
 {
-    static const char *const binds[] = {"behavior:url(", "behaviour:url(", "-moz-binding:url(",
-                                        "behavior:", NULL};
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == 'e' && i + 11 <= n && memcmp(v + i, "expression(", 11) == 0) {
-            char p = i > 0 ? v[i - 1] : ':';
-            if ((p == ':' || p == '{' || p == ';' || p == '"' || p == '\'' || p == '/') &&
-                js_body(v + i + 11, n - i - 11))
-                return true;
-        }
-        if (v[i] == 'b' || v[i] == '-') {
-            for (const char *const *k = binds; *k; k++) {
-                size_t l = strlen(*k);
-                if (i + l <= n && memcmp(v + i, *k, l) == 0)
+        switch (v[i]) {
+        case 'e':
+            if (i + 11 <= n && memcmp(v + i, "expression(", 11) == 0) {
+                char p = i > 0 ? v[i - 1] : ':';
+                if ((p == ':' || p == '{' || p == ';' || p == '"' || p == '\'' || p == '/') &&
+                    js_body(v + i + 11, n - i - 11))
                     return true;
             }
+            break;
+        case 'b': /* behavior:url(x.htc), behaviour: */
+            if ((i + 9 <= n && memcmp(v + i, "behavior:", 9) == 0) ||
+                (i + 10 <= n && memcmp(v + i, "behaviour:", 10) == 0))
+                return true;
+            break;
+        case '-':
+            if (i + 17 <= n && memcmp(v + i, "-moz-binding:url(", 17) == 0)
+                return true;
+            break;
+        default:
+            break;
         }
     }
     return false;

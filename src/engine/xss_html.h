@@ -41,8 +41,9 @@ bool tld_xss_tag_attr(struct tld_xss_tag *t, struct tld_xss_attr *a);
 
 /*
  * Normalised copy for pattern checks: ASCII lower case, HTML character references decoded
- * (numeric with or without ';', and the named ones used to hide script syntax), and blanks,
- * control bytes and NULs dropped. Returns the length written (at most cap).
+ * (numeric with or without ';', and the named ones used to hide script syntax) and CSS and
+ * JavaScript backslash escapes decoded, and blanks, control bytes and NULs dropped. Returns the
+ * length written (at most cap).
  */
 size_t tld_xss_normalize(const char *s, size_t n, char *out, size_t cap);
 
