@@ -376,6 +376,7 @@ static const struct word words[] = {
 };
 
 /* BEGIN GENERATED SLOTS (sqli_words_gen.py) */
+/* clang-format off */
 static const unsigned short slots[1024] = {
       0,   0,   0, 288,   0, 230,  92,  90, 207, 314,   0,   0,   0, 279,   0,   0,
     157,   0, 176,   0,  83, 143, 145, 247,   0,  68, 276,  57,   0, 104,   0,   0,
@@ -442,6 +443,7 @@ static const unsigned short slots[1024] = {
       0,   0,   0,   0,  53, 173,   0,   0,   0, 220,   0,   0,   0,   0,   0,   0,
      87,  93, 202, 210,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
 };
+/* clang-format on */
 /* END GENERATED SLOTS */
 
 #define NSLOTS (sizeof slots / sizeof slots[0])

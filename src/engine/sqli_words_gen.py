@@ -35,7 +35,9 @@ def main():
     for k in range(0, SLOTS, 16):
         rows.append("    " + ", ".join("%3d" % v for v in slots[k:k + 16]) + ",")
     block = ("/* BEGIN GENERATED SLOTS (sqli_words_gen.py) */\n"
+             "/* clang-format off */\n"
              "static const unsigned short slots[%d] = {\n%s\n};\n"
+             "/* clang-format on */\n"
              "/* END GENERATED SLOTS */" % (SLOTS, "\n".join(rows)))
     new, n = re.subn(r"/\* BEGIN GENERATED SLOTS.*?END GENERATED SLOTS \*/", block, src,
                      flags=re.S)
