@@ -68,6 +68,35 @@ QUERIES = ["how to select from table in excel", "drop shipping suppliers", "unio
            "foo=bar&baz", "100% cotton", "$5 - $10", "€20", "£ to $", "¿qué?", "日本語",
            "emoji 😀", "naïve café", "ORDER BY", "Group By", "one OR two", "this AND that",
            "NOT this", "table of contents", "waitfor it", "exec summary", "declare independence"]
+REVIEWS = ["Great product!!! Would buy again :-)", "Not bad... but the strap broke after 2 weeks :(",
+           "5 stars - fits true to size (I'm 5'8\", 150 lbs)", "Meh; it's OK for the price",
+           "Arrived late & box was damaged -- support fixed it though",
+           "Love it <3 <3", "Size runs small, order 1/2 size up", "10/10 would recommend ;)",
+           "The \"waterproof\" claim is false...", "Works w/ iPhone & Android (tested both)",
+           "Color is more navy than black - see photo #2", "Q: does it fit a 15\" laptop? A: yes",
+           "I ordered 2 and got 3?!", "Worth every $$$", "100% cotton? Feels like 50/50 to me",
+           "Bought for my dad's b-day, he loved it", "Smells like... nothing. Good!",
+           "Don't wash on hot (learned the hard way)", "Battery life: ~8h; charging: 2h",
+           "Pros: light, cheap. Cons: flimsy, loud.", "Ok.", "It's fine = it's fine",
+           "Better than the old model (v1 vs v2)", "Meets spec: 230V / 50Hz, IP67",
+           "Is this the same as item #4412-B?", "Wouldn't buy again -- 1 star",
+           "Hey @support, where's my order?", "Order #A-10023 still 'processing' after 5 days"]
+SEARCH_OPS = ["site:example.com returns policy", "\"exact phrase\" -excluded +required",
+              "intitle:review headphones", "shoes OR sneakers", "jacket AND waterproof NOT leather",
+              "price:[10 TO 50]", "author:\"O'Brien\"", "tag:c++ OR tag:rust", "filetype:pdf manual",
+              "camera -canon", "\"it's\" vs \"its\"", "2019..2021 models", "size:>=10",
+              "color:(red OR blue)", "name:'Pat' and city:'Cork'"]
+CODES = ["SKU-12-34/56", "A1B2-C3D4", "ISBN 978-0-13-110362-7", "EAN 4006381333931",
+         "model_no=XR-500", "v2.3.1-beta+build.45", "#ff9900", "rgba(0,0,0,.5)", "UTF-8",
+         "en_US.UTF-8", "10:30-11:00", "Mon-Fri 9-5", "1/2\" x 3/4\"", "3' x 5'", "12\"",
+         "C:\\Users\\Public\\file.txt", "~/Downloads/report (final) v2.pdf",
+         "report (final) v2.pdf", "IMG_2024-03-05_10.45.12.jpg", "a;b;c", "x=1;y=2",
+         "key1:value1,key2:value2", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc-DEF_ghi",
+         "(a+b)*c", "x^2 + y^2 = r^2", "f(x) = 2x + 1", "sqrt(2) ~ 1.414", "1e-3", "-0.5",
+         "+44 (0) 20 7946 0958", "Apt #5, 3rd floor", "c/o Smith & Sons Ltd.",
+         "P.O. Box 12 (rear entrance)", "50% + free shipping!", "<none>", "[draft] Q3 plan",
+         "{{name}}'s profile", "${PRICE} off", "%s items", "N/A", "--", "...", "!!!", "?"]
+
 TAGS = ["news", "how-to", "c++", "c#", ".net", "node.js", "q&a", "r&d", "rock'n'roll", "diy",
         "50%", "top-10", "ux/ui", "a11y", "i18n"]
 COLORS = ["red", "navy blue", "off-white", "black", "rose gold", "#ff0000", "rgb(0,0,0)"]
@@ -167,7 +196,13 @@ def json_ish(r):
 
 
 def text_value(r):
-    k = r.randint(0, 9)
+    k = r.randint(0, 12)
+    if k == 10:
+        return r.choice(REVIEWS)
+    if k == 11:
+        return r.choice(SEARCH_OPS)
+    if k == 12:
+        return r.choice(CODES)
     if k <= 3:
         return r.choice(QUERIES)
     if k <= 5:
@@ -195,7 +230,18 @@ def utm(r):
 
 def route(r):
     """One request: (path, [(name, value), ...])."""
-    k = r.randint(0, 23)
+    k = r.randint(0, 27)
+    if k == 24:
+        return "/reviews/new", [("product", str(r.randint(1, 9999))), ("rating", str(r.randint(1, 5))),
+                                ("text", r.choice(REVIEWS)), ("name", name(r))]
+    if k == 25:
+        return "/search", [("q", r.choice(SEARCH_OPS)), ("page", str(r.randint(1, 9)))]
+    if k == 26:
+        return "/inventory/lookup", [("code", r.choice(CODES)), ("store", str(r.randint(1, 300)))]
+    if k == 27:
+        return "/support/ticket", [("subject", r.choice(REVIEWS + QUERIES)),
+                                   ("order", "A-%d" % r.randint(10000, 99999)),
+                                   ("email", email(r))]
     if k == 0:
         p = [("q", r.choice(QUERIES)), ("page", str(r.randint(1, 40)))]
         if r.random() < 0.5:

@@ -27,6 +27,7 @@
  * memory is one fixed stack array per reading.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "engine/sqli_fold.h"
 #include "engine/webattack.h"
@@ -434,10 +435,14 @@ static bool worth_reading(const char *s, size_t n)
 {
     /* lone '-', '+', '/', ':', '@' are everyday text (dates, e-mail, times); doubled they are
      * comments and system variables */
-    static const char punct[] = "'\"`=<>!|&^*%~();#\\";
+    static const bool punct[256] = {
+        ['\''] = true, ['"'] = true, ['`'] = true, ['='] = true, ['<'] = true, ['>'] = true,
+        ['!'] = true,  ['|'] = true, ['&'] = true, ['^'] = true, ['*'] = true, ['%'] = true,
+        ['~'] = true,  ['('] = true, [')'] = true, [';'] = true, ['#'] = true, ['\\'] = true,
+    };
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (memchr(punct, c, sizeof punct - 1))
+        if (punct[(unsigned char)c])
             return true;
         if (i + 1 < n && ((c == '-' && s[i + 1] == '-') || (c == '/' && s[i + 1] == '*') ||
                           (c == '@' && s[i + 1] == '@')))
@@ -455,9 +460,8 @@ static bool worth_reading(const char *s, size_t n)
         while (j < n && ((unsigned)((s[j] | 0x20) - 'a') < 26 || s[j] == '_'))
             j++;
         unsigned wf = tld_sqli_word_flags(s + i, j - i);
-        if ((wf & trigger) || (j - i == 4 && (s[i] | 0x20) == 'c' && (wf & SW_CLAUSE) &&
-                               tld_sqli_word_flags("case", 4) == wf))
-            return true;
+        if ((wf & trigger) || (j - i == 4 && strncasecmp(s + i, "case", 4) == 0))
+            return true; /* CASE ... WHEN ... THEN ... END needs no punctuation either */
         i = j;
     }
     return false;

@@ -6,6 +6,8 @@
 #ifndef TLD_ENGINE_SQLI_FOLD_H
 #define TLD_ENGINE_SQLI_FOLD_H
 
+#include <string.h>
+
 #include "engine/sqli_lex.h"
 
 /* Tokens per batch, and how many of them are carried over into the next batch. */
@@ -60,8 +62,22 @@ static inline bool sqli_starts_operand(enum sqli_role r)
  * role standing before the first token (R_OPND after a closing quote). */
 void tld_sqli_assign_roles(struct sqli_fold *f, enum sqli_role prev);
 
-/* Token k is the word w (lower-case literal), in any case. */
-bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const char *w);
+/* Token k is the word w (lower-case literal), in any case. Inline so strlen(w) folds. */
+static inline bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const char *w)
+{
+    size_t l = strlen(w);
+    if (k >= f->n || f->t[k].type != SQ_WORD || f->t[k].len != l)
+        return false;
+    const char *p = f->s + f->t[k].off;
+    for (size_t i = 0; i < l; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != w[i])
+            return false;
+    }
+    return true;
+}
 bool tld_sqli_is_cmp(const struct sqli_fold *f, size_t k);
 bool tld_sqli_is_logic(const struct sqli_fold *f, size_t k);
 /* Comparison at k between two literals, parentheses and signs allowed around them. */

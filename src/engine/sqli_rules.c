@@ -9,23 +9,11 @@
 
 #include "engine/sqli_fold.h"
 
-bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const char *w)
-{
-    if (k >= f->n || f->t[k].type != SQ_WORD)
-        return false;
-    size_t l = strlen(w);
-    if (f->t[k].len != l)
-        return false;
-    const char *p = f->s + f->t[k].off;
-    for (size_t i = 0; i < l; i++) {
-        char c = p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if (c != w[i])
-            return false;
-    }
-    return true;
-}
+/*
+ * Tokens a shape (select list, CASE, call arguments) is followed over at most: real payloads
+ * are far shorter, and the bound keeps every rule O(SHAPE_SPAN) per token.
+ */
+#define SHAPE_SPAN 96
 
 static bool word_prefix(const struct sqli_fold *f, size_t k, const char *w)
 {
@@ -148,7 +136,7 @@ bool tld_sqli_comment_ok(const struct sqli_fold *f, size_t k)
 static size_t skip_case(const struct sqli_fold *f, size_t k)
 {
     int depth = 0;
-    for (size_t j = k; j < f->n; j++) {
+    for (size_t j = k; j < f->n && j < k + SHAPE_SPAN; j++) {
         if (tld_sqli_word_is(f, j, "case"))
             depth++;
         else if (tld_sqli_word_is(f, j, "end") && --depth == 0)
@@ -172,7 +160,8 @@ static void scan_select_list(const struct sqli_fold *f, size_t j, struct select_
     memset(sl, 0, sizeof *sl);
     int depth = 0;
     enum sqli_role prev = R_KW;
-    while (j < f->n) {
+    size_t limit = j + SHAPE_SPAN;
+    while (j < f->n && j < limit) {
         enum sqli_role r = (enum sqli_role)f->r[j];
         const struct sqli_tok *t = &f->t[j];
         if (tld_sqli_word_is(f, j, "case")) {
@@ -183,7 +172,7 @@ static void scan_select_list(const struct sqli_fold *f, size_t j, struct select_
             continue;
         }
         if (depth == 0 && (r == R_KW || r == R_UNION || r == R_COMMENT || r == R_SEMI ||
-                           r == R_RP || r == R_STMT))
+                           r == R_RP || r == R_STMT || (r == R_SELECT && sl->items > 0)))
             break;
         if (depth > 0 && tld_sqli_word_is(f, j, "from"))
             break;
@@ -308,7 +297,7 @@ static bool args_clean(const struct sqli_fold *f, size_t k, bool *literal_cmp)
     unsigned viol = 0, n = 0;
     enum sqli_role prev = R_LP;
     *literal_cmp = false;
-    for (; j < f->n && depth > 0; j++) {
+    for (; j < f->n && j < k + SHAPE_SPAN && depth > 0; j++) {
         enum sqli_role r = (enum sqli_role)f->r[j];
         if (r == R_LP)
             depth++;
@@ -425,7 +414,7 @@ static bool case_literal(const struct sqli_fold *f, size_t k)
     }
     for (size_t j = k + 2; j < f->n && j < k + 24; j++) {
         if (tld_sqli_word_is(f, j, "then"))
-            return true;
+            return false; /* no literal comparison in the condition */
         if (f->r[j] == R_BIN && tld_sqli_literal_cmp(f, j)) {
             for (size_t m = j; m < f->n && m < k + 24; m++)
                 if (tld_sqli_word_is(f, m, "then"))

@@ -198,6 +198,7 @@ bool tld_cmdi_detect(const char *s, size_t n)
                 j++;
             if (command_at(s, n, j, true))
                 return true;
+            i = j - 1; /* a run of separators is one separator */
         } else if (c == '$' && i + 1 < n && (s[i + 1] == '(' || s[i + 1] == '{')) {
             if (s[i + 1] == '{' && i + 5 < n && memcmp(s + i + 2, "IFS", 3) == 0)
                 return true;

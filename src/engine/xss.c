@@ -309,11 +309,11 @@ static bool attr_breakout(const char *s, size_t n, bool breakout_chars)
         if (i > 0 && !strchr(" \t\r\n\f\v\"'`/;", s[i - 1]) && s[i - 1] != 0)
             continue;
         size_t j = i + 2;
-        while (j < n && (((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
+        while (j < n && j - i <= 40 && (((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
             j++;
         size_t namelen = j - i;
-        if (namelen < 5)
-            continue;
+        if (namelen < 5 || namelen > 40)
+            continue; /* no handler name is that long; also keeps "ononon..." linear */
         while (j < n &&
                (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\f'))
             j++;

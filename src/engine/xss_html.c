@@ -100,15 +100,17 @@ bool tld_xss_tag_attr(struct tld_xss_tag *t, struct tld_xss_attr *a)
 
 static const struct {
     const char *name;
+    unsigned char len;
     char c;
 } named[] = {
-    {"colon", ':'},  {"tab", '\t'},   {"newline", '\n'}, {"lpar", '('},   {"rpar", ')'},
-    {"sol", '/'},    {"bsol", '\\'},  {"quot", '"'},     {"apos", '\''},  {"lt", '<'},
-    {"gt", '>'},     {"amp", '&'},    {"nbsp", ' '},     {"period", '.'}, {"comma", ','},
-    {"semi", ';'},   {"equals", '='}, {"num", '#'},      {"grave", '`'},  {"lsqb", '['},
-    {"rsqb", ']'},   {"lbrace", '{'}, {"rbrace", '}'},   {"excl", '!'},   {"plus", '+'},
-    {"dollar", '$'}, {"percnt", '%'}, {"lowbar", '_'},   {"ast", '*'},    {"quest", '?'},
-    {"commat", '@'}, {"verbar", '|'}, {"hyphen", '-'},   {"dash", '-'},
+    {"colon", 5, ':'},  {"lpar", 4, '('},   {"rpar", 4, ')'},   {"sol", 3, '/'},
+    {"quot", 4, '"'},   {"lt", 2, '<'},     {"gt", 2, '>'},     {"amp", 3, '&'},
+    {"nbsp", 4, ' '},   {"period", 6, '.'}, {"comma", 5, ','},  {"semi", 4, ';'},
+    {"equals", 6, '='}, {"num", 3, '#'},    {"grave", 5, '`'},  {"lsqb", 4, '['},
+    {"rsqb", 4, ']'},   {"lbrace", 6, '{'}, {"rbrace", 6, '}'}, {"excl", 4, '!'},
+    {"plus", 4, '+'},   {"dollar", 6, '$'}, {"percnt", 6, '%'}, {"lowbar", 6, '_'},
+    {"ast", 3, '*'},    {"quest", 5, '?'},  {"commat", 6, '@'}, {"verbar", 6, '|'},
+    {"hyphen", 6, '-'}, {"dash", 4, '-'},
 };
 
 /*
@@ -153,9 +155,12 @@ static int char_ref(const char *s, size_t n, size_t i, size_t *len)
             v -= 0xfee0; /* fullwidth forms read as ASCII by some engines */
         return v < 0x80 ? (int)v : '?';
     }
+    if (j >= n || !((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z'))
+        return -1;
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
-        size_t l = strlen(named[k].name);
-        if (j + l <= n && tld_xss_ieq(s + j, named[k].name, l)) {
+        size_t l = named[k].len;
+        if ((s[j] | 0x20) == named[k].name[0] && j + l <= n &&
+            tld_xss_ieq(s + j, named[k].name, l)) {
             size_t e = j + l;
             if (e < n && s[e] == ';')
                 e++;
