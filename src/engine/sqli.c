@@ -34,13 +34,31 @@
 
 /* ---- roles ----------------------------------------------------------------------------------- */
 
+/* After an operator, '(' or ',' an operand is due: non-reserved words there are names. */
+static bool operand_position(enum sqli_role prev)
+{
+    return prev == R_BIN || prev == R_LP || prev == R_COMMA || prev == R_UNARY;
+}
+
+/* Keywords that keep their role even where an operand is due (they start one). */
+static bool structural(const struct sqli_fold *f, size_t k)
+{
+    static const char *const kw[] = {"case", "all", "any", "some", "distinct", "interval", NULL};
+    for (const char *const *w = kw; *w; w++)
+        if (tld_sqli_word_is(f, k, *w))
+            return true;
+    return false;
+}
+
 void tld_sqli_assign_roles(struct sqli_fold *f, enum sqli_role prev)
 {
     size_t w = 0;
     bool cmt = false;
     for (size_t k = 0; k < f->n; k++) {
-        if (f->t[k].type == SQ_COMMENT && f->t[k].sub == CM_BLOCK) {
-            cmt = true;
+        /* closed inline comments, and line comments with code on the next line, are blanks */
+        if (f->t[k].type == SQ_COMMENT &&
+            (f->t[k].sub == CM_BLOCK || (f->t[k].sub == CM_LINE && k + 1 < f->n))) {
+            cmt = cmt || f->t[k].sub == CM_BLOCK;
             continue;
         }
         f->t[w] = f->t[k];
@@ -80,7 +98,7 @@ void tld_sqli_assign_roles(struct sqli_fold *f, enum sqli_role prev)
             else if (t->wf & SW_STMT)
                 r = R_STMT;
             else if (t->wf & SW_CLAUSE)
-                r = R_KW;
+                r = operand_position(prev) && !structural(f, k) ? R_OPND : R_KW;
             else
                 r = R_OPND;
             break;
@@ -198,11 +216,13 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 rg->viol++;
             if (tld_sqli_is_cmp(f, k)) {
                 /* "x' = '": comparing with the application's own closing quote is weak */
-                const struct sqli_tok *o = k + 1 < f->n ? &f->t[k + 1] : NULL;
-                if (!(o && k + 2 == f->n && o->type == SQ_STR && (o->tf & SQF_OPEN)))
-                    rg->ev |= EV_CMP;
-                else
+                size_t o = k + 1;
+                while (o < f->n && (f->r[o] == R_UNARY || f->r[o] == R_LP))
+                    o++;
+                if (o + 1 == f->n && f->t[o].type == SQ_STR && (f->t[o].tf & SQF_OPEN))
                     rg->ev |= EV_BALCMP;
+                else
+                    rg->ev |= EV_CMP;
                 if (tld_sqli_literal_cmp(f, k) || tld_sqli_wildcard_like(f, k))
                     rg->ev |= EV_TAUT;
                 if (tld_sqli_word_is(f, k, "is"))
@@ -312,11 +332,13 @@ static bool tail(const struct sqli_fold *f, size_t j, const struct reading *rd)
         if (rd->no_value && (rg.ev & (EV_BAL | EV_BALCMP)) && rg.len <= 3 &&
             (first_cmp || first_logic || first_not || (r == R_BIN && f->t[j].type == SQ_WORD)))
             return true;
+        /* "x'*1 or '1", "x'/1='1", "x'^0+1=(0)--": arithmetic on the closed string, then a
+         * condition; needs a one-value prefix */
         if (first_arith)
             return (rg.ev & EV_CALL) ||
-                   (rd->weak_ok &&
-                    ((rg.ev & EV_BALCMP) || ((rg.ev & EV_LOGIC) && (rg.ev & (EV_CMP | EV_TAUT))) ||
-                     (comment_end && (rg.ev & EV_GCALL))));
+                   (rd->weak_ok && ((rg.ev & (EV_BALCMP | EV_ISNULL | EV_TAUT)) ||
+                                    ((rg.ev & EV_LOGIC) && (rg.ev & (EV_CMP | EV_BAL))) ||
+                                    (comment_end && (rg.ev & (EV_GCALL | EV_CMP)))));
         if (!rd->weak_ok)
             return false; /* the prefix is a phrase: only the strong evidence above counts */
         if (rg.ev & (EV_CMP | EV_CASE))
@@ -397,8 +419,16 @@ static bool reading(const char *s, size_t n, char quote)
         if (e == 0)
             return false;
         lx.pos = e;
-        rd.weak_ok = !has_blank(s, e - 1);
-        rd.no_value = e == 1;
+        /*
+         * The prefix, leading blanks aside, is one value glued to the quote ("aa'", "1%'") or
+         * nothing. A blank right before the quote means the quote opens a quotation in text
+         * ("size 'M' or 'L'"), not a string the attacker closes.
+         */
+        size_t b = 0, z = e - 1;
+        while (b < z && sqli_is_space((unsigned char)s[b]))
+            b++;
+        rd.weak_ok = !has_blank(s + b, z - b);
+        rd.no_value = z == b;
     }
     f.s = s;
     f.n = 0;

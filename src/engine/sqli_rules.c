@@ -181,7 +181,7 @@ static void scan_select_list(const struct sqli_fold *f, size_t j, struct select_
         case R_OPND:
             if (sqli_ends_operand(prev) && !tld_sqli_alias_ok(f, j, prev))
                 sl->viol++;
-            if (t->type != SQ_WORD || (t->wf & SW_VALUE) || f->s[t->off] == '*')
+            if (t->type != SQ_WORD || (t->wf & (SW_VALUE | SW_INFO)) || f->s[t->off] == '*')
                 sl->sql = true;
             if (t->type == SQ_VAR && (t->tf & SQF_SYS))
                 sl->sql = sl->strong = true;
@@ -335,7 +335,7 @@ bool tld_sqli_stmt_ok(const struct sqli_fold *f, size_t k, enum sqli_stmt_pos po
         bool lit;
         return (f->t[k].wf & SW_FUNC) && args_clean(f, k, &lit);
     }
-    if (r != R_STMT)
+    if (r != R_STMT && !(pos == STMT_AFTER_SEMI && tld_sqli_word_is(f, k, "if")))
         return false;
     if (tld_sqli_word_is(f, k, "waitfor"))
         return (tld_sqli_word_is(f, k + 1, "delay") || tld_sqli_word_is(f, k + 1, "time")) &&
@@ -384,6 +384,8 @@ bool tld_sqli_stmt_ok(const struct sqli_fold *f, size_t k, enum sqli_stmt_pos po
         return r1 == R_CALL;
     if (tld_sqli_word_is(f, k, "do"))
         return r1 == R_LP;
+    if (tld_sqli_word_is(f, k, "if")) /* T-SQL: IF <condition> <statement> */
+        return r1 == R_LP || tld_sqli_literal_cmp(f, k + 2) || tld_sqli_word_is(f, k + 1, "exists");
     if (tld_sqli_word_is(f, k, "load"))
         return tld_sqli_word_is(f, k + 1, "data") || tld_sqli_word_is(f, k + 1, "xml");
     if (tld_sqli_word_is(f, k, "grant") || tld_sqli_word_is(f, k, "revoke"))

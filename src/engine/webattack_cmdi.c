@@ -23,9 +23,11 @@ static bool is_digit(unsigned char c)
 {
     return c >= '0' && c <= '9';
 }
+/* A '+' counts as a blank: payloads often carry form-encoded spaces through a second layer
+ * of encoding, and no command name contains one. */
 static bool is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '+';
 }
 
 struct name {

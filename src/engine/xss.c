@@ -66,8 +66,14 @@ static bool bad_attr(const char *tag, size_t tag_len, const struct tld_xss_attr 
 {
     const char *name = s + a->name_off;
     size_t nl = a->name_len;
-    if (nl >= 5 && tld_xss_ieq(name, "on", 2) && tld_xss_is_letters(name + 2, nl - 2))
-        return true; /* event handler */
+    if (nl >= 5 && tld_xss_ieq(name, "on", 2)) {
+        /* event handler; old parsers also cut names at punctuation ("onload!#$=...") */
+        size_t l = 2;
+        while (l < nl && tld_xss_is_letters(name + l, 1))
+            l++;
+        if (l == nl || tld_xss_event_name(name, l))
+            return true;
+    }
     /* data binding (datasrc/datafld/dataformatas) and XML Events handlers */
     if (name_is(name, nl, "datasrc") || name_is(name, nl, "dataformatas") ||
         name_is(name, nl, "datafld") || (nl >= 7 && tld_xss_ieq(name + nl - 7, "handler", 7)))
@@ -116,8 +122,17 @@ static bool tags(const char *s, size_t n)
             i++;
             continue;
         }
-        if (exec_tag(s + tag.name_off, tag.name_len) ||
-            (tag.name_len > 4 && tld_xss_ieq(s + tag.name_off, "xsl:", 4)))
+        /* a namespace prefix does not change what a tag does: <x:script> */
+        const char *name = s + tag.name_off;
+        size_t nlen = tag.name_len;
+        const char *colon = memchr(name, ':', nlen);
+        if (nlen > 4 && tld_xss_ieq(name, "xsl:", 4))
+            return true; /* an XSLT stylesheet runs whatever it transforms */
+        if (colon) {
+            nlen -= (size_t)(colon + 1 - name);
+            name = colon + 1;
+        }
+        if (exec_tag(name, nlen))
             return true;
         while (tld_xss_tag_attr(&tag, &a))
             if (bad_attr(s + tag.name_off, tag.name_len, &a, s))
@@ -135,7 +150,10 @@ static bool exec_tag_anywhere(const char *s, size_t n)
 {
     for (const char *lt = memchr(s, '<', n); lt;
          lt = memchr(lt + 1, '<', n - (size_t)(lt + 1 - s))) {
-        size_t i = (size_t)(lt - s) + 1, j = i;
+        size_t i = (size_t)(lt - s) + 1;
+        if (i + 7 <= n && s[i] == '/' && tld_xss_ieq(s + i + 1, "script", 6))
+            return true; /* closing a script block from inside it */
+        size_t j = i;
         while (j < n && j - i < 16 && (((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
             j++;
         if (j == i || !exec_tag(s + i, j - i))
@@ -358,6 +376,29 @@ static unsigned char_mask(const char *s, size_t n)
     return m;
 }
 
+/*
+ * Client-side template injection: "{{ ... }}" holding a call, evaluated by template engines
+ * (AngularJS, Vue) that render the page ("{{constructor.constructor('alert(1)')()}}").
+ */
+static bool template_call(const char *v, size_t n)
+{
+    for (const char *p = memmem(v, n, "{{", 2); p;
+         p = memmem(p + 2, n - (size_t)(p + 2 - v), "{{", 2)) {
+        size_t i = (size_t)(p - v) + 2;
+        size_t end = i + 256 < n ? i + 256 : n;
+        bool call = false;
+        for (size_t j = i; j + 1 < end; j++) {
+            if (v[j] == '(')
+                call = true;
+            if (v[j] == '}' && v[j + 1] == '}')
+                return call;
+        }
+        if (i + 2 > n)
+            break;
+    }
+    return false;
+}
+
 static bool window_checks(const char *s, size_t n, bool brk)
 {
     char v[WIN + 8];
@@ -368,6 +409,8 @@ static bool window_checks(const char *s, size_t n, bool brk)
     if ((m & (CH_COLON | CH_PAREN)) && tld_xss_css_active(v, vn))
         return true;
     if ((m & CH_BRACE) && memmem(v, vn, "&{", 2) && memchr(v, '}', vn))
+        return true;
+    if ((m & CH_BRACE) && (m & CH_PAREN) && template_call(v, vn))
         return true;
     if ((m & CH_QUOTE) && js_breakout(v, vn))
         return true;
