@@ -166,6 +166,22 @@ struct region {
 };
 
 /*
+ * Token k is a string left open to the end, in the reading's quote, holding one value: it is
+ * closed by the quote the application puts after the value ("... or 'a" + "'"). A phrase there
+ * ("\"OR\" logic gates kit") is a quotation in text instead.
+ */
+static bool balancing(const struct sqli_fold *f, size_t k, char quote)
+{
+    const struct sqli_tok *t = &f->t[k];
+    if (t->type != SQ_STR || !(t->tf & SQF_OPEN) || t->sub != quote)
+        return false;
+    for (size_t i = 1; i < t->len; i++)
+        if (sqli_is_space((unsigned char)f->s[t->off + i]))
+            return false;
+    return true;
+}
+
+/*
  * Walk from i (which follows an operand: a closing quote, a value) to the end of the statement:
  * count places where the text stops being SQL and collect evidence.
  */
@@ -199,8 +215,7 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 rg->ev |= EV_INFO;
             if (r == R_OPND && t->type == SQ_VAR && (t->tf & SQF_SYS))
                 rg->ev |= EV_SYSVAR;
-            if (r == R_OPND && t->type == SQ_STR && (t->tf & SQF_OPEN) && t->sub == quote &&
-                k + 1 == f->n)
+            if (r == R_OPND && k + 1 == f->n && balancing(f, k, quote))
                 rg->ev |= EV_BAL;
             break;
         case R_UNARY:
@@ -219,7 +234,7 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 size_t o = k + 1;
                 while (o < f->n && (f->r[o] == R_UNARY || f->r[o] == R_LP))
                     o++;
-                if (o + 1 == f->n && f->t[o].type == SQ_STR && (f->t[o].tf & SQF_OPEN))
+                if (o + 1 == f->n && balancing(f, o, quote))
                     rg->ev |= EV_BALCMP;
                 else
                     rg->ev |= EV_CMP;

@@ -119,6 +119,16 @@ size_t tld_url_log_unescape(const char *in, size_t n, char *out, size_t cap)
 {
     size_t o = 0, i = 0;
     while (i < n && o < cap) {
+        /* copy the run up to the next backslash at once */
+        const char *bs = memchr(in + i, '\\', n - i);
+        size_t run = (bs ? (size_t)(bs - in) : n) - i;
+        if (run > cap - o)
+            run = cap - o;
+        memcpy(out + o, in + i, run);
+        o += run;
+        i += run;
+        if (i >= n || o >= cap)
+            break;
         if (in[i] == '\\' && i + 3 < n && in[i + 1] == 'x') {
             int h1 = hexval((unsigned char)in[i + 2]), h2 = hexval((unsigned char)in[i + 3]);
             if (h1 >= 0 && h2 >= 0) {

@@ -184,15 +184,31 @@ static bool command_line(const char *s, size_t n)
     return arg && command_at(s, n, 0, false);
 }
 
+/* Bytes a command injection is built around; values with none of them are skipped at once. */
+#define CI_SEP   0x1u /* ; | & ` newline $ < */
+#define CI_PATH  0x2u /* / \ and digits (arguments of a whole command line) */
+#define CI_PAREN 0x4u
+#define CI_QUOTE 0x8u
+static const unsigned char ci_class[256] = {
+    [';'] = CI_SEP,    ['|'] = CI_SEP,   ['&'] = CI_SEP,  ['`'] = CI_SEP,   ['\n'] = CI_SEP,
+    ['$'] = CI_SEP,    ['<'] = CI_SEP,   ['/'] = CI_PATH, ['\\'] = CI_PATH, ['0'] = CI_PATH,
+    ['1'] = CI_PATH,   ['2'] = CI_PATH,  ['3'] = CI_PATH, ['4'] = CI_PATH,  ['5'] = CI_PATH,
+    ['6'] = CI_PATH,   ['7'] = CI_PATH,  ['8'] = CI_PATH, ['9'] = CI_PATH,  ['('] = CI_PAREN,
+    ['\''] = CI_QUOTE, ['"'] = CI_QUOTE,
+};
+
 bool tld_cmdi_detect(const char *s, size_t n)
 {
-    if (n == 0)
+    unsigned m = 0;
+    for (size_t i = 0; i < n; i++)
+        m |= ci_class[(unsigned char)s[i]];
+    if (m == 0)
         return false;
-    if (command_line(s, n))
+    if ((m & CI_PATH) && command_line(s, n))
         return true;
     if (binary_path(s, n, 0))
         return true;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; (m & CI_SEP) && i < n; i++) {
         char c = s[i];
         if (c == ';' || c == '|' || c == '&' || c == '\n' || c == '`') {
             size_t j = i + 1;
@@ -213,7 +229,7 @@ bool tld_cmdi_detect(const char *s, size_t n)
                 return true;
         }
     }
-    if (!memchr(s, '(', n))
+    if (!(m & CI_PAREN))
         return false;
     /* PHP process functions called after a statement break: ";system('id')" */
     static const char *const php[] = {"system(", "exec(",      "passthru(",   "shell_exec(",
