@@ -234,9 +234,13 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 size_t o = k + 1;
                 while (o < f->n && (f->r[o] == R_UNARY || f->r[o] == R_LP))
                     o++;
-                if (o + 1 == f->n && balancing(f, o, quote))
+                /* compared with a quotation left open in text ("LIKE" STAMP): no evidence */
+                const struct sqli_tok *last = o + 1 == f->n ? &f->t[o] : NULL;
+                bool open_end =
+                    last && last->type == SQ_STR && (last->tf & SQF_OPEN) && last->sub == quote;
+                if (open_end && balancing(f, o, quote))
                     rg->ev |= EV_BALCMP;
-                else
+                else if (!open_end)
                     rg->ev |= EV_CMP;
                 if (tld_sqli_literal_cmp(f, k) || tld_sqli_wildcard_like(f, k))
                     rg->ev |= EV_TAUT;
