@@ -210,6 +210,10 @@ static void sqli_attacks(void **state)
         "'; shutdown --",
         "1 or pg_sleep(4)--",
         "1); declare @q varchar(99); set @q='x'--",
+        "zz'or col!='3",
+        "7' * 2 or '7",
+        "1#note\nAND#x\n4=4",
+        "-2 union select 5,6 from dual",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!SQLI(bad[i]))
@@ -251,6 +255,10 @@ static void sqli_benign(void **state)
         "Ticket #5 -- urgent",
         "what is 1=1",
         "In case when it rains then stay home",
+        "\"LIKE\" new condition",
+        "Blue 'OR' Green",
+        "\"AND\" \"OR\" logic gates kit",
+        "Apt #5\nand more",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (SQLI(ok[i]))
