@@ -29,6 +29,7 @@
 #define MAX_FRAME      ((uint64_t)TLD_EVREC_MAX_ENCODED)
 #define READ_CHUNK     (256u << 10)
 #define ACK_PERSIST_NS 1000000000LL
+#define MAX_UNSYNCED   64
 
 struct seg {
     uint64_t first; /* seq of its first record (named in the file name) */
@@ -48,6 +49,12 @@ struct tld_spool {
     unsigned nsegs, capsegs;
     int fd; /* active segment, O_APPEND */
     bool dir_dirty;
+    int unsynced[MAX_UNSYNCED]; /* sealed segments not yet fdatasync'ed (descriptors) */
+    unsigned nunsynced;
+    char **unlinks; /* acknowledged segments to delete once the ack is persisted */
+    unsigned nunlinks, capunlinks;
+    pthread_mutex_t sync_mu; /* one sync at a time: a later one must not overtake */
+    pthread_mutex_t ack_mu;  /* the ack file and the unlinks */
 
     struct tld_sb wbuf;    /* frames pushed, not yet written */
     uint64_t pending_last; /* seq of the last frame in wbuf */
@@ -142,12 +149,14 @@ static int mkdirs(const char *path)
 
 /* ---- ack persistence ------------------------------------------------------------------------- */
 
-static int persist_ack(struct tld_spool *sp)
+/* Write the ack file (temporary file, fsync, rename, fsync of the directory). Called with
+ * ack_mu held and sp->mu not held, so producers never wait for these fsyncs. */
+static int persist_ack(struct tld_spool *sp, uint64_t acked)
 {
     char path[4200], tmp[4200], text[32];
     snprintf(path, sizeof path, "%s/ack", sp->dir);
     snprintf(tmp, sizeof tmp, "%s/ack.tmp", sp->dir);
-    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", sp->acked);
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", acked);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return TLD_EIO;
@@ -157,10 +166,40 @@ static int persist_ack(struct tld_spool *sp)
         rc = TLD_EIO;
     if (rc == 0)
         rc = fsync_dir(sp->dir);
-    if (rc == 0) {
-        sp->acked_persisted = sp->acked;
-        sp->ack_persist_ns = tld_clock_now(&sp->clock);
+    return rc;
+}
+
+/* Persist the acknowledgement if due (or if segments wait to be deleted), then delete them. */
+static int settle_acks(struct tld_spool *sp, bool force)
+{
+    pthread_mutex_lock(&sp->ack_mu);
+    pthread_mutex_lock(&sp->mu);
+    uint64_t acked = sp->acked;
+    int64_t now = tld_clock_now(&sp->clock);
+    bool due = sp->acked != sp->acked_persisted &&
+               (force || sp->nunlinks || now - sp->ack_persist_ns >= ACK_PERSIST_NS);
+    char **unl = sp->unlinks;
+    unsigned nunl = sp->nunlinks;
+    sp->unlinks = NULL;
+    sp->nunlinks = sp->capunlinks = 0;
+    pthread_mutex_unlock(&sp->mu);
+    int rc = 0;
+    if (due && (rc = persist_ack(sp, acked)) == 0) {
+        pthread_mutex_lock(&sp->mu);
+        if (acked > sp->acked_persisted)
+            sp->acked_persisted = acked;
+        sp->ack_persist_ns = now;
+        pthread_mutex_unlock(&sp->mu);
     }
+    for (unsigned i = 0; i < nunl; i++) {
+        /* A failed ack write leaves the files: acknowledged records are deleted at a later
+         * acknowledgement, never before the acknowledgement that covers them is on disk. */
+        if (rc == 0)
+            unlink(unl[i]);
+        free(unl[i]);
+    }
+    free(unl);
+    pthread_mutex_unlock(&sp->ack_mu);
     return rc;
 }
 
@@ -246,18 +285,29 @@ static int open_active(struct tld_spool *sp, bool create)
     return 0;
 }
 
-/* Seal the active segment (durably) and start a new one at next_seq. */
+/* Seal the active segment and start a new one at next_seq. The sealed segment is made
+ * durable by the next tld_spool_sync (not here, so producers do not wait for the disk). */
 static int roll_locked(struct tld_spool *sp)
 {
     int rc = flush_locked(sp);
-    if (rc == 0 && fdatasync(sp->fd) != 0)
-        rc = TLD_EIO;
-    if (rc == 0)
-        rc = add_seg(sp, sp->next_seq, sp->next_seq - 1, 0);
-    if (rc == 0 && (rc = open_active(sp, true)) != 0)
+    if (rc != 0)
+        return rc;
+    int old = dup(sp->fd);
+    if (old < 0)
+        return TLD_EIO;
+    if (sp->nunsynced == MAX_UNSYNCED) { /* nobody syncs: do the oldest now */
+        fdatasync(sp->unsynced[0]);
+        close(sp->unsynced[0]);
+        memmove(sp->unsynced, sp->unsynced + 1, (MAX_UNSYNCED - 1) * sizeof(int));
+        sp->nunsynced--;
+    }
+    if ((rc = add_seg(sp, sp->next_seq, sp->next_seq - 1, 0)) == 0 &&
+        (rc = open_active(sp, true)) != 0)
         sp->nsegs--;
     if (rc == 0)
-        rc = fsync_dir(sp->dir);
+        sp->unsynced[sp->nunsynced++] = old;
+    else
+        close(old);
     return rc;
 }
 
@@ -371,12 +421,20 @@ static void maybe_delete_locked(struct tld_spool *sp)
     while (del + 1 < sp->nsegs && sp->segs[del].last <= horizon)
         del++;
     if (del) {
-        if (sp->acked_persisted < sp->segs[del - 1].last)
-            persist_ack(sp);
+        if (sp->nunlinks + del > sp->capunlinks) {
+            unsigned cap = sp->nunlinks + del + 16;
+            char **v = realloc(sp->unlinks, cap * sizeof *v);
+            if (!v)
+                return; /* try again at the next acknowledgement */
+            sp->unlinks = v;
+            sp->capunlinks = cap;
+        }
         for (unsigned i = 0; i < del; i++) {
             char path[4200];
             seg_path(sp, sp->segs[i].first, path, sizeof path);
-            unlink(path);
+            char *dup_path = strdup(path);
+            if (dup_path)
+                sp->unlinks[sp->nunlinks++] = dup_path;
         }
         memmove(sp->segs, sp->segs + del, (sp->nsegs - del) * sizeof *sp->segs);
         sp->nsegs -= del;
@@ -517,6 +575,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     if (!sp)
         return TLD_ENOMEM;
     pthread_mutex_init(&sp->mu, NULL);
+    pthread_mutex_init(&sp->sync_mu, NULL);
+    pthread_mutex_init(&sp->ack_mu, NULL);
     pthread_cond_init(&sp->data, NULL);
     pthread_cond_init(&sp->room, NULL);
     sp->fd = -1;
@@ -568,15 +628,19 @@ void tld_spool_close(struct tld_spool *sp)
 {
     if (!sp)
         return;
-    pthread_mutex_lock(&sp->mu);
     if (sp->fd >= 0) {
-        flush_locked(sp);
-        fdatasync(sp->fd);
+        tld_spool_sync(sp);
         close(sp->fd);
     }
-    if (sp->dir && sp->acked != sp->acked_persisted)
-        persist_ack(sp);
-    pthread_mutex_unlock(&sp->mu);
+    if (sp->dir)
+        settle_acks(sp, true);
+    for (unsigned i = 0; i < sp->nunsynced; i++)
+        close(sp->unsynced[i]);
+    for (unsigned i = 0; i < sp->nunlinks; i++)
+        free(sp->unlinks[i]);
+    free(sp->unlinks);
+    pthread_mutex_destroy(&sp->sync_mu);
+    pthread_mutex_destroy(&sp->ack_mu);
     tld_sb_fini(&sp->wbuf);
     tld_sb_fini(&sp->scratch);
     free(sp->segs);
@@ -607,15 +671,34 @@ int tld_spool_commit(struct tld_spool *sp)
 
 int tld_spool_sync(struct tld_spool *sp)
 {
+    pthread_mutex_lock(&sp->sync_mu);
     pthread_mutex_lock(&sp->mu);
     int rc = flush_locked(sp);
-    if (rc == 0 && fdatasync(sp->fd) != 0)
-        rc = TLD_EIO;
-    if (rc == 0 && sp->dir_dirty) {
-        rc = fsync_dir(sp->dir);
-        sp->dir_dirty = rc != 0;
-    }
+    int fds[MAX_UNSYNCED + 1];
+    unsigned n = sp->nunsynced;
+    memcpy(fds, sp->unsynced, n * sizeof(int));
+    sp->nunsynced = 0;
+    int active = dup(sp->fd);
+    bool dir = sp->dir_dirty;
+    sp->dir_dirty = false;
     pthread_mutex_unlock(&sp->mu);
+    /* The disk waits happen here, outside the lock producers take. */
+    for (unsigned i = 0; i < n; i++) {
+        if (fdatasync(fds[i]) != 0)
+            rc = TLD_EIO;
+        close(fds[i]);
+    }
+    if (active < 0 || fdatasync(active) != 0)
+        rc = TLD_EIO;
+    if (active >= 0)
+        close(active);
+    if (dir && fsync_dir(sp->dir) != 0) {
+        rc = TLD_EIO;
+        pthread_mutex_lock(&sp->mu);
+        sp->dir_dirty = true;
+        pthread_mutex_unlock(&sp->mu);
+    }
+    pthread_mutex_unlock(&sp->sync_mu);
     return rc;
 }
 
@@ -667,16 +750,13 @@ int tld_spool_ack(struct tld_spool *sp, uint64_t seq)
     pthread_mutex_lock(&sp->mu);
     if (seq > sp->committed_seq)
         seq = sp->committed_seq;
-    int rc = 0;
-    if (seq > sp->acked) {
+    bool moved = seq > sp->acked;
+    if (moved) {
         sp->acked = seq;
         maybe_delete_locked(sp);
-        if (sp->acked != sp->acked_persisted &&
-            tld_clock_now(&sp->clock) - sp->ack_persist_ns >= ACK_PERSIST_NS)
-            rc = persist_ack(sp);
     }
     pthread_mutex_unlock(&sp->mu);
-    return rc;
+    return moved ? settle_acks(sp, false) : 0;
 }
 
 void tld_spool_retain(struct tld_spool *sp, unsigned id, uint64_t seq)
@@ -686,7 +766,10 @@ void tld_spool_retain(struct tld_spool *sp, unsigned id, uint64_t seq)
     pthread_mutex_lock(&sp->mu);
     sp->holders[id] = seq;
     maybe_delete_locked(sp);
+    bool work = sp->nunlinks > 0;
     pthread_mutex_unlock(&sp->mu);
+    if (work)
+        settle_acks(sp, false);
 }
 
 void tld_spool_stats(struct tld_spool *sp, struct tld_spool_stats *st)

@@ -18,16 +18,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/ckpt.h"
 #include "agent/collector/collector.h"
 #include "agent/collector/dockerlog.h"
 #include "agent/collector/positions.h"
 #include "agent/collector/watch.h"
+#include "agent/collector/watcher.h"
 
 #define MAX_FILES_PER_STREAM 16
 #define HEAD_MAX             256
 #define READ_BUF             (256u << 10)
-#define PASS_BUDGET          (1u << 20)         /* bytes read per stream per pass (fairness) */
-#define DOCKER_PHYS_MAX      (160u << 10)       /* a json-file line holds at most 16 KiB of text */
+#define PASS_BUDGET          READ_BUF     /* bytes per stream per pass; inotify is read between */
+#define DOCKER_PHYS_MAX      (160u << 10) /* a json-file line holds at most 16 KiB of text */
 #define PARTIAL_FLUSH_NS     (5LL * 1000000000) /* a piece without continuation is emitted */
 #define META_RETRY_NS        (2LL * 1000000000)
 #define FINISHED_RING        16
@@ -99,7 +101,8 @@ struct tld_collector {
     struct tld_meta_source meta;
     int64_t checkpoint_ns, rotate_wait_ns;
 
-    struct tld_watch *watch;
+    struct tld_watcher *watcher;
+    struct tld_ckpt *ckpt;
     int stop_fd;
     atomic_bool stopping;
 

@@ -635,6 +635,20 @@ static bool open_ino(const struct stream *st, uint64_t ino)
     return false;
 }
 
+/* A finished file of this stream, recognised by inode and first bytes. */
+static bool known_fd(const struct stream *st, int fd, uint64_t ino)
+{
+    unsigned n = st->nfinished < FINISHED_RING ? st->nfinished : FINISHED_RING;
+    for (unsigned i = 0; i < n; i++) {
+        const struct fpos *f = &st->finished[i];
+        uint64_t h;
+        if (f->ino == ino && f->head_len && tld_stream_head(fd, f->head_len, &h) &&
+            h == f->head_hash)
+            return true;
+    }
+    return false;
+}
+
 /* A file the stream has open or has finished (then also recognised by its first bytes). */
 static bool known_file(const struct stream *st, int dirfd, const char *name, uint64_t ino)
 {
@@ -815,6 +829,16 @@ static void detach(struct tld_collector *c, struct tfile *f)
         f->mtime_ns = (int64_t)fs.st_mtim.tv_sec * 1000000000 + fs.st_mtim.tv_nsec;
 }
 
+static void note_rotation(struct tld_collector *c, struct stream *st, uint64_t ino)
+{
+    tld_log_debug(c->log, "collector: %s: following inode %llu (%u files before)", st->path,
+                  (unsigned long long)ino, st->nfiles);
+    if (st->had_file) {
+        c->st.rotations++;
+        tld_stream_notice(c, "ossec: File rotated (inode changed): '%s'.", st->path);
+    }
+}
+
 void tld_stream_check(struct tld_collector *c, struct stream *st)
 {
     st->check_rot = false;
@@ -824,6 +848,8 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
     struct stat sb;
     if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (cur) { /* renamed away or deleted: finish it from the descriptor */
+            tld_log_debug(c->log, "collector: %s: gone; finishing inode %llu at %llu", st->path,
+                          (unsigned long long)cur->ino, (unsigned long long)cur->off);
             detach(c, cur);
             st->active = true;
         }
@@ -840,7 +866,29 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
         return; /* a file we follow came back under the name: nothing new */
     if (cur)
         detach(c, cur);
-    if (st->nfiles)
+    /* Files created at this path since we last looked, as the watcher opened them (even if
+     * Docker has deleted them meanwhile), oldest first; the newest is the file there now. */
+    struct tld_preopened pre[MAX_FILES_PER_STREAM];
+    unsigned n = tld_watcher_take(c->watcher, st->path, pre, MAX_FILES_PER_STREAM);
+    bool cur_taken = false;
+    for (unsigned i = 0; i < n; i++) {
+        bool is_cur = pre[i].ino == (uint64_t)sb.st_ino && pre[i].dev == (uint64_t)sb.st_dev;
+        if (open_ino(st, pre[i].ino) || (!is_cur && known_fd(st, pre[i].fd, pre[i].ino))) {
+            close(pre[i].fd);
+            continue;
+        }
+        if (is_cur)
+            note_rotation(c, st, pre[i].ino);
+        if (tld_stream_add_file(c, st, pre[i].fd, 0, !is_cur) != 0)
+            tld_log_warn(c->log, "collector: %s: too many rotated files open", st->path);
+        else if (!is_cur)
+            tld_log_debug(c->log, "collector: %s: reading a rotated file it had not seen",
+                          st->path);
+        cur_taken |= is_cur;
+    }
+    if (cur_taken)
+        return;
+    if (st->nfiles && !n) /* the watcher did not see them (events lost): look by name */
         catch_up(c, st, st->files[st->nfiles - 1].mtime_ns);
     int fd = open(st->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -851,10 +899,7 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
         st->check_rot = true;
         return;
     }
-    if (st->had_file) {
-        c->st.rotations++;
-        tld_stream_notice(c, "ossec: File rotated (inode changed): '%s'.", st->path);
-    }
+    note_rotation(c, st, (uint64_t)fs.st_ino);
     if (tld_stream_add_file(c, st, fd, 0, false) != 0)
         tld_log_warn(c->log,
                      "collector: %s: too many rotated files open; not following the new "
