@@ -79,7 +79,9 @@ def test_docker_rotation_200k_lines_exactly_once(docker_env, agent_factory):
     assert not missing and len(nums) == 200000 and nums == sorted(nums), (
         f"{len(missing)} missing (first {missing[:5]}), {len(nums) - len(set(nums))} twice; "
         f"written in {t_written:.1f}s; collector {st}")
-    assert st["rotations"] >= 10, st
+    # Docker rotated at every 1 MB: each of those files was opened and read (none was deleted
+    # before the agent held it open)
+    assert st["files_opened"] >= st["bytes"] // 1000000 >= 14, st
     env.docker("rm", "-f", cid)
 
 

@@ -870,10 +870,14 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
      * Docker has deleted them meanwhile), oldest first; the newest is the file there now. */
     struct tld_preopened pre[MAX_FILES_PER_STREAM];
     unsigned n = tld_watcher_take(c->watcher, st->path, pre, MAX_FILES_PER_STREAM);
+    /* Only files written after the one we were reading are new: the watcher also holds
+     * older rotated files it saw renamed, which this stream read long ago. */
+    int64_t after = st->nfiles ? st->files[st->nfiles - 1].mtime_ns : 0;
     bool cur_taken = false;
     for (unsigned i = 0; i < n; i++) {
         bool is_cur = pre[i].ino == (uint64_t)sb.st_ino && pre[i].dev == (uint64_t)sb.st_dev;
-        if (open_ino(st, pre[i].ino) || (!is_cur && known_fd(st, pre[i].fd, pre[i].ino))) {
+        if (open_ino(st, pre[i].ino) ||
+            (!is_cur && (pre[i].mtime_ns < after || known_fd(st, pre[i].fd, pre[i].ino)))) {
             close(pre[i].fd);
             continue;
         }
