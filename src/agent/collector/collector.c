@@ -43,11 +43,6 @@ bool tld_collector_container_id(const char *path, char id[65])
     return true;
 }
 
-static int64_t now_ns(struct tld_collector *c)
-{
-    return tld_clock_now(&c->clock);
-}
-
 /* ---- stream table ---------------------------------------------------------------------------- */
 
 static unsigned hash_path(const char *p)

@@ -124,6 +124,16 @@ struct tld_collector {
     struct tld_collector_stats pub; /* copy for other threads */
 };
 
+static inline int64_t now_ns(struct tld_collector *c)
+{
+    return tld_clock_now(&c->clock);
+}
+
+static inline struct fpos pos_of(const struct tfile *f, uint64_t off)
+{
+    return (struct fpos){f->gen, f->dev, f->ino, off, f->head_len, f->head_hash};
+}
+
 /* stream.c */
 enum pump_rc { PUMP_IDLE, PUMP_MORE, PUMP_STALLED };
 struct stream *tld_stream_new(struct tld_collector *c, const char *path,
@@ -133,8 +143,15 @@ void tld_stream_free(struct stream *st);
 int tld_stream_add_file(struct tld_collector *c, struct stream *st, int fd, uint64_t off,
                         bool detached);
 enum pump_rc tld_stream_pump(struct tld_collector *c, struct stream *st);
+/* Close file i and remember it as finished. */
+void tld_stream_close_file(struct stream *st, unsigned i);
+
+/* rotate.c */
 /* Notice renames and truncations of the path. */
 void tld_stream_check(struct tld_collector *c, struct stream *st);
+/* File f (the one at the path) was truncated: continue from a copy if there is one, then
+ * read f from its start. */
+void tld_stream_truncated(struct tld_collector *c, struct stream *st, struct tfile *f);
 /* Once a second: partial-message timeouts, finishing detached files, metadata retries. */
 void tld_stream_tick(struct tld_collector *c, struct stream *st, int64_t now);
 /* Emit a collector notice (location "logcollector"), Wazuh's wording. */
