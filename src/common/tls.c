@@ -239,6 +239,11 @@ int tld_tls_fd(const struct tld_tls_conn *c)
     return c->fd;
 }
 
+void tld_tls_set_cancel(struct tld_tls_conn *c, int cancel_fd)
+{
+    c->cancel_fd = cancel_fd;
+}
+
 int tld_tls_peer_identity(struct tld_tls_conn *c, char *cn, size_t cnn, uint8_t sha256[32])
 {
     X509 *x = SSL_get1_peer_certificate(c->ssl);

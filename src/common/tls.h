@@ -49,6 +49,8 @@ int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_
 void tld_tls_close(struct tld_tls_conn *c);
 
 int tld_tls_fd(const struct tld_tls_conn *c);
+/* Change the cancel descriptor (-1: none), e.g. before the one in use is closed. */
+void tld_tls_set_cancel(struct tld_tls_conn *c, int cancel_fd);
 /* The peer certificate's subject CN and SHA-256 fingerprint; TLD_ENOTFOUND without one. */
 int tld_tls_peer_identity(struct tld_tls_conn *c, char *cn, size_t cnn, uint8_t sha256[32]);
 
