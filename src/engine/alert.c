@@ -562,5 +562,12 @@ void tld_alert_format(const struct tld_event *ev, const struct tld_alert_rule *r
         kv_str(out, &first, "location", ev->alert_location);
     if (ev->container)
         print_container(out, &first, ev->container);
+    if (ev->truncated) {
+        key(out, &first, "truncated");
+        tld_sb_append_cstr(out, "true");
+    }
+    /* What Wazuh's shipper adds on the way to the dashboard; alerts here go straight to ours. */
+    key(out, &first, "input");
+    tld_sb_append_cstr(out, "{\"type\":\"log\"}");
     tld_sb_append_char(out, '}');
 }

@@ -680,12 +680,34 @@ int tld_decoder_set_load_file(struct tld_decoder_set *set, const char *path, str
     return err;
 }
 
+/*
+ * Decoders that are built into the analysis engine rather than written in XML (decoders.md §7):
+ * they decode other queues (FIM, rootcheck, inventory, SCA, Windows event channel, host info),
+ * which we do not receive, but stock rules name them in <decoded_as>, so the names must exist.
+ */
+static const char *const builtin_decoders[] = {
+    "syscheck_integrity_changed",    "syscheck_deleted",
+    "syscheck_new_entry",            "syscheck_registry_key_added",
+    "syscheck_registry_key_deleted", "syscheck_registry_key_modified",
+    "syscheck_registry_value_added", "syscheck_registry_value_deleted",
+    "syscheck_registry_value_modified", "rootcheck",
+    "syscollector",                  "ciscat",
+    "sca",                           "windows_eventchannel",
+    "hostinfo_new",                  "hostinfo_modified",
+};
+
 int tld_decoder_set_new(struct tld_decoder_set **out)
 {
     struct tld_decoder_set *set = calloc(1, sizeof *set);
     if (!set)
         return TLD_ENOMEM;
     tld_arena_init(&set->arena, 65536, (size_t)1 << 30);
+    for (size_t i = 0; i < sizeof builtin_decoders / sizeof builtin_decoders[0]; i++) {
+        if (name_id(set, builtin_decoders[i]) < 0) {
+            tld_decoder_set_free(set);
+            return TLD_ENOMEM;
+        }
+    }
     *out = set;
     return 0;
 }

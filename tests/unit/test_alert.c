@@ -86,7 +86,8 @@ static void docker_start_alert(void **state)
         "\"status\":\"start\",\"id\":\"<cid>\",\"from\":\"nginx\",\"Type\":\"container\","
         "\"Action\":\"start\",\"Actor\":{\"ID\":\"<cid>\",\"Attributes\":{\"image\":\"nginx\","
         "\"name\":\"test-container\"}},\"scope\":\"local\",\"time\":\"1683632491\",\"timeNano\":"
-        "\"1683632491049788416.000000\"}},\"location\":\"Wazuh-Docker\"}");
+        "\"1683632491049788416.000000\"}},\"location\":\"Wazuh-Docker\","
+        "\"input\":{\"type\":\"log\"}}");
 }
 
 /* alerts.md §9: groups split into compliance arrays, MITRE enrichment, static data order. */
@@ -135,7 +136,7 @@ static void sqli_alert(void **state)
         "\"{\\\"log\\\":\\\"1.2.3.4 \\\\\\\"GET\\\\n\\\"}\",\"decoder\":{\"parent\":\"json\","
         "\"name\":\"web-accesslog-docker\"},\"data\":{\"protocol\":\"GET\",\"srcip\":"
         "\"192.168.132.1\",\"id\":\"404\",\"url\":\"/users/?id=SELECT+*+FROM+users\"},"
-        "\"location\":\"/var/lib/docker/containers/c/c-json.log\"}");
+        "\"location\":\"/var/lib/docker/containers/c/c-json.log\",\"input\":{\"type\":\"log\"}}");
 }
 
 /* Dotted names nest case-insensitively, first wins, empty values are skipped, arrays embed. */
@@ -190,7 +191,7 @@ static void container_and_predecoder(void **state)
                            "10:00:01\",\"hostname\":\"myhost\"},\"decoder\":{},"
                            "\"location\":\"/var/log/auth.log\",\"container\":{\"id\":\"abc\","
                            "\"name\":\"test-container\",\"image\":{\"name\":\"nginx\"},"
-                           "\"labels\":{\"com.docker.compose.service\":\"web\"}}}"));
+                           "\"labels\":{\"com.docker.compose.service\":\"web\"}},\"input\":{\"type\":\"log\"}}"));
 }
 
 int main(void)

@@ -1,0 +1,194 @@
+/*
+ * Rule set life cycle, the id index and rule look-ups (see rule.h). Loading lives in
+ * rule_load.c/rule_opts.c, the tree in rule_tree.c, matching in rule_eval.c.
+ *
+ * The id index is an open-addressing table of rule numbers kept at most half full; it is rebuilt
+ * from the rules array when a file is rolled back (rare), which keeps removal out of the table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "engine/regex.h"
+#include "engine/rule_impl.h"
+
+struct tld_rules_env tld_rules_env_default(void)
+{
+    return (struct tld_rules_env){
+        .default_timeframe = TLD_RULES_DEFAULT_TIMEFRAME,
+        .log_alert_level = TLD_RULES_DEFAULT_LOG_LEVEL,
+        .email_alert_level = TLD_RULES_DEFAULT_EMAIL_LEVEL,
+    };
+}
+
+int tld_rules_new(const struct tld_rules_env *env, struct tld_rules **out)
+{
+    struct tld_rules *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return TLD_ENOMEM;
+    rs->env = env ? *env : tld_rules_env_default();
+    *out = rs;
+    return 0;
+}
+
+int file_store_add(struct file_store *fs, void (*fn)(void *), void *p)
+{
+    if (fs->nres == fs->capres) {
+        unsigned cap = fs->capres ? fs->capres * 2 : 32;
+        struct res *r = realloc(fs->res, cap * sizeof *r);
+        if (!r) {
+            fn(p);
+            return TLD_ENOMEM;
+        }
+        fs->res = r;
+        fs->capres = cap;
+    }
+    fs->res[fs->nres++] = (struct res){fn, p};
+    return 0;
+}
+
+void file_store_free(struct file_store *fs)
+{
+    while (fs) {
+        struct file_store *next = fs->next;
+        for (unsigned i = fs->nres; i > 0; i--)
+            fs->res[i - 1].fn(fs->res[i - 1].p);
+        free(fs->res);
+        tld_arena_fini(&fs->arena);
+        free(fs);
+        fs = next;
+    }
+}
+
+void tld_rules_free(struct tld_rules *rules)
+{
+    if (!rules)
+        return;
+    tree_free(rules);
+    for (unsigned i = 0; i < rules->nrules; i++)
+        free(rules->rules[i]->impl->store_groups);
+    free(rules->rules);
+    free(rules->ididx);
+    file_store_free(rules->files);
+    free(rules);
+}
+
+static uint32_t id_slot(unsigned id, unsigned cap)
+{
+    return (uint32_t)((id * 2654435761u) & (cap - 1));
+}
+
+static void index_put(struct tld_rules *rs, unsigned index)
+{
+    uint32_t i = id_slot(rs->rules[index]->id, rs->ididx_cap);
+    while (rs->ididx[i])
+        i = (i + 1) & (rs->ididx_cap - 1);
+    rs->ididx[i] = index + 1;
+}
+
+static int index_grow(struct tld_rules *rs, unsigned want)
+{
+    unsigned cap = 64;
+    while (cap < want * 2)
+        cap *= 2;
+    if (cap <= rs->ididx_cap)
+        return 0;
+    uint32_t *v = calloc(cap, sizeof *v);
+    if (!v)
+        return TLD_ENOMEM;
+    free(rs->ididx);
+    rs->ididx = v;
+    rs->ididx_cap = cap;
+    for (unsigned i = 0; i < rs->nrules; i++)
+        index_put(rs, i);
+    return 0;
+}
+
+void rules_index_rebuild(struct tld_rules *rs)
+{
+    if (rs->ididx)
+        memset(rs->ididx, 0, rs->ididx_cap * sizeof *rs->ididx);
+    for (unsigned i = 0; i < rs->nrules; i++)
+        index_put(rs, i);
+}
+
+/* Append a rule to the rules array and the id index. */
+int rules_index_add(struct tld_rules *rs, struct tld_rule *r)
+{
+    if (rs->nrules >= TLD_RULES_MAX)
+        return TLD_ELIMIT;
+    if (rs->nrules == rs->caprules) {
+        unsigned cap = rs->caprules ? rs->caprules * 2 : 256;
+        struct tld_rule **v = realloc(rs->rules, cap * sizeof *v);
+        if (!v)
+            return TLD_ENOMEM;
+        rs->rules = v;
+        rs->caprules = cap;
+    }
+    if ((rs->nrules + 1) * 2 > rs->ididx_cap && index_grow(rs, rs->nrules + 1))
+        return TLD_ENOMEM;
+    r->index = rs->nrules;
+    rs->rules[rs->nrules++] = r;
+    index_put(rs, r->index);
+    return 0;
+}
+
+struct tld_rule *rules_find_mut(const struct tld_rules *rs, unsigned id)
+{
+    if (!rs->ididx)
+        return NULL;
+    for (uint32_t i = id_slot(id, rs->ididx_cap);; i = (i + 1) & (rs->ididx_cap - 1)) {
+        uint32_t s = rs->ididx[i];
+        if (!s)
+            return NULL;
+        if (rs->rules[s - 1]->id == id)
+            return rs->rules[s - 1];
+    }
+}
+
+unsigned tld_rules_count(const struct tld_rules *rules)
+{
+    return rules->nrules;
+}
+
+const struct tld_rule *tld_rules_at(const struct tld_rules *rules, unsigned index)
+{
+    return index < rules->nrules ? rules->rules[index] : NULL;
+}
+
+const struct tld_rule *tld_rules_find(const struct tld_rules *rules, unsigned id)
+{
+    return rules_find_mut(rules, id);
+}
+
+int tld_rules_finish(struct tld_rules *rules)
+{
+    if (rules->finished)
+        return 0;
+    int err = tree_finish(rules);
+    if (err)
+        return err;
+    for (unsigned i = 0; i < rules->nrules; i++) {
+        const struct tld_rule_impl *im = rules->rules[i]->impl;
+        if (im->search == SEARCH_GLOBAL)
+            rules->has_global_search = true;
+        if (im->b.if_fts)
+            rules->has_fts = true;
+        if (im->b.check_diff)
+            rules->has_diff = true;
+    }
+    rules->finished = true;
+    return 0;
+}
+
+uint32_t dynname_hash(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}

@@ -1,0 +1,489 @@
+/*
+ * Evaluating one event against a finished rule set (rules.md §5–§7, §9).
+ *
+ * check() applies a rule's tests in two phases. The pure tests (decoded_as, field presence,
+ * patterns, addresses, compiled rule, maxsize, time, weekday) have no side effect, so they run
+ * cheapest first: one integer compare for decoded_as, one mask test for every field the rule
+ * needs, then the patterns. The tests with side effects run afterwards in the order of
+ * rules.md §5.2 — check_diff, if_fts, lists, correlation — so their effects happen exactly when
+ * the original's would. Only those take the state lock.
+ *
+ * Children are tried in sibling order and the deepest matching descendant wins; a noalert rule
+ * whose children all fail is transparent. The rule returned increments its firedtimes counter.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "engine/correlation.h"
+#include "engine/decoder.h"
+#include "engine/iplist.h"
+#include "engine/lists.h"
+#include "engine/regex.h"
+#include "engine/rule_impl.h"
+
+#define DYNIDX_SLOTS (2 * TLD_EVENT_MAX_FIELDS)
+
+struct ectx {
+    const struct tld_rules *rs;
+    struct tld_rules_state *st;
+    const struct tld_event *ev;
+    struct tld_rule_hit *hit;
+    enum tld_category type;
+    uint32_t present;
+    int64_t now;
+    int matched; /* this event's `matched` level (correlation) */
+    int fts;     /* 0 not computed yet, 1 first time seen, -1 seen before */
+    bool tm_ready;
+    char hhmm[6];
+    int wday;
+    bool dyn_ready;
+    int32_t decoder_id;               /* -2 without decoder: no rule's decoded_as equals it */
+    const struct tld_rule *prev_rule; /* direct parent of the winner */
+    uint64_t firedtimes;
+};
+
+static uint32_t presence(const struct tld_event *ev)
+{
+    uint32_t m = 0;
+    for (int f = 0; f < TLD_F_COUNT; f++)
+        if (ev->fields[f].p)
+            m |= PB_FIELD(f);
+    if (ev->hostname.p)
+        m |= PB_HOSTNAME;
+    if (ev->program_name.p)
+        m |= PB_PROGRAM;
+    if (ev->location.p)
+        m |= PB_LOCATION;
+    if (ev->fields[TLD_F_DSTUSER].p || ev->fields[TLD_F_SRCUSER].p)
+        m |= PB_USER;
+    return m;
+}
+
+static void local_time(struct ectx *x)
+{
+    if (x->tm_ready)
+        return;
+    int64_t ns = x->ev->time_ns;
+    time_t t = (time_t)(ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000));
+    struct tm tm;
+    if (!localtime_r(&t, &tm))
+        memset(&tm, 0, sizeof tm);
+    x->hhmm[0] = (char)('0' + tm.tm_hour / 10);
+    x->hhmm[1] = (char)('0' + tm.tm_hour % 10);
+    x->hhmm[2] = ':';
+    x->hhmm[3] = (char)('0' + tm.tm_min / 10);
+    x->hhmm[4] = (char)('0' + tm.tm_min % 10);
+    x->hhmm[5] = '\0';
+    x->wday = tm.tm_wday;
+    x->tm_ready = true;
+}
+
+/* ---- dynamic fields ---- */
+
+/* First dynamic field named like k (case-insensitive), through a per-event hash index. */
+static struct tld_sv dyn_get(struct ectx *x, const struct dynname *k)
+{
+    const struct tld_event *ev = x->ev;
+    uint16_t *idx = x->hit->dynidx;
+    struct tld_sv name = tld_sv_make(k->name, k->len);
+    if (ev->ndyn <= 8) {
+        for (unsigned i = 0; i < ev->ndyn; i++)
+            if (tld_sv_eq_nocase(ev->dyn[i].name, name))
+                return ev->dyn[i].value;
+        return TLD_SV_NULL;
+    }
+    if (!x->dyn_ready) {
+        memset(idx, 0, DYNIDX_SLOTS * sizeof *idx);
+        for (unsigned i = 0; i < ev->ndyn && i < TLD_EVENT_MAX_FIELDS; i++) {
+            struct tld_sv n = ev->dyn[i].name;
+            uint32_t s = dynname_hash(n.p ? n.p : "", n.n) & (DYNIDX_SLOTS - 1);
+            bool dup = false;
+            while (idx[s] && !dup) {
+                dup = tld_sv_eq_nocase(ev->dyn[idx[s] - 1].name, n);
+                s = (s + 1) & (DYNIDX_SLOTS - 1);
+            }
+            if (!dup)
+                idx[s] = (uint16_t)(i + 1);
+        }
+        x->dyn_ready = true;
+    }
+    for (uint32_t s = k->hash & (DYNIDX_SLOTS - 1); idx[s]; s = (s + 1) & (DYNIDX_SLOTS - 1))
+        if (tld_sv_eq_nocase(ev->dyn[idx[s] - 1].name, name))
+            return ev->dyn[idx[s] - 1].value;
+    return TLD_SV_NULL;
+}
+
+/* ---- pure tests ---- */
+
+static bool run_test(struct ectx *x, const struct rtest *t)
+{
+    const struct tld_event *ev = x->ev;
+    struct tld_sv v;
+    switch ((enum rtest_kind)t->kind) {
+    case RT_LOG:
+        v = ev->log.p ? ev->log : TLD_SV_LIT("");
+        break;
+    case RT_FIELD:
+        v = ev->fields[t->field];
+        break;
+    case RT_PROGRAM:
+        v = ev->program_name;
+        break;
+    case RT_HOSTNAME:
+        v = ev->hostname;
+        break;
+    case RT_LOCATION:
+        v = ev->location;
+        break;
+    case RT_USER:
+        v = tld_event_user(ev);
+        break;
+    case RT_DYN:
+        v = dyn_get(x, &t->dyn);
+        if (!v.p)
+            return false;
+        break;
+    case RT_IP:
+        v = ev->fields[t->field];
+        return tld_iplist_match(t->ip, v.p, v.n) != t->negate;
+    case RT_COMPILED:
+        return t->compiled(ev);
+    default:
+        return false;
+    }
+    return tld_rx_match(t->rx, v.p, v.n, NULL, x->hit->scratch) != t->negate;
+}
+
+static bool time_ok(struct ectx *x, const struct rule_body *b)
+{
+    local_time(x);
+    bool in = strncmp(x->hhmm, b->time_lo, 5) >= 0 && strncmp(x->hhmm, b->time_hi, 5) <= 0;
+    return in != b->time_neg;
+}
+
+/* decoded_as and field presence; the same test runs on the packed kid filters. */
+static inline bool prefilter(const struct ectx *x, int32_t decoded_as, uint32_t need)
+{
+    return (decoded_as < 0 || decoded_as == x->decoder_id) && (need & x->present) == need;
+}
+
+static bool pure_tests(struct ectx *x, const struct rule_body *b)
+{
+    const struct tld_event *ev = x->ev;
+    if (b->maxsize && (ev->log.p ? ev->log.n : 0) < b->maxsize)
+        return false;
+    if (b->has_time && !time_ok(x, b))
+        return false;
+    if (b->has_weekday) {
+        local_time(x);
+        if (!(b->weekdays & (1u << x->wday)))
+            return false;
+    }
+    for (unsigned i = 0; i < b->ntests; i++)
+        if (!run_test(x, &b->tests[i]))
+            return false;
+    return true;
+}
+
+/* ---- tests with side effects ---- */
+
+static bool diff_test(struct ectx *x, const struct tld_rule *r)
+{
+    const struct tld_event *ev = x->ev;
+    struct tld_sv log = ev->log.p ? ev->log : TLD_SV_LIT("");
+    if (log.n > TLD_DIFF_MAX_LOG)
+        return false;
+    /* Key: the host (an agent's "(name) ..." reduced to name) and the rule id. */
+    struct tld_sv host = ev->hostname.p ? ev->hostname : ev->agent_name;
+    if (!host.p)
+        host = TLD_SV_LIT("");
+    if (host.n && host.p[0] == '(') {
+        long close = tld_sv_index(host, ')');
+        host = tld_sv_make(host.p + 1, close > 0 ? (size_t)close - 1 : host.n - 1);
+    }
+    char key[512];
+    size_t hn = host.n < sizeof key - 16 ? host.n : sizeof key - 16;
+    memcpy(key, host.p, hn);
+    int kn = snprintf(key + hn, sizeof key - hn, "/%u", r->id);
+    size_t oldn = 0;
+    struct tld_rule_hit *hit = x->hit;
+    if (!state_diff(x->st, tld_sv_make(key, hn + (size_t)kn), log, hit->prevlog_buf, &oldn))
+        return false;
+    hit->prevlog_buf[oldn] = '\0';
+    hit->previous_log = tld_sv_make(hit->prevlog_buf, oldn);
+    hit->prev_set[0] = hit->prev_set[1] = false;
+    tld_rule_hit_prev_add(hit, 0, TLD_SV_LIT("Previous output:"));
+    tld_rule_hit_prev_add(hit, 1, hit->previous_log);
+    return true;
+}
+
+static bool fts_test(struct ectx *x)
+{
+    if (!x->ev->fts_key.p)
+        return false;
+    if (!x->fts)
+        x->fts = state_fts_first(x->st, x->ev->fts_key) ? 1 : -1;
+    return x->fts > 0;
+}
+
+static bool list_test(struct ectx *x, const struct rlist *l)
+{
+    const struct tld_event *ev = x->ev;
+    struct tld_sv v;
+    switch ((enum list_what)l->what) {
+    case LW_USER: /* srcuser first here, unlike <user> */
+        v = ev->fields[TLD_F_SRCUSER].p ? ev->fields[TLD_F_SRCUSER] : ev->fields[TLD_F_DSTUSER];
+        break;
+    case LW_HOSTNAME:
+        v = ev->hostname;
+        break;
+    case LW_PROGRAM:
+        v = ev->program_name;
+        break;
+    case LW_DYN:
+        v = dyn_get(x, &l->dyn);
+        break;
+    default:
+        v = ev->fields[l->field];
+        break;
+    }
+    if (!v.p)
+        return false;
+    struct tld_sv val;
+    bool found;
+    switch ((enum list_lookup)l->lookup) {
+    case LK_MATCH_KEY:
+        return tld_list_get(l->list, v, NULL);
+    case LK_NOT_MATCH_KEY:
+        return !tld_list_get(l->list, v, NULL);
+    case LK_MATCH_KEY_VALUE:
+        return l->check_value && tld_list_get(l->list, v, &val) &&
+               tld_rx_match(l->check_value, val.p, val.n, NULL, NULL);
+    case LK_ADDRESS_MATCH_KEY:
+        return tld_list_get_address(l->list, v, NULL);
+    case LK_NOT_ADDRESS_MATCH_KEY:
+        return !tld_list_get_address(l->list, v, NULL);
+    case LK_ADDRESS_MATCH_KEY_VALUE:
+        /* Inverted in 4.14.7: true unless the address is found and its value matches. */
+        found = tld_list_get_address(l->list, v, &val);
+        return !(found && l->check_value && tld_rx_match(l->check_value, val.p, val.n, NULL, NULL));
+    }
+    return false;
+}
+
+static bool side_tests(struct ectx *x, const struct tld_rule *r)
+{
+    const struct tld_rule_impl *im = r->impl;
+    const struct rule_body *b = &im->b;
+    if (b->check_diff && !diff_test(x, r))
+        return false;
+    if (b->if_fts && !fts_test(x))
+        return false;
+    for (unsigned i = 0; i < b->nlists; i++)
+        if (!list_test(x, &b->lists[i]))
+            return false;
+    if (b->context && !b->check_diff && im->search != SEARCH_NONE) {
+        struct tld_corr_query q = {.ev = x->ev,
+                                   .type = x->type,
+                                   .now = x->now,
+                                   .matched = &x->matched,
+                                   .hit = x->hit,
+                                   .scratch = x->hit->scratch};
+        pthread_mutex_lock(&x->st->lock);
+        bool ok = tld_corr_search(x->st->corr, r, &q);
+        pthread_mutex_unlock(&x->st->lock);
+        if (!ok) {
+            tld_rule_hit_prev_clear(x->hit);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- the tree walk ---- */
+
+/* The node's rule has passed its prefilter. */
+static const struct tld_rule *check(struct ectx *x, const struct rnode *node)
+{
+    const struct tld_rule *r = node->rule;
+    if (!pure_tests(x, &r->impl->b) || !side_tests(x, r))
+        return NULL;
+    for (unsigned i = 0; i < node->nkids; i++) {
+        if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+            continue;
+        const struct tld_rule *w = check(x, node->kids[i]);
+        if (w) {
+            if (!x->prev_rule)
+                x->prev_rule = r;
+            return w;
+        }
+    }
+    if (r->noalert)
+        return NULL;
+    x->firedtimes = atomic_fetch_add_explicit(&x->st->fired[r->index], 1, memory_order_relaxed) + 1;
+    return r;
+}
+
+/* ---- description (rules.md §7) ---- */
+
+static struct tld_sv desc_field(const struct tld_event *ev, struct tld_sv name)
+{
+    static const struct {
+        const char *name;
+        int field;
+    } statics[] = {
+        {"dstuser", TLD_F_DSTUSER},
+        {"srcuser", TLD_F_SRCUSER},
+        {"srcip", TLD_F_SRCIP},
+        {"dstip", TLD_F_DSTIP},
+        {"srcport", TLD_F_SRCPORT},
+        {"dstport", TLD_F_DSTPORT},
+        {"protocol", TLD_F_PROTOCOL},
+        {"action", TLD_F_ACTION},
+        {"id", TLD_F_ID},
+        {"url", TLD_F_URL},
+        {"data", TLD_F_DATA},
+        {"status", TLD_F_STATUS},
+        {"extra_data", TLD_F_EXTRA_DATA},
+        {"system_name", TLD_F_SYSTEM_NAME},
+    };
+    for (unsigned i = 0; i < sizeof statics / sizeof *statics; i++)
+        if (tld_sv_eq_cstr(name, statics[i].name))
+            return ev->fields[statics[i].field];
+    if (tld_sv_eq_cstr(name, "program_name"))
+        return ev->program_name;
+    if (tld_sv_eq_cstr(name, "hostname"))
+        return ev->hostname;
+    return tld_event_get(ev, name);
+}
+
+struct tld_sv tld_rule_description(const struct tld_rule *rule, const struct tld_event *ev,
+                                   char *buf)
+{
+    struct tld_sv raw = tld_sv_of(rule->description);
+    const char *p = raw.p, *end = raw.p + raw.n;
+    size_t n = 0;
+    for (;;) {
+        const char *tok = NULL;
+        for (const char *q = p; q + 1 < end; q++)
+            if (q[0] == '$' && q[1] == '(') {
+                tok = q;
+                break;
+            }
+        if (!tok)
+            break;
+        const char *close = memchr(tok + 2, ')', (size_t)(end - tok - 2));
+        if (!close)
+            break; /* an unclosed "$(" is copied with the rest */
+        size_t z = (size_t)(tok - p);
+        if (n + z >= TLD_RULE_DESC_MAX)
+            return raw;
+        memcpy(buf + n, p, z);
+        n += z;
+        struct tld_sv v = desc_field(ev, tld_sv_make(tok + 2, (size_t)(close - tok - 2)));
+        if (v.p) {
+            if (n + v.n >= TLD_RULE_DESC_MAX)
+                return raw;
+            memcpy(buf + n, v.p, v.n);
+            n += v.n;
+        }
+        p = close + 1;
+    }
+    size_t z = (size_t)(end - p);
+    if (n + z >= TLD_RULE_DESC_MAX)
+        return raw;
+    memcpy(buf + n, p, z);
+    n += z;
+    buf[n] = '\0';
+    return tld_sv_make(buf, n);
+}
+
+/* ---- post-processing (rules.md §5 step 4) ---- */
+
+static void store_event(struct ectx *x, const struct tld_rule *a)
+{
+    const struct tld_rule_impl *im = a->impl;
+    const int *lists = NULL;
+    unsigned n = 0;
+    if (im->store_sid_list >= 0) {
+        lists = &im->store_sid_list;
+        n = 1;
+    } else if (im->nstore_groups) {
+        lists = im->store_groups;
+        n = im->nstore_groups;
+    }
+    bool global = x->rs->has_global_search;
+    if (!n && !global)
+        return;
+    struct tld_corr_event *e = tld_corr_copy(x->ev, x->type, x->now, x->matched);
+    if (!e)
+        return;
+    pthread_mutex_lock(&x->st->lock);
+    tld_corr_store(x->st->corr, e, lists, n, global);
+    pthread_mutex_unlock(&x->st->lock);
+}
+
+static void finish_hit(struct tld_rule_hit *hit)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < TLD_RULE_PREV_MAX; i++) {
+        hit->previous_output[i] =
+            hit->prev_set[i] ? tld_sv_make(hit->prev_buf[i], hit->prev_len[i]) : TLD_SV_NULL;
+        if (hit->prev_set[i] && n == i)
+            n++;
+    }
+    hit->n_previous = n;
+}
+
+void tld_rules_eval(const struct tld_rules *rules, struct tld_rules_state *st,
+                    const struct tld_event *ev, struct tld_rule_hit *hit)
+{
+    hit->rule = hit->alert_rule = NULL;
+    hit->firedtimes = 0;
+    hit->ignored = hit->write_alert = hit->mail = false;
+    hit->description = TLD_SV_NULL;
+    hit->previous_log = TLD_SV_NULL;
+    tld_rule_hit_prev_clear(hit);
+
+    struct ectx x = {
+        .rs = rules,
+        .st = st,
+        .ev = ev,
+        .hit = hit,
+        .type = ev->decoder ? ev->decoder->type : TLD_CAT_SYSLOG,
+        .present = presence(ev),
+        .decoder_id = ev->decoder ? ev->decoder->id : -2,
+    };
+    int64_t ns = ev->time_ns;
+    x.now = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+
+    const struct tld_rule *w = NULL;
+    if ((unsigned)x.type < TLD_CAT_COUNT)
+        for (unsigned i = 0; i < rules->ncat_top[x.type] && !w; i++) {
+            const struct rnode *t = rules->cat_top[x.type][i];
+            const struct rule_body *b = &t->rule->impl->b;
+            if (prefilter(&x, b->decoded_as, b->need))
+                w = check(&x, t);
+        }
+    if (!w)
+        goto out;
+    hit->rule = w;
+    hit->firedtimes = x.firedtimes;
+    const struct tld_rule *a = w;
+    if (w->level > 0 && w->ignore && state_ignored(st, w, x.now)) {
+        hit->ignored = true;
+        a = x.prev_rule;
+        tld_rule_hit_prev_clear(hit);
+    }
+    if (w->level == 0 || !a) {
+        hit->description = tld_rule_description(w, ev, hit->desc_buf);
+        goto out;
+    }
+    hit->alert_rule = a;
+    hit->description = tld_rule_description(a, ev, hit->desc_buf);
+    hit->write_alert = a->log && a->level > 0;
+    hit->mail = a->mail;
+    store_event(&x, a);
+out:
+    finish_hit(hit);
+}
