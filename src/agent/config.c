@@ -24,7 +24,7 @@ struct ctx {
 static void err(struct ctx *c, const struct tld_xml_node *n, const char *fmt, const char *a,
                 const char *b)
 {
-    char msg[512];
+    char msg[9000];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
     tld_diag_error(c->diag, c->file, n->line, "<%s>: %s", n->name, msg);
 }

@@ -119,8 +119,10 @@ int tld_evrec_encode(const struct tld_evrec *r, struct tld_sb *out)
         put_varint(out, r->file_ino);
         put_varint(out, r->file_offset);
     }
-    if (r->flags & TLD_EVREC_DOCKER_CURSOR)
+    if (r->flags & TLD_EVREC_DOCKER_CURSOR) {
         put_le(out, (uint64_t)r->docker_cursor_ns, 8);
+        put_le(out, r->docker_event_hash, 8);
+    }
     if (out->oom)
         return TLD_ENOMEM;
     if (out->truncated) {
@@ -230,8 +232,10 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
         r->file_ino = get_varint(&d);
         r->file_offset = get_varint(&d);
     }
-    if (r->flags & TLD_EVREC_DOCKER_CURSOR)
+    if (r->flags & TLD_EVREC_DOCKER_CURSOR) {
         r->docker_cursor_ns = (int64_t)get_le(&d, 8);
+        r->docker_event_hash = get_le(&d, 8);
+    }
     if (d.bad || d.p != d.end)
         return TLD_EPARSE;
     return 0;

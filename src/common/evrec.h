@@ -13,7 +13,7 @@
  *                        v nlabels | (s key | s value) * nlabels
  *   [DOCKER_LOG]         s stream | s time
  *   [FILE_POS]           v dev | v ino | v offset
- *   [DOCKER_CURSOR]      i64 cursor_ns
+ *   [DOCKER_CURSOR]      i64 cursor_ns | u64 event hash
  *
  * Decoding accepts nothing else: unknown flag bits, a field over its bound, a length past the
  * end, or bytes left over are all TLD_EPARSE. Every bound below is also enforced on encode.
@@ -50,7 +50,7 @@ enum tld_evrec_flag {
     TLD_EVREC_CONTAINER = 1 << 2,     /* container metadata present */
     TLD_EVREC_DOCKER_LOG = 1 << 3,    /* docker json-file `stream` and `time` present */
     TLD_EVREC_FILE_POS = 1 << 4,      /* position of the source file after this event */
-    TLD_EVREC_DOCKER_CURSOR = 1 << 5, /* timeNano of a Docker event (listener resume) */
+    TLD_EVREC_DOCKER_CURSOR = 1 << 5, /* timeNano and identity of a Docker event (resume) */
 };
 #define TLD_EVREC_FLAGS_ALL 0x3f
 
@@ -82,6 +82,7 @@ struct tld_evrec {
     /* Where the source file stood after this event: the exact-resume key of the collector. */
     uint64_t file_dev, file_ino, file_offset;
     int64_t docker_cursor_ns;
+    uint64_t docker_event_hash; /* hash of the event's raw bytes, for de-duplication */
 };
 
 /* Storage for the labels of a decoded record. */

@@ -38,6 +38,7 @@ static struct tld_evrec full_record(struct tld_evrec_label *labels)
         .file_ino = 1234567890123ULL,
         .file_offset = (1ULL << 40) + 5,
         .docker_cursor_ns = 1795707400254114947LL,
+        .docker_event_hash = 0x0123456789abcdefULL,
     };
     return r;
 }
@@ -72,6 +73,7 @@ static void round_trip(void **state)
     assert_int_equal(d.file_ino, r.file_ino);
     assert_int_equal(d.file_offset, r.file_offset);
     assert_int_equal(d.docker_cursor_ns, r.docker_cursor_ns);
+    assert_int_equal(d.docker_event_hash, r.docker_event_hash);
     tld_sb_fini(&sb);
 }
 
