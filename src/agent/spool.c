@@ -552,6 +552,11 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     if (sp->acked > sp->committed_seq)
         sp->acked = sp->committed_seq; /* an ack file from a spool that lost its tail */
     sp->ack_persist_ns = tld_clock_now(&sp->clock);
+    if (total_bytes(sp) > sp->max_bytes - sp->max_bytes / 8) {
+        /* Still full from the last run (that run recorded it): stay paused until it drains. */
+        sp->full = true;
+        sp->full_since_ns = sp->ack_persist_ns;
+    }
     *out = sp;
     return 0;
 fail:

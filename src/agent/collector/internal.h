@@ -79,9 +79,12 @@ struct stream {
     struct fpos resume;
     bool resume_set;
     struct pending pend;
-    bool active;                      /* read again on the next pass */
-    bool check_rot;                   /* look at the path again (rename, truncation) */
-    uint64_t finished[FINISHED_RING]; /* inodes of files already finished */
+    bool active;    /* read again on the next pass */
+    bool check_rot; /* look at the path again (rename, truncation) */
+    bool had_file;  /* a file was followed at the path before: a new one is a rotation */
+    /* Files already finished: inode numbers are reused quickly, so a finished file is only
+     * recognised by its inode together with its head fingerprint. */
+    struct fpos finished[FINISHED_RING];
     unsigned nfinished;
     struct stream *hnext;
 };

@@ -83,7 +83,7 @@ static void close_file(struct stream *st, unsigned i)
     if (f->fd >= 0)
         close(f->fd);
     tld_sb_fini(&f->carry);
-    st->finished[st->nfinished++ % FINISHED_RING] = f->ino;
+    st->finished[st->nfinished++ % FINISHED_RING] = pos_of(f, f->off);
     memmove(&st->files[i], &st->files[i + 1], (st->nfiles - i - 1) * sizeof *f);
     st->nfiles--;
 }
@@ -147,6 +147,8 @@ int tld_stream_add_file(struct tld_collector *c, struct stream *st, int fd, uint
     if (hl && tld_stream_head(fd, hl, &f->head_hash))
         f->head_len = hl;
     st->active = true;
+    if (!detached)
+        st->had_file = true;
     c->st.files_opened++;
     if (!st->resume_set) {
         st->resume = pos_of(f, off);
@@ -624,15 +626,33 @@ enum pump_rc tld_stream_pump(struct tld_collector *c, struct stream *st)
 
 /* ---- rotation and truncation ----------------------------------------------------------------- */
 
-static bool known_ino(const struct stream *st, uint64_t ino)
+/* A file the stream has open (an open file's inode cannot be reused). */
+static bool open_ino(const struct stream *st, uint64_t ino)
 {
     for (unsigned i = 0; i < st->nfiles; i++)
         if (st->files[i].ino == ino)
             return true;
+    return false;
+}
+
+/* A file the stream has open or has finished (then also recognised by its first bytes). */
+static bool known_file(const struct stream *st, int dirfd, const char *name, uint64_t ino)
+{
+    if (open_ino(st, ino))
+        return true;
     unsigned n = st->nfinished < FINISHED_RING ? st->nfinished : FINISHED_RING;
-    for (unsigned i = 0; i < n; i++)
-        if (st->finished[i] == ino)
+    for (unsigned i = 0; i < n; i++) {
+        const struct fpos *f = &st->finished[i];
+        if (f->ino != ino || !f->head_len)
+            continue;
+        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        uint64_t h;
+        bool same = fd >= 0 && tld_stream_head(fd, f->head_len, &h) && h == f->head_hash;
+        if (fd >= 0)
+            close(fd);
+        if (same)
             return true;
+    }
     return false;
 }
 
@@ -683,7 +703,7 @@ static void catch_up(struct tld_collector *c, struct stream *st, int64_t after_m
             continue;
         struct stat sb;
         if (fstatat(dirfd(d), e->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode) ||
-            known_ino(st, (uint64_t)sb.st_ino))
+            known_file(st, dirfd(d), e->d_name, (uint64_t)sb.st_ino))
             continue;
         int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         if (mt < after_mtime)
@@ -786,6 +806,15 @@ static void truncated_file(struct tld_collector *c, struct stream *st, struct tf
     tld_stream_notice(c, "ossec: File size reduced (inode remained): '%s'.", st->path);
 }
 
+static void detach(struct tld_collector *c, struct tfile *f)
+{
+    f->detached = true;
+    f->detached_ns = now_ns(c);
+    struct stat fs;
+    if (fstat(f->fd, &fs) == 0)
+        f->mtime_ns = (int64_t)fs.st_mtim.tv_sec * 1000000000 + fs.st_mtim.tv_nsec;
+}
+
 void tld_stream_check(struct tld_collector *c, struct stream *st)
 {
     st->check_rot = false;
@@ -795,11 +824,7 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
     struct stat sb;
     if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (cur) { /* renamed away or deleted: finish it from the descriptor */
-            cur->detached = true;
-            cur->detached_ns = now_ns(c);
-            struct stat fs;
-            if (fstat(cur->fd, &fs) == 0)
-                cur->mtime_ns = (int64_t)fs.st_mtim.tv_sec * 1000000000 + fs.st_mtim.tv_nsec;
+            detach(c, cur);
             st->active = true;
         }
         return;
@@ -811,23 +836,12 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
             st->active = true;
         return;
     }
-    if (known_ino(st, (uint64_t)sb.st_ino))
+    if (open_ino(st, (uint64_t)sb.st_ino))
         return; /* a file we follow came back under the name: nothing new */
-    int64_t after = 0;
-    if (cur) {
-        cur->detached = true;
-        cur->detached_ns = now_ns(c);
-        struct stat fs;
-        if (fstat(cur->fd, &fs) == 0)
-            cur->mtime_ns = (int64_t)fs.st_mtim.tv_sec * 1000000000 + fs.st_mtim.tv_nsec;
-        after = cur->mtime_ns;
-        c->st.rotations++;
-        tld_stream_notice(c, "ossec: File rotated (inode changed): '%s'.", st->path);
-    } else if (st->nfiles) {
-        after = st->files[st->nfiles - 1].mtime_ns;
-    }
+    if (cur)
+        detach(c, cur);
     if (st->nfiles)
-        catch_up(c, st, after);
+        catch_up(c, st, st->files[st->nfiles - 1].mtime_ns);
     int fd = open(st->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
@@ -837,10 +851,14 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
         st->check_rot = true;
         return;
     }
+    if (st->had_file) {
+        c->st.rotations++;
+        tld_stream_notice(c, "ossec: File rotated (inode changed): '%s'.", st->path);
+    }
     if (tld_stream_add_file(c, st, fd, 0, false) != 0)
         tld_log_warn(c->log,
-                     "collector: %s: too many rotated files open; not following the "
-                     "new one yet",
+                     "collector: %s: too many rotated files open; not following the new "
+                     "one yet",
                      st->path);
 }
 
