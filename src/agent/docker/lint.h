@@ -88,6 +88,7 @@ struct tld_listener {
     /* reconciliation after a connect */
     bool rec_pending, rec_overlap;
     int64_t rec_t_list, rec_t_connect, rec_last_event_ns;
+    int64_t rec_cursor; /* cursor when the connection was made */
     uint64_t rec_replayed;
     struct known *rec_list;
     unsigned rec_nlist;

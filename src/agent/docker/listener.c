@@ -110,7 +110,7 @@ struct conn {
     struct tld_events_splitter split;
     long status;
     struct tld_sb errbody;
-    uint64_t garbage;
+    uint64_t garbage, split_garbage;
     bool overflow, garbage_reported, too_much_garbage;
 };
 
@@ -180,7 +180,24 @@ static bool on_data(void *ctx, const char *p, size_t n)
         tld_sb_append(&c->errbody, p, n);
         return true;
     }
-    return tld_events_feed(&c->split, p, n, on_line, c);
+    bool ok = tld_events_feed(&c->split, p, n, on_line, c);
+    if (c->split.garbage != c->split_garbage) { /* over-long lines the splitter dropped */
+        uint64_t d = c->split.garbage - c->split_garbage;
+        c->split_garbage = c->split.garbage;
+        c->garbage += d;
+        pthread_mutex_lock(&c->l->smu);
+        c->l->st.garbage += d;
+        pthread_mutex_unlock(&c->l->smu);
+        tld_log_warn(c->l->log,
+                     "docker listener: dropped a line longer than %u bytes from the "
+                     "events stream",
+                     TLD_EVENTS_MAX_LINE);
+        if (!c->garbage_reported) {
+            c->garbage_reported = true;
+            tld_listener_status(c->l, "garbage", "\"sample\":\"(a line over the length bound)\"");
+        }
+    }
+    return ok;
 }
 
 /* Sleep up to ms, waking early on stop. false when stopping. */
@@ -274,6 +291,7 @@ static void *reader_main(void *arg)
         c.overflow = c.garbage_reported = c.too_much_garbage = false;
         tld_sb_reset(&c.errbody);
         tld_events_splitter_reset(&c.split);
+        c.split_garbage = c.split.garbage;
         pthread_mutex_lock(&l->smu);
         l->st.connects++;
         l->st.connected = true;

@@ -356,7 +356,7 @@ static void reconcile(struct tld_listener *l)
     if (possible_loss || n) {
         char *ch = cJSON_PrintUnformatted(changes);
         char fields[1024];
-        double gap = (double)(l->rec_t_connect - l->cursor_ns) / 1e9;
+        double gap = (double)(l->rec_t_connect - l->rec_cursor) / 1e9;
         snprintf(fields, sizeof fields,
                  "\"gap_seconds\":%.3f,\"last_event\":%s,\"replayed\":%" PRIu64
                  ",\"possible_loss\":%s,\"reconciled\":%s,\"changes_count\":%u,\"changes\":",
@@ -418,6 +418,7 @@ static void connected(struct tld_listener *l, const struct qitem *it)
     l->rec_overlap = false;
     l->rec_replayed = 0;
     l->rec_t_connect = it->t_ns;
+    l->rec_cursor = l->cursor_ns;
     l->rec_t_list = now_ns(l);
     l->rec_last_event_ns = l->rec_t_list;
     l->rec_list_ok = list_containers(l);
