@@ -1,0 +1,416 @@
+/*
+ * tld-agent: collects container logs and Docker Engine events into the spool, and (until the
+ * forwarder exists) writes them out with --output.
+ *
+ *   tld-agent [-c CONFIG]... [-r ROOT] [--output FILE|-] [--log FILE|-] [--debug] [-t]
+ *
+ * Layout under ROOT (default /var/threatlockdown): etc/agent.conf (default config),
+ * queue/spool/ (the spool), queue/state/ (collector positions, Docker cursor), var/run/
+ * (pid file with a lock, and tld-agent.stats.json, rewritten every second), logs/agent.log.
+ *
+ * Threads: the collector, the Docker listener (reader and writer), the output consumer, and
+ * this one, which waits for SIGTERM/SIGINT and writes the stats file. Shutdown stops the
+ * sources first (each commits and checkpoints), then lets the consumer drain, then closes the
+ * spool.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/collector/collector.h"
+#include "agent/config.h"
+#include "agent/docker/listener.h"
+#include "agent/docker/meta.h"
+#include "agent/output.h"
+#include "agent/spool.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#define HOLDER_COLLECTOR 0
+#define HOLDER_DOCKER    1
+
+struct agent {
+    const char *root;
+    char spool_dir[4096], state_dir[4096], run_dir[4096], logs_dir[4096];
+    const char *configs[16];
+    unsigned nconfigs;
+    const char *output;
+    const char *log_path;
+    bool debug, test_only;
+
+    struct tld_log log;
+    struct tld_agent_config cfg;
+    struct tld_spool *spool;
+    struct tld_meta *meta;
+    struct tld_collector *collector;
+    struct tld_listener *listener;
+    struct tld_output *out;
+    pthread_t t_collector, t_output;
+    bool have_collector, have_output;
+    int pid_fd;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tld-agent [-c CONFIG]... [-r ROOT] [--output FILE|-] [--log FILE|-] "
+               "[--debug] [-t]\n"
+               "  -c, --config FILE  configuration (repeatable; default ROOT/etc/agent.conf)\n"
+               "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
+               "  -o, --output DEST  write spooled events as JSON lines to DEST (- = stdout)\n"
+               "  -l, --log DEST     own log (default ROOT/logs/agent.log; - = stderr)\n"
+               "  -d, --debug        debug logging\n"
+               "  -t, --test         check the configuration and exit\n");
+}
+
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int parse_args(struct agent *a, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"root", required_argument, NULL, 'r'},
+        {"output", required_argument, NULL, 'o'}, {"log", required_argument, NULL, 'l'},
+        {"debug", no_argument, NULL, 'd'},        {"test", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:r:o:l:dth", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            if (a->nconfigs == 16) {
+                fprintf(stderr, "tld-agent: at most 16 configuration files\n");
+                return 2;
+            }
+            a->configs[a->nconfigs++] = optarg;
+            break;
+        case 'r':
+            a->root = optarg;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'l':
+            a->log_path = optarg;
+            break;
+        case 'd':
+            a->debug = true;
+            break;
+        case 't':
+            a->test_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int load_config(struct agent *a)
+{
+    static char def[4200];
+    if (!a->nconfigs) {
+        snprintf(def, sizeof def, "%s/etc/agent.conf", a->root);
+        a->configs[a->nconfigs++] = def;
+    }
+    struct tld_diag d;
+    tld_diag_init(&d);
+    tld_agent_config_init(&a->cfg);
+    int rc = 0;
+    for (unsigned i = 0; i < a->nconfigs; i++)
+        if (tld_agent_config_load(&a->cfg, a->configs[i], &d) != 0)
+            rc = 1;
+    tld_diag_print(&d, stderr);
+    tld_diag_fini(&d);
+    return rc;
+}
+
+/* One agent per root: a locked pid file. */
+static int lock_pid(struct agent *a)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tld-agent.pid", a->run_dir);
+    a->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (a->pid_fd < 0 || flock(a->pid_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "tld-agent: %s: another tld-agent runs on this root\n", path);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(a->pid_fd, 0) != 0 || pwrite(a->pid_fd, pid, (size_t)n, 0) != n)
+        return -1;
+    return 0;
+}
+
+static void write_stats(struct agent *a)
+{
+    struct tld_spool_stats ss;
+    tld_spool_stats(a->spool, &ss);
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/tld-agent.stats.json", a->run_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return;
+    fprintf(f,
+            "{\"pid\":%d,\"spool\":{\"first_seq\":%" PRIu64 ",\"next_seq\":%" PRIu64
+            ",\"committed_seq\":%" PRIu64 ",\"acked_seq\":%" PRIu64 ",\"bytes\":%" PRIu64
+            ",\"max_bytes\":%" PRIu64 ",\"segments\":%u,\"full\":%s,\"full_count\":%" PRIu64
+            ",\"refused_pushes\":%" PRIu64 ",\"torn_records\":%" PRIu64 ",\"torn_bytes\":%" PRIu64
+            ",\"corrupt_skips\":%" PRIu64 ",\"pushed\":%" PRIu64 "}",
+            (int)getpid(), ss.first_seq, ss.next_seq, ss.committed_seq, ss.acked_seq, ss.bytes,
+            ss.max_bytes, ss.segments, ss.full ? "true" : "false", ss.full_count, ss.refused_pushes,
+            ss.torn_records, ss.torn_bytes, ss.corrupt_skips, ss.pushed);
+    if (a->collector) {
+        struct tld_collector_stats c;
+        tld_collector_stats(a->collector, &c);
+        fprintf(f,
+                ",\"collector\":{\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64
+                ",\"truncated\":%" PRIu64 ",\"joined\":%" PRIu64 ",\"malformed\":%" PRIu64
+                ",\"json_dropped\":%" PRIu64 ",\"rotations\":%" PRIu64 ",\"truncations\":%" PRIu64
+                ",\"copies_found\":%" PRIu64 ",\"files_opened\":%" PRIu64
+                ",\"files_missed\":%" PRIu64 ",\"stalls\":%" PRIu64 ",\"streams\":%" PRIu64
+                ",\"refused_files\":%" PRIu64 ",\"checkpoints\":%" PRIu64 "}",
+                c.lines, c.events, c.bytes, c.truncated, c.joined, c.malformed, c.json_dropped,
+                c.rotations, c.truncations, c.copies_found, c.files_opened, c.files_missed,
+                c.stalls, c.streams, c.refused_files, c.checkpoints);
+    }
+    if (a->listener) {
+        struct tld_listener_stats l;
+        tld_listener_stats(a->listener, &l);
+        fprintf(f,
+                ",\"docker\":{\"connected\":%s,\"api_version\":\"%s\",\"events\":%" PRIu64
+                ",\"duplicates\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
+                ",\"garbage\":%" PRIu64 ",\"overflows\":%" PRIu64 ",\"queue_max\":%" PRIu64
+                ",\"inspects\":%" PRIu64 ",\"inspect_failures\":%" PRIu64 ",\"reconciles\":%" PRIu64
+                ",\"gaps\":%" PRIu64 ",\"cursor_ns\":%" PRId64 "}",
+                l.connected ? "true" : "false", l.api_version, l.events, l.duplicates, l.connects,
+                l.failures, l.garbage, l.overflows, l.queue_max, l.inspects, l.inspect_failures,
+                l.reconciles, l.gaps, l.cursor_ns);
+    }
+    if (a->out) {
+        struct tld_output_stats o;
+        tld_output_stats(a->out, &o);
+        fprintf(f,
+                ",\"output\":{\"written\":%" PRIu64 ",\"last_seq\":%" PRIu64
+                ",\"undecodable\":%" PRIu64 "}",
+                o.written, o.last_seq, o.undecodable);
+    }
+    fprintf(f, "}\n");
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static void *collector_main(void *arg)
+{
+    struct agent *a = arg;
+    tld_collector_run(a->collector);
+    return NULL;
+}
+
+static void *output_main(void *arg)
+{
+    struct agent *a = arg;
+    int rc = tld_output_run(a->out);
+    if (rc != 0 && rc != TLD_ECLOSED) {
+        tld_log_error(&a->log, "output stopped: %s", tld_err_str(rc));
+        kill(getpid(), SIGTERM);
+    }
+    return NULL;
+}
+
+static int start(struct agent *a)
+{
+    struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.spool_max_bytes};
+    int rc = tld_spool_open(&so, &a->spool);
+    if (rc != 0) {
+        tld_log_error(&a->log, "cannot open the spool in %s: %s", a->spool_dir, tld_err_str(rc));
+        return rc;
+    }
+    struct tld_spool_stats ss;
+    tld_spool_stats(a->spool, &ss);
+    if (ss.torn_records)
+        tld_log_warn(&a->log, "spool: cut off a torn record at its end (%" PRIu64 " bytes)",
+                     ss.torn_bytes);
+    tld_log_info(&a->log, "spool: %s, records %" PRIu64 "..%" PRIu64 ", acknowledged %" PRIu64,
+                 a->spool_dir, ss.first_seq, ss.committed_seq, ss.acked_seq);
+
+    if ((rc = tld_meta_new(a->cfg.docker.socket, a->cfg.docker.api_version, &a->log, &a->meta)))
+        return rc;
+    if (a->cfg.nfiles) {
+        char state[4200];
+        snprintf(state, sizeof state, "%s/file_positions.json", a->state_dir);
+        struct tld_collector_opts co = {
+            .cfg = &a->cfg,
+            .spool = a->spool,
+            .spool_holder = HOLDER_COLLECTOR,
+            .state_file = state,
+            .log = &a->log,
+            .meta = {tld_meta_lookup, a->meta},
+        };
+        if ((rc = tld_collector_new(&co, &a->collector)) != 0) {
+            tld_log_error(&a->log, "collector: cannot start: %s", tld_err_str(rc));
+            return rc;
+        }
+    }
+    if (a->cfg.docker.enabled) {
+        char cursor[4200];
+        snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", a->state_dir);
+        struct tld_listener_opts lo = {
+            .cfg = &a->cfg.docker,
+            .spool = a->spool,
+            .spool_holder = HOLDER_DOCKER,
+            .cursor_file = cursor,
+            .log = &a->log,
+            .meta = a->meta,
+        };
+        if ((rc = tld_listener_new(&lo, &a->listener)) != 0) {
+            tld_log_error(&a->log, "docker listener: cannot start: %s", tld_err_str(rc));
+            return rc;
+        }
+    }
+    if (a->output) {
+        if ((rc = tld_output_new(a->spool, a->output, &a->log, &a->out)) != 0)
+            return rc;
+    } else {
+        tld_log_warn(&a->log, "no --output: events stay in the spool (bounded by <spool>"
+                              "<max_size>) until a consumer takes them");
+    }
+    if (a->collector) {
+        if (pthread_create(&a->t_collector, NULL, collector_main, a) != 0)
+            return TLD_ENOMEM;
+        a->have_collector = true;
+    }
+    if (a->listener && (rc = tld_listener_start(a->listener)) != 0)
+        return rc;
+    if (a->out) {
+        if (pthread_create(&a->t_output, NULL, output_main, a) != 0)
+            return TLD_ENOMEM;
+        a->have_output = true;
+    }
+    return 0;
+}
+
+static void stop(struct agent *a)
+{
+    if (a->listener)
+        tld_listener_stop(a->listener);
+    if (a->have_collector) {
+        tld_collector_stop(a->collector);
+        pthread_join(a->t_collector, NULL);
+    }
+    if (a->spool)
+        tld_spool_shutdown(a->spool);
+    if (a->have_output)
+        pthread_join(a->t_output, NULL);
+    if (a->spool)
+        write_stats(a);
+    tld_listener_free(a->listener);
+    tld_collector_free(a->collector);
+    tld_output_free(a->out);
+    a->listener = NULL;
+    a->collector = NULL;
+    a->out = NULL;
+    tld_meta_free(a->meta);
+    tld_spool_close(a->spool);
+}
+
+int main(int argc, char **argv)
+{
+    struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
+    int rc = parse_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    if (load_config(&a) != 0) {
+        fprintf(stderr, "tld-agent: configuration has errors\n");
+        tld_agent_config_fini(&a.cfg);
+        return 1;
+    }
+    if (a.test_only) {
+        printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n", a.cfg.nfiles,
+               a.cfg.docker.enabled ? "on" : "off");
+        tld_agent_config_fini(&a.cfg);
+        return 0;
+    }
+    snprintf(a.spool_dir, sizeof a.spool_dir, "%s/queue/spool", a.root);
+    snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.root);
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.root);
+    snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.root);
+    if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
+        fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.root,
+                strerror(errno));
+        return 1;
+    }
+    enum tld_log_level lvl = a.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO;
+    if (a.log_path && strcmp(a.log_path, "-") == 0) {
+        tld_log_init(&a.log, "tld-agent", stderr, lvl);
+    } else {
+        char lp[4200];
+        snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
+        if (tld_log_open(&a.log, "tld-agent", a.log_path ? a.log_path : lp, lvl) != 0) {
+            fprintf(stderr, "tld-agent: cannot open log %s\n", a.log_path ? a.log_path : lp);
+            return 1;
+        }
+    }
+    if (lock_pid(&a) != 0)
+        return 1;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
+                 a.cfg.nfiles, a.cfg.docker.enabled ? "on" : "off");
+    rc = start(&a);
+    if (rc == 0) {
+        for (;;) {
+            struct timespec ts = {1, 0};
+            write_stats(&a);
+            int sig = sigtimedwait(&set, NULL, &ts);
+            if (sig == SIGTERM || sig == SIGINT) {
+                tld_log_info(&a.log, "signal %d: stopping", sig);
+                break;
+            }
+        }
+    }
+    stop(&a);
+    tld_log_info(&a.log, "stopped");
+    tld_agent_config_fini(&a.cfg);
+    tld_log_fini(&a.log);
+    if (a.pid_fd >= 0)
+        close(a.pid_fd);
+    return rc == 0 ? 0 : 1;
+}
