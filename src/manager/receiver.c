@@ -182,8 +182,8 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
     int64_t t = now_ns();
     int rc;
     while ((rc = tld_batch_iter_next(&it, &seq, &rec)) == 0) {
-        cn->entries[n++] = (struct tld_journal_entry){cn->agent, cn->stream, seq, t,
-                                                      tld_sv_of(cn->ip), rec};
+        cn->entries[n++] =
+            (struct tld_journal_entry){cn->agent, cn->stream, seq, t, tld_sv_of(cn->ip), rec};
         need += rec.n + 64;
     }
     if (rc != TLD_ECLOSED)
@@ -230,8 +230,7 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
     return 0;
 }
 
-static void own_agent_event(struct conn *cn, const char *event, const char *key,
-                            const char *value)
+static void own_agent_event(struct conn *cn, const char *event, const char *key, const char *value)
 {
     struct tld_own_agent ag = {cn->id, cn->name, cn->ip};
     struct tld_own_field f[] = {{key, value, 0, 0}};
@@ -254,9 +253,9 @@ static int open_session(struct conn *cn)
     int rc = tld_agents_check(r->o.agents, cn_text, fp, &id);
     if (rc) {
         unsigned code = rc == TLD_EAUTH ? TLD_PCODE_REMOVED_AGENT : TLD_PCODE_UNKNOWN_AGENT;
-        const char *why = rc == TLD_EAUTH      ? "agent removed"
-                          : rc == TLD_EINVAL   ? "certificate superseded by a newer enrollment"
-                                               : "unknown agent";
+        const char *why = rc == TLD_EAUTH    ? "agent removed"
+                          : rc == TLD_EINVAL ? "certificate superseded by a newer enrollment"
+                                             : "unknown agent";
         add(r, &r->st.refused, 1);
         tld_log_warn(r->o.log, "transport: %s: agent %.16s refused: %s", cn->addr, cn_text, why);
         struct tld_own_agent ag = {cn_text, NULL, cn->ip};
@@ -288,9 +287,9 @@ static int open_session(struct conn *cn)
     slot_claim(r, cn->slot, id);
     uint64_t last = tld_journal_watermark(r->o.journal, id, hello.stream);
     tld_sb_reset(&cn->out);
-    struct tld_msg_welcome w = {tld_sv_of(cn->id),         last,
-                                r->o.keepalive_s,          r->o.max_batch_events,
-                                r->o.max_batch_bytes,      tld_sv_of(r->o.manager_name)};
+    struct tld_msg_welcome w = {tld_sv_of(cn->id),    last,
+                                r->o.keepalive_s,     r->o.max_batch_events,
+                                r->o.max_batch_bytes, tld_sv_of(r->o.manager_name)};
     tld_msg_welcome_put(&cn->out, &w);
     if ((rc = tld_tls_send_frame(cn->c, TLD_MSG_WELCOME, tld_sb_view(&cn->out), 10000)) != 0)
         return rc;
@@ -300,8 +299,8 @@ static int open_session(struct conn *cn)
     tld_log_info(r->o.log,
                  "agent %s '%s' connected from %s (version %.*s, spool %" PRIu64 "..%" PRIu64
                  ", manager has up to %" PRIu64 ")",
-                 cn->id, cn->name, cn->addr, (int)hello.version.n, hello.version.p,
-                 hello.first_seq, hello.next_seq, last);
+                 cn->id, cn->name, cn->addr, (int)hello.version.n, hello.version.p, hello.first_seq,
+                 hello.next_seq, last);
     char ver[64];
     snprintf(ver, sizeof ver, "%.*s", (int)(hello.version.n < 63 ? hello.version.n : 63),
              hello.version.p);
@@ -415,8 +414,7 @@ static void handle(void *ctx, int fd, const char *addr, int srv_cancel)
     tld_tls_close(cn.c);
 }
 
-int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out,
-                     char why[256])
+int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out, char why[256])
 {
     *out = NULL;
     struct tld_receiver *r = calloc(1, sizeof *r);

@@ -45,18 +45,17 @@ struct tld_receiver_opts {
 };
 
 struct tld_receiver_stats {
-    uint64_t connections;   /* handshakes started */
-    uint64_t tls_failures;  /* handshake failed (no or bad certificate, plaintext, ...) */
-    uint64_t refused;       /* unknown, removed or superseded certificate */
-    uint64_t sessions;      /* agents that got a WELCOME */
+    uint64_t connections;  /* handshakes started */
+    uint64_t tls_failures; /* handshake failed (no or bad certificate, plaintext, ...) */
+    uint64_t refused;      /* unknown, removed or superseded certificate */
+    uint64_t sessions;     /* agents that got a WELCOME */
     uint64_t batches, events, duplicates, acks, keepalives;
     uint64_t protocol_errors;
-    uint64_t stalls;        /* times a connection waited for journal room */
-    unsigned active;        /* connected agents now */
+    uint64_t stalls; /* times a connection waited for journal room */
+    unsigned active; /* connected agents now */
 };
 
-int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out,
-                     char why[256]);
+int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out, char why[256]);
 unsigned tld_receiver_port(const struct tld_receiver *r);
 int tld_receiver_start(struct tld_receiver *r);
 /* Close every connection (ERROR "shutdown" where possible) and wait for the threads. */
