@@ -143,6 +143,7 @@ struct tld_rule_impl {
     const char *if_matched_group;
     const struct tld_rx *if_matched_group_rx; /* OS_Match over group strings */
     unsigned nplaces;                         /* tree nodes holding this rule */
+    uint64_t source_hash; /* fingerprint of the <rule> element and its group (duplicate check) */
 };
 
 /* The cheapest tests of a child, packed next to its siblings' so a parent can skip most of its
@@ -208,7 +209,8 @@ void undo_free(struct undo_log *u);
 void undo_rollback(struct tld_rules *rs, struct undo_log *u);
 void undo_mark(struct tld_rules *rs, struct undo_log *u);
 
-/* Outcome of attaching a new rule: 0 attached, 1 skipped (warnings given), <0 error. */
+/* Outcome of attaching a new rule: 0 attached, 1 skipped (warnings given), 2 refused (an error
+ * was reported; the file fails), <0 resource error. */
 struct load_ctx;
 int tree_attach(struct load_ctx *lc, struct tld_rule *r);
 int tree_overwrite(struct load_ctx *lc, struct tld_rule *old, const struct tld_rule *newr,

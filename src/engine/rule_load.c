@@ -520,6 +520,34 @@ static bool if_sid_valid(const struct tld_sb *sb)
     return true;
 }
 
+/* FNV-1a over an element's name, attributes, text and children, in document order. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL; /* field separator */
+}
+
+static uint64_t hash_element(uint64_t h, const struct tld_xml_node *el)
+{
+    h = hash_bytes(h, el->name, strlen(el->name));
+    for (unsigned i = 0; i < el->nattrs; i++) {
+        h = hash_bytes(h, el->attrs[i].name, strlen(el->attrs[i].name));
+        h = hash_bytes(h, el->attrs[i].value.p, el->attrs[i].value.n);
+    }
+    h = hash_bytes(h, el->text.p, el->text.n);
+    for (const struct tld_xml_node *c = el->children; c; c = c->next)
+        h = hash_element(h, c);
+    return hash_bytes(h, "/", 1);
+}
+
+static uint64_t rule_fingerprint(const struct load_ctx *lc, const struct tld_xml_node *el)
+{
+    uint64_t h = hash_bytes(1469598103934665603ULL, lc->group_name, strlen(lc->group_name));
+    return hash_element(h, el);
+}
+
 static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
 {
     struct draft *d = lc->d;
@@ -549,9 +577,20 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
         goto out;
     }
     struct tld_rule *existing = rules_find_mut(lc->rs, d->id);
+    uint64_t fingerprint = rule_fingerprint(lc, el);
     if (existing && !d->overwrite) {
-        lc_warn(lc, el->line, "rule %u: duplicate rule id (first defined at %s:%u); ignored", d->id,
-                existing->file, existing->line);
+        /* A verbatim repeat is harmless (Wazuh's own test files repeat rules); a different rule
+         * under a used id is a mistake whichever definition was meant to win. */
+        if (existing->impl->source_hash == fingerprint) {
+            lc_warn(lc, el->line, "rule %u: repeated identical definition (first at %s:%u); ignored",
+                    d->id, existing->file, existing->line);
+        } else {
+            lc_error(lc, el->line,
+                     "rule %u: duplicate rule id (first defined at %s:%u); use overwrite=\"yes\" "
+                     "to replace it",
+                     d->id, existing->file, existing->line);
+            rc = ELEM_FATAL;
+        }
         goto out;
     }
     if (!existing && d->overwrite) {
@@ -620,6 +659,7 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
         rc = ELEM_FATAL;
         goto out;
     }
+    r->impl->source_hash = fingerprint;
     if (existing)
         err = tree_overwrite(lc, existing, r, r->impl);
     else {
@@ -628,6 +668,10 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
             err = tree_bind_correlation(lc, r);
         else if (err == 1)
             err = 0; /* skipped: warnings were given */
+        else if (err == 2) {
+            rc = ELEM_FATAL; /* reported by tree_attach */
+            goto out;
+        }
     }
     if (err < 0) {
         lc_error(lc, el->line, "rule %u: %s", d->id,

@@ -281,9 +281,10 @@ static int sid_parents(struct load_ctx *lc, struct tld_rule *r, struct vec *pare
             break;
     }
     if (!parents->n) {
-        lc_warn(lc, r->line, "rule %u: no rule of <if_sid> '%s' is loaded; rule skipped", r->id,
-                im->if_sid);
-        return 1;
+        /* Wazuh skips such a rule with a warning; a rule that can never attach is a mistake in
+         * the ruleset, so the load fails (docs/compatibility.md). */
+        lc_error(lc, r->line, "rule %u: <if_sid> '%s': no such rule is loaded", r->id, im->if_sid);
+        return 2;
     }
     return 0;
 }
