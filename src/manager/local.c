@@ -148,8 +148,7 @@ static void *consumer_main(void *arg)
         uint64_t seq;
         struct tld_sv payload;
         int rc;
-        while (n < BATCH &&
-               (rc = tld_spool_reader_next(rd, &seq, &payload, n ? 0 : 200)) == 0) {
+        while (n < BATCH && (rc = tld_spool_reader_next(rd, &seq, &payload, n ? 0 : 200)) == 0) {
             /* The reader's view lives until its next call: keep a copy. */
             free(bufs[n]);
             bufs[n] = malloc(payload.n ? payload.n : 1);
@@ -158,9 +157,12 @@ static void *consumer_main(void *arg)
             memcpy(bufs[n], payload.p, payload.n);
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            e[n] = (struct tld_journal_entry){0, l->stream, seq,
+            e[n] = (struct tld_journal_entry){0,
+                                              l->stream,
+                                              seq,
                                               (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-                                              TLD_SV_LIT(""), tld_sv_make(bufs[n], payload.n)};
+                                              TLD_SV_LIT(""),
+                                              tld_sv_make(bufs[n], payload.n)};
             n++;
         }
         if (n) {
