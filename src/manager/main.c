@@ -220,7 +220,7 @@ static int setup_password(struct mgr *m)
         tld_log_info(&m->log, "enrollment password generated in %s", path);
     }
     if (tld_pki_password_is_hash(line)) {
-        snprintf(m->password_hash, sizeof m->password_hash, "%s", line);
+        snprintf(m->password_hash, sizeof m->password_hash, "%.199s", line);
         return 0;
     }
     /* A plain password is kept only as a hash in memory. */
