@@ -1,6 +1,7 @@
 /* `tld-agent enroll` and the forwarder's start-up from the configuration (see enroll_cli.h). */
 #include "agent/enroll_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -22,6 +23,21 @@ struct tld_agent_uplink {
     char host[256], ehost[256], name[TLD_PROTO_MAX_NAME + 1], password[512];
     char tls_dir[PATH_MAX], ca_file[PATH_MAX];
 };
+
+static int mkdirs(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
 
 int tld_agent_enroll_main(int argc, char **argv)
 {
@@ -81,8 +97,10 @@ int tld_agent_enroll_main(int argc, char **argv)
     }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/var", root);
-    mkdir(root, 0750);
-    mkdir(dir, 0750);
+    if (mkdirs(dir) != 0) {
+        fprintf(stderr, "tld-agent enroll: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
     snprintf(dir, sizeof dir, "%s/var/tls", root);
     signal(SIGPIPE, SIG_IGN);
     struct tld_enroll_client_opts o = {host, port, name,  pwfile ? password : NULL,
@@ -176,7 +194,7 @@ int tld_agent_uplink_start(const char *root, const char *const *configs, unsigne
     snprintf(u->tls_dir, sizeof u->tls_dir, "%s/var/tls", root);
     char var[PATH_MAX];
     snprintf(var, sizeof var, "%s/var", root);
-    mkdir(var, 0750);
+    mkdirs(var);
     bool enabled = true;
     unsigned eport = 1515;
     char pw[PATH_MAX];
