@@ -148,6 +148,16 @@ bench-detection: deps
 	@$(MAKE) --no-print-directory all
 	@bash bench/detection.sh "$(SHARED)"
 
+# The shipped ruleset: loads, its .ini tests pass, every rule has a positive and a negative test.
+check-ruleset: all
+	@build/bin/tld-logtest --ruleset ruleset -t
+	@build/bin/tld-logtest --ruleset ruleset --test ruleset/tests/*.ini | tail -1
+	@TLD_BUILD=build tests/checks/ruleset-coverage | tail -1
+
+# The rule table of docs/rules.md, from ruleset/rules/*.xml.
+docs-rules:
+	@python3 mk/gen-rules-doc.py
+
 format:
 	@clang-format -i $$(find src tests fuzz bench -name '*.[ch]')
 

@@ -39,10 +39,14 @@ void tld_log_fini(struct tld_log *log)
 static const char *level_name(enum tld_log_level level)
 {
     switch (level) {
-    case TLD_LOG_DEBUG: return "DEBUG";
-    case TLD_LOG_INFO: return "INFO";
-    case TLD_LOG_WARN: return "WARNING";
-    case TLD_LOG_ERROR: return "ERROR";
+    case TLD_LOG_DEBUG:
+        return "DEBUG";
+    case TLD_LOG_INFO:
+        return "INFO";
+    case TLD_LOG_WARN:
+        return "WARNING";
+    case TLD_LOG_ERROR:
+        return "ERROR";
     }
     return "?";
 }

@@ -12,10 +12,10 @@
 enum tld_log_level { TLD_LOG_DEBUG, TLD_LOG_INFO, TLD_LOG_WARN, TLD_LOG_ERROR };
 
 struct tld_log {
-    FILE *out;            /* not owned unless owns_out */
+    FILE *out; /* not owned unless owns_out */
     int owns_out;
     enum tld_log_level min;
-    char name[32];        /* program name shown in every line */
+    char name[32]; /* program name shown in every line */
     pthread_mutex_t lock;
 };
 

@@ -421,8 +421,14 @@ int tld_xml_parse(const char *buf, size_t n, const char *file, struct tld_xml_do
     }
     tld_arena_init(&doc->arena, 16384, (size_t)1 << 30);
     doc->file = tld_arena_strdup(&doc->arena, file ? file : "<buffer>");
-    *ps = (struct parser){.begin = buf, .p = buf, .end = buf + n, .line = 1, .file = doc->file, .doc = doc,
-                          .diag = diag, .stack = stack};
+    *ps = (struct parser){.begin = buf,
+                          .p = buf,
+                          .end = buf + n,
+                          .line = 1,
+                          .file = doc->file,
+                          .doc = doc,
+                          .diag = diag,
+                          .stack = stack};
     if (!doc->file) {
         ps->failed = true;
     } else {

@@ -37,14 +37,14 @@ struct tld_xml_node {
     struct tld_sv text; /* "" for <x/>, <x></x> and for elements with children */
     struct tld_xml_attr *attrs;
     unsigned nattrs;
-    unsigned line; /* line of the opening `<` */
+    unsigned line;                 /* line of the opening `<` */
     struct tld_xml_node *children; /* first child */
     struct tld_xml_node *next;     /* next sibling */
 };
 
 struct tld_xml_doc {
-    struct tld_arena arena; /* owns every node and string */
-    const char *file;       /* name used in diagnostics (in the arena) */
+    struct tld_arena arena;     /* owns every node and string */
+    const char *file;           /* name used in diagnostics (in the arena) */
     struct tld_xml_node *roots; /* first top-level element; NULL for an empty file */
 };
 

@@ -76,13 +76,27 @@ void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
         run = 0;
         char esc[8];
         switch (c) {
-        case '"': tld_sb_append(out, "\\\"", 2); break;
-        case '\\': tld_sb_append(out, "\\\\", 2); break;
-        case '\b': tld_sb_append(out, "\\b", 2); break;
-        case '\f': tld_sb_append(out, "\\f", 2); break;
-        case '\n': tld_sb_append(out, "\\n", 2); break;
-        case '\r': tld_sb_append(out, "\\r", 2); break;
-        case '\t': tld_sb_append(out, "\\t", 2); break;
+        case '"':
+            tld_sb_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            tld_sb_append(out, "\\\\", 2);
+            break;
+        case '\b':
+            tld_sb_append(out, "\\b", 2);
+            break;
+        case '\f':
+            tld_sb_append(out, "\\f", 2);
+            break;
+        case '\n':
+            tld_sb_append(out, "\\n", 2);
+            break;
+        case '\r':
+            tld_sb_append(out, "\\r", 2);
+            break;
+        case '\t':
+            tld_sb_append(out, "\\t", 2);
+            break;
         default:
             if (c < 0x20) {
                 memcpy(esc, "\\u00", 4);
@@ -375,7 +389,7 @@ static const struct {
     const char *prefix;
     const char *key;
 } compliance[] = {
-    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},   {"gdpr_", "gdpr"},
+    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},     {"gdpr_", "gdpr"},
     {"gpg13_", "gpg13"},     {"hipaa_", "hipaa"}, {"nist_800_53_", "nist_800_53"},
     {"tsc_", "tsc"},
 };

@@ -25,18 +25,18 @@ struct tld_mitre_pair {
 /* Everything the alert needs to know about the winning rule and this firing. */
 struct tld_alert_rule {
     int level;
-    bool print_level_zero;         /* logtest shows "level":0; alerts never have level 0 */
+    bool print_level_zero; /* logtest shows "level":0; alerts never have level 0 */
     struct tld_sv id;
-    struct tld_sv description;     /* after $(field) substitution */
-    struct tld_sv groups;          /* the rule's group string ("web,accesslog,pci_dss_6.5,") */
+    struct tld_sv description;      /* after $(field) substitution */
+    struct tld_sv groups;           /* the rule's group string ("web,accesslog,pci_dss_6.5,") */
     const struct tld_sv *mitre_ids; /* legacy <mitre><id>, already de-duplicated */
     unsigned nmitre_ids;
     const struct tld_mitre_pair *mitre_pairs;
     unsigned nmitre_pairs;
-    struct tld_sv cve, info;       /* p NULL = absent */
-    unsigned frequency;            /* 0 = not a correlation rule */
+    struct tld_sv cve, info; /* p NULL = absent */
+    unsigned frequency;      /* 0 = not a correlation rule */
     unsigned long firedtimes;
-    bool no_counter;               /* omit firedtimes */
+    bool no_counter; /* omit firedtimes */
     bool mail;
     bool no_full_log;
     struct tld_sv previous_output; /* p NULL = absent */

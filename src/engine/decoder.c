@@ -16,9 +16,9 @@
 
 /* Cursors of the decoding walk, as absolute offsets into ev->log. */
 struct cursors {
-    size_t ap;                 /* after the root's prematch (or 0) */
-    size_t am;                 /* after the selected child's prematch */
-    size_t ar;                 /* after the last matching regex of the chain */
+    size_t ap; /* after the root's prematch (or 0) */
+    size_t am; /* after the selected child's prematch */
+    size_t ar; /* after the last matching regex of the chain */
     bool ar_valid;
     bool has_evt_after_parent; /* a child was selected by its prematch */
     size_t evt_after_parent;
@@ -36,10 +36,14 @@ void tld_decoder_assign(struct tld_event *ev, const struct dec_order *o, struct 
 static size_t subject_start(const struct dec *h, const struct cursors *c)
 {
     switch (h->regex_offset) {
-    case DEC_OFF_AFTER_PARENT: return c->ap;
-    case DEC_OFF_AFTER_PREMATCH: return c->am;
-    case DEC_OFF_AFTER_REGEX: return c->ar_valid ? c->ar : c->am;
-    case DEC_OFF_NONE: break;
+    case DEC_OFF_AFTER_PARENT:
+        return c->ap;
+    case DEC_OFF_AFTER_PREMATCH:
+        return c->am;
+    case DEC_OFF_AFTER_REGEX:
+        return c->ar_valid ? c->ar : c->am;
+    case DEC_OFF_NONE:
+        break;
     }
     return 0;
 }
@@ -58,7 +62,8 @@ static void run_plugin(const struct dec *h, const struct dec *selected, const st
     case DEC_OFF_AFTER_PREMATCH:
         text = tld_sv_make(log.p + c->evt_after_prematch, log.n - c->evt_after_prematch);
         break;
-    default: break;
+    default:
+        break;
     }
     if (h->plugin == DEC_PLUGIN_JSON)
         tld_decoder_json_run(selected, text, ev);

@@ -17,9 +17,9 @@
 #include "engine/regex.h"
 
 /* Bounds from decoders.md §3. */
-#define DEC_MAX_PIECE  1023 /* each element text piece is < 1024 bytes */
-#define DEC_MAX_TEXT   1023 /* concatenated pieces */
-#define DEC_MAX_ORDER  256
+#define DEC_MAX_PIECE 1023 /* each element text piece is < 1024 bytes */
+#define DEC_MAX_TEXT  1023 /* concatenated pieces */
+#define DEC_MAX_ORDER 256
 
 enum dec_offset {
     DEC_OFF_NONE,
@@ -42,8 +42,8 @@ enum dec_json_array { DEC_JSON_ARRAY_ARRAY, DEC_JSON_ARRAY_CSV };
 
 /* One <order> slot: a static field, or a dynamic name. */
 struct dec_order {
-    int field;           /* enum tld_field, or -1 for dynamic */
-    struct tld_sv name;  /* the name as written (dynamic names keep their case) */
+    int field;          /* enum tld_field, or -1 for dynamic */
+    struct tld_sv name; /* the name as written (dynamic names keep their case) */
 };
 
 /* fts selectors beyond <order> names. */
@@ -70,16 +70,16 @@ struct dec {
     enum dec_json_null json_null;
     enum dec_json_array json_array;
 
-    unsigned fts_static;      /* bit per enum tld_field */
-    unsigned fts_bits;        /* enum dec_fts_bits */
-    struct tld_sv *fts_dyn;   /* dynamic field names */
+    unsigned fts_static;    /* bit per enum tld_field */
+    unsigned fts_bits;      /* enum dec_fts_bits */
+    struct tld_sv *fts_dyn; /* dynamic field names */
     unsigned nfts_dyn;
     bool has_fts;
 
-    bool cont;                /* continue with the next sibling (same-name chain) */
+    bool cont; /* continue with the next sibling (same-name chain) */
     bool is_child;
 
-    struct dec **children;    /* roots only */
+    struct dec **children; /* roots only */
     unsigned nchildren, capchildren;
 };
 

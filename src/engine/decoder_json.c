@@ -37,8 +37,8 @@ static struct tld_sv number_text(const cJSON *item, struct tld_arena *arena)
 
 static bool is_json_static(struct tld_sv key, int *field)
 {
-    static const char *const names[] = {"srcip", "dstip",  "dstport", "srcport", "protocol",
-                                        "action", "srcuser", "dstuser", "id",     "status",
+    static const char *const names[] = {"srcip",  "dstip",   "dstport",   "srcport", "protocol",
+                                        "action", "srcuser", "dstuser",   "id",      "status",
                                         "url",    "data",    "extra_data"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (tld_sv_eq_cstr(key, names[i])) {

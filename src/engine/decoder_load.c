@@ -54,8 +54,7 @@ static void err_at(struct loader *ld, unsigned line, const char *fmt, const char
     ld->failed = true;
 }
 
-static void warn_at(struct loader *ld, unsigned line, const char *fmt, const char *a,
-                    const char *b)
+static void warn_at(struct loader *ld, unsigned line, const char *fmt, const char *a, const char *b)
 {
     tld_diag_warn(ld->diag, ld->file, line, fmt, a ? a : "", b ? b : "");
 }
@@ -90,8 +89,8 @@ static void add_piece(struct loader *ld, struct staging *st, struct pattern_acc 
     acc->present = true;
     tld_sb_append_sv(&acc->text, el->text);
     if (acc->text.truncated) {
-        err_at(ld, el->line, "decoder '%s': <%s> pieces together exceed 1023 characters",
-               st->name, el->name);
+        err_at(ld, el->line, "decoder '%s': <%s> pieces together exceed 1023 characters", st->name,
+               el->name);
         return;
     }
     if (type) {
@@ -118,8 +117,7 @@ static void add_piece(struct loader *ld, struct staging *st, struct pattern_acc 
             warn_at(ld, el->line, "decoder '%s': invalid regex offset '%s' ignored", st->name,
                     offset->p);
         else
-            err_at(ld, el->line, "decoder '%s': invalid prematch offset '%s'", st->name,
-                   offset->p);
+            err_at(ld, el->line, "decoder '%s': invalid prematch offset '%s'", st->name, offset->p);
     }
 }
 
@@ -175,8 +173,10 @@ static void h_plugin(struct loader *ld, struct staging *st, const struct tld_xml
         const char *name;
         enum dec_plugin plugin;
     } plugins[] = {
-        {"JSON_Decoder", DEC_PLUGIN_JSON},         {"PF_Decoder", DEC_PLUGIN_PF},
-        {"SonicWall_Decoder", DEC_PLUGIN_SONICWALL}, {"SymantecWS_Decoder", DEC_PLUGIN_SYMANTEC_WS},
+        {"JSON_Decoder", DEC_PLUGIN_JSON},
+        {"PF_Decoder", DEC_PLUGIN_PF},
+        {"SonicWall_Decoder", DEC_PLUGIN_SONICWALL},
+        {"SymantecWS_Decoder", DEC_PLUGIN_SYMANTEC_WS},
         {"OSSECAlert_Decoder", DEC_PLUGIN_OSSEC_ALERT},
     };
     st->plugin = DEC_PLUGIN_NONE;
@@ -331,8 +331,8 @@ static bool parse_fts(struct loader *ld, struct staging *st, struct dec *d)
             if (!in_order) {
                 char buf[128];
                 snprintf(buf, sizeof buf, "%.*s", (int)(w.n > 100 ? 100 : w.n), w.p);
-                err_at(ld, st->fts_node->line, "decoder '%s': invalid <fts> field '%s'",
-                       st->name, buf);
+                err_at(ld, st->fts_node->line, "decoder '%s': invalid <fts> field '%s'", st->name,
+                       buf);
                 return false;
             }
             d->fts_dyn[d->nfts_dyn++] = tld_arena_dup(&ld->set->arena, w.p, w.n);
@@ -407,16 +407,16 @@ static struct dec *build(struct loader *ld, struct staging *st)
         err_at(ld, st->line, "decoder '%s': needs a <prematch>, <parent> or <program_name>%s",
                st->name, NULL);
     if (has_regex != has_order)
-        err_at(ld, st->line, "decoder '%s': <regex> and <order> must be given together%s",
-               st->name, NULL);
+        err_at(ld, st->line, "decoder '%s': <regex> and <order> must be given together%s", st->name,
+               NULL);
     if ((has_regex || has_order) && st->plugin != DEC_PLUGIN_NONE)
         err_at(ld, st->line, "decoder '%s': <plugin_decoder> excludes <regex> and <order>%s",
                st->name, NULL);
     if (st->fts_node && !has_regex)
         err_at(ld, st->fts_node->line, "decoder '%s': <fts> needs a <regex>%s", st->name, NULL);
     if (st->prematch.offset == DEC_OFF_AFTER_PARENT && !st->parent)
-        err_at(ld, st->prematch.line, "decoder '%s': prematch offset after_parent needs a <parent>%s",
-               st->name, NULL);
+        err_at(ld, st->prematch.line,
+               "decoder '%s': prematch offset after_parent needs a <parent>%s", st->name, NULL);
     if (st->regex.offset == DEC_OFF_AFTER_PARENT && !st->parent)
         err_at(ld, st->regex.line, "decoder '%s': regex offset after_parent needs a <parent>%s",
                st->name, NULL);
@@ -465,8 +465,8 @@ static struct dec *build(struct loader *ld, struct staging *st)
 }
 
 /* Link a validated child into every root named like its parent; same-name chain rules. */
-static bool link_child(struct loader *ld, struct pending *pend, struct dec *d,
-                       const char *parent, const struct staging *st)
+static bool link_child(struct loader *ld, struct pending *pend, struct dec *d, const char *parent,
+                       const struct staging *st)
 {
     struct tld_decoder_set *set = ld->set;
     bool found = false;
@@ -540,7 +540,8 @@ static bool link_child(struct loader *ld, struct pending *pend, struct dec *d,
                     continue;
                 for (unsigned k = 0; k < root->nchildren; k++) {
                     struct dec *c = root->children[k];
-                    ok |= strcmp(c->pub.own_name, d->pub.own_name) == 0 && (c->prematch || c->regex);
+                    ok |=
+                        strcmp(c->pub.own_name, d->pub.own_name) == 0 && (c->prematch || c->regex);
                 }
             }
         if (!ok) {
@@ -586,8 +587,8 @@ static void stage_decoder(struct loader *ld, struct pending *pend, const struct 
                node->attrs[node->nattrs > 2 ? 2 : 1].name);
         return;
     }
-    struct staging st = {.file = ld->file, .line = node->line,
-                         .name = intern(ld, node->attrs[0].value)};
+    struct staging st = {
+        .file = ld->file, .line = node->line, .name = intern(ld, node->attrs[0].value)};
     unsigned before = ld->diag->errors;
     for (const struct tld_xml_node *el = node->children; el; el = el->next) {
         size_t k;
@@ -645,8 +646,8 @@ int tld_decoder_set_load_file(struct tld_decoder_set *set, const char *path, str
     int err = tld_xml_load(path, &doc, diag);
     if (err)
         return err;
-    struct loader ld = {.set = set, .diag = diag,
-                        .file = tld_arena_dup(&set->arena, path, strlen(path)).p};
+    struct loader ld = {
+        .set = set, .diag = diag, .file = tld_arena_dup(&set->arena, path, strlen(path)).p};
     /* Remember the continue flags of committed decoders: a failed file must not change them. */
     unsigned nold = set->nall;
     bool *old_cont = calloc(nold ? nold : 1, sizeof *old_cont);
@@ -686,14 +687,22 @@ int tld_decoder_set_load_file(struct tld_decoder_set *set, const char *path, str
  * which we do not receive, but stock rules name them in <decoded_as>, so the names must exist.
  */
 static const char *const builtin_decoders[] = {
-    "syscheck_integrity_changed",    "syscheck_deleted",
-    "syscheck_new_entry",            "syscheck_registry_key_added",
-    "syscheck_registry_key_deleted", "syscheck_registry_key_modified",
-    "syscheck_registry_value_added", "syscheck_registry_value_deleted",
-    "syscheck_registry_value_modified", "rootcheck",
-    "syscollector",                  "ciscat",
-    "sca",                           "windows_eventchannel",
-    "hostinfo_new",                  "hostinfo_modified",
+    "syscheck_integrity_changed",
+    "syscheck_deleted",
+    "syscheck_new_entry",
+    "syscheck_registry_key_added",
+    "syscheck_registry_key_deleted",
+    "syscheck_registry_key_modified",
+    "syscheck_registry_value_added",
+    "syscheck_registry_value_deleted",
+    "syscheck_registry_value_modified",
+    "rootcheck",
+    "syscollector",
+    "ciscat",
+    "sca",
+    "windows_eventchannel",
+    "hostinfo_new",
+    "hostinfo_modified",
 };
 
 int tld_decoder_set_new(struct tld_decoder_set **out)

@@ -137,8 +137,8 @@ static void symantec_decode(struct tld_sv text, struct tld_event *ev)
     struct tld_sv col = text;
     for (unsigned i = 0; col.p && i < 64; i++) {
         struct tld_sv field = until(col, ",");
-        bool ipish = field.n >= 7 && isdigit((unsigned char)field.p[0]) &&
-                     memchr(field.p, '.', field.n);
+        bool ipish =
+            field.n >= 7 && isdigit((unsigned char)field.p[0]) && memchr(field.p, '.', field.n);
         if (ipish && !ev->fields[TLD_F_SRCIP].p && i >= 2)
             tld_event_set(ev, TLD_F_SRCIP, field);
         if (find(field, "://").p && !ev->fields[TLD_F_URL].p)
@@ -168,11 +168,20 @@ void tld_decoder_plugin_run(enum dec_plugin plugin, struct tld_sv text, struct t
     if (!text.p)
         return;
     switch (plugin) {
-    case DEC_PLUGIN_PF: pf_decode(text, ev); break;
-    case DEC_PLUGIN_SONICWALL: sonicwall_decode(text, ev); break;
-    case DEC_PLUGIN_SYMANTEC_WS: symantec_decode(text, ev); break;
-    case DEC_PLUGIN_OSSEC_ALERT: ossec_alert_decode(text, ev); break;
+    case DEC_PLUGIN_PF:
+        pf_decode(text, ev);
+        break;
+    case DEC_PLUGIN_SONICWALL:
+        sonicwall_decode(text, ev);
+        break;
+    case DEC_PLUGIN_SYMANTEC_WS:
+        symantec_decode(text, ev);
+        break;
+    case DEC_PLUGIN_OSSEC_ALERT:
+        ossec_alert_decode(text, ev);
+        break;
     case DEC_PLUGIN_JSON:
-    case DEC_PLUGIN_NONE: break;
+    case DEC_PLUGIN_NONE:
+        break;
     }
 }

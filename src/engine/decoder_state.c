@@ -15,9 +15,8 @@
 
 #define ACC_KEY_MAX 512
 
-static const enum tld_field acc_fields[] = {TLD_F_SRCUSER, TLD_F_DSTUSER, TLD_F_SRCIP,
-                                            TLD_F_DSTIP,   TLD_F_SRCPORT, TLD_F_DSTPORT,
-                                            TLD_F_DATA};
+static const enum tld_field acc_fields[] = {TLD_F_SRCUSER, TLD_F_DSTUSER, TLD_F_SRCIP, TLD_F_DSTIP,
+                                            TLD_F_SRCPORT, TLD_F_DSTPORT, TLD_F_DATA};
 #define ACC_NFIELDS (sizeof acc_fields / sizeof acc_fields[0])
 
 struct acc_entry {

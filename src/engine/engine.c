@@ -124,8 +124,7 @@ void tld_worker_process(struct tld_worker *w, const struct tld_engine_input *in)
         tld_sb_init(&loc, 16384);
         tld_sb_printf(&loc, "(%.*s) %.*s->%.*s", (int)in->agent_name.n, in->agent_name.p,
                       (int)(in->agent_ip.p ? in->agent_ip.n : 3),
-                      in->agent_ip.p ? in->agent_ip.p : "any", (int)in->location.n,
-                      in->location.p);
+                      in->agent_ip.p ? in->agent_ip.p : "any", (int)in->location.n, in->location.p);
         ev->location = tld_arena_dup(&w->arena, tld_sb_cstr(&loc), loc.n);
         tld_sb_fini(&loc);
     }

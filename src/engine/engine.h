@@ -28,8 +28,8 @@ struct tld_engine_input {
     struct tld_sv text;     /* the log line / event JSON */
     struct tld_sv agent_id; /* p NULL or "000": local event */
     struct tld_sv agent_name;
-    struct tld_sv agent_ip; /* p NULL = unknown ("any") */
-    int64_t time_ns;        /* receipt time */
+    struct tld_sv agent_ip;                     /* p NULL = unknown ("any") */
+    int64_t time_ns;                            /* receipt time */
     const struct tld_container_meta *container; /* NULL unless from a container log */
 };
 

@@ -5,14 +5,22 @@
 #include <strings.h>
 
 static const char *const field_names[TLD_F_COUNT] = {
-    [TLD_F_PROTOCOL] = "protocol",     [TLD_F_ACTION] = "action",
-    [TLD_F_SRCIP] = "srcip",           [TLD_F_SRCPORT] = "srcport",
-    [TLD_F_SRCUSER] = "srcuser",       [TLD_F_DSTIP] = "dstip",
-    [TLD_F_DSTPORT] = "dstport",       [TLD_F_DSTUSER] = "dstuser",
-    [TLD_F_ID] = "id",                 [TLD_F_STATUS] = "status",
-    [TLD_F_URL] = "url",               [TLD_F_DATA] = "data",
-    [TLD_F_EXTRA_DATA] = "extra_data", [TLD_F_SYSTEM_NAME] = "system_name",
-    [TLD_F_SRCGEOIP] = "srcgeoip",     [TLD_F_DSTGEOIP] = "dstgeoip",
+    [TLD_F_PROTOCOL] = "protocol",
+    [TLD_F_ACTION] = "action",
+    [TLD_F_SRCIP] = "srcip",
+    [TLD_F_SRCPORT] = "srcport",
+    [TLD_F_SRCUSER] = "srcuser",
+    [TLD_F_DSTIP] = "dstip",
+    [TLD_F_DSTPORT] = "dstport",
+    [TLD_F_DSTUSER] = "dstuser",
+    [TLD_F_ID] = "id",
+    [TLD_F_STATUS] = "status",
+    [TLD_F_URL] = "url",
+    [TLD_F_DATA] = "data",
+    [TLD_F_EXTRA_DATA] = "extra_data",
+    [TLD_F_SYSTEM_NAME] = "system_name",
+    [TLD_F_SRCGEOIP] = "srcgeoip",
+    [TLD_F_DSTGEOIP] = "dstgeoip",
 };
 
 const char *tld_field_name(enum tld_field f)
@@ -33,10 +41,14 @@ int tld_field_lookup(struct tld_sv name, bool json_keys)
 }
 
 static const char *const category_names[TLD_CAT_COUNT] = {
-    [TLD_CAT_SYSLOG] = "syslog",   [TLD_CAT_FIREWALL] = "firewall",
-    [TLD_CAT_IDS] = "ids",         [TLD_CAT_WEB_LOG] = "web-log",
-    [TLD_CAT_SQUID] = "squid",     [TLD_CAT_WINDOWS] = "windows",
-    [TLD_CAT_HOST_INFO] = "host-information", [TLD_CAT_OSSEC] = "ossec",
+    [TLD_CAT_SYSLOG] = "syslog",
+    [TLD_CAT_FIREWALL] = "firewall",
+    [TLD_CAT_IDS] = "ids",
+    [TLD_CAT_WEB_LOG] = "web-log",
+    [TLD_CAT_SQUID] = "squid",
+    [TLD_CAT_WINDOWS] = "windows",
+    [TLD_CAT_HOST_INFO] = "host-information",
+    [TLD_CAT_OSSEC] = "ossec",
 };
 
 const char *tld_category_name(enum tld_category c)

@@ -79,32 +79,32 @@ struct tld_container_meta {
 
 struct tld_event {
     /* ---- input (set by the caller before processing) ---- */
-    char queue;                  /* '1' for files, commands and the Docker listener */
-    struct tld_sv location;      /* internal form: "/var/log/x" or "(name) ip->/var/log/x" */
+    char queue;                   /* '1' for files, commands and the Docker listener */
+    struct tld_sv location;       /* internal form: "/var/log/x" or "(name) ip->/var/log/x" */
     struct tld_sv alert_location; /* what the alert prints; p NULL = no "location" key */
-    struct tld_sv full_log;      /* the text after "Q:location:" */
-    struct tld_sv agent_id;      /* "000" for local events */
-    struct tld_sv agent_name;    /* agent name, or the manager name for local events */
-    struct tld_sv agent_ip;      /* p NULL = unknown (not printed) */
-    struct tld_sv manager_name;  /* full host name of the manager */
-    int64_t time_ns;             /* receipt time (drives timestamps, windows, time rules) */
+    struct tld_sv full_log;       /* the text after "Q:location:" */
+    struct tld_sv agent_id;       /* "000" for local events */
+    struct tld_sv agent_name;     /* agent name, or the manager name for local events */
+    struct tld_sv agent_ip;       /* p NULL = unknown (not printed) */
+    struct tld_sv manager_name;   /* full host name of the manager */
+    int64_t time_ns;              /* receipt time (drives timestamps, windows, time rules) */
     const struct tld_container_meta *container; /* NULL unless from a container log */
-    bool truncated;              /* the input was longer than the maximum and was cut */
+    bool truncated; /* the input was longer than the maximum and was cut */
 
     /* ---- pre-decoding ---- */
-    struct tld_sv log;           /* post-header text: what decoders and <match>/<regex> see */
-    struct tld_sv hostname;      /* p NULL = none */
-    struct tld_sv program_name;  /* p NULL = none */
-    struct tld_sv timestamp;     /* p NULL = none */
+    struct tld_sv log;          /* post-header text: what decoders and <match>/<regex> see */
+    struct tld_sv hostname;     /* p NULL = none */
+    struct tld_sv program_name; /* p NULL = none */
+    struct tld_sv timestamp;    /* p NULL = none */
 
     /* ---- decoding ---- */
     const struct tld_decoder *decoder; /* selected decoder; NULL = none ("decoder":{}) */
     struct tld_sv fields[TLD_F_COUNT]; /* p NULL = unset; "" = set but empty */
     struct tld_dynfield *dyn;          /* capacity TLD_EVENT_MAX_FIELDS, in decoding order */
     unsigned ndyn;
-    bool fields_overflow;              /* the 256-dynamic-field cap was hit */
-    bool accumulated;                  /* accumulate filled something (decoder.accumulate) */
-    struct tld_sv fts_key;             /* first-time-seen key; p NULL = decoder has no fts */
+    bool fields_overflow;  /* the 256-dynamic-field cap was hit */
+    bool accumulated;      /* accumulate filled something (decoder.accumulate) */
+    struct tld_sv fts_key; /* first-time-seen key; p NULL = decoder has no fts */
 
     struct tld_arena *arena; /* owned by the worker; reset with the event */
 };

@@ -49,14 +49,14 @@ struct tld_rules_state;
 #define TLD_RULES_DEFAULT_EMAIL_LEVEL 7
 
 /* Bounds of one rule set. */
-#define TLD_RULES_MAX       200000  /* rules */
+#define TLD_RULES_MAX 200000 /* rules */
 #ifndef TLD_FUZZING
 #define TLD_RULES_MAX_NODES 200000 /* tree places (if_group/if_level multiply them) */
 #else
 #define TLD_RULES_MAX_NODES 20000 /* keeps fuzz inputs fast */
 #endif
-#define TLD_RULES_MAX_DEPTH 512     /* nesting of the rule tree; deeper children are skipped */
-#define TLD_RULE_MAX_FIELDS 256     /* <field> elements per rule */
+#define TLD_RULES_MAX_DEPTH 512 /* nesting of the rule tree; deeper children are skipped */
+#define TLD_RULE_MAX_FIELDS 256 /* <field> elements per rule */
 
 /* A MITRE tactic/technique pair of the new <mitre> format. */
 struct tld_rule_mitre_pair {

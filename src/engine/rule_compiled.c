@@ -1,10 +1,13 @@
 /*
  * The compiled-rule table (see rule_compiled.h). The first five rows are the predicates the Wazuh
  * ruleset names; their behaviour, including its odd corners, is the 4.14.7 one (rules.md §3).
+ * The tld_*_url rows are ours: web attack detectors (webattack.h) run on the decoded url field.
  */
 #include "engine/rule_compiled.h"
 
 #include <string.h>
+
+#include "engine/webattack.h"
 
 /* True unless both users are set and differ. */
 static bool comp_srcuser_dstuser(const struct tld_event *ev)
@@ -74,6 +77,164 @@ static bool is_valid_crawler(const struct tld_event *ev)
     return false;
 }
 
+/* ---- web attacks on the url field ------------------------------------------------------------ */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Undo JSON string escapes (\" \\ \/ \uXXXX and the control letters) in in[0..n) into out, at
+ * most cap bytes. An access line inside a Docker json-file line keeps them in the url field
+ * (Docker writes <, > and & as \u003c, \u003e, \u0026), and Apache writes a quote as \" and a
+ * backslash as \\ in plain files. nginx's own \xHH escapes are left for tld_webattack_scan. A
+ * \uXXXX above 0x7f becomes UTF-8; surrogates are kept as they are. Returns the length written.
+ */
+static size_t json_unescape(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c != '\\' || i + 1 >= n) {
+            out[o++] = (char)c;
+            continue;
+        }
+        static const char letters[] = "\"\\/bfnrt", values[] = "\"\\/\b\f\n\r\t";
+        char e = in[i + 1];
+        const char *simple = e ? strchr(letters, e) : NULL;
+        if (simple) {
+            out[o++] = values[simple - letters];
+            i++;
+            continue;
+        }
+        if (e == 'u' && i + 5 < n) {
+            unsigned cp = 0;
+            bool ok = true;
+            for (int k = 2; k < 6; k++) {
+                int h = hexval((unsigned char)in[i + k]);
+                ok = ok && h >= 0;
+                cp = cp << 4 | (unsigned)(h < 0 ? 0 : h);
+            }
+            if (ok && (cp < 0xd800 || cp > 0xdfff)) {
+                unsigned char u[3];
+                size_t l = cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+                if (l == 1) {
+                    u[0] = (unsigned char)cp;
+                } else if (l == 2) {
+                    u[0] = (unsigned char)(0xc0 | cp >> 6);
+                    u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+                } else {
+                    u[0] = (unsigned char)(0xe0 | cp >> 12);
+                    u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+                    u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+                }
+                if (o + l > cap)
+                    break;
+                memcpy(out + o, u, l);
+                o += l;
+                i += 5;
+                continue;
+            }
+        }
+        out[o++] = (char)c;
+    }
+    return o;
+}
+
+/*
+ * Signatures beside the detectors: names and idioms that only an attack puts in a URL, matched
+ * case-insensitively on the whole decoded URL. They catch payloads a lexer could not read as SQL,
+ * HTML or a shell command (broken or truncated ones) that still name an attack tool's target.
+ */
+static const struct {
+    const char *needle; /* lower case */
+    unsigned kind;
+} signatures[] = {
+    {"xp_cmdshell", TLD_WEBATTACK_SQLI},      {"information_schema", TLD_WEBATTACK_SQLI},
+    {"waitfor delay", TLD_WEBATTACK_SQLI},    {"pg_sleep(", TLD_WEBATTACK_SQLI},
+    {"benchmark(", TLD_WEBATTACK_SQLI},       {"@@version", TLD_WEBATTACK_SQLI},
+    {"load_file(", TLD_WEBATTACK_SQLI},       {"into outfile", TLD_WEBATTACK_SQLI},
+    {"into dumpfile", TLD_WEBATTACK_SQLI},    {"dbms_pipe.", TLD_WEBATTACK_SQLI},
+    {"utl_inaddr.", TLD_WEBATTACK_SQLI},      {"<script", TLD_WEBATTACK_XSS},
+    {"<iframe", TLD_WEBATTACK_XSS},           {"onerror=", TLD_WEBATTACK_XSS},
+    {"document.cookie", TLD_WEBATTACK_XSS},   {"/etc/passwd", TLD_WEBATTACK_TRAVERSAL},
+    {"/etc/shadow", TLD_WEBATTACK_TRAVERSAL}, {"/proc/self/environ", TLD_WEBATTACK_TRAVERSAL},
+    {"win.ini", TLD_WEBATTACK_TRAVERSAL},     {"boot.ini", TLD_WEBATTACK_TRAVERSAL},
+    {";wget ", TLD_WEBATTACK_CMDI},           {"|wget ", TLD_WEBATTACK_CMDI},
+    {";curl ", TLD_WEBATTACK_CMDI},           {"|curl ", TLD_WEBATTACK_CMDI},
+    {"/bin/sh -c", TLD_WEBATTACK_CMDI},       {"cmd.exe /c", TLD_WEBATTACK_CMDI},
+    {"nc -e ", TLD_WEBATTACK_CMDI},
+};
+
+/* Signature kinds in u[0..n): log escapes undone, decoded, case-folded into the scratch. */
+static unsigned signature_kinds(const char *u, size_t n, struct tld_webattack_scratch *s)
+{
+    size_t un = tld_url_log_unescape(u, n, s->url, sizeof s->url);
+    size_t dn = tld_url_decode(s->url, un, s->buf, sizeof s->buf);
+    for (size_t i = 0; i < dn; i++)
+        if (s->buf[i] >= 'A' && s->buf[i] <= 'Z')
+            s->buf[i] = (char)(s->buf[i] | 0x20);
+    unsigned kinds = 0;
+    for (unsigned i = 0; i < sizeof signatures / sizeof *signatures; i++)
+        if (!(kinds & signatures[i].kind) &&
+            memmem(s->buf, dn, signatures[i].needle, strlen(signatures[i].needle)))
+            kinds |= signatures[i].kind;
+    return kinds;
+}
+
+/*
+ * The attack kinds found in the url field (enum tld_webattack_kind bits): the detectors' verdict
+ * on every decoded piece, plus the signatures above. Runs on the caller's stack: about 48 KiB of
+ * scratch (a URL-sized buffer and the detectors' working memory), so nothing is allocated and no
+ * state is shared between threads.
+ */
+static unsigned url_attack_kinds(const struct tld_event *ev)
+{
+    struct tld_sv url = ev->fields[TLD_F_URL];
+    if (!url.p || url.n == 0)
+        return 0;
+    struct tld_webattack_scratch scratch;
+    char plain[TLD_WEBATTACK_MAX_URL];
+    const char *u = url.p;
+    size_t n = url.n < sizeof plain ? url.n : sizeof plain;
+    if (memchr(u, '\\', n)) {
+        n = json_unescape(u, n, plain, sizeof plain);
+        u = plain;
+    }
+    unsigned kinds = signature_kinds(u, n, &scratch);
+    return kinds | tld_webattack_scan(u, n, &scratch);
+}
+
+static bool tld_sqli_url(const struct tld_event *ev)
+{
+    return url_attack_kinds(ev) & TLD_WEBATTACK_SQLI;
+}
+
+static bool tld_xss_url(const struct tld_event *ev)
+{
+    return url_attack_kinds(ev) & TLD_WEBATTACK_XSS;
+}
+
+static bool tld_traversal_url(const struct tld_event *ev)
+{
+    return url_attack_kinds(ev) & TLD_WEBATTACK_TRAVERSAL;
+}
+
+static bool tld_cmdi_url(const struct tld_event *ev)
+{
+    return url_attack_kinds(ev) & TLD_WEBATTACK_CMDI;
+}
+
+/* Rule 31104 "Common web attack": path traversal or command injection. */
+static bool tld_common_attack_url(const struct tld_event *ev)
+{
+    return url_attack_kinds(ev) & (TLD_WEBATTACK_TRAVERSAL | TLD_WEBATTACK_CMDI);
+}
+
 static const struct {
     const char *name;
     tld_rule_compiled_fn fn;
@@ -83,6 +244,11 @@ static const struct {
     {"comp_mswin_targetuser_calleruser_diff", comp_mswin_targetuser_calleruser_diff},
     {"is_simple_http_request", is_simple_http_request},
     {"is_valid_crawler", is_valid_crawler},
+    {"tld_sqli_url", tld_sqli_url},
+    {"tld_xss_url", tld_xss_url},
+    {"tld_traversal_url", tld_traversal_url},
+    {"tld_cmdi_url", tld_cmdi_url},
+    {"tld_common_attack_url", tld_common_attack_url},
 };
 
 tld_rule_compiled_fn tld_rule_compiled_find(struct tld_sv name)

@@ -582,8 +582,9 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
         /* A verbatim repeat is harmless (Wazuh's own test files repeat rules); a different rule
          * under a used id is a mistake whichever definition was meant to win. */
         if (existing->impl->source_hash == fingerprint) {
-            lc_warn(lc, el->line, "rule %u: repeated identical definition (first at %s:%u); ignored",
-                    d->id, existing->file, existing->line);
+            lc_warn(lc, el->line,
+                    "rule %u: repeated identical definition (first at %s:%u); ignored", d->id,
+                    existing->file, existing->line);
         } else {
             lc_error(lc, el->line,
                      "rule %u: duplicate rule id (first defined at %s:%u); use overwrite=\"yes\" "

@@ -107,8 +107,7 @@ static int by_base_name(const void *a, const void *b)
     return c ? c : (ra->rank < rb->rank ? -1 : ra->rank > rb->rank);
 }
 
-int tld_file_list_finish(struct tld_file_list *fl, const char *const *excludes,
-                         unsigned nexcludes)
+int tld_file_list_finish(struct tld_file_list *fl, const char *const *excludes, unsigned nexcludes)
 {
     unsigned w = 0;
     for (unsigned i = 0; i < fl->n; i++) {

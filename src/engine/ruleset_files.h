@@ -17,8 +17,7 @@ int tld_file_list_add_dir(struct tld_file_list *fl, const char *dir, struct tld_
 /* A file, or every `*.xml` of a directory. */
 int tld_file_list_add_path(struct tld_file_list *fl, const char *path, struct tld_diag *diag);
 /* Drop excluded files and sort by base name (stable). */
-int tld_file_list_finish(struct tld_file_list *fl, const char *const *excludes,
-                         unsigned nexcludes);
+int tld_file_list_finish(struct tld_file_list *fl, const char *const *excludes, unsigned nexcludes);
 void tld_file_list_fini(struct tld_file_list *fl);
 
 #endif

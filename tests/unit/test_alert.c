@@ -176,7 +176,8 @@ static void container_and_predecoder(void **state)
 {
     struct fixture *f = *state;
     struct tld_event *ev = &f->ev;
-    static const struct tld_label labels[] = {{TLD_SV_LIT("com.docker.compose.service"), TLD_SV_LIT("web")}};
+    static const struct tld_label labels[] = {
+        {TLD_SV_LIT("com.docker.compose.service"), TLD_SV_LIT("web")}};
     static const struct tld_container_meta c = {TLD_SV_LIT("abc"), TLD_SV_LIT("test-container"),
                                                 TLD_SV_LIT("nginx"), labels, 1};
     ev->manager_name = TLD_SV_LIT("m");
@@ -186,12 +187,13 @@ static void container_and_predecoder(void **state)
     ev->alert_location = TLD_SV_LIT("/var/log/auth.log");
     ev->container = &c;
     tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), &f->out);
-    assert_non_null(strstr(tld_sb_cstr(&f->out),
-                           "\"predecoder\":{\"program_name\":\"sshd\",\"timestamp\":\"Dec 29 "
-                           "10:00:01\",\"hostname\":\"myhost\"},\"decoder\":{},"
-                           "\"location\":\"/var/log/auth.log\",\"container\":{\"id\":\"abc\","
-                           "\"name\":\"test-container\",\"image\":{\"name\":\"nginx\"},"
-                           "\"labels\":{\"com.docker.compose.service\":\"web\"}},\"input\":{\"type\":\"log\"}}"));
+    assert_non_null(strstr(
+        tld_sb_cstr(&f->out),
+        "\"predecoder\":{\"program_name\":\"sshd\",\"timestamp\":\"Dec 29 "
+        "10:00:01\",\"hostname\":\"myhost\"},\"decoder\":{},"
+        "\"location\":\"/var/log/auth.log\",\"container\":{\"id\":\"abc\","
+        "\"name\":\"test-container\",\"image\":{\"name\":\"nginx\"},"
+        "\"labels\":{\"com.docker.compose.service\":\"web\"}},\"input\":{\"type\":\"log\"}}"));
 }
 
 int main(void)

@@ -94,8 +94,10 @@ static void diag_formats_location(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sb_truncates_at_max),     cmocka_unit_test(sb_printf_large),
-        cmocka_unit_test(sv_helpers),              cmocka_unit_test(arena_bound_and_reset),
+        cmocka_unit_test(sb_truncates_at_max),
+        cmocka_unit_test(sb_printf_large),
+        cmocka_unit_test(sv_helpers),
+        cmocka_unit_test(arena_bound_and_reset),
         cmocka_unit_test(diag_formats_location),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

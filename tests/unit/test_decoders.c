@@ -113,9 +113,8 @@ static void mission_decoders(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(load_text(f, stock_json), 0);
-    assert_int_equal(tld_decoder_set_load_file(f->set, "tests/data/mission/local_decoder.xml",
-                                               &f->diag),
-                     0);
+    assert_int_equal(
+        tld_decoder_set_load_file(f->set, "tests/data/mission/local_decoder.xml", &f->diag), 0);
     decode(f, read_file("tests/data/mission/input-container-log-sqli.log"), NULL);
     assert_non_null(f->ev.decoder);
     assert_string_equal(f->ev.decoder->name, "web-accesslog-docker");

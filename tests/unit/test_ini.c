@@ -37,12 +37,14 @@ static void merges_and_continuations(void **state)
     assert_string_equal(s->name, "three failures");
     const struct tld_sb *log = tld_ini_get(s, "log 1 pass");
     assert_non_null(log);
-    assert_string_equal(tld_sb_cstr(log), "Jan  1 00:00:01 host p[1]: a\nJan  1 00:00:02 host p[1]: b");
+    assert_string_equal(tld_sb_cstr(log),
+                        "Jan  1 00:00:01 host p[1]: a\nJan  1 00:00:02 host p[1]: b");
     /* The repeated section appended to "rule". */
     assert_string_equal(tld_sb_cstr(tld_ini_get(s, "rule")), "100101\n2");
     assert_string_equal(tld_sb_cstr(tld_ini_get(s, "decoder")), "");
     const struct tld_ini_section *o = &ini.sections[1];
-    assert_string_equal(tld_sb_cstr(tld_ini_get(o, "log 2 fail")), "x = y ; not a comment\ncontinued line");
+    assert_string_equal(tld_sb_cstr(tld_ini_get(o, "log 2 fail")),
+                        "x = y ; not a comment\ncontinued line");
     assert_string_equal(tld_sb_cstr(tld_ini_get(o, "rule")), "1");
     assert_null(tld_ini_get(o, "alert"));
     tld_ini_fini(&ini);

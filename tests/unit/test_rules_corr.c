@@ -171,13 +171,13 @@ static void set_slot(struct tld_event *ev, const char *what, const char *v)
         const char *name;
         int field;
     } map[] = {
-        {"srcip", TLD_F_SRCIP},     {"id", TLD_F_ID},
-        {"dstip", TLD_F_DSTIP},     {"srcport", TLD_F_SRCPORT},
-        {"dstport", TLD_F_DSTPORT}, {"srcuser", TLD_F_SRCUSER},
-        {"user", TLD_F_DSTUSER},    {"protocol", TLD_F_PROTOCOL},
-        {"action", TLD_F_ACTION},   {"url", TLD_F_URL},
-        {"data", TLD_F_DATA},       {"extra_data", TLD_F_EXTRA_DATA},
-        {"status", TLD_F_STATUS},   {"system_name", TLD_F_SYSTEM_NAME},
+        {"srcip", TLD_F_SRCIP},       {"id", TLD_F_ID},
+        {"dstip", TLD_F_DSTIP},       {"srcport", TLD_F_SRCPORT},
+        {"dstport", TLD_F_DSTPORT},   {"srcuser", TLD_F_SRCUSER},
+        {"user", TLD_F_DSTUSER},      {"protocol", TLD_F_PROTOCOL},
+        {"action", TLD_F_ACTION},     {"url", TLD_F_URL},
+        {"data", TLD_F_DATA},         {"extra_data", TLD_F_EXTRA_DATA},
+        {"status", TLD_F_STATUS},     {"system_name", TLD_F_SYSTEM_NAME},
         {"srcgeoip", TLD_F_SRCGEOIP}, {"dstgeoip", TLD_F_DSTGEOIP},
     };
     if (!strcmp(what, "location")) {
@@ -198,36 +198,58 @@ static void same_different_names(void **state)
         const char *element, *field;
         bool same;
     } cases[] = {
-        {"same_source_ip", "srcip", true},        {"same_srcip", "srcip", true},
-        {"same_id", "id", true},                  {"same_dstip", "dstip", true},
-        {"same_src_port", "srcport", true},       {"same_srcport", "srcport", true},
-        {"same_dst_port", "dstport", true},       {"same_dstport", "dstport", true},
-        {"same_srcuser", "srcuser", true},        {"same_user", "user", true},
-        {"same_protocol", "protocol", true},      {"same_action", "action", true},
-        {"same_url", "url", true},                {"same_data", "data", true},
-        {"same_extra_data", "extra_data", true},  {"same_status", "status", true},
-        {"same_system_name", "system_name", true}, {"same_srcgeoip", "srcgeoip", true},
-        {"same_dstgeoip", "dstgeoip", true},      {"same_location", "location", true},
-        {"different_srcip", "srcip", false},      {"not_same_source_ip", "srcip", false},
-        {"different_id", "id", false},            {"not_same_id", "id", false},
-        {"different_dstip", "dstip", false},      {"different_src_port", "srcport", false},
-        {"different_srcport", "srcport", false},  {"different_dst_port", "dstport", false},
-        {"different_dstport", "dstport", false},  {"different_srcuser", "srcuser", false},
-        {"different_user", "user", false},        {"not_same_user", "user", false},
-        {"different_protocol", "protocol", false}, {"different_action", "action", false},
-        {"different_url", "url", false},          {"different_data", "data", false},
+        {"same_source_ip", "srcip", true},
+        {"same_srcip", "srcip", true},
+        {"same_id", "id", true},
+        {"same_dstip", "dstip", true},
+        {"same_src_port", "srcport", true},
+        {"same_srcport", "srcport", true},
+        {"same_dst_port", "dstport", true},
+        {"same_dstport", "dstport", true},
+        {"same_srcuser", "srcuser", true},
+        {"same_user", "user", true},
+        {"same_protocol", "protocol", true},
+        {"same_action", "action", true},
+        {"same_url", "url", true},
+        {"same_data", "data", true},
+        {"same_extra_data", "extra_data", true},
+        {"same_status", "status", true},
+        {"same_system_name", "system_name", true},
+        {"same_srcgeoip", "srcgeoip", true},
+        {"same_dstgeoip", "dstgeoip", true},
+        {"same_location", "location", true},
+        {"different_srcip", "srcip", false},
+        {"not_same_source_ip", "srcip", false},
+        {"different_id", "id", false},
+        {"not_same_id", "id", false},
+        {"different_dstip", "dstip", false},
+        {"different_src_port", "srcport", false},
+        {"different_srcport", "srcport", false},
+        {"different_dst_port", "dstport", false},
+        {"different_dstport", "dstport", false},
+        {"different_srcuser", "srcuser", false},
+        {"different_user", "user", false},
+        {"not_same_user", "user", false},
+        {"different_protocol", "protocol", false},
+        {"different_action", "action", false},
+        {"different_url", "url", false},
+        {"different_data", "data", false},
         {"different_extra_data", "extra_data", false},
-        {"different_status", "status", false},    {"different_system_name", "system_name", false},
-        {"different_srcgeoip", "srcgeoip", false}, {"different_dstgeoip", "dstgeoip", false},
+        {"different_status", "status", false},
+        {"different_system_name", "system_name", false},
+        {"different_srcgeoip", "srcgeoip", false},
+        {"different_dstgeoip", "dstgeoip", false},
         {"different_location", "location", false},
     };
     for (unsigned i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[1024];
-        snprintf(text, sizeof text,
-                 G(R(100, 3, "<match>e</match>")
-                   "<rule id=\"101\" level=\"8\"><if_matched_sid>100</if_matched_sid>"
-                   "<match>go</match><%s/><description>x</description></rule>\n"),
-                 cases[i].element);
+        snprintf(
+            text, sizeof text,
+            G(R(100, 3,
+                "<match>e</match>") "<rule id=\"101\" "
+                                    "level=\"8\"><if_matched_sid>100</if_matched_sid>"
+                                    "<match>go</match><%s/><description>x</description></rule>\n"),
+            cases[i].element);
         struct fx *f = fx_rules(text);
         struct tld_event *ev = fx_event(f, "e", NULL, 0);
         set_slot(ev, cases[i].field, "v1");

@@ -269,14 +269,15 @@ static void refused_mistakes(void **state)
            "<rule id=\"100\" level=\"5\"><description>b</description></rule>\n"),
          "t.xml:3: error: rule 100: duplicate rule id (first defined at t.xml:2)"},
         {G("<rule id=\"100\" level=\"3\"><description>a</description></rule>\n"
-           "<rule id=\"102\" level=\"3\"><if_sid>999</if_sid><description>x</description></rule>\n"),
+           "<rule id=\"102\" "
+           "level=\"3\"><if_sid>999</if_sid><description>x</description></rule>\n"),
          "t.xml:3: error: rule 102: <if_sid> '999': no such rule is loaded"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct fx *f = fx_new();
-        assert_int_equal(tld_rules_load_buf(f->rs, cases[i].xml, strlen(cases[i].xml), "t.xml",
-                                            &f->diag),
-                         TLD_EPARSE);
+        assert_int_equal(
+            tld_rules_load_buf(f->rs, cases[i].xml, strlen(cases[i].xml), "t.xml", &f->diag),
+            TLD_EPARSE);
         assert_int_equal(fx_diag_count(&f->diag, cases[i].msg), 1);
         assert_null(tld_rules_find(f->rs, 100)); /* the whole file was rolled back */
         fx_free(f);

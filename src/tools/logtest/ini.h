@@ -13,9 +13,9 @@
 #include "common/str.h"
 
 struct tld_ini_key {
-    char *name;      /* lower-cased */
+    char *name;          /* lower-cased */
     struct tld_sb value; /* lines joined by '\n'; right-stripped by tld_ini_parse */
-    unsigned line;   /* first definition */
+    unsigned line;       /* first definition */
 };
 
 struct tld_ini_section {

@@ -57,8 +57,8 @@ static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
         if (line.n == 0)
             continue;
         *last_line = line;
-        struct tld_engine_input in = {.queue = '1', .location = TLD_SV_LIT("stdin"),
-                                      .text = line, .time_ns = now_ns()};
+        struct tld_engine_input in = {
+            .queue = '1', .location = TLD_SV_LIT("stdin"), .text = line, .time_ns = now_ns()};
         tld_worker_process(w, &in);
         const struct tld_event *ev = tld_worker_event(w);
         const struct tld_rule_hit *hit = tld_worker_hit(w);
@@ -117,8 +117,8 @@ static void run_section(struct runner *r, const char *file, const struct tld_ini
             fprintf(r->out, "FAIL %s [%s] %s: out of memory\n", file, s->name, key->name);
             ok = false;
         } else {
-            int code = verdict_code(tld_sb_cstr(rule), tld_sb_cstr(alert), tld_sb_cstr(decoder),
-                                    &t);
+            int code =
+                verdict_code(tld_sb_cstr(rule), tld_sb_cstr(alert), tld_sb_cstr(decoder), &t);
             bool expect_fail = key_expects_fail(key->name);
             ok = expect_fail ? code != 0 : code == 0;
             if (!ok && r->o->verbose) {

@@ -15,13 +15,13 @@ struct tld_logtest_opts {
     const char *location;     /* --location, default "stdin" */
     const char *manager_name; /* host name used as manager name */
     size_t max_event_size;
-    bool json;                /* --json: alerts only, one per line */
-    bool verbose;             /* -v */
+    bool json;    /* --json: alerts only, one per line */
+    bool verbose; /* -v */
 };
 
 /* Read events (one per line) from `in` and print the phases or alerts. Returns 0. */
-int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o,
-                           FILE *in, FILE *out);
+int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o, FILE *in,
+                           FILE *out);
 
 /* Run .ini test files; prints per-file counts and "N passed, N failed". 0 iff all passed. */
 int tld_logtest_run_tests(const struct tld_ruleset *rs, const struct tld_logtest_opts *o,

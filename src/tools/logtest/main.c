@@ -40,25 +40,24 @@ struct args {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tld-logtest [options] [-f FILE]\n"
-            "       tld-logtest [options] -t\n"
-            "       tld-logtest [options] --test [-v] FILE.ini...\n"
-            "options:\n"
-            "  --ruleset DIR          load DIR/decoders, DIR/rules, DIR/lists (repeatable)\n"
-            "  --decoders PATH        extra decoder file or folder (repeatable)\n"
-            "  --rules PATH           extra rule file or folder (repeatable)\n"
-            "  --decoder-exclude F    skip a decoder file (path or base name)\n"
-            "  --rule-exclude F       skip a rule file (path or base name)\n"
-            "  --location LOC         event location (default: stdin)\n"
-            "  --manager-name NAME    manager host name (default: this host)\n"
-            "  --log-alert-level N    lowest level that writes an alert (default 3)\n"
-            "  --max-event-size N     truncate longer events (default 65536)\n"
-            "  --json                 print one alert per line instead of the phases\n"
-            "  -f FILE                read events from FILE instead of stdin\n"
-            "  -t                     load and validate the ruleset, then exit\n"
-            "  --test                 run .ini ruleset test files\n"
-            "  -v                     show each test failure\n");
+    fprintf(out, "usage: tld-logtest [options] [-f FILE]\n"
+                 "       tld-logtest [options] -t\n"
+                 "       tld-logtest [options] --test [-v] FILE.ini...\n"
+                 "options:\n"
+                 "  --ruleset DIR          load DIR/decoders, DIR/rules, DIR/lists (repeatable)\n"
+                 "  --decoders PATH        extra decoder file or folder (repeatable)\n"
+                 "  --rules PATH           extra rule file or folder (repeatable)\n"
+                 "  --decoder-exclude F    skip a decoder file (path or base name)\n"
+                 "  --rule-exclude F       skip a rule file (path or base name)\n"
+                 "  --location LOC         event location (default: stdin)\n"
+                 "  --manager-name NAME    manager host name (default: this host)\n"
+                 "  --log-alert-level N    lowest level that writes an alert (default 3)\n"
+                 "  --max-event-size N     truncate longer events (default 65536)\n"
+                 "  --json                 print one alert per line instead of the phases\n"
+                 "  -f FILE                read events from FILE instead of stdin\n"
+                 "  -t                     load and validate the ruleset, then exit\n"
+                 "  --test                 run .ini ruleset test files\n"
+                 "  -v                     show each test failure\n");
 }
 
 /* The project's ruleset/ folder: ./ruleset, else next to the build tree of this binary. */
@@ -94,8 +93,20 @@ static bool add(const char **arr, unsigned *n, const char *v)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    enum { O_RULESET = 256, O_DECODERS, O_RULES, O_DEC_EXCL, O_RULE_EXCL, O_LOCATION, O_MANAGER,
-           O_LEVEL, O_MAXSIZE, O_JSON, O_TEST, O_HELP };
+    enum {
+        O_RULESET = 256,
+        O_DECODERS,
+        O_RULES,
+        O_DEC_EXCL,
+        O_RULE_EXCL,
+        O_LOCATION,
+        O_MANAGER,
+        O_LEVEL,
+        O_MAXSIZE,
+        O_JSON,
+        O_TEST,
+        O_HELP
+    };
     static const struct option opts[] = {
         {"ruleset", required_argument, 0, O_RULESET},
         {"decoders", required_argument, 0, O_DECODERS},
@@ -116,13 +127,27 @@ static int parse_args(int argc, char **argv, struct args *a)
         bool ok = true;
         char *end = NULL;
         switch (c) {
-        case O_RULESET: ok = add(a->rulesets, &a->nrulesets, optarg); break;
-        case O_DECODERS: ok = add(a->decoders, &a->ndecoders, optarg); break;
-        case O_RULES: ok = add(a->rules, &a->nrules, optarg); break;
-        case O_DEC_EXCL: ok = add(a->dec_excl, &a->ndec_excl, optarg); break;
-        case O_RULE_EXCL: ok = add(a->rule_excl, &a->nrule_excl, optarg); break;
-        case O_LOCATION: a->o.location = optarg; break;
-        case O_MANAGER: a->o.manager_name = optarg; break;
+        case O_RULESET:
+            ok = add(a->rulesets, &a->nrulesets, optarg);
+            break;
+        case O_DECODERS:
+            ok = add(a->decoders, &a->ndecoders, optarg);
+            break;
+        case O_RULES:
+            ok = add(a->rules, &a->nrules, optarg);
+            break;
+        case O_DEC_EXCL:
+            ok = add(a->dec_excl, &a->ndec_excl, optarg);
+            break;
+        case O_RULE_EXCL:
+            ok = add(a->rule_excl, &a->nrule_excl, optarg);
+            break;
+        case O_LOCATION:
+            a->o.location = optarg;
+            break;
+        case O_MANAGER:
+            a->o.manager_name = optarg;
+            break;
         case O_LEVEL:
             a->log_alert_level = (unsigned)strtoul(optarg, &end, 10);
             ok = *end == '\0' && a->log_alert_level <= 16;
@@ -131,17 +156,33 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->o.max_event_size = strtoul(optarg, &end, 10);
             ok = *end == '\0' && a->o.max_event_size >= 64;
             break;
-        case O_JSON: a->o.json = true; break;
-        case O_TEST: a->test_mode = true; break;
-        case 'f': a->input = optarg; break;
-        case 't': a->check_only = true; break;
-        case 'v': a->o.verbose = true; break;
-        case O_HELP: usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case O_JSON:
+            a->o.json = true;
+            break;
+        case O_TEST:
+            a->test_mode = true;
+            break;
+        case 'f':
+            a->input = optarg;
+            break;
+        case 't':
+            a->check_only = true;
+            break;
+        case 'v':
+            a->o.verbose = true;
+            break;
+        case O_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
         if (!ok) {
             fprintf(stderr, "tld-logtest: invalid value for --%s: '%s'\n",
-                    c == O_LEVEL ? "log-alert-level" : c == O_MAXSIZE ? "max-event-size" : "?",
+                    c == O_LEVEL     ? "log-alert-level"
+                    : c == O_MAXSIZE ? "max-event-size"
+                                     : "?",
                     optarg);
             return -1;
         }
@@ -183,8 +224,7 @@ int main(int argc, char **argv)
             struct tld_ruleset_list *more = NULL;
             unsigned nmore = 0;
             if (tld_ruleset_lists_from_dir(lists_dir, &more, &nmore, &diag) == 0) {
-                struct tld_ruleset_list *all =
-                    realloc(lists, (nlists + nmore + 1) * sizeof *all);
+                struct tld_ruleset_list *all = realloc(lists, (nlists + nmore + 1) * sizeof *all);
                 if (all) {
                     memcpy(all + nlists, more, nmore * sizeof *more);
                     lists = all;
@@ -202,11 +242,16 @@ int main(int argc, char **argv)
         rule_paths[nr++] = a.rules[i];
 
     struct tld_ruleset_config cfg = {
-        .decoder_paths = dec_paths, .ndecoder_paths = nd,
-        .decoder_excludes = a.dec_excl, .ndecoder_excludes = a.ndec_excl,
-        .rule_paths = rule_paths, .nrule_paths = nr,
-        .rule_excludes = a.rule_excl, .nrule_excludes = a.nrule_excl,
-        .lists = lists, .nlists = nlists,
+        .decoder_paths = dec_paths,
+        .ndecoder_paths = nd,
+        .decoder_excludes = a.dec_excl,
+        .ndecoder_excludes = a.ndec_excl,
+        .rule_paths = rule_paths,
+        .nrule_paths = nr,
+        .rule_excludes = a.rule_excl,
+        .nrule_excludes = a.nrule_excl,
+        .lists = lists,
+        .nlists = nlists,
         .log_alert_level = a.log_alert_level ? a.log_alert_level : 1,
         .email_alert_level = 12, /* the stock configuration's value */
     };
@@ -231,8 +276,8 @@ int main(int argc, char **argv)
     int rc = 0;
     if (a.check_only) {
         printf("ruleset OK: %u decoders from %u files, %u rules from %u files, loaded in %.3f s\n",
-               tld_decoder_set_count(rs->decoders), rs->ndecoder_files,
-               tld_rules_count(rs->rules), rs->nrule_files, rs->load_seconds);
+               tld_decoder_set_count(rs->decoders), rs->ndecoder_files, tld_rules_count(rs->rules),
+               rs->nrule_files, rs->load_seconds);
     } else if (a.test_mode) {
         rc = tld_logtest_run_tests(rs, &a.o, argv + optind, argc - optind, stdout);
     } else {

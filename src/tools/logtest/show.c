@@ -70,8 +70,8 @@ static void show_phases(FILE *out, struct tld_worker *w, struct tld_sb *buf)
     fprintf(out, "\n");
 }
 
-int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o,
-                           FILE *in, FILE *out)
+int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o, FILE *in,
+                           FILE *out)
 {
     struct tld_engine_state *st = NULL;
     struct tld_worker *w = NULL;
