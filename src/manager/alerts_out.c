@@ -500,11 +500,25 @@ unsigned tld_alerts_out_pending(const struct tld_alerts_out *a)
     return a->cur.n;
 }
 
+/* Decimal digits of v ending at `end`; returns where they start. */
+static char *digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 static void append_with_id(struct tld_sb *b, int64_t time_s, uint64_t offset, struct tld_sv before,
                            struct tld_sv after)
 {
+    char id[48], *end = id + sizeof id;
+    char *p = digits(end, offset);
+    *--p = '.';
+    p = digits(p, time_s > 0 ? (uint64_t)time_s : 0);
     tld_sb_append_sv(b, before);
-    tld_sb_printf(b, "%lld.%llu", (long long)time_s, (unsigned long long)offset);
+    tld_sb_append(b, p, (size_t)(end - p));
     tld_sb_append_sv(b, after);
     tld_sb_append_char(b, '\n');
 }

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/err.h"
 #include "common/proto.h"
@@ -41,7 +40,8 @@ struct tld_journal {
     struct tld_journal_opts o;
     char dir[4096];
     struct tld_log *log;
-    pthread_mutex_t mu;
+    pthread_mutex_t wmu;    /* appenders take turns (encoding and write) */
+    pthread_mutex_t mu;     /* everything else */
     pthread_cond_t data_cv; /* new synced data, or shutdown */
     pthread_cond_t sync_cv; /* a sync finished */
     pthread_cond_t room_cv; /* bytes were freed, or shutdown */
@@ -100,12 +100,82 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
+/*
+ * CRC-32C (Castagnoli) of the frames: with SSE4.2 the processor computes it 8 bytes per
+ * instruction, several times faster than a table; other machines use the table. Both give the
+ * same value, so a journal moves between machines.
+ */
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+static pthread_once_t crc32c_check = PTHREAD_ONCE_INIT;
+static bool crc32c_hw;
+
+static void crc32c_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        crc32c_table[i] = c;
+    }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    crc32c_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n--)
+        crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw8(uint32_t crc, const uint8_t *p,
+                                                             size_t n)
+{
+    uint64_t c = crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; n; n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+/* The standard check value; the hardware path is used only if it agrees with the table. */
+static void crc32c_selftest(void)
+{
+    if (~crc32c_sw(~0u, (const uint8_t *)"123456789", 9) != 0xe3069283u)
+        abort(); /* the table itself is wrong: never write a journal with it */
+#if defined(__x86_64__)
+    if (crc32c_hw && ~crc32c_hw8(~0u, (const uint8_t *)"123456789", 9) != 0xe3069283u)
+        crc32c_hw = false;
+#endif
+}
+
+static uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+    pthread_once(&crc32c_check, crc32c_selftest);
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (crc32c_hw)
+        return ~crc32c_hw8(crc, buf, n);
+#endif
+    return ~crc32c_sw(crc, buf, n);
+}
+
 static uint32_t frame_crc(uint64_t index, const void *body, size_t n)
 {
     uint8_t ib[8];
     put_le64(ib, index);
-    uLong c = crc32(0L, ib, 8);
-    return (uint32_t)crc32(c, body, (uInt)n);
+    return crc32c(crc32c(0, ib, 8), body, n);
 }
 
 static void seg_path(const struct tld_journal *j, uint64_t first, char *buf, size_t n)
@@ -410,6 +480,7 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
         j->o.reserve_bytes = 1u << 20;
     j->cur_fd = -1;
     j->rd_fd = -1;
+    pthread_mutex_init(&j->wmu, NULL);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->data_cv, NULL);
     pthread_cond_init(&j->sync_cv, NULL);
@@ -446,6 +517,7 @@ void tld_journal_close(struct tld_journal *j)
     free(j->segs);
     free(j->wms);
     tld_sb_fini(&j->wbuf);
+    pthread_mutex_destroy(&j->wmu);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->data_cv);
     pthread_cond_destroy(&j->sync_cv);
@@ -485,11 +557,15 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
             return TLD_EINVAL;
         need += TLD_JOURNAL_FRAME_HEADER + 48 + e[i].ip.n + e[i].record.n;
     }
+    /* Appenders take turns on wmu; the state lock mu is held only briefly, so the reader and
+     * the syncers are not kept waiting while a batch is encoded and written. Watermarks change
+     * only under both locks, so reading them under wmu alone is safe. */
+    pthread_mutex_lock(&j->wmu);
     pthread_mutex_lock(&j->mu);
     int rc = 0;
     if (j->shutdown) {
         rc = TLD_ECLOSED;
-        goto out;
+        goto out_locked;
     }
     if (!fits(j, need, flags)) {
         /* Duplicates need no room: a resend of what is already here must still be acked. */
@@ -500,13 +576,16 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
             j->st.refused++;
             j->full = true;
             rc = TLD_EAGAIN;
-            goto out;
+            goto out_locked;
         }
     }
     if (j->segs[j->nsegs - 1].bytes >= j->o.segment_bytes && (rc = rotate(j)) != 0)
-        goto out;
-    tld_sb_reset(&j->wbuf);
+        goto out_locked;
     uint64_t first = j->next_index, idx = first;
+    int fd = j->cur_fd;
+    pthread_mutex_unlock(&j->mu);
+
+    tld_sb_reset(&j->wbuf);
     for (unsigned i = 0; i < n; i++) {
         if (wm_dup(j, e[i].agent, e[i].stream, e[i].seq)) {
             (*dups)++;
@@ -536,13 +615,15 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
     const char *p = j->wbuf.p;
     size_t left = j->wbuf.n;
     while (left) {
-        ssize_t w = write(j->cur_fd, p, left);
+        ssize_t w = write(fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
             /* Cut back whatever part of the batch reached the file. */
+            pthread_mutex_lock(&j->mu);
             off_t keep = (off_t)j->segs[j->nsegs - 1].bytes;
-            if (ftruncate(j->cur_fd, keep) != 0)
+            pthread_mutex_unlock(&j->mu);
+            if (ftruncate(fd, keep) != 0)
                 tld_log_error(j->log, "intake journal: cannot undo a failed write: %s",
                               strerror(errno));
             rc = TLD_EIO;
@@ -551,6 +632,7 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
         p += w;
         left -= (size_t)w;
     }
+    pthread_mutex_lock(&j->mu);
     for (unsigned i = 0; i < n; i++)
         if (!wm_dup(j, e[i].agent, e[i].stream, e[i].seq))
             wm_note(j, e[i].agent, e[i].stream, e[i].seq);
@@ -560,8 +642,10 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
     j->st.duplicates += *dups;
     j->next_index = idx;
     *sync_to = j->next_index - 1;
-out:
+out_locked:
     pthread_mutex_unlock(&j->mu);
+out:
+    pthread_mutex_unlock(&j->wmu);
     return rc;
 }
 

@@ -6,7 +6,7 @@
  *
  * Records get consecutive journal indexes (from 1, kept across restarts) and are appended to
  * segment files `<dir>/j-<first index in 16 hex>.log` as frames
- *     u32 body length | u32 CRC-32 of (index ‖ body) | u64 index | body
+ *     u32 body length | u32 CRC-32C of (index ‖ body) | u64 index | body
  * (little-endian). Body (proto.h field encoding):
  *     v agent | v stream | v seq | v receipt time (ns) | s peer ip | s record (an evrec)
  * Only the last segment is appended to; a torn frame at its end (crash mid-write) is cut off

@@ -189,12 +189,9 @@ static void own_event_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(default_text_loads),
-        cmocka_unit_test(values_and_roots),
-        cmocka_unit_test(wazuh_sections_warn),
-        cmocka_unit_test(errors_name_file_line_element),
-        cmocka_unit_test(rate_limit_buckets),
-        cmocka_unit_test(own_event_text),
+        cmocka_unit_test(default_text_loads),  cmocka_unit_test(values_and_roots),
+        cmocka_unit_test(wazuh_sections_warn), cmocka_unit_test(errors_name_file_line_element),
+        cmocka_unit_test(rate_limit_buckets),  cmocka_unit_test(own_event_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
