@@ -88,7 +88,6 @@ struct worker {
     pthread_t t;
     struct wq q;
     struct tld_worker *w;
-    struct tld_sb buf;
     struct tld_evrec_labels labels;
     struct tld_label elabels[TLD_EVREC_MAX_LABELS];
     struct name_slot names[NAME_CACHE];
@@ -420,24 +419,29 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
     tld_worker_process(w->w, &in);
     const struct tld_rule_hit *hit = tld_worker_hit(w->w);
     if (hit->write_alert) {
-        tld_sb_reset(&w->buf);
-        if (tld_worker_format_alert(w->w, TLD_SV_LIT(PLACEHOLDER_ID), false, &w->buf) &&
-            find_id(p, tld_sb_view(&w->buf), &res->alert_id_off)) {
-            tld_sb_append(&res->text, w->buf.p, w->buf.n);
-            res->alert_len = w->buf.n;
-            res->has_alert = !res->text.oom;
-        }
-        if (!res->has_alert)
+        /* Formatted straight into the slot's buffer: no copy. */
+        if (tld_worker_format_alert(w->w, TLD_SV_LIT(PLACEHOLDER_ID), false, &res->text) &&
+            !res->text.oom && !res->text.truncated &&
+            find_id(p, tld_sb_view(&res->text), &res->alert_id_off)) {
+            res->alert_len = res->text.n;
+            res->has_alert = true;
+        } else {
+            tld_sb_reset(&res->text);
             tld_log_error(p->o.log, "analysis: cannot format the alert of journal record %" PRIu64,
                           it->index);
+        }
     }
     if (p->o.archives) {
-        tld_sb_reset(&w->buf);
-        tld_worker_format_archive(w->w, TLD_SV_LIT(PLACEHOLDER_ID), &w->buf);
-        if (find_id(p, tld_sb_view(&w->buf), &res->archive_id_off)) {
-            tld_sb_append(&res->text, w->buf.p, w->buf.n);
-            res->archive_len = w->buf.n;
-            res->has_archive = !res->text.oom;
+        size_t at = res->text.n;
+        tld_worker_format_archive(w->w, TLD_SV_LIT(PLACEHOLDER_ID), &res->text);
+        struct tld_sv arch = {res->text.p + at, res->text.n - at};
+        if (!res->text.oom && !res->text.truncated && find_id(p, arch, &res->archive_id_off)) {
+            res->archive_len = arch.n;
+            res->has_archive = true;
+        } else {
+            tld_log_error(p->o.log,
+                          "analysis: cannot format the archive line of journal record %" PRIu64,
+                          it->index);
         }
     }
 }
@@ -479,6 +483,7 @@ static void *worker_main(void *arg)
         for (; done < n && !stopping(p); done++) {
             struct result *slot = &p->ring[batch[done]->g % TLD_PIPELINE_RING];
             slot->malformed = slot->has_alert = slot->has_archive = false;
+            slot->alert_len = slot->archive_len = 0;
             slot->index = batch[done]->index;
             slot->agent = batch[done]->agent;
             slot->time_s = batch[done]->recv_ns / 1000000000;
@@ -697,7 +702,6 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
         pthread_mutex_init(&w->q.mu, NULL);
         pthread_cond_init(&w->q.cv, NULL);
         pthread_cond_init(&w->q.room, NULL);
-        tld_sb_init(&w->buf, 16u << 20);
         struct tld_worker_config wc = {tld_sv_of(o->manager_name), 0};
         rc = tld_worker_new(p->rs, p->state, &wc, &w->w);
         p->nworkers = i + 1;
@@ -769,7 +773,6 @@ void tld_pipeline_free(struct tld_pipeline *p)
             item_done(it);
         }
         tld_worker_free(w->w);
-        tld_sb_fini(&w->buf);
         pthread_mutex_destroy(&w->q.mu);
         pthread_cond_destroy(&w->q.cv);
         pthread_cond_destroy(&w->q.room);
