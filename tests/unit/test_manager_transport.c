@@ -250,6 +250,41 @@ static void events_once_across_restarts(void **state)
     assert_int_equal(rs.tls_failures, 0);
 }
 
+/* The agent's spool is recreated but its stream id survives (e.g. restored from a backup): the
+ * manager knows more of that stream than the spool holds. The forwarder must start a new stream
+ * rather than have its new events dropped as duplicates. */
+static void spool_behind_manager_gets_new_stream(void **state)
+{
+    struct fx *f = *state;
+    enroll_agent(f, "restored");
+    start_receiver(f, 0);
+    push(f, 1, 20);
+    start_forwarder(f);
+    wait_acked(f, 20);
+    stop_forwarder(f);
+    tld_spool_close(f->spool);
+    /* A fresh spool in the same directory, stream.id kept. */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cd %s && find . -type f ! -name stream.id -delete", f->spool_dir);
+    assert_int_equal(system(cmd), 0);
+    uint64_t before;
+    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &before), 0);
+    struct tld_spool_opts so = {.dir = f->spool_dir, .max_bytes = 16u << 20};
+    assert_int_equal(tld_spool_open(&so, &f->spool), 0);
+    push(f, 1, 5); /* seq 1..5 again */
+    start_forwarder(f);
+    wait_acked(f, 5);
+    uint64_t after;
+    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &after), 0);
+    assert_true(after != before);
+    /* All 25 events are in the journal: 20 of the old stream, 5 of the new one. */
+    struct tld_journal_rec r;
+    assert_int_equal(tld_journal_next(f->journal, 25, &r, 2000), 0);
+    assert_int_equal(r.stream, after);
+    assert_int_equal(r.seq, 5);
+    assert_int_equal(tld_journal_next(f->journal, 26, &r, 100), TLD_ETIMEOUT);
+}
+
 static void removed_agent_refused(void **state)
 {
     struct fx *f = *state;
@@ -377,6 +412,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(events_once_across_restarts, setup, teardown),
+        cmocka_unit_test_setup_teardown(spool_behind_manager_gets_new_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(removed_agent_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_identities_refused, setup, teardown),
     };
