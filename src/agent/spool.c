@@ -24,54 +24,7 @@
 
 #include "common/err.h"
 
-#define WBUF_MAX       (256u << 10)
-#define MAX_SEGMENTS   65536u
-#define MAX_FRAME      ((uint64_t)TLD_EVREC_MAX_ENCODED)
-#define READ_CHUNK     (256u << 10)
-#define ACK_PERSIST_NS 1000000000LL
-
-struct seg {
-    uint64_t first; /* seq of its first record (named in the file name) */
-    uint64_t last;  /* seq of its last committed record; first - 1 when empty */
-    uint64_t bytes; /* committed bytes */
-};
-
-struct tld_spool {
-    pthread_mutex_t mu;
-    pthread_cond_t data; /* signalled on commit */
-    pthread_cond_t room; /* signalled when the spool stops being full */
-    char *dir;
-    struct tld_clock clock;
-    uint64_t max_bytes, segment_bytes, reserve_bytes;
-
-    struct seg *segs;
-    unsigned nsegs, capsegs;
-    int fd; /* active segment, O_APPEND */
-    bool dir_dirty;
-
-    struct tld_sb wbuf;    /* frames pushed, not yet written */
-    uint64_t pending_last; /* seq of the last frame in wbuf */
-    struct tld_sb scratch; /* encoding of the record being pushed */
-
-    uint64_t next_seq, committed_seq;
-    uint64_t acked, acked_persisted;
-    int64_t ack_persist_ns;
-    uint64_t holders[TLD_SPOOL_MAX_HOLDERS];
-
-    bool full, shutdown;
-    int64_t full_since_ns;
-    struct tld_spool_stats st; /* counters only; the rest is filled by tld_spool_stats */
-};
-
-struct tld_spool_reader {
-    struct tld_spool *sp;
-    uint64_t next; /* seq wanted next */
-    int fd;
-    uint64_t seg_first; /* segment fd refers to */
-    uint64_t off;       /* file offset of buf[0] */
-    unsigned char *buf;
-    size_t len, pos, cap; /* valid bytes, parse position, allocation */
-};
+#include "agent/spool_int.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -86,32 +39,6 @@ static void le64(unsigned char *p, uint64_t v)
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint32_t frame_crc(const unsigned char *seq8, const void *payload, size_t n)
-{
-    uLong c = crc32(0L, seq8, 8);
-    /* zlib takes uInt lengths; frames are bounded far below 4 GiB. */
-    return (uint32_t)crc32(c, payload, (uInt)n);
-}
-
-static void seg_path(const struct tld_spool *sp, uint64_t first, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s/seg-%016" PRIx64 ".q", sp->dir, first);
-}
-
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -142,12 +69,14 @@ static int mkdirs(const char *path)
 
 /* ---- ack persistence ------------------------------------------------------------------------- */
 
-static int persist_ack(struct tld_spool *sp)
+/* Write the ack file (temporary file, fsync, rename, fsync of the directory). Called with
+ * ack_mu held and sp->mu not held, so producers never wait for these fsyncs. */
+static int persist_ack(struct tld_spool *sp, uint64_t acked)
 {
     char path[4200], tmp[4200], text[32];
     snprintf(path, sizeof path, "%s/ack", sp->dir);
     snprintf(tmp, sizeof tmp, "%s/ack.tmp", sp->dir);
-    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", sp->acked);
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", acked);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return TLD_EIO;
@@ -157,10 +86,40 @@ static int persist_ack(struct tld_spool *sp)
         rc = TLD_EIO;
     if (rc == 0)
         rc = fsync_dir(sp->dir);
-    if (rc == 0) {
-        sp->acked_persisted = sp->acked;
-        sp->ack_persist_ns = tld_clock_now(&sp->clock);
+    return rc;
+}
+
+/* Persist the acknowledgement if due (or if segments wait to be deleted), then delete them. */
+static int settle_acks(struct tld_spool *sp, bool force)
+{
+    pthread_mutex_lock(&sp->ack_mu);
+    pthread_mutex_lock(&sp->mu);
+    uint64_t acked = sp->acked;
+    int64_t now = tld_clock_now(&sp->clock);
+    bool due = sp->acked != sp->acked_persisted &&
+               (force || sp->nunlinks || now - sp->ack_persist_ns >= ACK_PERSIST_NS);
+    char **unl = sp->unlinks;
+    unsigned nunl = sp->nunlinks;
+    sp->unlinks = NULL;
+    sp->nunlinks = sp->capunlinks = 0;
+    pthread_mutex_unlock(&sp->mu);
+    int rc = 0;
+    if (due && (rc = persist_ack(sp, acked)) == 0) {
+        pthread_mutex_lock(&sp->mu);
+        if (acked > sp->acked_persisted)
+            sp->acked_persisted = acked;
+        sp->ack_persist_ns = now;
+        pthread_mutex_unlock(&sp->mu);
     }
+    for (unsigned i = 0; i < nunl; i++) {
+        /* A failed ack write leaves the files: acknowledged records are deleted at a later
+         * acknowledgement, never before the acknowledgement that covers them is on disk. */
+        if (rc == 0)
+            unlink(unl[i]);
+        free(unl[i]);
+    }
+    free(unl);
+    pthread_mutex_unlock(&sp->ack_mu);
     return rc;
 }
 
@@ -246,18 +205,29 @@ static int open_active(struct tld_spool *sp, bool create)
     return 0;
 }
 
-/* Seal the active segment (durably) and start a new one at next_seq. */
+/* Seal the active segment and start a new one at next_seq. The sealed segment is made
+ * durable by the next tld_spool_sync (not here, so producers do not wait for the disk). */
 static int roll_locked(struct tld_spool *sp)
 {
     int rc = flush_locked(sp);
-    if (rc == 0 && fdatasync(sp->fd) != 0)
-        rc = TLD_EIO;
-    if (rc == 0)
-        rc = add_seg(sp, sp->next_seq, sp->next_seq - 1, 0);
-    if (rc == 0 && (rc = open_active(sp, true)) != 0)
+    if (rc != 0)
+        return rc;
+    int old = dup(sp->fd);
+    if (old < 0)
+        return TLD_EIO;
+    if (sp->nunsynced == MAX_UNSYNCED) { /* nobody syncs: do the oldest now */
+        fdatasync(sp->unsynced[0]);
+        close(sp->unsynced[0]);
+        memmove(sp->unsynced, sp->unsynced + 1, (MAX_UNSYNCED - 1) * sizeof(int));
+        sp->nunsynced--;
+    }
+    if ((rc = add_seg(sp, sp->next_seq, sp->next_seq - 1, 0)) == 0 &&
+        (rc = open_active(sp, true)) != 0)
         sp->nsegs--;
     if (rc == 0)
-        rc = fsync_dir(sp->dir);
+        sp->unsynced[sp->nunsynced++] = old;
+    else
+        close(old);
     return rc;
 }
 
@@ -272,6 +242,7 @@ static uint64_t total_bytes(const struct tld_spool *sp)
 static int push_locked(struct tld_spool *sp, const struct tld_evrec *r, unsigned flags,
                        uint64_t *seq);
 
+/* The spool's own events, in the project's own-event form (docs/events.md). */
 static void status_locked(struct tld_spool *sp, const char *action)
 {
     char text[512];
@@ -279,19 +250,19 @@ static void status_locked(struct tld_spool *sp, const char *action)
     int n;
     if (strcmp(action, "full") == 0)
         n = snprintf(text, sizeof text,
-                     "{\"integration\":\"tld-agent\",\"tld_agent\":{\"Type\":\"spool\","
-                     "\"Action\":\"full\",\"max_bytes\":%" PRIu64 ",\"bytes\":%" PRIu64
+                     "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":"
+                     "\"agent_spool_full\",\"max_bytes\":%" PRIu64 ",\"bytes\":%" PRIu64
                      ",\"full_count\":%" PRIu64 "}}",
                      sp->max_bytes, total_bytes(sp), sp->st.full_count);
     else
         n = snprintf(text, sizeof text,
-                     "{\"integration\":\"tld-agent\",\"tld_agent\":{\"Type\":\"spool\","
-                     "\"Action\":\"resumed\",\"paused_seconds\":%.3f,\"refused_pushes\":%" PRIu64
+                     "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":"
+                     "\"agent_spool_recovered\",\"paused_seconds\":%.3f,\"refused_pushes\":%" PRIu64
                      ",\"full_count\":%" PRIu64 "}}",
                      (double)(now - sp->full_since_ns) / 1e9, sp->st.refused_pushes,
                      sp->st.full_count);
     struct tld_evrec r = {.queue = '1',
-                          .location = TLD_SV_LIT("tld-agent"),
+                          .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
                           .read_time_ns = now};
     push_locked(sp, &r, TLD_SPOOL_RESERVE, NULL);
@@ -371,12 +342,20 @@ static void maybe_delete_locked(struct tld_spool *sp)
     while (del + 1 < sp->nsegs && sp->segs[del].last <= horizon)
         del++;
     if (del) {
-        if (sp->acked_persisted < sp->segs[del - 1].last)
-            persist_ack(sp);
+        if (sp->nunlinks + del > sp->capunlinks) {
+            unsigned cap = sp->nunlinks + del + 16;
+            char **v = realloc(sp->unlinks, cap * sizeof *v);
+            if (!v)
+                return; /* try again at the next acknowledgement */
+            sp->unlinks = v;
+            sp->capunlinks = cap;
+        }
         for (unsigned i = 0; i < del; i++) {
             char path[4200];
             seg_path(sp, sp->segs[i].first, path, sizeof path);
-            unlink(path);
+            char *dup_path = strdup(path);
+            if (dup_path)
+                sp->unlinks[sp->nunlinks++] = dup_path;
         }
         memmove(sp->segs, sp->segs + del, (sp->nsegs - del) * sizeof *sp->segs);
         sp->nsegs -= del;
@@ -517,6 +496,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     if (!sp)
         return TLD_ENOMEM;
     pthread_mutex_init(&sp->mu, NULL);
+    pthread_mutex_init(&sp->sync_mu, NULL);
+    pthread_mutex_init(&sp->ack_mu, NULL);
     pthread_cond_init(&sp->data, NULL);
     pthread_cond_init(&sp->room, NULL);
     sp->fd = -1;
@@ -568,15 +549,19 @@ void tld_spool_close(struct tld_spool *sp)
 {
     if (!sp)
         return;
-    pthread_mutex_lock(&sp->mu);
     if (sp->fd >= 0) {
-        flush_locked(sp);
-        fdatasync(sp->fd);
+        tld_spool_sync(sp);
         close(sp->fd);
     }
-    if (sp->dir && sp->acked != sp->acked_persisted)
-        persist_ack(sp);
-    pthread_mutex_unlock(&sp->mu);
+    if (sp->dir)
+        settle_acks(sp, true);
+    for (unsigned i = 0; i < sp->nunsynced; i++)
+        close(sp->unsynced[i]);
+    for (unsigned i = 0; i < sp->nunlinks; i++)
+        free(sp->unlinks[i]);
+    free(sp->unlinks);
+    pthread_mutex_destroy(&sp->sync_mu);
+    pthread_mutex_destroy(&sp->ack_mu);
     tld_sb_fini(&sp->wbuf);
     tld_sb_fini(&sp->scratch);
     free(sp->segs);
@@ -607,19 +592,37 @@ int tld_spool_commit(struct tld_spool *sp)
 
 int tld_spool_sync(struct tld_spool *sp)
 {
+    pthread_mutex_lock(&sp->sync_mu);
     pthread_mutex_lock(&sp->mu);
     int rc = flush_locked(sp);
-    if (rc == 0 && fdatasync(sp->fd) != 0)
-        rc = TLD_EIO;
-    if (rc == 0 && sp->dir_dirty) {
-        rc = fsync_dir(sp->dir);
-        sp->dir_dirty = rc != 0;
-    }
+    int fds[MAX_UNSYNCED + 1];
+    unsigned n = sp->nunsynced;
+    memcpy(fds, sp->unsynced, n * sizeof(int));
+    sp->nunsynced = 0;
+    int active = dup(sp->fd);
+    bool dir = sp->dir_dirty;
+    sp->dir_dirty = false;
     pthread_mutex_unlock(&sp->mu);
+    /* The disk waits happen here, outside the lock producers take. */
+    for (unsigned i = 0; i < n; i++) {
+        if (fdatasync(fds[i]) != 0)
+            rc = TLD_EIO;
+        close(fds[i]);
+    }
+    if (active < 0 || fdatasync(active) != 0)
+        rc = TLD_EIO;
+    if (active >= 0)
+        close(active);
+    if (dir && fsync_dir(sp->dir) != 0) {
+        rc = TLD_EIO;
+        pthread_mutex_lock(&sp->mu);
+        sp->dir_dirty = true;
+        pthread_mutex_unlock(&sp->mu);
+    }
+    pthread_mutex_unlock(&sp->sync_mu);
     return rc;
 }
-
-static void deadline_after(struct timespec *ts, int ms)
+void tld_spool_deadline(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
@@ -630,8 +633,7 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
-/* Waits measure CLOCK_MONOTONIC so a wall-clock step cannot stretch or cut them. */
-static int timed_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts)
+int tld_spool_timed_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts)
 {
     return pthread_cond_clockwait(c, m, CLOCK_MONOTONIC, ts);
 }
@@ -639,11 +641,11 @@ static int timed_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timesp
 int tld_spool_wait_room(struct tld_spool *sp, int timeout_ms)
 {
     struct timespec ts;
-    deadline_after(&ts, timeout_ms);
+    tld_spool_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&sp->mu);
     int rc = 0;
     while (sp->full && !sp->shutdown) {
-        if (timed_wait(&sp->room, &sp->mu, &ts) != 0) {
+        if (tld_spool_timed_wait(&sp->room, &sp->mu, &ts) != 0) {
             rc = TLD_ETIMEOUT;
             break;
         }
@@ -667,16 +669,13 @@ int tld_spool_ack(struct tld_spool *sp, uint64_t seq)
     pthread_mutex_lock(&sp->mu);
     if (seq > sp->committed_seq)
         seq = sp->committed_seq;
-    int rc = 0;
-    if (seq > sp->acked) {
+    bool moved = seq > sp->acked;
+    if (moved) {
         sp->acked = seq;
         maybe_delete_locked(sp);
-        if (sp->acked != sp->acked_persisted &&
-            tld_clock_now(&sp->clock) - sp->ack_persist_ns >= ACK_PERSIST_NS)
-            rc = persist_ack(sp);
     }
     pthread_mutex_unlock(&sp->mu);
-    return rc;
+    return moved ? settle_acks(sp, false) : 0;
 }
 
 void tld_spool_retain(struct tld_spool *sp, unsigned id, uint64_t seq)
@@ -686,7 +685,10 @@ void tld_spool_retain(struct tld_spool *sp, unsigned id, uint64_t seq)
     pthread_mutex_lock(&sp->mu);
     sp->holders[id] = seq;
     maybe_delete_locked(sp);
+    bool work = sp->nunlinks > 0;
     pthread_mutex_unlock(&sp->mu);
+    if (work)
+        settle_acks(sp, false);
 }
 
 void tld_spool_stats(struct tld_spool *sp, struct tld_spool_stats *st)
@@ -711,189 +713,4 @@ void tld_spool_shutdown(struct tld_spool *sp)
     pthread_cond_broadcast(&sp->data);
     pthread_cond_broadcast(&sp->room);
     pthread_mutex_unlock(&sp->mu);
-}
-
-/* ---- readers ------------------------------------------------------------------------------- */
-
-int tld_spool_reader_open(struct tld_spool *sp, uint64_t from, struct tld_spool_reader **out)
-{
-    struct tld_spool_reader *rd = calloc(1, sizeof *rd);
-    if (!rd)
-        return TLD_ENOMEM;
-    rd->sp = sp;
-    rd->next = from ? from : 1;
-    rd->fd = -1;
-    *out = rd;
-    return 0;
-}
-
-void tld_spool_reader_close(struct tld_spool_reader *rd)
-{
-    if (!rd)
-        return;
-    if (rd->fd >= 0)
-        close(rd->fd);
-    free(rd->buf);
-    free(rd);
-}
-
-/* Make buf hold at least `want` bytes from the parse position, reading up to `limit` (the
- * segment's committed size). false if the file has fewer bytes. */
-static bool fill(struct tld_spool_reader *rd, size_t want, uint64_t limit)
-{
-    if (rd->len - rd->pos >= want)
-        return true;
-    if (rd->pos) {
-        memmove(rd->buf, rd->buf + rd->pos, rd->len - rd->pos);
-        rd->off += rd->pos;
-        rd->len -= rd->pos;
-        rd->pos = 0;
-    }
-    size_t need = want > READ_CHUNK ? want : READ_CHUNK;
-    if (need > rd->cap) {
-        unsigned char *nb = realloc(rd->buf, need);
-        if (!nb)
-            return false;
-        rd->buf = nb;
-        rd->cap = need;
-    }
-    while (rd->len < want) {
-        uint64_t end = rd->off + rd->len;
-        if (end >= limit)
-            return false;
-        size_t n = rd->cap - rd->len;
-        if (n > limit - end)
-            n = (size_t)(limit - end);
-        ssize_t r = pread(rd->fd, rd->buf + rd->len, n, (off_t)end);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        rd->len += (size_t)r;
-    }
-    return true;
-}
-
-/* Index of the segment holding seq, or of the first later one; nsegs if none. */
-static unsigned find_seg(const struct tld_spool *sp, uint64_t seq)
-{
-    for (unsigned i = 0; i < sp->nsegs; i++)
-        if (seq <= sp->segs[i].last || sp->segs[i].first > seq)
-            return i;
-    return sp->nsegs;
-}
-
-int tld_spool_reader_next(struct tld_spool_reader *rd, uint64_t *seq, struct tld_sv *payload,
-                          int timeout_ms)
-{
-    struct tld_spool *sp = rd->sp;
-    struct timespec ts;
-    bool timed = false;
-    for (;;) {
-        pthread_mutex_lock(&sp->mu);
-        while (rd->next > sp->committed_seq) {
-            if (sp->shutdown) {
-                pthread_mutex_unlock(&sp->mu);
-                return TLD_ECLOSED;
-            }
-            if (timeout_ms <= 0) {
-                pthread_mutex_unlock(&sp->mu);
-                return TLD_ETIMEOUT;
-            }
-            if (!timed) {
-                deadline_after(&ts, timeout_ms);
-                timed = true;
-            }
-            if (timed_wait(&sp->data, &sp->mu, &ts) != 0 && rd->next > sp->committed_seq) {
-                pthread_mutex_unlock(&sp->mu);
-                return TLD_ETIMEOUT;
-            }
-        }
-        unsigned i = find_seg(sp, rd->next);
-        if (i == sp->nsegs) { /* cannot happen while next <= committed; be safe */
-            pthread_mutex_unlock(&sp->mu);
-            return TLD_ETIMEOUT;
-        }
-        struct seg s = sp->segs[i];
-        pthread_mutex_unlock(&sp->mu);
-
-        if (rd->next < s.first) /* acknowledged records deleted under us: skip ahead */
-            rd->next = s.first;
-        if (rd->fd < 0 || rd->seg_first != s.first) {
-            char path[4200];
-            if (rd->fd >= 0)
-                close(rd->fd);
-            seg_path(sp, s.first, path, sizeof path);
-            rd->fd = open(path, O_RDONLY | O_CLOEXEC);
-            rd->seg_first = s.first;
-            rd->off = 0;
-            rd->len = rd->pos = 0;
-            if (rd->fd < 0) { /* deleted between unlock and open: look again */
-                continue;
-            }
-        }
-        bool bad = false;
-        for (;;) {
-            if (!fill(rd, TLD_SPOOL_FRAME_HEADER, s.bytes)) {
-                bad = true;
-                break;
-            }
-            const unsigned char *h = rd->buf + rd->pos;
-            uint32_t len = rd32(h);
-            uint64_t fseq = rd64(h + 8);
-            if (len > MAX_FRAME || fseq > s.last || fseq < s.first ||
-                !fill(rd, TLD_SPOOL_FRAME_HEADER + (size_t)len, s.bytes)) {
-                bad = true;
-                break;
-            }
-            h = rd->buf + rd->pos;
-            const unsigned char *p = h + TLD_SPOOL_FRAME_HEADER;
-            if (frame_crc(h + 8, p, len) != rd32(h + 4)) {
-                bad = true;
-                break;
-            }
-            rd->pos += TLD_SPOOL_FRAME_HEADER + len;
-            if (fseq < rd->next)
-                continue; /* positioning inside the segment */
-            if (fseq != rd->next) {
-                bad = true;
-                break;
-            }
-            rd->next++;
-            *seq = fseq;
-            *payload = tld_sv_make((const char *)p, len);
-            return 0;
-        }
-        if (bad) {
-            pthread_mutex_lock(&sp->mu);
-            sp->st.corrupt_skips++;
-            pthread_mutex_unlock(&sp->mu);
-            /* Nothing more can be trusted in this segment: go on with the next one. */
-            rd->next = s.last + 1;
-            close(rd->fd);
-            rd->fd = -1;
-        }
-    }
-}
-
-int tld_spool_scan(struct tld_spool *sp, uint64_t from,
-                   int (*cb)(void *ctx, uint64_t seq, struct tld_sv payload), void *ctx)
-{
-    struct tld_spool_reader *rd;
-    int rc = tld_spool_reader_open(sp, from, &rd);
-    if (rc != 0)
-        return rc;
-    pthread_mutex_lock(&sp->mu);
-    flush_locked(sp);
-    pthread_mutex_unlock(&sp->mu);
-    uint64_t seq;
-    struct tld_sv p;
-    while ((rc = tld_spool_reader_next(rd, &seq, &p, 0)) == 0) {
-        if ((rc = cb(ctx, seq, p)) != 0)
-            break;
-    }
-    if (rc == TLD_ETIMEOUT || rc == TLD_ECLOSED)
-        rc = 0;
-    tld_spool_reader_close(rd);
-    return rc;
 }

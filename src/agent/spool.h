@@ -18,9 +18,10 @@
  * Bound: segment files total at most max_bytes. A push that would pass it fails with
  * TLD_EAGAIN and the spool is "full" until acknowledged records free a segment and the total
  * is below 7/8 of the bound: sources pause meanwhile (back-pressure). The spool itself writes
- * a status record (location "tld-agent") when it becomes full and when it resumes, into a
- * reserve of `reserve_bytes` above the bound that only such status records may use, so the
- * condition is never silent.
+ * a status record (location TLD_SPOOL_LOCATION, events agent_spool_full and
+ * agent_spool_recovered) when it becomes full and when it recovers, into a reserve of
+ * `reserve_bytes` above the bound that only such status records may use, so the condition is
+ * never silent.
  *
  * Consumers read with a reader from any retained sequence number and acknowledge with
  * tld_spool_ack(seq): every record <= seq is done. The acknowledged sequence number is
@@ -43,6 +44,7 @@
 #define TLD_SPOOL_FRAME_HEADER 16
 #define TLD_SPOOL_MAX_HOLDERS  4
 #define TLD_SPOOL_MIN_BYTES    (64u << 10)
+#define TLD_SPOOL_LOCATION     "threatlockdown-agent"
 
 struct tld_spool;
 struct tld_spool_reader;

@@ -78,10 +78,14 @@ def test_inspect_reports_risky_settings(docker_env, agent_factory, tmp_path):
     t1 = now_ns()
     wait_docker_events(a, len(engine_events(env, t0, t1)), t0, t1)
     a.stop()
-    start = [o["docker"] for _, o, _ in docker_records(a)
-             if o["docker"].get("Action") == "start" and
-             o["docker"]["Actor"]["Attributes"].get("name") == "tld-risky"][0]
-    ins = start["inspect"]
+    mine = {o["docker"]["Action"]: o["docker"] for _, o, _ in docker_records(a)
+            if o["docker"].get("Actor", {}).get("Attributes", {}).get("name") == "tld-risky"}
+    ins = mine["start"]["inspect"]
+    # create is enriched too, from the engine or (while the engine holds the container for
+    # its start) from the configuration the engine wrote: the same fields either way
+    create = dict(mine["create"]["inspect"])
+    assert create.pop("source") in ("engine", "disk") and ins.pop("source") == "engine"
+    assert create == ins
     # as the engine reports them (it normalises dropped caps to CAP_*)
     assert ins["cap_add"] == ["ALL"]
     assert [c.removeprefix("CAP_") for c in ins["cap_drop"]] == ["SYS_RESOURCE"]

@@ -240,9 +240,9 @@ def test_spool_backpressure_then_delivery(tmp_path, agent_factory):
     b.wait_count(p, count)
     b.stop()
     assert check_sequence(lines_of(b, p), count, width=100) is None
-    status = [json.loads(r["text"])["tld_agent"]["Action"] for r in b.records()
-              if r["location"] == "tld-agent"]
-    assert status[:2] == ["full", "resumed"]
+    status = [json.loads(r["text"])["threatlockdown"]["event"] for r in b.records()
+              if r["location"] == "threatlockdown-agent"]
+    assert status[:2] == ["agent_spool_full", "agent_spool_recovered"]
 
 
 def test_spool_torn_tail_counted_rest_kept(tmp_path, agent_factory):

@@ -63,7 +63,7 @@ static unsigned read_all(struct tld_spool *sp, uint64_t from, unsigned k0, uint6
         struct tld_evrec r;
         struct tld_evrec_labels lb;
         assert_int_equal(tld_evrec_decode(p.p, p.n, &r, &lb), 0);
-        if (tld_sv_eq_cstr(r.location, "tld-agent"))
+        if (tld_sv_eq_cstr(r.location, TLD_SPOOL_LOCATION))
             continue; /* the spool's own status records */
         char want[64];
         snprintf(want, sizeof want, "line %u", k0 + n);
@@ -208,12 +208,12 @@ static void backpressure_and_ack(void **state)
     uint64_t seq;
     struct tld_sv p;
     unsigned status = 0;
-    const char *want[] = {"\"Action\":\"full\"", "\"Action\":\"resumed\""};
+    const char *want[] = {"\"event\":\"agent_spool_full\"", "\"event\":\"agent_spool_recovered\""};
     while (tld_spool_reader_next(rd, &seq, &p, 0) == 0) {
         struct tld_evrec r;
         struct tld_evrec_labels lb;
         assert_int_equal(tld_evrec_decode(p.p, p.n, &r, &lb), 0);
-        if (tld_sv_eq_cstr(r.location, "tld-agent")) {
+        if (tld_sv_eq_cstr(r.location, TLD_SPOOL_LOCATION)) {
             assert_true(status < 2);
             assert_non_null(memmem(r.text.p, r.text.n, want[status], strlen(want[status])));
             status++;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/ckpt.h"
 #include "agent/collector/internal.h"
 #include "agent/docker/cinfo.h"
 #include "common/err.h"
@@ -40,11 +41,6 @@ bool tld_collector_container_id(const char *path, char id[65])
     memcpy(id, dir, 64);
     id[64] = 0;
     return true;
-}
-
-static int64_t now_ns(struct tld_collector *c)
-{
-    return tld_clock_now(&c->clock);
 }
 
 /* ---- stream table ---------------------------------------------------------------------------- */
@@ -286,6 +282,36 @@ static void open_new(struct tld_collector *c, const struct tld_localfile *lf, co
     tld_stream_add_file(c, st, fd, off, false);
 }
 
+/*
+ * A path that appeared while running: every file the watcher opened for it, oldest first
+ * (a fast writer may have rotated it already), then the file there now; all from offset 0.
+ */
+static void open_fresh(struct tld_collector *c, const struct tld_localfile *lf, const char *path)
+{
+    struct tld_preopened pre[MAX_FILES_PER_STREAM];
+    unsigned n = tld_watcher_take(c->watcher, path, pre, MAX_FILES_PER_STREAM - 1);
+    struct stream *st = new_stream(c, path, lf);
+    struct stat sb;
+    bool have_cur = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    bool cur_taken = false;
+    for (unsigned i = 0; i < n; i++) {
+        bool is_cur = have_cur && pre[i].ino == (uint64_t)sb.st_ino;
+        if (!st || tld_stream_add_file(c, st, pre[i].fd, 0, !is_cur) != 0)
+            continue; /* add_file closed it (or no stream: close below) */
+        cur_taken |= is_cur;
+    }
+    if (!st) {
+        for (unsigned i = 0; i < n; i++)
+            close(pre[i].fd);
+        return;
+    }
+    if (have_cur && !cur_taken) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            tld_stream_add_file(c, st, fd, 0, false);
+    }
+}
+
 /* Match the patterns against the file system and follow what is new. */
 static void discover(struct tld_collector *c, bool startup)
 {
@@ -293,7 +319,7 @@ static void discover(struct tld_collector *c, bool startup)
         const struct tld_localfile *lf = &c->cfg->files[k];
         if (!lf->location)
             continue;
-        tld_watch_add_pattern(c->watch, lf->location);
+        tld_watcher_add_pattern(c->watcher, lf->location);
         glob_t g;
         int grc = glob(lf->location, GLOB_NOSORT, NULL, &g);
         for (size_t i = 0; grc == 0 && i < g.gl_pathc; i++) {
@@ -306,7 +332,7 @@ static void discover(struct tld_collector *c, bool startup)
             if (pos)
                 open_resumed(c, lf, path, pos);
             else if (!startup)
-                open_new(c, lf, path, false); /* appeared while running: from the start */
+                open_fresh(c, lf, path); /* appeared while running: from the start */
             else if (c->first_start || !tld_positions_has_pattern(&c->prev, lf->location))
                 open_new(c, lf, path, lf->only_future);
             else
@@ -376,12 +402,25 @@ static int recover(struct tld_collector *c)
 
 /* ---- checkpoints ----------------------------------------------------------------------------- */
 
+static int save_snapshot(void *ctx, void *snap)
+{
+    struct tld_collector *c = ctx;
+    int rc = tld_positions_save(c->state_file, snap);
+    if (rc != 0)
+        tld_log_warn(c->log, "collector: cannot write %s: %s", c->state_file, strerror(errno));
+    return rc;
+}
+
+static void free_snapshot(void *snap)
+{
+    tld_positions_fini(snap);
+    free(snap);
+}
+
+/* Hand the checkpoint writer a copy of the positions: every record up to last_seq is
+ * committed, so they are consistent with the spool once it is synced. */
 static void checkpoint(struct tld_collector *c)
 {
-    if (tld_spool_sync(c->spool) != 0) {
-        tld_log_warn(c->log, "collector: spool sync failed; checkpoint postponed");
-        return;
-    }
     for (unsigned i = 0; i < c->nstreams; i++) {
         const struct stream *st = c->streams[i];
         if (!st->resume_set)
@@ -399,13 +438,30 @@ static void checkpoint(struct tld_collector *c)
         if (c->cfg->files[k].location)
             tld_positions_add_pattern(&c->prev, c->cfg->files[k].location);
     c->prev.spool_seq = c->last_seq;
-    if (tld_positions_save(c->state_file, &c->prev) != 0) {
-        tld_log_warn(c->log, "collector: cannot write %s: %s", c->state_file, strerror(errno));
+    struct tld_positions *snap = malloc(sizeof *snap);
+    if (!snap)
+        return;
+    tld_positions_init(snap);
+    snap->spool_seq = c->prev.spool_seq;
+    bool ok = true;
+    for (unsigned i = 0; ok && i < c->prev.npatterns; i++)
+        ok = tld_positions_add_pattern(snap, c->prev.patterns[i]) == 0;
+    for (unsigned i = 0; ok && i < c->prev.n; i++) {
+        struct tld_position *d = tld_positions_get(snap, c->prev.v[i].path, true);
+        if (!d) {
+            ok = false;
+            break;
+        }
+        char *path = d->path;
+        *d = c->prev.v[i];
+        d->path = path;
+    }
+    if (!ok) {
+        free_snapshot(snap);
         return;
     }
-    tld_spool_retain(c->spool, c->holder, c->last_seq);
+    tld_ckpt_submit(c->ckpt, snap, c->last_seq);
     c->dirty = false;
-    c->st.checkpoints++;
 }
 
 /* ---- events ---------------------------------------------------------------------------------- */
@@ -435,6 +491,8 @@ static void on_watch(void *ctx, const char *dir, const char *name, uint32_t mask
 static void publish(struct tld_collector *c)
 {
     c->st.streams = c->nstreams;
+    if (c->ckpt)
+        c->st.checkpoints = tld_ckpt_saved(c->ckpt);
     pthread_mutex_lock(&c->pub_mu);
     c->pub = c->st;
     pthread_mutex_unlock(&c->pub_mu);
@@ -467,9 +525,10 @@ int tld_collector_run(struct tld_collector *c)
         int64_t now = now_ns(c);
         if (!busy && c->next_tick_ns - now < (int64_t)timeout * 1000000)
             timeout = c->next_tick_ns > now ? (int)((c->next_tick_ns - now) / 1000000) : 0;
-        struct pollfd pfd[2] = {{tld_watch_fd(c->watch), POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
-        if (poll(pfd, 2, timeout) > 0 && (pfd[0].revents & POLLIN))
-            tld_watch_drain(c->watch, on_watch, c);
+        struct pollfd pfd[2] = {{tld_watcher_fd(c->watcher), POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
+        if (poll(pfd, 2, timeout) > 0 && (pfd[0].revents & POLLIN) &&
+            tld_watcher_drain(c->watcher, on_watch, c))
+            on_watch(c, "", "", IN_Q_OVERFLOW);
         now = now_ns(c);
         if (c->rescan || now >= c->next_rescan_ns) {
             c->rescan = false;
@@ -505,8 +564,9 @@ int tld_collector_run(struct tld_collector *c)
         publish(c);
     }
     tld_spool_commit(c->spool);
-    c->dirty = true;
     checkpoint(c);
+    tld_ckpt_stop(c->ckpt); /* writes this last checkpoint */
+    c->ckpt = NULL;
     publish(c);
     return 0;
 }
@@ -552,10 +612,13 @@ int tld_collector_new(const struct tld_collector_opts *o, struct tld_collector *
     rc = TLD_EIO;
     if ((c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         goto fail;
-    unsigned maxw = c->cfg->max_files * 2 + 64;
-    if ((rc = tld_watch_new(maxw, &c->watch)) != 0)
+    if ((rc = tld_watcher_new(c->cfg, c->log, &c->watcher)) != 0 ||
+        (rc = tld_watcher_start(c->watcher)) != 0)
         goto fail;
     if ((rc = recover(c)) != 0)
+        goto fail;
+    struct tld_ckpt_ops ops = {save_snapshot, free_snapshot, c};
+    if ((rc = tld_ckpt_start(c->spool, c->holder, &ops, &c->ckpt)) != 0)
         goto fail;
     *out = c;
     return 0;
@@ -568,10 +631,11 @@ void tld_collector_free(struct tld_collector *c)
 {
     if (!c)
         return;
+    tld_ckpt_stop(c->ckpt);
     while (c->nstreams)
         remove_stream(c, c->nstreams - 1);
     free(c->streams);
-    tld_watch_free(c->watch);
+    tld_watcher_free(c->watcher);
     if (c->stop_fd >= 0)
         close(c->stop_fd);
     tld_positions_fini(&c->prev);

@@ -18,16 +18,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/ckpt.h"
 #include "agent/collector/collector.h"
 #include "agent/collector/dockerlog.h"
 #include "agent/collector/positions.h"
 #include "agent/collector/watch.h"
+#include "agent/collector/watcher.h"
 
 #define MAX_FILES_PER_STREAM 16
 #define HEAD_MAX             256
 #define READ_BUF             (256u << 10)
-#define PASS_BUDGET          (1u << 20)         /* bytes read per stream per pass (fairness) */
-#define DOCKER_PHYS_MAX      (160u << 10)       /* a json-file line holds at most 16 KiB of text */
+#define PASS_BUDGET          READ_BUF     /* bytes per stream per pass; inotify is read between */
+#define DOCKER_PHYS_MAX      (160u << 10) /* a json-file line holds at most 16 KiB of text */
 #define PARTIAL_FLUSH_NS     (5LL * 1000000000) /* a piece without continuation is emitted */
 #define META_RETRY_NS        (2LL * 1000000000)
 #define FINISHED_RING        16
@@ -99,7 +101,8 @@ struct tld_collector {
     struct tld_meta_source meta;
     int64_t checkpoint_ns, rotate_wait_ns;
 
-    struct tld_watch *watch;
+    struct tld_watcher *watcher;
+    struct tld_ckpt *ckpt;
     int stop_fd;
     atomic_bool stopping;
 
@@ -121,6 +124,16 @@ struct tld_collector {
     struct tld_collector_stats pub; /* copy for other threads */
 };
 
+static inline int64_t now_ns(struct tld_collector *c)
+{
+    return tld_clock_now(&c->clock);
+}
+
+static inline struct fpos pos_of(const struct tfile *f, uint64_t off)
+{
+    return (struct fpos){f->gen, f->dev, f->ino, off, f->head_len, f->head_hash};
+}
+
 /* stream.c */
 enum pump_rc { PUMP_IDLE, PUMP_MORE, PUMP_STALLED };
 struct stream *tld_stream_new(struct tld_collector *c, const char *path,
@@ -130,8 +143,15 @@ void tld_stream_free(struct stream *st);
 int tld_stream_add_file(struct tld_collector *c, struct stream *st, int fd, uint64_t off,
                         bool detached);
 enum pump_rc tld_stream_pump(struct tld_collector *c, struct stream *st);
+/* Close file i and remember it as finished. */
+void tld_stream_close_file(struct stream *st, unsigned i);
+
+/* rotate.c */
 /* Notice renames and truncations of the path. */
 void tld_stream_check(struct tld_collector *c, struct stream *st);
+/* File f (the one at the path) was truncated: continue from a copy if there is one, then
+ * read f from its start. */
+void tld_stream_truncated(struct tld_collector *c, struct stream *st, struct tfile *f);
 /* Once a second: partial-message timeouts, finishing detached files, metadata retries. */
 void tld_stream_tick(struct tld_collector *c, struct stream *st, int64_t now);
 /* Emit a collector notice (location "logcollector"), Wazuh's wording. */

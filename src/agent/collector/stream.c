@@ -20,11 +20,6 @@
 #include "agent/docker/cinfo.h"
 #include "common/err.h"
 
-static int64_t now_ns(struct tld_collector *c)
-{
-    return tld_clock_now(&c->clock);
-}
-
 static size_t line_limit(const struct stream *st, const struct tld_collector *c)
 {
     if (st->lf->format == TLD_LOGFMT_DOCKER)
@@ -50,11 +45,6 @@ static int cmp_pos(uint64_t g1, uint64_t o1, uint64_t g2, uint64_t o2)
     return o1 < o2 ? -1 : o1 > o2;
 }
 
-static struct fpos pos_of(const struct tfile *f, uint64_t off)
-{
-    return (struct fpos){f->gen, f->dev, f->ino, off, f->head_len, f->head_hash};
-}
-
 /* ---- stream lifecycle ------------------------------------------------------------------------ */
 
 struct stream *tld_stream_new(struct tld_collector *c, const char *path,
@@ -77,7 +67,7 @@ struct stream *tld_stream_new(struct tld_collector *c, const char *path,
     return st;
 }
 
-static void close_file(struct stream *st, unsigned i)
+void tld_stream_close_file(struct stream *st, unsigned i)
 {
     struct tfile *f = &st->files[i];
     if (f->fd >= 0)
@@ -93,7 +83,7 @@ void tld_stream_free(struct stream *st)
     if (!st)
         return;
     while (st->nfiles)
-        close_file(st, 0);
+        tld_stream_close_file(st, 0);
     for (int i = 0; i < ASM_COUNT; i++)
         tld_dockerlog_asm_fini(&st->asms[i]);
     tld_sb_fini(&st->pend.text);
@@ -510,9 +500,6 @@ static bool consume(struct tld_collector *c, struct stream *st, struct tfile *f,
     return true;
 }
 
-/* The head of the current file changed: it was truncated (copy-truncate) and written again. */
-static void truncated_file(struct tld_collector *c, struct stream *st, struct tfile *f);
-
 static bool head_changed(struct tfile *f)
 {
     if (!f->head_len)
@@ -552,7 +539,7 @@ static int read_file(struct tld_collector *c, struct stream *st, unsigned i, siz
             if (!f->detached) {
                 struct stat sb;
                 if (fstat(f->fd, &sb) == 0 && (uint64_t)sb.st_size < f->off) {
-                    truncated_file(c, st, f);
+                    tld_stream_truncated(c, st, f);
                     continue;
                 }
             }
@@ -560,7 +547,7 @@ static int read_file(struct tld_collector *c, struct stream *st, unsigned i, siz
         }
         f->eof = false;
         if (!f->detached && f->off > 0 && head_changed(f)) {
-            truncated_file(c, st, f);
+            tld_stream_truncated(c, st, f);
             return 1; /* the stream's file list changed: start the pass again */
         }
         c->st.bytes += (uint64_t)n;
@@ -599,7 +586,7 @@ static bool finish_file(struct tld_collector *c, struct stream *st, unsigned i)
             return false;
         tld_sb_reset(&f->carry);
     }
-    close_file(st, i);
+    tld_stream_close_file(st, i);
     return true;
 }
 
@@ -622,244 +609,6 @@ enum pump_rc tld_stream_pump(struct tld_collector *c, struct stream *st)
         }
     }
     return PUMP_IDLE;
-}
-
-/* ---- rotation and truncation ----------------------------------------------------------------- */
-
-/* A file the stream has open (an open file's inode cannot be reused). */
-static bool open_ino(const struct stream *st, uint64_t ino)
-{
-    for (unsigned i = 0; i < st->nfiles; i++)
-        if (st->files[i].ino == ino)
-            return true;
-    return false;
-}
-
-/* A file the stream has open or has finished (then also recognised by its first bytes). */
-static bool known_file(const struct stream *st, int dirfd, const char *name, uint64_t ino)
-{
-    if (open_ino(st, ino))
-        return true;
-    unsigned n = st->nfinished < FINISHED_RING ? st->nfinished : FINISHED_RING;
-    for (unsigned i = 0; i < n; i++) {
-        const struct fpos *f = &st->finished[i];
-        if (f->ino != ino || !f->head_len)
-            continue;
-        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-        uint64_t h;
-        bool same = fd >= 0 && tld_stream_head(fd, f->head_len, &h) && h == f->head_hash;
-        if (fd >= 0)
-            close(fd);
-        if (same)
-            return true;
-    }
-    return false;
-}
-
-struct sib {
-    char name[256];
-    long num; /* numeric suffix, -1 if none */
-};
-
-static int cmp_sib(const void *a, const void *b)
-{
-    const struct sib *x = a, *y = b;
-    return (x->num < y->num) - (x->num > y->num); /* larger suffix = older = first */
-}
-
-/*
- * Rotated files between the one just detached and the new one, which a fast writer created
- * and rotated away before the collector looked: `<name>.<N>` siblings not seen yet and written
- * after the detached file. They are added oldest first, ahead of the new file.
- */
-static void catch_up(struct tld_collector *c, struct stream *st, int64_t after_mtime)
-{
-    char dir[4096];
-    const char *slash = strrchr(st->path, '/');
-    size_t dn = (size_t)(slash - st->path);
-    if (dn == 0 || dn >= sizeof dir)
-        return;
-    memcpy(dir, st->path, dn);
-    dir[dn] = 0;
-    const char *base = slash + 1;
-    size_t bn = strlen(base);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return;
-    struct sib found[8];
-    unsigned nf = 0;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) && nf < 8) {
-        if (strncmp(e->d_name, base, bn) != 0 || e->d_name[bn] != '.')
-            continue;
-        char *endp;
-        long num = strtol(e->d_name + bn + 1, &endp, 10);
-        if (*endp || num <= 0 || strlen(e->d_name) >= sizeof found[0].name)
-            continue;
-        struct stat sb;
-        if (fstatat(dirfd(d), e->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode) ||
-            known_file(st, dirfd(d), e->d_name, (uint64_t)sb.st_ino))
-            continue;
-        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-        if (mt < after_mtime)
-            continue;
-        snprintf(found[nf].name, sizeof found[nf].name, "%s", e->d_name);
-        found[nf++].num = num;
-    }
-    qsort(found, nf, sizeof *found, cmp_sib);
-    for (unsigned i = 0; i < nf; i++) {
-        int fd = openat(dirfd(d), found[i].name, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && tld_stream_add_file(c, st, fd, 0, true) == 0)
-            tld_log_info(c->log, "collector: %s: reading rotated %s/%s it had not opened yet",
-                         st->path, dir, found[i].name);
-    }
-    closedir(d);
-}
-
-/* After a truncation, the bytes between our offset and the old end are in a copy, if the
- * rotation made one: a sibling starting with the same head and at least `need` bytes long. */
-static int find_copy(const struct stream *st, uint64_t ino, uint64_t head_len, uint64_t head_hash,
-                     uint64_t need)
-{
-    char dir[4096];
-    const char *slash = strrchr(st->path, '/');
-    size_t dn = (size_t)(slash - st->path);
-    if (dn == 0 || dn >= sizeof dir || !head_len)
-        return -1;
-    memcpy(dir, st->path, dn);
-    dir[dn] = 0;
-    const char *base = slash + 1;
-    size_t bn = strlen(base);
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int best = -1;
-    int64_t best_mt = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, base, bn) != 0 || e->d_name[bn] == 0)
-            continue;
-        struct stat sb;
-        if (fstatat(dirfd(d), e->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode) ||
-            (uint64_t)sb.st_ino == ino || (uint64_t)sb.st_size < need)
-            continue;
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
-        uint64_t h;
-        if (fd < 0)
-            continue;
-        int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-        if (tld_stream_head(fd, head_len, &h) && h == head_hash && (best < 0 || mt > best_mt)) {
-            if (best >= 0)
-                close(best);
-            best = fd;
-            best_mt = mt;
-        } else {
-            close(fd);
-        }
-    }
-    closedir(d);
-    return best;
-}
-
-static void truncated_file(struct tld_collector *c, struct stream *st, struct tfile *f)
-{
-    c->st.truncations++;
-    uint64_t consumed = f->off - f->carry.n;
-    int copy = find_copy(st, f->ino, f->head_len, f->head_hash, consumed);
-    unsigned idx = (unsigned)(f - st->files);
-    if (copy >= 0 && st->nfiles < MAX_FILES_PER_STREAM) {
-        /* Insert the copy just before the truncated file, continuing at the same offset. */
-        struct tfile cur = *f;
-        st->nfiles--; /* take f out, add the copy, put f back after it */
-        memmove(&st->files[idx], &st->files[idx + 1], (st->nfiles - idx) * sizeof *f);
-        uint64_t gen = cur.gen;
-        if (tld_stream_add_file(c, st, copy, consumed, true) == 0) {
-            struct tfile *cp = &st->files[st->nfiles - 1];
-            cp->gen = gen;
-            cp->head_len = cur.head_len;
-            cp->head_hash = cur.head_hash;
-            cp->eof = false;
-            c->st.copies_found++;
-        }
-        st->files[st->nfiles++] = cur;
-        f = &st->files[st->nfiles - 1];
-    } else if (copy >= 0) {
-        close(copy);
-    } else if (consumed > 0) {
-        tld_log_warn(c->log,
-                     "collector: %s: truncated at offset %llu and no copy of the old content "
-                     "was found",
-                     st->path, (unsigned long long)consumed);
-    }
-    f->off = 0;
-    f->gen = st->next_gen++;
-    tld_sb_reset(&f->carry);
-    f->discarding = false;
-    f->head_len = 0;
-    f->eof = false;
-    st->active = true;
-    tld_stream_notice(c, "ossec: File size reduced (inode remained): '%s'.", st->path);
-}
-
-static void detach(struct tld_collector *c, struct tfile *f)
-{
-    f->detached = true;
-    f->detached_ns = now_ns(c);
-    struct stat fs;
-    if (fstat(f->fd, &fs) == 0)
-        f->mtime_ns = (int64_t)fs.st_mtim.tv_sec * 1000000000 + fs.st_mtim.tv_nsec;
-}
-
-void tld_stream_check(struct tld_collector *c, struct stream *st)
-{
-    st->check_rot = false;
-    struct tfile *cur = st->nfiles ? &st->files[st->nfiles - 1] : NULL;
-    if (cur && cur->detached)
-        cur = NULL;
-    struct stat sb;
-    if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        if (cur) { /* renamed away or deleted: finish it from the descriptor */
-            detach(c, cur);
-            st->active = true;
-        }
-        return;
-    }
-    if (cur && (uint64_t)sb.st_ino == cur->ino && (uint64_t)sb.st_dev == cur->dev) {
-        if ((uint64_t)sb.st_size < cur->off)
-            truncated_file(c, st, cur);
-        else if ((uint64_t)sb.st_size > cur->off)
-            st->active = true;
-        return;
-    }
-    if (open_ino(st, (uint64_t)sb.st_ino))
-        return; /* a file we follow came back under the name: nothing new */
-    if (cur)
-        detach(c, cur);
-    if (st->nfiles)
-        catch_up(c, st, st->files[st->nfiles - 1].mtime_ns);
-    int fd = open(st->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    struct stat fs;
-    if (fstat(fd, &fs) != 0 || fs.st_ino != sb.st_ino) { /* replaced again meanwhile */
-        close(fd);
-        st->check_rot = true;
-        return;
-    }
-    if (st->had_file) {
-        c->st.rotations++;
-        tld_stream_notice(c, "ossec: File rotated (inode changed): '%s'.", st->path);
-    }
-    if (tld_stream_add_file(c, st, fd, 0, false) != 0)
-        tld_log_warn(c->log,
-                     "collector: %s: too many rotated files open; not following the new "
-                     "one yet",
-                     st->path);
 }
 
 void tld_stream_tick(struct tld_collector *c, struct stream *st, int64_t now)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct entry {
 };
 
 struct tld_watch {
+    pthread_mutex_t mu; /* the table: patterns are added by one thread, events read by another */
     int fd;
     struct entry *v;
     unsigned n, cap, max;
@@ -41,6 +43,7 @@ int tld_watch_new(unsigned max_watches, struct tld_watch **out)
         return TLD_EIO;
     }
     w->max = max_watches;
+    pthread_mutex_init(&w->mu, NULL);
     *out = w;
     return 0;
 }
@@ -53,6 +56,7 @@ void tld_watch_free(struct tld_watch *w)
         free(w->v[i].dir);
     free(w->v);
     close(w->fd);
+    pthread_mutex_destroy(&w->mu);
     free(w);
 }
 
@@ -61,14 +65,20 @@ int tld_watch_fd(const struct tld_watch *w)
     return w->fd;
 }
 
-unsigned tld_watch_count(const struct tld_watch *w)
+unsigned tld_watch_count(struct tld_watch *w)
 {
-    return w->n;
+    pthread_mutex_lock(&w->mu);
+    unsigned n = w->n;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
-unsigned tld_watch_refused(const struct tld_watch *w)
+unsigned tld_watch_refused(struct tld_watch *w)
 {
-    return w->refused;
+    pthread_mutex_lock(&w->mu);
+    unsigned n = w->refused;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 static struct entry *by_wd(struct tld_watch *w, int wd)
@@ -122,7 +132,17 @@ static bool has_wild(const char *s, size_t n)
     return false;
 }
 
+static int add_pattern(struct tld_watch *w, const char *pattern);
+
 int tld_watch_add_pattern(struct tld_watch *w, const char *pattern)
+{
+    pthread_mutex_lock(&w->mu);
+    int rc = add_pattern(w, pattern);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static int add_pattern(struct tld_watch *w, const char *pattern)
 {
     const char *slash = strrchr(pattern, '/');
     if (!slash)
@@ -185,14 +205,19 @@ int tld_watch_drain(struct tld_watch *w, tld_watch_cb cb, void *ctx)
                 cb(ctx, "", "", IN_Q_OVERFLOW);
                 continue;
             }
+            pthread_mutex_lock(&w->mu);
             struct entry *e = by_wd(w, ev->wd);
-            if (!e)
-                continue;
-            cb(ctx, e->dir, ev->len ? ev->name : "", ev->mask);
-            if (ev->mask & IN_IGNORED) { /* the directory is gone: forget the watch */
+            char dir[PATH_MAX];
+            bool found = e != NULL;
+            if (found)
+                snprintf(dir, sizeof dir, "%s", e->dir);
+            if (found && (ev->mask & IN_IGNORED)) { /* the directory is gone: forget it */
                 free(e->dir);
                 *e = w->v[--w->n];
             }
+            pthread_mutex_unlock(&w->mu);
+            if (found)
+                cb(ctx, dir, ev->len ? ev->name : "", ev->mask);
         }
     }
     return count;

@@ -7,6 +7,8 @@
  * only: the collector also rescans periodically, so a lost event (queue overflow, a directory
  * created before its watch) costs latency, never data.
  *
+ * Thread-safe: patterns may be added while another thread reads events.
+ *
  * Bound: at most `max_watches` directories; further ones are refused with TLD_ELIMIT and
  * counted (the rescan still finds their files).
  */
@@ -28,7 +30,7 @@ int tld_watch_add_pattern(struct tld_watch *w, const char *pattern);
 /* Read every queued event; cb gets name "" for events about the directory itself and the
  * mask IN_Q_OVERFLOW (dir "") when events were lost. Returns the number of events. */
 int tld_watch_drain(struct tld_watch *w, tld_watch_cb cb, void *ctx);
-unsigned tld_watch_count(const struct tld_watch *w);
-unsigned tld_watch_refused(const struct tld_watch *w);
+unsigned tld_watch_count(struct tld_watch *w);
+unsigned tld_watch_refused(struct tld_watch *w);
 
 #endif

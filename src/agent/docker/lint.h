@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "agent/ckpt.h"
 #include "agent/docker/client.h"
 #include "agent/docker/events.h"
 #include "agent/docker/listener.h"
@@ -49,6 +50,21 @@ struct known {
     enum cstate state;
 };
 
+#define TLD_INSPECT_SLOTS 64
+
+enum inspect_state { INSPECT_WANTED = 1, INSPECT_RUNNING, INSPECT_DONE };
+
+struct inspect_slot {
+    bool used;
+    enum inspect_state state;
+    uint64_t order;
+    char id[65];
+    int rc;
+    long status;
+    struct tld_sb body;
+    char err[TLD_DOCKER_ERR];
+};
+
 struct tld_listener {
     struct tld_docker_config cfg; /* copy of the scalars; strings borrowed from the config */
     struct tld_spool *spool;
@@ -72,7 +88,15 @@ struct tld_listener {
     bool started;
     struct tld_docker *rclient; /* reader's connection */
     struct tld_docker *wclient; /* writer's connection (inspect, list) */
-    int64_t last_queued_ns;     /* reader: timeNano of the last event queued */
+    struct tld_docker *iclient; /* inspect prefetcher's connection */
+    /* inspect prefetching (inspect.c) */
+    pthread_mutex_t imu;
+    pthread_cond_t iwork, idone;
+    pthread_t t_inspect;
+    bool iready, istarted;
+    struct inspect_slot islots[TLD_INSPECT_SLOTS];
+    uint64_t iorder;
+    int64_t last_queued_ns; /* reader: timeNano of the last event queued */
 
     /* writer state */
     int64_t cursor_ns;  /* highest timeNano spooled */
@@ -85,6 +109,7 @@ struct tld_listener {
     bool known_valid; /* the table reflects some listing or checkpoint */
     bool dirty;
     int64_t last_checkpoint_ns;
+    struct tld_ckpt *ckpt;
     /* reconciliation after a connect */
     bool rec_pending, rec_overlap;
     int64_t rec_t_list, rec_t_connect, rec_last_event_ns;
@@ -94,6 +119,7 @@ struct tld_listener {
     unsigned rec_nlist;
     bool rec_list_ok;
     char *connected_since; /* cursor at connect, for messages */
+    char *docker_root;     /* the engine's DockerRootDir (for inspect from disk), or NULL */
 
     pthread_mutex_t smu;
     struct tld_listener_stats st;
@@ -111,9 +137,21 @@ static inline void scopy(char *dst, size_t size, const char *src)
 void *tld_listener_writer(void *arg);
 int tld_listener_load(struct tld_listener *l);
 void tld_listener_checkpoint(struct tld_listener *l);
+extern const struct tld_ckpt_ops tld_listener_ckpt_ops;
 /* The docker object inside one of our records' text (for the start-up scan). */
 struct tld_sv tld_listener_docker_object(struct tld_sv text);
 void tld_listener_apply(struct tld_listener *l, const struct tld_docker_event *ev);
+
+/* inspect.c */
+int tld_inspect_start(struct tld_listener *l);
+void tld_inspect_stop(struct tld_listener *l);
+/* Ask for a container's inspect now (reader thread). */
+void tld_inspect_request(struct tld_listener *l, const char *id);
+/* The oldest prefetched answer for id, waiting up to timeout_ms if it is being fetched: 0 with
+ * status and body, an error from the request, TLD_ETIMEOUT (the request is then forgotten), or
+ * TLD_ENOTFOUND when nothing was prefetched. */
+int tld_inspect_take(struct tld_listener *l, const char *id, int timeout_ms, long *status,
+                     struct tld_sb *body, char err[TLD_DOCKER_ERR]);
 
 /* listener.c: queue helpers used by both threads */
 bool tld_listener_pop(struct tld_listener *l, struct qitem *it, int timeout_ms);

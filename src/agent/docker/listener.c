@@ -168,6 +168,9 @@ static bool on_line(void *ctx, struct tld_sv line)
     }
     if (ev.time_ns > l->last_queued_ns)
         l->last_queued_ns = ev.time_ns;
+    if (l->cfg.inspect && !strcmp(ev.type, "container") && strlen(ev.id) == 64 &&
+        (!strcmp(ev.action, "create") || !strcmp(ev.action, "start")))
+        tld_inspect_request(l, ev.id);
     return true;
 }
 
@@ -383,7 +386,8 @@ int tld_listener_new(const struct tld_listener_opts *o, struct tld_listener **ou
     if (!l->q || !l->known || !l->rec_list || !l->cursor_file)
         goto fail;
     if ((rc = tld_docker_new(l->cfg.socket, l->cfg.api_version, &l->rclient)) != 0 ||
-        (rc = tld_docker_new(l->cfg.socket, l->cfg.api_version, &l->wclient)) != 0)
+        (rc = tld_docker_new(l->cfg.socket, l->cfg.api_version, &l->wclient)) != 0 ||
+        (rc = tld_docker_new(l->cfg.socket, l->cfg.api_version, &l->iclient)) != 0)
         goto fail;
     if ((rc = tld_listener_load(l)) != 0)
         goto fail;
@@ -397,6 +401,11 @@ fail:
 
 int tld_listener_start(struct tld_listener *l)
 {
+    struct tld_ckpt_ops ops = tld_listener_ckpt_ops;
+    ops.ctx = l;
+    if (tld_ckpt_start(l->spool, l->holder, &ops, &l->ckpt) != 0 ||
+        (l->cfg.inspect && tld_inspect_start(l) != 0))
+        return TLD_ENOMEM;
     if (pthread_create(&l->t_writer, NULL, tld_listener_writer, l) != 0)
         return TLD_ENOMEM;
     if (pthread_create(&l->t_reader, NULL, reader_main, l) != 0) {
@@ -420,6 +429,7 @@ void tld_listener_stop(struct tld_listener *l)
     pthread_mutex_unlock(&l->qmu);
     pthread_join(l->t_reader, NULL);
     pthread_join(l->t_writer, NULL);
+    tld_inspect_stop(l);
     l->started = false;
 }
 
@@ -428,6 +438,7 @@ void tld_listener_free(struct tld_listener *l)
     if (!l)
         return;
     tld_listener_stop(l);
+    tld_ckpt_stop(l->ckpt);
     if (l->q) {
         for (unsigned i = 0; i < l->qlen; i++)
             free(l->q[(l->qhead + i) % l->qcap].data);
@@ -437,8 +448,10 @@ void tld_listener_free(struct tld_listener *l)
     free(l->rec_list);
     free(l->cursor_file);
     free(l->connected_since);
+    free(l->docker_root);
     tld_docker_free(l->rclient);
     tld_docker_free(l->wclient);
+    tld_docker_free(l->iclient);
     pthread_cond_destroy(&l->qcond);
     pthread_cond_destroy(&l->qspace);
     pthread_mutex_destroy(&l->qmu);

@@ -19,14 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/ckpt.h"
 #include "agent/docker/cinfo.h"
 #include "agent/docker/lint.h"
 #include "common/err.h"
 
-#define PREFIX      "{\"integration\":\"docker\",\"docker\":"
-#define LIST_MAX    (32u << 20)
-#define INSPECT_MAX (4u << 20)
-#define TEXT_MAX    (TLD_EVREC_MAX_TEXT)
+#define PREFIX         "{\"integration\":\"docker\",\"docker\":"
+#define LIST_MAX       (32u << 20)
+#define INSPECT_MAX    (4u << 20)
+#define CREATE_WAIT_MS 25 /* how long a create waits for the engine's inspect answer */
+#define TEXT_MAX       (TLD_EVREC_MAX_TEXT)
 
 static int64_t now_ns(struct tld_listener *l)
 {
@@ -223,32 +225,98 @@ static cJSON *inspect_object(const cJSON *j)
     return o;
 }
 
-/* Append `"inspect":{...}` for container id to sb. */
-static void add_inspect(struct tld_listener *l, const char *id, struct tld_sb *sb)
+static cJSON *read_json_file(const char *path)
 {
-    char path[160], err[TLD_DOCKER_ERR];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct tld_sb sb;
+    tld_sb_init(&sb, INSPECT_MAX);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        tld_sb_append(&sb, buf, (size_t)n);
+    close(fd);
+    cJSON *j = sb.truncated ? NULL : cJSON_ParseWithLength(tld_sb_cstr(&sb), sb.n);
+    tld_sb_fini(&sb);
+    return j;
+}
+
+/*
+ * The same answer built from the configuration the engine wrote for the container when it
+ * created it (config.v2.json, hostconfig.json under DockerRootDir): inspect serves exactly
+ * these, but the engine makes an inspect wait while it starts the container.
+ */
+static cJSON *inspect_from_disk(struct tld_listener *l, const char *id)
+{
+    if (!l->docker_root)
+        return NULL;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/containers/%s/config.v2.json", l->docker_root, id);
+    cJSON *cfg = read_json_file(path);
+    snprintf(path, sizeof path, "%s/containers/%s/hostconfig.json", l->docker_root, id);
+    cJSON *hc = read_json_file(path);
+    cJSON *j = NULL;
+    if (cJSON_IsObject(cfg) && cJSON_IsObject(hc)) {
+        /* shape it like an inspect answer: HostConfig inside, Mounts as an array */
+        j = cfg;
+        cfg = NULL;
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "HostConfig");
+        cJSON_AddItemToObject(j, "HostConfig", hc);
+        hc = NULL;
+        cJSON *mounts = cJSON_AddArrayToObject(j, "Mounts");
+        const cJSON *mp;
+        cJSON_ArrayForEach(mp, cJSON_GetObjectItemCaseSensitive(j, "MountPoints"))
+        {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "Type", str_or(mp, "Type"));
+            cJSON_AddStringToObject(m, "Source", str_or(mp, "Source"));
+            cJSON_AddStringToObject(m, "Destination", str_or(mp, "Destination"));
+            cJSON_AddBoolToObject(m, "RW",
+                                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mp, "RW")));
+            cJSON_AddItemToArray(mounts, m);
+        }
+    }
+    cJSON_Delete(cfg);
+    cJSON_Delete(hc);
+    return j;
+}
+
+/* Append `"inspect":{...}` for container id to sb. For a create, the engine's answer is
+ * awaited for CREATE_WAIT_MS at most, then the configuration on disk is used instead. */
+static void add_inspect(struct tld_listener *l, const char *id, bool create, struct tld_sb *sb)
+{
+    char path[160], err[TLD_DOCKER_ERR] = "";
     snprintf(path, sizeof path, "/containers/%s/json", id);
     struct tld_sb body;
     tld_sb_init(&body, INSPECT_MAX);
     long status = 0;
-    cJSON *obj = NULL;
-    int rc = tld_docker_get(l->wclient, path, INSPECT_MAX, &status, &body, err);
+    cJSON *obj = NULL, *j = NULL;
+    const char *source = "engine";
+    int rc = tld_inspect_take(l, id, create ? CREATE_WAIT_MS : 20000, &status, &body, err);
+    if (rc == TLD_ETIMEOUT && (j = inspect_from_disk(l, id)) != NULL) {
+        source = "disk";
+        status = 200;
+        rc = 0;
+    } else if (rc == TLD_ENOTFOUND || rc == TLD_ETIMEOUT) {
+        rc = tld_docker_get(l->wclient, path, INSPECT_MAX, &status, &body, err);
+    }
     if (rc == TLD_EIO) { /* the writer's connection may predate a dockerd restart: renegotiate */
         struct tld_docker_version v;
         if (tld_docker_negotiate(l->wclient, &v, err) == 0)
             rc = tld_docker_get(l->wclient, path, INSPECT_MAX, &status, &body, err);
     }
-    if (rc == 0 && status == 200) {
-        cJSON *j = cJSON_ParseWithLength(tld_sb_cstr(&body), body.n);
-        if (j) {
-            obj = inspect_object(j);
-            struct tld_cinfo *ci = l->meta ? tld_cinfo_new_inspect(j) : NULL;
-            if (ci) {
-                tld_meta_put(l->meta, ci);
-                tld_cinfo_unref(ci);
-            }
-            cJSON_Delete(j);
+    if (!j && rc == 0 && status == 200)
+        j = cJSON_ParseWithLength(tld_sb_cstr(&body), body.n);
+    if (j) {
+        obj = inspect_object(j);
+        cJSON_AddStringToObject(obj, "source", source);
+        struct tld_cinfo *ci = l->meta ? tld_cinfo_new_inspect(j) : NULL;
+        if (ci) {
+            tld_meta_put(l->meta, ci);
+            tld_cinfo_unref(ci);
         }
+        cJSON_Delete(j);
     }
     if (!obj) {
         char text[200];
@@ -389,6 +457,25 @@ static void reconcile(struct tld_listener *l)
     }
 }
 
+/* Where the engine keeps its containers' configuration (GET /info: DockerRootDir). */
+static void learn_root(struct tld_listener *l)
+{
+    struct tld_sb body;
+    tld_sb_init(&body, 1 << 20);
+    char err[TLD_DOCKER_ERR];
+    long status = 0;
+    if (tld_docker_get(l->wclient, "/info", 1 << 20, &status, &body, err) == 0 && status == 200) {
+        cJSON *j = cJSON_ParseWithLength(tld_sb_cstr(&body), body.n);
+        const char *root = str_or(j, "DockerRootDir");
+        if (root[0] == '/') {
+            free(l->docker_root);
+            l->docker_root = strdup(root);
+        }
+        cJSON_Delete(j);
+    }
+    tld_sb_fini(&body);
+}
+
 static void connected(struct tld_listener *l, const struct qitem *it)
 {
     char fields[512];
@@ -422,6 +509,7 @@ static void connected(struct tld_listener *l, const struct qitem *it)
     l->rec_t_list = now_ns(l);
     l->rec_last_event_ns = l->rec_t_list;
     l->rec_list_ok = list_containers(l);
+    learn_root(l);
     if (!l->cursor_ns && !l->known_valid && l->rec_list_ok) {
         reconcile(l); /* first contact ever: the listing is the starting state */
     }
@@ -461,7 +549,7 @@ static void handle_event(struct tld_listener *l, const struct qitem *it)
         tld_sb_append(&text, body.p, body.n - 1);
         if (tld_sv_trim(tld_sv_make(body.p + 1, body.n - 2)).n)
             tld_sb_append_char(&text, ',');
-        add_inspect(l, ev.id, &text);
+        add_inspect(l, ev.id, !strcmp(ev.action, "create"), &text);
         tld_sb_append_char(&text, '}');
     } else {
         tld_sb_append_sv(&text, body);
@@ -505,10 +593,30 @@ static cJSON *num_str(int64_t v)
     return cJSON_CreateString(b);
 }
 
+/* Written by the checkpoint thread once the spool is synced (see ckpt.h). */
+static int save_cursor(void *ctx, void *snap)
+{
+    struct tld_listener *l = ctx;
+    const char *text = snap;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", l->cursor_file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    bool ok = false;
+    if (fd >= 0) {
+        size_t n = strlen(text);
+        ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+        close(fd);
+    }
+    if (ok && rename(tmp, l->cursor_file) == 0)
+        return 0;
+    tld_log_warn(l->log, "docker listener: cannot write %s: %s", l->cursor_file, strerror(errno));
+    return TLD_EIO;
+}
+
+const struct tld_ckpt_ops tld_listener_ckpt_ops = {save_cursor, free, NULL};
+
 void tld_listener_checkpoint(struct tld_listener *l)
 {
-    if (tld_spool_sync(l->spool) != 0)
-        return;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "version", 1);
     cJSON_AddItemToObject(j, "spool_seq", num_str((int64_t)l->last_seq));
@@ -541,23 +649,9 @@ void tld_listener_checkpoint(struct tld_listener *l)
     cJSON_Delete(j);
     if (!text)
         return;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", l->cursor_file);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    bool ok = false;
-    if (fd >= 0) {
-        size_t n = strlen(text);
-        ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-        close(fd);
-    }
-    free(text);
-    if (ok && rename(tmp, l->cursor_file) == 0) {
-        tld_spool_retain(l->spool, l->holder, l->last_seq);
-        l->dirty = false;
-    } else {
-        tld_log_warn(l->log, "docker listener: cannot write %s: %s", l->cursor_file,
-                     strerror(errno));
-    }
+    /* Every record <= last_seq is committed; the thread syncs before it writes the file. */
+    tld_ckpt_submit(l->ckpt, text, l->last_seq);
+    l->dirty = false;
 }
 
 struct tld_sv tld_listener_docker_object(struct tld_sv text)
@@ -690,5 +784,7 @@ void *tld_listener_writer(void *arg)
     }
     if (l->dirty)
         tld_listener_checkpoint(l);
+    tld_ckpt_stop(l->ckpt); /* saves the last one */
+    l->ckpt = NULL;
     return NULL;
 }
