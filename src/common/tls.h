@@ -6,6 +6,9 @@
  * (mutual authentication on 1514) or not (enrollment on 1515); certificate purposes are checked
  * so an agent's client certificate can never pass for the manager's server certificate.
  *
+ * Writes go through write(2): a process using this must ignore SIGPIPE (the daemons and the
+ * tests do), so a peer that went away is an error code, not a signal.
+ *
  * A connection owns its non-blocking socket. Every operation takes a timeout and watches a
  * cancel descriptor (readable = stop now, TLD_ECLOSED), so no thread ever blocks forever on a
  * peer. A connection is used by one thread at a time (OpenSSL's rule for an SSL object).

@@ -179,30 +179,29 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
     struct tld_sb answer;
     tld_sb_init(&answer, TLD_PROTO_MAX_PAYLOAD);
     unsigned type = TLD_MSG_ERROR;
+    /* The request is read even when the answer is already known (rate limit), so the client
+     * gets its answer in order instead of a reset in the middle of its write. */
+    unsigned rtype = 0;
+    struct tld_sv payload;
+    int left = (int)((deadline - tld_net_mono_ns()) / 1000000);
+    int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
+    if (rc != 0 && rc != TLD_EPROTO) {
+        count(s, &s->st.malformed);
+        tld_log_warn(s->o.log, "enrollment: %s: no request received: %s", addr, tld_err_str(rc));
+        tld_sb_fini(&answer);
+        tld_tls_close(c);
+        return;
+    }
     if (!allowed) {
         count(s, &s->st.rate_limited);
         refuse(s, ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED,
                "too many enrollment requests from this address; try again later", &type, &answer);
+    } else if (rc == 0 && rtype == TLD_MSG_ENROLL_REQ) {
+        tld_enroll_server_handle(s, ip, payload, &type, &answer);
     } else {
-        unsigned rtype = 0;
-        struct tld_sv payload;
-        int left = (int)((deadline - tld_net_mono_ns()) / 1000000);
-        int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
-        if (rc == 0 && rtype == TLD_MSG_ENROLL_REQ) {
-            tld_enroll_server_handle(s, ip, payload, &type, &answer);
-        } else if (rc == 0 || rc == TLD_EPROTO) {
-            count(s, &s->st.malformed);
-            refuse(s, ip, TLD_SV_NULL, TLD_PCODE_PROTOCOL,
-                   rc ? "not an enrollment frame" : "expected an enrollment request", &type,
-                   &answer);
-        } else {
-            count(s, &s->st.malformed);
-            tld_log_warn(s->o.log, "enrollment: %s: no request received: %s", addr,
-                         tld_err_str(rc));
-            tld_sb_fini(&answer);
-            tld_tls_close(c);
-            return;
-        }
+        count(s, &s->st.malformed);
+        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_PROTOCOL,
+               rc ? "not an enrollment frame" : "expected an enrollment request", &type, &answer);
     }
     tld_tls_send_frame(c, type, tld_sb_view(&answer), 5000);
     tld_sb_fini(&answer);
