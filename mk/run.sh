@@ -1,6 +1,45 @@
 #!/usr/bin/env bash
-# `make run`: analyse events interactively with the shipped ruleset (the manager replaces this).
+# `make run` (after the build): tld-manager in the foreground with a self-contained installation
+# root under ./run/ (created on the first start: configuration, CA, the shipped ruleset copied
+# from ./ruleset). The manager watches this host as agent 000 -- the local Docker engine when
+# one answers, and the containers' json-file logs -- and accepts remote agents on 1514/1515.
+# Ctrl-C stops it cleanly. TLD_RUN_ROOT chooses another root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "tld-logtest on ruleset/: type or paste log lines (Ctrl-D to end)." >&2
-exec build/bin/tld-logtest --ruleset ruleset
+root="${TLD_RUN_ROOT:-$PWD/run}"
+bin="$PWD/build/bin"
+export TLD_RULESET_SRC="${TLD_RULESET_SRC:-$PWD/ruleset}"
+
+first=no
+[[ -f "$root/etc/manager.conf" ]] || first=yes
+
+docker_state="not answering on /var/run/docker.sock (the manager keeps retrying)"
+if command -v curl >/dev/null 2>&1 &&
+    curl -s --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping 2>/dev/null |
+    grep -q OK; then
+    docker_state="answering: its events and container logs are monitored"
+fi
+
+# Validate before starting, so a broken configuration is reported plainly.
+if [[ $first == no ]] && ! "$bin/tld-manager" -r "$root" -t >/dev/null; then
+    echo "run: $root/etc/manager.conf or the ruleset has errors (see above)" >&2
+    exit 1
+fi
+
+host=$(hostname -f 2>/dev/null || hostname)
+cat >&2 <<INFO
+ThreatLockDown manager
+  installation root   $root$([[ $first == yes ]] && echo "  (created now)")
+  configuration       $root/etc/manager.conf
+  your rules          $root/etc/rules/local_rules.xml, $root/etc/decoders/local_decoder.xml
+  alerts              $root/logs/alerts/alerts.json   (tail -f it to watch)
+  local Docker engine $docker_state
+
+Enroll a remote agent (on the agent's host):
+  tld-agent enroll --manager $host:1515 --name NAME
+then give the agent a manager in its configuration and start it:
+  <client><server><address>$host</address></server></client>
+
+Ctrl-C stops the manager.
+INFO
+exec "$bin/tld-manager" -r "$root" -l -

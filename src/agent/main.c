@@ -31,6 +31,7 @@
 #include "agent/config.h"
 #include "agent/docker/listener.h"
 #include "agent/docker/meta.h"
+#include "agent/enroll_cli.h"
 #include "agent/output.h"
 #include "agent/spool.h"
 #include "common/err.h"
@@ -55,6 +56,7 @@ struct agent {
     struct tld_collector *collector;
     struct tld_listener *listener;
     struct tld_output *out;
+    struct tld_agent_uplink *uplink; /* forwarder to the manager (<client><server>) */
     pthread_t t_collector, t_output;
     bool have_collector, have_output;
     int pid_fd;
@@ -64,6 +66,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tld-agent [-c CONFIG]... [-r ROOT] [--output FILE|-] [--log FILE|-] "
                "[--debug] [-t]\n"
+               "       tld-agent enroll --manager HOST[:PORT] [--password-file F] [--name N] "
+               "[-r ROOT]\n"
                "  -c, --config FILE  configuration (repeatable; default ROOT/etc/agent.conf)\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -o, --output DEST  write spooled events as JSON lines to DEST (- = stdout)\n"
@@ -225,6 +229,16 @@ static void write_stats(struct agent *a)
                 ",\"undecodable\":%" PRIu64 "}",
                 o.written, o.last_seq, o.undecodable);
     }
+    if (a->uplink) {
+        struct tld_forwarder_stats w;
+        tld_agent_uplink_stats(a->uplink, &w);
+        fprintf(f,
+                ",\"forwarder\":{\"connected\":%s,\"agent_id\":\"%s\",\"acked_seq\":%" PRIu64
+                ",\"events\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"resent\":%" PRIu64
+                ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"refusals\":%" PRIu64 "}",
+                w.connected ? "true" : "false", w.agent_id, w.acked_seq, w.events, w.batches,
+                w.resent, w.connects, w.failures, w.refusals);
+    }
     fprintf(f, "}\n");
     if (fclose(f) == 0)
         rename(tmp, path);
@@ -301,6 +315,10 @@ static int start(struct agent *a)
     if (a->output) {
         if ((rc = tld_output_new(a->spool, a->output, &a->log, &a->out)) != 0)
             return rc;
+    } else if (a->cfg.nservers) {
+        if ((rc = tld_agent_uplink_start(a->root, a->configs, a->nconfigs, &a->cfg, a->spool,
+                                         a->spool_dir, &a->log, &a->uplink)) != 0)
+            return rc;
     } else {
         tld_log_warn(&a->log, "no --output: events stay in the spool (bounded by <spool>"
                               "<max_size>) until a consumer takes them");
@@ -332,6 +350,8 @@ static void stop(struct agent *a)
         tld_spool_shutdown(a->spool);
     if (a->have_output)
         pthread_join(a->t_output, NULL);
+    tld_agent_uplink_stop(a->uplink);
+    a->uplink = NULL;
     if (a->spool)
         write_stats(a);
     tld_listener_free(a->listener);
@@ -347,6 +367,8 @@ static void stop(struct agent *a)
 int main(int argc, char **argv)
 {
     struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
+    if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+        return tld_agent_enroll_main(argc - 1, argv + 1);
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc;

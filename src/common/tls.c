@@ -1,0 +1,392 @@
+/*
+ * OpenSSL glue (see tls.h). Sockets stay non-blocking: every SSL call that wants to read or
+ * write is retried after tld_net_wait() on the socket and the cancel descriptor, until the
+ * operation's deadline.
+ */
+#include "common/tls.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/net.h"
+#include "common/proto.h"
+
+struct tld_tls_ctx {
+    SSL_CTX *ssl;
+};
+
+struct tld_tls_conn {
+    SSL *ssl;
+    int fd;
+    int cancel_fd;
+    struct tld_sb wbuf; /* frame assembly for one-write sends */
+    char *rbuf;         /* payload of the last frame received */
+    size_t rcap;
+};
+
+static void set_why(char *why, const char *text)
+{
+    if (why)
+        snprintf(why, TLD_TLS_WHY_MAX, "%s", text);
+}
+
+/* The most useful text OpenSSL has about the last failure (and clear its queue). */
+static void openssl_why(char *why, const char *prefix)
+{
+    unsigned long e = ERR_peek_last_error();
+    char buf[200] = "";
+    if (e) {
+        const char *r = ERR_reason_error_string(e);
+        snprintf(buf, sizeof buf, "%s", r ? r : "unknown OpenSSL error");
+    }
+    ERR_clear_error();
+    if (why)
+        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
+}
+
+int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
+                    char why[TLD_TLS_WHY_MAX])
+{
+    *out = NULL;
+    struct tld_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return TLD_ENOMEM;
+    int rc = TLD_ETLS;
+    ctx->ssl = SSL_CTX_new(o->server ? TLS_server_method() : TLS_client_method());
+    if (!ctx->ssl) {
+        openssl_why(why, "cannot create a TLS context");
+        goto fail;
+    }
+    SSL_CTX_set_min_proto_version(ctx->ssl, TLS1_3_VERSION);
+    SSL_CTX_set_max_proto_version(ctx->ssl, TLS1_3_VERSION);
+    /* Never fall back to unexpected-EOF tolerance: a truncated stream is an error. */
+    SSL_CTX_set_mode(ctx->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_TICKET);
+    if (o->cert_file) {
+        if (SSL_CTX_use_certificate_chain_file(ctx->ssl, o->cert_file) != 1) {
+            openssl_why(why, "cannot load the certificate");
+            goto fail;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx->ssl, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx->ssl) != 1) {
+            openssl_why(why, "cannot load the private key");
+            goto fail;
+        }
+    } else if (o->server) {
+        set_why(why, "a server needs a certificate");
+        rc = TLD_EINVAL;
+        goto fail;
+    }
+    if (o->ca_file) {
+        /* Only our CA: no default paths, so a certificate from any public CA is refused. */
+        if (SSL_CTX_load_verify_locations(ctx->ssl, o->ca_file, NULL) != 1) {
+            openssl_why(why, "cannot load the CA certificate");
+            goto fail;
+        }
+        int mode = SSL_VERIFY_PEER;
+        if (o->server && o->require_client_cert)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        if (!o->server || o->require_client_cert)
+            SSL_CTX_set_verify(ctx->ssl, mode, NULL);
+        SSL_CTX_set_verify_depth(ctx->ssl, 2);
+        /* A server checks that the client's certificate is for client use, a client that the
+         * server's is for server use. */
+        SSL_CTX_set_purpose(ctx->ssl,
+                            o->server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
+    } else {
+        SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
+    }
+    *out = ctx;
+    return 0;
+fail:
+    tld_tls_ctx_free(ctx);
+    return rc;
+}
+
+void tld_tls_ctx_free(struct tld_tls_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    SSL_CTX_free(ctx->ssl);
+    free(ctx);
+}
+
+/* Map an SSL error after an I/O call to a wait (POLLIN/POLLOUT) or a final error code. */
+static int io_result(struct tld_tls_conn *c, int ret, short *wait_for)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        *wait_for = POLLIN;
+        return TLD_EAGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        *wait_for = POLLOUT;
+        return TLD_EAGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return TLD_ECLOSED;
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        /* EOF without close_notify, or a reset: the peer is gone either way. */
+        return TLD_ECLOSED;
+    default:
+        return TLD_ETLS;
+    }
+}
+
+static void verify_why(struct tld_tls_conn *c, char *why, const char *what)
+{
+    long vr = SSL_get_verify_result(c->ssl);
+    unsigned long e = ERR_peek_last_error();
+    char detail[200] = "";
+    if (vr != X509_V_OK)
+        snprintf(detail, sizeof detail, "certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
+    else if (e) {
+        const char *r = ERR_reason_error_string(e);
+        snprintf(detail, sizeof detail, "%s", r ? r : "TLS error");
+    }
+    ERR_clear_error();
+    if (why)
+        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", what, *detail ? ": " : "", detail);
+}
+
+static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms, bool server,
+                     struct tld_tls_conn **out, char *why)
+{
+    *out = NULL;
+    struct tld_tls_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return TLD_ENOMEM;
+    }
+    c->fd = fd;
+    c->cancel_fd = cancel_fd;
+    tld_sb_init(&c->wbuf, TLD_PROTO_HEADER + TLD_PROTO_MAX_PAYLOAD);
+    c->ssl = SSL_new(ctx->ssl);
+    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+        openssl_why(why, "cannot set up TLS");
+        tld_tls_close(c);
+        return TLD_ETLS;
+    }
+    long long deadline = tld_net_deadline(timeout_ms);
+    for (;;) {
+        ERR_clear_error();
+        int r = server ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
+        if (r == 1)
+            break;
+        short w = 0;
+        int rc = io_result(c, r, &w);
+        if (rc == TLD_EAGAIN)
+            rc = tld_net_wait(fd, w, deadline, cancel_fd);
+        if (rc == 0)
+            continue;
+        if (rc == TLD_ETIMEOUT)
+            set_why(why, "TLS handshake timed out");
+        else if (rc == TLD_ECLOSED && SSL_get_verify_result(c->ssl) == X509_V_OK)
+            verify_why(c, why, "peer closed the connection during the TLS handshake");
+        else
+            verify_why(c, why, "TLS handshake failed");
+        tld_tls_close(c);
+        return rc == TLD_ECLOSED || rc == TLD_ETIMEOUT ? rc : TLD_ETLS;
+    }
+    *out = c;
+    return 0;
+}
+
+int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
+                   struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+{
+    return handshake(ctx, fd, cancel_fd, timeout_ms, true, out, why);
+}
+
+int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
+                    struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+{
+    return handshake(ctx, fd, cancel_fd, timeout_ms, false, out, why);
+}
+
+void tld_tls_close(struct tld_tls_conn *c)
+{
+    if (!c)
+        return;
+    if (c->ssl) {
+        /* One non-blocking attempt: a peer that does not read is not waited for. */
+        if (SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl);
+        ERR_clear_error();
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    tld_sb_fini(&c->wbuf);
+    free(c->rbuf);
+    free(c);
+}
+
+int tld_tls_fd(const struct tld_tls_conn *c)
+{
+    return c->fd;
+}
+
+void tld_tls_set_cancel(struct tld_tls_conn *c, int cancel_fd)
+{
+    c->cancel_fd = cancel_fd;
+}
+
+int tld_tls_peer_identity(struct tld_tls_conn *c, char *cn, size_t cnn, uint8_t sha256[32])
+{
+    X509 *x = SSL_get1_peer_certificate(c->ssl);
+    if (!x)
+        return TLD_ENOTFOUND;
+    int rc = 0;
+    X509_NAME *subj = X509_get_subject_name(x);
+    int len = X509_NAME_get_text_by_NID(subj, NID_commonName, cn, (int)cnn);
+    if (len <= 0 || (size_t)len >= cnn || strlen(cn) != (size_t)len)
+        rc = TLD_ENOTFOUND;
+    unsigned mdlen = 0;
+    if (rc == 0 && (X509_digest(x, EVP_sha256(), sha256, &mdlen) != 1 || mdlen != 32))
+        rc = TLD_ETLS;
+    X509_free(x);
+    return rc;
+}
+
+int tld_tls_read(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, int timeout_ms)
+{
+    long long deadline = tld_net_deadline(timeout_ms);
+    for (;;) {
+        ERR_clear_error();
+        size_t r = 0;
+        int ret = SSL_read_ex(c->ssl, buf, n, &r);
+        if (ret == 1) {
+            *got = r;
+            return 0;
+        }
+        short w = 0;
+        int rc = io_result(c, ret, &w);
+        if (rc != TLD_EAGAIN)
+            return rc;
+        if ((rc = tld_net_wait(c->fd, w, deadline, c->cancel_fd)) != 0)
+            return rc;
+    }
+}
+
+int tld_tls_write(struct tld_tls_conn *c, const void *buf, size_t n, int timeout_ms)
+{
+    long long deadline = tld_net_deadline(timeout_ms);
+    const char *p = buf;
+    while (n) {
+        ERR_clear_error();
+        size_t w = 0;
+        int ret = SSL_write_ex(c->ssl, p, n, &w);
+        if (ret == 1) {
+            p += w;
+            n -= w;
+            continue;
+        }
+        short wf = 0;
+        int rc = io_result(c, ret, &wf);
+        if (rc != TLD_EAGAIN)
+            return rc;
+        if ((rc = tld_net_wait(c->fd, wf, deadline, c->cancel_fd)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+bool tld_tls_has_buffered(struct tld_tls_conn *c)
+{
+    return SSL_pending(c->ssl) > 0;
+}
+
+bool tld_tls_readable(struct tld_tls_conn *c)
+{
+    if (SSL_pending(c->ssl) > 0)
+        return true;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+int tld_tls_send_frame(struct tld_tls_conn *c, unsigned type, struct tld_sv payload, int timeout_ms)
+{
+    if (payload.n > TLD_PROTO_MAX_PAYLOAD)
+        return TLD_EINVAL;
+    uint8_t h[TLD_PROTO_HEADER];
+    tld_proto_header_put(h, type, payload.n);
+    tld_sb_reset(&c->wbuf);
+    tld_sb_append(&c->wbuf, h, sizeof h);
+    tld_sb_append(&c->wbuf, payload.p, payload.n);
+    if (c->wbuf.oom)
+        return TLD_ENOMEM;
+    return tld_tls_write(c, c->wbuf.p, c->wbuf.n, timeout_ms);
+}
+
+static int read_full(struct tld_tls_conn *c, void *buf, size_t n, long long deadline)
+{
+    char *p = buf;
+    while (n) {
+        int ms = -1;
+        if (deadline >= 0) {
+            long long left = deadline - tld_net_mono_ns();
+            if (left <= 0)
+                return TLD_ETIMEOUT;
+            ms = (int)((left + 999999) / 1000000);
+        }
+        size_t got = 0;
+        int rc = tld_tls_read(c, p, n, &got, ms);
+        if (rc)
+            return rc;
+        p += got;
+        n -= got;
+    }
+    return 0;
+}
+
+int tld_tls_recv_frame(struct tld_tls_conn *c, unsigned *type, struct tld_sv *payload,
+                       size_t max_len, int timeout_ms)
+{
+    long long deadline = tld_net_deadline(timeout_ms);
+    uint8_t h[TLD_PROTO_HEADER];
+    int rc = read_full(c, h, sizeof h, deadline);
+    if (rc)
+        return rc;
+    size_t len = 0;
+    if (tld_proto_header_parse(h, sizeof h, max_len, type, &len) != 0)
+        return TLD_EPROTO;
+    if (c->rcap < len + 1) {
+        /* Grow geometrically so a stream of growing frames costs few reallocations. */
+        size_t cap = c->rcap ? c->rcap : 4096;
+        while (cap < len + 1)
+            cap *= 2;
+        char *np = realloc(c->rbuf, cap);
+        if (!np)
+            return TLD_ENOMEM;
+        c->rbuf = np;
+        c->rcap = cap;
+    }
+    if (len && (rc = read_full(c, c->rbuf, len, deadline)) != 0)
+        return rc;
+    c->rbuf[len] = 0;
+    *payload = (struct tld_sv){c->rbuf, len};
+    return 0;
+}
+
+void tld_tls_hex(const uint8_t sha256[32], char out[65])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hx[sha256[i] >> 4];
+        out[2 * i + 1] = hx[sha256[i] & 15];
+    }
+    out[64] = 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * TLS connections for the agent <-> manager protocol (OpenSSL 3), and frame I/O over them.
+ *
+ * A context fixes the policy: TLS 1.3 only; the peer is verified against our own CA file and
+ * nothing else (no system trust store); a server context may require a client certificate
+ * (mutual authentication on 1514) or not (enrollment on 1515); certificate purposes are checked
+ * so an agent's client certificate can never pass for the manager's server certificate.
+ *
+ * Writes go through write(2): a process using this must ignore SIGPIPE (the daemons and the
+ * tests do), so a peer that went away is an error code, not a signal.
+ *
+ * A connection owns its non-blocking socket. Every operation takes a timeout and watches a
+ * cancel descriptor (readable = stop now, TLD_ECLOSED), so no thread ever blocks forever on a
+ * peer. A connection is used by one thread at a time (OpenSSL's rule for an SSL object).
+ */
+#ifndef TLD_COMMON_TLS_H
+#define TLD_COMMON_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
+
+#define TLD_TLS_WHY_MAX 256
+
+struct tld_tls_ctx;
+struct tld_tls_conn;
+
+struct tld_tls_ctx_opts {
+    bool server;
+    const char *cert_file;    /* own certificate (PEM); required for servers */
+    const char *key_file;     /* its key */
+    const char *ca_file;      /* verify the peer against this CA; NULL = do not verify (only for
+                                 an enrollment client that has no CA yet) */
+    bool require_client_cert; /* servers: mutual authentication */
+};
+
+/* 0, or TLD_ETLS / TLD_EIO with a reason in why. */
+int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
+                    char why[TLD_TLS_WHY_MAX]);
+void tld_tls_ctx_free(struct tld_tls_ctx *ctx);
+
+/* Handshake on `fd` (taken over: closed on failure and by tld_tls_close). On failure the
+ * reason (e.g. "certificate verify failed: unable to get local issuer certificate", "peer did
+ * not return a certificate", "wrong version number") is in why. */
+int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
+                   struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX]);
+int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
+                    struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX]);
+/* Send close_notify (best effort, without waiting) and close the socket. NULL is a no-op. */
+void tld_tls_close(struct tld_tls_conn *c);
+
+int tld_tls_fd(const struct tld_tls_conn *c);
+/* Change the cancel descriptor (-1: none), e.g. before the one in use is closed. */
+void tld_tls_set_cancel(struct tld_tls_conn *c, int cancel_fd);
+/* The peer certificate's subject CN and SHA-256 fingerprint; TLD_ENOTFOUND without one. */
+int tld_tls_peer_identity(struct tld_tls_conn *c, char *cn, size_t cnn, uint8_t sha256[32]);
+
+/* Read at least 1 and up to n bytes: 0 with *got, TLD_ETIMEOUT, TLD_ECLOSED (peer closed or
+ * cancelled), TLD_EIO/TLD_ETLS on errors. */
+int tld_tls_read(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, int timeout_ms);
+/* Write all n bytes or fail. */
+int tld_tls_write(struct tld_tls_conn *c, const void *buf, size_t n, int timeout_ms);
+/* Bytes already received and decrypted but not yet read (readable without waiting). */
+bool tld_tls_has_buffered(struct tld_tls_conn *c);
+/* Whether a read would not block now (buffered data, or the socket is readable). */
+bool tld_tls_readable(struct tld_tls_conn *c);
+
+/* Send one frame (header and payload in one TLS write). */
+int tld_tls_send_frame(struct tld_tls_conn *c, unsigned type, struct tld_sv payload,
+                       int timeout_ms);
+/* Receive one frame: its type and payload (a view into the connection's buffer, valid until
+ * the next receive). TLD_EPROTO on a bad header or a frame longer than max_len. The timeout
+ * covers the whole frame. */
+int tld_tls_recv_frame(struct tld_tls_conn *c, unsigned *type, struct tld_sv *payload,
+                       size_t max_len, int timeout_ms);
+
+/* Lower-case hex of a SHA-256 fingerprint (65 bytes with the NUL). */
+void tld_tls_hex(const uint8_t sha256[32], char out[65]);
+
+#endif

@@ -1,0 +1,691 @@
+/*
+ * Agent registry (see agents.h). Records are kept sorted by id in one array; every durable
+ * change happens under the in-process mutex and the cross-process flock, on a registry that
+ * was re-read first if the file changed underneath.
+ */
+#include "manager/agents.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/str.h"
+#include "common/tls.h"
+
+struct tld_agents {
+    pthread_mutex_t mu;
+    char path[4200], lock_path[4200], status_path[4200];
+    unsigned max;
+    struct tld_agent_info *v; /* sorted by id */
+    unsigned n, cap;
+    unsigned next_id;
+    /* identity of the file as last read or written, to notice outside changes */
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    off_t size;
+};
+
+void tld_agents_id_text(unsigned id, char out[TLD_PROTO_MAX_ID])
+{
+    snprintf(out, TLD_PROTO_MAX_ID, "%03u", id);
+}
+
+bool tld_agents_id_parse(const char *s, unsigned *id)
+{
+    size_t n = strlen(s);
+    unsigned long long v;
+    if (n < 3 || n > 9 || !tld_sv_to_u64(tld_sv_make(s, n), TLD_AGENT_ID_MAX, &v) || v == 0)
+        return false;
+    /* One spelling per id: "001" and "1000", never "0001". */
+    char canon[TLD_PROTO_MAX_ID];
+    tld_agents_id_text((unsigned)v, canon);
+    if (strcmp(canon, s) != 0)
+        return false;
+    *id = (unsigned)v;
+    return true;
+}
+
+const char *tld_agents_status_str(enum tld_agent_status s)
+{
+    switch (s) {
+    case TLD_AGENT_NEVER:
+        return "never_connected";
+    case TLD_AGENT_ACTIVE:
+        return "active";
+    case TLD_AGENT_DISCONNECTED:
+        return "disconnected";
+    }
+    return "unknown";
+}
+
+/* Bounded copy that always terminates (lengths are checked by the callers). */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strnlen(src, n - 1);
+    memcpy(dst, src, l);
+    dst[l] = 0;
+}
+
+static struct tld_agent_info *find(struct tld_agents *r, unsigned id)
+{
+    unsigned lo = 0, hi = r->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (r->v[mid].id == id)
+            return &r->v[mid];
+        if (r->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int lock_file(struct tld_agents *r, int op)
+{
+    int fd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, op) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static void unlock_file(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
+static bool unhex32(const char *s, uint8_t out[32])
+{
+    if (strlen(s) != 64)
+        return false;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = s[2 * i + k];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return false;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+/* Parse the registry file into a fresh array. A missing file is an empty registry. */
+static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigned *outn,
+                     unsigned *next, char *why)
+{
+    *outv = NULL;
+    *outn = 0;
+    *next = 1;
+    FILE *f = fopen(r->path, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, 256, "%.160s: cannot read: %.60s", r->path, strerror(errno));
+        return TLD_EIO;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0) {
+        r->dev = st.st_dev;
+        r->ino = st.st_ino;
+        r->mtime = st.st_mtim;
+        r->size = st.st_size;
+    }
+    struct tld_agent_info *v = NULL;
+    unsigned n = 0, cap = 0, lineno = 0;
+    char line[1024];
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\n')
+            line[--l] = 0;
+        if (l == 0 || line[0] == '#')
+            continue;
+        unsigned nx;
+        char tail;
+        if (sscanf(line, "next %u %c", &nx, &tail) == 1) {
+            *next = nx;
+            continue;
+        }
+        char ids[32], name[256], ip[128], state[16], fph[80];
+        long long reg, rem;
+        if (sscanf(line, "%31s %255s %127s %lld %15s %79s %lld %c", ids, name, ip, &reg, state, fph,
+                   &rem, &tail) != 7) {
+            rc = TLD_ECORRUPT;
+            break;
+        }
+        struct tld_agent_info a;
+        memset(&a, 0, sizeof a);
+        if (!tld_agents_id_parse(ids, &a.id) || !tld_proto_name_valid(tld_sv_of(name)) ||
+            strlen(ip) >= sizeof a.reg_ip || !unhex32(fph, a.fp) ||
+            (strcmp(state, "active") != 0 && strcmp(state, "removed") != 0) ||
+            (n && a.id <= v[n - 1].id)) {
+            rc = TLD_ECORRUPT;
+            break;
+        }
+        copy_str(a.name, sizeof a.name, name);
+        copy_str(a.reg_ip, sizeof a.reg_ip, ip);
+        a.registered_s = reg;
+        a.removed = strcmp(state, "removed") == 0;
+        a.removed_s = rem;
+        a.status = TLD_AGENT_NEVER;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct tld_agent_info *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                rc = TLD_ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        v[n++] = a;
+    }
+    if (rc == 0 && ferror(f))
+        rc = TLD_EIO;
+    fclose(f);
+    if (rc) {
+        snprintf(why, 256, "%.200s:%u: malformed agent record", r->path, lineno);
+        free(v);
+        return rc;
+    }
+    if (n && *next <= v[n - 1].id)
+        *next = v[n - 1].id + 1;
+    *outv = v;
+    *outn = n;
+    return 0;
+}
+
+/* Load the file, keeping the volatile status of agents already known. */
+static int reload(struct tld_agents *r, char *why)
+{
+    struct tld_agent_info *v;
+    unsigned n, next;
+    int rc = read_file(r, &v, &n, &next, why);
+    if (rc)
+        return rc;
+    for (unsigned i = 0; i < n; i++) {
+        struct tld_agent_info *old = find(r, v[i].id);
+        if (!old)
+            continue;
+        v[i].status = old->status;
+        v[i].last_keepalive_s = old->last_keepalive_s;
+        memcpy(v[i].peer_ip, old->peer_ip, sizeof v[i].peer_ip);
+        memcpy(v[i].version, old->version, sizeof v[i].version);
+        memcpy(v[i].os, old->os, sizeof v[i].os);
+        memcpy(v[i].hostname, old->hostname, sizeof v[i].hostname);
+        v[i].events = old->events;
+    }
+    free(r->v);
+    r->v = v;
+    r->n = r->cap = n;
+    if (next > r->next_id || r->next_id == 0)
+        r->next_id = next;
+    return 0;
+}
+
+static bool changed_on_disk(struct tld_agents *r)
+{
+    struct stat st;
+    if (stat(r->path, &st) != 0)
+        return r->ino != 0;
+    return st.st_ino != r->ino || st.st_dev != r->dev || st.st_size != r->size ||
+           st.st_mtim.tv_sec != r->mtime.tv_sec || st.st_mtim.tv_nsec != r->mtime.tv_nsec;
+}
+
+static int write_file(struct tld_agents *r)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return TLD_EIO;
+    fchmod(fileno(f), 0640);
+    fprintf(f,
+            "# ThreatLockDown agent registry; written by tld-manager, do not edit while it runs.\n"
+            "# id name registration_ip registered_epoch state certificate_sha256 "
+            "removed_epoch\n");
+    fprintf(f, "next %u\n", r->next_id);
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct tld_agent_info *a = &r->v[i];
+        char id[TLD_PROTO_MAX_ID], fp[65];
+        tld_agents_id_text(a->id, id);
+        tld_tls_hex(a->fp, fp);
+        fprintf(f, "%s %s %s %lld %s %s %lld\n", id, a->name, a->reg_ip[0] ? a->reg_ip : "any",
+                (long long)a->registered_s, a->removed ? "removed" : "active", fp,
+                (long long)a->removed_s);
+    }
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, r->path) != 0) {
+        unlink(tmp);
+        return TLD_EIO;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", r->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    struct stat st;
+    if (stat(r->path, &st) == 0) {
+        r->dev = st.st_dev;
+        r->ino = st.st_ino;
+        r->mtime = st.st_mtim;
+        r->size = st.st_size;
+    }
+    return 0;
+}
+
+static void load_status(struct tld_agents *r)
+{
+    FILE *f = fopen(r->status_path, "re");
+    if (!f)
+        return;
+    char *buf = malloc(1u << 24);
+    size_t n = buf ? fread(buf, 1, (1u << 24) - 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return;
+    buf[n] = 0;
+    cJSON *root = cJSON_Parse(buf);
+    free(buf);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "agents");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+        const cJSON *seen = cJSON_GetObjectItemCaseSensitive(it, "last_keepalive");
+        unsigned aid;
+        if (!cJSON_IsString(id) || !tld_agents_id_parse(id->valuestring, &aid) ||
+            !cJSON_IsNumber(seen))
+            continue;
+        struct tld_agent_info *a = find(r, aid);
+        if (!a || seen->valuedouble <= 0)
+            continue;
+        a->last_keepalive_s = (int64_t)seen->valuedouble;
+        a->status = TLD_AGENT_DISCONNECTED;
+        const char *keys[] = {"version", "os", "hostname", "ip"};
+        char *dst[] = {a->version, a->os, a->hostname, a->peer_ip};
+        size_t sz[] = {sizeof a->version, sizeof a->os, sizeof a->hostname, sizeof a->peer_ip};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, keys[k]);
+            if (cJSON_IsString(s))
+                copy_str(dst[k], sz[k], s->valuestring);
+        }
+    }
+    cJSON_Delete(root);
+}
+
+int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
+                    char why[256])
+{
+    *out = NULL;
+    struct tld_agents *r = calloc(1, sizeof *r);
+    if (!r)
+        return TLD_ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    snprintf(r->path, sizeof r->path, "%s/agents", var_dir);
+    snprintf(r->lock_path, sizeof r->lock_path, "%s/agents.lock", var_dir);
+    snprintf(r->status_path, sizeof r->status_path, "%s/agents-status.json", var_dir);
+    r->max = max_agents ? max_agents : 1;
+    r->next_id = 1;
+    int lk = lock_file(r, LOCK_SH);
+    int rc = reload(r, why);
+    unlock_file(lk);
+    if (rc) {
+        tld_agents_close(r);
+        return rc;
+    }
+    load_status(r);
+    *out = r;
+    return 0;
+}
+
+void tld_agents_close(struct tld_agents *r)
+{
+    if (!r)
+        return;
+    free(r->v);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* Drop the oldest tombstones beyond the bound. */
+static void trim_tombstones(struct tld_agents *r)
+{
+    unsigned dead = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        dead += r->v[i].removed;
+    unsigned j = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        if (r->v[i].removed && dead > r->max) {
+            dead--;
+            continue;
+        }
+        r->v[j++] = r->v[i];
+    }
+    r->n = j;
+}
+
+static int append(struct tld_agents *r, const struct tld_agent_info *a)
+{
+    if (r->n == r->cap) {
+        unsigned cap = r->cap ? r->cap * 2 : 64;
+        struct tld_agent_info *nv = realloc(r->v, cap * sizeof *nv);
+        if (!nv)
+            return TLD_ENOMEM;
+        r->v = nv;
+        r->cap = cap;
+    }
+    r->v[r->n++] = *a; /* ids only grow, so the array stays sorted */
+    return 0;
+}
+
+int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bool force,
+                      tld_agents_issue_fn issue, void *ctx, unsigned *id, unsigned *replaced)
+{
+    *replaced = 0;
+    char why[256];
+    pthread_mutex_lock(&r->mu);
+    int lk = lock_file(r, LOCK_EX);
+    int rc = lk < 0 ? TLD_EIO : 0;
+    if (rc == 0 && changed_on_disk(r))
+        rc = reload(r, why);
+    struct tld_agent_info *dup = NULL;
+    unsigned active = 0;
+    for (unsigned i = 0; rc == 0 && i < r->n; i++) {
+        if (r->v[i].removed)
+            continue;
+        active++;
+        if (strcmp(r->v[i].name, name) == 0)
+            dup = &r->v[i];
+    }
+    if (rc == 0 && dup && !force)
+        rc = TLD_EEXIST;
+    if (rc == 0 && !dup && active >= r->max)
+        rc = TLD_ELIMIT;
+    if (rc == 0 && r->next_id > TLD_AGENT_ID_MAX)
+        rc = TLD_ELIMIT;
+    struct tld_agent_info a;
+    memset(&a, 0, sizeof a);
+    if (rc == 0) {
+        a.id = r->next_id;
+        copy_str(a.name, sizeof a.name, name);
+        copy_str(a.reg_ip, sizeof a.reg_ip, ip && *ip ? ip : "any");
+        a.registered_s = (int64_t)time(NULL);
+        a.status = TLD_AGENT_NEVER;
+        char idt[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(a.id, idt);
+        rc = issue(ctx, idt, a.fp);
+    }
+    if (rc == 0) {
+        if (dup) {
+            dup->removed = true;
+            dup->removed_s = a.registered_s;
+            *replaced = dup->id;
+        }
+        r->next_id = a.id + 1;
+        rc = append(r, &a);
+        if (rc == 0) {
+            trim_tombstones(r);
+            rc = write_file(r);
+        }
+        if (rc) {
+            /* Nothing was recorded: go back to what the file says. */
+            *replaced = 0;
+            reload(r, why);
+        } else {
+            *id = a.id;
+        }
+    }
+    unlock_file(lk);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int tld_agents_remove(struct tld_agents *r, unsigned id)
+{
+    char why[256];
+    pthread_mutex_lock(&r->mu);
+    int lk = lock_file(r, LOCK_EX);
+    int rc = lk < 0 ? TLD_EIO : 0;
+    if (rc == 0 && changed_on_disk(r))
+        rc = reload(r, why);
+    struct tld_agent_info *a = rc == 0 ? find(r, id) : NULL;
+    if (rc == 0 && (!a || a->removed))
+        rc = TLD_ENOTFOUND;
+    if (rc == 0) {
+        a->removed = true;
+        a->removed_s = (int64_t)time(NULL);
+        trim_tombstones(r);
+        rc = write_file(r);
+        if (rc)
+            reload(r, why);
+    }
+    unlock_file(lk);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp[32], unsigned *id)
+{
+    unsigned v;
+    if (!tld_agents_id_parse(id_text, &v))
+        return TLD_ENOTFOUND;
+    pthread_mutex_lock(&r->mu);
+    const struct tld_agent_info *a = find(r, v);
+    int rc = 0;
+    if (!a)
+        rc = TLD_ENOTFOUND;
+    else if (a->removed)
+        rc = TLD_EAUTH;
+    else if (memcmp(a->fp, fp, 32) != 0)
+        rc = TLD_EINVAL;
+    pthread_mutex_unlock(&r->mu);
+    if (rc == 0)
+        *id = v;
+    return rc;
+}
+
+int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
+{
+    char why[256];
+    pthread_mutex_lock(&r->mu);
+    if (!changed_on_disk(r)) {
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    /* Remember who was active to report who went away. */
+    unsigned nact = 0;
+    unsigned *act = malloc((r->n ? r->n : 1) * sizeof *act);
+    if (!act) {
+        pthread_mutex_unlock(&r->mu);
+        return TLD_ENOMEM;
+    }
+    for (unsigned i = 0; i < r->n; i++)
+        if (!r->v[i].removed)
+            act[nact++] = r->v[i].id;
+    int lk = lock_file(r, LOCK_SH);
+    int rc = reload(r, why);
+    unlock_file(lk);
+    unsigned k = 0;
+    for (unsigned i = 0; rc == 0 && i < nact; i++) {
+        const struct tld_agent_info *a = find(r, act[i]);
+        if ((!a || a->removed) && k < max)
+            removed[k++] = act[i];
+    }
+    free(act);
+    pthread_mutex_unlock(&r->mu);
+    return rc ? rc : (int)k;
+}
+
+static void copy_sv(char *dst, size_t n, struct tld_sv s)
+{
+    size_t l = s.n < n - 1 ? s.n : n - 1;
+    for (size_t i = 0; i < l; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c; /* status is shown, keep it printable */
+    }
+    dst[l] = 0;
+}
+
+void tld_agents_set_connected(struct tld_agents *r, unsigned id, const char *peer_ip,
+                              const struct tld_msg_hello *hello, int64_t now_s)
+{
+    pthread_mutex_lock(&r->mu);
+    struct tld_agent_info *a = find(r, id);
+    if (a) {
+        a->status = TLD_AGENT_ACTIVE;
+        a->last_keepalive_s = now_s;
+        copy_str(a->peer_ip, sizeof a->peer_ip, peer_ip);
+        copy_sv(a->version, sizeof a->version, hello->version);
+        copy_sv(a->os, sizeof a->os, hello->os);
+        copy_sv(a->hostname, sizeof a->hostname, hello->hostname);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void tld_agents_set_keepalive(struct tld_agents *r, unsigned id, const struct tld_msg_keepalive *ka,
+                              int64_t now_s)
+{
+    pthread_mutex_lock(&r->mu);
+    struct tld_agent_info *a = find(r, id);
+    if (a) {
+        a->status = TLD_AGENT_ACTIVE;
+        a->last_keepalive_s = now_s;
+        copy_sv(a->version, sizeof a->version, ka->version);
+        copy_sv(a->os, sizeof a->os, ka->os);
+        copy_sv(a->hostname, sizeof a->hostname, ka->hostname);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void tld_agents_set_disconnected(struct tld_agents *r, unsigned id)
+{
+    pthread_mutex_lock(&r->mu);
+    struct tld_agent_info *a = find(r, id);
+    if (a && a->status == TLD_AGENT_ACTIVE)
+        a->status = TLD_AGENT_DISCONNECTED;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void tld_agents_count_events(struct tld_agents *r, unsigned id, uint64_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    struct tld_agent_info *a = find(r, id);
+    if (a)
+        a->events += n;
+    pthread_mutex_unlock(&r->mu);
+}
+
+unsigned tld_agents_expire(struct tld_agents *r, int64_t now_s, int64_t silence_s)
+{
+    unsigned k = 0;
+    pthread_mutex_lock(&r->mu);
+    for (unsigned i = 0; i < r->n; i++) {
+        struct tld_agent_info *a = &r->v[i];
+        if (a->status == TLD_AGENT_ACTIVE && now_s - a->last_keepalive_s > silence_s) {
+            a->status = TLD_AGENT_DISCONNECTED;
+            k++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return k;
+}
+
+int tld_agents_get(struct tld_agents *r, unsigned id, struct tld_agent_info *out)
+{
+    pthread_mutex_lock(&r->mu);
+    const struct tld_agent_info *a = find(r, id);
+    if (a)
+        *out = *a;
+    pthread_mutex_unlock(&r->mu);
+    return a ? 0 : TLD_ENOTFOUND;
+}
+
+int tld_agents_list(struct tld_agents *r, struct tld_agent_info **out, unsigned *n)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = malloc((r->n ? r->n : 1) * sizeof **out);
+    if (*out && r->n)
+        memcpy(*out, r->v, r->n * sizeof **out);
+    *n = *out ? r->n : 0;
+    pthread_mutex_unlock(&r->mu);
+    return *out ? 0 : TLD_ENOMEM;
+}
+
+int tld_agents_save_status(struct tld_agents *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "agents");
+    pthread_mutex_lock(&r->mu);
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct tld_agent_info *a = &r->v[i];
+        if (a->removed)
+            continue;
+        char id[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(a->id, id);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", id);
+        cJSON_AddStringToObject(o, "name", a->name);
+        cJSON_AddStringToObject(o, "status", tld_agents_status_str(a->status));
+        cJSON_AddNumberToObject(o, "last_keepalive", (double)a->last_keepalive_s);
+        cJSON_AddStringToObject(o, "ip", a->peer_ip);
+        cJSON_AddStringToObject(o, "registration_ip", a->reg_ip);
+        cJSON_AddNumberToObject(o, "registered", (double)a->registered_s);
+        cJSON_AddStringToObject(o, "version", a->version);
+        cJSON_AddStringToObject(o, "os", a->os);
+        cJSON_AddStringToObject(o, "hostname", a->hostname);
+        cJSON_AddNumberToObject(o, "events", (double)a->events);
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_mutex_unlock(&r->mu);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return TLD_ENOMEM;
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->status_path);
+    FILE *f = fopen(tmp, "we");
+    int rc = TLD_EIO;
+    if (f) {
+        bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+        ok = (fclose(f) == 0) && ok;
+        if (ok && rename(tmp, r->status_path) == 0)
+            rc = 0;
+        else
+            unlink(tmp);
+    }
+    free(text);
+    return rc;
+}

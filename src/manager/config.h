@@ -1,0 +1,81 @@
+/*
+ * tld-manager configuration, read from the familiar ossec.conf XML: any number of
+ * `<ossec_config>` or `<threatlockdown_config>` roots in one file, holding
+ *   <global>   logall_json, agents_disconnection_time (+ Wazuh options accepted and ignored)
+ *   <alerts>   log_alert_level, email_alert_level
+ *   <ruleset>  decoder_dir, rule_dir, decoder, rule, list, decoder_exclude, rule_exclude
+ *   <remote>   port, local_ip, connection (secure), protocol (tcp), queue_size, ours:
+ *              keepalive, max_connections
+ *   <auth>     disabled, port, use_password, force/enabled, ours: local_ip, password_file,
+ *              rate_limit_requests, rate_limit_period, cert_days, max_agents
+ *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection
+ * `<localfile>`, `<wodle name="docker-listener">`, `<logcollector>` and `<spool>` configure the
+ * manager's local collector and are parsed by the agent's loader (agent/config.h), which skips
+ * the manager's sections just as this loader skips the agent's.
+ *
+ * Each element is a row of a table (section, name, kind, place, bounds); an element no row
+ * names is an error with file:line; Wazuh options that have no meaning here are listed as
+ * "ignored" rows and produce a warning, so a pasted ossec.conf loads. Relative paths are
+ * relative to the installation root, as in Wazuh (`ruleset/decoders`, `etc/rules`).
+ */
+#ifndef TLD_MANAGER_CONFIG_H
+#define TLD_MANAGER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/diag.h"
+
+#define TLD_MGR_MAX_PATHS 256 /* entries per ruleset list */
+
+struct tld_mgr_paths {
+    char *v[TLD_MGR_MAX_PATHS];
+    unsigned n;
+};
+
+struct tld_mgr_config {
+    /* <global> */
+    bool logall_json;
+    int64_t disconnection_s; /* agents_disconnection_time: silence before "disconnected" */
+    /* <alerts> */
+    unsigned log_alert_level;
+    unsigned email_alert_level;
+    /* <ruleset>: as written (relative to the root unless absolute) */
+    struct tld_mgr_paths decoder_dirs, rule_dirs, decoder_files, rule_files, lists;
+    struct tld_mgr_paths decoder_excludes, rule_excludes;
+    /* <remote> */
+    char *remote_ip; /* NULL: all addresses */
+    unsigned remote_port;
+    int64_t keepalive_s;
+    unsigned max_connections;
+    /* <auth> */
+    bool auth_enabled;
+    char *auth_ip;
+    unsigned auth_port;
+    bool use_password;
+    char *password_file; /* default etc/authd.pass */
+    bool force;          /* re-enrollment of an existing name replaces the old agent */
+    unsigned rate_requests;
+    int64_t rate_period_s;
+    unsigned cert_days;
+    unsigned max_agents;
+    /* <manager> */
+    unsigned workers;          /* 0: one per CPU (at most 16) */
+    uint64_t intake_max_bytes; /* on-disk intake journal bound */
+    unsigned worker_queue;     /* events queued in memory per worker */
+    int local_collection;      /* -1 auto (when <localfile>/docker listener present), 0, 1 */
+};
+
+void tld_mgr_config_init(struct tld_mgr_config *cfg);
+void tld_mgr_config_fini(struct tld_mgr_config *cfg);
+/* Parse a file (adds to cfg). Every problem goes to diag; TLD_EPARSE when there was an error. */
+int tld_mgr_config_load(struct tld_mgr_config *cfg, const char *path, struct tld_diag *diag);
+int tld_mgr_config_parse(struct tld_mgr_config *cfg, const char *buf, size_t n, const char *name,
+                         struct tld_diag *diag);
+/* Fill the ruleset defaults when <ruleset> named nothing. */
+void tld_mgr_config_defaults(struct tld_mgr_config *cfg);
+
+/* The default configuration written at first start (NUL-terminated, static). */
+const char *tld_mgr_config_default_text(void);
+
+#endif

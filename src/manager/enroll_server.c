@@ -1,0 +1,284 @@
+/* Enrollment server (see enroll_server.h). */
+#include "manager/enroll_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/pki.h"
+#include "common/proto.h"
+#include "common/tls.h"
+#include "manager/ratelimit.h"
+#include "manager/server.h"
+
+#define REQUEST_MAX 65536
+
+struct tld_enroll_server {
+    struct tld_enroll_opts o;
+    struct tld_srv *srv;
+    struct tld_tls_ctx *tls;
+    struct tld_pki_ca ca;
+    struct tld_sb ca_pem;
+    struct tld_ratelimit rl;
+    pthread_mutex_t mu;
+    struct tld_enroll_stats st;
+};
+
+static void count(struct tld_enroll_server *s, uint64_t *field)
+{
+    pthread_mutex_lock(&s->mu);
+    (*field)++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int tld_enroll_parse(struct tld_sv payload, struct tld_msg_enroll_req *req, unsigned *code,
+                     char reason[256])
+{
+    if (tld_msg_enroll_req_get(payload.p, payload.n, req) != 0) {
+        *code = TLD_PCODE_PROTOCOL;
+        snprintf(reason, 256, "malformed enrollment request");
+        return TLD_EPARSE;
+    }
+    if (!tld_proto_name_valid(req->name)) {
+        *code = TLD_PCODE_BAD_NAME;
+        snprintf(reason, 256,
+                 "invalid agent name (1 to %d characters of A-Z, a-z, 0-9, '.', '_', '-')",
+                 TLD_PROTO_MAX_NAME);
+        return TLD_EINVAL;
+    }
+    char why[TLD_PKI_WHY_MAX];
+    if (tld_pki_csr_check(req->csr_pem, why) != 0) {
+        *code = TLD_PCODE_BAD_CSR;
+        snprintf(reason, 256, "%s", why);
+        return TLD_EINVAL;
+    }
+    return 0;
+}
+
+struct issue_ctx {
+    struct tld_enroll_server *s;
+    struct tld_sv csr;
+    struct tld_sb *cert_pem;
+    char why[TLD_PKI_WHY_MAX];
+};
+
+static int issue_cb(void *arg, const char *agent_id, uint8_t fp[32])
+{
+    struct issue_ctx *ic = arg;
+    return tld_pki_issue(&ic->s->ca, ic->csr, agent_id, ic->s->o.cert_days, ic->cert_pem, fp,
+                         ic->why);
+}
+
+static void refuse(struct tld_enroll_server *s, const char *ip, struct tld_sv name, unsigned code,
+                   const char *reason, unsigned *type, struct tld_sb *answer)
+{
+    char nm[TLD_PROTO_MAX_NAME + 1];
+    size_t nl = name.n < TLD_PROTO_MAX_NAME ? name.n : TLD_PROTO_MAX_NAME;
+    for (size_t i = 0; i < nl; i++)
+        nm[i] = (name.p[i] < 0x20 || name.p[i] == 0x7f) ? '?' : name.p[i];
+    nm[nl] = 0;
+    count(s, &s->st.refused);
+    tld_log_warn(s->o.log, "enrollment from %s refused (name '%s'): %s", ip, nm, reason);
+    struct tld_own_agent ag = {NULL, nl ? nm : NULL, ip};
+    struct tld_own_field f[] = {{"reason", tld_proto_code_str(code), 0, 0},
+                                {"detail", reason, 0, 0}};
+    tld_own_emit(&s->o.own, "enrollment_refused", &ag, f, 2);
+    struct tld_msg_error e = {code, tld_sv_of(reason)};
+    tld_sb_reset(answer);
+    tld_msg_error_put(answer, &e);
+    *type = TLD_MSG_ERROR;
+}
+
+int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct tld_sv payload,
+                             unsigned *answer_type, struct tld_sb *answer)
+{
+    struct tld_msg_enroll_req req;
+    memset(&req, 0, sizeof req);
+    unsigned code;
+    char reason[256];
+    if (tld_enroll_parse(payload, &req, &code, reason) != 0) {
+        if (code == TLD_PCODE_PROTOCOL)
+            count(s, &s->st.malformed);
+        /* Without a password check passed, say nothing more specific than the format. */
+        refuse(s, ip, req.name, code, reason, answer_type, answer);
+        return 0;
+    }
+    if (s->o.password_hash && !tld_pki_password_check(s->o.password_hash, req.password)) {
+        count(s, &s->st.bad_password);
+        refuse(s, ip, req.name, TLD_PCODE_BAD_PASSWORD, "invalid enrollment password", answer_type,
+               answer);
+        return 0;
+    }
+    char name[TLD_PROTO_MAX_NAME + 1];
+    memcpy(name, req.name.p, req.name.n);
+    name[req.name.n] = 0;
+    struct tld_sb cert;
+    tld_sb_init(&cert, TLD_PROTO_MAX_PEM);
+    struct issue_ctx ic = {s, req.csr_pem, &cert, ""};
+    unsigned id = 0, replaced = 0;
+    int rc = tld_agents_enroll(s->o.agents, name, ip, s->o.force, issue_cb, &ic, &id, &replaced);
+    if (rc) {
+        if (rc == TLD_EEXIST)
+            refuse(s, ip, req.name, TLD_PCODE_DUPLICATE_NAME,
+                   "an agent with this name is already enrolled", answer_type, answer);
+        else if (rc == TLD_ELIMIT)
+            refuse(s, ip, req.name, TLD_PCODE_FULL, "the agent table is full", answer_type, answer);
+        else if (ic.why[0])
+            refuse(s, ip, req.name, TLD_PCODE_BAD_CSR, ic.why, answer_type, answer);
+        else
+            refuse(s, ip, req.name, TLD_PCODE_INTERNAL, tld_err_str(rc), answer_type, answer);
+        tld_sb_fini(&cert);
+        return 0;
+    }
+    char idt[TLD_PROTO_MAX_ID];
+    tld_agents_id_text(id, idt);
+    count(s, &s->st.enrolled);
+    if (replaced) {
+        char old[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(replaced, old);
+        tld_log_info(s->o.log, "enrollment: agent %s '%s' replaces agent %s (re-enrollment)", idt,
+                     name, old);
+        struct tld_own_agent ag = {old, name, ip};
+        struct tld_own_field f[] = {{"replaced_by", idt, 0, 0}};
+        tld_own_emit(&s->o.own, "agent_removed", &ag, f, 1);
+    }
+    tld_log_info(s->o.log, "enrollment: agent %s '%s' enrolled from %s", idt, name, ip);
+    struct tld_own_agent ag = {idt, name, ip};
+    tld_own_emit(&s->o.own, "agent_enrolled", &ag, NULL, 0);
+    struct tld_msg_enroll_ok ok = {tld_sv_of(idt), req.name, tld_sb_view(&cert),
+                                   tld_sb_view(&s->ca_pem)};
+    tld_sb_reset(answer);
+    tld_msg_enroll_ok_put(answer, &ok);
+    *answer_type = TLD_MSG_ENROLL_OK;
+    tld_sb_fini(&cert);
+    return 0;
+}
+
+static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
+{
+    struct tld_enroll_server *s = ctx;
+    char ip[TLD_NET_ADDR_MAX];
+    tld_net_peer_ip(fd, ip);
+    count(s, &s->st.requests);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bool allowed = tld_ratelimit_take(&s->rl, ip, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+    char why[TLD_TLS_WHY_MAX];
+    struct tld_tls_conn *c = NULL;
+    int timeout = s->o.timeout_ms ? s->o.timeout_ms : 10000;
+    long long deadline = tld_net_deadline(timeout);
+    if (tld_tls_accept(s->tls, fd, cancel_fd, timeout, &c, why) != 0) {
+        count(s, &s->st.tls_failures);
+        tld_log_warn(s->o.log, "enrollment: %s: %s", addr, why);
+        return;
+    }
+    struct tld_sb answer;
+    tld_sb_init(&answer, TLD_PROTO_MAX_PAYLOAD);
+    unsigned type = TLD_MSG_ERROR;
+    /* The request is read even when the answer is already known (rate limit), so the client
+     * gets its answer in order instead of a reset in the middle of its write. */
+    unsigned rtype = 0;
+    struct tld_sv payload;
+    int left = (int)((deadline - tld_net_mono_ns()) / 1000000);
+    int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
+    if (rc != 0 && rc != TLD_EPROTO) {
+        count(s, &s->st.malformed);
+        tld_log_warn(s->o.log, "enrollment: %s: no request received: %s", addr, tld_err_str(rc));
+        tld_sb_fini(&answer);
+        tld_tls_close(c);
+        return;
+    }
+    if (!allowed) {
+        count(s, &s->st.rate_limited);
+        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED,
+               "too many enrollment requests from this address; try again later", &type, &answer);
+    } else if (rc == 0 && rtype == TLD_MSG_ENROLL_REQ) {
+        tld_enroll_server_handle(s, ip, payload, &type, &answer);
+    } else {
+        count(s, &s->st.malformed);
+        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_PROTOCOL,
+               rc ? "not an enrollment frame" : "expected an enrollment request", &type, &answer);
+    }
+    tld_tls_send_frame(c, type, tld_sb_view(&answer), 5000);
+    tld_sb_fini(&answer);
+    tld_tls_close(c);
+}
+
+int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_server **out,
+                          char why[256])
+{
+    *out = NULL;
+    struct tld_enroll_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return TLD_ENOMEM;
+    s->o = *o;
+    pthread_mutex_init(&s->mu, NULL);
+    tld_sb_init(&s->ca_pem, TLD_PROTO_MAX_PEM);
+    int rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
+    char pwhy[TLD_PKI_WHY_MAX] = "";
+    if (rc == 0 && (rc = tld_pki_ca_load(o->ca_dir, &s->ca, pwhy)) != 0)
+        snprintf(why, 256, "%s", pwhy);
+    if (rc == 0 && (rc = tld_pki_cert_pem(s->ca.cert, &s->ca_pem)) != 0)
+        snprintf(why, 256, "cannot encode the CA certificate");
+    if (rc == 0) {
+        char cert[4200], key[4200];
+        snprintf(cert, sizeof cert, "%s/manager.crt", o->ca_dir);
+        snprintf(key, sizeof key, "%s/manager.key", o->ca_dir);
+        struct tld_tls_ctx_opts to = {.server = true, .cert_file = cert, .key_file = key};
+        char twhy[TLD_TLS_WHY_MAX];
+        if ((rc = tld_tls_ctx_new(&to, &s->tls, twhy)) != 0)
+            snprintf(why, 256, "%s", twhy);
+    }
+    if (rc == 0) {
+        struct tld_srv_opts so = {o->host, o->port, o->max_conns ? o->max_conns : 16, handle_conn,
+                                  s};
+        if ((rc = tld_srv_new(&so, &s->srv)) != 0)
+            snprintf(why, 256, "cannot listen on port %u: %s", o->port, strerror(errno));
+    }
+    if (rc) {
+        tld_enroll_server_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+unsigned tld_enroll_server_port(const struct tld_enroll_server *s)
+{
+    return tld_srv_port(s->srv);
+}
+
+int tld_enroll_server_start(struct tld_enroll_server *s)
+{
+    return tld_srv_start(s->srv);
+}
+
+void tld_enroll_server_stop(struct tld_enroll_server *s)
+{
+    if (s)
+        tld_srv_stop(s->srv);
+}
+
+void tld_enroll_server_free(struct tld_enroll_server *s)
+{
+    if (!s)
+        return;
+    tld_srv_free(s->srv);
+    tld_tls_ctx_free(s->tls);
+    tld_pki_ca_fini(&s->ca);
+    tld_sb_fini(&s->ca_pem);
+    tld_ratelimit_fini(&s->rl);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+void tld_enroll_server_stats(struct tld_enroll_server *s, struct tld_enroll_stats *st)
+{
+    pthread_mutex_lock(&s->mu);
+    *st = s->st;
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,286 @@
+/* Local collection as agent 000 (see local.h). */
+#include "manager/local.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent/collector/collector.h"
+#include "agent/docker/listener.h"
+#include "agent/docker/meta.h"
+#include "agent/forwarder.h"
+#include "agent/spool.h"
+#include "common/err.h"
+#include "common/proto.h"
+
+#define HOLDER_COLLECTOR 0
+#define HOLDER_DOCKER    1
+#define BATCH            1024
+
+struct tld_local {
+    struct tld_local_opts o;
+    char spool_dir[4200], state_dir[4200];
+    struct tld_spool *spool;
+    struct tld_meta *meta;
+    struct tld_collector *collector;
+    struct tld_listener *listener;
+    uint64_t stream;
+    pthread_t t_collector, t_consumer;
+    bool have_collector, have_consumer;
+    pthread_mutex_t mu;
+    bool stop;
+    struct tld_local_stats st;
+};
+
+static int mkdirs(const char *path)
+{
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return TLD_EIO;
+        *p = '/';
+    }
+    return mkdir(buf, 0750) != 0 && errno != EEXIST ? TLD_EIO : 0;
+}
+
+int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
+{
+    *out = NULL;
+    struct tld_local *l = calloc(1, sizeof *l);
+    if (!l)
+        return TLD_ENOMEM;
+    l->o = *o;
+    pthread_mutex_init(&l->mu, NULL);
+    snprintf(l->spool_dir, sizeof l->spool_dir, "%s/spool", o->queue_dir);
+    snprintf(l->state_dir, sizeof l->state_dir, "%s/state", o->queue_dir);
+    int rc = mkdirs(l->spool_dir);
+    if (rc == 0)
+        rc = mkdirs(l->state_dir);
+    if (rc == 0) {
+        struct tld_spool_opts so = {.dir = l->spool_dir, .max_bytes = o->cfg->spool_max_bytes};
+        rc = tld_spool_open(&so, &l->spool);
+    }
+    if (rc == 0)
+        rc = tld_forwarder_stream_id(l->spool_dir, false, &l->stream);
+    if (rc == 0)
+        rc = tld_meta_new(o->cfg->docker.socket, o->cfg->docker.api_version, o->log, &l->meta);
+    if (rc == 0 && o->cfg->nfiles) {
+        char state[4300];
+        snprintf(state, sizeof state, "%s/file_positions.json", l->state_dir);
+        struct tld_collector_opts co = {
+            .cfg = o->cfg,
+            .spool = l->spool,
+            .spool_holder = HOLDER_COLLECTOR,
+            .state_file = state,
+            .log = o->log,
+            .meta = {tld_meta_lookup, l->meta},
+        };
+        rc = tld_collector_new(&co, &l->collector);
+    }
+    if (rc == 0 && o->cfg->docker.enabled) {
+        char cursor[4300];
+        snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", l->state_dir);
+        struct tld_listener_opts lo = {
+            .cfg = &o->cfg->docker,
+            .spool = l->spool,
+            .spool_holder = HOLDER_DOCKER,
+            .cursor_file = cursor,
+            .log = o->log,
+            .meta = l->meta,
+        };
+        rc = tld_listener_new(&lo, &l->listener);
+    }
+    if (rc) {
+        tld_local_free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+static bool stopping(struct tld_local *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool s = l->stop;
+    pthread_mutex_unlock(&l->mu);
+    return s;
+}
+
+static void *collector_main(void *arg)
+{
+    struct tld_local *l = arg;
+    tld_collector_run(l->collector);
+    return NULL;
+}
+
+/* Records from the local spool into the journal, acknowledged once durable there. */
+static void *consumer_main(void *arg)
+{
+    struct tld_local *l = arg;
+    struct tld_journal_entry *e = calloc(BATCH, sizeof *e);
+    char **bufs = calloc(BATCH, sizeof *bufs);
+    struct tld_spool_reader *rd = NULL;
+    if (!e || !bufs)
+        goto out;
+    /* Resume after what the journal already holds of this spool (a crash may have come
+     * between journaling and acknowledging). */
+    uint64_t have = tld_journal_watermark(l->o.journal, 0, l->stream);
+    struct tld_spool_stats ss;
+    tld_spool_stats(l->spool, &ss);
+    if (have > ss.acked_seq)
+        tld_spool_ack(l->spool, have);
+    uint64_t from = (have > ss.acked_seq ? have : ss.acked_seq) + 1;
+    if (tld_spool_reader_open(l->spool, from, &rd) != 0) {
+        tld_log_error(l->o.log, "local collection: cannot read the local spool");
+        goto out;
+    }
+    for (;;) {
+        unsigned n = 0;
+        uint64_t seq;
+        struct tld_sv payload;
+        int rc;
+        while (n < BATCH && (rc = tld_spool_reader_next(rd, &seq, &payload, n ? 0 : 200)) == 0) {
+            /* The reader's view lives until its next call: keep a copy. */
+            free(bufs[n]);
+            bufs[n] = malloc(payload.n ? payload.n : 1);
+            if (!bufs[n])
+                break;
+            memcpy(bufs[n], payload.p, payload.n);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            e[n] = (struct tld_journal_entry){0,
+                                              l->stream,
+                                              seq,
+                                              (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                                              TLD_SV_LIT(""),
+                                              tld_sv_make(bufs[n], payload.n)};
+            n++;
+        }
+        if (n) {
+            uint64_t sync_to;
+            unsigned dups;
+            bool stalled = false;
+            while ((rc = tld_journal_append(l->o.journal, e, n, 0, &sync_to, &dups)) ==
+                   TLD_EAGAIN) {
+                if (!stalled) {
+                    stalled = true;
+                    pthread_mutex_lock(&l->mu);
+                    l->st.stalls++;
+                    pthread_mutex_unlock(&l->mu);
+                }
+                /* Stopping with a full journal: the records stay in the local spool. */
+                if (tld_journal_wait_room(l->o.journal, 1u << 20, 500) == TLD_ECLOSED ||
+                    stopping(l))
+                    goto out;
+            }
+            if (rc == 0)
+                rc = tld_journal_sync(l->o.journal, sync_to);
+            if (rc) {
+                tld_log_error(l->o.log, "local collection: cannot journal events: %s",
+                              tld_err_str(rc));
+                goto out;
+            }
+            tld_spool_ack(l->spool, e[n - 1].seq);
+            pthread_mutex_lock(&l->mu);
+            l->st.journaled += n - dups;
+            l->st.duplicates += dups;
+            pthread_mutex_unlock(&l->mu);
+            continue;
+        }
+        if (rc == TLD_ECLOSED)
+            break;
+        if (rc != TLD_ETIMEOUT) {
+            tld_log_error(l->o.log, "local collection: spool read failed: %s", tld_err_str(rc));
+            break;
+        }
+    }
+out:
+    if (e && bufs)
+        for (unsigned i = 0; i < BATCH; i++)
+            free(bufs[i]);
+    free(bufs);
+    free(e);
+    tld_spool_reader_close(rd);
+    return NULL;
+}
+
+int tld_local_start(struct tld_local *l)
+{
+    if (pthread_create(&l->t_consumer, NULL, consumer_main, l) != 0)
+        return TLD_ENOMEM;
+    l->have_consumer = true;
+    if (l->collector) {
+        if (pthread_create(&l->t_collector, NULL, collector_main, l) != 0)
+            return TLD_ENOMEM;
+        l->have_collector = true;
+    }
+    if (l->listener)
+        return tld_listener_start(l->listener);
+    return 0;
+}
+
+void tld_local_stop(struct tld_local *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->stop = true;
+    pthread_mutex_unlock(&l->mu);
+    if (l->listener)
+        tld_listener_stop(l->listener);
+    if (l->have_collector) {
+        tld_collector_stop(l->collector);
+        pthread_join(l->t_collector, NULL);
+        l->have_collector = false;
+    }
+    /* The consumer drains what is committed, then the shutdown ends its reader. */
+    if (l->spool)
+        tld_spool_shutdown(l->spool);
+    if (l->have_consumer) {
+        pthread_join(l->t_consumer, NULL);
+        l->have_consumer = false;
+    }
+}
+
+void tld_local_free(struct tld_local *l)
+{
+    if (!l)
+        return;
+    tld_local_stop(l);
+    tld_listener_free(l->listener);
+    tld_collector_free(l->collector);
+    tld_meta_free(l->meta);
+    tld_spool_close(l->spool);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+void tld_local_stats(struct tld_local *l, struct tld_local_stats *st)
+{
+    pthread_mutex_lock(&l->mu);
+    *st = l->st;
+    pthread_mutex_unlock(&l->mu);
+    if (l->listener) {
+        struct tld_listener_stats ls;
+        tld_listener_stats(l->listener, &ls);
+        st->docker_connected = ls.connected;
+        st->docker_events = ls.events;
+    }
+    if (l->collector) {
+        struct tld_collector_stats cs;
+        tld_collector_stats(l->collector, &cs);
+        st->lines = cs.lines;
+    }
+    struct tld_spool_stats ss;
+    tld_spool_stats(l->spool, &ss);
+    st->spool_pending = ss.committed_seq - ss.acked_seq;
+}

@@ -1,0 +1,702 @@
+/*
+ * tld-manager: enrollment, transport, intake journal, analysis, alert outputs and local
+ * collection, in one process (docs/manager.md).
+ *
+ *   tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d]    run in the foreground
+ *   tld-manager [-r ROOT] [-c CONFIG] -t                  check configuration and ruleset
+ *   tld-manager [-r ROOT] agents list | agents remove ID
+ *   tld-manager hash-password                             scrypt hash of a password on stdin
+ *
+ * Start: layout (install.h), configuration, CA, ruleset, registry, journal, pipeline,
+ * receiver, enrollment, local collection, then the "manager_started" own event. This thread
+ * then waits for signals and does the housekeeping once a second (registry changes made by
+ * `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop
+ * in reverse order: nothing new is accepted, what was accepted is journaled, what was analysed
+ * is written and synced; the rest waits in the journal for the next start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/config.h"
+#include "common/err.h"
+#include "common/evrec.h"
+#include "common/log.h"
+#include "common/pki.h"
+#include "manager/agents.h"
+#include "manager/config.h"
+#include "manager/enroll_server.h"
+#include "manager/install.h"
+#include "manager/journal.h"
+#include "manager/local.h"
+#include "manager/own_events.h"
+#include "manager/pipeline.h"
+#include "manager/receiver.h"
+#include "manager/rules_cfg.h"
+
+#ifndef TLD_VERSION
+#define TLD_VERSION "0.1.0"
+#endif
+
+enum pressure { P_NORMAL, P_HIGH, P_FULL };
+
+struct mgr {
+    const char *root;
+    const char *config;
+    const char *log_path;
+    bool debug, test_only;
+    char path[8][PATH_MAX]; /* scratch storage for derived paths */
+    char hostname[256];
+
+    struct tld_log log;
+    struct tld_mgr_config cfg;
+    struct tld_agent_config acfg;
+    bool local_enabled;
+    char password_hash[200];
+    struct tld_ruleset *rs;
+    struct tld_agents *agents;
+    struct tld_journal *journal;
+    struct tld_pipeline *pipe;
+    struct tld_receiver *recv;
+    struct tld_enroll_server *enroll;
+    struct tld_local *local;
+    int pid_fd;
+
+    pthread_mutex_t own_mu;
+    uint64_t own_emitted, own_dropped;
+    enum pressure pressure;
+    int64_t started_s;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d] [-t]\n"
+               "       tld-manager [-r ROOT] agents list\n"
+               "       tld-manager [-r ROOT] agents remove ID\n"
+               "       tld-manager hash-password < password\n"
+               "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
+               "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
+               "  -l, --log DEST     own log (default ROOT/logs/manager.log; - = stderr)\n"
+               "  -d, --debug        debug logging\n"
+               "  -t, --test         check the configuration and the ruleset, then exit\n");
+}
+
+/* ---- own events ------------------------------------------------------------------------------ */
+
+static void own_emit(void *ctx, struct tld_sv text)
+{
+    struct mgr *m = ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    struct tld_evrec r = {
+        .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
+    struct tld_sb enc;
+    tld_sb_init(&enc, 1u << 20);
+    int rc = tld_evrec_encode(&r, &enc);
+    if (rc == 0) {
+        struct tld_journal_entry e = {0, 0, 0, now, TLD_SV_LIT(""), tld_sb_view(&enc)};
+        uint64_t sync_to;
+        unsigned dups;
+        /* Own events may use the journal's reserve: a full queue still gets reported. */
+        rc = tld_journal_append(m->journal, &e, 1, TLD_JOURNAL_RESERVE, &sync_to, &dups);
+    }
+    tld_sb_fini(&enc);
+    pthread_mutex_lock(&m->own_mu);
+    if (rc == 0)
+        m->own_emitted++;
+    else
+        m->own_dropped++;
+    pthread_mutex_unlock(&m->own_mu);
+    if (rc)
+        tld_log_error(&m->log, "own event not recorded (%s): %.*s", tld_err_str(rc), (int)text.n,
+                      text.p);
+}
+
+static struct tld_own_sink own_sink(struct mgr *m)
+{
+    return (struct tld_own_sink){own_emit, m};
+}
+
+/* ---- configuration --------------------------------------------------------------------------- */
+
+static const char *rootpath(struct mgr *m, unsigned slot, const char *rel)
+{
+    if (rel[0] == '/')
+        snprintf(m->path[slot], PATH_MAX, "%s", rel);
+    else
+        snprintf(m->path[slot], PATH_MAX, "%s/%s", m->root, rel);
+    return m->path[slot];
+}
+
+static int load_config(struct mgr *m)
+{
+    struct tld_diag d;
+    tld_diag_init(&d);
+    tld_mgr_config_init(&m->cfg);
+    tld_agent_config_init(&m->acfg);
+    int rc = tld_mgr_config_load(&m->cfg, m->config, &d);
+    /* The collector sections of the same file, read by the agent's own loader. */
+    if (rc == 0 || rc == TLD_EPARSE) {
+        if (tld_agent_config_load(&m->acfg, m->config, &d) != 0)
+            rc = TLD_EPARSE;
+    }
+    tld_diag_print(&d, stderr);
+    tld_diag_fini(&d);
+    if (rc)
+        return rc;
+    tld_mgr_config_defaults(&m->cfg);
+    m->local_enabled =
+        m->cfg.local_collection == 1 ||
+        (m->cfg.local_collection == -1 && (m->acfg.nfiles > 0 || m->acfg.docker.enabled));
+    if (!m->cfg.workers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        m->cfg.workers = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+    }
+    return 0;
+}
+
+static int load_ruleset(struct mgr *m, bool verbose)
+{
+    struct tld_diag d;
+    tld_diag_init(&d);
+    int rc = tld_mgr_ruleset_load(&m->cfg, m->root, &m->rs, &d);
+    if (verbose || rc) {
+        tld_diag_print(&d, stderr);
+    } else if (d.warnings) {
+        tld_log_warn(&m->log, "ruleset: %u warnings (tld-manager -t lists them)", d.warnings);
+    }
+    tld_diag_fini(&d);
+    if (rc) {
+        fprintf(stderr, "tld-manager: the ruleset did not load (%s)\n", tld_err_str(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int setup_password(struct mgr *m)
+{
+    m->password_hash[0] = 0;
+    if (!m->cfg.use_password)
+        return 0;
+    const char *path = rootpath(m, 0, m->cfg.password_file);
+    char line[512] = "";
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = 0;
+        fclose(f);
+    }
+    size_t l = strlen(line);
+    while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+        line[--l] = 0;
+    if (!l) {
+        /* No password yet: make one, as Wazuh does, and tell where it is. */
+        unsigned char rnd[12];
+        if (RAND_bytes(rnd, sizeof rnd) != 1)
+            return TLD_EIO;
+        for (int i = 0; i < 12; i++)
+            snprintf(line + 2 * i, 3, "%02x", rnd[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, line, 24) != 24 || write(fd, "\n", 1) != 1) {
+            if (fd >= 0)
+                close(fd);
+            tld_log_error(&m->log, "cannot write the enrollment password to %s", path);
+            return TLD_EIO;
+        }
+        close(fd);
+        tld_log_info(&m->log, "enrollment password generated in %s", path);
+    }
+    if (tld_pki_password_is_hash(line)) {
+        snprintf(m->password_hash, sizeof m->password_hash, "%.199s", line);
+        return 0;
+    }
+    /* A plain password is kept only as a hash in memory. */
+    return tld_pki_password_hash(tld_sv_of(line), m->password_hash);
+}
+
+/* ---- agents subcommand ----------------------------------------------------------------------- */
+
+static int cmd_agents(struct mgr *m, int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
+    }
+    char why[256];
+    struct tld_agents *r;
+    if (tld_agents_open(rootpath(m, 0, "var"), 100000, &r, why) != 0) {
+        fprintf(stderr, "tld-manager: %s\n", why);
+        return 1;
+    }
+    int rc = 0;
+    if (strcmp(argv[0], "list") == 0 && argc == 1) {
+        struct tld_agent_info *v;
+        unsigned n;
+        if (tld_agents_list(r, &v, &n) == 0) {
+            printf("%-6s %-24s %-16s %-16s %s\n", "ID", "NAME", "REGISTRATION IP", "STATUS",
+                   "LAST KEEPALIVE");
+            for (unsigned i = 0; i < n; i++) {
+                if (v[i].removed)
+                    continue;
+                char id[TLD_PROTO_MAX_ID], when[32] = "-";
+                tld_agents_id_text(v[i].id, id);
+                if (v[i].last_keepalive_s) {
+                    time_t t = (time_t)v[i].last_keepalive_s;
+                    struct tm tm;
+                    localtime_r(&t, &tm);
+                    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+                }
+                printf("%-6s %-24s %-16s %-16s %s\n", id, v[i].name, v[i].reg_ip,
+                       tld_agents_status_str(v[i].status), when);
+            }
+            free(v);
+        }
+    } else if (strcmp(argv[0], "remove") == 0 && argc == 2) {
+        unsigned id;
+        if (!tld_agents_id_parse(argv[1], &id)) {
+            fprintf(stderr, "tld-manager: '%s' is not an agent id (e.g. 001)\n", argv[1]);
+            rc = 2;
+        } else if (tld_agents_remove(r, id) != 0) {
+            fprintf(stderr, "tld-manager: no active agent %s\n", argv[1]);
+            rc = 1;
+        } else {
+            printf("agent %s removed; its certificate is refused from now on\n", argv[1]);
+        }
+    } else {
+        usage(stderr);
+        rc = 2;
+    }
+    tld_agents_close(r);
+    return rc;
+}
+
+static int cmd_hash_password(void)
+{
+    char line[512];
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "tld-manager: no password on stdin\n");
+        return 1;
+    }
+    size_t l = strlen(line);
+    while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+        line[--l] = 0;
+    char h[200];
+    if (tld_pki_password_hash(tld_sv_make(line, l), h) != 0)
+        return 1;
+    printf("%s\n", h);
+    return 0;
+}
+
+/* ---- stats and housekeeping ------------------------------------------------------------------ */
+
+static void write_stats(struct mgr *m)
+{
+    struct tld_journal_stats js;
+    struct tld_pipeline_stats ps;
+    struct tld_receiver_stats rs = {0};
+    struct tld_enroll_stats es = {0};
+    struct tld_local_stats ls = {0};
+    tld_journal_stats(m->journal, &js);
+    tld_pipeline_stats(m->pipe, &ps);
+    if (m->recv)
+        tld_receiver_stats(m->recv, &rs);
+    if (m->enroll)
+        tld_enroll_server_stats(m->enroll, &es);
+    if (m->local)
+        tld_local_stats(m->local, &ls);
+    pthread_mutex_lock(&m->own_mu);
+    uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
+    pthread_mutex_unlock(&m->own_mu);
+    const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        return;
+    fprintf(f,
+            "{\"pid\":%d,\"started\":%" PRId64 ",\"journal\":{\"first_index\":%" PRIu64
+            ",\"next_index\":%" PRIu64 ",\"synced_index\":%" PRIu64 ",\"released\":%" PRIu64
+            ",\"bytes\":%" PRIu64 ",\"max_bytes\":%" PRIu64 ",\"segments\":%u,\"appended\":%" PRIu64
+            ",\"duplicates\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"syncs\":%" PRIu64
+            ",\"torn_bytes\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"full\":%s}",
+            (int)getpid(), m->started_s, js.first_index, js.next_index, js.synced_index,
+            js.released, js.bytes, js.max_bytes, js.segments, js.appended, js.duplicates,
+            js.refused, js.syncs, js.torn_bytes, js.corrupt, js.full ? "true" : "false");
+    fprintf(f,
+            ",\"analysis\":{\"workers\":%u,\"dispatched\":%" PRIu64 ",\"processed\":%" PRIu64
+            ",\"alerts\":%" PRIu64 ",\"archives\":%" PRIu64 ",\"malformed\":%" PRIu64
+            ",\"next_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",\"queued\":%" PRIu64
+            ",\"inflight\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"rotations\":%" PRIu64
+            ",\"alerts_bytes\":%" PRIu64 "}",
+            m->cfg.workers, ps.dispatched, ps.processed, ps.alerts, ps.archives, ps.malformed,
+            ps.next_index, ps.durable_index, ps.queued, ps.inflight, ps.waits_full, ps.rotations,
+            ps.alerts_bytes);
+    fprintf(f,
+            ",\"remote\":{\"connections\":%" PRIu64 ",\"tls_failures\":%" PRIu64
+            ",\"refused\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"active\":%u,\"batches\":%" PRIu64
+            ",\"events\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"acks\":%" PRIu64
+            ",\"keepalives\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
+            rs.connections, rs.tls_failures, rs.refused, rs.sessions, rs.active, rs.batches,
+            rs.events, rs.duplicates, rs.acks, rs.keepalives, rs.protocol_errors, rs.stalls);
+    fprintf(f,
+            ",\"enrollment\":{\"requests\":%" PRIu64 ",\"enrolled\":%" PRIu64
+            ",\"refused\":%" PRIu64 ",\"bad_password\":%" PRIu64 ",\"rate_limited\":%" PRIu64
+            ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 "}",
+            es.requests, es.enrolled, es.refused, es.bad_password, es.rate_limited, es.malformed,
+            es.tls_failures);
+    fprintf(f,
+            ",\"local\":{\"enabled\":%s,\"docker_connected\":%s,\"docker_events\":%" PRIu64
+            ",\"lines\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"duplicates\":%" PRIu64
+            ",\"spool_pending\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
+            m->local ? "true" : "false", ls.docker_connected ? "true" : "false", ls.docker_events,
+            ls.lines, ls.journaled, ls.duplicates, ls.spool_pending, ls.stalls);
+    fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
+            own_dropped);
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+/* Queue pressure as own events: crossing 80%, becoming full, and back under 50%. */
+static void check_pressure(struct mgr *m)
+{
+    struct tld_journal_stats js;
+    tld_journal_stats(m->journal, &js);
+    unsigned pct = js.max_bytes ? (unsigned)(js.bytes * 100 / js.max_bytes) : 0;
+    enum pressure now = js.full ? P_FULL : pct >= 80 ? P_HIGH : m->pressure;
+    if (pct < 50 && !js.full)
+        now = P_NORMAL;
+    if (now == m->pressure)
+        return;
+    struct tld_own_sink s = own_sink(m);
+    struct tld_own_field f[] = {{"usage_percent", NULL, pct, 1},
+                                {"bytes", NULL, (int64_t)js.bytes, 1},
+                                {"max_bytes", NULL, (int64_t)js.max_bytes, 1},
+                                {"refused_appends", NULL, (int64_t)js.refused, 1}};
+    const char *ev = now == P_FULL   ? "queue_full"
+                     : now == P_HIGH ? "queue_pressure"
+                                     : "queue_recovered";
+    if (now > m->pressure || now == P_NORMAL) {
+        tld_log_warn(&m->log, "intake journal at %u%% of %" PRIu64 " bytes (%s)", pct, js.max_bytes,
+                     ev);
+        tld_own_emit(&s, ev, NULL, f, 4);
+    }
+    m->pressure = now;
+}
+
+static void housekeeping(struct mgr *m, unsigned tick)
+{
+    unsigned removed[64];
+    int n = tld_agents_refresh(m->agents, removed, 64);
+    for (int i = 0; i < n; i++) {
+        char id[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(removed[i], id);
+        struct tld_agent_info info;
+        const char *name = tld_agents_get(m->agents, removed[i], &info) == 0 ? info.name : NULL;
+        tld_log_info(&m->log, "agent %s removed; its connection is closed", id);
+        tld_receiver_kick(m->recv, removed[i]);
+        struct tld_own_agent ag = {id, name, NULL};
+        struct tld_own_sink s = own_sink(m);
+        tld_own_emit(&s, "agent_removed", &ag, NULL, 0);
+    }
+    tld_agents_expire(m->agents, (int64_t)time(NULL), m->cfg.disconnection_s);
+    check_pressure(m);
+    if (tick % 5 == 0)
+        tld_agents_save_status(m->agents);
+    write_stats(m);
+}
+
+/* ---- run ------------------------------------------------------------------------------------- */
+
+static int lock_pid(struct mgr *m)
+{
+    const char *path = rootpath(m, 2, "var/run/tld-manager.pid");
+    m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (m->pid_fd < 0 || flock(m->pid_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "tld-manager: %s: another tld-manager runs on this root\n", path);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(m->pid_fd, 0) != 0 || pwrite(m->pid_fd, pid, (size_t)n, 0) != n)
+        return -1;
+    return 0;
+}
+
+static int start(struct mgr *m)
+{
+    char why[256];
+    bool created;
+    char pwhy[TLD_PKI_WHY_MAX];
+    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, pwhy);
+    if (rc) {
+        tld_log_error(&m->log, "%s", pwhy);
+        return rc;
+    }
+    if (created)
+        tld_log_info(&m->log, "created the manager CA in %s", m->path[0]);
+    if ((rc = setup_password(m)) != 0)
+        return rc;
+    if ((rc = tld_agents_open(rootpath(m, 0, "var"), m->cfg.max_agents, &m->agents, why))) {
+        tld_log_error(&m->log, "agent registry: %s", why);
+        return rc;
+    }
+    struct tld_journal_opts jo = {rootpath(m, 0, "queue/intake"), m->cfg.intake_max_bytes, 0, 0,
+                                  &m->log};
+    if ((rc = tld_journal_open(&jo, &m->journal)) != 0) {
+        tld_log_error(&m->log, "cannot open the intake journal in %s: %s", m->path[0],
+                      tld_err_str(rc));
+        return rc;
+    }
+    struct tld_pipeline_opts po = {.journal = m->journal,
+                                   .ruleset = m->rs,
+                                   .agents = m->agents,
+                                   .logs_dir = rootpath(m, 3, "logs"),
+                                   .state_file = rootpath(m, 4, "queue/intake/output.ckpt"),
+                                   .archives = m->cfg.logall_json,
+                                   .workers = m->cfg.workers,
+                                   .worker_queue = m->cfg.worker_queue,
+                                   .manager_name = m->hostname,
+                                   .log = &m->log,
+                                   .own = own_sink(m)};
+    if ((rc = tld_pipeline_new(&po, &m->pipe)) != 0) {
+        tld_log_error(&m->log, "cannot start analysis: %s", tld_err_str(rc));
+        return rc;
+    }
+    if ((rc = tld_pipeline_start(m->pipe)) != 0)
+        return rc;
+    struct tld_receiver_opts ro = {.host = m->cfg.remote_ip,
+                                   .port = m->cfg.remote_port,
+                                   .ca_dir = rootpath(m, 5, "var/ca"),
+                                   .agents = m->agents,
+                                   .journal = m->journal,
+                                   .log = &m->log,
+                                   .own = own_sink(m),
+                                   .manager_name = m->hostname,
+                                   .keepalive_s = (unsigned)m->cfg.keepalive_s,
+                                   .max_conns = m->cfg.max_connections};
+    if ((rc = tld_receiver_new(&ro, &m->recv, why)) != 0) {
+        tld_log_error(&m->log, "remote: %s", why);
+        return rc;
+    }
+    if ((rc = tld_receiver_start(m->recv)) != 0)
+        return rc;
+    if (m->cfg.auth_enabled) {
+        struct tld_enroll_opts eo = {.host = m->cfg.auth_ip,
+                                     .port = m->cfg.auth_port,
+                                     .ca_dir = m->path[5],
+                                     .agents = m->agents,
+                                     .password_hash = m->password_hash[0] ? m->password_hash : NULL,
+                                     .force = m->cfg.force,
+                                     .rate_requests = m->cfg.rate_requests,
+                                     .rate_period_s = m->cfg.rate_period_s,
+                                     .cert_days = m->cfg.cert_days,
+                                     .log = &m->log,
+                                     .own = own_sink(m)};
+        if ((rc = tld_enroll_server_new(&eo, &m->enroll, why)) != 0) {
+            tld_log_error(&m->log, "enrollment: %s", why);
+            return rc;
+        }
+        if ((rc = tld_enroll_server_start(m->enroll)) != 0)
+            return rc;
+    }
+    if (m->local_enabled) {
+        struct tld_local_opts lo = {&m->acfg, rootpath(m, 6, "queue/local"), m->journal, &m->log};
+        if ((rc = tld_local_new(&lo, &m->local)) != 0) {
+            tld_log_error(&m->log, "local collection: cannot start: %s", tld_err_str(rc));
+            return rc;
+        }
+        if ((rc = tld_local_start(m->local)) != 0)
+            return rc;
+    }
+    tld_log_info(&m->log,
+                 "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
+                 "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
+                 m->cfg.remote_ip ? m->cfg.remote_ip : "*", m->cfg.remote_port,
+                 m->cfg.auth_enabled ? "on" : "off", m->cfg.workers, m->root,
+                 m->local_enabled ? "on" : "off", m->acfg.nfiles,
+                 m->acfg.docker.enabled ? "on" : "off");
+    struct tld_own_sink s = own_sink(m);
+    char port[16];
+    snprintf(port, sizeof port, "%u", m->cfg.remote_port);
+    struct tld_own_field f[] = {
+        {"version", TLD_VERSION, 0, 0},
+        {"rules", NULL, (int64_t)tld_rules_count(m->rs->rules), 1},
+        {"decoders", NULL, (int64_t)tld_decoder_set_count(m->rs->decoders), 1}};
+    tld_own_emit(&s, "manager_started", NULL, f, 3);
+    return 0;
+}
+
+static void stop(struct mgr *m)
+{
+    /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
+    tld_enroll_server_free(m->enroll);
+    m->enroll = NULL;
+    if (m->recv)
+        tld_receiver_stop(m->recv);
+    tld_local_free(m->local);
+    m->local = NULL;
+    if (m->journal)
+        tld_journal_shutdown(m->journal);
+    tld_pipeline_free(m->pipe);
+    m->pipe = NULL;
+    tld_receiver_free(m->recv);
+    m->recv = NULL;
+    if (m->agents)
+        tld_agents_save_status(m->agents);
+    tld_journal_close(m->journal);
+    m->journal = NULL;
+    tld_agents_close(m->agents);
+    m->agents = NULL;
+}
+
+static int parse_args(struct mgr *m, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'c'},
+        {"log", required_argument, NULL, 'l'},
+        {"debug", no_argument, NULL, 'd'},
+        {"test", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+r:c:l:dth", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r':
+            m->root = optarg;
+            break;
+        case 'c':
+            m->config = optarg;
+            break;
+        case 'l':
+            m->log_path = optarg;
+            break;
+        case 'd':
+            m->debug = true;
+            break;
+        case 't':
+            m->test_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct mgr m;
+    m.root = "/var/threatlockdown";
+    m.pid_fd = -1;
+    pthread_mutex_init(&m.own_mu, NULL);
+    int rc = parse_args(&m, argc, argv);
+    if (rc)
+        return rc;
+    if (optind < argc && strcmp(argv[optind], "hash-password") == 0)
+        return cmd_hash_password();
+    if (optind < argc && strcmp(argv[optind], "agents") == 0)
+        return cmd_agents(&m, argc - optind - 1, argv + optind + 1);
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (gethostname(m.hostname, sizeof m.hostname - 1) != 0 || !m.hostname[0])
+        snprintf(m.hostname, sizeof m.hostname, "localhost");
+    char rs_src[PATH_MAX];
+    static char cfg_path[PATH_MAX];
+    if (!m.config) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m.root);
+        m.config = cfg_path;
+    }
+    tld_log_init(&m.log, "tld-manager", stderr, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO);
+    if (!m.test_only) {
+        bool made = false;
+        if (tld_install_layout(m.root, tld_install_ruleset_src(rs_src, sizeof rs_src), &made,
+                               &m.log) != 0)
+            return 1;
+        if (made)
+            tld_log_info(&m.log, "first start: wrote %s", m.config);
+    }
+    if (load_config(&m) != 0) {
+        fprintf(stderr, "tld-manager: %s has errors\n", m.config);
+        return 1;
+    }
+    if (m.test_only) {
+        rc = load_ruleset(&m, true);
+        if (rc == 0)
+            printf("tld-manager: configuration OK; ruleset OK: %u decoders from %u files, %u "
+                   "rules from %u files\n",
+                   tld_decoder_set_count(m.rs->decoders), m.rs->ndecoder_files,
+                   tld_rules_count(m.rs->rules), m.rs->nrule_files);
+        if (m.rs)
+            tld_ruleset_unref(m.rs);
+        tld_mgr_config_fini(&m.cfg);
+        tld_agent_config_fini(&m.acfg);
+        return rc ? 1 : 0;
+    }
+    if (!m.log_path || strcmp(m.log_path, "-") != 0) {
+        const char *lp = m.log_path ? m.log_path : rootpath(&m, 7, "logs/manager.log");
+        tld_log_fini(&m.log);
+        if (tld_log_open(&m.log, "tld-manager", lp, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO)) {
+            fprintf(stderr, "tld-manager: cannot open log %s\n", lp);
+            return 1;
+        }
+    }
+    if (lock_pid(&m) != 0)
+        return 1;
+    if (load_ruleset(&m, false) != 0)
+        return 1;
+
+    /* Signals are taken by this thread only; every other thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    m.started_s = (int64_t)time(NULL);
+
+    rc = start(&m);
+    if (rc == 0) {
+        for (unsigned tick = 1;; tick++) {
+            housekeeping(&m, tick);
+            struct timespec ts = {1, 0};
+            int sig = sigtimedwait(&set, NULL, &ts);
+            if (sig == SIGTERM || sig == SIGINT) {
+                tld_log_info(&m.log, "signal %d: stopping", sig);
+                break;
+            }
+        }
+    } else {
+        fprintf(stderr, "tld-manager: could not start (%s); see the log\n", tld_err_str(rc));
+    }
+    stop(&m);
+    tld_log_info(&m.log, "stopped");
+    tld_ruleset_unref(m.rs);
+    tld_mgr_config_fini(&m.cfg);
+    tld_agent_config_fini(&m.acfg);
+    tld_log_fini(&m.log);
+    if (m.pid_fd >= 0)
+        close(m.pid_fd);
+    return rc == 0 ? 0 : 1;
+}
