@@ -29,13 +29,6 @@ struct runner {
     unsigned passed, failed;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Run every line of `value` in one fresh session; the last event's triple lands in *t. */
 static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
                        struct tld_sv *last_line)
@@ -49,6 +42,7 @@ static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
     }
     memset(t, 0, sizeof *t);
     size_t pos = 0;
+    unsigned long seq = 0;
     while (pos < value.n) {
         const char *nl = memchr(value.p + pos, '\n', value.n - pos);
         size_t len = nl ? (size_t)(nl - (value.p + pos)) : value.n - pos;
@@ -57,8 +51,10 @@ static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
         if (line.n == 0)
             continue;
         *last_line = line;
-        struct tld_engine_input in = {
-            .queue = '1', .location = TLD_SV_LIT("stdin"), .text = line, .time_ns = now_ns()};
+        struct tld_engine_input in = {.queue = '1',
+                                      .location = TLD_SV_LIT("stdin"),
+                                      .text = line,
+                                      .time_ns = tld_logtest_event_time(r->o, seq++)};
         tld_worker_process(w, &in);
         const struct tld_event *ev = tld_worker_event(w);
         const struct tld_rule_hit *hit = tld_worker_hit(w);

@@ -7,6 +7,7 @@
 #define TLD_LOGTEST_LOGTEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "engine/engine.h"
@@ -15,9 +16,17 @@ struct tld_logtest_opts {
     const char *location;     /* --location, default "stdin" */
     const char *manager_name; /* host name used as manager name */
     size_t max_event_size;
-    bool json;    /* --json: alerts only, one per line */
-    bool verbose; /* -v */
+    int64_t fixed_time_ns; /* --time: receipt time of the first event (0 = the clock) */
+    bool json;             /* --json: alerts only, one per line */
+    bool verbose;          /* -v */
 };
+
+/*
+ * Receipt time for the next event: the wall clock, or with --time the fixed start plus one
+ * millisecond per event already processed (so events keep their order and stay inside any
+ * correlation window). Rules with <time>/<weekday> make results depend on it.
+ */
+int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq);
 
 /* Read events (one per line) from `in` and print the phases or alerts. Returns 0. */
 int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o, FILE *in,

@@ -40,24 +40,27 @@ struct args {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tld-logtest [options] [-f FILE]\n"
-                 "       tld-logtest [options] -t\n"
-                 "       tld-logtest [options] --test [-v] FILE.ini...\n"
-                 "options:\n"
-                 "  --ruleset DIR          load DIR/decoders, DIR/rules, DIR/lists (repeatable)\n"
-                 "  --decoders PATH        extra decoder file or folder (repeatable)\n"
-                 "  --rules PATH           extra rule file or folder (repeatable)\n"
-                 "  --decoder-exclude F    skip a decoder file (path or base name)\n"
-                 "  --rule-exclude F       skip a rule file (path or base name)\n"
-                 "  --location LOC         event location (default: stdin)\n"
-                 "  --manager-name NAME    manager host name (default: this host)\n"
-                 "  --log-alert-level N    lowest level that writes an alert (default 3)\n"
-                 "  --max-event-size N     truncate longer events (default 65536)\n"
-                 "  --json                 print one alert per line instead of the phases\n"
-                 "  -f FILE                read events from FILE instead of stdin\n"
-                 "  -t                     load and validate the ruleset, then exit\n"
-                 "  --test                 run .ini ruleset test files\n"
-                 "  -v                     show each test failure\n");
+    fprintf(out,
+            "usage: tld-logtest [options] [-f FILE]\n"
+            "       tld-logtest [options] -t\n"
+            "       tld-logtest [options] --test [-v] FILE.ini...\n"
+            "options:\n"
+            "  --ruleset DIR          load DIR/decoders, DIR/rules, DIR/lists (repeatable)\n"
+            "  --decoders PATH        extra decoder file or folder (repeatable)\n"
+            "  --rules PATH           extra rule file or folder (repeatable)\n"
+            "  --decoder-exclude F    skip a decoder file (path or base name)\n"
+            "  --rule-exclude F       skip a rule file (path or base name)\n"
+            "  --location LOC         event location (default: stdin)\n"
+            "  --manager-name NAME    manager host name (default: this host)\n"
+            "  --log-alert-level N    lowest level that writes an alert (default 3)\n"
+            "  --max-event-size N     truncate longer events (default 65536)\n"
+            "  --time EPOCH           receipt time of the first event, in seconds (default: now;\n"
+            "                         each later event is 1 ms later)\n"
+            "  --json                 print one alert per line instead of the phases\n"
+            "  -f FILE                read events from FILE instead of stdin\n"
+            "  -t                     load and validate the ruleset, then exit\n"
+            "  --test                 run .ini ruleset test files\n"
+            "  -v                     show each test failure\n");
 }
 
 /* The project's ruleset/ folder: ./ruleset, else next to the build tree of this binary. */
@@ -103,6 +106,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         O_MANAGER,
         O_LEVEL,
         O_MAXSIZE,
+        O_TIME,
         O_JSON,
         O_TEST,
         O_HELP
@@ -117,6 +121,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"manager-name", required_argument, 0, O_MANAGER},
         {"log-alert-level", required_argument, 0, O_LEVEL},
         {"max-event-size", required_argument, 0, O_MAXSIZE},
+        {"time", required_argument, 0, O_TIME},
         {"json", no_argument, 0, O_JSON},
         {"test", no_argument, 0, O_TEST},
         {"help", no_argument, 0, O_HELP},
@@ -156,6 +161,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->o.max_event_size = strtoul(optarg, &end, 10);
             ok = *end == '\0' && a->o.max_event_size >= 64;
             break;
+        case O_TIME: {
+            long long secs = strtoll(optarg, &end, 10);
+            ok = *end == '\0' && secs > 0 && secs < 100000000000LL;
+            a->o.fixed_time_ns = secs * 1000000000LL;
+            break;
+        }
         case O_JSON:
             a->o.json = true;
             break;

@@ -11,8 +11,10 @@
 #include "engine/alert.h"
 #include "tools/logtest/logtest.h"
 
-static int64_t now_ns(void)
+int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq)
 {
+    if (o->fixed_time_ns)
+        return o->fixed_time_ns + (int64_t)seq * 1000000;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -86,7 +88,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    unsigned long seq = 0;
+    unsigned long seq = 0, nevents = 0;
     while ((len = getline(&line, &cap, in)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -96,7 +98,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
             .queue = '1',
             .location = tld_sv_of(o->location),
             .text = tld_sv_make(line, (size_t)len),
-            .time_ns = now_ns(),
+            .time_ns = tld_logtest_event_time(o, nevents++),
         };
         tld_worker_process(w, &input);
         if (o->json) {
