@@ -1,16 +1,23 @@
 /* String views and bounded builders (see str.h for the ownership rules). */
 #include "common/str.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* ASCII case folding, what tolower() does in the C locale the daemons run in, without its
+ * per-call locale lookup: field names are compared this way many times per event. */
+static inline unsigned char fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
 
 bool tld_sv_eq_nocase(struct tld_sv a, struct tld_sv b)
 {
     if (a.n != b.n)
         return false;
+    const unsigned char *x = (const unsigned char *)a.p, *y = (const unsigned char *)b.p;
     for (size_t i = 0; i < a.n; i++)
-        if (tolower((unsigned char)a.p[i]) != tolower((unsigned char)b.p[i]))
+        if (x[i] != y[i] && fold(x[i]) != fold(y[i]))
             return false;
     return true;
 }
@@ -110,7 +117,7 @@ static bool reserve(struct tld_sb *sb, size_t want)
     return true;
 }
 
-void tld_sb_append(struct tld_sb *sb, const void *p, size_t n)
+void tld_sb_append_slow(struct tld_sb *sb, const void *p, size_t n)
 {
     if (n > sb->max - sb->n) {
         n = sb->max - sb->n;
@@ -122,21 +129,6 @@ void tld_sb_append(struct tld_sb *sb, const void *p, size_t n)
         memcpy(sb->p + sb->n, p, n);
     sb->n += n;
     sb->p[sb->n] = '\0';
-}
-
-void tld_sb_append_sv(struct tld_sb *sb, struct tld_sv s)
-{
-    tld_sb_append(sb, s.p, s.n);
-}
-
-void tld_sb_append_cstr(struct tld_sb *sb, const char *s)
-{
-    tld_sb_append(sb, s, strlen(s));
-}
-
-void tld_sb_append_char(struct tld_sb *sb, char c)
-{
-    tld_sb_append(sb, &c, 1);
 }
 
 void tld_sb_vprintf(struct tld_sb *sb, const char *fmt, va_list ap)

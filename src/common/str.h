@@ -61,10 +61,38 @@ void tld_sb_init(struct tld_sb *sb, size_t max);
 void tld_sb_fini(struct tld_sb *sb);
 /* Forget the content, keep the buffer (and the bound); clears the truncated flag. */
 void tld_sb_reset(struct tld_sb *sb);
-void tld_sb_append(struct tld_sb *sb, const void *p, size_t n);
-void tld_sb_append_sv(struct tld_sb *sb, struct tld_sv s);
-void tld_sb_append_cstr(struct tld_sb *sb, const char *s);
-void tld_sb_append_char(struct tld_sb *sb, char c);
+/* The general case of the appends below: growth, the bound, the out-of-memory state. */
+void tld_sb_append_slow(struct tld_sb *sb, const void *p, size_t n);
+/* Appends are inline when the bytes fit the current buffer: alert formatting makes dozens of
+ * small appends per event. */
+static inline void tld_sb_append(struct tld_sb *sb, const void *p, size_t n)
+{
+    if (!sb->oom && n <= sb->max - sb->n && sb->n + n < sb->cap) {
+        if (n)
+            memcpy(sb->p + sb->n, p, n);
+        sb->n += n;
+        sb->p[sb->n] = '\0';
+        return;
+    }
+    tld_sb_append_slow(sb, p, n);
+}
+static inline void tld_sb_append_sv(struct tld_sb *sb, struct tld_sv s)
+{
+    tld_sb_append(sb, s.p, s.n);
+}
+static inline void tld_sb_append_cstr(struct tld_sb *sb, const char *s)
+{
+    tld_sb_append(sb, s, strlen(s));
+}
+static inline void tld_sb_append_char(struct tld_sb *sb, char c)
+{
+    if (!sb->oom && sb->n < sb->max && sb->n + 1 < sb->cap) {
+        sb->p[sb->n++] = c;
+        sb->p[sb->n] = '\0';
+        return;
+    }
+    tld_sb_append_slow(sb, &c, 1);
+}
 void tld_sb_printf(struct tld_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tld_sb_vprintf(struct tld_sb *sb, const char *fmt, va_list ap);
 static inline struct tld_sv tld_sb_view(const struct tld_sb *sb)
