@@ -51,29 +51,32 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Bytes copied as they are: printable ASCII and DEL, other than the quote and the backslash. */
+static inline bool verbatim(unsigned c)
+{
+    return c - 0x20u < 0x60u && c != '"' && c != '\\';
+}
+
 void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s.p;
     tld_sb_append_char(out, '"');
-    size_t run = 0; /* bytes copied verbatim are appended in runs */
+    size_t start = 0; /* bytes copied verbatim are appended in runs [start, i) */
     for (size_t i = 0; i < s.n;) {
-        unsigned c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            run++;
+        while (i < s.n && verbatim(p[i]))
             i++;
-            continue;
-        }
+        if (i == s.n)
+            break;
+        unsigned c = p[i];
         if (c >= 0x80) {
             size_t len = utf8_len(p + i, s.n - i);
             if (len) {
-                run += len;
                 i += len;
                 continue;
             }
         }
-        tld_sb_append(out, p + i - run, run);
-        run = 0;
+        tld_sb_append(out, p + start, i - start);
         char esc[8];
         switch (c) {
         case '"':
@@ -108,26 +111,39 @@ void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
                 tld_sb_append(out, "\xEF\xBF\xBD", 3);
             }
         }
-        i++;
+        start = ++i;
     }
-    tld_sb_append(out, p + s.n - run, run);
+    tld_sb_append(out, p + start, s.n - start);
     tld_sb_append_char(out, '"');
 }
 
-static void key(struct tld_sb *out, bool *first, const char *k)
+/* `quoted` is the key with its quotes and colon ("\"id\":"); the macros below build it from a
+ * literal at compile time. */
+static inline void key_q(struct tld_sb *out, bool *first, const char *quoted, size_t n)
 {
     if (!*first)
         tld_sb_append_char(out, ',');
     *first = false;
-    tld_sb_append_char(out, '"');
-    tld_sb_append_cstr(out, k);
-    tld_sb_append(out, "\":", 2);
+    tld_sb_append(out, quoted, n);
 }
+#define QKEY(lit)            "\"" lit "\":", sizeof(lit) + 2
+#define key(out, first, lit) key_q((out), (first), QKEY(lit))
+#define kv_str(out, first, lit, v)                                                                 \
+    do {                                                                                           \
+        key(out, first, lit);                                                                      \
+        tld_alert_json_string(out, v);                                                             \
+    } while (0)
 
-static void kv_str(struct tld_sb *out, bool *first, const char *k, struct tld_sv v)
+/* Decimal digits without printf's format parsing: several numbers per alert. */
+static void append_u64(struct tld_sb *out, unsigned long long v)
 {
-    key(out, first, k);
-    tld_alert_json_string(out, v);
+    char buf[24];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    tld_sb_append(out, buf + i, sizeof buf - i);
 }
 
 void tld_alert_timestamp(int64_t time_ns, char buf[32])
@@ -144,6 +160,47 @@ void tld_alert_timestamp(int64_t time_ns, char buf[32])
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
     int hh = (int)(off / 3600 % 100), mm = (int)(off % 3600 / 60);
     snprintf(buf, 32, "%.19s.%03d%c%02d%02d", date, (int)ms, sign, hh, mm);
+}
+
+/*
+ * The same text through the caller's memo of the last second: localtime_r() takes a
+ * process-wide lock and costs more than the rest of the timestamp, and consecutive alerts
+ * mostly fall in the same second. A zone offset only changes at a whole second, so a memo keyed
+ * by the second is exact.
+ */
+static void timestamp(int64_t time_ns, struct tld_alert_memo *memo, char buf[32])
+{
+    if (!memo || time_ns < 0) {
+        tld_alert_timestamp(time_ns, buf);
+        return;
+    }
+    int64_t secs = time_ns / 1000000000;
+    struct tld_alert_clock *clock = &memo->clock;
+    if (!clock->valid || clock->sec != secs) {
+        /* The layout is "<date>.mmm<zone>" with a 3-digit ms and a 5-byte zone. */
+        char full[32];
+        tld_alert_timestamp(secs * 1000000000, full);
+        size_t n = strlen(full);
+        if (n < 9) { /* cannot happen; keep the slow path rather than guess */
+            tld_alert_timestamp(time_ns, buf);
+            return;
+        }
+        clock->prefix_len = n - 9;
+        memcpy(clock->prefix, full, clock->prefix_len);
+        memcpy(clock->zone, full + n - 5, 5);
+        clock->sec = secs;
+        clock->valid = true;
+    }
+    unsigned ms = (unsigned)(time_ns % 1000000000 / 1000000);
+    char *p = buf;
+    memcpy(p, clock->prefix, clock->prefix_len);
+    p += clock->prefix_len;
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    memcpy(p, clock->zone, 5);
+    p[5] = '\0';
 }
 
 /* ---- embedded JSON arrays (values that are whole JSON documents starting with '[') ---------- */
@@ -316,10 +373,10 @@ static bool print_data(struct tld_sb *out, bool *first, const struct tld_event *
 
 /* ---- rule -------------------------------------------------------------------------------- */
 
-static void str_array(struct tld_sb *out, bool *first, const char *k, const struct tld_sv *v,
-                      unsigned n)
+static void str_array_q(struct tld_sb *out, bool *first, const char *quoted, size_t qn,
+                        const struct tld_sv *v, unsigned n)
 {
-    key(out, first, k);
+    key_q(out, first, quoted, qn);
     tld_sb_append_char(out, '[');
     for (unsigned i = 0; i < n; i++) {
         if (i)
@@ -378,20 +435,27 @@ static void print_mitre(struct tld_sb *out, bool *first, const struct tld_alert_
     key(out, first, "mitre");
     tld_sb_append_char(out, '{');
     bool f = true;
-    str_array(out, &f, "id", ids, nids);
-    str_array(out, &f, "tactic", tactics, ntac);
-    str_array(out, &f, "technique", techniques, ntech);
+    str_array_q(out, &f, QKEY("id"), ids, nids);
+    str_array_q(out, &f, QKEY("tactic"), tactics, ntac);
+    str_array_q(out, &f, QKEY("technique"), techniques, ntech);
     tld_sb_append_char(out, '}');
 }
 
-/* Compliance prefixes, in the order the alert checks them (rules.md §10). */
+/* Compliance prefixes, in the order the alert checks them (rules.md §10), and their keys. */
+#define COMPLIANCE(prefix, k)                                                                      \
+    {                                                                                              \
+        prefix, sizeof(prefix) - 1, QKEY(k)                                                        \
+    }
 static const struct {
     const char *prefix;
-    const char *key;
+    size_t pn;
+    const char *quoted;
+    size_t qn;
 } compliance[] = {
-    {"pci_dss_", "pci_dss"}, {"cis_", "cis"},     {"gdpr_", "gdpr"},
-    {"gpg13_", "gpg13"},     {"hipaa_", "hipaa"}, {"nist_800_53_", "nist_800_53"},
-    {"tsc_", "tsc"},
+    COMPLIANCE("pci_dss_", "pci_dss"), COMPLIANCE("cis_", "cis"),
+    COMPLIANCE("gdpr_", "gdpr"),       COMPLIANCE("gpg13_", "gpg13"),
+    COMPLIANCE("hipaa_", "hipaa"),     COMPLIANCE("nist_800_53_", "nist_800_53"),
+    COMPLIANCE("tsc_", "tsc"),
 };
 #define NCOMPLIANCE (sizeof compliance / sizeof compliance[0])
 #define MAX_GROUPS  256
@@ -410,37 +474,33 @@ static void print_groups(struct tld_sb *out, bool *first, struct tld_sv groups)
         start = i + 1;
         if (g.n == 0)
             continue;
-        size_t c;
-        for (c = 0; c < NCOMPLIANCE; c++)
-            if (tld_sv_starts_with(g, tld_sv_of(compliance[c].prefix)))
-                break;
+        size_t c = NCOMPLIANCE;
+        if (memchr(g.p, '_', g.n)) /* every prefix has one */
+            for (c = 0; c < NCOMPLIANCE; c++)
+                if (g.n >= compliance[c].pn &&
+                    memcmp(g.p, compliance[c].prefix, compliance[c].pn) == 0)
+                    break;
         if (c == NCOMPLIANCE) {
             if (nplain < MAX_GROUPS)
                 plain[nplain++] = g;
             continue;
         }
-        size_t pl = strlen(compliance[c].prefix);
+        size_t pl = compliance[c].pn;
         if (ncomp[c] == 0)
             order[norder++] = (unsigned)c;
         if (ncomp[c] < MAX_GROUPS)
             comp[c][ncomp[c]++] = tld_sv_make(g.p + pl, g.n - pl);
     }
-    str_array(out, first, "groups", plain, nplain);
+    str_array_q(out, first, QKEY("groups"), plain, nplain);
     for (unsigned k = 0; k < norder; k++)
-        str_array(out, first, compliance[order[k]].key, comp[order[k]], ncomp[order[k]]);
+        str_array_q(out, first, compliance[order[k]].quoted, compliance[order[k]].qn,
+                    comp[order[k]], ncomp[order[k]]);
 }
 
-static void print_rule(struct tld_sb *out, bool *first, const struct tld_alert_rule *r)
+/* The parts of "rule" that depend on the rule alone; each starts with its comma. */
+static void print_rule_middle(struct tld_sb *out, const struct tld_alert_rule *r)
 {
-    key(out, first, "rule");
-    tld_sb_append_char(out, '{');
-    bool f = true;
-    if (r->level != 0 || r->print_level_zero) {
-        key(out, &f, "level");
-        tld_sb_printf(out, "%d", r->level);
-    }
-    kv_str(out, &f, "description", r->description);
-    kv_str(out, &f, "id", r->id);
+    bool f = false;
     print_mitre(out, &f, r);
     if (r->cve.p)
         kv_str(out, &f, "cve", r->cve);
@@ -448,16 +508,93 @@ static void print_rule(struct tld_sb *out, bool *first, const struct tld_alert_r
         kv_str(out, &f, "info", r->info);
     if (r->frequency) {
         key(out, &f, "frequency");
-        tld_sb_printf(out, "%u", r->frequency);
+        append_u64(out, r->frequency);
     }
+}
+
+static void print_rule_tail(struct tld_sb *out, const struct tld_alert_rule *r)
+{
+    bool f = false;
+    print_groups(out, &f, r->groups);
+}
+
+/* The memo slot holding r's constant parts, filled on a miss; NULL when not memoised. */
+static const struct tld_alert_memo_slot *memo_slot(struct tld_alert_memo *memo,
+                                                   const struct tld_alert_rule *r)
+{
+    if (!memo || !r->memo_key)
+        return NULL;
+    uintptr_t h = (uintptr_t)r->memo_key;
+    h = (h >> 4) ^ (h >> 13);
+    struct tld_alert_memo_slot *slot = &memo->slots[h & (TLD_ALERT_MEMO_SLOTS - 1)];
+    if (slot->key == r->memo_key)
+        return slot;
+    struct tld_sb tmp;
+    tld_sb_init(&tmp, TLD_ALERT_MEMO_MAX);
+    print_rule_middle(&tmp, r);
+    size_t middle = tmp.n;
+    print_rule_tail(&tmp, r);
+    if (tmp.truncated || tmp.oom) {
+        tld_sb_fini(&tmp);
+        return NULL;
+    }
+    size_t n;
+    char *text = tld_sb_steal(&tmp, &n);
+    if (!text)
+        return NULL;
+    free(slot->text);
+    slot->text = text;
+    slot->middle_len = middle;
+    slot->tail_len = n - middle;
+    slot->key = r->memo_key;
+    return slot;
+}
+
+static void print_rule(struct tld_sb *out, bool *first, const struct tld_alert_rule *r,
+                       struct tld_alert_memo *memo)
+{
+    key(out, first, "rule");
+    tld_sb_append_char(out, '{');
+    bool f = true;
+    if (r->level != 0 || r->print_level_zero) {
+        key(out, &f, "level");
+        if (r->level >= 0)
+            append_u64(out, (unsigned)r->level);
+        else
+            tld_sb_printf(out, "%d", r->level);
+    }
+    kv_str(out, &f, "description", r->description);
+    kv_str(out, &f, "id", r->id);
+    const struct tld_alert_memo_slot *slot = memo_slot(memo, r);
+    if (slot)
+        tld_sb_append(out, slot->text, slot->middle_len);
+    else
+        print_rule_middle(out, r);
     if (!r->no_counter) {
         key(out, &f, "firedtimes");
-        tld_sb_printf(out, "%lu", r->firedtimes);
+        append_u64(out, r->firedtimes);
     }
     key(out, &f, "mail");
     tld_sb_append_cstr(out, r->mail ? "true" : "false");
-    print_groups(out, &f, r->groups);
+    if (slot)
+        tld_sb_append(out, slot->text + slot->middle_len, slot->tail_len);
+    else
+        print_rule_tail(out, r);
     tld_sb_append_char(out, '}');
+}
+
+void tld_alert_memo_init(struct tld_alert_memo *memo)
+{
+    memset(memo, 0, sizeof *memo);
+}
+
+void tld_alert_memo_fini(struct tld_alert_memo *memo)
+{
+    if (!memo)
+        return;
+    for (unsigned i = 0; i < TLD_ALERT_MEMO_SLOTS; i++)
+        free(memo->slots[i].text);
+    memset(memo, 0, sizeof *memo);
 }
 
 /* ---- the alert --------------------------------------------------------------------------- */
@@ -541,15 +678,15 @@ static void print_container(struct tld_sb *out, bool *first, const struct tld_co
 }
 
 void tld_alert_format(const struct tld_event *ev, const struct tld_alert_rule *rule,
-                      struct tld_sv alert_id, struct tld_sb *out)
+                      struct tld_sv alert_id, struct tld_alert_memo *memo, struct tld_sb *out)
 {
     bool first = true;
     char ts[32];
-    tld_alert_timestamp(ev->time_ns, ts);
+    timestamp(ev->time_ns, memo, ts);
     tld_sb_append_char(out, '{');
     kv_str(out, &first, "timestamp", tld_sv_of(ts));
     if (rule)
-        print_rule(out, &first, rule);
+        print_rule(out, &first, rule, memo);
     print_agent(out, &first, ev);
     key(out, &first, "manager");
     tld_sb_append_char(out, '{');

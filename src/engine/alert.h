@@ -41,15 +41,51 @@ struct tld_alert_rule {
     bool no_full_log;
     struct tld_sv previous_output; /* p NULL = absent */
     struct tld_sv previous_log;    /* p NULL = absent */
+    /* Identifies the rule the constant parts above (mitre ids and pairs, cve, info, frequency,
+     * groups) belong to, for the memo; NULL = do not memoise. Whoever sets it promises those
+     * parts are the same every time the key is. */
+    const void *memo_key;
 };
+
+/*
+ * What a thread that formats many alerts remembers between them (a worker owns one): the
+ * local-time text of the last second, so localtime_r() runs once per second, and the rendered
+ * parts of "rule" that depend on the rule alone (mitre, cve, info, frequency, groups and the
+ * compliance arrays), keyed by tld_alert_rule.memo_key. The memo is bounded: a direct-mapped
+ * table of TLD_ALERT_MEMO_SLOTS entries of at most TLD_ALERT_MEMO_MAX bytes each.
+ */
+#define TLD_ALERT_MEMO_SLOTS 512
+#define TLD_ALERT_MEMO_MAX   8192
+
+struct tld_alert_clock {
+    bool valid;
+    int64_t sec;
+    char prefix[24]; /* "2023-05-09T11:41:31" */
+    size_t prefix_len;
+    char zone[5]; /* "+0000" */
+};
+
+struct tld_alert_memo_slot {
+    const void *key; /* NULL = empty */
+    char *text;      /* owned: the middle part, then the tail part */
+    size_t middle_len, tail_len;
+};
+
+struct tld_alert_memo {
+    struct tld_alert_clock clock;
+    struct tld_alert_memo_slot slots[TLD_ALERT_MEMO_SLOTS];
+};
+
+void tld_alert_memo_init(struct tld_alert_memo *memo);
+void tld_alert_memo_fini(struct tld_alert_memo *memo);
 
 /*
  * Append the alert for `ev` to `out` (no trailing newline). `alert_id` is the value of the
  * top-level "id" key ("<epoch>.<offset>"). `rule` may be NULL for an event that matched no rule
- * (used for archives), which omits the "rule" key.
+ * (used for archives), which omits the "rule" key. `memo` may be NULL.
  */
 void tld_alert_format(const struct tld_event *ev, const struct tld_alert_rule *rule,
-                      struct tld_sv alert_id, struct tld_sb *out);
+                      struct tld_sv alert_id, struct tld_alert_memo *memo, struct tld_sb *out);
 
 /* Append `s` as a JSON string literal (quotes included), escaping as the alert format does. */
 void tld_alert_json_string(struct tld_sb *out, struct tld_sv s);

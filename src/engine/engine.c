@@ -16,6 +16,8 @@
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_MAX   (16 * 1024 * 1024)
+/* Bound of the internal "(name) ip->location" of agent events (the builder's bound before). */
+#define AGENT_LOCATION_MAX 16384
 
 struct tld_engine_state {
     struct tld_decoder_state *decoders;
@@ -33,6 +35,7 @@ struct tld_worker {
     struct tld_event ev;
     struct tld_decoder_scratch dscratch;
     struct tld_rule_hit hit;
+    struct tld_alert_memo memo;
 };
 
 int tld_engine_state_new(const struct tld_ruleset *rs, struct tld_engine_state **out)
@@ -73,6 +76,7 @@ int tld_worker_new(const struct tld_ruleset *rs, struct tld_engine_state *st,
         return TLD_ENOMEM;
     }
     w->max_event = cfg->max_event_size ? cfg->max_event_size : TLD_EVENT_DEFAULT_MAX_SIZE;
+    tld_alert_memo_init(&w->memo);
     tld_arena_init(&w->arena, ARENA_BLOCK, ARENA_MAX);
     tld_event_init(&w->ev, &w->arena, w->dyn);
     if (tld_decoder_scratch_init(&w->dscratch) || tld_rule_hit_init(&w->hit)) {
@@ -87,6 +91,7 @@ void tld_worker_free(struct tld_worker *w)
 {
     if (!w)
         return;
+    tld_alert_memo_fini(&w->memo);
     tld_rule_hit_fini(&w->hit);
     tld_decoder_scratch_fini(&w->dscratch);
     tld_arena_fini(&w->arena);
@@ -97,6 +102,35 @@ void tld_worker_free(struct tld_worker *w)
 static bool is_local(const struct tld_engine_input *in)
 {
     return !in->agent_id.p || tld_sv_eq_cstr(in->agent_id, "000");
+}
+
+/* "(name) ip->location", at most AGENT_LOCATION_MAX bytes, in the event's arena. */
+static struct tld_sv agent_location(struct tld_arena *arena, const struct tld_engine_input *in)
+{
+    struct tld_sv ip = in->agent_ip.p ? in->agent_ip : TLD_SV_LIT("any");
+    struct tld_sv parts[] = {TLD_SV_LIT("("),  in->agent_name, TLD_SV_LIT(") "), ip,
+                             TLD_SV_LIT("->"), in->location};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        /* Each part ends at a NUL byte, as it did when this was printf's "%.*s". */
+        const char *nul = parts[i].p ? memchr(parts[i].p, '\0', parts[i].n) : NULL;
+        parts[i].n = !parts[i].p ? 0 : nul ? (size_t)(nul - parts[i].p) : parts[i].n;
+        n += parts[i].n;
+    }
+    if (n > AGENT_LOCATION_MAX)
+        n = AGENT_LOCATION_MAX;
+    char *buf = tld_arena_alloc(arena, n + 1);
+    if (!buf)
+        return TLD_SV_NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts && at < n; i++) {
+        size_t k = parts[i].n < n - at ? parts[i].n : n - at;
+        if (k)
+            memcpy(buf + at, parts[i].p, k);
+        at += k;
+    }
+    buf[n] = '\0';
+    return tld_sv_make(buf, n);
 }
 
 void tld_worker_process(struct tld_worker *w, const struct tld_engine_input *in)
@@ -120,13 +154,7 @@ void tld_worker_process(struct tld_worker *w, const struct tld_engine_input *in)
         ev->agent_id = in->agent_id;
         ev->agent_name = in->agent_name;
         ev->agent_ip = in->agent_ip;
-        struct tld_sb loc;
-        tld_sb_init(&loc, 16384);
-        tld_sb_printf(&loc, "(%.*s) %.*s->%.*s", (int)in->agent_name.n, in->agent_name.p,
-                      (int)(in->agent_ip.p ? in->agent_ip.n : 3),
-                      in->agent_ip.p ? in->agent_ip.p : "any", (int)in->location.n, in->location.p);
-        ev->location = tld_arena_dup(&w->arena, tld_sb_cstr(&loc), loc.n);
-        tld_sb_fini(&loc);
+        ev->location = agent_location(&w->arena, in);
     }
 
     struct tld_predecode_header hdr;
@@ -199,13 +227,14 @@ bool tld_worker_format_alert(struct tld_worker *w, struct tld_sv alert_id, bool 
         .no_full_log = (r->options & TLD_RULE_NO_FULL_LOG) != 0,
         .previous_output = hit->n_previous >= 2 ? tld_sb_view(&prev) : TLD_SV_NULL,
         .previous_log = hit->previous_log,
+        .memo_key = r, /* a worker lives within one snapshot: rules outlive it */
     };
-    tld_alert_format(&w->ev, &ar, alert_id, out);
+    tld_alert_format(&w->ev, &ar, alert_id, &w->memo, out);
     tld_sb_fini(&prev);
     return true;
 }
 
 void tld_worker_format_archive(struct tld_worker *w, struct tld_sv alert_id, struct tld_sb *out)
 {
-    tld_alert_format(&w->ev, NULL, alert_id, out);
+    tld_alert_format(&w->ev, NULL, alert_id, &w->memo, out);
 }

@@ -75,7 +75,7 @@ static void docker_start_alert(void **state)
         .firedtimes = 1,
         .no_full_log = true,
     };
-    tld_alert_format(ev, &r, TLD_SV_LIT("1683632491.48211"), &f->out);
+    tld_alert_format(ev, &r, TLD_SV_LIT("1683632491.48211"), NULL, &f->out);
     assert_string_equal(
         tld_sb_cstr(&f->out),
         "{\"timestamp\":\"2023-05-09T11:41:31.049+0000\",\"rule\":{\"level\":3,\"description\":"
@@ -122,7 +122,7 @@ static void sqli_alert(void **state)
         .nmitre_ids = 1,
         .firedtimes = 1,
     };
-    tld_alert_format(ev, &r, TLD_SV_LIT("1683900735.90233"), &f->out);
+    tld_alert_format(ev, &r, TLD_SV_LIT("1683900735.90233"), NULL, &f->out);
     assert_string_equal(
         tld_sb_cstr(&f->out),
         "{\"timestamp\":\"2023-05-12T14:12:15.127+0000\",\"rule\":{\"level\":7,\"description\":"
@@ -155,7 +155,7 @@ static void data_nesting_rules(void **state)
     add(ev, "docker.a.deeper", "dropped: prefix is a string");
     add(ev, "list", "[\"a\", 1, 2.5, true, null]");
     add(ev, "notlist", "[1, 2] trailing");
-    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), &f->out);
+    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), NULL, &f->out);
     assert_non_null(strstr(tld_sb_cstr(&f->out),
                            "\"data\":{\"srcip\":\"\",\"Docker\":{\"a\":\"1\",\"b\":\"2\"},"
                            "\"list\":[\"a\",1,2.5,true,null],\"notlist\":\"[1, 2] trailing\"}"));
@@ -186,7 +186,7 @@ static void container_and_predecoder(void **state)
     ev->timestamp = TLD_SV_LIT("Dec 29 10:00:01");
     ev->alert_location = TLD_SV_LIT("/var/log/auth.log");
     ev->container = &c;
-    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), &f->out);
+    tld_alert_format(ev, NULL, TLD_SV_LIT("1.0"), NULL, &f->out);
     assert_non_null(strstr(
         tld_sb_cstr(&f->out),
         "\"predecoder\":{\"program_name\":\"sshd\",\"timestamp\":\"Dec 29 "
