@@ -99,6 +99,7 @@ struct alt {
     uint32_t nmarks; /* parentheses in this alternative (always even) */
     bool begin;      /* leading ^ */
     bool endanchor;  /* trailing $ */
+    uint32_t litlen; /* > 0: only literal bytes, with or without ^ and $ (see literal_run) */
 };
 
 struct osregex {
@@ -204,6 +205,11 @@ static size_t emit(const char *a, size_t n, uint16_t *out, struct alt *alt)
     alt->endanchor = last_raw_dollar;
     if (last_raw_dollar)
         k--;
+    /* A run of plain literals matches by comparison or search (see literal_run). */
+    bool plain = k > 0;
+    for (size_t i = 0; i < k && plain; i++)
+        plain = out[i] < 256;
+    alt->litlen = plain ? (uint32_t)k : 0;
     for (int p = 0; p < PAD; p++)
         out[k++] = SL_END;
     return k;
@@ -470,6 +476,53 @@ static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, siz
     return NONE;
 }
 
+static inline bool literals_at(const uint16_t *B, const uint8_t *s, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        if (B[i] != tld_rx_lower[s[i]])
+            return false;
+    return true;
+}
+
+/*
+ * An alternative made only of literal bytes (with or without ^ and $) is what many rules and
+ * prematches are ("^start$", "\"integration\":\"ms-graph\""). The matcher above then takes one
+ * literal per byte; a mismatch restarts one byte after the first byte of the attempt, and so
+ * does a complete match that "$" rejects because bytes follow; anchored, it gives up instead;
+ * the subject ending inside an attempt fails, since no later start could fit the literals. So
+ * the answer is the first place where the literals occur, bytes compared lower-cased: at 0
+ * with ^, at the end with $, anywhere otherwise; R is the last byte of that occurrence.
+ */
+static int64_t literal_run(const uint16_t *B, const struct alt *a, const uint8_t *s, size_t len)
+{
+    size_t m = a->litlen;
+    if (len < m)
+        return NONE;
+    if (a->begin) {
+        if (a->endanchor && len != m)
+            return NONE;
+        return literals_at(B, s, m) ? (int64_t)m - 1 : NONE;
+    }
+    if (a->endanchor)
+        return literals_at(B, s + len - m, m) ? (int64_t)len - 1 : NONE;
+    const uint8_t first = (uint8_t)B[0];
+    const size_t last = len - m; /* last possible start */
+    if (tld_rx_lower[first] == first && !(first >= 'a' && first <= 'z')) {
+        /* The first byte has one spelling: let memchr find the candidates. */
+        for (const uint8_t *p = s; (p = memchr(p, first, last + 1 - (size_t)(p - s)));) {
+            if (literals_at(B + 1, p + 1, m - 1))
+                return (int64_t)(p - s) + (int64_t)m - 1;
+            if ((size_t)(++p - s) > last)
+                break;
+        }
+        return NONE;
+    }
+    for (size_t j = 0; j <= last; j++)
+        if (tld_rx_lower[s[j]] == first && literals_at(B + 1, s + j + 1, m - 1))
+            return (int64_t)(j + m) - 1;
+    return NONE;
+}
+
 static bool osregex_match(const void *impl, const uint8_t *s, size_t n, struct tld_rx_result *res,
                           struct tld_rx_scratch *scratch)
 {
@@ -482,7 +535,17 @@ static bool osregex_match(const void *impl, const uint8_t *s, size_t n, struct t
         uint32_t nrec = a->nmarks < POS_MAX ? a->nmarks : POS_MAX;
         if (capm)
             memset(pos, 0xff, nrec * sizeof pos[0]);
-        int64_t R = run(re->slots + a->off, a, s, n, capm, pos);
+        int64_t R;
+        if (a->litlen) {
+            R = literal_run(re->slots + a->off, a, s, n);
+#ifdef TLD_FUZZING
+            /* The fuzzers check the shortcut against the general matcher. */
+            if (R != run(re->slots + a->off, a, s, n, capm, pos))
+                __builtin_trap();
+#endif
+        } else {
+            R = run(re->slots + a->off, a, s, n, capm, pos);
+        }
         if (R == NONE)
             continue;
         unsigned ncap = 0;
