@@ -5,7 +5,7 @@
  * that writes an alert. Events come from agent 001 unless --local.
  *
  *   bench_engine [--ruleset DIR]... [--decoders PATH]... [--rules PATH]... --corpus FILE
- *                [--threads N]... [--local] [--rss]
+ *                [--threads N]... [--local] [--rss] [--dump FILE]
  *
  * The corpus is bench/gen_corpus.py's TSV (location, container id, name, image, event text).
  * Without --rss the whole corpus is read into memory first, so a timed pass measures the engine
@@ -17,6 +17,8 @@
  * With --rss the corpus is streamed line by line through two workers (alternating, as two
  * threads would use them) and the process's peak resident size is reported, so the figure is
  * the engine's memory, not the corpus's: {"rss_kib":..., "events":...}.
+ * --dump writes, for every event of the one-thread pass, its alert (or "-") and its archive
+ * JSON, so two builds of the engine can be compared byte for byte on a corpus.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -57,6 +59,7 @@ static struct {
     unsigned threads[MAX_THREADS];
     unsigned nthreads;
     bool local, rss;
+    const char *dump; /* --dump FILE: every event's archive JSON and alert, 1-thread pass */
 } opt;
 
 static double now_s(void)
@@ -224,6 +227,7 @@ struct job {
     unsigned long alerts, undecoded, alert_bytes;
     const struct tld_rule **top_rule; /* only thread 0 of the 1-thread pass counts rules */
     unsigned long *top_count;
+    FILE *dump;
 };
 
 static struct tld_engine_input make_input(const struct line *l, size_t idx)
@@ -288,6 +292,12 @@ static void *run_job(void *arg)
         }
         if (!tld_worker_event(w)->decoder)
             j->undecoded++;
+        if (j->dump) {
+            fprintf(j->dump, "%s\n", n ? tld_sb_cstr(&out) : "-");
+            tld_sb_reset(&out);
+            tld_worker_format_archive(w, TLD_SV_LIT("0"), &out);
+            fprintf(j->dump, "%s\n", tld_sb_cstr(&out));
+        }
     }
     j->seconds = now_s() - t0;
     j->cpu_seconds = thread_cpu_s() - c0;
@@ -336,6 +346,7 @@ static void pass(const struct tld_ruleset *rs, const struct corpus *c, unsigned 
             .to = c->n * (t + 1) / nthreads,
             .top_rule = nthreads == 1 ? top_rule : NULL,
             .top_count = nthreads == 1 ? top_count : NULL,
+            .dump = nthreads == 1 && opt.dump ? fopen(opt.dump, "w") : NULL,
         };
         if (pthread_create(&tids[t], NULL, run_job, &jobs[t]))
             die("pthread_create failed");
@@ -350,6 +361,8 @@ static void pass(const struct tld_ruleset *rs, const struct corpus *c, unsigned 
         alerts += jobs[t].alerts;
         undecoded += jobs[t].undecoded;
         bytes += jobs[t].alert_bytes;
+        if (jobs[t].dump)
+            fclose(jobs[t].dump);
     }
     pthread_barrier_destroy(&start);
     tld_engine_state_free(st);
@@ -408,8 +421,9 @@ static void rss_run(const struct tld_ruleset *rs)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_engine [--ruleset DIR]... [--decoders PATH]... "
-                    "[--rules PATH]... --corpus FILE [--threads N]... [--local] [--rss]\n");
+    fprintf(stderr,
+            "usage: bench_engine [--ruleset DIR]... [--decoders PATH]... "
+            "[--rules PATH]... --corpus FILE [--threads N]... [--local] [--rss] [--dump FILE]\n");
     exit(2);
 }
 
@@ -434,6 +448,8 @@ int main(int argc, char **argv)
             opt.decoders[opt.ndecoders++] = v;
         else if (!strcmp(a, "--rules") && opt.nrules < MAX_PATHS)
             opt.rules[opt.nrules++] = v;
+        else if (!strcmp(a, "--dump"))
+            opt.dump = v;
         else if (!strcmp(a, "--corpus"))
             opt.corpus = v;
         else if (!strcmp(a, "--threads") && opt.nthreads < MAX_THREADS) {
