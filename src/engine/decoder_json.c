@@ -2,13 +2,14 @@
  * The JSON_Decoder plugin (decoders.md §9): parse one JSON object and flatten it into fields,
  * depth first, with dotted keys.
  *
- * The alert format users expect is defined by cJSON's behaviour: which documents parse at all
- * (including its leniencies: any byte <= 0x20 is white space, a leading UTF-8 BOM is skipped,
- * text after the root value is ignored, nesting stops at 1000, a string ends at its first NUL,
- * "\u" escapes with bad hex digits give U+0000), how numbers read (the characters [0-9+-eE.],
- * at most 63, through strtod, with the int value saturated), and how they print: an int-valued
- * number as an integer, any other with %f ("1683632491049788416.000000"). Arrays are kept as
- * cJSON's pretty-printed text or joined as CSV.
+ * The alert format users expect is defined by cJSON's behaviour (the Debian package's 1.7.15):
+ * which documents parse at all (including its leniencies: any byte <= 0x20 is white space, a
+ * leading UTF-8 BOM is skipped, text after the root value is ignored, nesting stops at 1000, a
+ * string ends at its first NUL, "\u" escapes with bad hex digits give U+0000), how numbers read
+ * (the whole run of the characters [0-9+-eE.] through strtod, the int value saturated), and how
+ * they print: an int-valued number as an integer, any other with %f
+ * ("1683632491049788416.000000"). Arrays are kept as cJSON's pretty-printed text or joined as
+ * CSV.
  *
  * This parser reproduces that behaviour while writing fields straight into the event's arena,
  * in one pass and without a tree: a cJSON tree costs several mallocs per value, and a Docker
@@ -31,7 +32,7 @@
 #define MAX_CSV_VALUE  65535
 #define MAX_NUMBER_TXT 64 /* 63 characters, as the original prints into a 64-byte buffer */
 #define MAX_NESTING    CJSON_NESTING_LIMIT
-#define NUMBER_CHARS   63 /* cJSON reads at most this many characters of a number */
+#define NUMBER_CHARS   63 /* numbers longer than this are copied to the heap for strtod */
 
 /* What becomes of a value being parsed. */
 enum jmode {
@@ -323,40 +324,45 @@ struct number {
 
 static bool parse_number(struct jparser *jp, struct number *num)
 {
-    char buf[NUMBER_CHARS + 1];
-    size_t len = 0;
+    const unsigned char *s = jp->s + jp->off;
+    size_t avail = jp->n - jp->off, len = 0;
     bool simple = true; /* an optional '-' then digits */
-    for (; len < NUMBER_CHARS && jp->off + len < jp->n; len++) {
-        unsigned char c = jp->s[jp->off + len];
-        if (c >= '0' && c <= '9') {
-            buf[len] = (char)c;
-        } else if (c == '+' || c == '-' || c == 'e' || c == 'E') {
-            buf[len] = (char)c;
+    for (; len < avail; len++) {
+        unsigned char c = s[len];
+        if (c >= '0' && c <= '9')
+            continue;
+        if (c == '+' || c == '-' || c == 'e' || c == 'E')
             simple &= c == '-' && len == 0;
-        } else if (c == '.') {
-            buf[len] = jp->decimal_point;
+        else if (c == '.')
             simple = false;
-        } else {
+        else
             break;
-        }
     }
-    buf[len] = '\0';
-    size_t used;
+    size_t digits = len - (s[0] == '-');
     double d;
-    size_t digits = len - (buf[0] == '-');
+    size_t used;
     if (simple && digits > 0 && digits <= 15) {
         /* Exactly representable: what strtod returns, without its cost. */
         long long v = 0;
         for (size_t k = len - digits; k < len; k++)
-            v = v * 10 + (buf[k] - '0');
-        d = buf[0] == '-' ? -(double)v : (double)v;
+            v = v * 10 + (s[k] - '0');
+        d = s[0] == '-' ? -(double)v : (double)v;
         used = len;
     } else {
+        /* strtod on a NUL-terminated copy of the whole run, '.' as the locale writes it. */
+        char small[NUMBER_CHARS + 1], *buf = len < sizeof small ? small : malloc(len + 1);
+        if (!buf)
+            return false;
+        for (size_t k = 0; k < len; k++)
+            buf[k] = s[k] == '.' ? jp->decimal_point : (char)s[k];
+        buf[len] = '\0';
         char *endp;
         d = strtod(buf, &endp);
-        if (endp == buf)
-            return false;
         used = (size_t)(endp - buf);
+        if (buf != small)
+            free(buf);
+        if (used == 0)
+            return false;
     }
     num->d = d;
     num->i = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
