@@ -181,14 +181,37 @@ int tld_rules_finish(struct tld_rules *rules)
     return 0;
 }
 
+/* The bytes of w with ASCII upper-case letters made lower-case (bytes >= 0x80 are kept). */
+static inline uint64_t fold8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t low7 = w & ~high;
+    uint64_t ge_a = low7 + ones * (0x80 - 'A');     /* bit 7 set: byte >= 'A' */
+    uint64_t gt_z = low7 + ones * (0x80 - 'Z' - 1); /* bit 7 set: byte > 'Z' */
+    uint64_t upper = ge_a & ~gt_z & ~w & high;
+    return w | upper >> 2;
+}
+
+/* Case-insensitive hash of a field name, eight bytes at a time: it runs for every dynamic
+ * field of every event whose rules look fields up by name. */
 uint32_t dynname_hash(const char *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        h = (h ^ c) * 16777619u;
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t h = k ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ fold8(w)) * k;
+        h ^= h >> 29;
     }
-    return h;
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i);
+        h = (h ^ fold8(w)) * k;
+    }
+    h ^= h >> 32;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }

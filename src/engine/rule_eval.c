@@ -37,6 +37,8 @@ struct ectx {
     char hhmm[6];
     int wday;
     bool dyn_ready;
+    const struct dynname *dyn_last; /* the last name looked up and what it found */
+    struct tld_sv dyn_last_value;
     int32_t decoder_id;               /* -2 without decoder: no rule's decoded_as equals it */
     const struct tld_rule *prev_rule; /* direct parent of the winner */
     uint64_t firedtimes;
@@ -80,8 +82,22 @@ static void local_time(struct ectx *x)
 
 /* ---- dynamic fields ---- */
 
-/* First dynamic field named like k (case-insensitive), through a per-event hash index. */
+static struct tld_sv dyn_lookup(struct ectx *x, const struct dynname *k);
+
+/* First dynamic field named like k (case-insensitive), through a per-event hash index.
+ * Sibling rules often test the same field one after the other ("docker.Action" in every child
+ * of a rule), so the last lookup is remembered: a name with the same bytes finds the same. */
 static struct tld_sv dyn_get(struct ectx *x, const struct dynname *k)
+{
+    const struct dynname *l = x->dyn_last;
+    if (l && l->hash == k->hash && l->len == k->len && memcmp(l->name, k->name, k->len) == 0)
+        return x->dyn_last_value;
+    x->dyn_last_value = dyn_lookup(x, k);
+    x->dyn_last = k;
+    return x->dyn_last_value;
+}
+
+static struct tld_sv dyn_lookup(struct ectx *x, const struct dynname *k)
 {
     const struct tld_event *ev = x->ev;
     uint16_t *idx = x->hit->dynidx;
