@@ -117,6 +117,28 @@ static bool reserve(struct tld_sb *sb, size_t want)
     return true;
 }
 
+bool tld_sb_reserve(struct tld_sb *sb, size_t extra)
+{
+    if (sb->oom || extra > sb->max - sb->n)
+        return false;
+    size_t want = sb->n + extra + 1;
+    if (want <= sb->cap)
+        return true;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < want)
+        cap *= 2;
+    if (cap > sb->max + 1)
+        cap = sb->max + 1;
+    char *p = realloc(sb->p, cap);
+    if (!p)
+        return false; /* unlike an append, a failed reservation leaves the builder usable */
+    if (!sb->p)
+        p[0] = '\0';
+    sb->p = p;
+    sb->cap = cap;
+    return true;
+}
+
 void tld_sb_append_slow(struct tld_sb *sb, const void *p, size_t n)
 {
     if (n > sb->max - sb->n) {

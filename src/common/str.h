@@ -61,6 +61,13 @@ void tld_sb_init(struct tld_sb *sb, size_t max);
 void tld_sb_fini(struct tld_sb *sb);
 /* Forget the content, keep the buffer (and the bound); clears the truncated flag. */
 void tld_sb_reset(struct tld_sb *sb);
+/*
+ * Make room for `extra` more bytes (and the NUL) without changing the content, so a writer can
+ * fill sb->p + sb->n directly and then advance sb->n (keeping the NUL). False, and nothing
+ * changed, when the bytes would pass the maximum, memory is short or the builder is out of
+ * memory already.
+ */
+bool tld_sb_reserve(struct tld_sb *sb, size_t extra);
 /* The general case of the appends below: growth, the bound, the out-of-memory state. */
 void tld_sb_append_slow(struct tld_sb *sb, const void *p, size_t n);
 /* Appends are inline when the bytes fit the current buffer: alert formatting makes dozens of
