@@ -6,6 +6,9 @@
  */
 #include "engine/alert.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,15 +60,119 @@ static inline bool verbatim(unsigned c)
     return c - 0x20u < 0x60u && c != '"' && c != '\\';
 }
 
+#ifdef __SSE2__
+/* Bit k set when byte k of x is not verbatim: a signed compare below 0x20 also catches the
+ * bytes >= 0x80. */
+static inline unsigned not_verbatim16(__m128i x)
+{
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  bslash = _mm_set1_epi8('\\');
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, space),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+/* Index of the first byte at or after i that is not verbatim (n if none). */
+static inline size_t verbatim_run(const unsigned char *p, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        unsigned mask = not_verbatim16(_mm_loadu_si128((const __m128i *)(p + i)));
+        if (mask)
+            return i + (unsigned)__builtin_ctz(mask);
+    }
+    if (i < n) { /* the last bytes, through a copy: never read past the string */
+        unsigned char tail[16] = {0};
+        memcpy(tail, p + i, n - i);
+        unsigned mask = not_verbatim16(_mm_loadu_si128((const __m128i *)tail));
+        mask &= (1u << (n - i)) - 1;
+        return mask ? i + (unsigned)__builtin_ctz(mask) : n;
+    }
+    return n;
+#else
+    while (i < n && verbatim(p[i]))
+        i++;
+    return i;
+#endif
+}
+
+static const char hex[] = "0123456789abcdef";
+
+/* The escaped text of s written at d, which has room for the worst case (6 bytes a byte). */
+static char *escape_into(char *d, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t run = verbatim_run(p, i, n);
+        memcpy(d, p + i, run - i);
+        d += run - i;
+        if ((i = run) == n)
+            break;
+        unsigned c = p[i];
+        if (c >= 0x80) {
+            size_t len = utf8_len(p + i, n - i);
+            if (len) {
+                memcpy(d, p + i, len);
+                d += len;
+                i += len;
+                continue;
+            }
+            memcpy(d, "\xEF\xBF\xBD", 3); /* not valid UTF-8: U+FFFD keeps the JSON valid */
+            d += 3;
+        } else {
+            *d++ = '\\';
+            switch (c) {
+            case '"':
+                *d++ = '"';
+                break;
+            case '\\':
+                *d++ = '\\';
+                break;
+            case '\b':
+                *d++ = 'b';
+                break;
+            case '\f':
+                *d++ = 'f';
+                break;
+            case '\n':
+                *d++ = 'n';
+                break;
+            case '\r':
+                *d++ = 'r';
+                break;
+            case '\t':
+                *d++ = 't';
+                break;
+            default:
+                memcpy(d, "u00", 3);
+                d[3] = hex[c >> 4];
+                d[4] = hex[c & 15];
+                d += 5;
+            }
+        }
+        i++;
+    }
+    return d;
+}
+
 void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s.p;
+    /* When the worst case fits, write in place; otherwise append piece by piece, so that a
+     * string reaching the builder's bound is cut exactly as appends cut it. */
+    if (s.n < (SIZE_MAX - 2) / 6 && tld_sb_reserve(out, 6 * s.n + 2)) {
+        char *d = out->p + out->n;
+        *d++ = '"';
+        d = escape_into(d, p, s.n);
+        *d++ = '"';
+        out->n = (size_t)(d - out->p);
+        out->p[out->n] = '\0';
+        return;
+    }
     tld_sb_append_char(out, '"');
     size_t start = 0; /* bytes copied verbatim are appended in runs [start, i) */
     for (size_t i = 0; i < s.n;) {
-        while (i < s.n && verbatim(p[i]))
-            i++;
+        i = verbatim_run(p, i, s.n);
         if (i == s.n)
             break;
         unsigned c = p[i];
@@ -280,7 +387,7 @@ struct node {
 static struct node *find_child(struct node *obj, struct tld_sv name)
 {
     for (struct node *c = obj->child; c; c = c->next)
-        if (tld_sv_eq_nocase(c->name, name))
+        if (c->name.n == name.n && tld_sv_eq_nocase(c->name, name))
             return c;
     return NULL;
 }
@@ -307,8 +414,8 @@ static void insert_dynamic(struct tld_arena *arena, struct node *root, struct tl
     struct node *obj = root;
     size_t start = 0;
     for (size_t i = 0; i <= name.n; i++) {
-        if (i < name.n && name.p[i] != '.')
-            continue;
+        const char *dot = i < name.n ? memchr(name.p + i, '.', name.n - i) : NULL;
+        i = dot ? (size_t)(dot - name.p) : name.n;
         struct tld_sv seg = tld_sv_make(name.p + start, i - start);
         start = i + 1;
         struct node *hit = find_child(obj, seg);

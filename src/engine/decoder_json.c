@@ -18,6 +18,9 @@
  * been parsed. Only an array kept as text goes through cJSON (parse and print of that array
  * alone), which is rare. fuzz/fuzz_json_decoder.c checks this parser against the cJSON tree.
  */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <cJSON.h>
 #include <limits.h>
 #include <locale.h>
@@ -83,6 +86,8 @@ static const struct {
 
 static int json_static(const char *k, size_t n)
 {
+    if (n < 2 || n > 10) /* the shortest and longest names */
+        return -1;
     for (size_t i = 0; i < sizeof json_statics / sizeof json_statics[0]; i++)
         if (json_statics[i].len == n && memcmp(json_statics[i].name, k, n) == 0)
             return (int)json_statics[i].field;
@@ -220,13 +225,46 @@ static size_t unicode_escape(const unsigned char *s, size_t q, size_t end, struc
  * run past what the end search took for escapes (the decoder then reads up to the closing
  * quote). string_end() returns the index of the closing quote, or 0 when there is none.
  */
+#ifdef __SSE2__
+static inline unsigned quote_or_backslash16(__m128i x)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+}
+#endif
+
+/* Index of the first quote or backslash at or after i (n if none). */
+static inline size_t quote_or_backslash(const unsigned char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        unsigned mask = quote_or_backslash16(_mm_loadu_si128((const __m128i *)(s + i)));
+        if (mask)
+            return i + (unsigned)__builtin_ctz(mask);
+    }
+    if (i < n) { /* the last bytes, through a copy: never read past the text */
+        unsigned char tail[16] = {0};
+        memcpy(tail, s + i, n - i);
+        unsigned mask = quote_or_backslash16(_mm_loadu_si128((const __m128i *)tail));
+        mask &= (1u << (n - i)) - 1;
+        return mask ? i + (unsigned)__builtin_ctz(mask) : n;
+    }
+    return n;
+#else
+    while (i < n && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+#endif
+}
+
 static size_t string_end(const struct jparser *jp)
 {
     const unsigned char *s = jp->s;
     size_t n = jp->n, i = jp->off + 1;
     if (jp->off >= n || s[jp->off] != '"')
         return 0;
-    while (i < n && s[i] != '"') {
+    while ((i = quote_or_backslash(s, i, n)) < n && s[i] != '"') {
         if (s[i] == '\\') {
             if (i + 1 >= n)
                 return 0;
@@ -245,7 +283,7 @@ static bool string_decode(struct jparser *jp, size_t end, struct sink *k)
     while (q < end) {
         if (s[q] != '\\') {
             size_t r = q + 1;
-            while (r < end && s[r] != '\\')
+            while (r < end && (r = quote_or_backslash(s, r, end)) < end && s[r] != '\\')
                 r++;
             sink_put(k, s + q, r - q);
             q = r;
@@ -580,12 +618,16 @@ void tld_decoder_json_run(const struct dec *selected, struct tld_sv text, struct
 {
     if (!text.p || text.n == 0)
         return;
-    struct jparser *jp = &(struct jparser){
-        .s = (const unsigned char *)text.p,
-        .n = text.n,
-        .opts = selected,
-        .ev = ev,
-    };
+    struct jparser parser; /* not zeroed: the key buffer is 4 KiB and written before read */
+    struct jparser *jp = &parser;
+    jp->s = (const unsigned char *)text.p;
+    jp->n = text.n;
+    jp->off = 0;
+    jp->depth = 0;
+    jp->element_scalar = false;
+    jp->opts = selected;
+    jp->ev = ev;
+    jp->keylen = 0;
     const char *dp = localeconv()->decimal_point;
     jp->decimal_point = dp && dp[0] ? dp[0] : '.';
     if (jp->n > 4 && memcmp(jp->s, "\xEF\xBB\xBF", 3) == 0)
