@@ -570,27 +570,29 @@ static void scalar(struct jparser *jp, enum jmode mode, struct tld_sb *csv, stru
 
 static bool parse_value(struct jparser *jp, enum jmode mode, struct tld_sb *csv)
 {
-    struct tld_arena *arena = jp->ev->arena;
-    if (literal(jp, "null", 4)) {
+    if (jp->off >= jp->n)
+        return false;
+    switch (jp->s[jp->off]) {
+    case 'n':
+        if (!literal(jp, "null", 4))
+            return false;
         jp->off += 4;
         if (mode != J_MEMBER || jp->opts->json_null != DEC_JSON_NULL_DISCARD)
             scalar(jp, mode, csv, TLD_SV_LIT("null"));
         return true;
-    }
-    if (literal(jp, "false", 5)) {
+    case 'f':
+        if (!literal(jp, "false", 5))
+            return false;
         jp->off += 5;
         scalar(jp, mode, csv, TLD_SV_LIT("false"));
         return true;
-    }
-    if (literal(jp, "true", 4)) {
+    case 't':
+        if (!literal(jp, "true", 4))
+            return false;
         jp->off += 4;
         scalar(jp, mode, csv, TLD_SV_LIT("true"));
         return true;
-    }
-    if (jp->off >= jp->n)
-        return false;
-    unsigned char c = jp->s[jp->off];
-    if (c == '"') {
+    case '"': {
         if (mode == J_SKIP)
             return parse_string(jp, NULL);
         struct tld_sv v;
@@ -599,19 +601,23 @@ static bool parse_value(struct jparser *jp, enum jmode mode, struct tld_sb *csv)
         scalar(jp, mode, csv, v);
         return true;
     }
-    if (c == '-' || (c >= '0' && c <= '9')) {
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9': {
         struct number num;
         if (!parse_number(jp, &num))
             return false;
         if (mode != J_SKIP)
-            scalar(jp, mode, csv, number_text(&num, arena));
+            scalar(jp, mode, csv, number_text(&num, jp->ev->arena));
         return true;
     }
-    if (c == '[')
+    case '[':
         return parse_array(jp, mode == J_MEMBER ? J_MEMBER : J_SKIP);
-    if (c == '{')
+    case '{':
         return parse_object(jp, mode == J_MEMBER ? J_MEMBER : J_SKIP);
-    return false;
+    default:
+        return false;
+    }
 }
 
 void tld_decoder_json_run(const struct dec *selected, struct tld_sv text, struct tld_event *ev)
