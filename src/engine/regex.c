@@ -21,7 +21,66 @@ struct tld_rx {
     void *impl;
     enum tld_rx_kind kind;
     char *pattern; /* NUL-terminated copy of the text as given */
+    /* First-byte filter (see first_bytes): when `filtered`, a subject whose first byte is not
+     * in `first` (or an empty one, unless `empty_ok`) cannot match. */
+    bool filtered, empty_ok;
+    uint64_t first[4];
 };
+
+/* ---- first-byte filter --------------------------------------------------------------------- */
+
+static void allow(struct tld_rx *rx, uint8_t c)
+{
+    uint8_t lo = tld_rx_lower[c], up = (lo >= 'a' && lo <= 'z') ? (uint8_t)(lo - 32) : lo;
+    rx->first[lo >> 6] |= 1ull << (lo & 63);
+    rx->first[up >> 6] |= 1ull << (up & 63);
+}
+
+/*
+ * Many rules and decoder prematches are anchored literals ("^Installed|^Updated" as OS_Match,
+ * "^hpiod: " as OS_Regex) tried against every event of their kind. When every alternative is
+ * "^" followed by a literal byte, only subjects starting with one of those bytes (in either case)
+ * can match, and the others are turned away before the backend runs. OS_Match: alternatives
+ * split at every '|', no escapes, a leading '!' inverts (no filter then); "^$" matches only the
+ * empty subject. OS_Regex: alternatives split at '|' outside escapes; after '^' a literal byte is
+ * anything but '\', '(', ')' and a final '$'. Any other shape gets no filter.
+ */
+static void first_bytes(struct tld_rx *rx, const char *pat, size_t n)
+{
+    if (rx->kind != TLD_RX_OSMATCH && rx->kind != TLD_RX_OSREGEX)
+        return;
+    if (n == 0 || (rx->kind == TLD_RX_OSMATCH && pat[0] == '!'))
+        return;
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && rx->kind == TLD_RX_OSREGEX && pat[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (i < n && pat[i] != '|')
+            continue;
+        const char *a = pat + start;
+        size_t an = (i > n ? n : i) - start;
+        start = i + 1;
+        if (an < 2 || a[0] != '^') {
+            memset(rx->first, 0, sizeof rx->first);
+            return; /* unanchored, empty or "^": any subject may match */
+        }
+        char c = a[1];
+        if (rx->kind == TLD_RX_OSMATCH && an == 2 && c == '$') {
+            rx->empty_ok = true;
+            continue;
+        }
+        if (rx->kind == TLD_RX_OSREGEX &&
+            (c == '\\' || c == '(' || c == ')' || (c == '$' && an == 2))) {
+            memset(rx->first, 0, sizeof rx->first);
+            rx->empty_ok = false;
+            return;
+        }
+        allow(rx, (uint8_t)c);
+    }
+    rx->filtered = true;
+}
 
 /* ---- exact: whole-string, case-sensitive equality ------------------------------------------ */
 
@@ -133,6 +192,7 @@ int tld_rx_compile(enum tld_rx_kind kind, const char *pat, size_t n, unsigned fl
     rx->be = be;
     rx->kind = kind;
     rx->pattern = copy;
+    first_bytes(rx, pat, n);
     *out = rx;
     return 0;
 }
@@ -164,6 +224,15 @@ bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_r
         return false;
     if (!s)
         s = "";
+    if (rx->filtered && (n ? !((rx->first[(uint8_t)s[0] >> 6] >> ((uint8_t)s[0] & 63)) & 1)
+                           : !rx->empty_ok)) {
+#ifdef TLD_FUZZING
+        /* The fuzzers check every turned-away subject against the backend. */
+        if (rx->be->match(rx->impl, (const uint8_t *)s, n, NULL, scratch))
+            __builtin_trap();
+#endif
+        return false;
+    }
     return rx->be->match(rx->impl, (const uint8_t *)s, n, res, scratch);
 }
 
