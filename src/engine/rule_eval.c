@@ -319,20 +319,57 @@ static bool side_tests(struct ectx *x, const struct tld_rule *r)
 /* ---- the tree walk ---- */
 
 /* The node's rule has passed its prefilter. */
+static const struct tld_rule *check(struct ectx *x, const struct rnode *node);
+
+/* The first kid (in sibling order) that wins, or NULL. */
+static const struct tld_rule *check_kids(struct ectx *x, const struct rnode *node)
+{
+    if (!node->kdec) {
+        for (unsigned i = 0; i < node->nkids; i++) {
+            if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+                continue;
+            const struct tld_rule *w = check(x, node->kids[i]);
+            if (w)
+                return w;
+        }
+        return NULL;
+    }
+    /* Only the kids without decoded_as and those for this event's decoder can pass the
+     * prefilter: merge the two ascending position lists. */
+    unsigned lo = 0, hi = node->nkdec;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (node->kdec[mid].decoded_as < x->decoder_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    unsigned j = lo, a = 0;
+    for (;;) {
+        bool dec = j < node->nkdec && node->kdec[j].decoded_as == x->decoder_id;
+        if (!dec && a == node->nkany)
+            return NULL;
+        unsigned i = dec && (a == node->nkany || node->kdec[j].pos < node->kany[a])
+                         ? node->kdec[j++].pos
+                         : node->kany[a++];
+        if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+            continue;
+        const struct tld_rule *w = check(x, node->kids[i]);
+        if (w)
+            return w;
+    }
+}
+
 static const struct tld_rule *check(struct ectx *x, const struct rnode *node)
 {
     const struct tld_rule *r = node->rule;
     if (!pure_tests(x, &r->impl->b) || !side_tests(x, r))
         return NULL;
-    for (unsigned i = 0; i < node->nkids; i++) {
-        if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
-            continue;
-        const struct tld_rule *w = check(x, node->kids[i]);
-        if (w) {
-            if (!x->prev_rule)
-                x->prev_rule = r;
-            return w;
-        }
+    const struct tld_rule *w = node->nkids ? check_kids(x, node) : NULL;
+    if (w) {
+        if (!x->prev_rule)
+            x->prev_rule = r;
+        return w;
     }
     if (r->noalert)
         return NULL;

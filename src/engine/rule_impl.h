@@ -153,6 +153,16 @@ struct kid_filter {
     uint32_t need;      /* PB_* bits */
 };
 
+/* A kid's position among its siblings, with the decoder it requires. */
+struct kid_dec {
+    int32_t decoded_as;
+    uint32_t pos;
+};
+
+/* Nodes with at least this many kids that require a decoder get a decoder index (rule 1 of the
+ * Wazuh ruleset has 200 such kids among its 277). */
+#define KID_INDEX_MIN 16
+
 /* One place of a rule in the tree. */
 struct rnode {
     struct tld_rule *rule;
@@ -161,6 +171,13 @@ struct rnode {
     struct kid_filter *kf; /* kf[i] for kids[i]; owned; built by tree_finish */
     unsigned nkids, capkids;
     unsigned depth;
+    /* Decoder index (see KID_INDEX_MIN; built by tree_finish, NULL otherwise):
+     * positions of the kids without decoded_as, ascending, and of the others sorted by
+     * (decoder, position), so an event visits only the kids its decoder can pass. */
+    uint32_t *kany;
+    unsigned nkany;
+    struct kid_dec *kdec;
+    unsigned nkdec;
 };
 
 /* Memory and compiled objects of one loaded file; freed with the rule set (or on rollback). */

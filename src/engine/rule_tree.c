@@ -82,6 +82,8 @@ static void node_free(struct rnode *n)
 {
     free(n->kids);
     free(n->kf);
+    free(n->kany);
+    free(n->kdec);
     free(n);
 }
 
@@ -485,6 +487,35 @@ int tree_bind_correlation(struct load_ctx *lc, struct tld_rule *r)
 
 /* ---- finish / free ---- */
 
+static int kid_dec_cmp(const void *a, const void *b)
+{
+    const struct kid_dec *x = a, *y = b;
+    if (x->decoded_as != y->decoded_as)
+        return x->decoded_as < y->decoded_as ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int kid_index(struct rnode *n)
+{
+    unsigned ndec = 0;
+    for (unsigned k = 0; k < n->nkids; k++)
+        ndec += n->kf[k].decoded_as >= 0;
+    if (ndec < KID_INDEX_MIN)
+        return 0; /* few to skip: the plain loop is cheaper than the merge */
+    n->kany = malloc(n->nkids * sizeof *n->kany);
+    n->kdec = malloc(n->nkids * sizeof *n->kdec);
+    if (!n->kany || !n->kdec)
+        return TLD_ENOMEM;
+    for (unsigned k = 0; k < n->nkids; k++) {
+        if (n->kf[k].decoded_as < 0)
+            n->kany[n->nkany++] = k;
+        else
+            n->kdec[n->nkdec++] = (struct kid_dec){n->kf[k].decoded_as, k};
+    }
+    qsort(n->kdec, n->nkdec, sizeof *n->kdec, kid_dec_cmp);
+    return 0;
+}
+
 int tree_finish(struct tld_rules *rs)
 {
     for (unsigned i = 0; i < rs->nnodes; i++) {
@@ -498,6 +529,9 @@ int tree_finish(struct tld_rules *rs)
             const struct rule_body *b = &n->kids[k]->rule->impl->b;
             n->kf[k] = (struct kid_filter){b->decoded_as, b->need};
         }
+        int err = kid_index(n);
+        if (err)
+            return err;
     }
     for (int c = 0; c < TLD_CAT_COUNT; c++) {
         unsigned n = 0;
