@@ -54,11 +54,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+#ifndef __SSE2__
 /* Bytes copied as they are: printable ASCII and DEL, other than the quote and the backslash. */
 static inline bool verbatim(unsigned c)
 {
     return c - 0x20u < 0x60u && c != '"' && c != '\\';
 }
+#endif
 
 #ifdef __SSE2__
 /* Bit k set when byte k of x is not verbatim: a signed compare below 0x20 also catches the

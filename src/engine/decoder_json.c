@@ -159,11 +159,12 @@ struct sink {
     bool nul, overflow;
 };
 
-static void sink_put(struct sink *k, const void *src, size_t len)
+/* `plain`: the caller knows src holds no NUL byte. */
+static void sink_put(struct sink *k, const void *src, size_t len, bool plain)
 {
     if (!k || k->nul || k->overflow)
         return;
-    const char *z = memchr(src, '\0', len);
+    const char *z = plain ? NULL : memchr(src, '\0', len);
     if (z) {
         len = (size_t)(z - (const char *)src);
         k->nul = true;
@@ -215,7 +216,7 @@ static size_t unicode_escape(const unsigned char *s, size_t q, size_t end, struc
         u[3] = (unsigned char)(0x80 | (cp & 0x3F));
         un = 4;
     }
-    sink_put(k, u, un);
+    sink_put(k, u, un, false);
     return len;
 }
 
@@ -228,13 +229,14 @@ static size_t unicode_escape(const unsigned char *s, size_t q, size_t end, struc
 #ifdef __SSE2__
 static inline unsigned quote_or_backslash16(__m128i x)
 {
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    return (unsigned)_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  nul = _mm_setzero_si128();
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)), _mm_cmpeq_epi8(x, nul)));
 }
 #endif
 
-/* Index of the first quote or backslash at or after i (n if none). */
+/* Index of the first quote, backslash or NUL at or after i (n if none). */
 static inline size_t quote_or_backslash(const unsigned char *s, size_t i, size_t n)
 {
 #ifdef __SSE2__
@@ -252,31 +254,35 @@ static inline size_t quote_or_backslash(const unsigned char *s, size_t i, size_t
     }
     return n;
 #else
-    while (i < n && s[i] != '"' && s[i] != '\\')
+    while (i < n && s[i] != '"' && s[i] != '\\' && s[i])
         i++;
     return i;
 #endif
 }
 
-static size_t string_end(const struct jparser *jp)
+static size_t string_end(const struct jparser *jp, bool *nul)
 {
     const unsigned char *s = jp->s;
     size_t n = jp->n, i = jp->off + 1;
+    *nul = false;
     if (jp->off >= n || s[jp->off] != '"')
         return 0;
     while ((i = quote_or_backslash(s, i, n)) < n && s[i] != '"') {
-        if (s[i] == '\\') {
-            if (i + 1 >= n)
-                return 0;
+        if (!s[i]) {
+            *nul = true;
             i++;
+            continue;
         }
-        i++;
+        if (i + 1 >= n)
+            return 0;
+        i += 2;
     }
     return i < n ? i : 0;
 }
 
-/* Decode the string at jp->off, whose closing quote is at `end`, into k (NULL: check only). */
-static bool string_decode(struct jparser *jp, size_t end, struct sink *k)
+/* Decode the string at jp->off, whose closing quote is at `end`, into k (NULL: check only);
+ * `nul`: the string may hold NUL bytes. */
+static bool string_decode(struct jparser *jp, size_t end, bool nul, struct sink *k)
 {
     const unsigned char *s = jp->s;
     size_t q = jp->off + 1;
@@ -285,7 +291,7 @@ static bool string_decode(struct jparser *jp, size_t end, struct sink *k)
             size_t r = q + 1;
             while (r < end && (r = quote_or_backslash(s, r, end)) < end && s[r] != '\\')
                 r++;
-            sink_put(k, s + q, r - q);
+            sink_put(k, s + q, r - q, !nul);
             q = r;
             continue;
         }
@@ -325,7 +331,7 @@ static bool string_decode(struct jparser *jp, size_t end, struct sink *k)
         default:
             return false;
         }
-        sink_put(k, &c, 1);
+        sink_put(k, &c, 1, true);
         q += 2;
     }
     jp->off = end + 1;
@@ -334,20 +340,22 @@ static bool string_decode(struct jparser *jp, size_t end, struct sink *k)
 
 static bool parse_string(struct jparser *jp, struct sink *k)
 {
-    size_t end = string_end(jp);
-    return end && string_decode(jp, end, k);
+    bool nul;
+    size_t end = string_end(jp, &nul);
+    return end && string_decode(jp, end, nul, k);
 }
 
 /* A string value, copied into the event's arena (a NULL view when the arena is full). */
 static bool string_value(struct jparser *jp, struct tld_sv *out)
 {
-    size_t end = string_end(jp);
+    bool nul;
+    size_t end = string_end(jp, &nul);
     if (!end)
         return false;
     size_t cap = end - jp->off - 1; /* unescaping never lengthens */
     char *buf = tld_arena_alloc(jp->ev->arena, cap + 1);
     struct sink k = {.p = buf, .cap = cap};
-    if (!string_decode(jp, end, buf ? &k : NULL))
+    if (!string_decode(jp, end, nul, buf ? &k : NULL))
         return false;
     if (buf)
         buf[k.n] = '\0';
@@ -531,7 +539,7 @@ static bool parse_object(struct jparser *jp, enum jmode mode)
         enum jmode member = mode == J_MEMBER ? J_MEMBER : J_SKIP;
         struct sink k = {.p = jp->key, .n = mark, .cap = MAX_KEY_PATH};
         if (member == J_MEMBER && mark)
-            sink_put(&k, ".", 1);
+            sink_put(&k, ".", 1, true);
         if (!parse_string(jp, member == J_MEMBER ? &k : NULL))
             return false;
         if (k.overflow)
@@ -602,8 +610,16 @@ static bool parse_value(struct jparser *jp, enum jmode mode, struct tld_sb *csv)
         return true;
     }
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9': {
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9': {
         struct number num;
         if (!parse_number(jp, &num))
             return false;

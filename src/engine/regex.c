@@ -224,8 +224,8 @@ bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_r
         return false;
     if (!s)
         s = "";
-    if (rx->filtered && (n ? !((rx->first[(uint8_t)s[0] >> 6] >> ((uint8_t)s[0] & 63)) & 1)
-                           : !rx->empty_ok)) {
+    if (rx->filtered &&
+        (n ? !((rx->first[(uint8_t)s[0] >> 6] >> ((uint8_t)s[0] & 63)) & 1) : !rx->empty_ok)) {
 #ifdef TLD_FUZZING
         /* The fuzzers check every turned-away subject against the backend. */
         if (rx->be->match(rx->impl, (const uint8_t *)s, n, NULL, scratch))
