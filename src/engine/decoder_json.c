@@ -117,9 +117,9 @@ static void emit(struct jparser *jp, struct tld_sv value)
 /* ---- the lexical layer, with cJSON's quirks ------------------------------------------------ */
 
 /* Bytes <= 0x20 are white space. A run that reaches the end steps back onto its last byte. */
-static void skip_ws(struct jparser *jp)
+static inline void skip_ws(struct jparser *jp)
 {
-    if (jp->off >= jp->n)
+    if (jp->off >= jp->n || jp->s[jp->off] > 32)
         return;
     while (jp->off < jp->n && jp->s[jp->off] <= 32)
         jp->off++;
