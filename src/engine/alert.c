@@ -102,57 +102,72 @@ static inline size_t verbatim_run(const unsigned char *p, size_t i, size_t n)
 static const char hex[] = "0123456789abcdef";
 
 /* The escaped text of s written at d, which has room for the worst case (6 bytes a byte). */
+/* One byte that is not verbatim, at p[0] of p[0..n): writes its JSON form at d, returns the
+ * new d; *used receives how many input bytes it took. */
+static char *escape_one(char *d, const unsigned char *p, size_t n, size_t *used)
+{
+    unsigned c = p[0];
+    *used = 1;
+    if (c >= 0x80) {
+        size_t len = utf8_len(p, n);
+        if (len) {
+            memcpy(d, p, len);
+            *used = len;
+            return d + len;
+        }
+        memcpy(d, "\xEF\xBF\xBD", 3); /* not valid UTF-8: U+FFFD keeps the JSON valid */
+        return d + 3;
+    }
+    *d++ = '\\';
+    switch (c) {
+    case '"': *d++ = '"'; break;
+    case '\\': *d++ = '\\'; break;
+    case '\b': *d++ = 'b'; break;
+    case '\f': *d++ = 'f'; break;
+    case '\n': *d++ = 'n'; break;
+    case '\r': *d++ = 'r'; break;
+    case '\t': *d++ = 't'; break;
+    default:
+        memcpy(d, "u00", 3);
+        d[3] = hex[c >> 4];
+        d[4] = hex[c & 15];
+        d += 5;
+    }
+    return d;
+}
+
+/* The escaped text of p[0..n) written at d, which has room for the worst case (6 bytes a byte,
+ * so at least 16 spare bytes whenever 16 input bytes remain). */
 static char *escape_into(char *d, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n;) {
+    size_t i = 0, used;
+#ifdef __SSE2__
+    /* 16 bytes at a time: each block is stored whole, then d advances past its verbatim
+     * prefix only, and the first byte that needs escaping is written over the rest. */
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+        _mm_storeu_si128((__m128i *)d, x);
+        unsigned mask = not_verbatim16(x);
+        if (!mask) {
+            d += 16;
+            i += 16;
+            continue;
+        }
+        unsigned k = (unsigned)__builtin_ctz(mask);
+        d += k;
+        i += k;
+        d = escape_one(d, p + i, n - i, &used);
+        i += used;
+    }
+#endif
+    while (i < n) {
         size_t run = verbatim_run(p, i, n);
         memcpy(d, p + i, run - i);
         d += run - i;
         if ((i = run) == n)
             break;
-        unsigned c = p[i];
-        if (c >= 0x80) {
-            size_t len = utf8_len(p + i, n - i);
-            if (len) {
-                memcpy(d, p + i, len);
-                d += len;
-                i += len;
-                continue;
-            }
-            memcpy(d, "\xEF\xBF\xBD", 3); /* not valid UTF-8: U+FFFD keeps the JSON valid */
-            d += 3;
-        } else {
-            *d++ = '\\';
-            switch (c) {
-            case '"':
-                *d++ = '"';
-                break;
-            case '\\':
-                *d++ = '\\';
-                break;
-            case '\b':
-                *d++ = 'b';
-                break;
-            case '\f':
-                *d++ = 'f';
-                break;
-            case '\n':
-                *d++ = 'n';
-                break;
-            case '\r':
-                *d++ = 'r';
-                break;
-            case '\t':
-                *d++ = 't';
-                break;
-            default:
-                memcpy(d, "u00", 3);
-                d[3] = hex[c >> 4];
-                d[4] = hex[c & 15];
-                d += 5;
-            }
-        }
-        i++;
+        d = escape_one(d, p + i, n - i, &used);
+        i += used;
     }
     return d;
 }
