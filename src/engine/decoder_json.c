@@ -260,11 +260,11 @@ static inline size_t quote_or_backslash(const unsigned char *s, size_t i, size_t
 #endif
 }
 
-static size_t string_end(const struct jparser *jp, bool *nul)
+static size_t string_end(const struct jparser *jp, bool *nul, bool *esc)
 {
     const unsigned char *s = jp->s;
     size_t n = jp->n, i = jp->off + 1;
-    *nul = false;
+    *nul = *esc = false;
     if (jp->off >= n || s[jp->off] != '"')
         return 0;
     while ((i = quote_or_backslash(s, i, n)) < n && s[i] != '"') {
@@ -273,6 +273,7 @@ static size_t string_end(const struct jparser *jp, bool *nul)
             i++;
             continue;
         }
+        *esc = true;
         if (i + 1 >= n)
             return 0;
         i += 2;
@@ -340,21 +341,31 @@ static bool string_decode(struct jparser *jp, size_t end, bool nul, struct sink 
 
 static bool parse_string(struct jparser *jp, struct sink *k)
 {
-    bool nul;
-    size_t end = string_end(jp, &nul);
+    bool nul, esc;
+    size_t end = string_end(jp, &nul, &esc);
     return end && string_decode(jp, end, nul, k);
 }
 
-/* A string value, copied into the event's arena (a NULL view when the arena is full). */
+/* A string value: a view into the text, or its decoded copy in the event's arena (a NULL view
+ * when the arena is full). */
 static bool string_value(struct jparser *jp, struct tld_sv *out)
 {
-    bool nul;
-    size_t end = string_end(jp, &nul);
+    bool nul, esc;
+    size_t end = string_end(jp, &nul, &esc);
     if (!end)
         return false;
-    size_t cap = end - jp->off - 1; /* unescaping never lengthens */
-    char *buf = tld_arena_alloc(jp->ev->arena, cap + 1);
-    struct sink k = {.p = buf, .cap = cap};
+    const char *raw = (const char *)jp->s + jp->off + 1;
+    size_t len = end - jp->off - 1;
+    if (!esc) {
+        /* Nothing to decode: the value is a view into the event text (as decoder captures
+         * are), up to its first NUL. */
+        const char *z = nul ? memchr(raw, '\0', len) : NULL;
+        *out = tld_sv_make(raw, z ? (size_t)(z - raw) : len);
+        jp->off = end + 1;
+        return true;
+    }
+    char *buf = tld_arena_alloc(jp->ev->arena, len + 1); /* unescaping never lengthens */
+    struct sink k = {.p = buf, .cap = len};
     if (!string_decode(jp, end, nul, buf ? &k : NULL))
         return false;
     if (buf)
