@@ -45,11 +45,11 @@ static const char builtin_decoders[] =
     "<regex offset=\"after_prematch\">for (\\S+) from (\\S+) port (\\d+)</regex>"
     "<order>user,srcip,srcport</order></decoder>\n";
 static const char builtin_rules[] =
-    "<group name=\"syslog,\"><rule id=\"100001\" level=\"0\"><category>syslog</category>"
+    "<group name=\"syslog,\"><rule id=\"1\" level=\"0\"><category>syslog</category>"
     "<description>base</description></rule>"
-    "<rule id=\"100002\" level=\"5\"><if_sid>100001</if_sid><match>fail</match>"
+    "<rule id=\"100002\" level=\"5\"><if_sid>1</if_sid><match>fail</match>"
     "<description>failure from $(srcip)</description><group>pci_dss_10.2.4,</group></rule>"
-    "<rule id=\"100003\" level=\"3\"><decoded_as>json</decoded_as>"
+    "<rule id=\"100003\" level=\"3\"><if_sid>1</if_sid><decoded_as>json</decoded_as>"
     "<field name=\"docker.Action\">^start$</field><description>start</description></rule>"
     "</group>\n";
 
@@ -145,8 +145,11 @@ static bool utf8_ok(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        size_t len = c < 0x80                 ? 1
+                     : c >= 0xC2 && c <= 0xDF ? 2
+                     : c >= 0xE0 && c <= 0xEF ? 3
+                     : c >= 0xF0 && c <= 0xF4 ? 4
+                                              : 0;
         if (!len || i + len > n)
             return false;
         unsigned cp = len == 1 ? c : c & (0x3F >> (len - 1));
@@ -185,9 +188,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned opt = data[0];
     static const struct tld_label labels[] = {
         {TLD_SV_LIT("com.docker.compose.service"), TLD_SV_LIT("web")}};
-    static const struct tld_container_meta container = {
-        TLD_SV_LIT("dff2e7209ac9"), TLD_SV_LIT("shop-nginx-1"), TLD_SV_LIT("nginx:1.27"), labels,
-        1};
+    static const struct tld_container_meta container = {TLD_SV_LIT("dff2e7209ac9"),
+                                                        TLD_SV_LIT("shop-nginx-1"),
+                                                        TLD_SV_LIT("nginx:1.27"), labels, 1};
     static const char *const locations[] = {
         "/var/log/auth.log", "Wazuh-Docker",
         "/var/lib/docker/containers/dff2e7209ac9/dff2e7209ac9-json.log", "netstat -tulpn"};

@@ -73,7 +73,8 @@ static void put(const char *path, const uint8_t *p, size_t n)
 static void check_json(const struct tld_sb *sb)
 {
     const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(sb->p ? sb->p : "", sb->n + 1, &end, 1); /* with its NUL */
+    cJSON *doc =
+        cJSON_ParseWithLengthOpts(sb->p ? sb->p : "", sb->n + 1, &end, 1); /* with its NUL */
     check(doc && cJSON_IsObject(doc));
     cJSON_Delete(doc);
 }
