@@ -165,6 +165,10 @@ def main():
              "thread and once on two threads (contiguous halves), each pass on a fresh engine "
              "state, driving `tld_worker_process()` and `tld_worker_format_alert()` as the "
              "manager does.")
+    history = os.path.join(root, "bench", "history.md")
+    if os.path.exists(history):
+        o.append("")
+        o.append(open(history).read().rstrip())
     with open(a.out, "w") as f:
         f.write("\n".join(o) + "\n")
     print(f"bench: wrote {a.out}")

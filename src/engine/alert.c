@@ -101,7 +101,6 @@ static inline size_t verbatim_run(const unsigned char *p, size_t i, size_t n)
 
 static const char hex[] = "0123456789abcdef";
 
-/* The escaped text of s written at d, which has room for the worst case (6 bytes a byte). */
 /* One byte that is not verbatim, at p[0] of p[0..n): writes its JSON form at d, returns the
  * new d; *used receives how many input bytes it took. */
 static char *escape_one(char *d, const unsigned char *p, size_t n, size_t *used)
@@ -120,13 +119,27 @@ static char *escape_one(char *d, const unsigned char *p, size_t n, size_t *used)
     }
     *d++ = '\\';
     switch (c) {
-    case '"': *d++ = '"'; break;
-    case '\\': *d++ = '\\'; break;
-    case '\b': *d++ = 'b'; break;
-    case '\f': *d++ = 'f'; break;
-    case '\n': *d++ = 'n'; break;
-    case '\r': *d++ = 'r'; break;
-    case '\t': *d++ = 't'; break;
+    case '"':
+        *d++ = '"';
+        break;
+    case '\\':
+        *d++ = '\\';
+        break;
+    case '\b':
+        *d++ = 'b';
+        break;
+    case '\f':
+        *d++ = 'f';
+        break;
+    case '\n':
+        *d++ = 'n';
+        break;
+    case '\r':
+        *d++ = 'r';
+        break;
+    case '\t':
+        *d++ = 't';
+        break;
     default:
         memcpy(d, "u00", 3);
         d[3] = hex[c >> 4];
@@ -176,7 +189,7 @@ void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
 {
     const unsigned char *p = (const unsigned char *)s.p;
     /* When the worst case fits, write in place; otherwise append piece by piece, so that a
-     * string reaching the builder's bound is cut exactly as appends cut it. */
+     * string reaching the builder's bound is cut exactly where appends cut it. */
     if (s.n < (SIZE_MAX - 2) / 6 && tld_sb_reserve(out, 6 * s.n + 2)) {
         char *d = out->p + out->n;
         *d++ = '"';
@@ -187,57 +200,17 @@ void tld_alert_json_string(struct tld_sb *out, struct tld_sv s)
         return;
     }
     tld_sb_append_char(out, '"');
-    size_t start = 0; /* bytes copied verbatim are appended in runs [start, i) */
     for (size_t i = 0; i < s.n;) {
-        i = verbatim_run(p, i, s.n);
-        if (i == s.n)
+        size_t run = verbatim_run(p, i, s.n);
+        tld_sb_append(out, p + i, run - i);
+        if ((i = run) == s.n)
             break;
-        unsigned c = p[i];
-        if (c >= 0x80) {
-            size_t len = utf8_len(p + i, s.n - i);
-            if (len) {
-                i += len;
-                continue;
-            }
-        }
-        tld_sb_append(out, p + start, i - start);
         char esc[8];
-        switch (c) {
-        case '"':
-            tld_sb_append(out, "\\\"", 2);
-            break;
-        case '\\':
-            tld_sb_append(out, "\\\\", 2);
-            break;
-        case '\b':
-            tld_sb_append(out, "\\b", 2);
-            break;
-        case '\f':
-            tld_sb_append(out, "\\f", 2);
-            break;
-        case '\n':
-            tld_sb_append(out, "\\n", 2);
-            break;
-        case '\r':
-            tld_sb_append(out, "\\r", 2);
-            break;
-        case '\t':
-            tld_sb_append(out, "\\t", 2);
-            break;
-        default:
-            if (c < 0x20) {
-                memcpy(esc, "\\u00", 4);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                tld_sb_append(out, esc, 6);
-            } else {
-                /* A byte that is not valid UTF-8: U+FFFD keeps the document valid JSON. */
-                tld_sb_append(out, "\xEF\xBF\xBD", 3);
-            }
-        }
-        start = ++i;
+        size_t used;
+        char *e = escape_one(esc, p + i, s.n - i, &used);
+        tld_sb_append(out, esc, (size_t)(e - esc));
+        i += used;
     }
-    tld_sb_append(out, p + start, s.n - start);
     tld_sb_append_char(out, '"');
 }
 

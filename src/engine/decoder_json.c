@@ -58,30 +58,25 @@ struct jparser {
 
 /* ---- emitting ---------------------------------------------------------------------------- */
 
+/* JSON keys that fill static fields (decoders.md §9); names are NUL-padded to 12 bytes. */
 static const struct {
-    const char *name;
-    size_t len;
+    char name[12];
     enum tld_field field;
 } json_statics[] = {
-#define S(name, f)                                                                                 \
-    {                                                                                              \
-        name, sizeof(name) - 1, f                                                                  \
-    }
-    S("srcip", TLD_F_SRCIP),
-    S("dstip", TLD_F_DSTIP),
-    S("dstport", TLD_F_DSTPORT),
-    S("srcport", TLD_F_SRCPORT),
-    S("protocol", TLD_F_PROTOCOL),
-    S("action", TLD_F_ACTION),
-    S("srcuser", TLD_F_SRCUSER),
-    S("dstuser", TLD_F_DSTUSER),
-    S("id", TLD_F_ID),
-    S("status", TLD_F_STATUS),
-    S("url", TLD_F_URL),
-    S("data", TLD_F_DATA),
-    S("extra_data", TLD_F_EXTRA_DATA),
-    S("systemname", TLD_F_SYSTEM_NAME),
-#undef S
+    {"srcip", TLD_F_SRCIP},
+    {"dstip", TLD_F_DSTIP},
+    {"dstport", TLD_F_DSTPORT},
+    {"srcport", TLD_F_SRCPORT},
+    {"protocol", TLD_F_PROTOCOL},
+    {"action", TLD_F_ACTION},
+    {"srcuser", TLD_F_SRCUSER},
+    {"dstuser", TLD_F_DSTUSER},
+    {"id", TLD_F_ID},
+    {"status", TLD_F_STATUS},
+    {"url", TLD_F_URL},
+    {"data", TLD_F_DATA},
+    {"extra_data", TLD_F_EXTRA_DATA},
+    {"systemname", TLD_F_SYSTEM_NAME},
 };
 
 static int json_static(const char *k, size_t n)
@@ -89,7 +84,8 @@ static int json_static(const char *k, size_t n)
     if (n < 2 || n > 10) /* the shortest and longest names */
         return -1;
     for (size_t i = 0; i < sizeof json_statics / sizeof json_statics[0]; i++)
-        if (json_statics[i].len == n && memcmp(json_statics[i].name, k, n) == 0)
+        if (json_statics[i].name[n] == '\0' && json_statics[i].name[n - 1] != '\0' &&
+            memcmp(json_statics[i].name, k, n) == 0)
             return (int)json_statics[i].field;
     return -1;
 }

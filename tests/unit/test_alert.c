@@ -171,6 +171,26 @@ static void escaping(void **state)
                         "\"a\\\"b\\\\c\\u0001\\u001f\\t\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
+/* A builder too small for the escaped string holds exactly its first bytes, and says so. */
+static void escaping_at_the_bound(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_sv in = TLD_SV_LIT("0123456789abcdef\"x\x01y\xc3\xa9z\xff 0123456789abcdef!");
+    tld_alert_json_string(&f->out, in);
+    const char *full = tld_sb_cstr(&f->out);
+    size_t n = f->out.n;
+    for (size_t max = 0; max <= n + 1; max++) {
+        struct tld_sb small;
+        tld_sb_init(&small, max);
+        tld_alert_json_string(&small, in);
+        size_t want = max < n ? max : n;
+        assert_int_equal(small.n, want);
+        assert_memory_equal(tld_sb_cstr(&small), full, want);
+        assert_int_equal(small.truncated, max < n);
+        tld_sb_fini(&small);
+    }
+}
+
 /* Container metadata is added after location; predecoder appears for syslog headers. */
 static void container_and_predecoder(void **state)
 {
@@ -203,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sqli_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(data_nesting_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(escaping_at_the_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(container_and_predecoder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
