@@ -535,9 +535,9 @@ static int64_t literal_run(const uint16_t *B, const struct alt *a, const uint8_t
      * equal is the leftmost occurrence. */
     const size_t ai = a->anchor, last = len - m; /* last possible start */
     const uint8_t want = (uint8_t)B[ai];
-    const bool letter = want >= 'a' && want <= 'z';
     size_t j = 0;
 #ifdef __SSE2__
+    const bool letter = want >= 'a' && want <= 'z';
     const __m128i fold = _mm_set1_epi8(letter ? 0x20 : 0), target = _mm_set1_epi8((char)want);
     for (; j + 16 <= last + 1; j += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(s + j + ai));
