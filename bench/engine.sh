@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: engine throughput, ruleset load time and peak RSS, written to docs/performance.md.
+# `make bench` piece (bench/run.sh runs it): engine throughput, ruleset load time and peak RSS,
+# written to docs/performance.md.
 #
-#   bash bench/run.sh [SHARED_DIR]     (SHARED_DIR defaults to ../shared)
+#   bash bench/engine.sh [SHARED_DIR]  (default: $TLD_SHARED, else ../shared)
 #
 # Builds bench/bench_engine.c against the release libraries (`make` must have run), generates the
 # three corpora with bench/gen_corpus.py (fixed seed; regenerated only when the generator
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${1:-$ROOT/../shared}
+SHARED=${1:-${TLD_SHARED:-$ROOT/../shared}}
 RUNS=${TLD_BENCH_RUNS:-5}
 EVENTS=${TLD_BENCH_EVENTS:-200000}
 OUT=$ROOT/build/bench

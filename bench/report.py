@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn bench/run.sh's results (JSON lines from bench_engine) into docs/performance.md.
+"""Turn bench/engine.sh's results (JSON lines from bench_engine) into docs/performance.md.
 
 Every figure is the median of the runs with [min-max] beside it: the machine is shared, so a
 single run means little and the spread shows how noisy the measurement was.
@@ -155,10 +155,11 @@ def main():
     o.append("")
 
     o.append("## How to reproduce\n")
-    o.append("```\nmake bench                    # needs ../shared/wazuh-ruleset for the Wazuh rows")
-    o.append("TLD_BENCH_RUNS=9 make bench     # more runs per figure")
+    o.append("```\nmake bench                        # all benchmarks; this one needs ../shared/wazuh-ruleset")
+    o.append("bash bench/engine.sh                 # this one alone (after make)")
+    o.append("TLD_BENCH_RUNS=9 bash bench/engine.sh  # more runs per figure")
     o.append("```\n")
-    o.append("`bench/run.sh` builds `bench/bench_engine.c` against the release libraries, "
+    o.append("`bench/engine.sh` builds `bench/bench_engine.c` against the release libraries, "
              "generates the corpora into `build/bench/corpus/`, and runs the driver; its raw "
              "output is kept in `build/bench/results.jsonl`. One driver process per run: it loads "
              "the ruleset (timed), reads the corpus into memory, then processes it once on one "
