@@ -1,5 +1,5 @@
 /*
- * Engine throughput driver for `make bench` (bench/run.sh). It drives the engine exactly as the
+ * Engine throughput driver for `make bench` (bench/engine.sh). It drives the engine exactly as the
  * manager does: one shared struct tld_engine_state per ruleset snapshot, one struct tld_worker
  * per thread, tld_worker_process() for every event and tld_worker_format_alert() for every event
  * that writes an alert. Events come from agent 001 unless --local.
