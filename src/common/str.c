@@ -127,7 +127,7 @@ static bool reserve(struct tld_sb *sb, size_t want)
     return true;
 }
 
-bool tld_sb_reserve(struct tld_sb *sb, size_t extra)
+bool tld_sb_reserve_slow(struct tld_sb *sb, size_t extra)
 {
     if (sb->oom || extra > sb->max - sb->n)
         return false;

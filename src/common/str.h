@@ -67,7 +67,13 @@ void tld_sb_reset(struct tld_sb *sb);
  * changed, when the bytes would pass the maximum, memory is short or the builder is out of
  * memory already.
  */
-bool tld_sb_reserve(struct tld_sb *sb, size_t extra);
+bool tld_sb_reserve_slow(struct tld_sb *sb, size_t extra);
+static inline bool tld_sb_reserve(struct tld_sb *sb, size_t extra)
+{
+    if (!sb->oom && extra <= sb->max - sb->n && sb->n + extra < sb->cap)
+        return true;
+    return tld_sb_reserve_slow(sb, extra);
+}
 /* The general case of the appends below: growth, the bound, the out-of-memory state. */
 void tld_sb_append_slow(struct tld_sb *sb, const void *p, size_t n);
 /* Appends are inline when the bytes fit the current buffer: alert formatting makes dozens of

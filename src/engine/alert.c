@@ -398,12 +398,41 @@ static struct node *add_child(struct tld_arena *arena, struct node *obj, struct 
     return n;
 }
 
+/*
+ * The objects the previous name went through: decoders emit related fields one after the other
+ * ("docker.Actor.Attributes.image", then "...name"), so the next name usually starts with the
+ * same segments. A shared prefix (same bytes) leads to the same objects, since children are only
+ * ever appended and find_child returns the first match.
+ */
+#define PATH_MEMO 16
+
+struct path_memo {
+    struct tld_sv name;
+    unsigned depth;              /* valid entries below */
+    struct node *obj[PATH_MEMO]; /* the object for name[0..end[d]) */
+    size_t end[PATH_MEMO];       /* offset of the '.' after segment d */
+};
+
 static void insert_dynamic(struct tld_arena *arena, struct node *root, struct tld_sv name,
-                           struct tld_sv value)
+                           struct tld_sv value, struct path_memo *pm)
 {
     struct node *obj = root;
     size_t start = 0;
-    for (size_t i = 0; i <= name.n; i++) {
+    unsigned d = 0;
+    if (pm->depth) {
+        size_t common = 0, lim = name.n < pm->name.n ? name.n : pm->name.n;
+        while (common < lim && name.p[common] == pm->name.p[common])
+            common++;
+        for (unsigned k = pm->depth; k-- > 0;)
+            if (pm->end[k] < common) {
+                obj = pm->obj[k];
+                start = pm->end[k] + 1;
+                d = k + 1;
+                break;
+            }
+    }
+    pm->name = name;
+    for (size_t i = start; i <= name.n; i++) {
         const char *dot = i < name.n ? memchr(name.p + i, '.', name.n - i) : NULL;
         i = dot ? (size_t)(dot - name.p) : name.n;
         struct tld_sv seg = tld_sv_make(name.p + start, i - start);
@@ -412,16 +441,22 @@ static void insert_dynamic(struct tld_arena *arena, struct node *root, struct tl
         if (i == name.n) {
             if (!hit)
                 add_child(arena, obj, seg, value);
-            return; /* an existing key of any case wins */
+            break; /* an existing key of any case wins */
         }
         if (hit && hit->value.p)
-            return; /* the prefix is already a string */
+            break; /* the prefix is already a string */
         if (!hit)
             hit = add_child(arena, obj, seg, TLD_SV_NULL);
         if (!hit)
-            return;
+            break;
         obj = hit;
+        if (d < PATH_MEMO) {
+            pm->obj[d] = obj;
+            pm->end[d] = i;
+            d++;
+        }
     }
+    pm->depth = d;
 }
 
 static void print_node_members(struct tld_sb *out, const struct node *obj)
@@ -453,10 +488,11 @@ static bool print_data(struct tld_sb *out, bool *first, const struct tld_event *
         add_child(ev->arena, &root, tld_sv_of(tld_field_name((enum tld_field)f)), ev->fields[f]);
         any = true;
     }
+    struct path_memo pm = {.depth = 0};
     for (unsigned i = 0; i < ev->ndyn; i++) {
         if (ev->dyn[i].value.n == 0)
             continue;
-        insert_dynamic(ev->arena, &root, ev->dyn[i].name, ev->dyn[i].value);
+        insert_dynamic(ev->arena, &root, ev->dyn[i].name, ev->dyn[i].value, &pm);
         any = true;
     }
     if (!any || !root.child)

@@ -394,11 +394,12 @@ static bool parse_number(struct jparser *jp, struct number *num)
     size_t digits = len - (s[0] == '-');
     double d;
     size_t used;
-    if (simple && digits > 0 && digits <= 15) {
-        /* Exactly representable: what strtod returns, without its cost. */
-        long long v = 0;
+    if (simple && digits > 0 && digits <= 19) {
+        /* An integer that fits 64 bits: converting it rounds to nearest exactly as strtod
+         * rounds its decimal value, without strtod's cost (Docker's timeNano has 19 digits). */
+        uint64_t v = 0;
         for (size_t k = len - digits; k < len; k++)
-            v = v * 10 + (s[k] - '0');
+            v = v * 10 + (uint64_t)(s[k] - '0');
         d = s[0] == '-' ? -(double)v : (double)v;
         used = len;
     } else {
