@@ -10,10 +10,13 @@
  * The corpus is bench/gen_corpus.py's TSV (location, container id, name, image, event text).
  * Without --rss the whole corpus is read into memory first, so a timed pass measures the engine
  * alone; one pass runs per --threads value (default 1 and 2), each on a fresh engine state, the
- * corpus split in contiguous parts. Output is one JSON object per line:
+ * events dealt to the threads in turn (thread t takes events t, t + N, ...), so that the shared
+ * correlation state sees them in time order, as a manager's workers would. Output is one JSON
+ * object per line:
  *   {"load_seconds":..., "rules":..., "decoders":...}
  *   {"threads":N, "events":..., "seconds":..., "eps":..., "eps_per_thread":..., "alerts":...,
- *    "undecoded":..., "alert_bytes":..., "top_rules":"id:count ..."}
+ *    "undecoded":..., "alert_bytes":..., "voluntary_switches":..., "involuntary_switches":...,
+ *    "top_rules":"id:count ..."}
  * With --rss the corpus is streamed line by line through two workers (alternating, as two
  * threads would use them) and the process's peak resident size is reported, so the figure is
  * the engine's memory, not the corpus's: {"rss_kib":..., "events":...}.
@@ -221,9 +224,10 @@ struct job {
     const struct tld_ruleset *rs;
     struct tld_engine_state *st;
     const struct corpus *c;
-    size_t from, to;
+    size_t first, step, count; /* events first, first + step, ...: count of them */
     pthread_barrier_t *start;
     double seconds, cpu_seconds;
+    long vcsw, ivcsw; /* context switches: voluntary (waits, e.g. on a lock), involuntary */
     unsigned long alerts, undecoded, alert_bytes;
     const struct tld_rule **top_rule; /* only thread 0 of the 1-thread pass counts rules */
     unsigned long *top_count;
@@ -291,8 +295,10 @@ static void *run_job(void *arg)
     struct tld_sb out;
     tld_sb_init(&out, (size_t)1 << 20);
     pthread_barrier_wait(j->start);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_THREAD, &ru0);
     double t0 = now_s(), c0 = thread_cpu_s();
-    for (size_t i = j->from; i < j->to; i++) {
+    for (size_t k = 0, i = j->first; k < j->count; k++, i += j->step) {
         struct tld_engine_input in = make_input(&j->c->lines[i], i);
         tld_worker_process(w, &in);
         size_t n = handle(w, &in, i, &out);
@@ -313,6 +319,9 @@ static void *run_job(void *arg)
     }
     j->seconds = now_s() - t0;
     j->cpu_seconds = thread_cpu_s() - c0;
+    getrusage(RUSAGE_THREAD, &ru1);
+    j->vcsw = ru1.ru_nvcsw - ru0.ru_nvcsw;
+    j->ivcsw = ru1.ru_nivcsw - ru0.ru_nivcsw;
     tld_sb_fini(&out);
     tld_worker_free(w);
     return NULL;
@@ -354,8 +363,9 @@ static void pass(const struct tld_ruleset *rs, const struct corpus *c, unsigned 
             .st = st,
             .c = c,
             .start = &start,
-            .from = c->n * t / nthreads,
-            .to = c->n * (t + 1) / nthreads,
+            .first = t,
+            .step = nthreads,
+            .count = (c->n + nthreads - 1 - t) / nthreads,
             .top_rule = nthreads == 1 ? top_rule : NULL,
             .top_count = nthreads == 1 ? top_count : NULL,
             .dump = nthreads == 1 && opt.dump ? fopen(opt.dump, "w") : NULL,
@@ -365,14 +375,17 @@ static void pass(const struct tld_ruleset *rs, const struct corpus *c, unsigned 
     }
     double wall = 0, per_thread = 0, cpu_per_thread = 0;
     unsigned long alerts = 0, undecoded = 0, bytes = 0;
+    long vcsw = 0, ivcsw = 0;
     for (unsigned t = 0; t < nthreads; t++) {
         pthread_join(tids[t], NULL);
         wall = jobs[t].seconds > wall ? jobs[t].seconds : wall;
-        per_thread += (double)(jobs[t].to - jobs[t].from) / jobs[t].seconds / nthreads;
-        cpu_per_thread += (double)(jobs[t].to - jobs[t].from) / jobs[t].cpu_seconds / nthreads;
+        per_thread += (double)jobs[t].count / jobs[t].seconds / nthreads;
+        cpu_per_thread += (double)jobs[t].count / jobs[t].cpu_seconds / nthreads;
         alerts += jobs[t].alerts;
         undecoded += jobs[t].undecoded;
         bytes += jobs[t].alert_bytes;
+        vcsw += jobs[t].vcsw;
+        ivcsw += jobs[t].ivcsw;
         if (jobs[t].dump)
             fclose(jobs[t].dump);
     }
@@ -383,6 +396,7 @@ static void pass(const struct tld_ruleset *rs, const struct corpus *c, unsigned 
            "\"undecoded\": %lu, \"alert_bytes\": %lu",
            nthreads, c->n, wall, (double)c->n / wall, per_thread, cpu_per_thread, alerts, undecoded,
            bytes);
+    printf(", \"voluntary_switches\": %ld, \"involuntary_switches\": %ld", vcsw, ivcsw);
     if (nthreads == 1)
         print_top(&jobs[0]);
     printf("}\n");

@@ -93,10 +93,14 @@ def main():
              "internal location is built as for agent events; every event that writes an alert "
              "has its alert JSON formatted.\n")
 
+    def per_k(runs, k):
+        return f"{statistics.median(1000 * r.get(k, 0) / r['events'] for r in runs):.1f}"
+
     o.append("## Throughput (events per second)\n")
     o.append("| ruleset | corpus | 1 thread | 2 threads, total | 2 threads, per thread "
-             "| per CPU second, 1 thread | per CPU second, 2 threads (each) | alerts per event |")
-    o.append("|---|---|---|---|---|---|---|---|")
+             "| per CPU second, 1 thread | per CPU second, 2 threads (each) "
+             "| 2 threads: lock waits / preemptions per 1,000 events | alerts per event |")
+    o.append("|---|---|---|---|---|---|---|---|---|")
     for s, c in keys:
         p1, p2 = passes[(s, c, 1)], passes[(s, c, 2)]
         alerts = statistics.median(r["alerts"] for r in p1) / p1[0]["events"]
@@ -104,13 +108,17 @@ def main():
                  f"| {fmt_rate([r['eps'] for r in p2])} "
                  f"| {fmt_rate([r['eps_per_thread'] for r in p2])} "
                  f"| {fmt_rate([r['cpu_eps_per_thread'] for r in p1])} "
-                 f"| {fmt_rate([r['cpu_eps_per_thread'] for r in p2])} | {alerts:.0%} |")
+                 f"| {fmt_rate([r['cpu_eps_per_thread'] for r in p2])} "
+                 f"| {per_k(p2, 'voluntary_switches')} / {per_k(p2, 'involuntary_switches')} "
+                 f"| {alerts:.0%} |")
     o.append("")
     o.append("\"Per CPU second\" divides by the thread's CPU time instead of the wall clock: "
-             "it shows what the engine does when it has a core to itself, and, for two threads, "
-             "whether they slow each other down (shared state, locks) rather than just share a "
-             "busy machine.\n")
-
+             "it shows what the engine does when it has a core to itself. With two threads, a "
+             "wall-clock rate well under the CPU-time rate means the second core was busy with "
+             "other work (the workers were preempted), while a CPU-time rate under the "
+             "one-thread rate is what the workers cost each other through their shared state "
+             "(lock waits are voluntary context switches; shared counters and lists also move "
+             "between the cores' caches).\n")
     o.append("## Ruleset load time and peak memory\n")
     o.append("| ruleset | corpus | rules / decoders | load time | peak RSS |")
     o.append("|---|---|---|---|---|")
@@ -125,22 +133,29 @@ def main():
 
     if any(s == "wazuh" for s, _ in keys):
         o.append("## Targets (Wazuh ruleset)\n")
-        o.append("| target | measured (median) | met |")
-        o.append("|---|---|---|")
+        o.append("Judged on the medians, by the wall clock and, since other work shares the two "
+                 "cores, by the rate per CPU second too.\n")
+        o.append("| target | 1 thread | 2 threads, per thread | per CPU second (1 / 2 threads) "
+                 "| met (wall clock) | met (CPU time) |")
+        o.append("|---|---|---|---|---|---|")
         for c, t in TARGETS.items():
             if ("wazuh", c, 1) not in passes:
                 continue
-            m1 = statistics.median(r["eps"] for r in passes[("wazuh", c, 1)])
-            m2 = statistics.median(r["eps_per_thread"] for r in passes[("wazuh", c, 2)])
-            ok = m1 >= t and m2 >= t
-            o.append(f"| {c}: ≥ {t:,} events/s per thread | {m1:,.0f} on 1 thread, "
-                     f"{m2:,.0f} per thread on 2 | {'yes' if ok else 'no'} |")
+            p1, p2 = passes[("wazuh", c, 1)], passes[("wazuh", c, 2)]
+            m1 = statistics.median(r["eps"] for r in p1)
+            m2 = statistics.median(r["eps_per_thread"] for r in p2)
+            c1 = statistics.median(r["cpu_eps_per_thread"] for r in p1)
+            c2 = statistics.median(r["cpu_eps_per_thread"] for r in p2)
+            o.append(f"| {c}: ≥ {t:,} events/s per thread | {m1:,.0f} | {m2:,.0f} "
+                     f"| {c1:,.0f} / {c2:,.0f} | {'yes' if min(m1, m2) >= t else 'no'} "
+                     f"| {'yes' if min(c1, c2) >= t else 'no'} |")
         worst_load = max(statistics.median(v) for (s, _), v in loads.items() if s == "wazuh")
         worst_rss = max(statistics.median(v) / 1024 for (s, _), v in rss.items() if s == "wazuh")
+        ok_load = "yes" if worst_load < LOAD_TARGET_S else "no"
+        ok_rss = "yes" if worst_rss < RSS_TARGET_MB else "no"
         o.append(f"| ruleset load < {LOAD_TARGET_S:.0f} s | {worst_load:.3f} s (slowest setup) "
-                 f"| {'yes' if worst_load < LOAD_TARGET_S else 'no'} |")
-        o.append(f"| peak RSS < {RSS_TARGET_MB} MB | {worst_rss:.1f} MB (largest) "
-                 f"| {'yes' if worst_rss < RSS_TARGET_MB else 'no'} |")
+                 f"| | | {ok_load} | |")
+        o.append(f"| peak RSS < {RSS_TARGET_MB} MB | {worst_rss:.1f} MB (largest) | | | {ok_rss} | |")
         o.append("")
 
     o.append("## Corpora\n")
@@ -163,7 +178,7 @@ def main():
              "generates the corpora into `build/bench/corpus/`, and runs the driver; its raw "
              "output is kept in `build/bench/results.jsonl`. One driver process per run: it loads "
              "the ruleset (timed), reads the corpus into memory, then processes it once on one "
-             "thread and once on two threads (contiguous halves), each pass on a fresh engine "
+             "thread and once on two threads (events dealt in turn), each pass on a fresh engine "
              "state, driving `tld_worker_process()` and `tld_worker_format_alert()` as the "
              "manager does.")
     history = os.path.join(root, "bench", "history.md")
