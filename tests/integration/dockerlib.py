@@ -52,6 +52,24 @@ def listener_events(agent, location=LOCATION, action=None):
     return out
 
 
+def assert_same_events(got, engine, concurrent_ns=5_000_000):
+    """The agent's events are the engine's, each once. The order is the engine's too, except
+    that events the engine emitted concurrently (within concurrent_ns of each other) may come
+    in either order: dockerd hands each subscriber its own copy from concurrent goroutines, so
+    two subscribers can see such events swapped."""
+    assert len(got) == len(set(got)), "an event was spooled twice"
+    missing = [e for e in engine if e not in set(got)]
+    extra = [e for e in got if e not in set(engine)]
+    assert not missing and not extra, f"missing {missing[:3]}, unexpected {extra[:3]}"
+    if got == engine:
+        return
+    ts = {e: json.loads(e).get("timeNano", 0) for e in engine}
+    pos = {e: i for i, e in enumerate(engine)}
+    for a, b in zip(got, got[1:]):
+        if pos[a] > pos[b]:
+            assert abs(ts[a] - ts[b]) < concurrent_ns, f"out of order: {a[:160]} before {b[:160]}"
+
+
 def in_window(raw, since_ns, until_ns):
     t = json.loads(raw).get("timeNano", 0)
     return since_ns <= t <= until_ns

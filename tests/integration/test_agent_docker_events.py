@@ -8,8 +8,9 @@ import threading
 import time
 
 from agentlib import config_xml, wait_until
-from dockerlib import (LOCATION, FakeEngine, VERSION_BODY, docker_records, engine_events,
-                       fake_event, in_window, listener_events, now_ns, wait_listener)
+from dockerlib import (LOCATION, FakeEngine, VERSION_BODY, assert_same_events, docker_records,
+                       engine_events, fake_event, in_window, listener_events, now_ns,
+                       wait_listener)
 
 
 def listener_conf(env, **opts):
@@ -140,8 +141,7 @@ def test_agent_kill9_mid_stream_nothing_lost_nothing_twice(docker_env, agent_fac
     time.sleep(0.5)
     a.stop()
     got = [x[0] for x in docker_records(a) if in_window(x[0], t0, t1)]
-    assert len(got) == len(set(got)), "an event was spooled twice"
-    assert got == engine
+    assert_same_events(got, engine)
     # the replay always reached back to the last spooled event: no gap was reported
     assert not [g for g in listener_events(a, action="gap") if g["possible_loss"]]
 
@@ -182,8 +182,7 @@ def test_dockerd_restart_mid_stream(docker_env, agent_factory):
     time.sleep(0.5)
     a.stop()
     got = [x[0] for x in docker_records(a) if in_window(x[0], t0, t1)]
-    assert len(got) == len(set(got)), "an event was spooled twice"
-    assert got == engine
+    assert_same_events(got, engine)
     assert listener_events(a, action="disconnected") and listener_events(a, action="reconnected")
     gap = listener_events(a, action="gap")[0]
     assert gap["possible_loss"] is True and gap["gap_seconds"] >= 1.0
@@ -303,3 +302,42 @@ def slow_body(seconds):
     """A stream that stays open without sending anything."""
     time.sleep(seconds)
     yield b""
+
+
+def test_full_spool_overflows_the_queue_without_losing_events(docker_env, agent_factory, tmp_path):
+    """The spool is full (no consumer), so the listener's writer waits and its 16-event queue
+    fills: the reader drops its connection instead of blocking the engine, says so, and
+    resumes with since= once there is room. Nothing is lost: after a restart with a consumer,
+    the agent's record equals the engine's."""
+    env = docker_env
+    env.remove_containers("tldo")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    filler = logs / "fill.log"
+    filler.write_text("")
+    conf = config_xml([("syslog", str(filler))], docker={"socket": env.socket, "queue_size": 16},
+                      extra="<spool><max_size>1MB</max_size></spool>")
+    a = agent_factory(conf, output=None).start()
+    wait_until(lambda: (a.stats() or {}).get("docker", {}).get("connects", 0) >= 1, 20)
+    with open(filler, "a") as f:
+        f.write("".join(f"filler line {i:06d} {'x' * 200}\n" for i in range(8000)))
+    wait_until(lambda: a.stats()["spool"]["full"], 20, what="a full spool")
+    t0 = now_ns()
+    for i in range(6):
+        env.docker("run", "-d", "--name", f"tldo{i}", "tld-busybox", "true")
+    env.remove_containers("tldo")
+    t1 = now_ns()
+    st = wait_until(lambda: (s := a.stats()) and s["docker"]["overflows"] >= 1 and s, 20,
+                    what="the queue to overflow")
+    assert st["docker"]["queue_max"] <= 16 + 16  # events plus the marker slots
+    a.stop()
+    b = agent_factory(conf, name="agent")
+    b.out = os.path.join(b.dir, "out.jsonl")
+    b.start()
+    engine = engine_events(env, t0, t1)
+    wait_docker_events(b, len(engine), t0, t1, timeout=60)
+    b.stop()
+    got = [x[0] for x in docker_records(b) if in_window(x[0], t0, t1)]
+    assert_same_events(got, engine)
+    assert listener_events(b, action="overflow")[0]["queue_size"] == 16
+    assert b.count(str(filler)) == 8000

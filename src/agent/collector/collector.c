@@ -437,6 +437,13 @@ static void checkpoint(struct tld_collector *c)
     for (unsigned k = 0; k < c->cfg->nfiles; k++)
         if (c->cfg->files[k].location)
             tld_positions_add_pattern(&c->prev, c->cfg->files[k].location);
+    /* Every record of ours is committed here and this thread pushes no other: the positions
+     * account for every record up to the spool's end, other sources' ones included. Checking
+     * in at that point lets the spool delete what the others wrote and was acknowledged. */
+    struct tld_spool_stats ss;
+    tld_spool_stats(c->spool, &ss);
+    if (ss.committed_seq > c->last_seq)
+        c->last_seq = ss.committed_seq;
     c->prev.spool_seq = c->last_seq;
     struct tld_positions *snap = malloc(sizeof *snap);
     if (!snap)
@@ -513,6 +520,14 @@ static void tick(struct tld_collector *c, int64_t now)
     }
 }
 
+/* Other sources wrote since our last checkpoint (see checkpoint()). */
+static bool behind(struct tld_collector *c)
+{
+    struct tld_spool_stats ss;
+    tld_spool_stats(c->spool, &ss);
+    return ss.committed_seq > c->prev.spool_seq && !c->uncommitted;
+}
+
 int tld_collector_run(struct tld_collector *c)
 {
     discover(c, true);
@@ -557,7 +572,7 @@ int tld_collector_run(struct tld_collector *c)
             if (tld_spool_commit(c->spool) == 0)
                 c->uncommitted = false;
         }
-        if (c->dirty && now - c->last_checkpoint_ns >= c->checkpoint_ns) {
+        if ((c->dirty || behind(c)) && now - c->last_checkpoint_ns >= c->checkpoint_ns) {
             checkpoint(c);
             c->last_checkpoint_ns = now;
         }
@@ -620,6 +635,7 @@ int tld_collector_new(const struct tld_collector_opts *o, struct tld_collector *
     struct tld_ckpt_ops ops = {save_snapshot, free_snapshot, c};
     if ((rc = tld_ckpt_start(c->spool, c->holder, &ops, &c->ckpt)) != 0)
         goto fail;
+    checkpoint(c); /* releases the records the start-up scan has just accounted for */
     *out = c;
     return 0;
 fail:

@@ -15,7 +15,9 @@
 #include "agent/docker/listener.h"
 
 #define SINCE_SLACK_NS    1000000000LL /* resume this much before the cursor */
+#define ENGINE_REPLAY_MAX 256          /* events dockerd keeps for since= */
 #define RECENT_MAX        4096         /* hashes of recently spooled events */
+#define READER_SEEN       1024         /* hashes of recently queued events (reader side) */
 #define KNOWN_MAX         4096         /* containers whose state is tracked */
 #define QUEUE_BYTES_MAX   (64u << 20)
 #define RECONCILE_IDLE_NS 300000000LL /* no event for this long: the replay is over */
@@ -31,6 +33,7 @@ struct qitem {
     char action[24]; /* Q_STATUS */
     int64_t t_ns;    /* when it was queued */
     /* Q_CONNECTED */
+    uint64_t conn_id;
     bool reconnect;
     int64_t gap_ns;
     char engine[64], api[16];
@@ -96,12 +99,17 @@ struct tld_listener {
     bool iready, istarted;
     struct inspect_slot islots[TLD_INSPECT_SLOTS];
     uint64_t iorder;
-    int64_t last_queued_ns; /* reader: timeNano of the last event queued */
+    int64_t last_queued_ns;            /* reader: timeNano of the last event queued */
+    uint64_t seen[READER_SEEN];        /* reader: hashes of the events it queued last */
+    uint64_t conn_id;                  /* reader: connections made */
+    atomic_uint_fast64_t overlap_conn; /* connection whose replay repeated a known event */
+    unsigned nseen, seen_next;
 
     /* writer state */
     int64_t cursor_ns;  /* highest timeNano spooled */
     uint64_t last_hash; /* hash of the last event spooled */
     uint64_t last_seq;  /* last record the listener pushed and committed */
+    uint64_t ckpt_seq;  /* spool sequence number of the last checkpoint */
     struct recent recent[RECENT_MAX];
     unsigned nrecent, recent_next;
     struct known *known;
@@ -114,6 +122,7 @@ struct tld_listener {
     bool rec_pending, rec_overlap;
     int64_t rec_t_list, rec_t_connect, rec_last_event_ns;
     int64_t rec_cursor; /* cursor when the connection was made */
+    uint64_t rec_conn;  /* the connection being reconciled */
     uint64_t rec_replayed;
     struct known *rec_list;
     unsigned rec_nlist;

@@ -161,11 +161,28 @@ static bool on_line(void *ctx, struct tld_sv line)
         }
         return true;
     }
+    /* A replay after a reconnection repeats what was already queued: skip it here, so a
+     * replay larger than the queue cannot overflow it again and again. */
+    uint64_t h = tld_docker_event_hash(line);
+    for (unsigned i = 0; i < l->nseen; i++) {
+        if (l->seen[i] == h) {
+            /* the replay reached back to events we have: nothing was lost before it */
+            atomic_store(&l->overlap_conn, l->conn_id);
+            pthread_mutex_lock(&l->smu);
+            l->st.duplicates++;
+            pthread_mutex_unlock(&l->smu);
+            return true;
+        }
+    }
     struct qitem it = {.kind = Q_EVENT, .data = (char *)line.p, .n = line.n, .t_ns = now_ns(l)};
     if (!push_item(l, &it)) {
         c->overflow = true;
         return false;
     }
+    l->seen[l->seen_next] = h;
+    l->seen_next = (l->seen_next + 1) % READER_SEEN;
+    if (l->nseen < READER_SEEN)
+        l->nseen++;
     if (ev.time_ns > l->last_queued_ns)
         l->last_queued_ns = ev.time_ns;
     if (l->cfg.inspect && !strcmp(ev.type, "container") && strlen(ev.id) == 64 &&
@@ -276,14 +293,18 @@ static void *reader_main(void *arg)
                 break;
             continue;
         }
+        /* Resume a little before the last event queued. With none yet, the first connection
+         * is the starting point: from then on nothing may be missed, also across restarts
+         * (the writer keeps that point as its cursor until the first event). */
         int64_t since = l->last_queued_ns;
-        char path[96] = "/events";
-        if (since > 0) {
+        if (since > 0)
             since -= SINCE_SLACK_NS;
-            snprintf(path, sizeof path, "/events?since=%lld.%09lld",
-                     (long long)(since / 1000000000), (long long)(since % 1000000000));
-        }
-        struct qitem it = {.kind = Q_CONNECTED, .t_ns = now_ns(l)};
+        else
+            since = l->last_queued_ns = now_ns(l);
+        char path[96];
+        snprintf(path, sizeof path, "/events?since=%lld.%09lld", (long long)(since / 1000000000),
+                 (long long)(since % 1000000000));
+        struct qitem it = {.kind = Q_CONNECTED, .t_ns = now_ns(l), .conn_id = ++l->conn_id};
         it.reconnect = disconnected_at != 0;
         it.gap_ns = disconnected_at ? it.t_ns - disconnected_at : 0;
         scopy(it.engine, sizeof it.engine, v.engine);
@@ -392,6 +413,9 @@ int tld_listener_new(const struct tld_listener_opts *o, struct tld_listener **ou
     if ((rc = tld_listener_load(l)) != 0)
         goto fail;
     l->last_queued_ns = l->cursor_ns;
+    for (unsigned i = 0; i < l->nrecent && i < READER_SEEN; i++)
+        l->seen[l->nseen++] = l->recent[(l->recent_next + RECENT_MAX - 1 - i) % RECENT_MAX].hash;
+    l->seen_next = l->nseen % READER_SEEN;
     *out = l;
     return 0;
 fail:
@@ -406,6 +430,10 @@ int tld_listener_start(struct tld_listener *l)
     if (tld_ckpt_start(l->spool, l->holder, &ops, &l->ckpt) != 0 ||
         (l->cfg.inspect && tld_inspect_start(l) != 0))
         return TLD_ENOMEM;
+    /* The start-up scan read what the records after the last checkpoint say; a checkpoint now
+     * releases them, so a spool full at start can drain even before the first event. */
+    tld_listener_checkpoint(l);
+    l->last_checkpoint_ns = tld_clock_now(&l->clock);
     if (pthread_create(&l->t_writer, NULL, tld_listener_writer, l) != 0)
         return TLD_ENOMEM;
     if (pthread_create(&l->t_reader, NULL, reader_main, l) != 0) {

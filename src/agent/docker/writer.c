@@ -123,6 +123,8 @@ void tld_listener_apply(struct tld_listener *l, const struct tld_docker_event *e
     k->state = s;
 }
 
+static bool behind(struct tld_listener *l);
+
 /* ---- spool ----------------------------------------------------------------------------------- */
 
 /* Push and commit, waiting while the spool is full. false if the listener stops first. */
@@ -139,6 +141,13 @@ static bool spool(struct tld_listener *l, const struct tld_evrec *r)
         if (rc == TLD_EAGAIN) {
             if (atomic_load(&l->stopping))
                 return false;
+            /* Keep checkpointing while waiting: records this listener no longer needs must not
+             * be what keeps the spool full. */
+            int64_t now = now_ns(l);
+            if ((l->dirty || behind(l)) && now - l->last_checkpoint_ns >= 1000000000LL) {
+                tld_listener_checkpoint(l);
+                l->last_checkpoint_ns = now;
+            }
             tld_spool_wait_room(l->spool, 200);
             continue;
         }
@@ -405,7 +414,13 @@ static void reconcile(struct tld_listener *l)
     l->st.reconciles++;
     pthread_mutex_unlock(&l->smu);
     bool had_cursor = l->rec_t_connect && l->connected_since;
-    bool possible_loss = had_cursor && !l->rec_overlap;
+    if (atomic_load(&l->overlap_conn) == l->rec_conn)
+        l->rec_overlap = true; /* the reader skipped a repeated event of this connection */
+    /* The replay reached back to our last event if it repeated one. With only a starting
+     * point and no event yet, it is complete when the engine had fewer than its 256. */
+    bool baseline = l->last_hash == 0;
+    bool possible_loss =
+        had_cursor && !l->rec_overlap && !(baseline && l->rec_replayed < ENGINE_REPLAY_MAX);
     cJSON *changes = cJSON_CreateArray();
     unsigned n = 0;
     if (l->rec_list_ok && l->known_valid) {
@@ -506,6 +521,13 @@ static void connected(struct tld_listener *l, const struct qitem *it)
     l->rec_replayed = 0;
     l->rec_t_connect = it->t_ns;
     l->rec_cursor = l->cursor_ns;
+    l->rec_conn = it->conn_id;
+    if (!l->cursor_ns) {
+        /* No event spooled ever: this connection is where the record starts. Kept as the
+         * cursor (with no event hash) so a restart replays from here. */
+        l->cursor_ns = it->t_ns;
+        l->dirty = true;
+    }
     l->rec_t_list = now_ns(l);
     l->rec_last_event_ns = l->rec_t_list;
     l->rec_list_ok = list_containers(l);
@@ -615,8 +637,24 @@ static int save_cursor(void *ctx, void *snap)
 
 const struct tld_ckpt_ops tld_listener_ckpt_ops = {save_cursor, free, NULL};
 
+/* Other sources wrote since our last checkpoint: checking in lets the spool delete records
+ * that only our old checkpoint still held. */
+static bool behind(struct tld_listener *l)
+{
+    struct tld_spool_stats ss;
+    tld_spool_stats(l->spool, &ss);
+    return ss.committed_seq > l->ckpt_seq;
+}
+
 void tld_listener_checkpoint(struct tld_listener *l)
 {
+    /* This thread's records are all committed (spool() commits each), and it pushes no other
+     * while it is here: the state accounts for every record up to the spool's end. */
+    struct tld_spool_stats ss;
+    tld_spool_stats(l->spool, &ss);
+    if (ss.committed_seq > l->last_seq)
+        l->last_seq = ss.committed_seq;
+    l->ckpt_seq = l->last_seq;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "version", 1);
     cJSON_AddItemToObject(j, "spool_seq", num_str((int64_t)l->last_seq));
@@ -777,7 +815,7 @@ void *tld_listener_writer(void *arg)
         } else if (l->rec_pending && now - l->rec_last_event_ns >= RECONCILE_IDLE_NS) {
             reconcile(l);
         }
-        if (l->dirty && now - l->last_checkpoint_ns >= 1000000000LL) {
+        if ((l->dirty || behind(l)) && now - l->last_checkpoint_ns >= 1000000000LL) {
             tld_listener_checkpoint(l);
             l->last_checkpoint_ns = now;
         }
