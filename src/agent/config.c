@@ -497,10 +497,10 @@ static void section_logcollector(struct ctx *c, const struct tld_xml_node *s)
         uint64_t v;
         no_attrs(c, n, NULL);
         if (strcmp(n->name, "max_line_length") == 0) {
-            if (parse_size(c, n, 1024, 16u << 20, &v))
+            if (parse_size(c, n, 1024, TLD_CONFIG_MAX_TEXT, &v))
                 cfg->max_line = (size_t)v;
         } else if (strcmp(n->name, "max_message_length") == 0) {
-            if (parse_size(c, n, 1024, 4u << 20, &v))
+            if (parse_size(c, n, 1024, TLD_CONFIG_MAX_TEXT, &v))
                 cfg->max_message = (size_t)v;
         } else if (strcmp(n->name, "scan_frequency") == 0) {
             int64_t t;

@@ -25,6 +25,7 @@
 #define TLD_CONFIG_MAX_EXCLUDES   32
 #define TLD_CONFIG_MAX_LABELS     32
 #define TLD_CONFIG_MAX_SERVERS    8
+#define TLD_CONFIG_MAX_TEXT       (3u << 20) /* bound on max_line/max_message_length */
 
 enum tld_logfmt {
     TLD_LOGFMT_LINE,   /* syslog and the other plain line formats: text unchanged */
