@@ -104,12 +104,20 @@ class DockerEnv:
             return None
         return pid if comm == "dockerd" and state != "Z" else None
 
+    @staticmethod
+    def _ip():
+        # iproute2's ip, or busybox's (busybox-static is installed with the test tools)
+        if shutil.which("ip"):
+            return ["ip"]
+        return ["busybox", "ip"] if shutil.which("busybox") else None
+
     def _bridge(self):
-        if subprocess.run(["ip", "link", "show", BRIDGE], stdout=subprocess.DEVNULL,
+        ip = self._ip()
+        if subprocess.run(ip + ["link", "show", BRIDGE], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
-            subprocess.run(["ip", "addr", "add", BRIDGE_CIDR, "dev", BRIDGE], check=True)
-        subprocess.run(["ip", "link", "set", BRIDGE, "up"], check=True)
+            subprocess.run(ip + ["link", "add", BRIDGE, "type", "bridge"], check=True)
+            subprocess.run(ip + ["addr", "add", BRIDGE_CIDR, "dev", BRIDGE], check=True)
+        subprocess.run(ip + ["link", "set", BRIDGE, "up"], check=True)
 
     # ---- engine -----------------------------------------------------------------------------
     def why_unavailable(self):
@@ -119,8 +127,8 @@ class DockerEnv:
             return "dockerd is not installed (apt-get install docker.io; mk/deps.sh does it)"
         if not self.docker_bin:
             return "the docker client is not installed"
-        if not shutil.which("ip"):
-            return "iproute2 ('ip') is missing"
+        if not self._ip():
+            return "neither iproute2's ip nor busybox is installed (to create the test bridge)"
         return None
 
     def start(self, timeout=60):
