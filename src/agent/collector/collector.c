@@ -288,11 +288,14 @@ static void open_new(struct tld_collector *c, const struct tld_localfile *lf, co
  */
 static void open_fresh(struct tld_collector *c, const struct tld_localfile *lf, const char *path)
 {
-    struct tld_preopened pre[MAX_FILES_PER_STREAM];
-    unsigned n = tld_watcher_take(c->watcher, path, pre, MAX_FILES_PER_STREAM - 1);
-    struct stream *st = new_stream(c, path, lf);
+    /* The file at the path first, then the watcher's files: each file created until the
+     * stat is then held, so none comes later and out of order. */
     struct stat sb;
     bool have_cur = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    struct tld_preopened pre[MAX_FILES_PER_STREAM];
+    tld_watcher_sync(c->watcher);
+    unsigned n = tld_watcher_take(c->watcher, path, pre, MAX_FILES_PER_STREAM - 1);
+    struct stream *st = new_stream(c, path, lf);
     bool cur_taken = false;
     for (unsigned i = 0; i < n; i++) {
         bool is_cur = have_cur && pre[i].ino == (uint64_t)sb.st_ino;
@@ -540,10 +543,15 @@ int tld_collector_run(struct tld_collector *c)
         int64_t now = now_ns(c);
         if (!busy && c->next_tick_ns - now < (int64_t)timeout * 1000000)
             timeout = c->next_tick_ns > now ? (int)((c->next_tick_ns - now) / 1000000) : 0;
-        struct pollfd pfd[2] = {{tld_watcher_fd(c->watcher), POLLIN, 0}, {c->stop_fd, POLLIN, 0}};
-        if (poll(pfd, 2, timeout) > 0 && (pfd[0].revents & POLLIN) &&
-            tld_watcher_drain(c->watcher, on_watch, c))
-            on_watch(c, "", "", IN_Q_OVERFLOW);
+        struct pollfd pfd[3] = {{tld_watcher_fd(c->watcher), POLLIN, 0},
+                                {tld_watcher_modify_fd(c->watcher), POLLIN, 0},
+                                {c->stop_fd, POLLIN, 0}};
+        if (poll(pfd, 3, timeout) > 0) {
+            if ((pfd[0].revents & POLLIN) && tld_watcher_drain(c->watcher, on_watch, c))
+                on_watch(c, "", "", IN_Q_OVERFLOW);
+            if (pfd[1].revents & POLLIN)
+                tld_watcher_drain_modify(c->watcher, on_watch, c);
+        }
         now = now_ns(c);
         if (c->rescan || now >= c->next_rescan_ns) {
             c->rescan = false;

@@ -80,6 +80,7 @@ struct stream {
     int64_t meta_retry_ns;
     struct fpos resume;
     bool resume_set;
+    int64_t created_ns; /* when the stream began: files last written before are not new */
     struct pending pend;
     bool active;    /* read again on the next pass */
     bool check_rot; /* look at the path again (rename, truncation) */

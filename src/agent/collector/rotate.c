@@ -252,22 +252,32 @@ void tld_stream_check(struct tld_collector *c, struct stream *st)
             st->active = true;
         return;
     }
-    if (open_ino(st, (uint64_t)sb.st_ino))
-        return; /* a file we follow came back under the name: nothing new */
+    if (open_ino(st, (uint64_t)sb.st_ino)) {
+        /* A file we follow is (again) the one at the path. The newest one, taken from the
+         * watcher as rotated because it was created after we last looked, is the current
+         * file: it must not be finished while it is written. */
+        struct tfile *last = &st->files[st->nfiles - 1];
+        if (last->ino == (uint64_t)sb.st_ino && last->detached) {
+            last->detached = false;
+            if (cur && cur != last)
+                detach(c, cur);
+        }
+        return;
+    }
     if (cur)
         detach(c, cur);
     /* Files created at this path since we last looked, as the watcher opened them (even if
      * Docker has deleted them meanwhile), oldest first; the newest is the file there now. */
     struct tld_preopened pre[MAX_FILES_PER_STREAM];
+    tld_watcher_sync(c->watcher); /* so every file created until now is among those taken */
     unsigned n = tld_watcher_take(c->watcher, st->path, pre, MAX_FILES_PER_STREAM);
-    /* Only files written after the one we were reading are new: the watcher also holds
-     * older rotated files it saw renamed, which this stream read long ago. */
-    int64_t after = st->nfiles ? st->files[st->nfiles - 1].mtime_ns : 0;
     bool cur_taken = false;
     for (unsigned i = 0; i < n; i++) {
         bool is_cur = pre[i].ino == (uint64_t)sb.st_ino && pre[i].dev == (uint64_t)sb.st_dev;
-        if (open_ino(st, pre[i].ino) ||
-            (!is_cur && (pre[i].mtime_ns < after || known_fd(st, pre[i].fd, pre[i].ino)))) {
+        /* The watcher also holds rotated files it saw renamed: those this stream finished
+         * (inode and first bytes), and those last written before it began, are not new. */
+        if (open_ino(st, pre[i].ino) || (!is_cur && (pre[i].mtime_ns < st->created_ns ||
+                                                     known_fd(st, pre[i].fd, pre[i].ino)))) {
             close(pre[i].fd);
             continue;
         }

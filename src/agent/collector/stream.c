@@ -61,6 +61,7 @@ struct stream *tld_stream_new(struct tld_collector *c, const char *path,
         tld_dockerlog_asm_init(&st->asms[i], c->cfg->max_message);
     size_t pmax = c->cfg->max_line > c->cfg->max_message ? c->cfg->max_line : c->cfg->max_message;
     tld_sb_init(&st->pend.text, pmax + 16);
+    st->created_ns = now_ns(c);
     st->is_container = tld_collector_container_id(path, st->cid);
     if (st->is_container)
         tld_stream_set_meta(c, st);

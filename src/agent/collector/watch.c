@@ -27,12 +27,13 @@ struct entry {
 struct tld_watch {
     pthread_mutex_t mu; /* the table: patterns are added by one thread, events read by another */
     int fd;
+    uint32_t mask;
     struct entry *v;
     unsigned n, cap, max;
     unsigned refused;
 };
 
-int tld_watch_new(unsigned max_watches, struct tld_watch **out)
+int tld_watch_new(unsigned max_watches, uint32_t mask, struct tld_watch **out)
 {
     struct tld_watch *w = calloc(1, sizeof *w);
     if (!w)
@@ -43,6 +44,7 @@ int tld_watch_new(unsigned max_watches, struct tld_watch **out)
         return TLD_EIO;
     }
     w->max = max_watches;
+    w->mask = mask;
     pthread_mutex_init(&w->mu, NULL);
     *out = w;
     return 0;
@@ -98,7 +100,7 @@ static int add_dir(struct tld_watch *w, const char *dir)
         w->refused++;
         return TLD_ELIMIT;
     }
-    int wd = inotify_add_watch(w->fd, dir, MASK | IN_ONLYDIR);
+    int wd = inotify_add_watch(w->fd, dir, w->mask | IN_ONLYDIR);
     if (wd < 0)
         return errno == ENOENT || errno == ENOTDIR ? TLD_ENOTFOUND : TLD_EIO;
     struct entry *e = by_wd(w, wd);

@@ -21,7 +21,8 @@ struct tld_watch;
 
 typedef void (*tld_watch_cb)(void *ctx, const char *dir, const char *name, uint32_t mask);
 
-int tld_watch_new(unsigned max_watches, struct tld_watch **out);
+/* `mask`: the inotify events wanted (IN_CREATE, IN_MODIFY, ...). */
+int tld_watch_new(unsigned max_watches, uint32_t mask, struct tld_watch **out);
 void tld_watch_free(struct tld_watch *w);
 /* The descriptor to poll for POLLIN. */
 int tld_watch_fd(const struct tld_watch *w);

@@ -16,11 +16,19 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
+
+#define WATCHER_NICE -10
+
+#define STRUCTURE_MASK                                                                             \
+    (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |            \
+     IN_MOVE_SELF)
 
 struct held {
     char *path; /* where it was created */
@@ -36,10 +44,13 @@ struct qev {
 struct tld_watcher {
     const struct tld_agent_config *cfg;
     struct tld_log *log;
-    struct tld_watch *watch;
+    struct tld_watch *watch; /* structure events: read by the watcher thread */
+    struct tld_watch *mod;   /* writes: read by the collector (a flood of them must not delay
+                                or overflow the events that say a file was created) */
     int stop_fd, event_fd;
     pthread_t thread;
     bool started;
+    pthread_mutex_t drain_mu; /* one reader of the structure events at a time */
     pthread_mutex_t mu;
     struct held held[TLD_WATCHER_MAX_OPEN];
     unsigned nheld;
@@ -147,7 +158,7 @@ static void new_dir(struct tld_watcher *w)
         const struct tld_localfile *lf = &w->cfg->files[k];
         if (!lf->location)
             continue;
-        tld_watch_add_pattern(w->watch, lf->location);
+        tld_watcher_add_pattern(w, lf->location);
         glob_t g;
         if (glob(lf->location, GLOB_NOSORT, NULL, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -199,18 +210,20 @@ static void on_event(void *ctx, const char *dir, const char *name, uint32_t mask
 static void *run(void *arg)
 {
     struct tld_watcher *w = arg;
+    /* This thread only opens files, but it must do so before a busy writer rotates them away
+     * (Docker: one rotation per ~100 ms under load, the file is deleted two rotations later).
+     * A higher scheduling weight lets it run as soon as inotify wakes it, even when the
+     * collector and the engine keep both cores busy. Without the privilege it stays as is. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WATCHER_NICE) != 0)
+        tld_log_debug(w->log, "collector: watcher thread keeps its priority: %s", strerror(errno));
     for (;;) {
         struct pollfd p[2] = {{tld_watch_fd(w->watch), POLLIN, 0}, {w->stop_fd, POLLIN, 0}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[1].revents & POLLIN)
             break;
-        if ((p[0].revents & POLLIN) && tld_watch_drain(w->watch, on_event, w) > 0) {
-            uint64_t one = 1;
-            if (write(w->event_fd, &one, sizeof one) < 0) {
-                /* the counter is saturated: the collector is already woken */
-            }
-        }
+        if (p[0].revents & POLLIN)
+            tld_watcher_sync(w);
     }
     return NULL;
 }
@@ -228,7 +241,11 @@ int tld_watcher_new(const struct tld_agent_config *cfg, struct tld_log *log,
     w->q = calloc(TLD_WATCHER_MAX_EVENTS, sizeof *w->q);
     w->spare = calloc(TLD_WATCHER_MAX_EVENTS, sizeof *w->spare);
     pthread_mutex_init(&w->mu, NULL);
-    int rc = tld_watch_new(cfg->max_files * 2 + 64, &w->watch);
+    pthread_mutex_init(&w->drain_mu, NULL);
+    unsigned maxw = cfg->max_files * 2 + 64;
+    int rc = tld_watch_new(maxw, STRUCTURE_MASK, &w->watch);
+    if (rc == 0)
+        rc = tld_watch_new(maxw, IN_MODIFY, &w->mod);
     if (rc == 0 && (w->stop_fd < 0 || w->event_fd < 0 || !w->q || !w->spare))
         rc = TLD_EIO;
     if (rc != 0) {
@@ -237,7 +254,7 @@ int tld_watcher_new(const struct tld_agent_config *cfg, struct tld_log *log,
     }
     for (unsigned k = 0; k < cfg->nfiles; k++)
         if (cfg->files[k].location)
-            tld_watch_add_pattern(w->watch, cfg->files[k].location);
+            tld_watcher_add_pattern(w, cfg->files[k].location);
     *out = w;
     return 0;
 }
@@ -281,12 +298,28 @@ void tld_watcher_free(struct tld_watcher *w)
     free(w->q);
     free(w->spare);
     tld_watch_free(w->watch);
+    tld_watch_free(w->mod);
     if (w->stop_fd >= 0)
         close(w->stop_fd);
     if (w->event_fd >= 0)
         close(w->event_fd);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->drain_mu);
     free(w);
+}
+
+int tld_watcher_sync(struct tld_watcher *w)
+{
+    pthread_mutex_lock(&w->drain_mu);
+    int n = tld_watch_drain(w->watch, on_event, w);
+    pthread_mutex_unlock(&w->drain_mu);
+    if (n > 0) {
+        uint64_t one = 1;
+        if (write(w->event_fd, &one, sizeof one) < 0) {
+            /* the counter is saturated: the collector is already woken */
+        }
+    }
+    return n;
 }
 
 int tld_watcher_fd(struct tld_watcher *w)
@@ -323,6 +356,17 @@ bool tld_watcher_drain(struct tld_watcher *w, tld_watch_cb cb, void *ctx)
 void tld_watcher_add_pattern(struct tld_watcher *w, const char *pattern)
 {
     tld_watch_add_pattern(w->watch, pattern);
+    tld_watch_add_pattern(w->mod, pattern);
+}
+
+int tld_watcher_modify_fd(struct tld_watcher *w)
+{
+    return tld_watch_fd(w->mod);
+}
+
+void tld_watcher_drain_modify(struct tld_watcher *w, tld_watch_cb cb, void *ctx)
+{
+    tld_watch_drain(w->mod, cb, ctx);
 }
 
 static int cmp_age(const void *a, const void *b)

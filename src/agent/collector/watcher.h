@@ -48,9 +48,16 @@ int tld_watcher_fd(struct tld_watcher *w);
 /* Hand every queued event to cb (on the caller's thread). true when events were lost and a
  * full rescan is due. */
 bool tld_watcher_drain(struct tld_watcher *w, tld_watch_cb cb, void *ctx);
+/* The collector's own descriptor for writes to watched files (IN_MODIFY), and its drain. */
+int tld_watcher_modify_fd(struct tld_watcher *w);
+void tld_watcher_drain_modify(struct tld_watcher *w, tld_watch_cb cb, void *ctx);
 /* Watch the directories of a pattern (safe from any thread). */
 void tld_watcher_add_pattern(struct tld_watcher *w, const char *pattern);
 
+/* Handle the inotify events queued so far on the caller's thread (the watcher thread does the
+ * same continuously): after it, every file created before the call is held, unless it was
+ * already gone. Returns the number of events. */
+int tld_watcher_sync(struct tld_watcher *w);
 /* Take (and own) the descriptors pre-opened for files created at `path`, oldest first; at
  * most max. Returns how many. */
 unsigned tld_watcher_take(struct tld_watcher *w, const char *path, struct tld_preopened *out,
