@@ -16,7 +16,7 @@
 #include "common/tls.h"
 
 #ifndef TLD_VERSION
-#define TLD_VERSION "0.1.0"
+#include "common/version.h"
 #endif
 
 bool tld_enroll_client_have_identity(const char *tls_dir)

@@ -25,7 +25,7 @@
 #include "common/tls.h"
 
 #ifndef TLD_VERSION
-#define TLD_VERSION "0.1.0"
+#include "common/version.h"
 #endif
 
 #define MAX_WINDOW 64

@@ -36,6 +36,7 @@
 #include "agent/spool.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define HOLDER_COLLECTOR 0
 #define HOLDER_DOCKER    1
@@ -215,11 +216,12 @@ static void write_stats(struct agent *a)
                 ",\"docker\":{\"connected\":%s,\"api_version\":\"%s\",\"events\":%" PRIu64
                 ",\"duplicates\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
                 ",\"garbage\":%" PRIu64 ",\"overflows\":%" PRIu64 ",\"queue_max\":%" PRIu64
-                ",\"inspects\":%" PRIu64 ",\"inspect_failures\":%" PRIu64 ",\"reconciles\":%" PRIu64
-                ",\"gaps\":%" PRIu64 ",\"cursor_ns\":%" PRId64 "}",
+                ",\"inspects\":%" PRIu64 ",\"inspect_failures\":%" PRIu64
+                ",\"posture_events\":%" PRIu64 ",\"reconciles\":%" PRIu64 ",\"gaps\":%" PRIu64
+                ",\"cursor_ns\":%" PRId64 "}",
                 l.connected ? "true" : "false", l.api_version, l.events, l.duplicates, l.connects,
                 l.failures, l.garbage, l.overflows, l.queue_max, l.inspects, l.inspect_failures,
-                l.reconciles, l.gaps, l.cursor_ns);
+                l.posture_events, l.reconciles, l.gaps, l.cursor_ns);
     }
     if (a->out) {
         struct tld_output_stats o;
@@ -262,6 +264,33 @@ static void *output_main(void *arg)
     return NULL;
 }
 
+/*
+ * The agent's own lifecycle events, in the own-event form of docs/events.md, written to the spool
+ * like any event (they use the spool's reserve, so a full spool never refuses them). `detail` is
+ * a JSON fragment of further members, or "".
+ */
+static void lifecycle_event(struct agent *a, const char *event, const char *detail)
+{
+    char text[1024];
+    int n = snprintf(text, sizeof text,
+                     "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":\"%s\","
+                     "\"version\":\"" TLD_VERSION "\",\"pid\":%d%s}}",
+                     event, (int)getpid(), detail);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tld_evrec r = {.queue = '1',
+                          .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
+                          .text = tld_sv_make(text, (size_t)n),
+                          .read_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+    int rc = tld_spool_push(a->spool, &r, TLD_SPOOL_RESERVE, NULL);
+    if (rc == 0)
+        rc = tld_spool_commit(a->spool);
+    if (rc != 0)
+        tld_log_warn(&a->log, "cannot record %s: %s", event, tld_err_str(rc));
+}
+
 static int start(struct agent *a)
 {
     struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.spool_max_bytes};
@@ -277,6 +306,10 @@ static int start(struct agent *a)
                      ss.torn_bytes);
     tld_log_info(&a->log, "spool: %s, records %" PRIu64 "..%" PRIu64 ", acknowledged %" PRIu64,
                  a->spool_dir, ss.first_seq, ss.committed_seq, ss.acked_seq);
+    char detail[128];
+    snprintf(detail, sizeof detail, ",\"torn_records\":%" PRIu64 ",\"torn_bytes\":%" PRIu64,
+             ss.torn_records, ss.torn_bytes);
+    lifecycle_event(a, "agent_started", detail);
 
     if ((rc = tld_meta_new(a->cfg.docker.socket, a->cfg.docker.api_version, &a->log, &a->meta)))
         return rc;
@@ -346,6 +379,9 @@ static void stop(struct agent *a)
         tld_collector_stop(a->collector);
         pthread_join(a->t_collector, NULL);
     }
+    /* Sent with the next start's first batch if the uplink cannot take it now. */
+    if (a->spool)
+        lifecycle_event(a, "agent_stopped", "");
     if (a->spool)
         tld_spool_shutdown(a->spool);
     if (a->have_output)

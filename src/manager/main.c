@@ -47,7 +47,7 @@
 #include "manager/rules_cfg.h"
 
 #ifndef TLD_VERSION
-#define TLD_VERSION "0.1.0"
+#include "common/version.h"
 #endif
 
 enum pressure { P_NORMAL, P_HIGH, P_FULL };

@@ -35,10 +35,17 @@ def docker_records(agent, location=LOCATION):
         if r["location"] != location:
             continue
         obj = json.loads(r["text"])
-        if obj["docker"].get("Type") == "listener":
-            continue
+        if obj["docker"].get("Type") in ("listener", "posture"):
+            continue  # the listener's own events, not the engine's
         out.append((raw_of(r["text"]), obj, r))
     return out
+
+
+def posture_records(agent, location=LOCATION):
+    """The docker objects of the posture events the listener wrote after container creates."""
+    return [o["docker"] for o in (json.loads(r["text"]) for r in agent.records()
+                                  if r["location"] == location)
+            if o["docker"].get("Type") == "posture"]
 
 
 def listener_events(agent, location=LOCATION, action=None):

@@ -9,6 +9,7 @@ import time
 
 from agentlib import config_xml, wait_until
 from dockerlib import (LOCATION, FakeEngine, VERSION_BODY, assert_same_events, docker_records,
+                       posture_records,
                        engine_events, fake_event, in_window, listener_events, now_ns,
                        wait_listener)
 
@@ -61,6 +62,12 @@ def test_mission_steps_every_event_once_in_order(docker_env, agent_factory):
                                 "mounts", "cap_add", "security_opt", "image"}
         else:
             assert "inspect" not in d
+    # one posture event follows the create, with its Actor and inspect object
+    create = next(o["docker"] for _, o, _ in got if o["docker"]["Action"] == "create")
+    posture = [p for p in posture_records(a) if p["Actor"]["ID"] == create["Actor"]["ID"]]
+    assert len(posture) == 1 and posture[0]["Action"] == "create"
+    assert posture[0]["Actor"] == create["Actor"] and posture[0]["inspect"] == create["inspect"]
+    assert str(posture[0]["timeNano"]) == str(create["timeNano"])
     # the listener announced itself
     assert listener_events(a, action="started") and listener_events(a, action="connected")
 
@@ -94,6 +101,10 @@ def test_inspect_reports_risky_settings(docker_env, agent_factory, tmp_path):
     assert "no-new-privileges" in ins["security_opt"]  # the engine adds label=disable with --pid host
     assert ins["mounts"] == [{"type": "bind", "source": str(tmp_path), "destination": "/host",
                               "read_only": True}]
+    # the posture event carries what the posture rules judge
+    posture = [p for p in posture_records(a)
+               if p["Actor"].get("Attributes", {}).get("name") == "tld-risky"]
+    assert len(posture) == 1 and posture[0]["inspect"] == mine["create"]["inspect"]
 
 
 class Ops(threading.Thread):
@@ -336,6 +347,8 @@ def test_full_spool_overflows_the_queue_without_losing_events(docker_env, agent_
     b.start()
     engine = engine_events(env, t0, t1)
     wait_docker_events(b, len(engine), t0, t1, timeout=60)
+    # the file lines queued behind the events must all come out too, not just the events
+    wait_until(lambda: b.count(str(filler)) >= 8000, 60, what="every filler line")
     b.stop()
     got = [x[0] for x in docker_records(b) if in_window(x[0], t0, t1)]
     assert_same_events(got, engine)

@@ -242,7 +242,11 @@ def test_spool_backpressure_then_delivery(tmp_path, agent_factory):
     assert check_sequence(lines_of(b, p), count, width=100) is None
     status = [json.loads(r["text"])["threatlockdown"]["event"] for r in b.records()
               if r["location"] == "threatlockdown-agent"]
-    assert status[:2] == ["agent_spool_full", "agent_spool_recovered"]
+    spool = [e for e in status if e.startswith("agent_spool_")]
+    assert spool[:2] == ["agent_spool_full", "agent_spool_recovered"]
+    # the first agent's start and clean stop, then the second's start
+    life = [e for e in status if not e.startswith("agent_spool_")]
+    assert life[:3] == ["agent_started", "agent_stopped", "agent_started"], status
 
 
 def test_spool_torn_tail_counted_rest_kept(tmp_path, agent_factory):
@@ -270,6 +274,11 @@ def test_spool_torn_tail_counted_rest_kept(tmp_path, agent_factory):
     assert os.path.getsize(seg) >= size
     assert check_sequence(lines_of(a, p), 1000) is None
     assert "torn record" in open(a.logfile).read()
+    # the restart says so in its start event, which the shipped rule 549 reports
+    started = [json.loads(r["text"])["threatlockdown"] for r in a.records()
+               if r["location"] == "threatlockdown-agent"
+               and json.loads(r["text"])["threatlockdown"]["event"] == "agent_started"]
+    assert [e["torn_records"] for e in started] == [0, 1] and started[1]["torn_bytes"] == 16 + 7
 
 
 def test_locations_that_cannot_be_read(tmp_path, agent_factory):

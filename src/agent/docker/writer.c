@@ -539,6 +539,48 @@ static void connected(struct tld_listener *l, const struct qitem *it)
 
 /* ---- events ---------------------------------------------------------------------------------- */
 
+/*
+ * A container's posture, as its own event right after the create event:
+ *   {"integration":"docker","docker":{"Type":"posture","Action":"create","Actor":{...},
+ *    "time":S,"timeNano":NS,"inspect":{...}}}
+ * One event gives one alert, so findings about how a container may reach its host get an event
+ * of their own instead of replacing the "container created" alert. `enriched` is the create
+ * event as spooled; false when it holds no inspect object (nothing to judge).
+ */
+static bool posture_event(struct tld_sv enriched, const struct tld_docker_event *ev,
+                          struct tld_sb *out)
+{
+    cJSON *root = cJSON_ParseWithLength(enriched.p, enriched.n);
+    const cJSON *docker = cJSON_GetObjectItemCaseSensitive(root, "docker");
+    const cJSON *inspect = cJSON_GetObjectItemCaseSensitive(docker, "inspect");
+    const cJSON *actor = cJSON_GetObjectItemCaseSensitive(docker, "Actor");
+    bool ok = false;
+    if (cJSON_IsObject(inspect)) {
+        cJSON *p = cJSON_CreateObject();
+        char num[32];
+        cJSON_AddStringToObject(p, "Type", "posture");
+        cJSON_AddStringToObject(p, "Action", "create");
+        if (actor)
+            cJSON_AddItemToObject(p, "Actor", cJSON_Duplicate(actor, 1));
+        snprintf(num, sizeof num, "%lld", (long long)(ev->time_ns / 1000000000));
+        cJSON_AddItemToObject(p, "time", cJSON_CreateRaw(num));
+        snprintf(num, sizeof num, "%lld", (long long)ev->time_ns);
+        cJSON_AddItemToObject(p, "timeNano", cJSON_CreateRaw(num));
+        cJSON_AddItemToObject(p, "inspect", cJSON_Duplicate(inspect, 1));
+        char *text = cJSON_PrintUnformatted(p);
+        if (text) {
+            tld_sb_append_cstr(out, PREFIX);
+            tld_sb_append_cstr(out, text);
+            tld_sb_append_char(out, '}');
+            ok = !out->truncated && !out->oom;
+            cJSON_free(text);
+        }
+        cJSON_Delete(p);
+    }
+    cJSON_Delete(root);
+    return ok;
+}
+
 static void handle_event(struct tld_listener *l, const struct qitem *it)
 {
     struct tld_docker_event ev;
@@ -602,6 +644,23 @@ static void handle_event(struct tld_listener *l, const struct qitem *it)
         l->st.events++;
         l->st.cursor_ns = l->cursor_ns;
         pthread_mutex_unlock(&l->smu);
+        /* Spooled after its create event: a crash between the two loses this derived event
+         * (the create is not replayed, its cursor is saved), never the Docker event itself. */
+        struct tld_sb posture;
+        tld_sb_init(&posture, TEXT_MAX);
+        if (enrich && !strcmp(ev.action, "create") &&
+            posture_event(tld_sb_view(&text), &ev, &posture)) {
+            struct tld_evrec pr = {.queue = '1',
+                                   .location = tld_sv_of(l->cfg.location),
+                                   .text = tld_sb_view(&posture),
+                                   .read_time_ns = it->t_ns};
+            if (spool(l, &pr)) {
+                pthread_mutex_lock(&l->smu);
+                l->st.posture_events++;
+                pthread_mutex_unlock(&l->smu);
+            }
+        }
+        tld_sb_fini(&posture);
     }
     tld_sb_fini(&text);
 }
