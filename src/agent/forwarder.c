@@ -29,6 +29,9 @@
 #endif
 
 #define MAX_WINDOW 64
+#define BATCH_FILL_MS                                                                              \
+    2 /* how long a batch may wait for more records while others are in flight                     \
+       */
 
 struct tld_forwarder {
     struct tld_forwarder_opts o;
@@ -339,12 +342,21 @@ static int send_batch(struct tld_forwarder *f, int wait_ms, bool *sent)
         tld_batch_writer_add(&f->bw, f->carry_seq, tld_sb_view(&f->carry));
         f->carry_seq = 0;
     }
+    /* With batches already in flight the link is busy anyway: wait a moment for more records
+     * so batches grow (fewer frames, journal appends and wake-ups on both ends). With nothing
+     * in flight, a batch leaves as soon as it has one record. */
+    int64_t fill_until = f->ninflight ? mono_ms() + BATCH_FILL_MS : 0;
     for (;;) {
         if (f->bw.count >= f->max_batch_events)
             break;
         uint64_t seq;
         struct tld_sv payload;
-        int rc = tld_spool_reader_next(f->rd, &seq, &payload, f->bw.count ? 0 : wait_ms);
+        int more_ms = 0;
+        if (f->bw.count && fill_until && f->bw.count < f->max_batch_events / 4) {
+            int64_t left = fill_until - mono_ms();
+            more_ms = left > 0 ? (int)left : 0;
+        }
+        int rc = tld_spool_reader_next(f->rd, &seq, &payload, f->bw.count ? more_ms : wait_ms);
         if (rc == TLD_ETIMEOUT)
             break;
         if (rc)

@@ -31,15 +31,18 @@
 #define SYNC_EVERY_NS  250000000LL
 #define NAME_CACHE     1024
 #define PLACEHOLDER_ID "0.0"
-#define DISPATCH_BATCH 64
+#define DISPATCH_BATCH 256
 #define CHUNK_BYTES    (256u << 10)
-#define POP_BATCH      32
+#define POP_BATCH      128
 #define TAKE_BATCH     256
 #define SLOT_KEEP      8192 /* a slot's buffer is kept up to this size */
 
+#define CHUNK_POOL 8 /* standard chunks kept for reuse instead of freed */
+
 /* Events of one dispatcher pass, in one allocation. */
 struct chunk {
-    atomic_uint refs; /* items not yet analysed */
+    struct chunk *next_free; /* in the pool */
+    atomic_uint refs;        /* items not yet analysed */
     size_t used, cap;
     char data[];
 };
@@ -117,6 +120,11 @@ struct tld_pipeline {
     bool disp_waiting;       /* the dispatcher sleeps on space_cv */
     atomic_bool stop;
     unsigned workers_running;
+    /* Chunks go from the dispatcher to the workers that free them: reusing a few avoids
+     * malloc/free across threads (heap growth and trimming) on every pass. */
+    pthread_mutex_t pool_mu;
+    struct chunk *pool;
+    unsigned npool;
     uint64_t next_index;
     struct tld_pipeline_stats st;
 };
@@ -143,10 +151,22 @@ static bool stopping(struct tld_pipeline *p)
     return atomic_load(&p->stop);
 }
 
-static void item_done(struct item *it)
+static void item_done(struct tld_pipeline *p, struct item *it)
 {
-    if (atomic_fetch_sub(&it->chunk->refs, 1) == 1)
-        free(it->chunk);
+    struct chunk *c = it->chunk;
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    if (c->cap == CHUNK_BYTES) {
+        pthread_mutex_lock(&p->pool_mu);
+        if (p->npool < CHUNK_POOL) {
+            c->next_free = p->pool;
+            p->pool = c;
+            p->npool++;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&p->pool_mu);
+    }
+    free(c);
 }
 
 /* ---- dispatcher ------------------------------------------------------------------------------ */
@@ -204,10 +224,20 @@ struct chain {
     size_t bytes;
 };
 
-static struct chunk *chunk_new(size_t need)
+static struct chunk *chunk_new(struct tld_pipeline *p, size_t need)
 {
     size_t cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
-    struct chunk *c = malloc(sizeof *c + cap);
+    struct chunk *c = NULL;
+    if (cap == CHUNK_BYTES) {
+        pthread_mutex_lock(&p->pool_mu);
+        if ((c = p->pool) != NULL) {
+            p->pool = c->next_free;
+            p->npool--;
+        }
+        pthread_mutex_unlock(&p->pool_mu);
+    }
+    if (!c)
+        c = malloc(sizeof *c + cap);
     if (c) {
         atomic_init(&c->refs, 0);
         c->used = 0;
@@ -255,7 +285,7 @@ static void *dispatcher_main(void *arg)
                 /* A pass may fill several chunks; each is freed by its own last item. The
                  * record was read already (its view dies with the next read), so a chunk that
                  * cannot be had means retrying the read later. */
-                struct chunk *nc = chunk_new(need);
+                struct chunk *nc = chunk_new(p, need);
                 if (!nc) {
                     rc = TLD_ENOMEM;
                     break;
@@ -298,7 +328,7 @@ static void *dispatcher_main(void *arg)
             if (failed) {
                 for (struct item *it = k->head, *nx; it; it = nx) {
                     nx = it->next;
-                    item_done(it);
+                    item_done(p, it);
                 }
             }
             waits += waited;
@@ -501,7 +531,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         /* Events not analysed because of a stop are analysed again at the next start. */
         for (unsigned i = 0; i < n; i++)
-            item_done(batch[i]);
+            item_done(p, batch[i]);
     }
     pthread_mutex_lock(&p->mu);
     p->workers_running--;
@@ -670,6 +700,7 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
         return TLD_ENOMEM;
     p->o = *o;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->pool_mu, NULL);
     pthread_cond_init(&p->ring_cv, NULL);
     pthread_cond_init(&p->space_cv, NULL);
     atomic_init(&p->stop, false);
@@ -770,7 +801,7 @@ void tld_pipeline_free(struct tld_pipeline *p)
         struct worker *w = &p->workers[i];
         for (struct item *it = w->q.head, *nx; it; it = nx) {
             nx = it->next;
-            item_done(it);
+            item_done(p, it);
         }
         tld_worker_free(w->w);
         pthread_mutex_destroy(&w->q.mu);
@@ -785,6 +816,11 @@ void tld_pipeline_free(struct tld_pipeline *p)
     tld_engine_state_free(p->state);
     if (p->rs)
         tld_ruleset_unref(p->rs);
+    for (struct chunk *c = p->pool, *nx; c; c = nx) {
+        nx = c->next_free;
+        free(c);
+    }
+    pthread_mutex_destroy(&p->pool_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->ring_cv);
     pthread_cond_destroy(&p->space_cv);
