@@ -114,8 +114,11 @@ def latency(env, work, ops):
         tail.join(5)
         read_lat, out_lat = [], []
         for r in a.records():
-            d = json.loads(r["text"])["docker"]
-            if d.get("Type") == "listener" or d.get("timeNano", 0) < t_start:
+            # The agent's own status events and the posture events it derives from a create
+            # are not Docker events; only what the engine sent has a latency to measure.
+            d = json.loads(r["text"]).get("docker")
+            if (not isinstance(d, dict) or d.get("Type") in ("listener", "posture")
+                    or d.get("timeNano", 0) < t_start):
                 continue
             rt = r["read_time"]
             read_ns = int(time.mktime(time.strptime(rt[:19], "%Y-%m-%dT%H:%M:%S"))
