@@ -54,13 +54,11 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-#ifndef __SSE2__
 /* Bytes copied as they are: printable ASCII and DEL, other than the quote and the backslash. */
 static inline bool verbatim(unsigned c)
 {
     return c - 0x20u < 0x60u && c != '"' && c != '\\';
 }
-#endif
 
 #ifdef __SSE2__
 /* Bit k set when byte k of x is not verbatim: a signed compare below 0x20 also catches the
@@ -84,19 +82,18 @@ static inline size_t verbatim_run(const unsigned char *p, size_t i, size_t n)
         if (mask)
             return i + (unsigned)__builtin_ctz(mask);
     }
-    if (i < n) { /* the last bytes, through a copy: never read past the string */
-        unsigned char tail[16] = {0};
-        memcpy(tail, p + i, n - i);
-        unsigned mask = not_verbatim16(_mm_loadu_si128((const __m128i *)tail));
-        mask &= (1u << (n - i)) - 1;
-        return mask ? i + (unsigned)__builtin_ctz(mask) : n;
+    if (i < n && n >= 16) {
+        /* The last bytes through the 16 that end at n, overlapping what was seen: never read
+         * past the string, and no copy (a small copy then a wide load stalls the store buffer). */
+        size_t base = n - 16;
+        unsigned mask = not_verbatim16(_mm_loadu_si128((const __m128i *)(p + base)));
+        mask &= 0xFFFFu << (i - base);
+        return mask ? base + (unsigned)__builtin_ctz(mask) : n;
     }
-    return n;
-#else
+#endif
     while (i < n && verbatim(p[i]))
         i++;
     return i;
-#endif
 }
 
 static const char hex[] = "0123456789abcdef";
@@ -421,6 +418,13 @@ static void insert_dynamic(struct tld_arena *arena, struct node *root, struct tl
     unsigned d = 0;
     if (pm->depth) {
         size_t common = 0, lim = name.n < pm->name.n ? name.n : pm->name.n;
+        for (; common + 8 <= lim; common += 8) { /* long shared prefixes, a word at a time */
+            uint64_t a, b;
+            memcpy(&a, name.p + common, 8);
+            memcpy(&b, pm->name.p + common, 8);
+            if (a != b)
+                break;
+        }
         while (common < lim && name.p[common] == pm->name.p[common])
             common++;
         for (unsigned k = pm->depth; k-- > 0;)

@@ -241,19 +241,18 @@ static inline size_t quote_or_backslash(const unsigned char *s, size_t i, size_t
         if (mask)
             return i + (unsigned)__builtin_ctz(mask);
     }
-    if (i < n) { /* the last bytes, through a copy: never read past the text */
-        unsigned char tail[16] = {0};
-        memcpy(tail, s + i, n - i);
-        unsigned mask = quote_or_backslash16(_mm_loadu_si128((const __m128i *)tail));
-        mask &= (1u << (n - i)) - 1;
-        return mask ? i + (unsigned)__builtin_ctz(mask) : n;
+    if (i < n && n >= 16) {
+        /* The last bytes through the 16 that end at n, overlapping what was seen: never read
+         * past the text, and no copy (a small copy then a wide load stalls the store buffer). */
+        size_t base = n - 16;
+        unsigned mask = quote_or_backslash16(_mm_loadu_si128((const __m128i *)(s + base)));
+        mask &= 0xFFFFu << (i - base);
+        return mask ? base + (unsigned)__builtin_ctz(mask) : n;
     }
-    return n;
-#else
+#endif
     while (i < n && s[i] != '"' && s[i] != '\\' && s[i])
         i++;
     return i;
-#endif
 }
 
 static size_t string_end(const struct jparser *jp, bool *nul, bool *esc)

@@ -216,6 +216,38 @@ const char *tld_rx_pattern(const struct tld_rx *rx)
     return rx->pattern;
 }
 
+/* Bytes that stand for themselves in an OS_Regex pattern between "^" and "$", kept to the
+ * plainly literal ones (no escape, group, alternative or repetition character). */
+static bool osregex_plain(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("_-.:/@ ,=", c));
+}
+
+bool tld_rx_only_literal(const struct tld_rx *rx, const char **lit, size_t *n)
+{
+    const char *p = rx->pattern;
+    size_t len = strlen(p);
+    if (rx->kind == TLD_RX_EXACT) {
+        if (((const struct exact *)rx->impl)->n != len)
+            return false; /* a NUL inside the pattern */
+        *lit = p;
+        *n = len;
+        return true;
+    }
+    if ((rx->kind != TLD_RX_OSMATCH && rx->kind != TLD_RX_OSREGEX) || len < 2 || p[0] != '^' ||
+        p[len - 1] != '$')
+        return false;
+    for (size_t i = 1; i + 1 < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x80 || (rx->kind == TLD_RX_OSMATCH ? c == '|' : !osregex_plain(c)))
+            return false;
+    }
+    *lit = p + 1;
+    *n = len - 2;
+    return true;
+}
+
 bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_rx_result *res,
                   struct tld_rx_scratch *scratch)
 {

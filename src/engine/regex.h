@@ -75,6 +75,14 @@ const char *tld_rx_pattern(const struct tld_rx *rx);
 bool tld_rx_match(const struct tld_rx *rx, const char *s, size_t n, struct tld_rx_result *res,
                   struct tld_rx_scratch *scratch);
 
+/*
+ * When every subject rx can match equals one literal, ignoring ASCII case, points *lit at it
+ * (inside rx, *n bytes, no NUL) and returns true: "^create$" as OS_Match or OS_Regex, any exact
+ * pattern. Returns false for every other shape, and whenever it is unsure, so callers may use it
+ * to skip work but never to decide a match.
+ */
+bool tld_rx_only_literal(const struct tld_rx *rx, const char **lit, size_t *n);
+
 /* Per-thread working memory (PCRE2 match data, JIT stack); NULL when out of memory. */
 struct tld_rx_scratch *tld_rx_scratch_new(void);
 void tld_rx_scratch_free(struct tld_rx_scratch *scratch);

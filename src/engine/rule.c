@@ -192,24 +192,22 @@ static inline uint64_t fold8(uint64_t w)
     return w | upper >> 2;
 }
 
-/* Case-insensitive hash of a field name, eight bytes at a time: it runs for every dynamic
- * field of every event whose rules look fields up by name. */
+/* Case-insensitive hash of a field name (or of a value a rule compares with a literal), from
+ * its length and its first and last eight bytes: it runs for every dynamic field of every event
+ * whose rules look fields up by name, and names of one event mostly differ in length or at an
+ * end ("docker.Actor.Attributes.name" / "...image"). Names alike in all three only share a
+ * slot; every lookup still compares the whole name. */
 uint32_t dynname_hash(const char *p, size_t n)
 {
-    const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t h = k ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ fold8(w)) * k;
-        h ^= h >> 29;
+    uint64_t head = 0, tail = 0;
+    if (n >= 8) {
+        memcpy(&head, p, 8);
+        memcpy(&tail, p + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            head |= (uint64_t)(unsigned char)p[i] << (8 * i);
     }
-    if (i < n) {
-        uint64_t w = 0;
-        memcpy(&w, p + i, n - i);
-        h = (h ^ fold8(w)) * k;
-    }
+    uint64_t h = (fold8(head) * 0x9E3779B97F4A7C15ull) ^ (fold8(tail) * 0xC2B2AE3D27D4EB4Full) ^ n;
     h ^= h >> 32;
     h *= 0xFF51AFD7ED558CCDull;
     h ^= h >> 29;

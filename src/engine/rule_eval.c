@@ -36,7 +36,8 @@ struct ectx {
     bool tm_ready;
     char hhmm[6];
     int wday;
-    bool dyn_ready;
+    bool dyn_hashed, dyn_ready;
+    uint64_t dyn_bloom[4];          /* DYN_BLOOM_BIT of every dynamic field name, once hashed */
     const struct dynname *dyn_last; /* the last name looked up and what it found */
     struct tld_sv dyn_last_value;
     int32_t decoder_id;               /* -2 without decoder: no rule's decoded_as equals it */
@@ -97,10 +98,28 @@ static struct tld_sv dyn_get(struct ectx *x, const struct dynname *k)
     return x->dyn_last_value;
 }
 
+/* The hashes of the event's dynamic field names (at the start of hit->dynidx) and the filter
+ * of their bits; once per event, when a rule first needs either. */
+static void dyn_prepare(struct ectx *x)
+{
+    if (x->dyn_hashed)
+        return;
+    const struct tld_event *ev = x->ev;
+    uint32_t *hash = x->hit->dynidx;
+    unsigned n = ev->ndyn < TLD_EVENT_MAX_FIELDS ? ev->ndyn : TLD_EVENT_MAX_FIELDS;
+    memset(x->dyn_bloom, 0, sizeof x->dyn_bloom);
+    for (unsigned i = 0; i < n; i++) {
+        struct tld_sv name = ev->dyn[i].name;
+        hash[i] = dynname_hash(name.p ? name.p : "", name.n);
+        unsigned bit = DYN_BLOOM_BIT(hash[i]);
+        x->dyn_bloom[bit >> 6] |= 1ull << (bit & 63);
+    }
+    x->dyn_hashed = true;
+}
+
 static struct tld_sv dyn_lookup(struct ectx *x, const struct dynname *k)
 {
     const struct tld_event *ev = x->ev;
-    uint16_t *idx = x->hit->dynidx;
     struct tld_sv name = tld_sv_make(k->name, k->len);
     if (ev->ndyn <= 8) {
         for (unsigned i = 0; i < ev->ndyn; i++)
@@ -108,11 +127,14 @@ static struct tld_sv dyn_lookup(struct ectx *x, const struct dynname *k)
                 return ev->dyn[i].value;
         return TLD_SV_NULL;
     }
+    uint32_t *hash = x->hit->dynidx;
+    uint16_t *idx = (uint16_t *)(hash + TLD_EVENT_MAX_FIELDS);
     if (!x->dyn_ready) {
+        dyn_prepare(x);
         memset(idx, 0, DYNIDX_SLOTS * sizeof *idx);
         for (unsigned i = 0; i < ev->ndyn && i < TLD_EVENT_MAX_FIELDS; i++) {
             struct tld_sv n = ev->dyn[i].name;
-            uint32_t s = dynname_hash(n.p ? n.p : "", n.n) & (DYNIDX_SLOTS - 1);
+            uint32_t s = hash[i] & (DYNIDX_SLOTS - 1);
             bool dup = false;
             while (idx[s] && !dup) {
                 dup = tld_sv_eq_nocase(ev->dyn[idx[s] - 1].name, n);
@@ -177,10 +199,26 @@ static bool time_ok(struct ectx *x, const struct rule_body *b)
     return in != b->time_neg;
 }
 
-/* decoded_as and field presence; the same test runs on the packed kid filters. */
-static inline bool prefilter(const struct ectx *x, int32_t decoded_as, uint32_t need)
+static bool pure_tests(struct ectx *x, const struct rule_body *b);
+
+/* decoded_as, static field presence and one dynamic field's presence, from the packed filter
+ * a parent (or the top-level list) keeps of each rule; b is that rule's body, read only by
+ * the fuzzers' check. */
+static inline bool pass(struct ectx *x, const struct kid_filter *f, const struct rule_body *b)
 {
-    return (decoded_as < 0 || decoded_as == x->decoder_id) && (need & x->present) == need;
+    (void)b;
+    if ((f->decoded_as >= 0 && f->decoded_as != x->decoder_id) || (f->need & x->present) != f->need)
+        return false;
+    if (!f->dynbit)
+        return true;
+    dyn_prepare(x);
+    unsigned bit = f->dynbit - 1u;
+    bool ok = (x->dyn_bloom[bit >> 6] >> (bit & 63)) & 1;
+#ifdef TLD_FUZZING
+    if (!ok && pure_tests(x, b)) /* a rule turned away here must fail its tests */
+        __builtin_trap();
+#endif
+    return ok;
 }
 
 static bool pure_tests(struct ectx *x, const struct rule_body *b)
@@ -318,15 +356,48 @@ static bool side_tests(struct ectx *x, const struct tld_rule *r)
 
 /* ---- the tree walk ---- */
 
-/* The node's rule has passed its prefilter. */
+/* The node's rule has passed its filter (pass). */
 static const struct tld_rule *check(struct ectx *x, const struct rnode *node);
+
+/* The event's values of a node's keys (struct kid_key), hashed on first use during one visit. */
+struct key_values {
+    uint8_t state[KID_KEYS_MAX]; /* 0 not computed, 1 hashed, 2 absent: no keyed kid passes */
+    uint32_t hash[KID_KEYS_MAX];
+};
+
+/* False when kid i cannot pass: its key test wants a literal the event's value is not. */
+static bool key_ok(struct ectx *x, const struct rnode *node, unsigned i, struct key_values *kv)
+{
+    unsigned j = node->kf[i].key;
+    if (!j--)
+        return true;
+    if (!kv->state[j]) {
+        const struct kid_key *k = &node->keys[j];
+        /* As run_test reads it: an absent static field is matched as "", an absent dynamic
+         * field fails. */
+        struct tld_sv v = k->kind == RT_FIELD ? x->ev->fields[k->field] : dyn_get(x, &k->dyn);
+        if (!v.p && k->kind == RT_FIELD)
+            v = TLD_SV_LIT("");
+        kv->state[j] = v.p ? 1 : 2;
+        if (v.p)
+            kv->hash[j] = dynname_hash(v.p, v.n);
+    }
+    bool ok = kv->state[j] == 1 && kv->hash[j] == node->kf[i].key_hash;
+#ifdef TLD_FUZZING
+    /* The fuzzers check that every kid turned away here would have failed its tests. */
+    if (!ok && pure_tests(x, &node->kids[i]->rule->impl->b))
+        __builtin_trap();
+#endif
+    return ok;
+}
 
 /* The first kid (in sibling order) that wins, or NULL. */
 static const struct tld_rule *check_kids(struct ectx *x, const struct rnode *node)
 {
+    struct key_values kv = {0};
     if (!node->kdec) {
         for (unsigned i = 0; i < node->nkids; i++) {
-            if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+            if (!pass(x, &node->kf[i], &node->kids[i]->rule->impl->b) || !key_ok(x, node, i, &kv))
                 continue;
             const struct tld_rule *w = check(x, node->kids[i]);
             if (w)
@@ -335,7 +406,7 @@ static const struct tld_rule *check_kids(struct ectx *x, const struct rnode *nod
         return NULL;
     }
     /* Only the kids without decoded_as and those for this event's decoder can pass the
-     * prefilter: merge the two ascending position lists. */
+     * filter: merge the two ascending position lists. */
     unsigned lo = 0, hi = node->nkdec;
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
@@ -352,7 +423,7 @@ static const struct tld_rule *check_kids(struct ectx *x, const struct rnode *nod
         unsigned i = dec && (a == node->nkany || node->kdec[j].pos < node->kany[a])
                          ? node->kdec[j++].pos
                          : node->kany[a++];
-        if (!prefilter(x, node->kf[i].decoded_as, node->kf[i].need))
+        if (!pass(x, &node->kf[i], &node->kids[i]->rule->impl->b) || !key_ok(x, node, i, &kv))
             continue;
         const struct tld_rule *w = check(x, node->kids[i]);
         if (w)
@@ -514,8 +585,7 @@ void tld_rules_eval(const struct tld_rules *rules, struct tld_rules_state *st,
     if ((unsigned)x.type < TLD_CAT_COUNT)
         for (unsigned i = 0; i < rules->ncat_top[x.type] && !w; i++) {
             const struct rnode *t = rules->cat_top[x.type][i];
-            const struct rule_body *b = &t->rule->impl->b;
-            if (prefilter(&x, b->decoded_as, b->need))
+            if (pass(&x, &rules->cat_kf[x.type][i], &t->rule->impl->b))
                 w = check(&x, t);
         }
     if (!w)

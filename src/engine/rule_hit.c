@@ -16,7 +16,9 @@ int tld_rule_hit_init(struct tld_rule_hit *hit)
     memset(hit, 0, sizeof *hit);
     hit->scratch = tld_rx_scratch_new();
     hit->prevlog_buf = malloc(TLD_DIFF_MAX_LOG + 1);
-    hit->dynidx = malloc(2 * TLD_EVENT_MAX_FIELDS * sizeof(uint16_t));
+    /* The event's dynamic-field name hashes, then an open-addressing table (rule_eval.c). */
+    hit->dynidx = malloc(TLD_EVENT_MAX_FIELDS * sizeof(uint32_t) +
+                         2 * TLD_EVENT_MAX_FIELDS * sizeof(uint16_t));
     if (!hit->scratch || !hit->prevlog_buf || !hit->dynidx) {
         tld_rule_hit_fini(hit);
         return TLD_ENOMEM;

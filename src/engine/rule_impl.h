@@ -151,7 +151,28 @@ struct tld_rule_impl {
 struct kid_filter {
     int32_t decoded_as; /* -1 = any */
     uint32_t need;      /* PB_* bits */
+    uint8_t key;        /* 1 + index into the parent's keys[], 0 = none */
+    uint16_t dynbit;    /* 1 + DYN_BLOOM_BIT of a dynamic field the tests need, 0 = none */
+    uint32_t key_hash;  /* dynname_hash of the only value the kid's key test accepts */
 };
+
+/* The bit a dynamic field name sets in an event's 256-bit name filter (from the hash's top
+ * byte; the per-event index uses the low bits). */
+#define DYN_BLOOM_BIT(hash) ((hash) >> 24)
+
+/*
+ * A field that several siblings test for one literal each ("docker.Action" = "create",
+ * "start", ...): the parent hashes the event's value once per visit and skips every kid whose
+ * literal has another hash, without touching the kid's rule (built by tree_finish).
+ */
+struct kid_key {
+    uint8_t kind;  /* RT_FIELD or RT_DYN */
+    uint8_t field; /* RT_FIELD: enum tld_field */
+    struct dynname dyn;
+};
+#define KID_KEYS_MAX 4
+/* Siblings that must share a key before it is worth hashing the event's value. */
+#define KID_KEY_MIN 4
 
 /* A kid's position among its siblings, with the decoder it requires. */
 struct kid_dec {
@@ -178,6 +199,8 @@ struct rnode {
     unsigned nkany;
     struct kid_dec *kdec;
     unsigned nkdec;
+    struct kid_key keys[KID_KEYS_MAX]; /* see struct kid_key; nkeys used */
+    unsigned nkeys;
 };
 
 /* Memory and compiled objects of one loaded file; freed with the rule set (or on rollback). */
@@ -206,6 +229,7 @@ struct tld_rules {
     struct file_store *files;
     /* Built by finish. */
     struct rnode **cat_top[TLD_CAT_COUNT];
+    struct kid_filter *cat_kf[TLD_CAT_COUNT]; /* the filters of cat_top[c][i] */
     unsigned ncat_top[TLD_CAT_COUNT];
     bool has_global_search; /* some rule searches the global recent-events list */
     bool has_fts, has_diff; /* some rule uses if_fts / check_diff */

@@ -516,6 +516,123 @@ static int kid_index(struct rnode *n)
     return 0;
 }
 
+/* When t accepts only one literal value of a field, that literal. Every pure test must pass for
+ * a rule to match, so a kid whose literal differs from the event's value cannot match (negated
+ * tests excluded; an absent dynamic field fails the test anyway, see run_test). */
+static bool literal_of(const struct rtest *t, const char **lit, size_t *n)
+{
+    return !t->negate && (t->kind == RT_FIELD || t->kind == RT_DYN) && t->rx &&
+           tld_rx_only_literal(t->rx, lit, n);
+}
+
+static bool same_key(const struct kid_key *k, const struct rtest *t)
+{
+    if (k->kind != t->kind)
+        return false;
+    if (t->kind == RT_FIELD)
+        return k->field == t->field;
+    return k->dyn.len == t->dyn.len && k->dyn.hash == t->dyn.hash &&
+           tld_sv_eq_nocase(tld_sv_make(k->dyn.name, k->dyn.len),
+                            tld_sv_make(t->dyn.name, t->dyn.len));
+}
+
+/* A field the kids test for literals, while choosing the node's keys. */
+struct key_cand {
+    struct kid_key key;
+    unsigned kids;     /* kids with a literal test on it */
+    unsigned distinct; /* distinct literal hashes among them (up to 64 kept) */
+    uint32_t seen[64];
+};
+
+static void cand_add(struct key_cand *c, uint32_t h)
+{
+    c->kids++;
+    unsigned kept = c->distinct < 64 ? c->distinct : 64;
+    for (unsigned i = 0; i < kept; i++)
+        if (c->seen[i] == h)
+            return;
+    if (c->distinct < 64)
+        c->seen[c->distinct] = h;
+    c->distinct++;
+}
+
+/*
+ * Chooses the node's keys: the fields that at least KID_KEY_MIN kids test for a literal, with
+ * at least two different literals, most distinct literals first. Each kid then filters on the
+ * key among its literal tests that splits the siblings best ("docker.Action" rather than
+ * "docker.Type" when a kid tests both).
+ */
+static int kid_keys(struct rnode *n)
+{
+    enum { NCAND = 8 };
+    if (n->nkids < KID_KEY_MIN)
+        return 0;
+    struct key_cand *cand = calloc(NCAND, sizeof *cand);
+    if (!cand)
+        return TLD_ENOMEM;
+    unsigned ncand = 0;
+    for (unsigned k = 0; k < n->nkids; k++) {
+        const struct rule_body *b = &n->kids[k]->rule->impl->b;
+        for (unsigned i = 0; i < b->ntests; i++) {
+            const char *lit;
+            size_t len;
+            if (!literal_of(&b->tests[i], &lit, &len))
+                continue;
+            unsigned c = 0;
+            while (c < ncand && !same_key(&cand[c].key, &b->tests[i]))
+                c++;
+            if (c == ncand) {
+                if (ncand == NCAND)
+                    continue;
+                cand[ncand++].key =
+                    (struct kid_key){b->tests[i].kind, b->tests[i].field, b->tests[i].dyn};
+            }
+            cand_add(&cand[c], dynname_hash(lit, len));
+        }
+    }
+    while (n->nkeys < KID_KEYS_MAX) {
+        int best = -1;
+        for (unsigned c = 0; c < ncand; c++)
+            if (cand[c].kids >= KID_KEY_MIN && cand[c].distinct >= 2 &&
+                (best < 0 || cand[c].distinct > cand[best].distinct))
+                best = (int)c;
+        if (best < 0)
+            break;
+        n->keys[n->nkeys++] = cand[best].key;
+        cand[best].kids = 0; /* taken */
+    }
+    for (unsigned k = 0; k < n->nkids && n->nkeys; k++) {
+        const struct rule_body *b = &n->kids[k]->rule->impl->b;
+        for (unsigned i = 0; i < b->ntests; i++) {
+            const char *lit;
+            size_t len;
+            if (!literal_of(&b->tests[i], &lit, &len))
+                continue;
+            for (unsigned j = 0; j < n->nkeys; j++) {
+                /* keys[] is ordered best first: keep the kid's best key. */
+                if (same_key(&n->keys[j], &b->tests[i]) &&
+                    (!n->kf[k].key || j + 1 < n->kf[k].key)) {
+                    n->kf[k].key = (uint8_t)(j + 1);
+                    n->kf[k].key_hash = dynname_hash(lit, len);
+                }
+            }
+        }
+    }
+    free(cand);
+    return 0;
+}
+
+/* What a parent (or the top-level loop) tests before touching the rule itself. */
+static struct kid_filter filter_of(const struct rule_body *b)
+{
+    struct kid_filter f = {.decoded_as = b->decoded_as, .need = b->need};
+    /* run_test fails a dynamic-field test, negated or not, when the field is absent. */
+    for (unsigned i = 0; i < b->ntests && !f.dynbit; i++)
+        if (b->tests[i].kind == RT_DYN)
+            f.dynbit = (uint16_t)(1 + DYN_BLOOM_BIT(b->tests[i].dyn.hash));
+    return f;
+}
+
 int tree_finish(struct tld_rules *rs)
 {
     for (unsigned i = 0; i < rs->nnodes; i++) {
@@ -525,11 +642,11 @@ int tree_finish(struct tld_rules *rs)
         n->kf = malloc(n->nkids * sizeof *n->kf);
         if (!n->kf)
             return TLD_ENOMEM;
-        for (unsigned k = 0; k < n->nkids; k++) {
-            const struct rule_body *b = &n->kids[k]->rule->impl->b;
-            n->kf[k] = (struct kid_filter){b->decoded_as, b->need};
-        }
-        int err = kid_index(n);
+        for (unsigned k = 0; k < n->nkids; k++)
+            n->kf[k] = filter_of(&n->kids[k]->rule->impl->b);
+        int err = kid_keys(n);
+        if (!err)
+            err = kid_index(n);
         if (err)
             return err;
     }
@@ -540,11 +657,15 @@ int tree_finish(struct tld_rules *rs)
         if (!n)
             continue;
         rs->cat_top[c] = malloc(n * sizeof *rs->cat_top[c]);
-        if (!rs->cat_top[c])
+        rs->cat_kf[c] = malloc(n * sizeof *rs->cat_kf[c]);
+        if (!rs->cat_top[c] || !rs->cat_kf[c])
             return TLD_ENOMEM;
-        for (unsigned i = 0; i < rs->ntop; i++)
-            if (rs->top[i]->rule->category == (enum tld_category)c)
-                rs->cat_top[c][rs->ncat_top[c]++] = rs->top[i];
+        for (unsigned i = 0; i < rs->ntop; i++) {
+            if (rs->top[i]->rule->category != (enum tld_category)c)
+                continue;
+            rs->cat_kf[c][rs->ncat_top[c]] = filter_of(&rs->top[i]->rule->impl->b);
+            rs->cat_top[c][rs->ncat_top[c]++] = rs->top[i];
+        }
     }
     return 0;
 }
@@ -555,6 +676,8 @@ void tree_free(struct tld_rules *rs)
         node_free(rs->nodes[i]);
     free(rs->nodes);
     free(rs->top);
-    for (int c = 0; c < TLD_CAT_COUNT; c++)
+    for (int c = 0; c < TLD_CAT_COUNT; c++) {
         free(rs->cat_top[c]);
+        free(rs->cat_kf[c]);
+    }
 }

@@ -840,6 +840,95 @@ static void shared_between_threads(void **state)
         tld_rx_free(base.rx[p]);
 }
 
+/* ASCII case-insensitive equality, as tld_rx_only_literal promises. */
+static bool equal_nocase(const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Rules skip siblings by the literal a pattern accepts: which shapes give one, and on random
+ * subjects near it, a pattern with a literal never matches anything that is not that literal. */
+static void only_literal(void **state)
+{
+    static const struct {
+        enum tld_rx_kind kind;
+        const char *pat, *lit; /* lit NULL: no literal */
+    } cases[] = {
+        {TLD_RX_OSREGEX, "^create$", "create"},
+        {TLD_RX_OSREGEX, "^exec_start: bash$", "exec_start: bash"},
+        {TLD_RX_OSREGEX, "^a.b$", "a.b"},
+        {TLD_RX_OSREGEX, "^create", NULL},
+        {TLD_RX_OSREGEX, "create$", NULL},
+        {TLD_RX_OSREGEX, "^kill$|^die$", NULL},
+        {TLD_RX_OSREGEX, "^\\d+$", NULL},
+        {TLD_RX_OSREGEX, "^a+$", NULL},
+        {TLD_RX_OSREGEX, "^(a)$", NULL},
+        {TLD_RX_OSMATCH, "^start$", "start"},
+        {TLD_RX_OSMATCH, "^a\\b(c)*$", "a\\b(c)*"},
+        {TLD_RX_OSMATCH, "^$", ""},
+        {TLD_RX_OSMATCH, "^a$|^b$", NULL},
+        {TLD_RX_OSMATCH, "!^a$", NULL},
+        {TLD_RX_OSMATCH, "start", NULL},
+        {TLD_RX_EXACT, "Start", "Start"},
+        {TLD_RX_EXACT, "", ""},
+        {TLD_RX_PCRE2, "^start$", NULL},
+    };
+    static const char alphabet[] = "abcABC.:-_ \\\n";
+    unsigned seed = 12345;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct tld_rx *rx = compile_ok(cases[c].kind, cases[c].pat, 0);
+        const char *lit = NULL;
+        size_t n = 0;
+        bool got = tld_rx_only_literal(rx, &lit, &n);
+        assert_int_equal(got, cases[c].lit != NULL);
+        if (!got) {
+            tld_rx_free(rx);
+            continue;
+        }
+        assert_int_equal(n, strlen(cases[c].lit));
+        assert_memory_equal(lit, cases[c].lit, n);
+        /* The literal itself matches; near misses (case changes, one byte added, removed or
+         * changed, random strings over the literal's bytes) match only when equal. */
+        assert_true(tld_rx_match(rx, lit, n, NULL, scratch));
+        char buf[64];
+        for (int round = 0; round < 4000; round++) {
+            size_t m = n < sizeof buf - 2 ? n : sizeof buf - 2;
+            memcpy(buf, lit, m);
+            seed = seed * 1103515245u + 12345u;
+            unsigned op = (seed >> 16) % 4, at = m ? (seed >> 8) % (unsigned)(m + 1) : 0;
+            char ch = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+            if (op == 0 && at < m)
+                buf[at] = (char)(buf[at] ^ 0x20); /* case flip (or another byte) */
+            else if (op == 1) {
+                memmove(buf + at + 1, buf + at, m - at);
+                buf[at] = ch;
+                m++;
+            } else if (op == 2 && at < m) {
+                memmove(buf + at, buf + at + 1, m - at - 1);
+                m--;
+            } else if (at < m) {
+                buf[at] = ch;
+            }
+            bool match = tld_rx_match(rx, buf, m, NULL, scratch);
+            if (match)
+                assert_true(cases[c].kind == TLD_RX_EXACT ? m == n && memcmp(buf, lit, n) == 0
+                                                          : equal_nocase(buf, m, lit, n));
+        }
+        tld_rx_free(rx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +951,7 @@ int main(void)
         cmocka_unit_test(pcre2_many_groups),
         cmocka_unit_test(group_matcher),
         cmocka_unit_test(shared_between_threads),
+        cmocka_unit_test(only_literal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -183,6 +183,64 @@ static void dynamic_fields(void **state)
     fx_free(f);
 }
 
+/* Siblings that test one field for literals are skipped by the literal's hash (rule_tree.c
+ * kid_keys): the same winners as testing each in turn, whatever the case, with the field
+ * absent, with a kid that tests two keyed fields, and with a literal rule behind an unkeyed one. */
+static void sibling_literals(void **state)
+{
+    struct fx *f = fx_rules(G(
+        R(100, 0, "<decoded_as>json</decoded_as><field name=\"integration\">^docker$</field>") R(
+            101, 3, "<if_sid>100</if_sid><field name=\"docker.Action\">^create$</field>")
+            R(102, 3, "<if_sid>100</if_sid><field name=\"docker.Action\">^start$</field>") R(
+                103, 4, "<if_sid>100</if_sid><field name=\"docker.Action\">^kill$|^die$</field>")
+                R(104, 3,
+                  "<if_sid>100</if_sid><field name=\"docker.Type\">^image$</field>"
+                  "<field name=\"docker.Action\">^pull$</field>")
+                    R(105, 3, "<if_sid>100</if_sid><field name=\"docker.Action\">^pull$</field>") R(
+                        106, 3, "<if_sid>100</if_sid><field name=\"docker.Action\">^stop$</field>")
+                        R(107, 3,
+                          "<if_sid>100</if_sid><field name=\"docker.Type\">^network$</field>")
+                            R(108, 3,
+                              "<if_sid>100</if_sid><field name=\"docker.Type\">^volume$</field>")
+                                R(109, 3, "<if_sid>100</if_sid><match>x</match>")
+                                    R(110, 3,
+                                      "<if_sid>100</if_sid><field "
+                                      "name=\"docker.Action\">^exec_start: sh$</field>")));
+    static const struct {
+        const char *type, *action; /* NULL: the field is absent */
+        int want;
+    } cases[] = {
+        {"container", "create", 101},
+        {"container", "CREATE", 101},
+        {"container", "Start", 102},
+        {"container", "die", 103},
+        {"image", "pull", 104},
+        {"container", "pull", 105},
+        {"container", "stop", 106},
+        {"network", "connect", 107},
+        {"VOLUME", "mount", 108},
+        {"container", NULL, 100},
+        {NULL, "stop", 106},
+        {"container", "creat", 100},
+        {"container", "exec_start: SH", 110},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct tld_event *ev = fx_event(f, "{}", "json", 0);
+        fx_dyn(ev, "integration", "docker");
+        if (cases[i].type)
+            fx_dyn(ev, "docker.Type", cases[i].type);
+        if (cases[i].action)
+            fx_dyn(ev, "docker.Action", cases[i].action);
+        assert_int_equal(fx_eval(f), cases[i].want);
+    }
+    /* the unkeyed sibling (same level, loaded earlier) still runs before a keyed one */
+    struct tld_event *ev = fx_event(f, "x", "json", 0);
+    fx_dyn(ev, "integration", "docker");
+    fx_dyn(ev, "docker.Action", "exec_start: sh");
+    assert_int_equal(fx_eval(f), 109);
+    fx_free(f);
+}
+
 /* Level-0 winners are returned (logtest reports them) but produce nothing to store/alert. */
 static void level0_noalert_firedtimes(void **state)
 {
@@ -600,6 +658,7 @@ int main(void)
         cmocka_unit_test(static_fields),
         cmocka_unit_test(log_program_host_location_user),
         cmocka_unit_test(dynamic_fields),
+        cmocka_unit_test(sibling_literals),
         cmocka_unit_test(level0_noalert_firedtimes),
         cmocka_unit_test(alert_decision),
         cmocka_unit_test(ignore_window),
