@@ -150,27 +150,39 @@ static size_t json_unescape(const char *in, size_t n, char *out, size_t cap)
  * case-insensitively on the whole decoded URL. They catch payloads a lexer could not read as SQL,
  * HTML or a shell command (broken or truncated ones) that still name an attack tool's target.
  */
+#define SIG(text, kind)                                                                            \
+    {                                                                                              \
+        text, sizeof text - 1, kind                                                                \
+    }
 static const struct {
     const char *needle; /* lower case */
-    unsigned kind;
+    unsigned len, kind;
 } signatures[] = {
-    {"xp_cmdshell", TLD_WEBATTACK_SQLI},      {"information_schema", TLD_WEBATTACK_SQLI},
-    {"waitfor delay", TLD_WEBATTACK_SQLI},    {"pg_sleep(", TLD_WEBATTACK_SQLI},
-    {"benchmark(", TLD_WEBATTACK_SQLI},       {"@@version", TLD_WEBATTACK_SQLI},
-    {"load_file(", TLD_WEBATTACK_SQLI},       {"into outfile", TLD_WEBATTACK_SQLI},
-    {"into dumpfile", TLD_WEBATTACK_SQLI},    {"dbms_pipe.", TLD_WEBATTACK_SQLI},
-    {"utl_inaddr.", TLD_WEBATTACK_SQLI},      {"<script", TLD_WEBATTACK_XSS},
-    {"<iframe", TLD_WEBATTACK_XSS},           {"onerror=", TLD_WEBATTACK_XSS},
-    {"document.cookie", TLD_WEBATTACK_XSS},   {"/etc/passwd", TLD_WEBATTACK_TRAVERSAL},
-    {"/etc/shadow", TLD_WEBATTACK_TRAVERSAL}, {"/proc/self/environ", TLD_WEBATTACK_TRAVERSAL},
-    {"win.ini", TLD_WEBATTACK_TRAVERSAL},     {"boot.ini", TLD_WEBATTACK_TRAVERSAL},
-    {";wget ", TLD_WEBATTACK_CMDI},           {"|wget ", TLD_WEBATTACK_CMDI},
-    {";curl ", TLD_WEBATTACK_CMDI},           {"|curl ", TLD_WEBATTACK_CMDI},
-    {"/bin/sh -c", TLD_WEBATTACK_CMDI},       {"cmd.exe /c", TLD_WEBATTACK_CMDI},
-    {"nc -e ", TLD_WEBATTACK_CMDI},
+    SIG("xp_cmdshell", TLD_WEBATTACK_SQLI),      SIG("information_schema", TLD_WEBATTACK_SQLI),
+    SIG("waitfor delay", TLD_WEBATTACK_SQLI),    SIG("pg_sleep(", TLD_WEBATTACK_SQLI),
+    SIG("benchmark(", TLD_WEBATTACK_SQLI),       SIG("@@version", TLD_WEBATTACK_SQLI),
+    SIG("load_file(", TLD_WEBATTACK_SQLI),       SIG("into outfile", TLD_WEBATTACK_SQLI),
+    SIG("into dumpfile", TLD_WEBATTACK_SQLI),    SIG("dbms_pipe.", TLD_WEBATTACK_SQLI),
+    SIG("utl_inaddr.", TLD_WEBATTACK_SQLI),      SIG("<script", TLD_WEBATTACK_XSS),
+    SIG("<iframe", TLD_WEBATTACK_XSS),           SIG("onerror=", TLD_WEBATTACK_XSS),
+    SIG("document.cookie", TLD_WEBATTACK_XSS),   SIG("/etc/passwd", TLD_WEBATTACK_TRAVERSAL),
+    SIG("/etc/shadow", TLD_WEBATTACK_TRAVERSAL), SIG("/proc/self/environ", TLD_WEBATTACK_TRAVERSAL),
+    SIG("win.ini", TLD_WEBATTACK_TRAVERSAL),     SIG("boot.ini", TLD_WEBATTACK_TRAVERSAL),
+    SIG(";wget ", TLD_WEBATTACK_CMDI),           SIG("|wget ", TLD_WEBATTACK_CMDI),
+    SIG(";curl ", TLD_WEBATTACK_CMDI),           SIG("|curl ", TLD_WEBATTACK_CMDI),
+    SIG("/bin/sh -c", TLD_WEBATTACK_CMDI),       SIG("cmd.exe /c", TLD_WEBATTACK_CMDI),
+    SIG("nc -e ", TLD_WEBATTACK_CMDI),
 };
+#undef SIG
+#define NSIGNATURES (sizeof signatures / sizeof *signatures)
+_Static_assert(NSIGNATURES <= 32, "signature sets are 32-bit masks");
 
-/* Signature kinds in u[0..n): log escapes undone, decoded, case-folded into the scratch. */
+/*
+ * Signature kinds in u[0..n): log escapes undone, decoded, case-folded into the scratch, then
+ * one pass over the text: each byte names the signatures that start with it (a table built on
+ * the stack, a few dozen stores), so a URL costs one look-up per byte rather than one search
+ * per signature.
+ */
 static unsigned signature_kinds(const char *u, size_t n, struct tld_webattack_scratch *s)
 {
     size_t un = tld_url_log_unescape(u, n, s->url, sizeof s->url);
@@ -178,11 +190,18 @@ static unsigned signature_kinds(const char *u, size_t n, struct tld_webattack_sc
     for (size_t i = 0; i < dn; i++)
         if (s->buf[i] >= 'A' && s->buf[i] <= 'Z')
             s->buf[i] = (char)(s->buf[i] | 0x20);
+    uint32_t starts[256] = {0};
+    for (unsigned i = 0; i < NSIGNATURES; i++)
+        starts[(unsigned char)signatures[i].needle[0]] |= 1u << i;
     unsigned kinds = 0;
-    for (unsigned i = 0; i < sizeof signatures / sizeof *signatures; i++)
-        if (!(kinds & signatures[i].kind) &&
-            memmem(s->buf, dn, signatures[i].needle, strlen(signatures[i].needle)))
-            kinds |= signatures[i].kind;
+    for (size_t at = 0; at < dn; at++) {
+        for (uint32_t m = starts[(unsigned char)s->buf[at]]; m; m &= m - 1) {
+            unsigned i = (unsigned)__builtin_ctz(m);
+            if (!(kinds & signatures[i].kind) && dn - at >= signatures[i].len &&
+                memcmp(s->buf + at, signatures[i].needle, signatures[i].len) == 0)
+                kinds |= signatures[i].kind;
+        }
+    }
     return kinds;
 }
 

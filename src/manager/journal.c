@@ -69,6 +69,10 @@ struct tld_journal {
     uint64_t rd_seg_first;
     uint64_t rd_off;   /* file offset of the next frame */
     uint64_t rd_index; /* index expected at rd_off; 0 = not positioned */
+    /* What the last locked look-up saw, for the lock-free path of tld_journal_next: records
+     * below rd_synced are durable (synced_index only grows), and rd_after is the first index
+     * of the segment after the reader's (0: none then). */
+    uint64_t rd_synced, rd_after;
     char *rd_buf;
     size_t rd_cap;
     uint64_t rd_buf_off; /* file offset of rd_buf[0] */
@@ -796,6 +800,13 @@ static int rd_frame(struct tld_journal *j, struct tld_journal_rec *rec)
 int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_rec *rec,
                      int timeout_ms)
 {
+    /* The next record of the segment being read, already known durable: no lock (the
+     * dispatcher calls this for every event, while the receiver appends under the lock). The
+     * reader's segment cannot be released under it: release stops below what was read. Any
+     * failure takes the locked path, which handles segment ends and damage. */
+    if (j->rd_fd >= 0 && from == j->rd_index && from < j->rd_synced &&
+        (!j->rd_after || from < j->rd_after) && rd_frame(j, rec) == 0)
+        return 0;
     struct timespec ts;
     deadline_ts(&ts, timeout_ms);
     for (;;) {
@@ -830,6 +841,7 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
                 after = j->segs[i].first;
                 break;
             }
+        uint64_t synced = j->synced_index + 1;
         pthread_mutex_unlock(&j->mu);
         if (!s)
             return TLD_EIO;
@@ -842,8 +854,11 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
         }
         if (rc == 0)
             rc = rd_frame(j, rec);
-        if (rc == 0)
+        if (rc == 0) {
+            j->rd_synced = synced;
+            j->rd_after = after;
             return 0;
+        }
         if (rc == TLD_ECORRUPT || (rc == TLD_EAGAIN && after)) {
             /* Damaged record, or a segment that ends before the next one starts: continue
              * with the next segment (the loss was logged when the journal was opened). */

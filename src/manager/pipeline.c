@@ -33,7 +33,8 @@
 #define PLACEHOLDER_ID "0.0"
 #define DISPATCH_BATCH 256
 #define CHUNK_BYTES    (256u << 10)
-#define POP_BATCH      128
+#define POP_BATCH      256
+#define RING_RESUME    (TLD_PIPELINE_RING / 4) /* see dispatcher_main */
 #define TAKE_BATCH     256
 #define SLOT_KEEP      8192 /* a slot's buffer is kept up to this size */
 
@@ -82,6 +83,7 @@ struct wq {
 
 struct name_slot {
     unsigned id;
+    char id_text[TLD_PROTO_MAX_ID]; /* "001" */
     char name[TLD_PROTO_MAX_NAME + 1];
 };
 
@@ -117,7 +119,8 @@ struct tld_pipeline {
     uint64_t out_g;          /* next g the output takes */
     uint64_t free_g;         /* slots below this g are free for reuse */
     bool out_waiting;        /* the output sleeps on ring_cv */
-    bool disp_waiting;       /* the dispatcher sleeps on space_cv */
+    bool disp_waiting;       /* the dispatcher sleeps on space_cv ... */
+    uint64_t disp_resume_g;  /* ... until free_g reaches this */
     atomic_bool stop;
     unsigned workers_running;
     /* Chunks go from the dispatcher to the workers that free them: reusing a few avoids
@@ -338,8 +341,12 @@ static void *dispatcher_main(void *arg)
         if (dispatched >= 256 || taken == 0)
             publish(p, &dispatched, &waits, from, g);
         if (rc == TLD_EAGAIN) {
+            /* Resume once a quarter of the ring is free, not at every slot the output frees:
+             * when analysis is the bottleneck, that is one wake-up per RING_RESUME events
+             * instead of one per output batch. */
             pthread_mutex_lock(&p->mu);
-            while (g - p->free_g >= TLD_PIPELINE_RING && !stopping(p)) {
+            p->disp_resume_g = g - TLD_PIPELINE_RING + RING_RESUME;
+            while (p->free_g < p->disp_resume_g && !stopping(p)) {
                 struct timespec ts;
                 deadline_ms(&ts, 200);
                 p->disp_waiting = true;
@@ -367,18 +374,20 @@ static void *dispatcher_main(void *arg)
 
 /* ---- workers --------------------------------------------------------------------------------- */
 
-static struct tld_sv agent_name(struct worker *w, unsigned agent)
+/* The agent's id text and name, cached per worker (formatting the id costs a printf). */
+static const struct name_slot *agent_names(struct worker *w, unsigned agent)
 {
     struct name_slot *s = &w->names[agent % NAME_CACHE];
     if (s->id != agent || !s->name[0]) {
         struct tld_agent_info info;
         s->id = agent;
+        tld_agents_id_text(agent, s->id_text);
         if (tld_agents_get(w->p->o.agents, agent, &info) == 0)
             snprintf(s->name, sizeof s->name, "%s", info.name);
         else
             snprintf(s->name, sizeof s->name, "unknown");
     }
-    return tld_sv_of(s->name);
+    return s;
 }
 
 /*
@@ -418,7 +427,6 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
         res->malformed = true;
         return;
     }
-    char idt[TLD_PROTO_MAX_ID];
     struct tld_engine_input in = {
         .queue = ev.queue,
         .location = ev.location,
@@ -426,9 +434,9 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
         .time_ns = it->recv_ns,
     };
     if (it->agent) {
-        tld_agents_id_text(it->agent, idt);
-        in.agent_id = tld_sv_of(idt);
-        in.agent_name = agent_name(w, it->agent);
+        const struct name_slot *names = agent_names(w, it->agent);
+        in.agent_id = tld_sv_of(names->id_text);
+        in.agent_name = tld_sv_of(names->name);
         if (it->ip_len)
             in.agent_ip = tld_sv_make(it->data, it->ip_len);
     }
@@ -511,6 +519,11 @@ static void *worker_main(void *arg)
         /* Analyse the batch into its slots, then publish them under one lock. */
         unsigned done = 0;
         for (; done < n && !stopping(p); done++) {
+            /* The dispatcher wrote the items on another core: fetch the next ones early. */
+            if (done + 1 < n)
+                __builtin_prefetch(batch[done + 1]->data);
+            if (done + 2 < n)
+                __builtin_prefetch(batch[done + 2]);
             struct result *slot = &p->ring[batch[done]->g % TLD_PIPELINE_RING];
             slot->malformed = slot->has_alert = slot->has_archive = false;
             slot->alert_len = slot->archive_len = 0;
@@ -650,7 +663,7 @@ static void *output_main(void *arg)
             p->st.alerts += alerts;
             p->st.archives += archives;
             p->st.malformed += malformed;
-            if (p->disp_waiting)
+            if (p->disp_waiting && p->free_g >= p->disp_resume_g)
                 pthread_cond_signal(&p->space_cv);
             pthread_mutex_unlock(&p->mu);
         }
