@@ -525,6 +525,18 @@ static bool literal_of(const struct rtest *t, const char **lit, size_t *n)
            tld_rx_only_literal(t->rx, lit, n);
 }
 
+/* The next test of b from *i on that accepts one literal, with that literal; NULL at the end. */
+static const struct rtest *next_literal(const struct rule_body *b, unsigned *i, const char **lit,
+                                        size_t *n)
+{
+    while (*i < b->ntests) {
+        const struct rtest *t = &b->tests[(*i)++];
+        if (literal_of(t, lit, n))
+            return t;
+    }
+    return NULL;
+}
+
 static bool same_key(const struct kid_key *k, const struct rtest *t)
 {
     if (k->kind != t->kind)
@@ -571,21 +583,19 @@ static int kid_keys(struct rnode *n)
     if (!cand)
         return TLD_ENOMEM;
     unsigned ncand = 0;
+    const struct rtest *t;
+    const char *lit;
+    size_t len;
     for (unsigned k = 0; k < n->nkids; k++) {
         const struct rule_body *b = &n->kids[k]->rule->impl->b;
-        for (unsigned i = 0; i < b->ntests; i++) {
-            const char *lit;
-            size_t len;
-            if (!literal_of(&b->tests[i], &lit, &len))
-                continue;
+        for (unsigned i = 0; (t = next_literal(b, &i, &lit, &len)) != NULL;) {
             unsigned c = 0;
-            while (c < ncand && !same_key(&cand[c].key, &b->tests[i]))
+            while (c < ncand && !same_key(&cand[c].key, t))
                 c++;
             if (c == ncand) {
                 if (ncand == NCAND)
                     continue;
-                cand[ncand++].key =
-                    (struct kid_key){b->tests[i].kind, b->tests[i].field, b->tests[i].dyn};
+                cand[ncand++].key = (struct kid_key){t->kind, t->field, t->dyn};
             }
             cand_add(&cand[c], dynname_hash(lit, len));
         }
@@ -603,15 +613,10 @@ static int kid_keys(struct rnode *n)
     }
     for (unsigned k = 0; k < n->nkids && n->nkeys; k++) {
         const struct rule_body *b = &n->kids[k]->rule->impl->b;
-        for (unsigned i = 0; i < b->ntests; i++) {
-            const char *lit;
-            size_t len;
-            if (!literal_of(&b->tests[i], &lit, &len))
-                continue;
+        for (unsigned i = 0; (t = next_literal(b, &i, &lit, &len)) != NULL;) {
             for (unsigned j = 0; j < n->nkeys; j++) {
                 /* keys[] is ordered best first: keep the kid's best key. */
-                if (same_key(&n->keys[j], &b->tests[i]) &&
-                    (!n->kf[k].key || j + 1 < n->kf[k].key)) {
+                if (same_key(&n->keys[j], t) && (!n->kf[k].key || j + 1 < n->kf[k].key)) {
                     n->kf[k].key = (uint8_t)(j + 1);
                     n->kf[k].key_hash = dynname_hash(lit, len);
                 }
