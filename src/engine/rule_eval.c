@@ -366,11 +366,9 @@ struct key_values {
 };
 
 /* False when kid i cannot pass: its key test wants a literal the event's value is not. */
-static bool key_ok(struct ectx *x, const struct rnode *node, unsigned i, struct key_values *kv)
+static bool key_ok_slow(struct ectx *x, const struct rnode *node, unsigned i, struct key_values *kv)
 {
-    unsigned j = node->kf[i].key;
-    if (!j--)
-        return true;
+    unsigned j = node->kf[i].key - 1u;
     if (!kv->state[j]) {
         const struct kid_key *k = &node->keys[j];
         /* As run_test reads it: an absent static field is matched as "", an absent dynamic
@@ -389,6 +387,12 @@ static bool key_ok(struct ectx *x, const struct rnode *node, unsigned i, struct 
         __builtin_trap();
 #endif
     return ok;
+}
+
+static inline bool key_ok(struct ectx *x, const struct rnode *node, unsigned i,
+                          struct key_values *kv)
+{
+    return !node->kf[i].key || key_ok_slow(x, node, i, kv);
 }
 
 /* The first kid (in sibling order) that wins, or NULL. */
