@@ -8,6 +8,7 @@ import argparse
 import collections
 import datetime
 import os
+import re
 import platform
 import statistics
 import subprocess
@@ -169,6 +170,12 @@ def main():
         o.append(f"| {c} | {what} | `{sums.get(c + '.tsv', '?')[:16]}` | {top} |")
     o.append("")
 
+    # The sections other benchmarks wrote (bench/doc_section.py) stay as they were.
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        for m in re.finditer(r"<!-- bench:([\w-]+) -->.*?<!-- /bench:\1 -->", old, re.S):
+            o.append(m.group(0))
+            o.append("")
     o.append("## How to reproduce\n")
     o.append("```\nmake bench                        # all benchmarks; this one needs ../shared/wazuh-ruleset")
     o.append("bash bench/engine.sh                 # this one alone (after make)")
