@@ -61,6 +61,19 @@ static bool model_osmatch(const uint8_t *pat, size_t pn, const uint8_t *s, size_
     return any != inv;
 }
 
+static bool same_nocase(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++) {
+        uint8_t x = a[i] >= 'A' && a[i] <= 'Z' ? (uint8_t)(a[i] | 0x20) : a[i];
+        uint8_t y = b[i] >= 'A' && b[i] <= 'Z' ? (uint8_t)(b[i] | 0x20) : b[i];
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
 static void check_kind(enum tld_rx_kind kind, unsigned flags, const uint8_t *pat, size_t pn,
                        const uint8_t *s, size_t n)
 {
@@ -94,6 +107,16 @@ static void check_kind(enum tld_rx_kind kind, unsigned flags, const uint8_t *pat
         abort();
     if (kind == TLD_RX_EXACT && m != (pn == n && memcmp(pat, s, n) == 0))
         abort();
+    /* A pattern said to accept one literal matches nothing else (ASCII case aside); rules skip
+     * siblings on that word. The subject and its variants with the literal's bytes: */
+    const char *lit;
+    size_t ln;
+    if (tld_rx_only_literal(rx, &lit, &ln)) {
+        if (m && !same_nocase(s, n, (const uint8_t *)lit, ln))
+            abort();
+        if (!tld_rx_match(rx, lit, ln, NULL, scratch))
+            abort(); /* and the literal itself matches */
+    }
     tld_rx_free(rx);
 }
 
