@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,6 +172,87 @@ static void escaping(void **state)
                         "\"a\\\"b\\\\c\\u0001\\u001f\\t\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
+/* The escaping of one string, a byte at a time: the model the vectorised code must agree with. */
+static void model_escape(const unsigned char *p, size_t n, struct tld_sb *out)
+{
+    tld_sb_append_char(out, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = 0;
+        if (c >= 0x80) {
+            /* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) stays raw. */
+            unsigned need = c >= 0xC2 && c <= 0xDF   ? 2
+                            : c >= 0xE0 && c <= 0xEF ? 3
+                            : c >= 0xF0 && c <= 0xF4 ? 4
+                                                     : 0;
+            if (need && i + need <= n) {
+                unsigned cp = c & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
+                bool ok = true;
+                for (unsigned k = 1; k < need && ok; k++) {
+                    ok = (p[i + k] & 0xC0) == 0x80;
+                    cp = cp << 6 | (p[i + k] & 0x3F);
+                }
+                if (ok && !(need == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) &&
+                    !(need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+                    len = need;
+            }
+            if (len)
+                tld_sb_append(out, p + i, len);
+            else
+                tld_sb_append_cstr(out, "\xef\xbf\xbd");
+            i += len ? len : 1;
+            continue;
+        }
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f')
+            snprintf(esc, sizeof esc, "\\%c",
+                     c == '\n'   ? 'n'
+                     : c == '\t' ? 't'
+                     : c == '\r' ? 'r'
+                     : c == '\b' ? 'b'
+                                 : 'f');
+        else if (c < 0x20)
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        else
+            snprintf(esc, sizeof esc, "%c", c);
+        tld_sb_append_cstr(out, esc);
+        i++;
+    }
+    tld_sb_append_char(out, '"');
+}
+
+/* Strings of every length around the 16-byte blocks, with the bytes that need escaping (and
+ * UTF-8 sequences) at every position, also across a block's end: the same text as the model. */
+static void escaping_matches_model(void **state)
+{
+    (void)state;
+    static const unsigned char alphabet[] = {'a',  'Z',  ' ',  '"',  '\\', '\n', 0x01, 0x1f,
+                                             0x7f, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0x80};
+    unsigned seed = 7;
+    unsigned char buf[80];
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t n = (seed >> 8) % 70;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly plain letters, so runs of verbatim bytes reach the block ends */
+            buf[i] = (seed >> 12) % 4 ? (unsigned char)('a' + (seed >> 16) % 26)
+                                      : alphabet[(seed >> 16) % sizeof alphabet];
+        }
+        struct tld_sb got, want;
+        tld_sb_init(&got, 1 << 16);
+        tld_sb_init(&want, 1 << 16);
+        tld_alert_json_string(&got, tld_sv_make((const char *)buf, n));
+        model_escape(buf, n, &want);
+        assert_int_equal(got.n, want.n);
+        assert_memory_equal(got.p, want.p, want.n);
+        tld_sb_fini(&got);
+        tld_sb_fini(&want);
+    }
+}
+
 /* A builder too small for the escaped string holds exactly its first bytes, and says so. */
 static void escaping_at_the_bound(void **state)
 {
@@ -224,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(data_nesting_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(escaping_at_the_bound, setup, teardown),
+        cmocka_unit_test(escaping_matches_model),
         cmocka_unit_test_setup_teardown(container_and_predecoder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
