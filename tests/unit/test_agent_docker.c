@@ -11,7 +11,7 @@
 
 #include "agent/docker/cinfo.h"
 #include "agent/docker/events.h"
-#include "agent/docker/jscan.h"
+#include "common/jscan.h"
 #include "common/err.h"
 
 /* A real event as engine 20.10 streams it (recorded with docker-lab). */

@@ -22,7 +22,6 @@
 
 #define TLD_DOCKERLOG_MAX_STREAM 16
 #define TLD_DOCKERLOG_MAX_TIME   64
-#define TLD_DOCKERLOG_MAX_DEPTH  32
 
 struct tld_dockerlog_line {
     char stream[TLD_DOCKERLOG_MAX_STREAM + 1];

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "agent/docker/jscan.h"
+#include "common/jscan.h"
 #include "common/err.h"
 
 void tld_events_splitter_init(struct tld_events_splitter *s)

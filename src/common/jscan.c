@@ -1,6 +1,6 @@
 /* Bounded JSON pull scanner (see jscan.h). Skipping uses an explicit depth counter passed
  * down the recursion, so hostile nesting fails at TLD_JSCAN_MAX_DEPTH. */
-#include "agent/docker/jscan.h"
+#include "common/jscan.h"
 
 #include <string.h>
 

@@ -5,8 +5,8 @@
  * survive that. Nesting is bounded (TLD_JSCAN_MAX_DEPTH); no function reads outside the view.
  * Keys are compared raw (Docker never escapes them).
  */
-#ifndef TLD_AGENT_DOCKER_JSCAN_H
-#define TLD_AGENT_DOCKER_JSCAN_H
+#ifndef TLD_COMMON_JSCAN_H
+#define TLD_COMMON_JSCAN_H
 
 #include <stdbool.h>
 #include <stdint.h>
