@@ -48,7 +48,60 @@ def config_xml(localfiles=(), docker=None, extra=""):
     return "\n".join(parts) + "\n"
 
 
-class Agent:
+class Daemon:
+    """A process under test (tld-agent, tld-manager): stop, kill, and what it shows of itself.
+    Subclasses set WHAT (its name in messages), STATS (its stats file below var/run),
+    STOP_TIMEOUT and TAIL_LINES, and fill proc, root, logfile and stderr."""
+    WHAT, STATS, STOP_TIMEOUT, TAIL_LINES = "process", "", 60, 40
+    proc = None
+
+    def stop(self, timeout=None):
+        """SIGTERM and wait; the exit status must be 0 (ASan reports make it non-zero)."""
+        timeout = timeout or self.STOP_TIMEOUT
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"{self.WHAT} did not stop within {timeout} s:\n{self.log_tail()}")
+        assert rc == 0, f"{self.WHAT} exited with {rc}:\n{self.log_tail()}"
+        return rc
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cleanup(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stats(self):
+        try:
+            with open(os.path.join(self.root, "var/run", self.STATS)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def log_tail(self, n=None):
+        out = []
+        for p in (self.logfile, self.stderr):
+            try:
+                out += open(p, errors="replace").readlines()[-(n or self.TAIL_LINES):]
+            except OSError:
+                pass
+        return "".join(out)
+
+
+class Agent(Daemon):
+    WHAT, STATS, STOP_TIMEOUT, TAIL_LINES = "agent", "tld-agent.stats.json", 60, 40
+
     def __init__(self, workdir, config, name="agent", output="out.jsonl"):
         self.dir = os.path.join(str(workdir), name)
         os.makedirs(self.dir, exist_ok=True)
@@ -79,49 +132,6 @@ class Agent:
                        what="the agent's stats file")
             assert self.proc.poll() is None, f"agent exited at start:\n{self.log_tail()}"
         return self
-
-    def stop(self, timeout=60):
-        """SIGTERM and wait; the exit status must be 0 (ASan reports make it non-zero)."""
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise AssertionError(f"agent did not stop within {timeout} s:\n{self.log_tail()}")
-        assert rc == 0, f"agent exited with {rc}:\n{self.log_tail()}"
-        return rc
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def cleanup(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait(10)
-
-    # ---- observations -------------------------------------------------------------------------
-    def stats(self):
-        try:
-            with open(os.path.join(self.root, "var/run/tld-agent.stats.json")) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
-    def log_tail(self, n=40):
-        out = []
-        for p in (self.logfile, self.stderr):
-            try:
-                out += open(p, errors="replace").readlines()[-n:]
-            except OSError:
-                pass
-        return "".join(out)
 
     def records(self):
         """Every record written to --output so far (complete lines only), parsed."""

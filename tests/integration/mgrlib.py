@@ -68,7 +68,9 @@ def minimal_ruleset(dirpath, rules_xml=""):
     return dirpath
 
 
-class Manager:
+class Manager(agentlib.Daemon):
+    WHAT, STATS, STOP_TIMEOUT, TAIL_LINES = "manager", "tld-manager.stats.json", 120, 60
+
     def __init__(self, workdir, name="manager", ruleset_src=None, password=None,
                  logall_json=True, local=False, extra="", auth_extra="", manager_extra="",
                  keepalive=None):
@@ -141,49 +143,6 @@ class Manager:
                        what="the manager's stats file")
             assert self.proc.poll() is None, f"manager exited at start:\n{self.log_tail()}"
         return self
-
-    def stop(self, timeout=120):
-        """SIGTERM and wait; the exit status must be 0 (ASan reports make it non-zero)."""
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise AssertionError(f"manager did not stop within {timeout} s:\n{self.log_tail()}")
-        assert rc == 0, f"manager exited with {rc}:\n{self.log_tail()}"
-        return rc
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def cleanup(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait(10)
-
-    # ---- observations -------------------------------------------------------------------------
-    def stats(self):
-        try:
-            with open(os.path.join(self.root, "var/run/tld-manager.stats.json")) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
-    def log_tail(self, n=60):
-        out = []
-        for p in (self.logfile, self.stderr):
-            try:
-                out += open(p, errors="replace").readlines()[-n:]
-            except OSError:
-                pass
-        return "".join(out)
 
     def log_text(self):
         try:
