@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/collector/collector.h"
 #include "agent/config.h"
-#include "agent/spool.h"
+#include "collect/files/collector.h"
+#include "collect/spool.h"
 #include "common/log.h"
 
 static double now_s(void)

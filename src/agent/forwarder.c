@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect/spool_id.h"
 #include "common/err.h"
 #include "common/net.h"
 #include "common/proto.h"
@@ -64,39 +64,6 @@ static int64_t mono_ms(void)
     return tld_net_mono_ns() / 1000000;
 }
 
-int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
-{
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/stream.id", spool_dir);
-    if (!renew) {
-        FILE *f = fopen(path, "re");
-        if (f) {
-            unsigned long long v = 0;
-            int ok = fscanf(f, "%llx", &v) == 1 && v != 0;
-            fclose(f);
-            if (ok) {
-                *id = v;
-                return 0;
-            }
-        }
-    }
-    uint64_t v = 0;
-    while (v == 0)
-        if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
-            return TLD_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "%016llx\n", (unsigned long long)v);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
-        return TLD_EIO;
-    *id = v;
-    return 0;
-}
-
 int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder **out)
 {
     *out = NULL;
@@ -121,7 +88,7 @@ int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder *
     }
     tld_sb_init(&f->out, TLD_PROTO_MAX_PAYLOAD);
     tld_sb_init(&f->carry, TLD_PROTO_MAX_RECORD);
-    int rc = f->cancel_fd < 0 ? TLD_EIO : tld_forwarder_stream_id(o->spool_dir, false, &f->stream);
+    int rc = f->cancel_fd < 0 ? TLD_EIO : tld_spool_stream_id(o->spool_dir, false, &f->stream);
     if (rc) {
         tld_forwarder_free(f);
         return rc;
@@ -278,7 +245,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
                      "forwarder: the manager has seq %" PRIu64 " of this spool, which only "
                      "reached %" PRIu64 "; starting a new stream",
                      w.last_seq, ss.next_seq - 1);
-        tld_forwarder_stream_id(f->o.spool_dir, true, &f->stream);
+        tld_spool_stream_id(f->o.spool_dir, true, &f->stream);
         return TLD_EPROTO;
     }
     if (w.last_seq > ss.acked_seq)

@@ -27,13 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/collector/collector.h"
 #include "agent/config.h"
-#include "agent/docker/listener.h"
-#include "agent/docker/meta.h"
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
-#include "agent/spool.h"
+#include "collect/docker/listener.h"
+#include "collect/docker/meta.h"
+#include "collect/files/collector.h"
+#include "collect/spool.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/version.h"

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent/collector/collector.h"
-#include "agent/docker/listener.h"
-#include "agent/docker/meta.h"
-#include "agent/forwarder.h"
-#include "agent/spool.h"
+#include "collect/docker/listener.h"
+#include "collect/docker/meta.h"
+#include "collect/files/collector.h"
+#include "collect/spool.h"
+#include "collect/spool_id.h"
 #include "common/err.h"
 #include "common/proto.h"
 
@@ -70,7 +70,7 @@ int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
         rc = tld_spool_open(&so, &l->spool);
     }
     if (rc == 0)
-        rc = tld_forwarder_stream_id(l->spool_dir, false, &l->stream);
+        rc = tld_spool_stream_id(l->spool_dir, false, &l->stream);
     if (rc == 0)
         rc = tld_meta_new(o->cfg->docker.socket, o->cfg->docker.api_version, o->log, &l->meta);
     if (rc == 0 && o->cfg->nfiles) {

@@ -1,6 +1,6 @@
 /*
  * Local collection: the manager watches its own host as agent 000 with the agent's own
- * collector and Docker listener (agent/collector, agent/docker), configured by the
+ * collector and Docker listener (collect/files, collect/docker), configured by the
  * `<localfile>` and `<wodle name="docker-listener">` elements of the manager's configuration.
  *
  * They write into a local spool (`queue/local/spool`), exactly as in tld-agent, and a consumer

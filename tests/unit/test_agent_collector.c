@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/collector/collector.h"
-#include "agent/collector/dockerlog.h"
-#include "agent/collector/positions.h"
+#include "collect/files/collector.h"
+#include "collect/files/dockerlog.h"
+#include "collect/files/positions.h"
 #include "common/err.h"
 
 static int parse(const char *line, struct tld_dockerlog_line *dl, struct tld_sb *log)

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/docker/cinfo.h"
-#include "agent/docker/events.h"
-#include "common/jscan.h"
+#include "collect/docker/cinfo.h"
+#include "collect/docker/events.h"
 #include "common/err.h"
+#include "common/jscan.h"
 
 /* A real event as engine 20.10 streams it (recorded with docker-lab). */
 static const char START[] =

@@ -1,4 +1,4 @@
-/* Unit tests for the spool (src/agent/spool.c): order, persistence, torn tails, bounds, acks. */
+/* Unit tests for the spool (src/collect/spool.c): order, persistence, torn tails, bounds, acks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/spool.h"
+#include "collect/spool.h"
 #include "common/err.h"
 
 static char dir[256];

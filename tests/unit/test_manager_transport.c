@@ -23,7 +23,8 @@
 
 #include "agent/enroll_client.h"
 #include "agent/forwarder.h"
-#include "agent/spool.h"
+#include "collect/spool.h"
+#include "collect/spool_id.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/net.h"
@@ -268,14 +269,14 @@ static void spool_behind_manager_gets_new_stream(void **state)
     snprintf(cmd, sizeof cmd, "cd %s && find . -type f ! -name stream.id -delete", f->spool_dir);
     assert_int_equal(system(cmd), 0);
     uint64_t before;
-    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &before), 0);
+    assert_int_equal(tld_spool_stream_id(f->spool_dir, false, &before), 0);
     struct tld_spool_opts so = {.dir = f->spool_dir, .max_bytes = 16u << 20};
     assert_int_equal(tld_spool_open(&so, &f->spool), 0);
     push(f, 1, 5); /* seq 1..5 again */
     start_forwarder(f);
     wait_acked(f, 5);
     uint64_t after;
-    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &after), 0);
+    assert_int_equal(tld_spool_stream_id(f->spool_dir, false, &after), 0);
     assert_true(after != before);
     /* All 25 events are in the journal: 20 of the old stream, 5 of the new one. */
     struct tld_journal_rec r;
