@@ -293,7 +293,7 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
 
 static int start(struct agent *a)
 {
-    struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.spool_max_bytes};
+    struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.collect.spool_max_bytes};
     int rc = tld_spool_open(&so, &a->spool);
     if (rc != 0) {
         tld_log_error(&a->log, "cannot open the spool in %s: %s", a->spool_dir, tld_err_str(rc));
@@ -311,13 +311,14 @@ static int start(struct agent *a)
              ss.torn_records, ss.torn_bytes);
     lifecycle_event(a, "agent_started", detail);
 
-    if ((rc = tld_meta_new(a->cfg.docker.socket, a->cfg.docker.api_version, &a->log, &a->meta)))
+    if ((rc = tld_meta_new(a->cfg.collect.docker.socket, a->cfg.collect.docker.api_version, &a->log,
+                           &a->meta)))
         return rc;
-    if (a->cfg.nfiles) {
+    if (a->cfg.collect.nfiles) {
         char state[4200];
         snprintf(state, sizeof state, "%s/file_positions.json", a->state_dir);
         struct tld_collector_opts co = {
-            .cfg = &a->cfg,
+            .cfg = &a->cfg.collect,
             .spool = a->spool,
             .spool_holder = HOLDER_COLLECTOR,
             .state_file = state,
@@ -329,11 +330,11 @@ static int start(struct agent *a)
             return rc;
         }
     }
-    if (a->cfg.docker.enabled) {
+    if (a->cfg.collect.docker.enabled) {
         char cursor[4200];
         snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", a->state_dir);
         struct tld_listener_opts lo = {
-            .cfg = &a->cfg.docker,
+            .cfg = &a->cfg.collect.docker,
             .spool = a->spool,
             .spool_holder = HOLDER_DOCKER,
             .cursor_file = cursor,
@@ -414,8 +415,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (a.test_only) {
-        printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n", a.cfg.nfiles,
-               a.cfg.docker.enabled ? "on" : "off");
+        printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n",
+               a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
         tld_agent_config_fini(&a.cfg);
         return 0;
     }
@@ -451,7 +452,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
-                 a.cfg.nfiles, a.cfg.docker.enabled ? "on" : "off");
+                 a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
     rc = start(&a);
     if (rc == 0) {
         for (;;) {

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/log.h"
@@ -62,7 +62,7 @@ struct mgr {
 
     struct tld_log log;
     struct tld_mgr_config cfg;
-    struct tld_agent_config acfg;
+    struct tld_collect_config acfg;
     bool local_enabled;
     char password_hash[200];
     struct tld_ruleset *rs;
@@ -146,11 +146,11 @@ static int load_config(struct mgr *m)
     struct tld_diag d;
     tld_diag_init(&d);
     tld_mgr_config_init(&m->cfg);
-    tld_agent_config_init(&m->acfg);
+    tld_collect_config_init(&m->acfg);
     int rc = tld_mgr_config_load(&m->cfg, m->config, &d);
-    /* The collector sections of the same file, read by the agent's own loader. */
+    /* The collection sections of the same file, read as tld-agent reads them. */
     if (rc == 0 || rc == TLD_EPARSE) {
-        if (tld_agent_config_load(&m->acfg, m->config, &d) != 0)
+        if (tld_collect_config_load(&m->acfg, m->config, "tld-manager", &d) != 0)
             rc = TLD_EPARSE;
     }
     tld_diag_print(&d, stderr);
@@ -650,7 +650,7 @@ int main(int argc, char **argv)
         if (m.rs)
             tld_ruleset_unref(m.rs);
         tld_mgr_config_fini(&m.cfg);
-        tld_agent_config_fini(&m.acfg);
+        tld_collect_config_fini(&m.acfg);
         return rc ? 1 : 0;
     }
     if (!m.log_path || strcmp(m.log_path, "-") != 0) {
@@ -694,7 +694,7 @@ int main(int argc, char **argv)
     tld_log_info(&m.log, "stopped");
     tld_ruleset_unref(m.rs);
     tld_mgr_config_fini(&m.cfg);
-    tld_agent_config_fini(&m.acfg);
+    tld_collect_config_fini(&m.acfg);
     tld_log_fini(&m.log);
     if (m.pid_fd >= 0)
         close(m.pid_fd);

@@ -30,7 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
 #include "collect/docker/meta.h"
 #include "collect/spool.h"
 #include "common/clock.h"

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
 #include "collect/spool.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -42,7 +42,7 @@ struct tld_meta_source {
 };
 
 struct tld_collector_opts {
-    const struct tld_agent_config *cfg;
+    const struct tld_collect_config *cfg;
     struct tld_spool *spool;
     unsigned spool_holder;  /* holder id used to keep the records not yet checkpointed */
     const char *state_file; /* the checkpoint file */

@@ -93,7 +93,7 @@ struct stream {
 };
 
 struct tld_collector {
-    const struct tld_agent_config *cfg;
+    const struct tld_collect_config *cfg;
     struct tld_spool *spool;
     unsigned holder;
     char *state_file;

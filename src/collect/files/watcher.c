@@ -42,7 +42,7 @@ struct qev {
 };
 
 struct tld_watcher {
-    const struct tld_agent_config *cfg;
+    const struct tld_collect_config *cfg;
     struct tld_log *log;
     struct tld_watch *watch; /* structure events: read by the watcher thread */
     struct tld_watch *mod;   /* writes: read by the collector (a flood of them must not delay
@@ -228,7 +228,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int tld_watcher_new(const struct tld_agent_config *cfg, struct tld_log *log,
+int tld_watcher_new(const struct tld_collect_config *cfg, struct tld_log *log,
                     struct tld_watcher **out)
 {
     struct tld_watcher *w = calloc(1, sizeof *w);

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
 #include "collect/files/watch.h"
 #include "common/log.h"
 
@@ -37,7 +37,7 @@ struct tld_preopened {
     int64_t mtime_ns; /* at take time; files are handed out oldest first */
 };
 
-int tld_watcher_new(const struct tld_agent_config *cfg, struct tld_log *log,
+int tld_watcher_new(const struct tld_collect_config *cfg, struct tld_log *log,
                     struct tld_watcher **out);
 int tld_watcher_start(struct tld_watcher *w);
 void tld_watcher_stop(struct tld_watcher *w);
