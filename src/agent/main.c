@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,16 +29,12 @@
 #include "agent/config.h"
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
-#include "collect/docker/listener.h"
-#include "collect/docker/meta.h"
-#include "collect/files/collector.h"
+#include "collect/sources.h"
 #include "collect/spool.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/version.h"
-
-#define HOLDER_COLLECTOR 0
-#define HOLDER_DOCKER    1
 
 struct agent {
     const char *root;
@@ -53,13 +48,11 @@ struct agent {
     struct tld_log log;
     struct tld_agent_config cfg;
     struct tld_spool *spool;
-    struct tld_meta *meta;
-    struct tld_collector *collector;
-    struct tld_listener *listener;
+    struct tld_sources *sources; /* collector and Docker listener */
     struct tld_output *out;
     struct tld_agent_uplink *uplink; /* forwarder to the manager (<client><server>) */
-    pthread_t t_collector, t_output;
-    bool have_collector, have_output;
+    pthread_t t_output;
+    bool have_output;
     int pid_fd;
 };
 
@@ -159,23 +152,6 @@ static int load_config(struct agent *a)
     return rc;
 }
 
-/* One agent per root: a locked pid file. */
-static int lock_pid(struct agent *a)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/tld-agent.pid", a->run_dir);
-    a->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (a->pid_fd < 0 || flock(a->pid_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "tld-agent: %s: another tld-agent runs on this root\n", path);
-        return -1;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(a->pid_fd, 0) != 0 || pwrite(a->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
-    return 0;
-}
-
 static void write_stats(struct agent *a)
 {
     struct tld_spool_stats ss;
@@ -195,9 +171,11 @@ static void write_stats(struct agent *a)
             (int)getpid(), ss.first_seq, ss.next_seq, ss.committed_seq, ss.acked_seq, ss.bytes,
             ss.max_bytes, ss.segments, ss.full ? "true" : "false", ss.full_count, ss.refused_pushes,
             ss.torn_records, ss.torn_bytes, ss.corrupt_skips, ss.pushed);
-    if (a->collector) {
+    struct tld_collector *collector = tld_sources_collector(a->sources);
+    struct tld_listener *listener = tld_sources_listener(a->sources);
+    if (collector) {
         struct tld_collector_stats c;
-        tld_collector_stats(a->collector, &c);
+        tld_collector_stats(collector, &c);
         fprintf(f,
                 ",\"collector\":{\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64
                 ",\"truncated\":%" PRIu64 ",\"joined\":%" PRIu64 ",\"malformed\":%" PRIu64
@@ -209,9 +187,9 @@ static void write_stats(struct agent *a)
                 c.rotations, c.truncations, c.copies_found, c.files_opened, c.files_missed,
                 c.stalls, c.streams, c.refused_files, c.checkpoints);
     }
-    if (a->listener) {
+    if (listener) {
         struct tld_listener_stats l;
-        tld_listener_stats(a->listener, &l);
+        tld_listener_stats(listener, &l);
         fprintf(f,
                 ",\"docker\":{\"connected\":%s,\"api_version\":\"%s\",\"events\":%" PRIu64
                 ",\"duplicates\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
@@ -244,13 +222,6 @@ static void write_stats(struct agent *a)
     fprintf(f, "}\n");
     if (fclose(f) == 0)
         rename(tmp, path);
-}
-
-static void *collector_main(void *arg)
-{
-    struct agent *a = arg;
-    tld_collector_run(a->collector);
-    return NULL;
 }
 
 static void *output_main(void *arg)
@@ -311,41 +282,9 @@ static int start(struct agent *a)
              ss.torn_records, ss.torn_bytes);
     lifecycle_event(a, "agent_started", detail);
 
-    if ((rc = tld_meta_new(a->cfg.collect.docker.socket, a->cfg.collect.docker.api_version, &a->log,
-                           &a->meta)))
+    struct tld_sources_opts src = {&a->cfg.collect, a->spool, a->state_dir, &a->log};
+    if ((rc = tld_sources_new(&src, &a->sources)) != 0)
         return rc;
-    if (a->cfg.collect.nfiles) {
-        char state[4200];
-        snprintf(state, sizeof state, "%s/file_positions.json", a->state_dir);
-        struct tld_collector_opts co = {
-            .cfg = &a->cfg.collect,
-            .spool = a->spool,
-            .spool_holder = HOLDER_COLLECTOR,
-            .state_file = state,
-            .log = &a->log,
-            .meta = {tld_meta_lookup, a->meta},
-        };
-        if ((rc = tld_collector_new(&co, &a->collector)) != 0) {
-            tld_log_error(&a->log, "collector: cannot start: %s", tld_err_str(rc));
-            return rc;
-        }
-    }
-    if (a->cfg.collect.docker.enabled) {
-        char cursor[4200];
-        snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", a->state_dir);
-        struct tld_listener_opts lo = {
-            .cfg = &a->cfg.collect.docker,
-            .spool = a->spool,
-            .spool_holder = HOLDER_DOCKER,
-            .cursor_file = cursor,
-            .log = &a->log,
-            .meta = a->meta,
-        };
-        if ((rc = tld_listener_new(&lo, &a->listener)) != 0) {
-            tld_log_error(&a->log, "docker listener: cannot start: %s", tld_err_str(rc));
-            return rc;
-        }
-    }
     if (a->output) {
         if ((rc = tld_output_new(a->spool, a->output, &a->log, &a->out)) != 0)
             return rc;
@@ -357,12 +296,7 @@ static int start(struct agent *a)
         tld_log_warn(&a->log, "no --output: events stay in the spool (bounded by <spool>"
                               "<max_size>) until a consumer takes them");
     }
-    if (a->collector) {
-        if (pthread_create(&a->t_collector, NULL, collector_main, a) != 0)
-            return TLD_ENOMEM;
-        a->have_collector = true;
-    }
-    if (a->listener && (rc = tld_listener_start(a->listener)) != 0)
+    if ((rc = tld_sources_start(a->sources)) != 0)
         return rc;
     if (a->out) {
         if (pthread_create(&a->t_output, NULL, output_main, a) != 0)
@@ -374,12 +308,7 @@ static int start(struct agent *a)
 
 static void stop(struct agent *a)
 {
-    if (a->listener)
-        tld_listener_stop(a->listener);
-    if (a->have_collector) {
-        tld_collector_stop(a->collector);
-        pthread_join(a->t_collector, NULL);
-    }
+    tld_sources_stop(a->sources);
     /* Sent with the next start's first batch if the uplink cannot take it now. */
     if (a->spool)
         lifecycle_event(a, "agent_stopped", "");
@@ -391,13 +320,10 @@ static void stop(struct agent *a)
     a->uplink = NULL;
     if (a->spool)
         write_stats(a);
-    tld_listener_free(a->listener);
-    tld_collector_free(a->collector);
+    tld_sources_free(a->sources);
     tld_output_free(a->out);
-    a->listener = NULL;
-    a->collector = NULL;
+    a->sources = NULL;
     a->out = NULL;
-    tld_meta_free(a->meta);
     tld_spool_close(a->spool);
 }
 
@@ -429,40 +355,25 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
-    enum tld_log_level lvl = a.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO;
-    if (a.log_path && strcmp(a.log_path, "-") == 0) {
-        tld_log_init(&a.log, "tld-agent", stderr, lvl);
-    } else {
-        char lp[4200];
-        snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
-        if (tld_log_open(&a.log, "tld-agent", a.log_path ? a.log_path : lp, lvl) != 0) {
-            fprintf(stderr, "tld-agent: cannot open log %s\n", a.log_path ? a.log_path : lp);
-            return 1;
-        }
-    }
-    if (lock_pid(&a) != 0)
+    char lp[4200], pid_path[4200];
+    snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
+    if (tld_daemon_open_log(&a.log, "tld-agent", a.log_path, lp, a.debug) != 0)
+        return 1;
+    /* One agent per root. */
+    snprintf(pid_path, sizeof pid_path, "%s/tld-agent.pid", a.run_dir);
+    if (tld_daemon_lock_pid(pid_path, "tld-agent", &a.pid_fd) != 0)
         return 1;
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tld_daemon_signals(&set);
 
     tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
                  a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
     rc = start(&a);
     if (rc == 0) {
-        for (;;) {
-            struct timespec ts = {1, 0};
+        for (bool done = false; !done;) {
             write_stats(&a);
-            int sig = sigtimedwait(&set, NULL, &ts);
-            if (sig == SIGTERM || sig == SIGINT) {
-                tld_log_info(&a.log, "signal %d: stopping", sig);
-                break;
-            }
+            tld_daemon_wait(&set, &a.log, &done);
         }
     }
     stop(&a);

@@ -25,12 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collect/collect_config.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/log.h"
@@ -420,21 +420,6 @@ static void housekeeping(struct mgr *m, unsigned tick)
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
-static int lock_pid(struct mgr *m)
-{
-    const char *path = rootpath(m, 2, "var/run/tld-manager.pid");
-    m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (m->pid_fd < 0 || flock(m->pid_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "tld-manager: %s: another tld-manager runs on this root\n", path);
-        return -1;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(m->pid_fd, 0) != 0 || pwrite(m->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
-    return 0;
-}
-
 static int start(struct mgr *m)
 {
     char why[256];
@@ -653,39 +638,27 @@ int main(int argc, char **argv)
         tld_collect_config_fini(&m.acfg);
         return rc ? 1 : 0;
     }
-    if (!m.log_path || strcmp(m.log_path, "-") != 0) {
-        const char *lp = m.log_path ? m.log_path : rootpath(&m, 7, "logs/manager.log");
-        tld_log_fini(&m.log);
-        if (tld_log_open(&m.log, "tld-manager", lp, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO)) {
-            fprintf(stderr, "tld-manager: cannot open log %s\n", lp);
-            return 1;
-        }
-    }
-    if (lock_pid(&m) != 0)
+    tld_log_fini(&m.log);
+    if (tld_daemon_open_log(&m.log, "tld-manager", m.log_path, rootpath(&m, 7, "logs/manager.log"),
+                            m.debug) != 0)
+        return 1;
+    if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
+        0)
         return 1;
     if (load_ruleset(&m, false) != 0)
         return 1;
 
     /* Signals are taken by this thread only; every other thread inherits the mask. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tld_daemon_signals(&set);
     m.started_s = (int64_t)time(NULL);
 
     rc = start(&m);
     if (rc == 0) {
-        for (unsigned tick = 1;; tick++) {
+        bool done = false;
+        for (unsigned tick = 1; !done; tick++) {
             housekeeping(&m, tick);
-            struct timespec ts = {1, 0};
-            int sig = sigtimedwait(&set, NULL, &ts);
-            if (sig == SIGTERM || sig == SIGINT) {
-                tld_log_info(&m.log, "signal %d: stopping", sig);
-                break;
-            }
+            tld_daemon_wait(&set, &m.log, &done);
         }
     } else {
         fprintf(stderr, "tld-manager: could not start (%s); see the log\n", tld_err_str(rc));
