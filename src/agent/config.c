@@ -12,17 +12,12 @@
 #include "common/err.h"
 #include "common/xml.h"
 
-#define NROWS(t) (sizeof(t) / sizeof *(t))
-
 /* ---- <client> ------------------------------------------------------------------------------- */
 
-static void server_protocol(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void server_protocol(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                            void *obj)
 {
     struct tld_server_config *sv = obj;
-    char v[1024];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     if (strcasecmp(v, "tcp") != 0)
         tld_conf_error(c, n, "protocol '%s' is not supported (only tcp)", v);
     free(sv->protocol);
@@ -32,12 +27,12 @@ static void server_protocol(struct tld_conf_ctx *c, const struct tld_xml_node *n
 #define SV(f) offsetof(struct tld_server_config, f)
 
 static const struct tld_conf_row server_rows[] = {
-    {"address", TLD_CONF_STR, SV(address), 0, 0, NULL, NULL, 0},
-    {"port", TLD_CONF_UINT, SV(port), 1, 65535, NULL, NULL, 0},
-    {"protocol", TLD_CONF_SET, 0, 0, 0, NULL, server_protocol, 0},
+    {"address", TLD_CONF_STR, SV(address), 0, 0, NULL, NULL, 0, NULL},
+    {"port", TLD_CONF_UINT, SV(port), 1, 65535, NULL, NULL, 0, NULL},
+    {"protocol", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, 0, server_protocol},
     /* accepted for compatibility; the forwarder has its own bounded backoff */
-    {"max_retries", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0},
-    {"retry_interval", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0},
+    {"max_retries", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"retry_interval", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
 static void client_server(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
@@ -49,7 +44,7 @@ static void client_server(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
     }
     struct tld_server_config *sv = &cfg->servers[cfg->nservers++];
     sv->port = 1514;
-    tld_conf_section(c, server_rows, NROWS(server_rows), s, sv, "server");
+    tld_conf_section(c, server_rows, TLD_CONF_NROWS(server_rows), s, sv, "server");
     if (!sv->address)
         tld_conf_error(c, s, "missing <address>");
 }
@@ -64,7 +59,7 @@ static void section_client(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
     for (const struct tld_xml_node *n = s->children; n; n = n->next) {
         if (strcmp(n->name, "server") == 0)
             client_server(cfg, c, n);
-        else if (!tld_conf_in_list(n->name, client_accepted, NROWS(client_accepted)))
+        else if (!tld_conf_in_list(n->name, client_accepted, TLD_CONF_NROWS(client_accepted)))
             tld_conf_error(c, n, "unknown element in <client>");
     }
 }
@@ -118,7 +113,7 @@ static void top_element(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
         tld_collect_config_section(&cfg->collect, c, n);
     else if (strcmp(n->name, "client") == 0)
         section_client(cfg, c, n);
-    else if (!tld_conf_in_list(n->name, foreign, NROWS(foreign)))
+    else if (!tld_conf_in_list(n->name, foreign, TLD_CONF_NROWS(foreign)))
         tld_conf_error(c, n,
                        in_root ? "unknown section"
                                : "unknown top-level element (expected <ossec_config> or "

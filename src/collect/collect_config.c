@@ -13,8 +13,6 @@
 
 #include "common/err.h"
 
-#define NROWS(t) (sizeof(t) / sizeof *(t))
-
 /* ---- <localfile> --------------------------------------------------------------------------- */
 
 struct fmt_row {
@@ -29,17 +27,16 @@ static const struct fmt_row formats[] = {
     {"json", TLD_LOGFMT_JSON},   {"docker", TLD_LOGFMT_DOCKER},
 };
 
-static void lf_log_format(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void lf_log_format(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                          void *obj)
 {
     struct tld_localfile *lf = obj;
-    char v[64];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
-    for (char *p = v; *p; p++)
+    char low[64];
+    snprintf(low, sizeof low, "%s", v);
+    for (char *p = low; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    for (size_t i = 0; i < NROWS(formats); i++) {
-        if (strcmp(v, formats[i].name) == 0) {
+    for (size_t i = 0; i < TLD_CONF_NROWS(formats); i++) {
+        if (strcmp(low, formats[i].name) == 0) {
             lf->format = formats[i].fmt;
             snprintf(lf->format_name, sizeof lf->format_name, "%s", formats[i].name);
             return;
@@ -48,16 +45,13 @@ static void lf_log_format(struct tld_conf_ctx *c, const struct tld_xml_node *n, 
     tld_conf_error(c, n,
                    "log_format '%s' is not supported by %s (supported: syslog, generic, apache, "
                    "iis, squid, snort-fast, json, docker)",
-                   v, c->daemon);
+                   low, c->daemon);
 }
 
-static void lf_location(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void lf_location(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                        void *obj)
 {
     struct tld_localfile *lf = obj;
-    char v[4096];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     if (v[0] != '/') {
         tld_conf_error(c, n, "location '%s' is not an absolute path", v);
         return;
@@ -82,13 +76,10 @@ static void lf_only_future(struct tld_conf_ctx *c, const struct tld_xml_node *n,
     tld_conf_bool(c, n, &lf->only_future);
 }
 
-static void lf_exclude(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void lf_exclude(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                       void *obj)
 {
     struct tld_localfile *lf = obj;
-    char v[4096];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     if (lf->nexclude == TLD_CONFIG_MAX_EXCLUDES) {
         tld_conf_error(c, n, "too many exclude elements (at most %d)", TLD_CONFIG_MAX_EXCLUDES);
         return;
@@ -122,36 +113,35 @@ static void lf_label(struct tld_conf_ctx *c, const struct tld_xml_node *n, void 
     lf->nlabels++;
 }
 
-static void lf_target(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void lf_target(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                      void *obj)
 {
-    char v[256];
-    tld_conf_no_attrs(c, n, NULL);
-    if (tld_conf_text(c, n, v, sizeof v) && strcmp(v, "agent") != 0)
+    if (strcmp(v, "agent") != 0)
         tld_conf_error(c, n, "target '%s' is not supported (only 'agent')", v);
 }
 
 #define LF(f) offsetof(struct tld_localfile, f)
 
 static const struct tld_conf_row lf_rows[] = {
-    {"location", TLD_CONF_SET, 0, 0, 0, NULL, lf_location, 0},
-    {"log_format", TLD_CONF_SET, 0, 0, 0, NULL, lf_log_format, TLD_CONF_NOCASE},
-    {"only-future-events", TLD_CONF_SET, 0, 0, 0, NULL, lf_only_future, 0},
-    {"age", TLD_CONF_DURATION, LF(age_s), 1, TLD_CONF_MAX_DURATION, NULL, NULL, 0},
-    {"exclude", TLD_CONF_SET, 0, 0, 0, NULL, lf_exclude, TLD_CONF_NOCASE},
-    {"label", TLD_CONF_SET, 0, 0, 0, NULL, lf_label, 0},
-    {"target", TLD_CONF_SET, 0, 0, 0, NULL, lf_target, 0},
+    {"location", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, 0, lf_location},
+    {"log_format", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE, lf_log_format},
+    {"only-future-events", TLD_CONF_SET, 0, 0, 0, NULL, lf_only_future, 0, NULL},
+    {"age", TLD_CONF_DURATION, LF(age_s), 1, TLD_CONF_MAX_DURATION, NULL, NULL, 0, NULL},
+    {"exclude", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE, lf_exclude},
+    {"label", TLD_CONF_SET, 0, 0, 0, NULL, lf_label, 0, NULL},
+    {"target", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, 0, lf_target},
     /* Options Wazuh has that the collector deliberately does not implement. */
-    {"command", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"frequency", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"alias", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"ignore", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"restrict", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"ignore_binaries", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"out_format", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"multiline_regex", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"query", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"filter", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
-    {"reconnect_time", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE},
+    TLD_CONF_LACKED("command"),
+    TLD_CONF_LACKED("frequency"),
+    TLD_CONF_LACKED("alias"),
+    TLD_CONF_LACKED("ignore"),
+    TLD_CONF_LACKED("restrict"),
+    TLD_CONF_LACKED("ignore_binaries"),
+    TLD_CONF_LACKED("out_format"),
+    TLD_CONF_LACKED("multiline_regex"),
+    TLD_CONF_LACKED("query"),
+    TLD_CONF_LACKED("filter"),
+    TLD_CONF_LACKED("reconnect_time"),
 };
 
 static struct tld_localfile *new_localfile(struct tld_collect_config *cfg, struct tld_conf_ctx *c,
@@ -181,7 +171,7 @@ static struct tld_localfile *new_localfile(struct tld_collect_config *cfg, struc
 static bool has_row(const struct tld_xml_node *s, const char *name)
 {
     for (const struct tld_xml_node *n = s->children; n; n = n->next) {
-        const struct tld_conf_row *row = tld_conf_find(lf_rows, NROWS(lf_rows), n->name);
+        const struct tld_conf_row *row = tld_conf_find(lf_rows, TLD_CONF_NROWS(lf_rows), n->name);
         if (row && strcmp(row->name, name) == 0)
             return true;
     }
@@ -195,7 +185,7 @@ static void section_localfile(struct tld_collect_config *cfg, struct tld_conf_ct
     struct tld_localfile *lf = new_localfile(cfg, c, s);
     if (!lf)
         return;
-    tld_conf_section(c, lf_rows, NROWS(lf_rows), s, lf, "localfile");
+    tld_conf_section(c, lf_rows, TLD_CONF_NROWS(lf_rows), s, lf, "localfile");
     if (!has_row(s, "location"))
         tld_conf_error(c, s, "missing <location>");
     if (!has_row(s, "log_format"))
@@ -206,26 +196,20 @@ static void section_localfile(struct tld_collect_config *cfg, struct tld_conf_ct
 
 /* ---- <wodle name="docker-listener"> -------------------------------------------------------- */
 
-static void dk_socket(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void dk_socket(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                      void *obj)
 {
     struct tld_docker_config *d = obj;
-    char v[4096];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     if (v[0] != '/' || strlen(v) >= 108)
         tld_conf_error(c, n, "socket '%s' is not an absolute path of at most 107 bytes", v);
     free(d->socket);
     d->socket = strdup(v);
 }
 
-static void dk_api_version(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void dk_api_version(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                           void *obj)
 {
     struct tld_docker_config *d = obj;
-    char v[4096];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     free(d->api_version);
     d->api_version = NULL;
     unsigned maj, min;
@@ -241,15 +225,15 @@ static void dk_api_version(struct tld_conf_ctx *c, const struct tld_xml_node *n,
 #define DK(f) offsetof(struct tld_docker_config, f)
 
 static const struct tld_conf_row docker_rows[] = {
-    {"disabled", TLD_CONF_NOT_BOOL, DK(enabled), 0, 0, NULL, NULL, 0},
-    {"interval", TLD_CONF_DURATION, DK(interval_s), 1, TLD_CONF_MAX_DURATION, NULL, NULL, 0},
-    {"attempts", TLD_CONF_UINT, DK(attempts), 0, 1000000, NULL, NULL, 0},
-    {"run_on_start", TLD_CONF_BOOL, DK(run_on_start), 0, 0, NULL, NULL, 0},
-    {"socket", TLD_CONF_SET, 0, 0, 0, NULL, dk_socket, 0},
-    {"api_version", TLD_CONF_SET, 0, 0, 0, NULL, dk_api_version, 0},
-    {"location", TLD_CONF_STR, DK(location), 0, 0, NULL, NULL, 0},
-    {"queue_size", TLD_CONF_UINT, DK(queue_size), 16, 1000000, NULL, NULL, 0},
-    {"inspect", TLD_CONF_BOOL, DK(inspect), 0, 0, NULL, NULL, 0},
+    {"disabled", TLD_CONF_NOT_BOOL, DK(enabled), 0, 0, NULL, NULL, 0, NULL},
+    {"interval", TLD_CONF_DURATION, DK(interval_s), 1, TLD_CONF_MAX_DURATION, NULL, NULL, 0, NULL},
+    {"attempts", TLD_CONF_UINT, DK(attempts), 0, 1000000, NULL, NULL, 0, NULL},
+    {"run_on_start", TLD_CONF_BOOL, DK(run_on_start), 0, 0, NULL, NULL, 0, NULL},
+    {"socket", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, 0, dk_socket},
+    {"api_version", TLD_CONF_TEXT, 0, 0, 0, NULL, NULL, 0, dk_api_version},
+    {"location", TLD_CONF_STR, DK(location), 0, 0, NULL, NULL, 0, NULL},
+    {"queue_size", TLD_CONF_UINT, DK(queue_size), 16, 1000000, NULL, NULL, 0, NULL},
+    {"inspect", TLD_CONF_BOOL, DK(inspect), 0, 0, NULL, NULL, 0, NULL},
 };
 
 static void section_wodle(struct tld_collect_config *cfg, struct tld_conf_ctx *c,
@@ -263,7 +247,7 @@ static void section_wodle(struct tld_collect_config *cfg, struct tld_conf_ctx *c
     if (!tld_sv_eq_cstr(*name, "docker-listener"))
         return; /* another Wazuh module: not ours to run */
     cfg->docker.enabled = true;
-    tld_conf_section(c, docker_rows, NROWS(docker_rows), s, &cfg->docker,
+    tld_conf_section(c, docker_rows, TLD_CONF_NROWS(docker_rows), s, &cfg->docker,
                      "wodle name=\"docker-listener\"");
 }
 
@@ -300,14 +284,14 @@ static void lc_scan_frequency(struct tld_conf_ctx *c, const struct tld_xml_node 
 #define CC(f) offsetof(struct tld_collect_config, f)
 
 static const struct tld_conf_row logcollector_rows[] = {
-    {"max_line_length", TLD_CONF_SET, 0, 0, 0, NULL, lc_max_line, 0},
-    {"max_message_length", TLD_CONF_SET, 0, 0, 0, NULL, lc_max_message, 0},
-    {"scan_frequency", TLD_CONF_SET, 0, 0, 0, NULL, lc_scan_frequency, 0},
-    {"max_files", TLD_CONF_UINT, CC(max_files), 1, 100000, NULL, NULL, 0},
+    {"max_line_length", TLD_CONF_SET, 0, 0, 0, NULL, lc_max_line, 0, NULL},
+    {"max_message_length", TLD_CONF_SET, 0, 0, 0, NULL, lc_max_message, 0, NULL},
+    {"scan_frequency", TLD_CONF_SET, 0, 0, 0, NULL, lc_scan_frequency, 0, NULL},
+    {"max_files", TLD_CONF_UINT, CC(max_files), 1, 100000, NULL, NULL, 0, NULL},
 };
 
 static const struct tld_conf_row spool_rows[] = {
-    {"max_size", TLD_CONF_SIZE, CC(spool_max_bytes), 1u << 20, 1ULL << 40, NULL, NULL, 0},
+    {"max_size", TLD_CONF_SIZE, CC(spool_max_bytes), 1u << 20, 1ULL << 40, NULL, NULL, 0, NULL},
 };
 
 /* ---- sections -------------------------------------------------------------------------------- */
@@ -316,7 +300,7 @@ static const char *const owned[] = {"localfile", "wodle", "logcollector", "spool
 
 bool tld_collect_config_owns(const char *name)
 {
-    return tld_conf_in_list(name, owned, NROWS(owned));
+    return tld_conf_in_list(name, owned, TLD_CONF_NROWS(owned));
 }
 
 void tld_collect_config_section(struct tld_collect_config *cfg, struct tld_conf_ctx *c,
@@ -327,9 +311,10 @@ void tld_collect_config_section(struct tld_collect_config *cfg, struct tld_conf_
     else if (strcmp(s->name, "wodle") == 0)
         section_wodle(cfg, c, s);
     else if (strcmp(s->name, "logcollector") == 0)
-        tld_conf_section(c, logcollector_rows, NROWS(logcollector_rows), s, cfg, "logcollector");
+        tld_conf_section(c, logcollector_rows, TLD_CONF_NROWS(logcollector_rows), s, cfg,
+                         "logcollector");
     else if (strcmp(s->name, "spool") == 0)
-        tld_conf_section(c, spool_rows, NROWS(spool_rows), s, cfg, "spool");
+        tld_conf_section(c, spool_rows, TLD_CONF_NROWS(spool_rows), s, cfg, "spool");
 }
 
 void tld_collect_config_init(struct tld_collect_config *cfg)

@@ -215,6 +215,10 @@ static void apply_string(struct tld_conf_ctx *c, const struct tld_conf_row *row,
     char v[4096];
     if (!tld_conf_text(c, n, v, sizeof v))
         return;
+    if (row->kind == TLD_CONF_TEXT) {
+        row->put(c, n, v, base + row->off);
+        return;
+    }
     if (row->kind == TLD_CONF_FIXED) {
         if (!one_of(v, row->text))
             tld_conf_error(c, n, "'%s' is not supported (only %s)", v, row->text);
@@ -253,6 +257,7 @@ void tld_conf_apply(struct tld_conf_ctx *c, const struct tld_conf_row *row,
         return;
     case TLD_CONF_STR:
     case TLD_CONF_FIXED:
+    case TLD_CONF_TEXT:
         apply_string(c, row, n, base);
         return;
     case TLD_CONF_SET:

@@ -67,6 +67,7 @@ enum tld_conf_kind {
     TLD_CONF_STR,         /* text -> char * owned by the configuration (last wins) */
     TLD_CONF_FIXED,       /* must be one of the '|'-separated `text` (case-insensitive) */
     TLD_CONF_SET,         /* handed to `set` (with obj + off), which also judges attributes */
+    TLD_CONF_TEXT,        /* its text (attributes refused) handed to `put` (with obj + off) */
     TLD_CONF_ACCEPT,      /* accepted for compatibility, nothing to do */
     TLD_CONF_IGNORE,      /* accepted with a warning: means nothing to this daemon */
     TLD_CONF_UNSUPPORTED, /* an error: a known option this daemon deliberately lacks */
@@ -83,7 +84,20 @@ struct tld_conf_row {
     const char *text; /* TLD_CONF_FIXED: the allowed values */
     void (*set)(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj);
     unsigned flags;
+    void (*put)(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *text, void *obj);
 };
+
+#define TLD_CONF_NROWS(t) (sizeof(t) / sizeof *(t))
+
+/* The rows that carry nothing but a name. */
+#define TLD_CONF_IGNORED(name)                                                                     \
+    {                                                                                              \
+        (name), TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0, NULL                                      \
+    }
+#define TLD_CONF_LACKED(name)                                                                      \
+    {                                                                                              \
+        (name), TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, TLD_CONF_NOCASE, NULL                   \
+    }
 
 /* The row named `name`, or NULL. */
 const struct tld_conf_row *tld_conf_find(const struct tld_conf_row *rows, size_t nrows,

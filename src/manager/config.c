@@ -16,17 +16,12 @@
 #include "common/err.h"
 #include "common/xml.h"
 
-#define OFF(f)   offsetof(struct tld_mgr_config, f)
-#define NROWS(t) (sizeof(t) / sizeof *(t))
+#define OFF(f) offsetof(struct tld_mgr_config, f)
 
 /* <ruleset> lists: each element appends one entry. */
-static void add_path(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
+static void add_path(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v, void *obj)
 {
     struct tld_mgr_paths *p = obj;
-    char v[4096];
-    tld_conf_no_attrs(c, n, NULL);
-    if (!tld_conf_text(c, n, v, sizeof v))
-        return;
     if (p->n == TLD_MGR_MAX_PATHS) {
         tld_conf_error(c, n, "too many entries (at most %d)", TLD_MGR_MAX_PATHS);
         return;
@@ -35,106 +30,107 @@ static void add_path(struct tld_conf_ctx *c, const struct tld_xml_node *n, void 
 }
 
 static const struct tld_conf_row global_rows[] = {
-    {"logall_json", TLD_CONF_BOOL, OFF(logall_json), 0, 0, NULL, NULL, 0},
+    {"logall_json", TLD_CONF_BOOL, OFF(logall_json), 0, 0, NULL, NULL, 0, NULL},
     {"agents_disconnection_time", TLD_CONF_DURATION, OFF(disconnection_s), 10, 86400 * 7, NULL,
-     NULL, 0},
-    {"jsonout_output", TLD_CONF_FIXED, 0, 0, 0, "yes", NULL, 0},
-    {"alerts_log", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"logall", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"email_notification", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"smtp_server", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"email_from", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"email_to", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"email_maxperhour", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"email_log_source", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"agents_disconnection_alert_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"white_list", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"update_check", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"memory_size", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"stats", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"host_information", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"prelude_output", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"zeromq_output", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"geoip_db_path", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"rotate_interval", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"max_output_size", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
+     NULL, 0, NULL},
+    {"jsonout_output", TLD_CONF_FIXED, 0, 0, 0, "yes", NULL, 0, NULL},
+    TLD_CONF_IGNORED("alerts_log"),
+    TLD_CONF_IGNORED("logall"),
+    TLD_CONF_IGNORED("email_notification"),
+    TLD_CONF_IGNORED("smtp_server"),
+    TLD_CONF_IGNORED("email_from"),
+    TLD_CONF_IGNORED("email_to"),
+    TLD_CONF_IGNORED("email_maxperhour"),
+    TLD_CONF_IGNORED("email_log_source"),
+    TLD_CONF_IGNORED("agents_disconnection_alert_time"),
+    TLD_CONF_IGNORED("white_list"),
+    TLD_CONF_IGNORED("update_check"),
+    TLD_CONF_IGNORED("memory_size"),
+    TLD_CONF_IGNORED("stats"),
+    TLD_CONF_IGNORED("host_information"),
+    TLD_CONF_IGNORED("prelude_output"),
+    TLD_CONF_IGNORED("zeromq_output"),
+    TLD_CONF_IGNORED("geoip_db_path"),
+    TLD_CONF_IGNORED("rotate_interval"),
+    TLD_CONF_IGNORED("max_output_size"),
 };
 
 static const struct tld_conf_row alerts_rows[] = {
-    {"log_alert_level", TLD_CONF_UINT, OFF(log_alert_level), 0, 16, NULL, NULL, 0},
-    {"email_alert_level", TLD_CONF_UINT, OFF(email_alert_level), 0, 16, NULL, NULL, 0},
-    {"use_geoip", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
+    {"log_alert_level", TLD_CONF_UINT, OFF(log_alert_level), 0, 16, NULL, NULL, 0, NULL},
+    {"email_alert_level", TLD_CONF_UINT, OFF(email_alert_level), 0, 16, NULL, NULL, 0, NULL},
+    TLD_CONF_IGNORED("use_geoip"),
 };
 
 static const struct tld_conf_row ruleset_rows[] = {
-    {"decoder_dir", TLD_CONF_SET, OFF(decoder_dirs), 0, 0, NULL, add_path, 0},
-    {"rule_dir", TLD_CONF_SET, OFF(rule_dirs), 0, 0, NULL, add_path, 0},
-    {"decoder", TLD_CONF_SET, OFF(decoder_files), 0, 0, NULL, add_path, 0},
-    {"rule", TLD_CONF_SET, OFF(rule_files), 0, 0, NULL, add_path, 0},
-    {"include", TLD_CONF_SET, OFF(rule_files), 0, 0, NULL, add_path, 0},
-    {"list", TLD_CONF_SET, OFF(lists), 0, 0, NULL, add_path, 0},
-    {"decoder_exclude", TLD_CONF_SET, OFF(decoder_excludes), 0, 0, NULL, add_path, 0},
-    {"rule_exclude", TLD_CONF_SET, OFF(rule_excludes), 0, 0, NULL, add_path, 0},
+    {"decoder_dir", TLD_CONF_TEXT, OFF(decoder_dirs), 0, 0, NULL, NULL, 0, add_path},
+    {"rule_dir", TLD_CONF_TEXT, OFF(rule_dirs), 0, 0, NULL, NULL, 0, add_path},
+    {"decoder", TLD_CONF_TEXT, OFF(decoder_files), 0, 0, NULL, NULL, 0, add_path},
+    {"rule", TLD_CONF_TEXT, OFF(rule_files), 0, 0, NULL, NULL, 0, add_path},
+    {"include", TLD_CONF_TEXT, OFF(rule_files), 0, 0, NULL, NULL, 0, add_path},
+    {"list", TLD_CONF_TEXT, OFF(lists), 0, 0, NULL, NULL, 0, add_path},
+    {"decoder_exclude", TLD_CONF_TEXT, OFF(decoder_excludes), 0, 0, NULL, NULL, 0, add_path},
+    {"rule_exclude", TLD_CONF_TEXT, OFF(rule_excludes), 0, 0, NULL, NULL, 0, add_path},
 };
 
 static const struct tld_conf_row remote_rows[] = {
-    {"port", TLD_CONF_UINT, OFF(remote_port), 0, 65535, NULL, NULL, 0},
-    {"local_ip", TLD_CONF_STR, OFF(remote_ip), 0, 0, NULL, NULL, 0},
-    {"connection", TLD_CONF_FIXED, 0, 0, 0, "secure", NULL, 0},
-    {"protocol", TLD_CONF_FIXED, 0, 0, 0, "tcp", NULL, 0},
-    {"keepalive", TLD_CONF_DURATION, OFF(keepalive_s), 1, 3600, NULL, NULL, 0},
-    {"max_connections", TLD_CONF_UINT, OFF(max_connections), 1, 65536, NULL, NULL, 0},
-    {"queue_size", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ipv6", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"allowed-ips", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"denied-ips", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"rids_closing_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
+    {"port", TLD_CONF_UINT, OFF(remote_port), 0, 65535, NULL, NULL, 0, NULL},
+    {"local_ip", TLD_CONF_STR, OFF(remote_ip), 0, 0, NULL, NULL, 0, NULL},
+    {"connection", TLD_CONF_FIXED, 0, 0, 0, "secure", NULL, 0, NULL},
+    {"protocol", TLD_CONF_FIXED, 0, 0, 0, "tcp", NULL, 0, NULL},
+    {"keepalive", TLD_CONF_DURATION, OFF(keepalive_s), 1, 3600, NULL, NULL, 0, NULL},
+    {"max_connections", TLD_CONF_UINT, OFF(max_connections), 1, 65536, NULL, NULL, 0, NULL},
+    TLD_CONF_IGNORED("queue_size"),
+    TLD_CONF_IGNORED("ipv6"),
+    TLD_CONF_IGNORED("allowed-ips"),
+    TLD_CONF_IGNORED("denied-ips"),
+    TLD_CONF_IGNORED("rids_closing_time"),
 };
 
 static const struct tld_conf_row force_rows[] = {
-    {"enabled", TLD_CONF_BOOL, OFF(force), 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS},
-    {"key_mismatch", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS},
-    {"disconnected_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS},
-    {"after_registration_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS},
+    {"enabled", TLD_CONF_BOOL, OFF(force), 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS, NULL},
+    {"key_mismatch", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS, NULL},
+    {"disconnected_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS, NULL},
+    {"after_registration_time", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, TLD_CONF_ANY_ATTRS, NULL},
 };
 
 /* <auth><force>: <disconnected_time enabled="yes"> is the only attribute Wazuh uses here. */
 static void auth_force(struct tld_conf_ctx *c, const struct tld_xml_node *n, void *obj)
 {
-    tld_conf_section(c, force_rows, NROWS(force_rows), n, obj, "force");
+    tld_conf_section(c, force_rows, TLD_CONF_NROWS(force_rows), n, obj, "force");
 }
 
 static const struct tld_conf_row manager_rows[] = {
-    {"workers", TLD_CONF_UINT, OFF(workers), 0, 64, NULL, NULL, 0},
-    {"intake_max_size", TLD_CONF_SIZE, OFF(intake_max_bytes), 1u << 20, 1ULL << 40, NULL, NULL, 0},
-    {"worker_queue", TLD_CONF_UINT, OFF(worker_queue), 16, 1u << 20, NULL, NULL, 0},
-    {"local_collection", TLD_CONF_TRI, OFF(local_collection), 0, 0, NULL, NULL, 0},
+    {"workers", TLD_CONF_UINT, OFF(workers), 0, 64, NULL, NULL, 0, NULL},
+    {"intake_max_size", TLD_CONF_SIZE, OFF(intake_max_bytes), 1u << 20, 1ULL << 40, NULL, NULL, 0,
+     NULL},
+    {"worker_queue", TLD_CONF_UINT, OFF(worker_queue), 16, 1u << 20, NULL, NULL, 0, NULL},
+    {"local_collection", TLD_CONF_TRI, OFF(local_collection), 0, 0, NULL, NULL, 0, NULL},
 };
 
 static const struct tld_conf_row auth_rows[] = {
-    {"disabled", TLD_CONF_NOT_BOOL, OFF(auth_enabled), 0, 0, NULL, NULL, 0},
-    {"port", TLD_CONF_UINT, OFF(auth_port), 0, 65535, NULL, NULL, 0},
-    {"local_ip", TLD_CONF_STR, OFF(auth_ip), 0, 0, NULL, NULL, 0},
-    {"use_password", TLD_CONF_BOOL, OFF(use_password), 0, 0, NULL, NULL, 0},
-    {"password_file", TLD_CONF_STR, OFF(password_file), 0, 0, NULL, NULL, 0},
-    {"rate_limit_requests", TLD_CONF_UINT, OFF(rate_requests), 1, 100000, NULL, NULL, 0},
-    {"rate_limit_period", TLD_CONF_DURATION, OFF(rate_period_s), 1, 86400, NULL, NULL, 0},
-    {"cert_days", TLD_CONF_UINT, OFF(cert_days), 1, 36500, NULL, NULL, 0},
-    {"max_agents", TLD_CONF_UINT, OFF(max_agents), 1, 100000, NULL, NULL, 0},
-    {"use_source_ip", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"purge", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ipv6", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"connection", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ciphers", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ssl_agent_ca", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ssl_verify_host", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ssl_manager_cert", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ssl_manager_key", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"ssl_auto_negotiate", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"key_request", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"limit_maxagents", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"remote_enrollment", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"force", TLD_CONF_SET, 0, 0, 0, NULL, auth_force, 0},
+    {"disabled", TLD_CONF_NOT_BOOL, OFF(auth_enabled), 0, 0, NULL, NULL, 0, NULL},
+    {"port", TLD_CONF_UINT, OFF(auth_port), 0, 65535, NULL, NULL, 0, NULL},
+    {"local_ip", TLD_CONF_STR, OFF(auth_ip), 0, 0, NULL, NULL, 0, NULL},
+    {"use_password", TLD_CONF_BOOL, OFF(use_password), 0, 0, NULL, NULL, 0, NULL},
+    {"password_file", TLD_CONF_STR, OFF(password_file), 0, 0, NULL, NULL, 0, NULL},
+    {"rate_limit_requests", TLD_CONF_UINT, OFF(rate_requests), 1, 100000, NULL, NULL, 0, NULL},
+    {"rate_limit_period", TLD_CONF_DURATION, OFF(rate_period_s), 1, 86400, NULL, NULL, 0, NULL},
+    {"cert_days", TLD_CONF_UINT, OFF(cert_days), 1, 36500, NULL, NULL, 0, NULL},
+    {"max_agents", TLD_CONF_UINT, OFF(max_agents), 1, 100000, NULL, NULL, 0, NULL},
+    TLD_CONF_IGNORED("use_source_ip"),
+    TLD_CONF_IGNORED("purge"),
+    TLD_CONF_IGNORED("ipv6"),
+    TLD_CONF_IGNORED("connection"),
+    TLD_CONF_IGNORED("ciphers"),
+    TLD_CONF_IGNORED("ssl_agent_ca"),
+    TLD_CONF_IGNORED("ssl_verify_host"),
+    TLD_CONF_IGNORED("ssl_manager_cert"),
+    TLD_CONF_IGNORED("ssl_manager_key"),
+    TLD_CONF_IGNORED("ssl_auto_negotiate"),
+    TLD_CONF_IGNORED("key_request"),
+    TLD_CONF_IGNORED("limit_maxagents"),
+    TLD_CONF_IGNORED("remote_enrollment"),
+    {"force", TLD_CONF_SET, 0, 0, 0, NULL, auth_force, 0, NULL},
 };
 
 struct section {
@@ -145,7 +141,7 @@ struct section {
 
 #define SECTION(s)                                                                                 \
     {                                                                                              \
-#s, s##_rows, NROWS(s##_rows)                                                              \
+#s, s##_rows, TLD_CONF_NROWS(s##_rows)                                                     \
     }
 
 static const struct section sections[] = {
@@ -191,7 +187,7 @@ static const char *const ignored_sections[] = {
 
 static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct tld_xml_node *n)
 {
-    for (size_t i = 0; i < NROWS(sections); i++) {
+    for (size_t i = 0; i < TLD_CONF_NROWS(sections); i++) {
         if (strcmp(n->name, sections[i].name) == 0) {
             tld_conf_section(c, sections[i].rows, sections[i].nrows, n, cfg, n->name);
             return;
@@ -199,7 +195,7 @@ static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct
     }
     if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0)
         return;
-    if (tld_conf_in_list(n->name, ignored_sections, NROWS(ignored_sections)))
+    if (tld_conf_in_list(n->name, ignored_sections, TLD_CONF_NROWS(ignored_sections)))
         tld_conf_warn(c, n, "section not used by tld-manager; ignored");
     else
         tld_conf_error(c, n, "unknown section");

@@ -116,18 +116,18 @@ static void demo_custom(struct tld_conf_ctx *c, const struct tld_xml_node *n, vo
 #define D(f) offsetof(struct demo, f)
 
 static const struct tld_conf_row demo_rows[] = {
-    {"on", TLD_CONF_BOOL, D(on), 0, 0, NULL, NULL, 0},
-    {"disabled", TLD_CONF_NOT_BOOL, D(enabled), 0, 0, NULL, NULL, 0},
-    {"mode", TLD_CONF_TRI, D(tri), 0, 0, NULL, NULL, 0},
-    {"count", TLD_CONF_UINT, D(n), 1, 9, NULL, NULL, 0},
-    {"wait", TLD_CONF_DURATION, D(wait_s), 1, 3600, NULL, NULL, 0},
-    {"limit", TLD_CONF_SIZE, D(bytes), 1024, 1u << 20, NULL, NULL, 0},
-    {"name", TLD_CONF_STR, D(name), 0, 0, NULL, NULL, 0},
-    {"proto", TLD_CONF_FIXED, 0, 0, 0, "tcp|udp", NULL, 0},
-    {"custom", TLD_CONF_SET, 0, 0, 0, NULL, demo_custom, TLD_CONF_NOCASE},
-    {"legacy", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0},
-    {"compat", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0},
-    {"exotic", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, 0},
+    {"on", TLD_CONF_BOOL, D(on), 0, 0, NULL, NULL, 0, NULL},
+    {"disabled", TLD_CONF_NOT_BOOL, D(enabled), 0, 0, NULL, NULL, 0, NULL},
+    {"mode", TLD_CONF_TRI, D(tri), 0, 0, NULL, NULL, 0, NULL},
+    {"count", TLD_CONF_UINT, D(n), 1, 9, NULL, NULL, 0, NULL},
+    {"wait", TLD_CONF_DURATION, D(wait_s), 1, 3600, NULL, NULL, 0, NULL},
+    {"limit", TLD_CONF_SIZE, D(bytes), 1024, 1u << 20, NULL, NULL, 0, NULL},
+    {"name", TLD_CONF_STR, D(name), 0, 0, NULL, NULL, 0, NULL},
+    {"proto", TLD_CONF_FIXED, 0, 0, 0, "tcp|udp", NULL, 0, NULL},
+    {"custom", TLD_CONF_SET, 0, 0, 0, NULL, demo_custom, TLD_CONF_NOCASE, NULL},
+    {"legacy", TLD_CONF_IGNORE, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"compat", TLD_CONF_ACCEPT, 0, 0, 0, NULL, NULL, 0, NULL},
+    {"exotic", TLD_CONF_UNSUPPORTED, 0, 0, 0, NULL, NULL, 0, NULL},
 };
 
 static int walk_demo(const char *xml, struct demo *out, struct tld_diag *d)
@@ -208,106 +208,122 @@ static void table_reports_every_problem(void **state)
     tld_diag_fini(&d);
 }
 
+/* One element of each daemon's configuration read with the same text, and where its value
+ * lands. */
+struct both {
+    const char *agent_xml, *agent_elem; /* agent_xml has one %s for the text */
+    const char *mgr_xml, *mgr_elem;
+    int64_t (*agent_value)(const struct tld_agent_config *a);
+    int64_t (*mgr_value)(const struct tld_mgr_config *m);
+};
+
+/* want < 0: both refuse the text, naming file:line and the element. */
+static void check_both(const struct both *b, const char *text, int64_t want)
+{
+    char xml[512], elem[128];
+    struct tld_diag da, dm;
+    struct tld_agent_config a;
+    struct tld_mgr_config m;
+    snprintf(xml, sizeof xml, b->agent_xml, text);
+    tld_agent_config_init(&a);
+    tld_diag_init(&da);
+    int ra = tld_agent_config_parse(&a, xml, strlen(xml), "agent.conf", &da);
+    snprintf(xml, sizeof xml, b->mgr_xml, text);
+    tld_mgr_config_init(&m);
+    tld_diag_init(&dm);
+    int rm = tld_mgr_config_parse(&m, xml, strlen(xml), "manager.conf", &dm);
+    dump(&da);
+    dump(&dm);
+    if (want < 0) {
+        assert_int_equal(ra, TLD_EPARSE);
+        assert_int_equal(rm, TLD_EPARSE);
+        snprintf(elem, sizeof elem, "agent.conf:1: error: <%s>: '%s' is not a", b->agent_elem,
+                 text);
+        assert_true(has_msg(&da, elem));
+        snprintf(elem, sizeof elem, "manager.conf:1: error: <%s>: '%s' is not a", b->mgr_elem,
+                 text);
+        assert_true(has_msg(&dm, elem));
+    } else {
+        assert_int_equal(ra, 0);
+        assert_int_equal(rm, 0);
+        assert_int_equal(b->agent_value(&a), want);
+        assert_int_equal(b->mgr_value(&m), want);
+    }
+    tld_agent_config_fini(&a);
+    tld_mgr_config_fini(&m);
+    tld_diag_fini(&da);
+    tld_diag_fini(&dm);
+}
+
+static int64_t agent_interval(const struct tld_agent_config *a)
+{
+    return a->collect.docker.interval_s;
+}
+
+static int64_t mgr_disconnection(const struct tld_mgr_config *m)
+{
+    return m->disconnection_s;
+}
+
+static int64_t agent_spool(const struct tld_agent_config *a)
+{
+    return (int64_t)a->collect.spool_max_bytes;
+}
+
+static int64_t mgr_intake(const struct tld_mgr_config *m)
+{
+    return (int64_t)m->intake_max_bytes;
+}
+
 /* The same spellings, read by the agent's and by the manager's configuration, mean the same
  * thing; a spelling one refuses, the other refuses too. */
 static void both_daemons_read_the_same_spellings(void **state)
 {
-    static const struct {
-        const char *text;
-        int64_t secs; /* -1: refused */
-    } durations[] = {
-        {"90", 90},    {"30s", 30},    {"10m", 600}, {"10M", 600}, {"1h", 3600},
-        {"1d", 86400}, {"1w", 604800}, {"5x", -1},   {"10 m", -1}, {"1.5h", -1},
+    static const struct both duration = {
+        "<ossec_config><wodle name=\"docker-listener\"><interval>%s</interval></wodle>"
+        "</ossec_config>",
+        "interval",
+        "<ossec_config><global><agents_disconnection_time>%s</agents_disconnection_time>"
+        "</global></ossec_config>",
+        "agents_disconnection_time",
+        agent_interval,
+        mgr_disconnection,
     };
-    for (size_t i = 0; i < sizeof durations / sizeof *durations; i++) {
-        char xml[512];
-        struct tld_diag da, dm;
-        struct tld_agent_config a;
-        struct tld_mgr_config m;
-        snprintf(xml, sizeof xml,
-                 "<ossec_config><wodle name=\"docker-listener\"><interval>%s</interval></wodle>"
-                 "</ossec_config>",
-                 durations[i].text);
-        tld_agent_config_init(&a);
-        tld_diag_init(&da);
-        int ra = tld_agent_config_parse(&a, xml, strlen(xml), "agent.conf", &da);
-        snprintf(xml, sizeof xml,
-                 "<ossec_config><global><agents_disconnection_time>%s</agents_disconnection_time>"
-                 "</global>"
-                 "</ossec_config>",
-                 durations[i].text);
-        tld_mgr_config_init(&m);
-        tld_diag_init(&dm);
-        int rm = tld_mgr_config_parse(&m, xml, strlen(xml), "manager.conf", &dm);
-        dump(&da);
-        dump(&dm);
-        if (durations[i].secs < 0) {
-            assert_int_equal(ra, TLD_EPARSE);
-            assert_int_equal(rm, TLD_EPARSE);
-            assert_true(has_msg(&da, "agent.conf:1: error: <interval>: "));
-            assert_true(has_msg(&dm, "manager.conf:1: error: <agents_disconnection_time>: "));
-        } else {
-            assert_int_equal(ra, 0);
-            assert_int_equal(rm, 0);
-            assert_int_equal(a.collect.docker.interval_s, durations[i].secs);
-            assert_int_equal(m.disconnection_s, durations[i].secs);
-        }
-        tld_agent_config_fini(&a);
-        tld_mgr_config_fini(&m);
-        tld_diag_fini(&da);
-        tld_diag_fini(&dm);
-    }
-    static const struct {
-        const char *text;
-        int64_t bytes; /* -1: refused */
-    } sizes[] = {
-        {"1073741824", 1LL << 30},
-        {"1073741824B", 1LL << 30},
-        {"1048576K", 1LL << 30},
-        {"1024MB", 1LL << 30},
-        {"1024m", 1LL << 30},
-        {"1G", 1LL << 30},
-        {"1gb", 1LL << 30},
-        {"1TB", -1},
-        {"1 G", -1},
+    static const struct both size = {
+        "<ossec_config><spool><max_size>%s</max_size></spool></ossec_config>",
+        "max_size",
+        "<ossec_config><manager><intake_max_size>%s</intake_max_size></manager></ossec_config>",
+        "intake_max_size",
+        agent_spool,
+        mgr_intake,
     };
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-        char xml[512];
-        struct tld_diag da, dm;
-        struct tld_agent_config a;
-        struct tld_mgr_config m;
-        snprintf(xml, sizeof xml,
-                 "<ossec_config><spool><max_size>%s</max_size></spool>"
-                 "</ossec_config>",
-                 sizes[i].text);
-        tld_agent_config_init(&a);
-        tld_diag_init(&da);
-        int ra = tld_agent_config_parse(&a, xml, strlen(xml), "agent.conf", &da);
-        snprintf(xml, sizeof xml,
-                 "<ossec_config><manager><intake_max_size>%s</intake_max_size></manager>"
-                 "</ossec_config>",
-                 sizes[i].text);
-        tld_mgr_config_init(&m);
-        tld_diag_init(&dm);
-        int rm = tld_mgr_config_parse(&m, xml, strlen(xml), "manager.conf", &dm);
-        dump(&da);
-        dump(&dm);
-        if (sizes[i].bytes < 0) {
-            assert_int_equal(ra, TLD_EPARSE);
-            assert_int_equal(rm, TLD_EPARSE);
-            assert_true(has_msg(&da, "agent.conf:1: error: <max_size>: "));
-            assert_true(has_msg(&dm, "manager.conf:1: error: <intake_max_size>: "));
-        } else {
-            assert_int_equal(ra, 0);
-            assert_int_equal(rm, 0);
-            assert_int_equal(a.collect.spool_max_bytes, sizes[i].bytes);
-            assert_int_equal(m.intake_max_bytes, sizes[i].bytes);
-        }
-        tld_agent_config_fini(&a);
-        tld_mgr_config_fini(&m);
-        tld_diag_fini(&da);
-        tld_diag_fini(&dm);
-    }
+    static const struct {
+        const struct both *where;
+        const char *text;
+        int64_t want;
+    } cases[] = {
+        {&duration, "90", 90},
+        {&duration, "30s", 30},
+        {&duration, "10m", 600},
+        {&duration, "10M", 600},
+        {&duration, "1h", 3600},
+        {&duration, "1d", 86400},
+        {&duration, "1w", 604800},
+        {&duration, "5x", -1},
+        {&duration, "10 m", -1},
+        {&duration, "1.5h", -1},
+        {&size, "1073741824", 1LL << 30},
+        {&size, "1073741824B", 1LL << 30},
+        {&size, "1048576K", 1LL << 30},
+        {&size, "1024MB", 1LL << 30},
+        {&size, "1024m", 1LL << 30},
+        {&size, "1G", 1LL << 30},
+        {&size, "1gb", 1LL << 30},
+        {&size, "1TB", -1},
+        {&size, "1 G", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_both(cases[i].where, cases[i].text, cases[i].want);
 }
 
 int main(void)
