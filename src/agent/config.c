@@ -64,47 +64,9 @@ static void section_client(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
     }
 }
 
-/* Sections of the manager and of Wazuh modules this agent does not run: skipped. */
-static const char *const foreign[] = {
-    "global",
-    "alerts",
-    "remote",
-    "ruleset",
-    "rule_test",
-    "syscheck",
-    "rootcheck",
-    "sca",
-    "vulnerability-detector",
-    "vulnerability-detection",
-    "indexer",
-    "command",
-    "active-response",
-    "auth",
-    "cluster",
-    "logging",
-    "labels",
-    "client_buffer",
-    "integration",
-    "syslog_output",
-    "email_alerts",
-    "reports",
-    "database_output",
-    "socket",
-    "osquery",
-    "gcp-pubsub",
-    "github",
-    "office365",
-    "ms-graph",
-    "agent-upgrade",
-    "task-manager",
-    "localfile_defaults",
-    "api",
-    "storage",
-    "manager",
-    "enrollment",
-    "dashboard",
-    "anti_flooding",
-};
+/* Sections of the manager's own configuration: skipped (other modules' too). */
+static const char *const manager_sections[] = {"global", "alerts",  "remote", "ruleset",
+                                               "auth",   "manager", "labels"};
 
 static void top_element(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
                         const struct tld_xml_node *n, bool in_root)
@@ -113,7 +75,8 @@ static void top_element(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
         tld_collect_config_section(&cfg->collect, c, n);
     else if (strcmp(n->name, "client") == 0)
         section_client(cfg, c, n);
-    else if (!tld_conf_in_list(n->name, foreign, TLD_CONF_NROWS(foreign)))
+    else if (!tld_conf_other_module(n->name) &&
+             !tld_conf_in_list(n->name, manager_sections, TLD_CONF_NROWS(manager_sections)))
         tld_conf_error(c, n,
                        in_root ? "unknown section"
                                : "unknown top-level element (expected <ossec_config> or "

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,13 +36,8 @@
 #include "common/version.h"
 
 struct agent {
-    const char *root;
+    struct tld_daemon_args args;
     char spool_dir[4096], state_dir[4096], run_dir[4096], logs_dir[4096];
-    const char *configs[16];
-    unsigned nconfigs;
-    const char *output;
-    const char *log_path;
-    bool debug, test_only;
 
     struct tld_log log;
     struct tld_agent_config cfg;
@@ -85,67 +79,19 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int parse_args(struct agent *a, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"root", required_argument, NULL, 'r'},
-        {"output", required_argument, NULL, 'o'}, {"log", required_argument, NULL, 'l'},
-        {"debug", no_argument, NULL, 'd'},        {"test", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:r:o:l:dth", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            if (a->nconfigs == 16) {
-                fprintf(stderr, "tld-agent: at most 16 configuration files\n");
-                return 2;
-            }
-            a->configs[a->nconfigs++] = optarg;
-            break;
-        case 'r':
-            a->root = optarg;
-            break;
-        case 'o':
-            a->output = optarg;
-            break;
-        case 'l':
-            a->log_path = optarg;
-            break;
-        case 'd':
-            a->debug = true;
-            break;
-        case 't':
-            a->test_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return 2;
-    }
-    return 0;
-}
-
 static int load_config(struct agent *a)
 {
     static char def[4200];
-    if (!a->nconfigs) {
-        snprintf(def, sizeof def, "%s/etc/agent.conf", a->root);
-        a->configs[a->nconfigs++] = def;
+    if (!a->args.nconfigs) {
+        snprintf(def, sizeof def, "%s/etc/agent.conf", a->args.root);
+        a->args.configs[a->args.nconfigs++] = def;
     }
     struct tld_diag d;
     tld_diag_init(&d);
     tld_agent_config_init(&a->cfg);
     int rc = 0;
-    for (unsigned i = 0; i < a->nconfigs; i++)
-        if (tld_agent_config_load(&a->cfg, a->configs[i], &d) != 0)
+    for (unsigned i = 0; i < a->args.nconfigs; i++)
+        if (tld_agent_config_load(&a->cfg, a->args.configs[i], &d) != 0)
             rc = 1;
     tld_diag_print(&d, stderr);
     tld_diag_fini(&d);
@@ -285,12 +231,12 @@ static int start(struct agent *a)
     struct tld_sources_opts src = {&a->cfg.collect, a->spool, a->state_dir, &a->log};
     if ((rc = tld_sources_new(&src, &a->sources)) != 0)
         return rc;
-    if (a->output) {
-        if ((rc = tld_output_new(a->spool, a->output, &a->log, &a->out)) != 0)
+    if (a->args.output) {
+        if ((rc = tld_output_new(a->spool, a->args.output, &a->log, &a->out)) != 0)
             return rc;
     } else if (a->cfg.nservers) {
-        if ((rc = tld_agent_uplink_start(a->root, a->configs, a->nconfigs, &a->cfg, a->spool,
-                                         a->spool_dir, &a->log, &a->uplink)) != 0)
+        if ((rc = tld_agent_uplink_start(a->args.root, a->args.configs, a->args.nconfigs, &a->cfg,
+                                         a->spool, a->spool_dir, &a->log, &a->uplink)) != 0)
             return rc;
     } else {
         tld_log_warn(&a->log, "no --output: events stay in the spool (bounded by <spool>"
@@ -329,35 +275,37 @@ static void stop(struct agent *a)
 
 int main(int argc, char **argv)
 {
-    struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
+    struct agent a = {.pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
+    static const struct tld_daemon_argspec spec = {"tld-agent", true, true, false, usage};
+    int next;
+    if (tld_daemon_args_parse(&spec, argc, argv, &a.args, &next) != 0)
+        return 2;
+    int rc;
     if (load_config(&a) != 0) {
         fprintf(stderr, "tld-agent: configuration has errors\n");
         tld_agent_config_fini(&a.cfg);
         return 1;
     }
-    if (a.test_only) {
+    if (a.args.test_only) {
         printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n",
                a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
         tld_agent_config_fini(&a.cfg);
         return 0;
     }
-    snprintf(a.spool_dir, sizeof a.spool_dir, "%s/queue/spool", a.root);
-    snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.root);
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.root);
-    snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.root);
+    snprintf(a.spool_dir, sizeof a.spool_dir, "%s/queue/spool", a.args.root);
+    snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.args.root);
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.args.root);
+    snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.args.root);
     if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
-        fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.root,
+        fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.args.root,
                 strerror(errno));
         return 1;
     }
     char lp[4200], pid_path[4200];
     snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
-    if (tld_daemon_open_log(&a.log, "tld-agent", a.log_path, lp, a.debug) != 0)
+    if (tld_daemon_open_log(&a.log, "tld-agent", a.args.log_path, lp, a.args.debug) != 0)
         return 1;
     /* One agent per root. */
     snprintf(pid_path, sizeof pid_path, "%s/tld-agent.pid", a.run_dir);
@@ -367,7 +315,7 @@ int main(int argc, char **argv)
     sigset_t set;
     tld_daemon_signals(&set);
 
-    tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
+    tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.args.root,
                  a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
     rc = start(&a);
     if (rc == 0) {

@@ -307,6 +307,44 @@ bool tld_conf_in_list(const char *name, const char *const *list, size_t n)
     return false;
 }
 
+bool tld_conf_other_module(const char *name)
+{
+    static const char *const modules[] = {
+        "syscheck",
+        "rootcheck",
+        "sca",
+        "vulnerability-detector",
+        "vulnerability-detection",
+        "indexer",
+        "command",
+        "active-response",
+        "cluster",
+        "logging",
+        "integration",
+        "syslog_output",
+        "email_alerts",
+        "reports",
+        "database_output",
+        "socket",
+        "osquery",
+        "rule_test",
+        "anti_flooding",
+        "client_buffer",
+        "agent-upgrade",
+        "task-manager",
+        "gcp-pubsub",
+        "github",
+        "office365",
+        "ms-graph",
+        "localfile_defaults",
+        "api",
+        "storage",
+        "dashboard",
+        "enrollment",
+    };
+    return tld_conf_in_list(name, modules, TLD_CONF_NROWS(modules));
+}
+
 bool tld_conf_is_root(const struct tld_xml_node *n)
 {
     return strcmp(n->name, "ossec_config") == 0 || strcmp(n->name, "threatlockdown_config") == 0;

@@ -113,6 +113,10 @@ void tld_conf_section(struct tld_conf_ctx *c, const struct tld_conf_row *rows, s
 /* Whether name is one of list[0..n). */
 bool tld_conf_in_list(const char *name, const char *const *list, size_t n);
 
+/* Whether name is a top-level section of a module neither daemon runs (Wazuh's syscheck, sca,
+ * cluster, ..., and sections kept for modules to come): the daemons skip these. */
+bool tld_conf_other_module(const char *name);
+
 /* The roots a configuration file may have: <ossec_config> and <threatlockdown_config>. */
 bool tld_conf_is_root(const struct tld_xml_node *n);
 

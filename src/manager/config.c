@@ -149,42 +149,6 @@ static const struct section sections[] = {
     SECTION(remote), SECTION(auth),   SECTION(manager),
 };
 
-/* Wazuh sections for features this manager does not have: accepted with a warning. */
-static const char *const ignored_sections[] = {
-    "syscheck",
-    "rootcheck",
-    "sca",
-    "vulnerability-detector",
-    "vulnerability-detection",
-    "indexer",
-    "command",
-    "active-response",
-    "cluster",
-    "logging",
-    "integration",
-    "syslog_output",
-    "email_alerts",
-    "reports",
-    "database_output",
-    "socket",
-    "osquery",
-    "rule_test",
-    "anti_flooding",
-    "client_buffer",
-    "agent-upgrade",
-    "task-manager",
-    "gcp-pubsub",
-    "github",
-    "office365",
-    "ms-graph",
-    "localfile_defaults",
-    "client",
-    "api",
-    "storage",
-    "dashboard",
-    "enrollment",
-};
-
 static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct tld_xml_node *n)
 {
     for (size_t i = 0; i < TLD_CONF_NROWS(sections); i++) {
@@ -195,7 +159,8 @@ static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct
     }
     if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0)
         return;
-    if (tld_conf_in_list(n->name, ignored_sections, TLD_CONF_NROWS(ignored_sections)))
+    /* Wazuh sections for features this manager does not have: accepted with a warning. */
+    if (tld_conf_other_module(n->name) || strcmp(n->name, "client") == 0)
         tld_conf_warn(c, n, "section not used by tld-manager; ignored");
     else
         tld_conf_error(c, n, "unknown section");

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <openssl/rand.h>
@@ -53,11 +52,8 @@
 enum pressure { P_NORMAL, P_HIGH, P_FULL };
 
 struct mgr {
-    const char *root;
-    const char *config;
-    const char *log_path;
-    bool debug, test_only;
-    char path[8][PATH_MAX]; /* scratch storage for derived paths */
+    struct tld_daemon_args args; /* args.configs[0]: the configuration file */
+    char path[8][PATH_MAX];      /* scratch storage for derived paths */
     char hostname[256];
 
     struct tld_log log;
@@ -137,7 +133,7 @@ static const char *rootpath(struct mgr *m, unsigned slot, const char *rel)
     if (rel[0] == '/')
         snprintf(m->path[slot], PATH_MAX, "%s", rel);
     else
-        snprintf(m->path[slot], PATH_MAX, "%s/%s", m->root, rel);
+        snprintf(m->path[slot], PATH_MAX, "%s/%s", m->args.root, rel);
     return m->path[slot];
 }
 
@@ -147,10 +143,10 @@ static int load_config(struct mgr *m)
     tld_diag_init(&d);
     tld_mgr_config_init(&m->cfg);
     tld_collect_config_init(&m->acfg);
-    int rc = tld_mgr_config_load(&m->cfg, m->config, &d);
+    int rc = tld_mgr_config_load(&m->cfg, m->args.configs[0], &d);
     /* The collection sections of the same file, read as tld-agent reads them. */
     if (rc == 0 || rc == TLD_EPARSE) {
-        if (tld_collect_config_load(&m->acfg, m->config, "tld-manager", &d) != 0)
+        if (tld_collect_config_load(&m->acfg, m->args.configs[0], "tld-manager", &d) != 0)
             rc = TLD_EPARSE;
     }
     tld_diag_print(&d, stderr);
@@ -172,7 +168,7 @@ static int load_ruleset(struct mgr *m, bool verbose)
 {
     struct tld_diag d;
     tld_diag_init(&d);
-    int rc = tld_mgr_ruleset_load(&m->cfg, m->root, &m->rs, &d);
+    int rc = tld_mgr_ruleset_load(&m->cfg, m->args.root, &m->rs, &d);
     if (verbose || rc) {
         tld_diag_print(&d, stderr);
     } else if (d.warnings) {
@@ -510,7 +506,7 @@ static int start(struct mgr *m)
                  "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
                  "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
                  m->cfg.remote_ip ? m->cfg.remote_ip : "*", m->cfg.remote_port,
-                 m->cfg.auth_enabled ? "on" : "off", m->cfg.workers, m->root,
+                 m->cfg.auth_enabled ? "on" : "off", m->cfg.workers, m->args.root,
                  m->local_enabled ? "on" : "off", m->acfg.nfiles,
                  m->acfg.docker.enabled ? "on" : "off");
     struct tld_own_sink s = own_sink(m);
@@ -547,60 +543,20 @@ static void stop(struct mgr *m)
     m->agents = NULL;
 }
 
-static int parse_args(struct mgr *m, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"config", required_argument, NULL, 'c'},
-        {"log", required_argument, NULL, 'l'},
-        {"debug", no_argument, NULL, 'd'},
-        {"test", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "+r:c:l:dth", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            m->root = optarg;
-            break;
-        case 'c':
-            m->config = optarg;
-            break;
-        case 'l':
-            m->log_path = optarg;
-            break;
-        case 'd':
-            m->debug = true;
-            break;
-        case 't':
-            m->test_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static struct mgr m;
-    m.root = "/var/threatlockdown";
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
-    int rc = parse_args(&m, argc, argv);
-    if (rc)
-        return rc;
-    if (optind < argc && strcmp(argv[optind], "hash-password") == 0)
+    static const struct tld_daemon_argspec spec = {"tld-manager", false, false, true, usage};
+    int next, rc;
+    if (tld_daemon_args_parse(&spec, argc, argv, &m.args, &next) != 0)
+        return 2;
+    if (next < argc && strcmp(argv[next], "hash-password") == 0)
         return cmd_hash_password();
-    if (optind < argc && strcmp(argv[optind], "agents") == 0)
-        return cmd_agents(&m, argc - optind - 1, argv + optind + 1);
-    if (optind != argc) {
+    if (next < argc && strcmp(argv[next], "agents") == 0)
+        return cmd_agents(&m, argc - next - 1, argv + next + 1);
+    if (next != argc) {
         usage(stderr);
         return 2;
     }
@@ -608,24 +564,24 @@ int main(int argc, char **argv)
         snprintf(m.hostname, sizeof m.hostname, "localhost");
     char rs_src[PATH_MAX];
     static char cfg_path[PATH_MAX];
-    if (!m.config) {
-        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m.root);
-        m.config = cfg_path;
+    if (!m.args.nconfigs) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m.args.root);
+        m.args.configs[m.args.nconfigs++] = cfg_path;
     }
-    tld_log_init(&m.log, "tld-manager", stderr, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO);
-    if (!m.test_only) {
+    tld_log_init(&m.log, "tld-manager", stderr, m.args.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO);
+    if (!m.args.test_only) {
         bool made = false;
-        if (tld_install_layout(m.root, tld_install_ruleset_src(rs_src, sizeof rs_src), &made,
+        if (tld_install_layout(m.args.root, tld_install_ruleset_src(rs_src, sizeof rs_src), &made,
                                &m.log) != 0)
             return 1;
         if (made)
-            tld_log_info(&m.log, "first start: wrote %s", m.config);
+            tld_log_info(&m.log, "first start: wrote %s", m.args.configs[0]);
     }
     if (load_config(&m) != 0) {
-        fprintf(stderr, "tld-manager: %s has errors\n", m.config);
+        fprintf(stderr, "tld-manager: %s has errors\n", m.args.configs[0]);
         return 1;
     }
-    if (m.test_only) {
+    if (m.args.test_only) {
         rc = load_ruleset(&m, true);
         if (rc == 0)
             printf("tld-manager: configuration OK; ruleset OK: %u decoders from %u files, %u "
@@ -639,8 +595,8 @@ int main(int argc, char **argv)
         return rc ? 1 : 0;
     }
     tld_log_fini(&m.log);
-    if (tld_daemon_open_log(&m.log, "tld-manager", m.log_path, rootpath(&m, 7, "logs/manager.log"),
-                            m.debug) != 0)
+    if (tld_daemon_open_log(&m.log, "tld-manager", m.args.log_path,
+                            rootpath(&m, 7, "logs/manager.log"), m.args.debug) != 0)
         return 1;
     if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
         0)
