@@ -61,15 +61,21 @@ static const struct tld_conf_row alerts_rows[] = {
     TLD_CONF_IGNORED("use_geoip"),
 };
 
+/* A <ruleset> list element: appended to the list `f`. */
+#define PATHS(name, f)                                                                             \
+    {                                                                                              \
+        (name), TLD_CONF_TEXT, OFF(f), 0, 0, NULL, NULL, 0, add_path                               \
+    }
+
 static const struct tld_conf_row ruleset_rows[] = {
-    {"decoder_dir", TLD_CONF_TEXT, OFF(decoder_dirs), 0, 0, NULL, NULL, 0, add_path},
-    {"rule_dir", TLD_CONF_TEXT, OFF(rule_dirs), 0, 0, NULL, NULL, 0, add_path},
-    {"decoder", TLD_CONF_TEXT, OFF(decoder_files), 0, 0, NULL, NULL, 0, add_path},
-    {"rule", TLD_CONF_TEXT, OFF(rule_files), 0, 0, NULL, NULL, 0, add_path},
-    {"include", TLD_CONF_TEXT, OFF(rule_files), 0, 0, NULL, NULL, 0, add_path},
-    {"list", TLD_CONF_TEXT, OFF(lists), 0, 0, NULL, NULL, 0, add_path},
-    {"decoder_exclude", TLD_CONF_TEXT, OFF(decoder_excludes), 0, 0, NULL, NULL, 0, add_path},
-    {"rule_exclude", TLD_CONF_TEXT, OFF(rule_excludes), 0, 0, NULL, NULL, 0, add_path},
+    PATHS("decoder_dir", decoder_dirs),
+    PATHS("rule_dir", rule_dirs),
+    PATHS("decoder", decoder_files),
+    PATHS("rule", rule_files),
+    PATHS("include", rule_files),
+    PATHS("list", lists),
+    PATHS("decoder_exclude", decoder_excludes),
+    PATHS("rule_exclude", rule_excludes),
 };
 
 static const struct tld_conf_row remote_rows[] = {
