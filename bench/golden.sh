@@ -15,7 +15,7 @@
 #   corpus/SETUP-CORPUS.alerts.json    alerts.json lines, as the manager writes them (bench_engine:
 #                                      agent 001, container metadata, 2 ms between events)
 #   corpus/SETUP-CORPUS.archives.json  archives.json lines: every event, alerted or not
-#   corpus/SETUP-CORPUS.summary.json   the one-thread pass's counts (alerts, undecoded, top rules)
+#   corpus/SETUP-CORPUS.summary.json   the counts: events, alerts, undecoded, alerts per rule
 #   corpus/SETUP-CORPUS.logtest.json   tld-logtest --json, one run per location of the corpus
 #   ini/NAME.phases.txt                tld-logtest's phases (decoding, rule, alert JSON) for every
 #                                      log line of NAME.ini, one run per file (so, unlike --test,
@@ -95,21 +95,25 @@ setup_args() {
     [[ $2 != nginx ]] || ARGS+=(--decoders "$NGINX_DECODER")
 }
 
-# dump NAME TSV ARGS...: bench_engine's alert and archive lines of a corpus, split in two files.
+# dump NAME TSV ARGS...: bench_engine's alert and archive lines of a corpus, split in two files,
+# and its counts with the alerts per rule (its own top-rules list is left out: ties between rules
+# come in an order that depends on addresses).
 dump() {
     local name=$1 tsv=$2
     shift 2
-    "$TMP/bench_engine" "$@" --corpus "$tsv" --threads 1 --dump "$TMP/$name.dump" \
-        2>"$TMP/${name//\//_}.err" | python3 -c '
-import json, sys
-for line in sys.stdin:
-    d = json.loads(line)
-    if "threads" in d:
-        print(json.dumps({k: d[k] for k in ("events", "alerts", "undecoded", "alert_bytes",
-                                              "top_rules")}))' >"$OUT/$name.summary.json"
-    awk 'NR % 2 == 1 && $0 != "-"' "$TMP/$name.dump" >"$OUT/$name.alerts.json"
-    awk 'NR % 2 == 0' "$TMP/$name.dump" >"$OUT/$name.archives.json"
-    rm -f "$TMP/$name.dump"
+    "$TMP/bench_engine" "$@" --corpus "$tsv" --threads 1 --dump "$TMP/dump" \
+        2>"$TMP/${name//\//_}.err" >"$TMP/stats"
+    awk 'NR % 2 == 1 && $0 != "-"' "$TMP/dump" >"$OUT/$name.alerts.json"
+    awk 'NR % 2 == 0' "$TMP/dump" >"$OUT/$name.archives.json"
+    rm -f "$TMP/dump"
+    python3 - "$TMP/stats" "$OUT/$name.alerts.json" >"$OUT/$name.summary.json" <<'PY'
+import collections, json, sys
+pass1 = [d for d in map(json.loads, open(sys.argv[1])) if d.get("threads") == 1][0]
+rules = collections.Counter(json.loads(a)["rule"]["id"] for a in open(sys.argv[2], "rb"))
+summary = {k: pass1[k] for k in ("events", "alerts", "undecoded", "alert_bytes")}
+summary["alerts_per_rule"] = dict(sorted(rules.items(), key=lambda r: (len(r[0]), r[0])))
+print(json.dumps(summary, indent=1))
+PY
 }
 
 # logtest_corpus NAME TSV ARGS...: tld-logtest --json on the corpus, one run per location.
