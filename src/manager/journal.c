@@ -259,6 +259,7 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
     j->o = *o;
     snprintf(j->dir, sizeof j->dir, "%s", o->dir);
     j->log = o->log;
+    j->rd.fd = -1; /* the cursor gets its log once the log is open */
     if (!j->o.segment_bytes) {
         j->o.segment_bytes = o->max_bytes / 8;
         if (j->o.segment_bytes > (64u << 20))
@@ -290,10 +291,10 @@ void tld_journal_close(struct tld_journal *j)
 {
     if (!j)
         return;
+    tld_framelog_cursor_fini(&j->rd);
     if (j->fl) {
         tld_framelog_sync_now(j->fl);
         wm_save(j);
-        tld_framelog_cursor_fini(&j->rd);
         tld_framelog_close(j->fl);
     }
     free(j->wms);

@@ -457,25 +457,34 @@ static uint64_t nth_segment(struct fx *f, unsigned n)
     return firsts[n];
 }
 
+/* 300 records over 2 KiB segments, closed; the first indexes of the second and third
+ * segments, and the second one's path. */
+static void three_segments_or_more(struct fx *f, uint64_t *s1, uint64_t *s2, char *path, size_t n)
+{
+    struct tld_journal *j = jopen(f, 16u << 20, 2048);
+    for (uint64_t i = 1; i <= 300; i++)
+        append_text(j, 1, i, "rec %" PRIu64);
+    tld_journal_close(j);
+    *s1 = nth_segment(f, 1);
+    *s2 = nth_segment(f, 2);
+    snprintf(path, n, "%s/j-%016" PRIx64 ".log", f->dir, *s1);
+}
+
 /* A damaged record in an older segment: the loss is counted at open, the reader steps to the
  * next segment, and everything after is read once. */
 static void damaged_middle_segment(void **state)
 {
     struct fx *f = *state;
-    struct tld_journal *j = jopen(f, 16u << 20, 2048);
-    for (uint64_t i = 1; i <= 300; i++)
-        append_text(j, 1, i, "rec %" PRIu64);
-    tld_journal_close(j);
-    uint64_t s1 = nth_segment(f, 1), s2 = nth_segment(f, 2);
+    uint64_t s1, s2;
     char path[400];
-    snprintf(path, sizeof path, "%s/j-%016" PRIx64 ".log", f->dir, s1);
+    three_segments_or_more(f, &s1, &s2, path, sizeof path);
     int fd = open(path, O_RDWR);
     char b;
     assert_int_equal(pread(fd, &b, 1, 40), 1); /* the second record's header */
     b ^= 1;
     assert_int_equal(pwrite(fd, &b, 1, 40), 1);
     close(fd);
-    j = jopen(f, 16u << 20, 2048);
+    struct tld_journal *j = jopen(f, 16u << 20, 2048);
     struct tld_journal_stats st;
     tld_journal_stats(j, &st);
     assert_int_equal(st.corrupt, 1);
@@ -495,15 +504,11 @@ static void damaged_middle_segment(void **state)
 static void missing_middle_segment(void **state)
 {
     struct fx *f = *state;
-    struct tld_journal *j = jopen(f, 16u << 20, 2048);
-    for (uint64_t i = 1; i <= 300; i++)
-        append_text(j, 1, i, "rec %" PRIu64);
-    tld_journal_close(j);
-    uint64_t s1 = nth_segment(f, 1), s2 = nth_segment(f, 2);
+    uint64_t s1, s2;
     char path[400];
-    snprintf(path, sizeof path, "%s/j-%016" PRIx64 ".log", f->dir, s1);
+    three_segments_or_more(f, &s1, &s2, path, sizeof path);
     assert_int_equal(unlink(path), 0);
-    j = jopen(f, 16u << 20, 2048);
+    struct tld_journal *j = jopen(f, 16u << 20, 2048);
     struct tld_journal_stats st;
     tld_journal_stats(j, &st);
     assert_int_equal(st.lost, s2 - s1);
