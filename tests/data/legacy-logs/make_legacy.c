@@ -70,8 +70,8 @@ static void write_journal(const char *dir)
     for (unsigned i = 1; i <= JOURNAL_RECORDS; i++) {
         char text[64];
         snprintf(text, sizeof text, "legacy journal %u", i);
-        struct tld_journal_entry e = {3, 1234, i, 5000 + i, TLD_SV_LIT("192.0.2.7"),
-                                      tld_sv_of(text)};
+        struct tld_journal_entry e = {
+            3, 1234, i, 5000 + i, TLD_SV_LIT("192.0.2.7"), tld_sv_of(text)};
         uint64_t sync_to;
         unsigned dups;
         if (tld_journal_append(j, &e, 1, 0, &sync_to, &dups) != 0 ||
