@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "common/str.h"
-#include "engine/alert.h"
+#include "engine/alert/alert.h"
 #include "tools/logtest/logtest.h"
 
 int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq)
