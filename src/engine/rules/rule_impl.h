@@ -250,10 +250,10 @@ void undo_free(struct undo_log *u);
 void undo_rollback(struct tld_rules *rs, struct undo_log *u);
 void undo_mark(struct tld_rules *rs, struct undo_log *u);
 
-/* Outcome of attaching a new rule: 0 attached, 1 skipped (warnings given), 2 refused (an error
- * was reported; the file fails), <0 resource error. */
+/* Attach a new rule: 0 attached, or 0 with *skipped (warnings given); TLD_EPARSE when refused
+ * (an error was reported; the file fails); TLD_ENOMEM or TLD_ELIMIT otherwise. */
 struct load_ctx;
-int tree_attach(struct load_ctx *lc, struct tld_rule *r);
+int tree_attach(struct load_ctx *lc, struct tld_rule *r, bool *skipped);
 int tree_overwrite(struct load_ctx *lc, struct tld_rule *old, const struct tld_rule *newr,
                    const struct tld_rule_impl *newimpl);
 int tree_bind_correlation(struct load_ctx *lc, struct tld_rule *r);

@@ -193,7 +193,7 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
         if (strcasecmp(a, "id") == 0) {
             if (!sv_digits(v) || v.n > 6 || !leading_value(v, 6, &u)) {
                 lc_error(lc, el->line, "rule: invalid id=\"%s\" (digits only, at most 6)", v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             d->id = u;
             snprintf(d->id_str, sizeof d->id_str, "%u", u);
@@ -204,7 +204,7 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
             unsigned long long lv = digits_value(v);
             if (lv > 16) {
                 lc_error(lc, el->line, "rule %s: invalid level=\"%s\" (0 to 16)", d->id_str, v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             d->level = (unsigned)lv;
             *has_level = true;
@@ -213,7 +213,7 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
             if (!sv_digits(v)) {
                 lc_error(lc, el->line, "rule %s: invalid %s=\"%s\" (must be a number)", d->id_str,
                          a, v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             bool is_max = !strcasecmp(a, "maxsize"), is_tf = !strcasecmp(a, "timeframe");
             bool is_acc = !strcasecmp(a, "accuracy");
@@ -233,7 +233,7 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
             if (!sv_digits(v) || f < 2 || f > 9999) {
                 lc_error(lc, el->line, "rule %s: invalid frequency=\"%s\" (2 to 9999)", d->id_str,
                          v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             d->freq_attr = (unsigned)f;
         } else if (strcasecmp(a, "noalert") == 0) {
@@ -248,17 +248,17 @@ static int rule_attributes(struct load_ctx *lc, const struct tld_xml_node *el, s
             else {
                 lc_error(lc, el->line, "rule %s: invalid overwrite=\"%s\" (yes or no)", d->id_str,
                          v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
         } else {
             lc_error(lc, el->line,
                      "rule %s: invalid attribute '%s' (id, level, maxsize, frequency, timeframe, "
                      "ignore, accuracy, noalert, overwrite)",
                      d->id_str, a);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
     }
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- compilation of a complete draft ---- */
@@ -553,7 +553,7 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
     struct draft *d = lc->d;
     draft_init(d);
     d->line = el->line;
-    int rc = ELEM_OK;
+    int rc = 0;
     bool has_id = false, has_level = false;
 
     /* Name the rule in attribute errors even when `id` is not its first attribute. */
@@ -566,14 +566,14 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
 
     if (el->nattrs == 0) {
         lc_error(lc, el->line, "<rule> without attributes: id and level are required");
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
-    if ((rc = rule_attributes(lc, el, d, &has_id, &has_level)) != ELEM_OK)
+    if ((rc = rule_attributes(lc, el, d, &has_id, &has_level)) != 0)
         goto out;
     if (!has_id || !has_level) {
         lc_error(lc, el->line, "rule %s: missing attribute %s", d->id_str, has_id ? "level" : "id");
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
     struct tld_rule *existing = rules_find_mut(lc->rs, d->id);
@@ -590,7 +590,7 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
                      "rule %u: duplicate rule id (first defined at %s:%u); use overwrite=\"yes\" "
                      "to replace it",
                      d->id, existing->file, existing->line);
-            rc = ELEM_FATAL;
+            rc = TLD_EPARSE;
         }
         goto out;
     }
@@ -607,19 +607,16 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
     if (!el->children) {
         lc_error(lc, el->line, "rule %u: no child elements (at least a description is needed)",
                  d->id);
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
     for (const struct tld_xml_node *c = el->children; c; c = c->next) {
         rc = rule_opts_element(lc, d, c);
-        if (rc == ELEM_FATAL)
+        if (rc)
             goto out;
-        if (rc == ELEM_SKIP) {
-            d->skip = true;
+        if (d->skip)
             break;
-        }
     }
-    rc = ELEM_OK;
     if (!d->skip && d->has_if_sid && !if_sid_valid(&d->if_sid)) {
         lc_warn(lc, el->line, "rule %u: invalid <if_sid> '%s'; rule skipped", d->id,
                 tld_sb_cstr(&d->if_sid));
@@ -629,7 +626,7 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
         goto out;
     if (!d->has_description) {
         lc_error(lc, el->line, "rule %u: missing <description>", d->id);
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
     bool wants_context = d->global_frequency || d->check_diff || d->same_mask || d->diff_mask ||
@@ -639,7 +636,7 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
                  "rule %u: frequency/same_*/different_*/global_frequency need an "
                  "<if_matched_sid>, <if_matched_group> or <if_matched_regex> (missing if_matched)",
                  d->id);
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
     if (!d->overwrite) {
@@ -657,27 +654,26 @@ static int load_rule(struct load_ctx *lc, const struct tld_xml_node *el)
     if (err) {
         if (err == TLD_ENOMEM)
             lc_error(lc, el->line, "rule %u: out of memory", d->id);
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
         goto out;
     }
     r->impl->source_hash = fingerprint;
     if (existing)
         err = tree_overwrite(lc, existing, r, r->impl);
     else {
-        err = tree_attach(lc, r);
-        if (err == 0)
-            err = tree_bind_correlation(lc, r);
-        else if (err == 1)
-            err = 0; /* skipped: warnings were given */
-        else if (err == 2) {
-            rc = ELEM_FATAL; /* reported by tree_attach */
+        bool skipped; /* warnings were given */
+        err = tree_attach(lc, r, &skipped);
+        if (err == TLD_EPARSE) {
+            rc = err; /* reported by tree_attach */
             goto out;
         }
+        if (err == 0 && !skipped)
+            err = tree_bind_correlation(lc, r);
     }
     if (err < 0) {
         lc_error(lc, el->line, "rule %u: %s", d->id,
                  err == TLD_ELIMIT ? "rule set too large" : "out of memory");
-        rc = ELEM_FATAL;
+        rc = TLD_EPARSE;
     }
 out:
     draft_fini(d);
@@ -708,7 +704,7 @@ static int load_groups(struct load_ctx *lc, const struct tld_xml_node *roots)
                          r->name);
                 return TLD_EPARSE;
             }
-            if (load_rule(lc, r) == ELEM_FATAL)
+            if (load_rule(lc, r) != 0)
                 return TLD_EPARSE;
         }
     }

@@ -106,12 +106,9 @@ struct load_ctx {
     struct draft *d;
 };
 
-/* Element handlers' verdicts. */
-#define ELEM_OK    0
-#define ELEM_FATAL (-1)
-#define ELEM_SKIP  1
-
-/* Handle one child element of <rule> (rule_opts.c); unknown element → fatal. */
+/* Handle one child element of <rule> (rule_opts.c): 0, or TLD_EPARSE when the file fails (the
+ * error was reported; an unknown element is one). A rule that must be skipped (a warning was
+ * given) comes back as 0 with d->skip set, and its remaining elements are not read. */
 int rule_opts_element(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el);
 
 /* Diagnostics with the file name of the load. */

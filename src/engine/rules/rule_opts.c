@@ -104,12 +104,12 @@ static int opt_pattern(struct load_ctx *lc, struct draft *d, const struct tld_xm
 {
     struct pat_slot *s = &d->slots[def->arg];
     if (!lc_append_text(lc, el, &s->text, el->text, !s->set))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     s->set = true;
     s->line = el->line;
     s->negate = attr_negate(lc, d, el);
     s->kind = attr_type(lc, d, el, slot_default[def->arg]);
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- texts ---- */
@@ -128,9 +128,9 @@ static int opt_description(struct load_ctx *lc, struct draft *d, const struct tl
         t = tld_sv_make(buf, t.n);
     }
     if (!lc_append_text(lc, el, &d->description, t, !d->has_description))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     d->has_description = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_group(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -141,12 +141,12 @@ static int opt_group(struct load_ctx *lc, struct draft *d, const struct tld_xml_
     if (el->text.n > RULE_TEXT_PIECE || d->groups.n > RULE_TEXT_PIECE) {
         lc_error(lc, el->line, "rule %u: <%s>: text longer than %d bytes", d->id, el->name,
                  RULE_TEXT_PIECE);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     for (size_t i = 0; i < el->text.n; i++)
         if (el->text.p[i] != '\n')
             tld_sb_append_char(&d->groups, el->text.p[i]);
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_info(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -156,27 +156,27 @@ static int opt_info(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
         const char *a = el->attrs[i].name, *v = el->attrs[i].value.p;
         if (strcasecmp(a, "type") != 0) {
             lc_error(lc, el->line, "rule %u: <info>: invalid attribute '%s'", d->id, a);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
         if (strcmp(v, "text") && strcmp(v, "link") && strcmp(v, "cve") && strcmp(v, "osvdb")) {
             lc_error(lc, el->line, "rule %u: <info>: invalid type '%s' (text, link, cve or osvdb)",
                      d->id, v);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
     }
     if (!lc_append_text(lc, el, &d->info, el->text, !d->has_info))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     d->has_info = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_cve(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
                    const struct opt_def *def)
 {
     if (!lc_append_text(lc, el, &d->cve, el->text, !d->has_cve))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     d->has_cve = true;
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- decoder, category, addresses, fields ---- */
@@ -189,10 +189,10 @@ static int opt_decoded_as(struct load_ctx *lc, struct draft *d, const struct tld
         id = lc->rs->env.decoder_id(lc->rs->env.decoder_ctx, el->text);
     if (id < 0) {
         lc_error(lc, el->line, "rule %u: <decoded_as>: unknown decoder '%s'", d->id, el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     d->decoded_as = id;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_category(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -204,10 +204,10 @@ static int opt_category(struct load_ctx *lc, struct draft *d, const struct tld_x
                  "rule %u: <category>: invalid category '%s' (firewall, ids, syslog, web-log, "
                  "squid, windows or ossec)",
                  d->id, el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     d->category = (enum tld_category)c;
-    return ELEM_OK;
+    return 0;
 }
 
 static void free_iplist(void *p)
@@ -224,20 +224,20 @@ static int opt_ip(struct load_ctx *lc, struct draft *d, const struct tld_xml_nod
         if (!*list || file_store_add(lc->fs, free_iplist, *list)) {
             *list = NULL;
             lc_error(lc, el->line, "rule %u: <%s>: out of memory", d->id, el->name);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
     }
     if (tld_iplist_add(*list, el->text.p, el->text.n, NULL, 0)) {
         lc_error(lc, el->line, "rule %u: <%s>: invalid IP address '%s'", d->id, el->name,
                  el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     bool neg = attr_negate(lc, d, el);
     if (def->arg == TLD_F_SRCIP)
         d->srcip_neg = neg;
     else
         d->dstip_neg = neg;
-    return ELEM_OK;
+    return 0;
 }
 
 /* Names a <field> may not use: the static fields (including their aliases). */
@@ -259,16 +259,16 @@ static int opt_field(struct load_ctx *lc, struct draft *d, const struct tld_xml_
     const char *name = attr_ci(el, "name");
     if (!name) {
         lc_error(lc, el->line, "rule %u: <field>: missing attribute 'name'", d->id);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     if (is_static_name(name)) {
         lc_error(lc, el->line, "rule %u: <field name=\"%s\">: '%s' is a static field", d->id, name,
                  name);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     if (d->dyn_tests.n >= TLD_RULE_MAX_FIELDS) {
         lc_error(lc, el->line, "rule %u: <field>: more than %d fields", d->id, TLD_RULE_MAX_FIELDS);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     enum tld_rx_kind kind = attr_type(lc, d, el, TLD_RX_OSREGEX);
     bool neg = attr_negate(lc, d, el);
@@ -277,14 +277,14 @@ static int opt_field(struct load_ctx *lc, struct draft *d, const struct tld_xml_
     if (lc_compile(lc, kind, el->text.p, el->text.n, &rx, why, sizeof why)) {
         lc_error(lc, el->line, "rule %u: <field name=\"%s\">: invalid pattern '%s': %s", d->id,
                  name, el->text.p, why);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     struct rtest *t = vec_push(&d->dyn_tests, sizeof *t);
     if (!t)
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     *t = (struct rtest){.kind = RT_DYN, .negate = neg, .rx = rx};
     t->dyn = make_dynname(lc, name, strlen(name));
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- time, weekday, compiled rule, lists ---- */
@@ -294,10 +294,10 @@ static int opt_time(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
 {
     if (!rule_time_parse(el->text.p, el->text.n, &d->time_neg, d->time_lo, d->time_hi)) {
         lc_error(lc, el->line, "rule %u: <time>: invalid time range '%s'", d->id, el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     d->has_time = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_weekday(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -305,10 +305,10 @@ static int opt_weekday(struct load_ctx *lc, struct draft *d, const struct tld_xm
 {
     if (!rule_weekday_parse(el->text.p, el->text.n, &d->weekdays)) {
         lc_error(lc, el->line, "rule %u: <weekday>: invalid day list '%s'", d->id, el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     d->has_weekday = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_compiled(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -318,10 +318,10 @@ static int opt_compiled(struct load_ctx *lc, struct draft *d, const struct tld_x
     if (!fn) {
         lc_error(lc, el->line, "rule %u: <compiled_rule>: unknown compiled rule '%s'", d->id,
                  el->text.p);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     d->compiled = fn;
-    return ELEM_OK;
+    return 0;
 }
 
 static int list_field(struct load_ctx *lc, const char *v, struct rlist *l)
@@ -376,7 +376,7 @@ static int opt_list(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
     bool has_field = false;
     if (!el->nattrs) {
         lc_error(lc, el->line, "rule %u: <list>: a field attribute is required", d->id);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     for (unsigned i = 0; i < el->nattrs; i++) {
         const char *a = el->attrs[i].name;
@@ -388,7 +388,7 @@ static int opt_list(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
                     break;
             if (k == sizeof lookups / sizeof *lookups) {
                 lc_error(lc, el->line, "rule %u: <list>: invalid lookup '%s'", d->id, v.p);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             l.lookup = (uint8_t)k;
         } else if (strcasecmp(a, "field") == 0) {
@@ -400,29 +400,30 @@ static int opt_list(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
             if (lc_compile(lc, TLD_RX_OSMATCH, v.p, v.n, &rx, why, sizeof why)) {
                 lc_error(lc, el->line, "rule %u: <list>: invalid check_value '%s': %s", d->id, v.p,
                          why);
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             }
             l.check_value = rx;
         } else {
             lc_error(lc, el->line, "rule %u: <list>: invalid attribute '%s'", d->id, a);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
     }
     if (!has_field) {
         lc_error(lc, el->line, "rule %u: <list>: a field attribute is required", d->id);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     l.list = tld_lists_find(lc->rs->env.lists, el->text);
     if (!l.list) {
         lc_warn(lc, el->line, "rule %u: <list>: list '%s' is not loaded; rule skipped", d->id,
                 el->text.p);
-        return ELEM_SKIP;
+        d->skip = true;
+        return 0;
     }
     struct rlist *slot = vec_push(&d->lists, sizeof *slot);
     if (!slot)
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     *slot = l;
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- tree attachment ---- */
@@ -449,9 +450,9 @@ static int opt_if_text(struct load_ctx *lc, struct draft *d, const struct tld_xm
         break;
     }
     if (!lc_append_text(lc, el, sb, el->text, !*has))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     *has = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_if_level(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -460,12 +461,13 @@ static int opt_if_level(struct load_ctx *lc, struct draft *d, const struct tld_x
     if (!all_digits(el->text)) {
         lc_warn(lc, el->line, "rule %u: <if_level>: invalid level '%s'; rule skipped", d->id,
                 el->text.p);
-        return ELEM_SKIP;
+        d->skip = true;
+        return 0;
     }
     if (!lc_append_text(lc, el, &d->if_level, el->text, !d->has_if_level))
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     d->has_if_level = true;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_if_matched_sid(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -475,14 +477,15 @@ static int opt_if_matched_sid(struct load_ctx *lc, struct draft *d, const struct
     if (!all_digits(el->text)) {
         lc_warn(lc, el->line, "rule %u: <if_matched_sid>: invalid rule id '%s'; rule skipped",
                 d->id, el->text.p);
-        return ELEM_SKIP;
+        d->skip = true;
+        return 0;
     }
     unsigned long long v = 0;
     for (size_t i = 0; i < el->text.n && v < 100000000ull; i++)
         v = v * 10 + (unsigned)(el->text.p[i] - '0');
     d->if_matched_sid = v > 999999 ? 0 : (unsigned)v;
     d->has_if_matched_sid = true;
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- correlation options ---- */
@@ -491,14 +494,14 @@ static int opt_same(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
                     const struct opt_def *def)
 {
     d->same_mask |= 1u << def->arg;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_different(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
                          const struct opt_def *def)
 {
     d->diff_mask |= 1u << def->arg;
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_dyn_corr(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -508,20 +511,20 @@ static int opt_dyn_corr(struct load_ctx *lc, struct draft *d, const struct tld_x
     if (v->n >= TLD_RULE_MAX_FIELDS) {
         lc_error(lc, el->line, "rule %u: <%s>: more than %d fields", d->id, el->name,
                  TLD_RULE_MAX_FIELDS);
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     }
     struct dynname *n = vec_push(v, sizeof *n);
     if (!n)
-        return ELEM_FATAL;
+        return TLD_EPARSE;
     *n = make_dynname(lc, el->text.p, el->text.n);
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_deprecated(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
                           const struct opt_def *def)
 {
     lc_warn(lc, el->line, "rule %u: <%s> is deprecated and ignored", d->id, el->name);
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_flag(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -539,7 +542,7 @@ static int opt_flag(struct load_ctx *lc, struct draft *d, const struct tld_xml_n
         d->if_fts = true;
         break;
     }
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- options, ignore lists, mitre ---- */
@@ -572,10 +575,10 @@ static int opt_options(struct load_ctx *lc, struct draft *d, const struct tld_xm
             d->log = true;
         else if (opts[i].flag == TLD_RULE_NO_LOG)
             d->log = false;
-        return ELEM_OK;
+        return 0;
     }
     lc_error(lc, el->line, "rule %u: <options>: invalid option '%s'", d->id, el->text.p);
-    return ELEM_FATAL;
+    return TLD_EPARSE;
 }
 
 /* <ignore>/<check_if_ignored> field lists: validated, without effect (rules.md §5). */
@@ -596,15 +599,15 @@ static int opt_ignore_fields(struct load_ctx *lc, struct draft *d, const struct 
             w.n = (size_t)sp;
         if (w.n == 0) {
             lc_error(lc, el->line, "rule %u: <%s>: empty field name in '%s'", d->id, el->name, t.p);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
         if (++count > TLD_RULE_MAX_FIELDS) {
             lc_error(lc, el->line, "rule %u: <%s>: too many fields", d->id, el->name);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
         start = i + 1;
     }
-    return ELEM_OK;
+    return 0;
 }
 
 static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
@@ -615,14 +618,14 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
     const char *tactic = NULL, *technique = NULL;
     if (!el->children) {
         lc_warn(lc, el->line, "rule %u: <mitre> is empty", d->id);
-        return ELEM_OK;
+        return 0;
     }
     for (const struct tld_xml_node *c = el->children; c; c = c->next) {
         bool is_id = tld_xml_is(c, "id"), is_ta = tld_xml_is(c, "tacticID"),
              is_te = tld_xml_is(c, "techniqueID");
         if (!is_id && !is_ta && !is_te) {
             lc_error(lc, c->line, "rule %u: <mitre>: invalid element <%s>", d->id, c->name);
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         }
         if (c->text.n == 0) {
             lc_warn(lc, c->line, "rule %u: <mitre>: empty <%s>; block discarded", d->id, c->name);
@@ -633,29 +636,29 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
         techniques += is_te;
     }
     if (failure)
-        return ELEM_OK;
+        return 0;
     if (ids && (tactics || techniques)) {
         lc_warn(lc, el->line,
                 "rule %u: <mitre> mixes <id> with tacticID/techniqueID; block discarded", d->id);
-        return ELEM_OK;
+        return 0;
     }
     if (ids && d->mitre_new) {
         lc_warn(lc, el->line,
                 "rule %u: <mitre> mixes old and new formats; the old <id> format is discarded",
                 d->id);
-        return ELEM_OK;
+        return 0;
     }
     if (!ids) {
         if (!tactics || !techniques) {
             lc_warn(lc, el->line, "rule %u: <mitre>: %s missing; block discarded", d->id,
                     tactics ? "techniqueID" : "tacticID");
-            return ELEM_OK;
+            return 0;
         }
         if (tactics > 1 || techniques > 1) {
             lc_warn(lc, el->line,
                     "rule %u: <mitre>: one tacticID and one techniqueID per block; discarded",
                     d->id);
-            return ELEM_OK;
+            return 0;
         }
         d->mitre_new = true;
         if (d->mitre_old) {
@@ -677,7 +680,7 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
                 dup = strcmp(have[i], c->text.p) == 0;
             const char **slot = dup ? NULL : vec_push(&d->mitre_ids, sizeof *slot);
             if (!dup && !slot)
-                return ELEM_FATAL;
+                return TLD_EPARSE;
             if (slot)
                 *slot = lc_strdup(lc, c->text.p, c->text.n);
         } else if (tld_xml_is(c, "tacticID")) {
@@ -690,14 +693,14 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
         const struct tld_rule_mitre_pair *have = d->mitre_pairs.p;
         for (unsigned i = 0; i < d->mitre_pairs.n; i++)
             if (!strcmp(have[i].tactic, tactic) && !strcmp(have[i].technique, technique))
-                return ELEM_OK;
+                return 0;
         struct tld_rule_mitre_pair *p = vec_push(&d->mitre_pairs, sizeof *p);
         if (!p)
-            return ELEM_FATAL;
+            return TLD_EPARSE;
         p->tactic = lc_strdup(lc, tactic, strlen(tactic));
         p->technique = lc_strdup(lc, technique, strlen(technique));
     }
-    return ELEM_OK;
+    return 0;
 }
 
 /* ---- the table ---- */
@@ -806,5 +809,5 @@ int rule_opts_element(struct load_ctx *lc, struct draft *d, const struct tld_xml
             return def->fn(lc, d, el, def);
     }
     lc_error(lc, el->line, "rule %u: unknown element <%s>", d->id, el->name);
-    return ELEM_FATAL;
+    return TLD_EPARSE;
 }

@@ -244,8 +244,9 @@ static struct rnode *find_category(struct tld_rules *rs, enum tld_category c)
     return NULL;
 }
 
-/* Parents for if_sid. Returns 1 when the rule must be skipped. */
-static int sid_parents(struct load_ctx *lc, struct tld_rule *r, struct vec *parents)
+/* Parents for if_sid; *skipped when the rule must be skipped (a warning was given), TLD_EPARSE
+ * when it can never attach (an error was reported). */
+static int sid_parents(struct load_ctx *lc, struct tld_rule *r, struct vec *parents, bool *skipped)
 {
     struct tld_rules *rs = lc->rs;
     const struct tld_rule_impl *im = r->impl;
@@ -274,7 +275,8 @@ static int sid_parents(struct load_ctx *lc, struct tld_rule *r, struct vec *pare
             if (!found && im->if_matched_sid) {
                 lc_warn(lc, r->line, "rule %u: if_matched_sid rule %lu not found; rule skipped",
                         r->id, sid);
-                return 1;
+                *skipped = true;
+                return 0;
             }
             if (!found)
                 lc_warn(lc, r->line, "rule %u: if_sid rule %lu not found", r->id, sid);
@@ -286,28 +288,29 @@ static int sid_parents(struct load_ctx *lc, struct tld_rule *r, struct vec *pare
         /* Wazuh skips such a rule with a warning; a rule that can never attach is a mistake in
          * the ruleset, so the load fails (docs/compatibility.md). */
         lc_error(lc, r->line, "rule %u: <if_sid> '%s': no such rule is loaded", r->id, im->if_sid);
-        return 2;
+        return TLD_EPARSE;
     }
     return 0;
 }
 
-int tree_attach(struct load_ctx *lc, struct tld_rule *r)
+int tree_attach(struct load_ctx *lc, struct tld_rule *r, bool *skipped)
 {
     struct tld_rules *rs = lc->rs;
     const struct tld_rule_impl *im = r->impl;
     struct vec parents = {0};
     bool top = r->id < 10;
     int rc = 0;
+    *skipped = false;
     if (top) {
         /* templates go to the top level */
     } else if (im->if_sid) {
-        rc = sid_parents(lc, r, &parents);
+        rc = sid_parents(lc, r, &parents, skipped);
     } else if (im->if_level) {
         unsigned long lvl = strtoul(im->if_level, NULL, 10);
         if (lvl == 0) {
             lc_warn(lc, r->line, "rule %u: invalid <if_level> '%s'; rule skipped", r->id,
                     im->if_level);
-            rc = 1;
+            *skipped = true;
         } else {
             struct walk w = {
                 .self = r, .level = lvl > 1000 ? 100000 : (unsigned)lvl * 100, .out = &parents};
@@ -317,7 +320,7 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
                         "rule %u: no rule with level >= %lu for <if_level>; rule "
                         "skipped",
                         r->id, lvl);
-                rc = 1;
+                *skipped = true;
             }
         }
     } else if (im->if_group) {
@@ -327,7 +330,7 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
         if (!parents.n) {
             lc_warn(lc, r->line, "rule %u: no rule in group '%s' for <if_group>; rule skipped",
                     r->id, im->if_group);
-            rc = 1;
+            *skipped = true;
         }
     } else {
         struct rnode *t = find_category(rs, r->category);
@@ -337,10 +340,10 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
         else {
             lc_warn(lc, r->line, "rule %u: no template rule for category %s; rule skipped", r->id,
                     tld_category_name(r->category));
-            rc = 1;
+            *skipped = true;
         }
     }
-    if (rc)
+    if (rc || *skipped)
         goto out;
 
     /* Places deeper than the bound are dropped (with a warning). */
@@ -355,7 +358,7 @@ int tree_attach(struct load_ctx *lc, struct tld_rule *r)
         pv[keep++] = pv[i];
     }
     if (!top && !keep) {
-        rc = 1;
+        *skipped = true;
         goto out;
     }
     rc = rules_index_add(rs, r);
