@@ -298,6 +298,23 @@ static inline void setcap(uint32_t *pos, uint16_t v, size_t at)
 }
 
 /*
+ * One acceptance probe of run(): at *K an escape with '*', an optional mark, then the end. *K
+ * keeps what the probe advanced, as the probe that follows starts from there.
+ */
+static inline bool star_then_end(const uint16_t *B, size_t *K)
+{
+    if (B[*K] != SL_ESC)
+        return false;
+    *K += 2;
+    if (B[*K] != '*')
+        return false;
+    (*K)++;
+    if (IS_MARK(B[*K]))
+        (*K)++;
+    return B[*K] == SL_END;
+}
+
+/*
  * One alternative, exactly regex.md §4.3. Returns the end position R (-1 allowed) or NONE.
  * P indexes slots, S the subject; M is "the current quantified class already took a byte";
  * E is the restart anchor. pos (capturing mode only) receives parenthesis positions.
@@ -477,28 +494,12 @@ static int64_t run(const uint16_t *B, const struct alt *a, const uint8_t *s, siz
                 K++;
             if (B[K] == SL_END)
                 return R;
-            if (B[K] == SL_ESC) {
-                K += 2;
-                if (B[K] == '*') {
-                    K++;
-                    if (IS_MARK(B[K]))
-                        K++;
-                    if (B[K] == SL_END)
-                        return R;
-                }
-            }
-        }
-    }
-    if (B[K] == SL_ESC) {
-        K += 2;
-        if (B[K] == '*') {
-            K++;
-            if (IS_MARK(B[K]))
-                K++;
-            if (B[K] == SL_END)
+            if (star_then_end(B, &K))
                 return R;
         }
     }
+    if (star_then_end(B, &K))
+        return R;
     return NONE;
 }
 

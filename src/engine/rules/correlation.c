@@ -253,14 +253,8 @@ static bool ring_push(struct tld_corr *c, int list, struct tld_corr_event *e)
             return false;
         }
     }
-    if (e->nmember == e->capmember) {
-        unsigned cap = e->capmember ? e->capmember * 2 : 4;
-        int *m = realloc(e->member, cap * sizeof *m);
-        if (!m)
-            return false;
-        e->member = m;
-        e->capmember = cap;
-    }
+    if (!int_array_reserve(&e->member, e->nmember, &e->capmember))
+        return false;
     if (r->n == r->cap) {
         struct tld_corr_event *old = ring_pop_oldest(r);
         if (old != e)

@@ -47,6 +47,19 @@ int file_store_add(struct file_store *fs, void (*fn)(void *), void *p)
     return 0;
 }
 
+bool int_array_reserve(int **v, unsigned n, unsigned *cap)
+{
+    if (n < *cap)
+        return true;
+    unsigned c = *cap ? *cap * 2 : 4;
+    int *grown = realloc(*v, c * sizeof *grown);
+    if (!grown)
+        return false;
+    *v = grown;
+    *cap = c;
+    return true;
+}
+
 void file_store_free(struct file_store *fs)
 {
     while (fs) {

@@ -705,6 +705,36 @@ static int opt_mitre(struct load_ctx *lc, struct draft *d, const struct tld_xml_
 
 /* ---- the table ---- */
 
+/*
+ * The correlation fields that have both a same_ and a different_ element, with the flags of each
+ * name: which of the two 4.14.7 only recognises in lower case differs from field to field.
+ */
+/* clang-format off */
+#define CORR_FIELDS(X)                                      \
+    X("srcip",       CS_SRCIP,       0,         OPT_EXACT) \
+    X("dstip",       CS_DSTIP,       0,         0)         \
+    X("src_port",    CS_SRCPORT,     0,         0)         \
+    X("srcport",     CS_SRCPORT,     0,         0)         \
+    X("dst_port",    CS_DSTPORT,     0,         0)         \
+    X("dstport",     CS_DSTPORT,     0,         0)         \
+    X("protocol",    CS_PROTOCOL,    0,         OPT_EXACT) \
+    X("action",      CS_ACTION,      0,         OPT_EXACT) \
+    X("id",          CS_ID,          OPT_EXACT, OPT_EXACT) \
+    X("url",         CS_URL,         OPT_EXACT, OPT_EXACT) \
+    X("data",        CS_DATA,        OPT_EXACT, OPT_EXACT) \
+    X("extra_data",  CS_EXTRA_DATA,  OPT_EXACT, OPT_EXACT) \
+    X("status",      CS_STATUS,      OPT_EXACT, OPT_EXACT) \
+    X("system_name", CS_SYSTEM_NAME, OPT_EXACT, OPT_EXACT) \
+    X("srcgeoip",    CS_SRCGEOIP,    OPT_EXACT, OPT_EXACT) \
+    X("dstgeoip",    CS_DSTGEOIP,    OPT_EXACT, OPT_EXACT) \
+    X("location",    CS_LOCATION,    0,         0)         \
+    X("srcuser",     CS_SRCUSER,     0,         0)         \
+    X("user",        CS_USER,        0,         0)
+#define SAME_ROW(name, cs, same_flags, different_flags) {"same_" name, opt_same, same_flags, cs},
+#define DIFFERENT_ROW(name, cs, same_flags, different_flags) \
+    {"different_" name, opt_different, different_flags, cs},
+/* clang-format on */
+
 static const struct opt_def opts[] = {
     {"match", opt_pattern, 0, S_MATCH},
     {"regex", opt_pattern, 0, S_REGEX},
@@ -743,48 +773,14 @@ static const struct opt_def opts[] = {
     {"if_matched_group", opt_if_text, 0, 3},
     {"if_level", opt_if_level, 0, 0},
     {"if_matched_sid", opt_if_matched_sid, 0, 0},
+    /* clang-format off */
+    CORR_FIELDS(SAME_ROW)
+    CORR_FIELDS(DIFFERENT_ROW)
+    /* clang-format on */
     {"same_source_ip", opt_same, 0, CS_SRCIP},
-    {"same_srcip", opt_same, 0, CS_SRCIP},
-    {"same_dstip", opt_same, 0, CS_DSTIP},
-    {"same_src_port", opt_same, 0, CS_SRCPORT},
-    {"same_srcport", opt_same, 0, CS_SRCPORT},
-    {"same_dst_port", opt_same, 0, CS_DSTPORT},
-    {"same_dstport", opt_same, 0, CS_DSTPORT},
-    {"same_protocol", opt_same, 0, CS_PROTOCOL},
-    {"same_action", opt_same, 0, CS_ACTION},
-    {"same_id", opt_same, OPT_EXACT, CS_ID},
-    {"same_url", opt_same, OPT_EXACT, CS_URL},
-    {"same_data", opt_same, OPT_EXACT, CS_DATA},
-    {"same_extra_data", opt_same, OPT_EXACT, CS_EXTRA_DATA},
-    {"same_status", opt_same, OPT_EXACT, CS_STATUS},
-    {"same_system_name", opt_same, OPT_EXACT, CS_SYSTEM_NAME},
-    {"same_srcgeoip", opt_same, OPT_EXACT, CS_SRCGEOIP},
-    {"same_dstgeoip", opt_same, OPT_EXACT, CS_DSTGEOIP},
-    {"same_location", opt_same, 0, CS_LOCATION},
-    {"same_srcuser", opt_same, 0, CS_SRCUSER},
-    {"same_user", opt_same, 0, CS_USER},
-    {"different_srcip", opt_different, OPT_EXACT, CS_SRCIP},
     {"not_same_source_ip", opt_different, OPT_EXACT, CS_SRCIP},
-    {"different_dstip", opt_different, 0, CS_DSTIP},
-    {"different_src_port", opt_different, 0, CS_SRCPORT},
-    {"different_srcport", opt_different, 0, CS_SRCPORT},
-    {"different_dst_port", opt_different, 0, CS_DSTPORT},
-    {"different_dstport", opt_different, 0, CS_DSTPORT},
-    {"different_protocol", opt_different, OPT_EXACT, CS_PROTOCOL},
-    {"different_action", opt_different, OPT_EXACT, CS_ACTION},
-    {"different_id", opt_different, OPT_EXACT, CS_ID},
     {"not_same_id", opt_different, OPT_EXACT, CS_ID},
-    {"different_url", opt_different, OPT_EXACT, CS_URL},
-    {"different_data", opt_different, OPT_EXACT, CS_DATA},
-    {"different_extra_data", opt_different, OPT_EXACT, CS_EXTRA_DATA},
-    {"different_status", opt_different, OPT_EXACT, CS_STATUS},
-    {"different_system_name", opt_different, OPT_EXACT, CS_SYSTEM_NAME},
-    {"different_srcgeoip", opt_different, OPT_EXACT, CS_SRCGEOIP},
-    {"different_dstgeoip", opt_different, OPT_EXACT, CS_DSTGEOIP},
-    {"different_srcuser", opt_different, 0, CS_SRCUSER},
-    {"different_user", opt_different, 0, CS_USER},
     {"not_same_user", opt_different, 0, CS_USER},
-    {"different_location", opt_different, 0, CS_LOCATION},
     {"same_field", opt_dyn_corr, 0, 0},
     {"different_field", opt_dyn_corr, 0, 1},
     {"not_same_field", opt_dyn_corr, 0, 1},
@@ -798,6 +794,9 @@ static const struct opt_def opts[] = {
     {"check_if_ignored", opt_ignore_fields, 0, 0},
     {"mitre", opt_mitre, 0, 0},
 };
+#undef SAME_ROW
+#undef DIFFERENT_ROW
+#undef CORR_FIELDS
 
 int rule_opts_element(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el)
 {

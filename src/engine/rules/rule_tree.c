@@ -436,14 +436,8 @@ static int store_group(struct load_ctx *lc, struct tld_rule *target, int list, u
     u->rule = target;
     u->old_n = ti->nstore_groups;
     for (unsigned k = 0; k < times; k++) {
-        if (ti->nstore_groups == ti->capstore) {
-            unsigned c = ti->capstore ? ti->capstore * 2 : 4;
-            int *v = realloc(ti->store_groups, c * sizeof *v);
-            if (!v)
-                return TLD_ENOMEM;
-            ti->store_groups = v;
-            ti->capstore = c;
-        }
+        if (!int_array_reserve(&ti->store_groups, ti->nstore_groups, &ti->capstore))
+            return TLD_ENOMEM;
         ti->store_groups[ti->nstore_groups++] = list;
     }
     return 0;

@@ -62,13 +62,9 @@ static inline bool sqli_starts_operand(enum sqli_role r)
  * role standing before the first token (R_OPND after a closing quote). */
 void tld_sqli_assign_roles(struct sqli_fold *f, enum sqli_role prev);
 
-/* Token k is the word w (lower-case literal), in any case. Inline so strlen(w) folds. */
-static inline bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const char *w)
+/* The l bytes at p, ASCII letters lowered, are w (a lower-case literal). */
+static inline bool tld_sqli_lower_eq(const char *p, const char *w, size_t l)
 {
-    size_t l = strlen(w);
-    if (k >= f->n || f->t[k].type != SQ_WORD || f->t[k].len != l)
-        return false;
-    const char *p = f->s + f->t[k].off;
     for (size_t i = 0; i < l; i++) {
         char c = p[i];
         if (c >= 'A' && c <= 'Z')
@@ -77,6 +73,15 @@ static inline bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const c
             return false;
     }
     return true;
+}
+
+/* Token k is the word w (lower-case literal), in any case. Inline so strlen(w) folds. */
+static inline bool tld_sqli_word_is(const struct sqli_fold *f, size_t k, const char *w)
+{
+    size_t l = strlen(w);
+    if (k >= f->n || f->t[k].type != SQ_WORD || f->t[k].len != l)
+        return false;
+    return tld_sqli_lower_eq(f->s + f->t[k].off, w, l);
 }
 bool tld_sqli_is_cmp(const struct sqli_fold *f, size_t k);
 bool tld_sqli_is_logic(const struct sqli_fold *f, size_t k);

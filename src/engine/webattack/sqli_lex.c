@@ -99,6 +99,25 @@ static struct sqli_tok mk(size_t off, size_t len, unsigned type, unsigned sub)
     return t;
 }
 
+/* The token type of a one-byte punctuation token; 0 when c starts none. */
+static unsigned punct_type(unsigned char c)
+{
+    switch (c) {
+    case '(':
+        return SQ_LP;
+    case ')':
+        return SQ_RP;
+    case ',':
+        return SQ_COMMA;
+    case ';':
+        return SQ_SEMI;
+    case '.':
+        return SQ_DOT;
+    default:
+        return 0;
+    }
+}
+
 /* Operators by longest match; returns the length (0 when s[i] starts none). */
 static size_t op_len(const char *s, size_t n, size_t i, unsigned *cls)
 {
@@ -266,24 +285,10 @@ static struct sqli_tok lex_one(struct sqli_lexer *lx)
         lx->pos = i + 2;
         return t;
     }
-    switch (c) {
-    case '(':
+    unsigned pt = punct_type(c);
+    if (pt) {
         lx->pos = i + 1;
-        return mk(i, 1, SQ_LP, 0);
-    case ')':
-        lx->pos = i + 1;
-        return mk(i, 1, SQ_RP, 0);
-    case ',':
-        lx->pos = i + 1;
-        return mk(i, 1, SQ_COMMA, 0);
-    case ';':
-        lx->pos = i + 1;
-        return mk(i, 1, SQ_SEMI, 0);
-    case '.':
-        lx->pos = i + 1;
-        return mk(i, 1, SQ_DOT, 0);
-    default:
-        break;
+        return mk(i, 1, pt, 0);
     }
     unsigned cls = 0;
     size_t l = op_len(s, n, i, &cls);

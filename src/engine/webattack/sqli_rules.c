@@ -20,15 +20,7 @@ static bool word_prefix(const struct sqli_fold *f, size_t k, const char *w)
     size_t l = strlen(w);
     if (k >= f->n || f->t[k].type != SQ_WORD || f->t[k].len < l)
         return false;
-    const char *p = f->s + f->t[k].off;
-    for (size_t i = 0; i < l; i++) {
-        char c = p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if (c != w[i])
-            return false;
-    }
-    return true;
+    return tld_sqli_lower_eq(f->s + f->t[k].off, w, l);
 }
 
 bool tld_sqli_is_cmp(const struct sqli_fold *f, size_t k)
