@@ -603,12 +603,8 @@ static void print_groups(struct tld_sb *out, bool *first, struct tld_sv groups)
         groups.n = 1023;
     struct tld_sv plain[MAX_GROUPS], comp[NCOMPLIANCE][MAX_GROUPS];
     unsigned nplain = 0, ncomp[NCOMPLIANCE] = {0}, order[NCOMPLIANCE], norder = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= groups.n; i++) {
-        if (i < groups.n && groups.p[i] != ',')
-            continue;
-        struct tld_sv g = tld_sv_make(groups.p + start, i - start);
-        start = i + 1;
+    struct tld_sv g;
+    for (size_t at = 0; tld_sv_next_piece(groups, ',', &at, &g);) {
         if (g.n == 0)
             continue;
         size_t c = NCOMPLIANCE;

@@ -275,12 +275,8 @@ static bool parse_order(struct loader *ld, struct staging *st, struct dec *d)
     d->order = tld_arena_zalloc(&ld->set->arena, (commas + 1) * sizeof *d->order);
     if (!d->order)
         return false;
-    size_t start = 0;
-    for (size_t i = 0; i <= text.n; i++) {
-        if (i < text.n && text.p[i] != ',')
-            continue;
-        struct tld_sv piece = tld_sv_make(text.p + start, i - start);
-        start = i + 1;
+    struct tld_sv piece;
+    for (size_t at = 0; tld_sv_next_piece(text, ',', &at, &piece);) {
         while (piece.n && piece.p[0] == ' ') {
             piece.p++;
             piece.n--;
