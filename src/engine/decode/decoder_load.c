@@ -337,22 +337,25 @@ static bool parse_fts(struct loader *ld, struct staging *st, struct dec *d)
     return true;
 }
 
-static int name_id(struct tld_decoder_set *set, const char *name)
+/* The id of a decoder name in *id, a new one for a name not seen before; 0 or TLD_ENOMEM. */
+static int name_id(struct tld_decoder_set *set, const char *name, int *id)
 {
     for (unsigned i = 0; i < set->nnames; i++)
-        if (strcmp(set->names[i].name, name) == 0)
-            return set->names[i].id;
+        if (strcmp(set->names[i].name, name) == 0) {
+            *id = set->names[i].id;
+            return 0;
+        }
     if (set->nnames == set->capnames) {
         unsigned cap = set->capnames ? set->capnames * 2 : 256;
         struct name_entry *n = realloc(set->names, cap * sizeof *n);
         if (!n)
-            return -1;
+            return TLD_ENOMEM;
         set->names = n;
         set->capnames = cap;
     }
-    int id = (int)set->nnames;
-    set->names[set->nnames++] = (struct name_entry){name, id};
-    return id;
+    *id = (int)set->nnames;
+    set->names[set->nnames++] = (struct name_entry){name, *id};
+    return 0;
 }
 
 static bool push(void *arrp, unsigned *n, unsigned *cap, void *item)
@@ -662,8 +665,8 @@ int tld_decoder_set_load_file(struct tld_decoder_set *set, const char *path, str
     } else {
         for (unsigned i = 0; i < pend.n && !err; i++) {
             struct dec *d = pend.items[i];
-            d->pub.id = name_id(set, d->pub.name);
-            if (!push(&set->all, &set->nall, &set->capall, d))
+            if (name_id(set, d->pub.name, &d->pub.id) != 0 ||
+                !push(&set->all, &set->nall, &set->capall, d))
                 err = TLD_ENOMEM;
             else if (!d->is_child && d->program_name)
                 err = push(&set->plist, &set->nplist, &set->capplist, d) ? 0 : TLD_ENOMEM;
@@ -708,7 +711,8 @@ int tld_decoder_set_new(struct tld_decoder_set **out)
         return TLD_ENOMEM;
     tld_arena_init(&set->arena, 65536, (size_t)1 << 30);
     for (size_t i = 0; i < sizeof builtin_decoders / sizeof builtin_decoders[0]; i++) {
-        if (name_id(set, builtin_decoders[i]) < 0) {
+        int id;
+        if (name_id(set, builtin_decoders[i], &id) != 0) {
             tld_decoder_set_free(set);
             return TLD_ENOMEM;
         }
