@@ -348,11 +348,13 @@ static int name_id(struct tld_decoder_set *set, const char *name, int *id)
     if (set->nnames == set->capnames) {
         unsigned cap = set->capnames ? set->capnames * 2 : 256;
         struct name_entry *n = realloc(set->names, cap * sizeof *n);
-        if (!n)
-            return TLD_ENOMEM;
-        set->names = n;
-        set->capnames = cap;
+        if (n) {
+            set->names = n;
+            set->capnames = cap;
+        }
     }
+    if (set->nnames == set->capnames)
+        return TLD_ENOMEM;
     *id = (int)set->nnames;
     set->names[set->nnames++] = (struct name_entry){name, *id};
     return 0;
