@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/err.h"
 #include "common/str.h"
 #include "engine/alert/alert.h"
 #include "tools/logtest/logtest.h"
@@ -81,7 +82,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
     if (tld_engine_state_new(rs, &st) || tld_worker_new(rs, st, &wc, &w)) {
         fprintf(stderr, "tld-logtest: out of memory\n");
         tld_engine_state_free(st);
-        return 1;
+        return TLD_ENOMEM;
     }
     struct tld_sb buf;
     tld_sb_init(&buf, (size_t)16 << 20);
