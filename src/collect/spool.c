@@ -1,15 +1,13 @@
 /*
  * Spool implementation (format and guarantees in spool.h).
  *
- * One mutex guards the segment table and the write buffer. Writes happen under the mutex;
- * readers copy the committed limits under it and read their own file descriptors outside it,
- * which is safe because committed bytes never change and a deleted segment stays readable
- * through an open descriptor. The segment table is an array ordered by first sequence number;
- * the last entry is the active (appended) segment and is never deleted.
+ * The segments, frames and their recovery are a frame log (common/framelog.h) with the spool's
+ * settings; this file adds the write buffer, the bound, acknowledgements and holders. One
+ * mutex guards the log's segment table and the write buffer. Writes happen under the mutex;
+ * readers copy the committed limits under it and read their own file descriptors outside it.
  */
 #include "collect/spool.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,7 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/err.h"
 
@@ -28,17 +25,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static void le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -140,103 +126,31 @@ static uint64_t read_ack(const char *dir)
 
 /* ---- writing --------------------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return TLD_EIO;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int flush_locked(struct tld_spool *sp)
 {
     if (sp->wbuf.n == 0)
         return 0;
-    struct seg *a = &sp->segs[sp->nsegs - 1];
-    if (write_all(sp->fd, sp->wbuf.p, sp->wbuf.n) != 0) {
-        /* Keep the file at its committed size so no half frame stays behind. */
-        if (ftruncate(sp->fd, (off_t)a->bytes) != 0) {
-            /* nothing better to do: the frame check at open cuts it off */
-        }
+    /* A failed write leaves the frames buffered; the log keeps no half frame of them. */
+    if (tld_framelog_append(sp->log, sp->wbuf.p, sp->wbuf.n, sp->pending_last) != 0)
         return TLD_EIO;
-    }
-    a->bytes += sp->wbuf.n;
-    a->last = sp->pending_last;
     sp->committed_seq = sp->pending_last;
     tld_sb_reset(&sp->wbuf);
     pthread_cond_broadcast(&sp->data);
     return 0;
 }
 
-static int add_seg(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t bytes)
-{
-    if (sp->nsegs == sp->capsegs) {
-        if (sp->capsegs >= MAX_SEGMENTS)
-            return TLD_ELIMIT;
-        unsigned cap = sp->capsegs ? sp->capsegs * 2 : 16;
-        struct seg *s = realloc(sp->segs, cap * sizeof *s);
-        if (!s)
-            return TLD_ENOMEM;
-        sp->segs = s;
-        sp->capsegs = cap;
-    }
-    sp->segs[sp->nsegs++] = (struct seg){first, last, bytes};
-    return 0;
-}
-
-static int open_active(struct tld_spool *sp, bool create)
-{
-    char path[4200];
-    seg_path(sp, sp->segs[sp->nsegs - 1].first, path, sizeof path);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0640);
-    if (fd < 0)
-        return TLD_EIO;
-    if (sp->fd >= 0)
-        close(sp->fd);
-    sp->fd = fd;
-    sp->dir_dirty |= create;
-    return 0;
-}
-
 /* Seal the active segment and start a new one at next_seq. The sealed segment is made
- * durable by the next tld_spool_sync (not here, so producers do not wait for the disk). */
+ * durable by the next tld_spool_sync (the log's deferred policy), so producers do not wait
+ * for the disk. */
 static int roll_locked(struct tld_spool *sp)
 {
     int rc = flush_locked(sp);
-    if (rc != 0)
-        return rc;
-    int old = dup(sp->fd);
-    if (old < 0)
-        return TLD_EIO;
-    if (sp->nunsynced == MAX_UNSYNCED) { /* nobody syncs: do the oldest now */
-        fdatasync(sp->unsynced[0]);
-        close(sp->unsynced[0]);
-        memmove(sp->unsynced, sp->unsynced + 1, (MAX_UNSYNCED - 1) * sizeof(int));
-        sp->nunsynced--;
-    }
-    if ((rc = add_seg(sp, sp->next_seq, sp->next_seq - 1, 0)) == 0 &&
-        (rc = open_active(sp, true)) != 0)
-        sp->nsegs--;
-    if (rc == 0)
-        sp->unsynced[sp->nunsynced++] = old;
-    else
-        close(old);
-    return rc;
+    return rc != 0 ? rc : tld_framelog_roll(sp->log, sp->next_seq);
 }
 
 static uint64_t total_bytes(const struct tld_spool *sp)
 {
-    uint64_t t = sp->wbuf.n;
-    for (unsigned i = 0; i < sp->nsegs; i++)
-        t += sp->segs[i].bytes;
-    return t;
+    return sp->log->bytes + sp->wbuf.n;
 }
 
 static int push_locked(struct tld_spool *sp, const struct tld_evrec *r, unsigned flags,
@@ -278,7 +192,7 @@ static int push_locked(struct tld_spool *sp, const struct tld_evrec *r, unsigned
     int rc = tld_evrec_encode(r, &sp->scratch);
     if (rc != 0)
         return rc == TLD_ELIMIT ? TLD_EINVAL : rc;
-    uint64_t frame = TLD_SPOOL_FRAME_HEADER + sp->scratch.n;
+    uint64_t frame = TLD_FRAMELOG_HEADER + sp->scratch.n;
     uint64_t total = total_bytes(sp);
     if (!(flags & TLD_SPOOL_RESERVE)) {
         if (sp->full || total + frame > sp->max_bytes) {
@@ -294,18 +208,16 @@ static int push_locked(struct tld_spool *sp, const struct tld_evrec *r, unsigned
     } else if (total + frame > sp->max_bytes + sp->reserve_bytes) {
         return TLD_EAGAIN;
     }
-    struct seg *a = &sp->segs[sp->nsegs - 1];
+    const struct tld_framelog_seg *a = &sp->log->segs[sp->log->nsegs - 1];
     if ((a->last >= a->first || sp->wbuf.n) && a->bytes + sp->wbuf.n + frame > sp->segment_bytes) {
         if ((rc = roll_locked(sp)) != 0)
             return rc;
     }
     if (sp->wbuf.n + frame > WBUF_MAX && (rc = flush_locked(sp)) != 0)
         return rc;
-    unsigned char hdr[TLD_SPOOL_FRAME_HEADER];
+    unsigned char hdr[TLD_FRAMELOG_HEADER];
     uint64_t s = sp->next_seq;
-    le32(hdr, (uint32_t)sp->scratch.n);
-    le64(hdr + 8, s);
-    le32(hdr + 4, frame_crc(hdr + 8, sp->scratch.p, sp->scratch.n));
+    tld_framelog_header(hdr, s, sp->scratch.p, sp->scratch.n);
     if (sp->wbuf.max < sp->wbuf.n + frame)
         sp->wbuf.max = sp->wbuf.n + frame; /* one oversized frame; reset below WBUF_MAX later */
     tld_sb_append(&sp->wbuf, hdr, sizeof hdr);
@@ -338,8 +250,9 @@ static void maybe_delete_locked(struct tld_spool *sp)
     for (unsigned h = 0; h < TLD_SPOOL_MAX_HOLDERS; h++)
         if (sp->holders[h] < horizon)
             horizon = sp->holders[h];
+    const struct tld_framelog *log = sp->log;
     unsigned del = 0;
-    while (del + 1 < sp->nsegs && sp->segs[del].last <= horizon)
+    while (del + 1 < log->nsegs && log->segs[del].last <= horizon)
         del++;
     if (del) {
         if (sp->nunlinks + del > sp->capunlinks) {
@@ -352,13 +265,12 @@ static void maybe_delete_locked(struct tld_spool *sp)
         }
         for (unsigned i = 0; i < del; i++) {
             char path[4200];
-            seg_path(sp, sp->segs[i].first, path, sizeof path);
+            tld_framelog_path(log, log->segs[i].first, path, sizeof path);
             char *dup_path = strdup(path);
             if (dup_path)
                 sp->unlinks[sp->nunlinks++] = dup_path;
         }
-        memmove(sp->segs, sp->segs + del, (sp->nsegs - del) * sizeof *sp->segs);
-        sp->nsegs -= del;
+        tld_framelog_forget(sp->log, del);
     }
     if (sp->full && total_bytes(sp) <= sp->max_bytes - sp->max_bytes / 8) {
         sp->full = false;
@@ -370,122 +282,20 @@ static void maybe_delete_locked(struct tld_spool *sp)
 /* ---- open / close ------------------------------------------------------------------------------
  */
 
-/* Validate the frames of the last segment; cut off a torn tail. */
-static int recover_last(struct tld_spool *sp)
-{
-    struct seg *a = &sp->segs[sp->nsegs - 1];
-    char path[4200];
-    seg_path(sp, a->first, path, sizeof path);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return TLD_EIO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return TLD_EIO;
-    }
-    uint64_t size = (uint64_t)st.st_size, off = 0, expect = a->first;
-    unsigned char hdr[TLD_SPOOL_FRAME_HEADER];
-    unsigned char *buf = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    while (off + sizeof hdr <= size) {
-        if (pread(fd, hdr, sizeof hdr, (off_t)off) != (ssize_t)sizeof hdr)
-            break;
-        uint32_t len = rd32(hdr);
-        if (len > MAX_FRAME || rd64(hdr + 8) != expect || off + sizeof hdr + len > size)
-            break;
-        if (len > cap) {
-            unsigned char *nb = realloc(buf, len);
-            if (!nb) {
-                rc = TLD_ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap = len;
-        }
-        if (pread(fd, buf, len, (off_t)(off + sizeof hdr)) != (ssize_t)len)
-            break;
-        if (frame_crc(hdr + 8, buf, len) != rd32(hdr + 4))
-            break;
-        off += sizeof hdr + len;
-        expect++;
-    }
-    free(buf);
-    if (rc == 0 && off < size) {
-        sp->st.torn_records++;
-        sp->st.torn_bytes += size - off;
-        if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0)
-            rc = TLD_EIO;
-    }
-    close(fd);
-    a->bytes = off;
-    a->last = expect - 1;
-    return rc;
-}
+/* The spool's frame log: sealed segments synced lazily, only the last one checked at open
+ * (the readers detect damage in older ones), and the segments of releases that checksummed
+ * frames with CRC-32 still read. */
+const struct tld_framelog_params tld_spool_log_params = {
+    .prefix = "seg-",
+    .suffix = ".q",
+    .max_payload = TLD_EVREC_MAX_ENCODED,
+    .read_chunk = 256u << 10,
+    .legacy = TLD_FRAMELOG_SUM_CRC32,
+    .sync = TLD_FRAMELOG_SYNC_DEFERRED,
+    .check_all = false,
+};
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int load_segments(struct tld_spool *sp)
-{
-    DIR *d = opendir(sp->dir);
-    if (!d)
-        return TLD_EIO;
-    uint64_t *firsts = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        unsigned long long v;
-        size_t len = strlen(e->d_name);
-        if (len != 4 + 16 + 2 || strncmp(e->d_name, "seg-", 4) != 0 ||
-            strcmp(e->d_name + 20, ".q") != 0)
-            continue;
-        char hex[17];
-        memcpy(hex, e->d_name + 4, 16);
-        hex[16] = 0;
-        char *endp;
-        v = strtoull(hex, &endp, 16);
-        if (*endp || v == 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            if (cap > MAX_SEGMENTS) {
-                rc = TLD_ELIMIT;
-                break;
-            }
-            uint64_t *nf = realloc(firsts, cap * sizeof *nf);
-            if (!nf) {
-                rc = TLD_ENOMEM;
-                break;
-            }
-            firsts = nf;
-        }
-        firsts[n++] = v;
-    }
-    closedir(d);
-    if (rc == 0 && n)
-        qsort(firsts, n, sizeof *firsts, cmp_u64);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char path[4200];
-        struct stat st;
-        seg_path(sp, firsts[i], path, sizeof path);
-        if (stat(path, &st) != 0) {
-            rc = TLD_EIO;
-            break;
-        }
-        uint64_t last = i + 1 < n ? firsts[i + 1] - 1 : firsts[i] - 1;
-        rc = add_seg(sp, firsts[i], last, (uint64_t)st.st_size);
-    }
-    free(firsts);
-    if (rc == 0 && sp->nsegs)
-        rc = recover_last(sp);
-    return rc;
-}
+_Static_assert(TLD_SPOOL_FRAME_HEADER == TLD_FRAMELOG_HEADER, "spool frames are log frames");
 
 int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
 {
@@ -500,7 +310,6 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     pthread_mutex_init(&sp->ack_mu, NULL);
     pthread_cond_init(&sp->data, NULL);
     pthread_cond_init(&sp->room, NULL);
-    sp->fd = -1;
     sp->clock = o->clock ? *o->clock : TLD_CLOCK_SYSTEM;
     sp->max_bytes = o->max_bytes;
     sp->segment_bytes = o->segment_bytes ? o->segment_bytes : sp->max_bytes / 8;
@@ -517,18 +326,12 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     if ((rc = mkdirs(sp->dir)) != 0)
         goto fail;
     sp->acked = sp->acked_persisted = read_ack(sp->dir);
-    if ((rc = load_segments(sp)) != 0)
+    if ((rc = tld_framelog_open(&tld_spool_log_params, sp->dir, sp->acked + 1, NULL, NULL,
+                                &sp->log)) != 0)
         goto fail;
-    if (sp->nsegs == 0) {
-        uint64_t first = sp->acked + 1;
-        if ((rc = add_seg(sp, first, first - 1, 0)) != 0 || (rc = open_active(sp, true)) != 0)
-            goto fail;
-        if ((rc = fsync_dir(sp->dir)) != 0)
-            goto fail;
-    } else if ((rc = open_active(sp, false)) != 0) {
-        goto fail;
-    }
-    sp->next_seq = sp->segs[sp->nsegs - 1].last + 1;
+    sp->st.torn_records = sp->log->rec.torn_frames;
+    sp->st.torn_bytes = sp->log->rec.torn_bytes;
+    sp->next_seq = tld_framelog_next_seq(sp->log);
     sp->committed_seq = sp->pending_last = sp->next_seq - 1;
     if (sp->acked > sp->committed_seq)
         sp->acked = sp->committed_seq; /* an ack file from a spool that lost its tail */
@@ -549,14 +352,11 @@ void tld_spool_close(struct tld_spool *sp)
 {
     if (!sp)
         return;
-    if (sp->fd >= 0) {
+    if (sp->log)
         tld_spool_sync(sp);
-        close(sp->fd);
-    }
     if (sp->dir)
         settle_acks(sp, true);
-    for (unsigned i = 0; i < sp->nunsynced; i++)
-        close(sp->unsynced[i]);
+    tld_framelog_close(sp->log);
     for (unsigned i = 0; i < sp->nunlinks; i++)
         free(sp->unlinks[i]);
     free(sp->unlinks);
@@ -564,7 +364,6 @@ void tld_spool_close(struct tld_spool *sp)
     pthread_mutex_destroy(&sp->ack_mu);
     tld_sb_fini(&sp->wbuf);
     tld_sb_fini(&sp->scratch);
-    free(sp->segs);
     free(sp->dir);
     pthread_cond_destroy(&sp->data);
     pthread_cond_destroy(&sp->room);
@@ -595,28 +394,15 @@ int tld_spool_sync(struct tld_spool *sp)
     pthread_mutex_lock(&sp->sync_mu);
     pthread_mutex_lock(&sp->mu);
     int rc = flush_locked(sp);
-    int fds[MAX_UNSYNCED + 1];
-    unsigned n = sp->nunsynced;
-    memcpy(fds, sp->unsynced, n * sizeof(int));
-    sp->nunsynced = 0;
-    int active = dup(sp->fd);
-    bool dir = sp->dir_dirty;
-    sp->dir_dirty = false;
+    struct tld_framelog_sync_job job;
+    tld_framelog_sync_take(sp->log, &job);
     pthread_mutex_unlock(&sp->mu);
     /* The disk waits happen here, outside the lock producers take. */
-    for (unsigned i = 0; i < n; i++) {
-        if (fdatasync(fds[i]) != 0)
-            rc = TLD_EIO;
-        close(fds[i]);
-    }
-    if (active < 0 || fdatasync(active) != 0)
+    if (tld_framelog_sync_run(sp->log, &job) != 0)
         rc = TLD_EIO;
-    if (active >= 0)
-        close(active);
-    if (dir && fsync_dir(sp->dir) != 0) {
-        rc = TLD_EIO;
+    if (job.dir) {
         pthread_mutex_lock(&sp->mu);
-        sp->dir_dirty = true;
+        tld_framelog_sync_return(sp->log, &job);
         pthread_mutex_unlock(&sp->mu);
     }
     pthread_mutex_unlock(&sp->sync_mu);
@@ -695,13 +481,13 @@ void tld_spool_stats(struct tld_spool *sp, struct tld_spool_stats *st)
 {
     pthread_mutex_lock(&sp->mu);
     *st = sp->st;
-    st->first_seq = sp->segs[0].first;
+    st->first_seq = sp->log->segs[0].first;
     st->next_seq = sp->next_seq;
     st->committed_seq = sp->committed_seq;
     st->acked_seq = sp->acked;
     st->bytes = total_bytes(sp);
     st->max_bytes = sp->max_bytes;
-    st->segments = sp->nsegs;
+    st->segments = sp->log->nsegs;
     st->full = sp->full;
     pthread_mutex_unlock(&sp->mu);
 }

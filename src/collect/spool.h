@@ -3,10 +3,11 @@
  * (collector, Docker listener) and its consumer (the forwarder, or `--output`).
  *
  * Records get consecutive sequence numbers that survive restarts. They are appended to segment
- * files `<dir>/seg-<first seq in 16 hex>.q` as frames
- *     u32 payload length | u32 CRC-32 of (seq ‖ payload) | u64 seq | payload (an evrec encoding)
- * all little-endian. Only the last segment is ever appended to, so a crash (kill -9, power loss)
- * can only leave a torn frame at its end: opening the spool finds it by length, CRC and seq,
+ * files `<dir>/seg-<first seq in 16 hex>.q` of a frame log (common/framelog.h) as frames
+ *     u32 payload length | u32 CRC-32C of (seq ‖ payload) | u64 seq | payload (an evrec encoding)
+ * all little-endian; segments of earlier releases, whose frames carry a CRC-32, are still read.
+ * Only the last segment is ever appended to, so a crash (kill -9, power loss) can only leave a
+ * torn frame at its end: opening the spool finds it by length, checksum and seq,
  * cuts it off and counts it (stats.torn_records / torn_bytes). A damaged frame inside an older
  * segment is counted (stats.corrupt_skips) by the reader, which continues at the next segment.
  *
@@ -71,6 +72,7 @@ struct tld_spool_stats {
     uint64_t torn_records;   /* torn frames cut off at open (0 or 1 per open) */
     uint64_t torn_bytes;     /* bytes cut off with them */
     uint64_t corrupt_skips;  /* damaged frames met by readers */
+    uint64_t lost_records;   /* records those damaged frames or missing segments took away */
     uint64_t pushed;         /* records pushed since open */
 };
 

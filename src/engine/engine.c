@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "engine/alert.h"
-#include "engine/decoder.h"
-#include "engine/predecode.h"
+#include "engine/alert/alert.h"
+#include "engine/decode/decoder.h"
+#include "engine/decode/predecode.h"
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_MAX   (16 * 1024 * 1024)

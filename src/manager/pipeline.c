@@ -23,7 +23,7 @@
 
 #include "common/err.h"
 #include "common/evrec.h"
-#include "engine/alert.h"
+#include "engine/alert/alert.h"
 #include "engine/engine.h"
 #include "manager/alerts_out.h"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/alert.h"
-#include "engine/decoder.h"
+#include "engine/alert/alert.h"
+#include "engine/decode/decoder.h"
 #include "engine/event.h"
 
 struct fixture {

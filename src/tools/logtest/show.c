@@ -7,8 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/err.h"
 #include "common/str.h"
-#include "engine/alert.h"
+#include "engine/alert/alert.h"
 #include "tools/logtest/logtest.h"
 
 int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq)
@@ -81,7 +82,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
     if (tld_engine_state_new(rs, &st) || tld_worker_new(rs, st, &wc, &w)) {
         fprintf(stderr, "tld-logtest: out of memory\n");
         tld_engine_state_free(st);
-        return 1;
+        return TLD_ENOMEM;
     }
     struct tld_sb buf;
     tld_sb_init(&buf, (size_t)16 << 20);
