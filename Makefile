@@ -57,6 +57,11 @@ LIB_MANAGER := $(BUILD)/lib/libtld_manager.a
 LIB_LOGTEST := $(BUILD)/lib/libtld_logtest.a
 # Link order: dependents first.
 ALL_LIBS    := $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_COMMON)
+# Each binary links only the libraries its layer may use (tests/checks/layers); tests and
+# fuzzers link them all.
+LOGTEST_LIBS := $(LIB_LOGTEST) $(LIB_ENGINE) $(LIB_COMMON)
+AGENT_LIBS   := $(LIB_AGENT) $(LIB_COLLECT) $(LIB_COMMON)
+MANAGER_LIBS := $(LIB_MANAGER) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/tld-logtest
 ifneq ($(wildcard src/agent/main.c),)
@@ -93,20 +98,20 @@ $(eval $(call make_lib,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))
 $(eval $(call make_lib,$(LIB_LOGTEST),$(LOGTEST_SRC)))
 
-$(BUILD)/bin/tld-logtest: $(call obj,src/tools/logtest/main.c) $(ALL_LIBS)
+$(BUILD)/bin/tld-logtest: $(call obj,src/tools/logtest/main.c) $(LOGTEST_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(LOGTEST_LIBS) $(LDLIBS)
 
-$(BUILD)/bin/tld-agent: $(call obj,src/agent/main.c) $(ALL_LIBS)
+$(BUILD)/bin/tld-agent: $(call obj,src/agent/main.c) $(AGENT_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(AGENT_LIBS) $(LDLIBS)
 
-$(BUILD)/bin/tld-manager: $(call obj,src/manager/main.c) $(ALL_LIBS)
+$(BUILD)/bin/tld-manager: $(call obj,src/manager/main.c) $(MANAGER_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(MANAGER_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
