@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/net.h"
 #include "common/proto.h"
@@ -61,7 +62,7 @@ struct tld_forwarder {
 
 static int64_t mono_ms(void)
 {
-    return tld_net_mono_ns() / 1000000;
+    return tld_mono_ns() / 1000000;
 }
 
 int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
@@ -455,7 +456,7 @@ static int session_loop(struct tld_forwarder *f)
                 continue;
         } else {
             /* Window full: wait for an ACK (or a keepalive deadline). */
-            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_net_deadline(1000), f->cancel_fd);
+            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_deadline_in(1000), f->cancel_fd);
             if (rc == TLD_ETIMEOUT)
                 rc = 0;
             if (rc)

@@ -34,6 +34,7 @@
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
 #include "agent/spool.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -278,12 +279,10 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
                      event, (int)getpid(), detail);
     if (n < 0 || (size_t)n >= sizeof text)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct tld_evrec r = {.queue = '1',
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
-                          .read_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+                          .read_time_ns = tld_wall_ns()};
     int rc = tld_spool_push(a->spool, &r, TLD_SPOOL_RESERVE, NULL);
     if (rc == 0)
         rc = tld_spool_commit(a->spool);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/pki.h"
 #include "common/proto.h"
@@ -164,13 +165,11 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
     char ip[TLD_NET_ADDR_MAX];
     tld_net_peer_ip(fd, ip);
     count(s, &s->st.requests);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    bool allowed = tld_ratelimit_take(&s->rl, ip, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+    bool allowed = tld_ratelimit_take(&s->rl, ip, tld_mono_ns());
     char why[TLD_TLS_WHY_MAX];
     struct tld_tls_conn *c = NULL;
     int timeout = s->o.timeout_ms ? s->o.timeout_ms : 10000;
-    long long deadline = tld_net_deadline(timeout);
+    int64_t deadline = tld_deadline_in(timeout);
     if (tld_tls_accept(s->tls, fd, cancel_fd, timeout, &c, why) != 0) {
         count(s, &s->st.tls_failures);
         tld_log_warn(s->o.log, "enrollment: %s: %s", addr, why);
@@ -183,7 +182,7 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
      * gets its answer in order instead of a reset in the middle of its write. */
     unsigned rtype = 0;
     struct tld_sv payload;
-    int left = (int)((deadline - tld_net_mono_ns()) / 1000000);
+    int left = tld_deadline_left_ms(deadline);
     int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
     if (rc != 0 && rc != TLD_EPROTO) {
         count(s, &s->st.malformed);

@@ -15,6 +15,7 @@
 #include "agent/docker/meta.h"
 #include "agent/forwarder.h"
 #include "agent/spool.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/proto.h"
 
@@ -155,12 +156,10 @@ static void *consumer_main(void *arg)
             if (!bufs[n])
                 break;
             memcpy(bufs[n], payload.p, payload.n);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
             e[n] = (struct tld_journal_entry){0,
                                               l->stream,
                                               seq,
-                                              (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+                                              tld_wall_ns(),
                                               TLD_SV_LIT(""),
                                               tld_sv_make(bufs[n], payload.n)};
             n++;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/log.h"
@@ -98,9 +99,7 @@ static void usage(FILE *f)
 static void own_emit(void *ctx, struct tld_sv text)
 {
     struct mgr *m = ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = tld_wall_ns();
     struct tld_evrec r = {
         .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
     struct tld_sb enc;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -57,13 +58,6 @@ struct conn {
     uint64_t pending_seq;
     unsigned pending;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void add(struct tld_receiver *r, uint64_t *field, uint64_t n)
 {
@@ -179,7 +173,7 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
     unsigned n = 0;
     uint64_t seq, need = 0;
     struct tld_sv rec;
-    int64_t t = now_ns();
+    int64_t t = tld_wall_ns();
     int rc;
     while ((rc = tld_batch_iter_next(&it, &seq, &rec)) == 0) {
         cn->entries[n++] =
@@ -210,7 +204,7 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
             if (rc == TLD_ECLOSED)
                 return rc;
             if ((waited + 1) % r->o.keepalive_s == 0 &&
-                (rc = send_u64(cn, TLD_MSG_PONG, (uint64_t)now_ns())) != 0)
+                (rc = send_u64(cn, TLD_MSG_PONG, (uint64_t)tld_wall_ns())) != 0)
                 return rc;
         }
     }
@@ -293,7 +287,7 @@ static int open_session(struct conn *cn)
     tld_msg_welcome_put(&cn->out, &w);
     if ((rc = tld_tls_send_frame(cn->c, TLD_MSG_WELCOME, tld_sb_view(&cn->out), 10000)) != 0)
         return rc;
-    int64_t now_s = now_ns() / 1000000000;
+    int64_t now_s = tld_wall_ns() / 1000000000;
     tld_agents_set_connected(r->o.agents, id, cn->ip, &hello, now_s);
     add(r, &r->st.sessions, 1);
     tld_log_info(r->o.log,
@@ -349,9 +343,9 @@ static const char *session(struct conn *cn)
                 send_error(cn, TLD_PCODE_PROTOCOL, "malformed keepalive");
                 return "protocol error (malformed keepalive)";
             }
-            tld_agents_set_keepalive(r->o.agents, cn->agent, &ka, now_ns() / 1000000000);
+            tld_agents_set_keepalive(r->o.agents, cn->agent, &ka, tld_wall_ns() / 1000000000);
             add(r, &r->st.keepalives, 1);
-            if (flush_acks(cn) != 0 || send_u64(cn, TLD_MSG_PONG, (uint64_t)now_ns()) != 0)
+            if (flush_acks(cn) != 0 || send_u64(cn, TLD_MSG_PONG, (uint64_t)tld_wall_ns()) != 0)
                 return "write failed";
             break;
         }
