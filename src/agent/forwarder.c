@@ -21,6 +21,7 @@
 
 #include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -67,7 +68,7 @@ static int64_t mono_ms(void)
 
 int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/stream.id", spool_dir);
     if (!renew) {
         FILE *f = fopen(path, "re");
@@ -85,14 +86,9 @@ int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
     while (v == 0)
         if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
             return TLD_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "%016llx\n", (unsigned long long)v);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
+    char text[24];
+    int n = snprintf(text, sizeof text, "%016llx\n", (unsigned long long)v);
+    if (tld_file_replace(path, text, (size_t)n, 0666) != 0)
         return TLD_EIO;
     *id = v;
     return 0;

@@ -36,6 +36,7 @@
 #include "agent/spool.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -76,21 +77,6 @@ static void usage(FILE *f)
                "  -l, --log DEST     own log (default ROOT/logs/agent.log; - = stderr)\n"
                "  -d, --debug        debug logging\n"
                "  -t, --test         check the configuration and exit\n");
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int parse_args(struct agent *a, int argc, char **argv)
@@ -181,10 +167,11 @@ static void write_stats(struct agent *a)
 {
     struct tld_spool_stats ss;
     tld_spool_stats(a->spool, &ss);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/tld-agent.stats.json", a->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -244,7 +231,8 @@ static void write_stats(struct agent *a)
     }
     fprintf(f, "}\n");
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 static void *collector_main(void *arg)
@@ -422,7 +410,8 @@ int main(int argc, char **argv)
     snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.root);
     snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.root);
     snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.root);
-    if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
+    if (tld_mkdir_p(a.spool_dir, 0750) || tld_mkdir_p(a.state_dir, 0750) ||
+        tld_mkdir_p(a.run_dir, 0750) || tld_mkdir_p(a.logs_dir, 0750)) {
         fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.root,
                 strerror(errno));
         return 1;

@@ -61,7 +61,7 @@ int tld_file_replace(const char *path, const void *data, size_t len, mode_t mode
     if (fd < 0)
         return TLD_EIO;
     int rc = write_all(fd, data, len);
-    if (rc == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+    if (rc == 0 && fsync(fd) != 0)
         rc = TLD_EIO;
     if (close(fd) != 0)
         rc = TLD_EIO;

@@ -10,10 +10,10 @@
 #include <sys/types.h>
 
 /*
- * Replace `path` with `len` bytes of `data`: written to "<path>.tmp" in the same directory,
- * fsynced, given exactly `mode` (not filtered by the umask), renamed over `path`, then the
- * directory is fsynced so the rename itself survives a crash. 0 or TLD_EIO (errno says why;
- * the temporary file is removed) or TLD_EINVAL for a path too long.
+ * Replace `path` with `len` bytes of `data`: written to a fresh "<path>.tmp" in the same
+ * directory created with `mode` (filtered by the umask as open(2) does), fsynced, renamed over
+ * `path`, then the directory is fsynced so the rename itself survives a crash. 0 or TLD_EIO (errno
+ * says why; the temporary file is removed) or TLD_EINVAL for a path too long.
  */
 int tld_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 

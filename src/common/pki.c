@@ -2,8 +2,6 @@
 #include "common/pki.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 
 #define CA_DAYS     (20 * 366)
 #define SERVER_DAYS (10 * 366)
@@ -48,37 +47,19 @@ int tld_pki_key_new(EVP_PKEY **out)
     return *out ? 0 : TLD_ENOMEM;
 }
 
-/* Write through `path.tmp`, fsync, rename, fsync the directory. */
+/* Render with `fn` into memory, then replace `path` with it (common/fsutil.h). The buffer is
+ * the secure kind because it may hold a private key. */
 static int write_atomic(const char *path, mode_t mode, int (*fn)(BIO *, void *), void *arg)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return TLD_EIO;
-    BIO *b = BIO_new_fd(fd, BIO_NOCLOSE);
-    int ok = b && fn(b, arg) == 1 && BIO_flush(b) == 1;
-    BIO_free(b);
+    BIO *b = BIO_new(BIO_s_secmem());
+    char *p = NULL;
+    long n = 0;
+    int rc = b && fn(b, arg) == 1 && (n = BIO_get_mem_data(b, &p)) >= 0 ? 0 : TLD_EIO;
     ERR_clear_error();
-    if (!ok || fsync(fd) != 0) {
-        close(fd);
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    char d[4200];
-    snprintf(d, sizeof d, "%s", path);
-    int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    if (rc == 0)
+        rc = tld_file_replace(path, p, (size_t)n, mode);
+    BIO_free(b);
+    return rc == 0 ? 0 : TLD_EIO;
 }
 
 static int bio_key(BIO *b, void *k)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/str.h"
 #include "common/tls.h"
 
@@ -259,12 +260,11 @@ static bool changed_on_disk(struct tld_agents *r)
 
 static int write_file(struct tld_agents *r)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
-        return TLD_EIO;
-    fchmod(fileno(f), 0640);
+        return TLD_ENOMEM;
     fprintf(f,
             "# ThreatLockDown agent registry; written by tld-manager, do not edit while it runs.\n"
             "# id name registration_ip registered_epoch state certificate_sha256 "
@@ -279,23 +279,10 @@ static int write_file(struct tld_agents *r)
                 (long long)a->registered_s, a->removed ? "removed" : "active", fp,
                 (long long)a->removed_s);
     }
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, r->path) != 0) {
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", r->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    int rc = fclose(f) == 0 ? tld_file_replace(r->path, text, len, 0640) : TLD_ENOMEM;
+    free(text);
+    if (rc)
+        return rc;
     struct stat st;
     if (stat(r->path, &st) == 0) {
         r->dev = st.st_dev;
@@ -674,18 +661,14 @@ int tld_agents_save_status(struct tld_agents *r)
     cJSON_Delete(root);
     if (!text)
         return TLD_ENOMEM;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->status_path);
-    FILE *f = fopen(tmp, "we");
-    int rc = TLD_EIO;
-    if (f) {
-        bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        ok = (fclose(f) == 0) && ok;
-        if (ok && rename(tmp, r->status_path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
+    size_t n = strlen(text);
+    char *line = realloc(text, n + 2);
+    if (!line) {
+        free(text);
+        return TLD_ENOMEM;
     }
-    free(text);
+    line[n] = '\n';
+    int rc = tld_file_replace(r->status_path, line, n + 1, 0666);
+    free(line);
     return rc;
 }

@@ -33,6 +33,7 @@
 #include "agent/config.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/evrec.h"
 #include "common/log.h"
 #include "common/pki.h"
@@ -320,9 +321,9 @@ static void write_stats(struct mgr *m)
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -365,7 +366,8 @@ static void write_stats(struct mgr *m)
     fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
             own_dropped);
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 /* Queue pressure as own events: crossing 80%, becoming full, and back under 50%. */

@@ -24,6 +24,7 @@
 #include "agent/enroll_client.h"
 #include "agent/forwarder.h"
 #include "agent/spool.h"
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/net.h"
@@ -389,7 +390,7 @@ static void bad_identities_refused(void **state)
     const char hello[] = "TL\x01\x01\x00\x00\x00\x00";
     assert_int_equal(send(fd, hello, 8, MSG_NOSIGNAL), 8);
     char buf[256];
-    assert_int_equal(tld_net_wait(fd, POLLIN, tld_net_deadline(5000), -1), 0);
+    assert_int_equal(tld_net_wait(fd, POLLIN, tld_deadline_in(5000), -1), 0);
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     /* An alert record at most, then EOF -- or a reset, since our bytes were left unread. */
     assert_true((n >= 0 && n < 64) || (n < 0 && errno == ECONNRESET));
