@@ -209,7 +209,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
 {
     *slow = false;
     const struct tld_forwarder_server *sv = &f->o.servers[server];
-    char ca[4200], cert[4200], key[4200], why[TLD_TLS_WHY_MAX];
+    char ca[4200], cert[4200], key[4200], why[TLD_WHY_MAX];
     snprintf(ca, sizeof ca, "%s/ca.crt", f->o.tls_dir);
     snprintf(cert, sizeof cert, "%s/agent.crt", f->o.tls_dir);
     snprintf(key, sizeof key, "%s/agent.key", f->o.tls_dir);

@@ -93,7 +93,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
         case 'c':
             if (a->nconfigs == 16) {
                 fprintf(stderr, "tld-agent: at most 16 configuration files\n");
-                return 2;
+                return TLD_EINVAL;
             }
             a->configs[a->nconfigs++] = optarg;
             break;
@@ -117,12 +117,12 @@ static int parse_args(struct agent *a, int argc, char **argv)
             exit(0);
         default:
             usage(stderr);
-            return 2;
+            return TLD_EINVAL;
         }
     }
     if (optind != argc) {
         usage(stderr);
-        return 2;
+        return TLD_EINVAL;
     }
     return 0;
 }
@@ -154,12 +154,12 @@ static int lock_pid(struct agent *a)
     a->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (a->pid_fd < 0 || flock(a->pid_fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "tld-agent: %s: another tld-agent runs on this root\n", path);
-        return -1;
+        return TLD_EEXIST;
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(a->pid_fd, 0) != 0 || pwrite(a->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
+        return TLD_EIO;
     return 0;
 }
 
@@ -392,9 +392,8 @@ int main(int argc, char **argv)
     struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
+    if (parse_args(&a, argc, argv) != 0)
+        return 2;
     if (load_config(&a) != 0) {
         fprintf(stderr, "tld-agent: configuration has errors\n");
         tld_agent_config_fini(&a.cfg);
@@ -440,7 +439,7 @@ int main(int argc, char **argv)
 
     tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
                  a.cfg.nfiles, a.cfg.docker.enabled ? "on" : "off");
-    rc = start(&a);
+    int rc = start(&a);
     if (rc == 0) {
         for (;;) {
             struct timespec ts = {1, 0};

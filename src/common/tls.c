@@ -38,7 +38,7 @@ struct tld_tls_conn {
 static void set_why(char *why, const char *text)
 {
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s", text);
+        snprintf(why, TLD_WHY_MAX, "%s", text);
 }
 
 /* The most useful text OpenSSL has about the last failure (and clear its queue). */
@@ -52,11 +52,11 @@ static void openssl_why(char *why, const char *prefix)
     }
     ERR_clear_error();
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
+        snprintf(why, TLD_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
 }
 
 int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
-                    char why[TLD_TLS_WHY_MAX])
+                    char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_tls_ctx *ctx = calloc(1, sizeof *ctx);
@@ -159,7 +159,7 @@ static void verify_why(struct tld_tls_conn *c, char *why, const char *what)
     }
     ERR_clear_error();
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", what, *detail ? ": " : "", detail);
+        snprintf(why, TLD_WHY_MAX, "%s%s%s", what, *detail ? ": " : "", detail);
 }
 
 static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms, bool server,
@@ -206,13 +206,13 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
 }
 
 int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                   struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+                   struct tld_tls_conn **out, char why[TLD_WHY_MAX])
 {
     return handshake(ctx, fd, cancel_fd, timeout_ms, true, out, why);
 }
 
 int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                    struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+                    struct tld_tls_conn **out, char why[TLD_WHY_MAX])
 {
     return handshake(ctx, fd, cancel_fd, timeout_ms, false, out, why);
 }

@@ -146,7 +146,7 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        snprintf(why, 256, "%.160s: cannot read: %.60s", r->path, strerror(errno));
+        snprintf(why, TLD_WHY_MAX, "%.160s: cannot read: %.60s", r->path, strerror(errno));
         return TLD_EIO;
     }
     struct stat st;
@@ -210,7 +210,7 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         rc = TLD_EIO;
     fclose(f);
     if (rc) {
-        snprintf(why, 256, "%.200s:%u: malformed agent record", r->path, lineno);
+        snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
         free(v);
         return rc;
     }
@@ -334,7 +334,7 @@ static void load_status(struct tld_agents *r)
 }
 
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
-                    char why[256])
+                    char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_agents *r = calloc(1, sizeof *r);
@@ -402,7 +402,7 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
                       tld_agents_issue_fn issue, void *ctx, unsigned *id, unsigned *replaced)
 {
     *replaced = 0;
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     int lk = lock_file(r, LOCK_EX);
     int rc = lk < 0 ? TLD_EIO : 0;
@@ -462,7 +462,7 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
 
 int tld_agents_remove(struct tld_agents *r, unsigned id)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     int lk = lock_file(r, LOCK_EX);
     int rc = lk < 0 ? TLD_EIO : 0;
@@ -506,7 +506,7 @@ int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp
 
 int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     if (!changed_on_disk(r)) {
         pthread_mutex_unlock(&r->mu);

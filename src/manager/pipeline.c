@@ -133,7 +133,6 @@ struct tld_pipeline {
     struct tld_pipeline_stats st;
 };
 
-
 static bool stopping(struct tld_pipeline *p)
 {
     return atomic_load(&p->stop);
@@ -605,7 +604,8 @@ static void *output_main(void *arg)
     tld_alerts_out_begin(p->out, batch_next);
     int64_t last_sync = tld_mono_ns();
     bool dirty = false;
-    int failed = 0;
+    int failed = 0; /* the first write error; nothing more is written after it */
+    bool failure_logged = false;
     for (;;) {
         /* Take every consecutive ready slot (up to TAKE_BATCH); their buffers stay ours until
          * free_g moves past them below. */
@@ -658,12 +658,12 @@ static void *output_main(void *arg)
             failed = checkpoint(p, batch_next, &dirty);
             last_sync = tld_mono_ns();
         }
-        if (failed == TLD_EIO || failed == TLD_ENOMEM) {
+        if ((failed == TLD_EIO || failed == TLD_ENOMEM) && !failure_logged) {
             tld_log_error(p->o.log,
                           "analysis: cannot write alerts (%s); analysis stops, events "
                           "stay in the intake journal",
                           tld_err_str(failed));
-            failed = -1000; /* logged once */
+            failure_logged = true;
         }
         if (!n) {
             pthread_mutex_lock(&p->mu);

@@ -66,24 +66,27 @@ static void add(struct tld_receiver *r, uint64_t *field, uint64_t n)
     pthread_mutex_unlock(&r->mu);
 }
 
-static int slot_take(struct tld_receiver *r, int *efd)
+/* A free slot with a fresh eventfd: 0, TLD_EIO (no eventfd) or TLD_ELIMIT (all slots taken or
+ * stopping). */
+static int slot_take(struct tld_receiver *r, unsigned *slot, int *efd)
 {
     *efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (*efd < 0)
-        return -1;
+        return TLD_EIO;
     pthread_mutex_lock(&r->mu);
-    int k = -1;
+    int rc = TLD_ELIMIT;
     for (unsigned i = 0; i < r->o.max_conns && !r->stopping; i++) {
         if (!r->slots[i].used) {
             r->slots[i] = (struct slot){true, 0, *efd, 0};
-            k = (int)i;
+            *slot = i;
+            rc = 0;
             break;
         }
     }
     pthread_mutex_unlock(&r->mu);
-    if (k < 0)
+    if (rc)
         close(*efd);
-    return k;
+    return rc;
 }
 
 static void signal_slot(struct slot *s, unsigned reason)
@@ -361,15 +364,15 @@ static void handle(void *ctx, int fd, const char *addr, int srv_cancel)
 {
     struct tld_receiver *r = ctx;
     int efd;
-    int slot = slot_take(r, &efd);
-    if (slot < 0) {
+    unsigned slot;
+    if (slot_take(r, &slot, &efd) != 0) {
         close(fd);
         return;
     }
-    struct conn cn = {.r = r, .slot = (unsigned)slot, .addr = addr};
+    struct conn cn = {.r = r, .slot = slot, .addr = addr};
     tld_net_peer_ip(fd, cn.ip);
     add(r, &r->st.connections, 1);
-    char why[TLD_TLS_WHY_MAX];
+    char why[TLD_WHY_MAX];
     if (tld_tls_accept(r->tls, fd, efd, r->o.handshake_ms, &cn.c, why) != 0) {
         add(r, &r->st.tls_failures, 1);
         tld_log_warn(r->o.log, "transport: %s: %s", addr, why);
@@ -408,7 +411,8 @@ static void handle(void *ctx, int fd, const char *addr, int srv_cancel)
     tld_tls_close(cn.c);
 }
 
-int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out, char why[256])
+int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out,
+                     char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_receiver *r = calloc(1, sizeof *r);
@@ -440,15 +444,13 @@ int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **ou
                                       .key_file = key,
                                       .ca_file = ca,
                                       .require_client_cert = true};
-        char twhy[TLD_TLS_WHY_MAX];
-        if ((rc = tld_tls_ctx_new(&to, &r->tls, twhy)) != 0)
-            snprintf(why, 256, "%s", twhy);
+        rc = tld_tls_ctx_new(&to, &r->tls, why);
     }
     if (rc == 0) {
         /* One more than the slots: a surplus connection is closed by the skeleton itself. */
         struct tld_srv_opts so = {o->host, o->port, r->o.max_conns, handle, r};
         if ((rc = tld_srv_new(&so, &r->srv)) != 0)
-            snprintf(why, 256, "cannot listen on port %u: %s", o->port, strerror(errno));
+            snprintf(why, TLD_WHY_MAX, "cannot listen on port %u: %s", o->port, strerror(errno));
     }
     if (rc) {
         tld_receiver_free(r);
