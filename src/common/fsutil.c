@@ -14,8 +14,9 @@
 
 #include "common/err.h"
 
-static int write_all(int fd, const char *p, size_t len)
+int tld_write_all(int fd, const void *data, size_t len)
 {
+    const char *p = data;
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -60,7 +61,7 @@ int tld_file_replace(const char *path, const void *data, size_t len, mode_t mode
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return TLD_EIO;
-    int rc = write_all(fd, data, len);
+    int rc = tld_write_all(fd, data, len);
     if (rc == 0 && fsync(fd) != 0)
         rc = TLD_EIO;
     if (close(fd) != 0)

@@ -17,6 +17,9 @@
  */
 int tld_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 
+/* write(2) all `len` bytes, resuming after signals and short writes. 0 or TLD_EIO. */
+int tld_write_all(int fd, const void *data, size_t len);
+
 /* fsync the directory holding `path` (what makes a rename or a create in it durable). */
 int tld_file_sync_dir(const char *path);
 

@@ -533,20 +533,6 @@ int tld_alerts_out_add_archive(struct tld_alerts_out *a, int64_t time_s, struct 
     return a->rbuf.oom || a->rbuf.truncated ? TLD_ENOMEM : 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return TLD_EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
 {
     if (a->cur.n == 0 && a->rbuf.n == 0) {
@@ -564,9 +550,9 @@ int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
     int rc = rec_write(a, &a->cur);
     /* Archives before alerts: recovery relies on this order (alerts.h). */
     if (rc == 0 && a->rbuf.n)
-        rc = write_all(a->rfd, a->rbuf.p, a->rbuf.n);
+        rc = tld_write_all(a->rfd, a->rbuf.p, a->rbuf.n);
     if (rc == 0 && a->abuf.n)
-        rc = write_all(a->afd, a->abuf.p, a->abuf.n);
+        rc = tld_write_all(a->afd, a->abuf.p, a->abuf.n);
     if (rc) {
         tld_log_error(a->o.log, "cannot write alerts: %s", strerror(errno));
         return rc;

@@ -153,6 +153,21 @@ static void replace_readers_see_old_or_new(void **state)
     assert_int_equal(seen, 2000);
 }
 
+static void write_all_writes_everything(void **state)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(tld_write_all(fds[1], "hello", 5), 0);
+    assert_int_equal(tld_write_all(fds[1], "", 0), 0);
+    char buf[8] = "";
+    assert_int_equal(read(fds[0], buf, sizeof buf), 5);
+    assert_memory_equal(buf, "hello", 5);
+    close(fds[0]);
+    close(fds[1]);
+    assert_int_equal(tld_write_all(fds[1], "x", 1), TLD_EIO);
+    assert_int_equal(errno, EBADF);
+}
+
 static void mkdir_p_creates_parents(void **state)
 {
     char p[256];
@@ -213,6 +228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replace_ignores_stale_temp, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(replace_failure_keeps_old_content, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(replace_readers_see_old_or_new, make_dir, remove_dir),
+        cmocka_unit_test(write_all_writes_everything),
         cmocka_unit_test_setup_teardown(mkdir_p_creates_parents, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(mkdir_p_refuses_files_in_the_way, make_dir, remove_dir),
         cmocka_unit_test(mkdir_p_too_long),
