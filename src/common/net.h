@@ -32,7 +32,8 @@ int tld_net_split(const char *s, unsigned defport, char *host, size_t hostn, uns
 void tld_net_peer_ip(int fd, char ip[TLD_NET_ADDR_MAX]);
 
 /* Wait until fd is ready for `events` (POLLIN/POLLOUT) or the deadline (common/deadline.h;
- * TLD_DEADLINE_NONE = none) passes: 0, TLD_ETIMEOUT, TLD_ECLOSED (cancel_fd readable) or TLD_EIO. */
+ * TLD_DEADLINE_NONE = none) passes: 0, TLD_ETIMEOUT, TLD_ECLOSED (cancel_fd readable) or TLD_EIO.
+ */
 int tld_net_wait(int fd, short events, int64_t deadline_ns, int cancel_fd);
 
 #endif

@@ -66,8 +66,7 @@ bool tld_listener_pop(struct tld_listener *l, struct qitem *it, int timeout_ms)
     int64_t until = tld_deadline_in(timeout_ms);
     pthread_mutex_lock(&l->qmu);
     while (l->qlen == 0) {
-        if (atomic_load(&l->stopping) ||
-            tld_cond_wait_until(&l->qcond, &l->qmu, until) != 0) {
+        if (atomic_load(&l->stopping) || tld_cond_wait_until(&l->qcond, &l->qmu, until) != 0) {
             if (l->qlen)
                 break;
             pthread_mutex_unlock(&l->qmu);
