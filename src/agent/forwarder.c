@@ -19,7 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -61,12 +63,12 @@ struct tld_forwarder {
 
 static int64_t mono_ms(void)
 {
-    return tld_net_mono_ns() / 1000000;
+    return tld_mono_ns() / 1000000;
 }
 
 int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/stream.id", spool_dir);
     if (!renew) {
         FILE *f = fopen(path, "re");
@@ -84,14 +86,9 @@ int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
     while (v == 0)
         if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
             return TLD_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "%016llx\n", (unsigned long long)v);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
+    char text[24];
+    int n = snprintf(text, sizeof text, "%016llx\n", (unsigned long long)v);
+    if (tld_file_replace(path, text, (size_t)n, 0666) != 0)
         return TLD_EIO;
     *id = v;
     return 0;
@@ -212,7 +209,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
 {
     *slow = false;
     const struct tld_forwarder_server *sv = &f->o.servers[server];
-    char ca[4200], cert[4200], key[4200], why[TLD_TLS_WHY_MAX];
+    char ca[4200], cert[4200], key[4200], why[TLD_WHY_MAX];
     snprintf(ca, sizeof ca, "%s/ca.crt", f->o.tls_dir);
     snprintf(cert, sizeof cert, "%s/agent.crt", f->o.tls_dir);
     snprintf(key, sizeof key, "%s/agent.key", f->o.tls_dir);
@@ -455,7 +452,7 @@ static int session_loop(struct tld_forwarder *f)
                 continue;
         } else {
             /* Window full: wait for an ACK (or a keepalive deadline). */
-            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_net_deadline(1000), f->cancel_fd);
+            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_deadline_in(1000), f->cancel_fd);
             if (rc == TLD_ETIMEOUT)
                 rc = 0;
             if (rc)

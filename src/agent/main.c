@@ -34,7 +34,9 @@
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
 #include "agent/spool.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -77,21 +79,6 @@ static void usage(FILE *f)
                "  -t, --test         check the configuration and exit\n");
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int parse_args(struct agent *a, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -106,7 +93,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
         case 'c':
             if (a->nconfigs == 16) {
                 fprintf(stderr, "tld-agent: at most 16 configuration files\n");
-                return 2;
+                return TLD_EINVAL;
             }
             a->configs[a->nconfigs++] = optarg;
             break;
@@ -130,12 +117,12 @@ static int parse_args(struct agent *a, int argc, char **argv)
             exit(0);
         default:
             usage(stderr);
-            return 2;
+            return TLD_EINVAL;
         }
     }
     if (optind != argc) {
         usage(stderr);
-        return 2;
+        return TLD_EINVAL;
     }
     return 0;
 }
@@ -167,12 +154,12 @@ static int lock_pid(struct agent *a)
     a->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (a->pid_fd < 0 || flock(a->pid_fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "tld-agent: %s: another tld-agent runs on this root\n", path);
-        return -1;
+        return TLD_EEXIST;
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(a->pid_fd, 0) != 0 || pwrite(a->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
+        return TLD_EIO;
     return 0;
 }
 
@@ -180,10 +167,11 @@ static void write_stats(struct agent *a)
 {
     struct tld_spool_stats ss;
     tld_spool_stats(a->spool, &ss);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/tld-agent.stats.json", a->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -243,7 +231,8 @@ static void write_stats(struct agent *a)
     }
     fprintf(f, "}\n");
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 static void *collector_main(void *arg)
@@ -278,12 +267,10 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
                      event, (int)getpid(), detail);
     if (n < 0 || (size_t)n >= sizeof text)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct tld_evrec r = {.queue = '1',
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
-                          .read_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+                          .read_time_ns = tld_wall_ns()};
     int rc = tld_spool_push(a->spool, &r, TLD_SPOOL_RESERVE, NULL);
     if (rc == 0)
         rc = tld_spool_commit(a->spool);
@@ -405,9 +392,8 @@ int main(int argc, char **argv)
     struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
+    if (parse_args(&a, argc, argv) != 0)
+        return 2;
     if (load_config(&a) != 0) {
         fprintf(stderr, "tld-agent: configuration has errors\n");
         tld_agent_config_fini(&a.cfg);
@@ -423,7 +409,8 @@ int main(int argc, char **argv)
     snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.root);
     snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.root);
     snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.root);
-    if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
+    if (tld_mkdir_p(a.spool_dir, 0750) || tld_mkdir_p(a.state_dir, 0750) ||
+        tld_mkdir_p(a.run_dir, 0750) || tld_mkdir_p(a.logs_dir, 0750)) {
         fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.root,
                 strerror(errno));
         return 1;
@@ -452,7 +439,7 @@ int main(int argc, char **argv)
 
     tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
                  a.cfg.nfiles, a.cfg.docker.enabled ? "on" : "off");
-    rc = start(&a);
+    int rc = start(&a);
     if (rc == 0) {
         for (;;) {
             struct timespec ts = {1, 0};

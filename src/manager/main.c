@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/evrec.h"
 #include "common/log.h"
 #include "common/pki.h"
@@ -98,9 +100,7 @@ static void usage(FILE *f)
 static void own_emit(void *ctx, struct tld_sv text)
 {
     struct mgr *m = ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = tld_wall_ns();
     struct tld_evrec r = {
         .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
     struct tld_sb enc;
@@ -235,7 +235,7 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_agents *r;
     if (tld_agents_open(rootpath(m, 0, "var"), 100000, &r, why) != 0) {
         fprintf(stderr, "tld-manager: %s\n", why);
@@ -321,9 +321,9 @@ static void write_stats(struct mgr *m)
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -366,7 +366,8 @@ static void write_stats(struct mgr *m)
     fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
             own_dropped);
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 /* Queue pressure as own events: crossing 80%, becoming full, and back under 50%. */
@@ -426,23 +427,22 @@ static int lock_pid(struct mgr *m)
     m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (m->pid_fd < 0 || flock(m->pid_fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "tld-manager: %s: another tld-manager runs on this root\n", path);
-        return -1;
+        return TLD_EEXIST;
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(m->pid_fd, 0) != 0 || pwrite(m->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
+        return TLD_EIO;
     return 0;
 }
 
 static int start(struct mgr *m)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     bool created;
-    char pwhy[TLD_PKI_WHY_MAX];
-    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, pwhy);
+    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, why);
     if (rc) {
-        tld_log_error(&m->log, "%s", pwhy);
+        tld_log_error(&m->log, "%s", why);
         return rc;
     }
     if (created)
@@ -596,7 +596,7 @@ static int parse_args(struct mgr *m, int argc, char **argv)
             exit(0);
         default:
             usage(stderr);
-            return 2;
+            return TLD_EINVAL;
         }
     }
     return 0;
@@ -608,9 +608,8 @@ int main(int argc, char **argv)
     m.root = "/var/threatlockdown";
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
-    int rc = parse_args(&m, argc, argv);
-    if (rc)
-        return rc;
+    if (parse_args(&m, argc, argv) != 0)
+        return 2;
     if (optind < argc && strcmp(argv[optind], "hash-password") == 0)
         return cmd_hash_password();
     if (optind < argc && strcmp(argv[optind], "agents") == 0)
@@ -641,7 +640,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (m.test_only) {
-        rc = load_ruleset(&m, true);
+        int rc = load_ruleset(&m, true);
         if (rc == 0)
             printf("tld-manager: configuration OK; ruleset OK: %u decoders from %u files, %u "
                    "rules from %u files\n",
@@ -676,7 +675,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     m.started_s = (int64_t)time(NULL);
 
-    rc = start(&m);
+    int rc = start(&m);
     if (rc == 0) {
         for (unsigned tick = 1;; tick++) {
             housekeeping(&m, tick);
