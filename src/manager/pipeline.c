@@ -24,7 +24,7 @@
 #include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "engine/engine.h"
 #include "manager/alerts_out.h"
 

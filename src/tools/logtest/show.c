@@ -10,7 +10,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/str.h"
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "tools/logtest/logtest.h"
 
 int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq)
