@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "collect/spool_id.h"
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -61,7 +63,7 @@ struct tld_forwarder {
 
 static int64_t mono_ms(void)
 {
-    return tld_net_mono_ns() / 1000000;
+    return tld_mono_ns() / 1000000;
 }
 
 int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder **out)
@@ -179,7 +181,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
 {
     *slow = false;
     const struct tld_forwarder_server *sv = &f->o.servers[server];
-    char ca[4200], cert[4200], key[4200], why[TLD_TLS_WHY_MAX];
+    char ca[4200], cert[4200], key[4200], why[TLD_WHY_MAX];
     snprintf(ca, sizeof ca, "%s/ca.crt", f->o.tls_dir);
     snprintf(cert, sizeof cert, "%s/agent.crt", f->o.tls_dir);
     snprintf(key, sizeof key, "%s/agent.key", f->o.tls_dir);
@@ -422,7 +424,7 @@ static int session_loop(struct tld_forwarder *f)
                 continue;
         } else {
             /* Window full: wait for an ACK (or a keepalive deadline). */
-            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_net_deadline(1000), f->cancel_fd);
+            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_deadline_in(1000), f->cancel_fd);
             if (rc == TLD_ETIMEOUT)
                 rc = 0;
             if (rc)

@@ -30,8 +30,10 @@
 #include "agent/output.h"
 #include "collect/sources.h"
 #include "collect/spool.h"
+#include "common/clock.h"
 #include "common/daemon.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -64,21 +66,6 @@ static void usage(FILE *f)
                "  -t, --test         check the configuration and exit\n");
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int load_config(struct agent *a)
 {
     static char def[4200];
@@ -102,10 +89,11 @@ static void write_stats(struct agent *a)
 {
     struct tld_spool_stats ss;
     tld_spool_stats(a->spool, &ss);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/tld-agent.stats.json", a->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -167,7 +155,8 @@ static void write_stats(struct agent *a)
     }
     fprintf(f, "}\n");
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 static void *output_main(void *arg)
@@ -195,12 +184,10 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
                      event, (int)getpid(), detail);
     if (n < 0 || (size_t)n >= sizeof text)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct tld_evrec r = {.queue = '1',
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
-                          .read_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+                          .read_time_ns = tld_wall_ns()};
     int rc = tld_spool_push(a->spool, &r, TLD_SPOOL_RESERVE, NULL);
     if (rc == 0)
         rc = tld_spool_commit(a->spool);
@@ -298,7 +285,8 @@ int main(int argc, char **argv)
     snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.args.root);
     snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.args.root);
     snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.args.root);
-    if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
+    if (tld_mkdir_p(a.spool_dir, 0750) || tld_mkdir_p(a.state_dir, 0750) ||
+        tld_mkdir_p(a.run_dir, 0750) || tld_mkdir_p(a.logs_dir, 0750)) {
         fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.args.root,
                 strerror(errno));
         return 1;

@@ -1,18 +1,18 @@
 /*
  * The stream id of a spool directory (see spool_id.h): a random 64-bit number kept in
- * `stream.id` next to the spool's segments, replaced atomically when renewed.
+ * `stream.id` next to the spool's segments, replaced atomically (common/fsutil) when renewed.
  */
 #include "collect/spool_id.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 
 int tld_spool_stream_id(const char *spool_dir, bool renew, uint64_t *id)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/stream.id", spool_dir);
     if (!renew) {
         FILE *f = fopen(path, "re");
@@ -30,14 +30,9 @@ int tld_spool_stream_id(const char *spool_dir, bool renew, uint64_t *id)
     while (v == 0)
         if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
             return TLD_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "%016llx\n", (unsigned long long)v);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
+    char text[24];
+    int n = snprintf(text, sizeof text, "%016llx\n", (unsigned long long)v);
+    if (tld_file_replace(path, text, (size_t)n, 0666) != 0)
         return TLD_EIO;
     *id = v;
     return 0;

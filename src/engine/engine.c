@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "engine/decode/decoder.h"
 #include "engine/decode/predecode.h"
 

@@ -13,7 +13,9 @@
 #include "collect/sources.h"
 #include "collect/spool.h"
 #include "collect/spool_id.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/proto.h"
 
 #define BATCH 1024
@@ -31,21 +33,6 @@ struct tld_local {
     struct tld_local_stats st;
 };
 
-static int mkdirs(const char *path)
-{
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return TLD_EIO;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? TLD_EIO : 0;
-}
-
 int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
 {
     *out = NULL;
@@ -56,9 +43,9 @@ int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
     pthread_mutex_init(&l->mu, NULL);
     snprintf(l->spool_dir, sizeof l->spool_dir, "%s/spool", o->queue_dir);
     snprintf(l->state_dir, sizeof l->state_dir, "%s/state", o->queue_dir);
-    int rc = mkdirs(l->spool_dir);
+    int rc = tld_mkdir_p(l->spool_dir, 0750);
     if (rc == 0)
-        rc = mkdirs(l->state_dir);
+        rc = tld_mkdir_p(l->state_dir, 0750);
     if (rc == 0) {
         struct tld_spool_opts so = {.dir = l->spool_dir, .max_bytes = o->cfg->spool_max_bytes};
         rc = tld_spool_open(&so, &l->spool);
@@ -118,14 +105,8 @@ static void *consumer_main(void *arg)
             if (!bufs[n])
                 break;
             memcpy(bufs[n], payload.p, payload.n);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            e[n] = (struct tld_journal_entry){0,
-                                              l->stream,
-                                              seq,
-                                              (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-                                              TLD_SV_LIT(""),
-                                              tld_sv_make(bufs[n], payload.n)};
+            e[n] = (struct tld_journal_entry){
+                0, l->stream, seq, tld_wall_ns(), TLD_SV_LIT(""), tld_sv_make(bufs[n], payload.n)};
             n++;
         }
         if (n) {

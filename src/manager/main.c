@@ -29,9 +29,11 @@
 #include <unistd.h>
 
 #include "collect/collect_config.h"
+#include "common/clock.h"
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/evrec.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/pki.h"
 #include "manager/agents.h"
@@ -94,9 +96,7 @@ static void usage(FILE *f)
 static void own_emit(void *ctx, struct tld_sv text)
 {
     struct mgr *m = ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = tld_wall_ns();
     struct tld_evrec r = {
         .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
     struct tld_sb enc;
@@ -231,7 +231,7 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_agents *r;
     if (tld_agents_open(rootpath(m, 0, "var"), 100000, &r, why) != 0) {
         fprintf(stderr, "tld-manager: %s\n", why);
@@ -317,9 +317,9 @@ static void write_stats(struct mgr *m)
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -362,7 +362,8 @@ static void write_stats(struct mgr *m)
     fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
             own_dropped);
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 /* Queue pressure as own events: crossing 80%, becoming full, and back under 50%. */
@@ -418,12 +419,11 @@ static void housekeeping(struct mgr *m, unsigned tick)
 
 static int start(struct mgr *m)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     bool created;
-    char pwhy[TLD_PKI_WHY_MAX];
-    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, pwhy);
+    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, why);
     if (rc) {
-        tld_log_error(&m->log, "%s", pwhy);
+        tld_log_error(&m->log, "%s", why);
         return rc;
     }
     if (created)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "engine/decode/decoder.h"
 #include "engine/event.h"
 

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "engine/engine.h"
 
 static const char decoders_xml[] =

@@ -19,9 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
 #include "common/str.h"
 
-#define TLD_DOCKER_ERR 256
+#define TLD_DOCKER_ERR TLD_WHY_MAX
 
 struct tld_docker;
 

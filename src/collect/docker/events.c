@@ -89,17 +89,23 @@ static bool actor(struct tld_jscan *j, struct tld_docker_event *ev)
         return false;
     struct tld_sv k;
     bool ok = true;
-    for (int r, first = 1; (r = tld_jscan_member(j, first, &k)) != 0; first = 0) {
-        if (r < 0)
+    bool got = true;
+    for (bool first = true; got; first = false) {
+        if (tld_jscan_member(j, first, &k, &got) != 0)
             return false;
+        if (!got)
+            break;
         if (key_is(k, "ID") && tld_jscan_peek(j) == '"') {
             copy_string(j, ev->id, sizeof ev->id, &ok);
         } else if (key_is(k, "Attributes") && tld_jscan_peek(j) == '{') {
             tld_jscan_object(j);
             struct tld_sv a;
-            for (int r2, f2 = 1; (r2 = tld_jscan_member(j, f2, &a)) != 0; f2 = 0) {
-                if (r2 < 0)
+            bool got2 = true;
+            for (bool f2 = true; got2; f2 = false) {
+                if (tld_jscan_member(j, f2, &a, &got2) != 0)
                     return false;
+                if (!got2)
+                    break;
                 if (key_is(a, "name") && tld_jscan_peek(j) == '"')
                     copy_string(j, ev->name, sizeof ev->name, &ok);
                 else if (key_is(a, "image") && tld_jscan_peek(j) == '"')
@@ -129,9 +135,12 @@ int tld_docker_event_parse(struct tld_sv line, struct tld_docker_event *ev)
     int64_t secs = 0, nanos = 0;
     char status[256] = "", old_id[129] = "";
     bool ok = true;
-    for (int r, first = 1; (r = tld_jscan_member(&j, first, &k)) != 0; first = 0) {
-        if (r < 0)
+    bool got = true;
+    for (bool first = true; got; first = false) {
+        if (tld_jscan_member(&j, first, &k, &got) != 0)
             return TLD_EPARSE;
+        if (!got)
+            break;
         char c = tld_jscan_peek(&j);
         if (key_is(k, "Type") && c == '"')
             copy_string(&j, ev->type, sizeof ev->type, &ok);

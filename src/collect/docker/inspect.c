@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "collect/docker/lint.h"
+#include "common/deadline.h"
 #include "common/err.h"
 
 #define INSPECT_MAX (4u << 20)
@@ -81,8 +82,8 @@ static void *worker(void *arg)
 int tld_inspect_start(struct tld_listener *l)
 {
     pthread_mutex_init(&l->imu, NULL);
-    pthread_cond_init(&l->iwork, NULL);
-    pthread_cond_init(&l->idone, NULL);
+    tld_cond_init(&l->iwork);
+    tld_cond_init(&l->idone);
     l->iready = true;
     if (pthread_create(&l->t_inspect, NULL, worker, l) != 0)
         return TLD_ENOMEM;
@@ -141,14 +142,7 @@ int tld_inspect_take(struct tld_listener *l, const char *id, int timeout_ms, lon
 {
     if (!l->istarted)
         return TLD_ENOTFOUND;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    int64_t until = tld_deadline_in(timeout_ms);
     pthread_mutex_lock(&l->imu);
     int rc = TLD_ENOTFOUND;
     for (;;) {
@@ -171,7 +165,7 @@ int tld_inspect_take(struct tld_listener *l, const char *id, int timeout_ms, lon
         }
         if (atomic_load(&l->stopping))
             break;
-        if (pthread_cond_clockwait(&l->idone, &l->imu, CLOCK_MONOTONIC, &ts) != 0) {
+        if (tld_cond_wait_until(&l->idone, &l->imu, until) != 0) {
             /* Given up: forget the request so a later one for this container is not answered
              * with this one's (the worker drops an answer whose slot was recycled). */
             slot_clear(s);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "collect/docker/lint.h"
+#include "common/deadline.h"
 #include "common/err.h"
 
 #define MARKER_SLOTS 16
@@ -19,17 +20,6 @@
 static int64_t now_ns(struct tld_listener *l)
 {
     return tld_clock_now(&l->clock);
-}
-
-static void deadline_in(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* ---- queue ----------------------------------------------------------------------------------- */
@@ -73,12 +63,10 @@ static bool push_item(struct tld_listener *l, const struct qitem *it)
 
 bool tld_listener_pop(struct tld_listener *l, struct qitem *it, int timeout_ms)
 {
-    struct timespec ts;
-    deadline_in(&ts, timeout_ms);
+    int64_t until = tld_deadline_in(timeout_ms);
     pthread_mutex_lock(&l->qmu);
     while (l->qlen == 0) {
-        if (atomic_load(&l->stopping) ||
-            pthread_cond_clockwait(&l->qcond, &l->qmu, CLOCK_MONOTONIC, &ts) != 0) {
+        if (atomic_load(&l->stopping) || tld_cond_wait_until(&l->qcond, &l->qmu, until) != 0) {
             if (l->qlen)
                 break;
             pthread_mutex_unlock(&l->qmu);
@@ -350,9 +338,7 @@ static void *reader_main(void *arg)
             disconnected_at = now_ns(l);
             pthread_mutex_lock(&l->qmu);
             while (l->qlen > (l->qcap - MARKER_SLOTS) / 2 && !atomic_load(&l->stopping)) {
-                struct timespec ts;
-                deadline_in(&ts, 200);
-                pthread_cond_clockwait(&l->qspace, &l->qmu, CLOCK_MONOTONIC, &ts);
+                tld_cond_wait_until(&l->qspace, &l->qmu, tld_deadline_in(200));
             }
             pthread_mutex_unlock(&l->qmu);
             continue;
@@ -396,8 +382,8 @@ int tld_listener_new(const struct tld_listener_opts *o, struct tld_listener **ou
         l->backoff_max_ns = l->cfg.interval_s * 1000000000;
     pthread_mutex_init(&l->qmu, NULL);
     pthread_mutex_init(&l->smu, NULL);
-    pthread_cond_init(&l->qcond, NULL);
-    pthread_cond_init(&l->qspace, NULL);
+    tld_cond_init(&l->qcond);
+    tld_cond_init(&l->qspace);
     l->qcap = l->cfg.queue_size + MARKER_SLOTS;
     l->q = calloc(l->qcap, sizeof *l->q);
     l->known = calloc(KNOWN_MAX, sizeof *l->known);

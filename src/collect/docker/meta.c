@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "collect/docker/client.h"
+#include "common/deadline.h"
 #include "common/err.h"
 
 #define NEGATIVE_NS  (3LL * 1000000000)
@@ -38,13 +39,6 @@ struct tld_meta {
     unsigned nneg;
     struct tld_sb body;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int tld_meta_new(const char *socket, const char *api_version, struct tld_log *log,
                  struct tld_meta **out)
@@ -142,7 +136,7 @@ struct tld_cinfo *tld_meta_lookup(void *arg, const char *id)
     struct tld_cinfo *ci = NULL;
     pthread_mutex_lock(&m->mu);
     struct entry *e = find(m, id);
-    int64_t now = mono_ns();
+    int64_t now = tld_mono_ns();
     if (e) {
         e->used = ++m->clock;
         ci = tld_cinfo_ref(e->ci);

@@ -23,6 +23,7 @@
 #include "collect/docker/cinfo.h"
 #include "collect/docker/lint.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 
 #define PREFIX         "{\"integration\":\"docker\",\"docker\":"
 #define LIST_MAX       (32u << 20)
@@ -679,16 +680,7 @@ static int save_cursor(void *ctx, void *snap)
 {
     struct tld_listener *l = ctx;
     const char *text = snap;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", l->cursor_file);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    bool ok = false;
-    if (fd >= 0) {
-        size_t n = strlen(text);
-        ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-        close(fd);
-    }
-    if (ok && rename(tmp, l->cursor_file) == 0)
+    if (tld_file_replace(l->cursor_file, text, strlen(text), 0640) == 0)
         return 0;
     tld_log_warn(l->log, "docker listener: cannot write %s: %s", l->cursor_file, strerror(errno));
     return TLD_EIO;

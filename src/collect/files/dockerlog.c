@@ -49,7 +49,9 @@ int tld_dockerlog_parse(struct tld_sv line, struct tld_dockerlog_line *out, stru
         goto bad;
     struct tld_sv key;
     int m;
-    for (bool first = true; (m = tld_jscan_member(&j, first, &key)) == 1; first = false) {
+    bool got;
+    for (bool first = true; (m = tld_jscan_member(&j, first, &key, &got)) == 0 && got;
+         first = false) {
         if (!have_log && key_is(key, "log")) {
             if (!tld_jscan_string(&j, log))
                 goto bad;
@@ -72,7 +74,7 @@ int tld_dockerlog_parse(struct tld_sv line, struct tld_dockerlog_line *out, stru
             goto bad;
         }
     }
-    if (m < 0 || !tld_jscan_done(&j) || !have_log || log->oom)
+    if (m != 0 || !tld_jscan_done(&j) || !have_log || log->oom)
         goto bad;
     return 0;
 bad:

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/str.h"
 
 #define MAX_FILE_BYTES (64u << 20)
@@ -207,30 +207,14 @@ int tld_positions_save(const char *file, const struct tld_positions *p)
     }
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    if (!text)
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? realloc(text, n + 2) : NULL;
+    if (!line) {
+        free(text);
         return TLD_ENOMEM;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", file);
-    int rc = TLD_EIO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd >= 0) {
-        size_t n = strlen(text);
-        if (write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0)
-            rc = 0;
-        close(fd);
     }
-    free(text);
-    if (rc == 0 && rename(tmp, file) != 0)
-        rc = TLD_EIO;
-    if (rc == 0) {
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s", file);
-        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            if (fsync(dfd) != 0)
-                rc = TLD_EIO;
-            close(dfd);
-        }
-    }
+    line[n] = '\n';
+    int rc = tld_file_replace(file, line, n + 1, 0640);
+    free(line);
     return rc;
 }

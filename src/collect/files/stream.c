@@ -521,8 +521,10 @@ static void grow_head(struct tfile *f)
     }
 }
 
-/* Read file i until EOF or the budget. -1: stalled; 0: EOF; 1: budget used (more to read). */
-static int read_file(struct tld_collector *c, struct stream *st, unsigned i, size_t *budget)
+/* Read file i until EOF (PUMP_IDLE), the budget is used or the file list changed (PUMP_MORE), or
+ * the spool refuses (PUMP_STALLED). */
+static enum pump_rc read_file(struct tld_collector *c, struct stream *st, unsigned i,
+                              size_t *budget)
 {
     struct tfile *f = &st->files[i];
     while (*budget) {
@@ -533,7 +535,7 @@ static int read_file(struct tld_collector *c, struct stream *st, unsigned i, siz
         if (n < 0) {
             tld_log_warn(c->log, "collector: %s: read failed: %s", st->path, strerror(errno));
             f->eof = true;
-            return 0;
+            return PUMP_IDLE;
         }
         if (n == 0) {
             f->eof = true;
@@ -544,21 +546,21 @@ static int read_file(struct tld_collector *c, struct stream *st, unsigned i, siz
                     continue;
                 }
             }
-            return 0;
+            return PUMP_IDLE;
         }
         f->eof = false;
         if (!f->detached && f->off > 0 && head_changed(f)) {
             tld_stream_truncated(c, st, f);
-            return 1; /* the stream's file list changed: start the pass again */
+            return PUMP_MORE; /* the stream's file list changed: start the pass again */
         }
         c->st.bytes += (uint64_t)n;
         *budget -= (size_t)n;
         bool ok = consume(c, st, f, c->rbuf, (size_t)n);
         grow_head(f);
         if (!ok)
-            return -1;
+            return PUMP_STALLED;
     }
-    return 1;
+    return PUMP_MORE;
 }
 
 /* A detached file that is fully read is done once a newer file has data or the wait passed. */
@@ -598,11 +600,9 @@ enum pump_rc tld_stream_pump(struct tld_collector *c, struct stream *st)
     size_t budget = PASS_BUDGET;
     int64_t now = now_ns(c);
     for (unsigned i = 0; i < st->nfiles; i++) {
-        int r = read_file(c, st, i, &budget);
-        if (r < 0)
-            return PUMP_STALLED;
-        if (r > 0)
-            return PUMP_MORE;
+        enum pump_rc r = read_file(c, st, i, &budget);
+        if (r != PUMP_IDLE)
+            return r;
         if (finished(c, st, i, now)) {
             if (!finish_file(c, st, i))
                 return PUMP_STALLED;

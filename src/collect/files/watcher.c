@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 
 #define WATCHER_NICE -10
@@ -59,13 +60,6 @@ struct tld_watcher {
     unsigned qlen;
     bool lost;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static const struct tld_localfile *matching(const struct tld_watcher *w, const char *path)
 {
@@ -108,7 +102,7 @@ static void preopen(struct tld_watcher *w, const char *path, const char *at)
         close(fd);
         return;
     }
-    int64_t now = mono_ns();
+    int64_t now = tld_mono_ns();
     pthread_mutex_lock(&w->mu);
     for (unsigned i = 0; i < w->nheld; i++) {
         if (w->held[i].f.ino == (uint64_t)sb.st_ino && w->held[i].f.dev == (uint64_t)sb.st_dev) {

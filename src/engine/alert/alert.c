@@ -4,7 +4,7 @@
  * because this runs once per alert on the hot path. The `data` object is the one place that
  * needs structure: dotted dynamic field names become nested objects, built in the event's arena.
  */
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>

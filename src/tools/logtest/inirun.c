@@ -38,9 +38,12 @@ static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
     struct tld_engine_state *st = NULL;
     struct tld_worker *w = NULL;
     struct tld_worker_config wc = {tld_sv_of(r->o->manager_name), r->o->max_event_size};
-    if (tld_engine_state_new(r->rs, &st) || tld_worker_new(r->rs, st, &wc, &w)) {
+    int rc = tld_engine_state_new(r->rs, &st);
+    if (rc == 0)
+        rc = tld_worker_new(r->rs, st, &wc, &w);
+    if (rc) {
         tld_engine_state_free(st);
-        return TLD_ENOMEM;
+        return rc;
     }
     memset(t, 0, sizeof *t);
     size_t pos = 0;

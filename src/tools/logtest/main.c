@@ -187,7 +187,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             exit(0);
         default:
             usage(stderr);
-            return -1;
+            return TLD_EINVAL;
         }
         if (!ok) {
             fprintf(stderr, "tld-logtest: invalid value for --%s: '%s'\n",
@@ -195,7 +195,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                     : c == O_MAXSIZE ? "max-event-size"
                                      : "?",
                     optarg);
-            return -1;
+            return TLD_EINVAL;
         }
     }
     return 0;

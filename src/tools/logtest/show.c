@@ -7,18 +7,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/str.h"
-#include "engine/alert/alert.h"
+#include "engine/alert.h"
 #include "tools/logtest/logtest.h"
 
 int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq)
 {
     if (o->fixed_time_ns)
         return o->fixed_time_ns + (int64_t)seq * 1000000;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return tld_wall_ns();
 }
 
 static void quoted(FILE *out, const char *label, struct tld_sv v)
