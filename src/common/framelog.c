@@ -18,6 +18,7 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/grow.h"
 
 /* ---- checksums ------------------------------------------------------------------------------- */
 
@@ -143,16 +144,10 @@ void tld_framelog_path(const struct tld_framelog *fl, uint64_t first, char *buf,
 
 static int add_seg(struct tld_framelog *fl, uint64_t first, uint64_t bytes)
 {
-    if (fl->nsegs == fl->capsegs) {
-        if (fl->capsegs >= TLD_FRAMELOG_MAX_SEGMENTS)
-            return TLD_ELIMIT;
-        unsigned cap = fl->capsegs ? fl->capsegs * 2 : 16;
-        struct tld_framelog_seg *s = realloc(fl->segs, cap * sizeof *s);
-        if (!s)
-            return TLD_ENOMEM;
-        fl->segs = s;
-        fl->capsegs = cap;
-    }
+    if (fl->nsegs == fl->capsegs && fl->capsegs >= TLD_FRAMELOG_MAX_SEGMENTS)
+        return TLD_ELIMIT;
+    if (tld_grow(&fl->segs, &fl->capsegs, fl->nsegs + 1, sizeof *fl->segs, 16))
+        return TLD_ENOMEM;
     fl->segs[fl->nsegs++] = (struct tld_framelog_seg){first, first - 1, bytes, 0};
     fl->bytes += bytes;
     return 0;

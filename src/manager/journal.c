@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/framelog.h"
+#include "common/grow.h"
 #include "common/proto.h"
 #include "manager/journal_int.h"
 
@@ -100,14 +101,8 @@ static struct wm *wm_find(struct tld_journal *j, unsigned agent, bool create)
     }
     if (!create || j->nwms >= MAX_STREAMS)
         return NULL;
-    if (j->nwms == j->capwms) {
-        unsigned cap = j->capwms ? j->capwms * 2 : 64;
-        struct wm *nw = realloc(j->wms, cap * sizeof *nw);
-        if (!nw)
-            return NULL;
-        j->wms = nw;
-        j->capwms = cap;
-    }
+    if (tld_grow(&j->wms, &j->capwms, j->nwms + 1, sizeof *j->wms, 64))
+        return NULL;
     memmove(&j->wms[lo + 1], &j->wms[lo], (j->nwms - lo) * sizeof *j->wms);
     j->nwms++;
     j->wms[lo] = (struct wm){agent, 0, 0};
