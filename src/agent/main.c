@@ -262,6 +262,8 @@ static void stop(struct agent *a)
 
 int main(int argc, char **argv)
 {
+    /* State, spool and keys are never for everyone, whatever umask the caller had. */
+    umask(027);
     struct agent a = {.pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);

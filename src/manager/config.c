@@ -123,6 +123,14 @@ static const struct tld_conf_row auth_rows[] = {
     {"rate_limit_period", TLD_CONF_DURATION, OFF(rate_period_s), 1, 86400, NULL, NULL, 0, NULL},
     {"cert_days", TLD_CONF_UINT, OFF(cert_days), 1, 36500, NULL, NULL, 0, NULL},
     {"max_agents", TLD_CONF_UINT, OFF(max_agents), 1, 100000, NULL, NULL, 0, NULL},
+    {"global_rate_limit", TLD_CONF_UINT, OFF(global_rate), 1, 100000, NULL, NULL, 0, NULL},
+    {"lockout_failures", TLD_CONF_UINT, OFF(lockout_failures), 0, 100000, NULL, NULL, 0, NULL},
+    {"lockout_global_failures", TLD_CONF_UINT, OFF(lockout_global_failures), 0, 1000000, NULL, NULL,
+     0, NULL},
+    {"lockout_time", TLD_CONF_DURATION, OFF(lockout_s), 1, 604800, NULL, NULL, 0, NULL},
+    {"max_pending_agents", TLD_CONF_UINT, OFF(max_pending), 1, 100000, NULL, NULL, 0, NULL},
+    {"pending_agent_expiry", TLD_CONF_DURATION, OFF(pending_expiry_s), 0, 31536000, NULL, NULL, 0,
+     NULL},
     TLD_CONF_IGNORED("use_source_ip"),
     TLD_CONF_IGNORED("purge"),
     TLD_CONF_IGNORED("ipv6"),
@@ -219,12 +227,18 @@ void tld_mgr_config_init(struct tld_mgr_config *cfg)
     cfg->max_connections = 1024;
     cfg->auth_enabled = true;
     cfg->auth_port = 1515;
-    cfg->use_password = false;
+    cfg->use_password = true;
     cfg->force = false;
     cfg->rate_requests = 10;
     cfg->rate_period_s = 60;
     cfg->cert_days = 3650;
     cfg->max_agents = 10000;
+    cfg->global_rate = 5;
+    cfg->lockout_failures = 10;
+    cfg->lockout_global_failures = 100;
+    cfg->lockout_s = 600;
+    cfg->max_pending = 100;
+    cfg->pending_expiry_s = 86400;
     cfg->workers = 0;
     cfg->intake_max_bytes = 1ULL << 30;
     cfg->worker_queue = 1024;
@@ -295,7 +309,8 @@ const char *tld_mgr_config_default_text(void)
            "  <auth>\n"
            "    <disabled>no</disabled>\n"
            "    <port>1515</port>\n"
-           "    <use_password>no</use_password>\n"
+           "    <!-- etc/authd.pass: generated at first start, or your own (docs/manager.md) -->\n"
+           "    <use_password>yes</use_password>\n"
            "  </auth>\n"
            "\n"
            "  <ruleset>\n"

@@ -4,7 +4,9 @@
  *
  *   tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d]    run in the foreground
  *   tld-manager [-r ROOT] [-c CONFIG] -t                  check configuration and ruleset
- *   tld-manager [-r ROOT] agents list | agents remove ID
+ *   tld-manager [-r ROOT] agents list
+ *   tld-manager [-r ROOT] agents remove [--dry-run] [ID...] [--name GLOB] [--status STATUS]
+ *                                       [--older-than DURATION]
  *   tld-manager hash-password                             scrypt hash of a password on stdin
  *
  * Start: layout (install.h), configuration, CA, ruleset, registry, journal, pipeline,
@@ -30,6 +32,7 @@
 
 #include "collect/collect_config.h"
 #include "common/clock.h"
+#include "common/conftab.h"
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/evrec.h"
@@ -82,7 +85,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d] [-t]\n"
                "       tld-manager [-r ROOT] agents list\n"
-               "       tld-manager [-r ROOT] agents remove ID\n"
+               "       tld-manager [-r ROOT] agents remove [--dry-run] ID...\n"
+               "       tld-manager [-r ROOT] agents remove [--dry-run] [--name GLOB]\n"
+               "                   [--status never_connected|disconnected|active]\n"
+               "                   [--older-than DURATION]\n"
                "       tld-manager hash-password < password\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
@@ -199,21 +205,27 @@ static int setup_password(struct mgr *m)
     while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
         line[--l] = 0;
     if (!l) {
-        /* No password yet: make one, as Wazuh does, and tell where it is. */
-        unsigned char rnd[12];
+        /* No password yet: make one (128 random bits) and show it once on stdout; the log
+         * only says where it is, so it does not travel with log files. */
+        unsigned char rnd[16];
         if (RAND_bytes(rnd, sizeof rnd) != 1)
             return TLD_EIO;
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 16; i++)
             snprintf(line + 2 * i, 3, "%02x", rnd[i]);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, line, 24) != 24 || write(fd, "\n", 1) != 1) {
-            if (fd >= 0)
-                close(fd);
+        bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, 32) == 32 &&
+                  write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (!ok) {
             tld_log_error(&m->log, "cannot write the enrollment password to %s", path);
             return TLD_EIO;
         }
-        close(fd);
-        tld_log_info(&m->log, "enrollment password generated in %s", path);
+        tld_log_info(&m->log, "enrollment password generated in %s (shown once on stdout)", path);
+        printf("tld-manager: enrollment password generated: %s\n"
+               "tld-manager: agents enroll with it (stored in %s, readable by root only)\n",
+               line, path);
+        fflush(stdout);
     }
     if (tld_pki_password_is_hash(line)) {
         snprintf(m->password_hash, sizeof m->password_hash, "%.199s", line);
@@ -224,6 +236,114 @@ static int setup_password(struct mgr *m)
 }
 
 /* ---- agents subcommand ----------------------------------------------------------------------- */
+
+static int parse_status(const char *s)
+{
+    static const char *const names[] = {"never_connected", "active", "disconnected"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return strcmp(s, "never") == 0 ? TLD_AGENT_NEVER : -1;
+}
+
+/* The selection of `agents remove`: ids given, or the agents matching every filter. */
+struct removal {
+    struct tld_agents_filter f;
+    bool dry_run, any_filter;
+    unsigned *ids;
+    unsigned n;
+};
+
+static int removal_args(struct removal *rm, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        unsigned id;
+        if (strcmp(a, "--dry-run") == 0) {
+            rm->dry_run = true;
+        } else if (strcmp(a, "--name") == 0 && has_val) {
+            rm->f.name_glob = argv[++i];
+            rm->any_filter = true;
+        } else if (strcmp(a, "--status") == 0 && has_val) {
+            if ((rm->f.status = parse_status(argv[++i])) < 0) {
+                fprintf(stderr,
+                        "tld-manager: unknown status '%s' (never_connected, "
+                        "disconnected or active)\n",
+                        argv[i]);
+                return 2;
+            }
+            rm->any_filter = true;
+        } else if (strcmp(a, "--older-than") == 0 && has_val) {
+            if (tld_conf_parse_duration(argv[++i], &rm->f.older_than_s) != 0 ||
+                rm->f.older_than_s <= 0) {
+                fprintf(stderr, "tld-manager: '%s' is not a duration (e.g. 7d, 12h)\n", argv[i]);
+                return 2;
+            }
+            rm->any_filter = true;
+        } else if (tld_agents_id_parse(a, &id)) {
+            rm->ids[rm->n++] = id;
+        } else {
+            fprintf(stderr, "tld-manager: '%s' is neither an agent id (e.g. 001) nor an option\n",
+                    a);
+            return 2;
+        }
+    }
+    if (rm->n && rm->any_filter) {
+        fprintf(stderr, "tld-manager: give agent ids or filters, not both\n");
+        return 2;
+    }
+    if (!rm->n && !rm->any_filter) {
+        fprintf(stderr, "tld-manager: agents remove needs ids or at least one filter\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_agents_remove(struct tld_agents *r, int argc, char **argv)
+{
+    struct tld_agent_info *v;
+    unsigned n;
+    if (tld_agents_list(r, &v, &n) != 0)
+        return 1;
+    struct removal rm = {.f = {NULL, -1, 0}};
+    rm.ids = malloc(((unsigned)argc + n + 1) * sizeof *rm.ids);
+    int rc = rm.ids ? removal_args(&rm, argc, argv) : 1;
+    unsigned given = rm.n;
+    int64_t now = (int64_t)time(NULL);
+    for (unsigned i = 0; rc == 0 && rm.any_filter && i < n; i++)
+        if (tld_agents_filter_match(&rm.f, &v[i], now))
+            rm.ids[rm.n++] = v[i].id;
+    for (unsigned i = 0; rc == 0 && i < given; i++) {
+        struct tld_agent_info a;
+        if (tld_agents_get(r, rm.ids[i], &a) != 0 || a.removed) {
+            fprintf(stderr, "tld-manager: no active agent %s\n", argv[i]);
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        for (unsigned i = 0; i < rm.n; i++) {
+            struct tld_agent_info a;
+            char id[TLD_PROTO_MAX_ID];
+            tld_agents_id_text(rm.ids[i], id);
+            if (tld_agents_get(r, rm.ids[i], &a) == 0)
+                printf("%s %s %s %s\n", rm.dry_run ? "would remove" : "removing", id, a.name,
+                       tld_agents_status_str(a.status));
+        }
+        unsigned k = 0;
+        if (!rm.dry_run && rm.n && tld_agents_remove_many(r, rm.ids, rm.n, &k) != 0) {
+            fprintf(stderr, "tld-manager: the registry could not be written\n");
+            rc = 1;
+        } else if (rm.dry_run) {
+            printf("%u agents match; nothing removed (dry run)\n", rm.n);
+        } else {
+            printf("%u agents removed; their certificates are refused from now on\n", k);
+        }
+    }
+    free(rm.ids);
+    free(v);
+    return rc;
+}
 
 static int cmd_agents(struct mgr *m, int argc, char **argv)
 {
@@ -260,17 +380,8 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
             }
             free(v);
         }
-    } else if (strcmp(argv[0], "remove") == 0 && argc == 2) {
-        unsigned id;
-        if (!tld_agents_id_parse(argv[1], &id)) {
-            fprintf(stderr, "tld-manager: '%s' is not an agent id (e.g. 001)\n", argv[1]);
-            rc = 2;
-        } else if (tld_agents_remove(r, id) != 0) {
-            fprintf(stderr, "tld-manager: no active agent %s\n", argv[1]);
-            rc = 1;
-        } else {
-            printf("agent %s removed; its certificate is refused from now on\n", argv[1]);
-        }
+    } else if (strcmp(argv[0], "remove") == 0 && argc >= 2) {
+        rc = cmd_agents_remove(r, argc - 1, argv + 1);
     } else {
         usage(stderr);
         rc = 2;
@@ -350,9 +461,10 @@ static void write_stats(struct mgr *m)
     fprintf(f,
             ",\"enrollment\":{\"requests\":%" PRIu64 ",\"enrolled\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"bad_password\":%" PRIu64 ",\"rate_limited\":%" PRIu64
-            ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 "}",
+            ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 ",\"locked_out\":%" PRIu64
+            ",\"lockouts\":%" PRIu64 "}",
             es.requests, es.enrolled, es.refused, es.bad_password, es.rate_limited, es.malformed,
-            es.tls_failures);
+            es.tls_failures, es.locked_out, es.lockouts);
     fprintf(f,
             ",\"local\":{\"enabled\":%s,\"docker_connected\":%s,\"docker_events\":%" PRIu64
             ",\"lines\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"duplicates\":%" PRIu64
@@ -393,9 +505,32 @@ static void check_pressure(struct mgr *m)
     m->pressure = now;
 }
 
+/* Agents enrolled and never connected within pending_agent_expiry are removed. */
+static void expire_pending(struct mgr *m)
+{
+    if (m->cfg.pending_expiry_s <= 0)
+        return;
+    unsigned ids[64];
+    int n =
+        tld_agents_expire_pending(m->agents, (int64_t)time(NULL), m->cfg.pending_expiry_s, ids, 64);
+    for (int i = 0; i < n; i++) {
+        char id[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(ids[i], id);
+        struct tld_agent_info info;
+        const char *name = tld_agents_get(m->agents, ids[i], &info) == 0 ? info.name : NULL;
+        tld_log_info(&m->log, "agent %s '%s' removed: enrolled and never connected", id,
+                     name ? name : "?");
+        struct tld_own_agent ag = {id, name, NULL};
+        struct tld_own_field f[] = {{"reason", "never_connected", 0, 0}};
+        struct tld_own_sink s = own_sink(m);
+        tld_own_emit(&s, "agent_removed", &ag, f, 1);
+    }
+}
+
 static void housekeeping(struct mgr *m, unsigned tick)
 {
     unsigned removed[64];
+    expire_pending(m);
     int n = tld_agents_refresh(m->agents, removed, 64);
     for (int i = 0; i < n; i++) {
         char id[TLD_PROTO_MAX_ID];
@@ -434,6 +569,8 @@ static int start(struct mgr *m)
         tld_log_error(&m->log, "agent registry: %s", why);
         return rc;
     }
+    tld_agents_reset_sessions(m->agents);
+    tld_agents_set_pending_limit(m->agents, m->cfg.max_pending);
     struct tld_journal_opts jo = {rootpath(m, 0, "queue/intake"), m->cfg.intake_max_bytes, 0, 0,
                                   &m->log};
     if ((rc = tld_journal_open(&jo, &m->journal)) != 0) {
@@ -484,6 +621,10 @@ static int start(struct mgr *m)
                                      .rate_requests = m->cfg.rate_requests,
                                      .rate_period_s = m->cfg.rate_period_s,
                                      .cert_days = m->cfg.cert_days,
+                                     .global_rate = m->cfg.global_rate,
+                                     .lockout_failures = m->cfg.lockout_failures,
+                                     .lockout_global_failures = m->cfg.lockout_global_failures,
+                                     .lockout_s = m->cfg.lockout_s,
                                      .log = &m->log,
                                      .own = own_sink(m)};
         if ((rc = tld_enroll_server_new(&eo, &m->enroll, why)) != 0) {
@@ -545,6 +686,8 @@ static void stop(struct mgr *m)
 
 int main(int argc, char **argv)
 {
+    /* State, logs and keys are never for everyone, whatever umask the caller had. */
+    umask(027);
     static struct mgr m;
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);

@@ -41,7 +41,12 @@ static void default_text_loads(void **state)
     assert_int_equal(c.email_alert_level, 12);
     assert_int_equal(c.remote_port, 1514);
     assert_int_equal(c.auth_port, 1515);
-    assert_false(c.use_password);
+    assert_true(c.use_password); /* secure by default: a password is generated at first start */
+    assert_int_equal(c.global_rate, 5);
+    assert_int_equal(c.lockout_failures, 10);
+    assert_int_equal(c.lockout_s, 600);
+    assert_int_equal(c.max_pending, 100);
+    assert_int_equal(c.pending_expiry_s, 86400);
     assert_false(c.logall_json);
     assert_int_equal(c.disconnection_s, 600);
     assert_int_equal(c.decoder_dirs.n, 2);
