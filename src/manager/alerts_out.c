@@ -54,6 +54,7 @@ struct tld_alerts_out {
     uint64_t rlines;
     uint64_t committed_next;
     uint64_t recorded_next; /* p_end of the last record written */
+    bool failing;           /* the last commit failed (logged once per failure) */
     /* compression helper */
     pthread_t gz;
     bool gz_running;
@@ -533,6 +534,23 @@ int tld_alerts_out_add_archive(struct tld_alerts_out *a, int64_t time_s, struct 
     return a->rbuf.oom || a->rbuf.truncated ? TLD_ENOMEM : 0;
 }
 
+/*
+ * A write failed (a full disk, EIO): cut both files back to their size before the batch, so no
+ * partial line stays for a reader, and keep the batch so that the caller can commit it again.
+ * A file that cannot be cut leaves a torn line that the next start removes (recover()); the
+ * error is then TLD_EIO either way.
+ */
+static int cut_back(struct tld_alerts_out *a, int rc)
+{
+    if (ftruncate(a->afd, (off_t)a->asize) != 0)
+        tld_log_error(a->o.log, "%s: cannot remove a partly written batch: %s", a->apath,
+                      strerror(errno));
+    if (a->rfd >= 0 && ftruncate(a->rfd, (off_t)a->rsize) != 0)
+        tld_log_error(a->o.log, "%s: cannot remove a partly written batch: %s", a->rpath,
+                      strerror(errno));
+    return rc;
+}
+
 int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
 {
     if (a->cur.n == 0 && a->rbuf.n == 0) {
@@ -554,9 +572,16 @@ int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
     if (rc == 0 && a->abuf.n)
         rc = tld_write_all(a->afd, a->abuf.p, a->abuf.n);
     if (rc) {
-        tld_log_error(a->o.log, "cannot write alerts: %s", strerror(errno));
+        int err = errno;
+        rc = cut_back(a, rc);
+        if (!a->failing)
+            tld_log_error(a->o.log, "cannot write alerts: %s", strerror(err));
+        a->failing = true;
         return rc;
     }
+    if (a->failing)
+        tld_log_info(a->o.log, "alerts written again");
+    a->failing = false;
     a->asize += a->abuf.n;
     a->rsize += a->rbuf.n;
     a->st.alerts += a->cur.n;
