@@ -125,6 +125,12 @@ int tld_daemon_open_log(struct tld_log *log, const char *prog, const char *path,
         fprintf(stderr, "%s: cannot open log %s\n", prog, p);
         return TLD_EIO;
     }
+    /* Size and number of rotated logs: TLD_LOG_MAX_BYTES and TLD_LOG_KEEP in the environment
+     * (docs/manager.md); the defaults suit a host that is not short of disk. */
+    const char *mb = getenv("TLD_LOG_MAX_BYTES"), *keep = getenv("TLD_LOG_KEEP");
+    if (mb || keep)
+        tld_log_set_rotation(log, mb ? strtoull(mb, NULL, 10) : TLD_LOG_MAX_BYTES,
+                             keep ? (unsigned)strtoul(keep, NULL, 10) : TLD_LOG_KEEP);
     return 0;
 }
 

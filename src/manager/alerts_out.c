@@ -551,6 +551,15 @@ static int cut_back(struct tld_alerts_out *a, int rc)
     return rc;
 }
 
+/* Reserve n bytes after `size` without changing the size. TLD_EIO only when the file system
+ * said no space (or an I/O error); not supported is fine. */
+static int reserve(int fd, uint64_t size, size_t n)
+{
+    if (fd < 0 || n == 0 || fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)size, (off_t)n) == 0)
+        return 0;
+    return errno == ENOSPC || errno == EIO || errno == EDQUOT || errno == EFBIG ? TLD_EIO : 0;
+}
+
 int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
 {
     if (a->cur.n == 0 && a->rbuf.n == 0) {
@@ -565,7 +574,13 @@ int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
     a->cur.r_start = a->rsize;
     a->cur.r_lines = a->rlines;
     a->cur.day = (uint64_t)a->day;
-    int rc = rec_write(a, &a->cur);
+    /* Space first, so that a full disk fails here and no reader sees a partial line even for
+     * an instant; where reserving is not supported the write may still fail, and is cut back. */
+    int rc = reserve(a->rfd, a->rsize, a->rbuf.n);
+    if (rc == 0)
+        rc = reserve(a->afd, a->asize, a->abuf.n);
+    if (rc == 0)
+        rc = rec_write(a, &a->cur);
     /* Archives before alerts: recovery relies on this order (alerts.h). */
     if (rc == 0 && a->rbuf.n)
         rc = tld_write_all(a->rfd, a->rbuf.p, a->rbuf.n);

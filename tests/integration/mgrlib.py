@@ -111,6 +111,8 @@ class Manager(agentlib.Daemon):
         if password:
             write(os.path.join(self.root, "etc", "authd.pass"), password + "\n", 0o600)
         self.proc = None
+        self.preexec = None  # run in the child before exec (e.g. resource limits)
+        self.extra_env = {}
         self._alerts_off = 0
         self._alerts = []
 
@@ -119,6 +121,7 @@ class Manager(agentlib.Daemon):
         e = dict(os.environ)
         if self.ruleset_src:
             e["TLD_RULESET_SRC"] = self.ruleset_src
+        e.update(self.extra_env)
         return e
 
     def cli(self, *args, input=None, timeout=120):
@@ -136,7 +139,8 @@ class Manager(agentlib.Daemon):
         if os.environ.get("TLD_MANAGER_DEBUG"):
             args.append("-d")
         err = open(self.stderr, "ab")
-        self.proc = subprocess.Popen(args, env=self.env(), stdout=subprocess.DEVNULL, stderr=err)
+        self.proc = subprocess.Popen(args, env=self.env(), stdout=subprocess.DEVNULL, stderr=err,
+                                     preexec_fn=self.preexec)
         err.close()
         if wait_ready:
             wait_until(lambda: self.stats() or self.proc.poll() is not None, 60,
