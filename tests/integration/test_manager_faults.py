@@ -229,7 +229,7 @@ def test_full_disk_alerting_resumes_exactly_once(manager_factory, tmp_path):
 def test_refused_flood_bounded(manager_factory, tmp_path):
     m = manager_factory(ruleset_src=os.path.join(os.path.dirname(os.path.dirname(
         os.path.dirname(os.path.abspath(__file__)))), "ruleset"), password="right-one")
-    m.extra_env = {"TLD_LOG_MAX_BYTES": "20000", "TLD_LOG_KEEP": "3"}
+    m.extra_env = {"TLD_LOG_MAX_BYTES": "5000", "TLD_LOG_KEEP": "3"}
     m.start()
     bad = str(tmp_path / "bad.pass")
     with open(bad, "w") as f:
@@ -265,7 +265,7 @@ def test_refused_flood_bounded(manager_factory, tmp_path):
     took = time.monotonic() - t0
     time.sleep(3)
     st = m.stats()
-    refused = st["enrollment"]["refused"]
+    refused = st["enrollment"]["refused"]  # bad password and rate limited alike
     tls = st["enrollment"]["tls_failures"] + st["remote"]["tls_failures"]
     own = m.own_events("enrollment_refused")
     alerts = [a for a in m.alerts() if a["rule"]["id"] in ("508", "512", "542")]
@@ -275,14 +275,14 @@ def test_refused_flood_bounded(manager_factory, tmp_path):
           f"failures; {len(own)} own events, {len(alerts)} alerts "
           f"({len(alerts) / took:.1f}/s); log files {len(logs)}, {log_bytes} bytes "
           f"({log_bytes / took:.0f} B/s)")
-    assert refused >= 10, "the flood did not reach the manager"
+    assert refused >= 3 and tls >= 100, "the flood did not reach the manager"
     assert 1 <= len(own) <= 2, own  # the first, and at most a count after the interval
     assert st["own_events"]["refusals_folded"] >= refused - 2
     assert len(alerts) <= 3
     # The log: bounded in size and rotated, with the suppression counted.
     assert os.path.exists(m.logfile + ".1"), "the log was not rotated"
     assert not os.path.exists(m.logfile + ".4"), "more rotated logs kept than configured"
-    assert log_bytes <= 4 * 25000
+    assert log_bytes <= 4 * 6000
     text = "".join(open(p, errors="replace").read() for p in logs)
     assert "similar messages suppressed" in text
     m.stop()
