@@ -153,6 +153,7 @@ void tld_own_stall_fail(const struct tld_own_sink *sink, struct tld_log *log,
                         struct tld_own_stall *s, int err)
 {
     s->retries++;
+    s->ok_since_ns = 0;
     if (s->on)
         return;
     s->on = true;
@@ -168,7 +169,12 @@ void tld_own_stall_ok(const struct tld_own_sink *sink, struct tld_log *log, stru
     s->backoff_ms = 0;
     if (!s->on)
         return;
-    int64_t ms = (tld_mono_ns() - s->since_ns) / 1000000;
+    int64_t now = tld_mono_ns();
+    if (!s->ok_since_ns)
+        s->ok_since_ns = now;
+    if (now - s->ok_since_ns < TLD_OWN_STALL_SETTLE_MS * 1000000LL)
+        return;
+    int64_t ms = (s->ok_since_ns - s->since_ns) / 1000000;
     tld_log_info(log, "%s: working again after %lld ms (%llu retries)", s->stage, (long long)ms,
                  (unsigned long long)s->retries);
     struct tld_own_field f[] = {{"stage", s->stage, 0, 0},
@@ -176,5 +182,6 @@ void tld_own_stall_ok(const struct tld_own_sink *sink, struct tld_log *log, stru
                                 {"retries", NULL, (int64_t)s->retries, 1}};
     tld_own_emit(sink, "stage_recovered", NULL, f, 3);
     s->on = false;
+    s->ok_since_ns = 0;
     s->retries = 0;
 }

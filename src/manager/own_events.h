@@ -94,12 +94,17 @@ void tld_own_agg_flush(const struct tld_own_sink *sink, int64_t now_ns);
 /*
  * A stage that retries a transient error (descriptors, disk space, memory) instead of giving up:
  * one own event "stage_stalled" (stage, error) when it starts failing and one "stage_recovered"
- * (stage, stalled_ms, retries) when it works again. Used by one thread.
+ * (stage, stalled_ms, retries) once it has worked for TLD_OWN_STALL_SETTLE_MS: a stage that
+ * fails on and off (descriptors freed and taken again) is one stall, not an alert each time.
+ * Used by one thread.
  */
+#define TLD_OWN_STALL_SETTLE_MS 2000
+
 struct tld_own_stall {
     const char *stage; /* static text: "output", "dispatch", "local_collection" */
     bool on;
-    int64_t since_ns; /* monotonic */
+    int64_t since_ns;    /* monotonic */
+    int64_t ok_since_ns; /* working again since (0: failing) */
     uint64_t retries;
     int backoff_ms; /* for tld_backoff_sleep */
 };
@@ -107,7 +112,8 @@ struct tld_own_stall {
 /* The stage failed with `err` (an enum tld_err); logs and emits only at the first failure. */
 void tld_own_stall_fail(const struct tld_own_sink *sink, struct tld_log *log,
                         struct tld_own_stall *s, int err);
-/* The stage worked: emits the recovery when it was stalled. */
+/* The stage worked: emits the recovery when it was stalled and has worked long enough since
+ * (call it again later; s->on stays true until then). */
 void tld_own_stall_ok(const struct tld_own_sink *sink, struct tld_log *log,
                       struct tld_own_stall *s);
 

@@ -186,9 +186,9 @@ static void stall_clear(struct tld_pipeline *p, struct tld_own_stall *s)
     tld_own_stall_ok(&p->o.own, p->o.log, s);
     pthread_mutex_lock(&p->mu);
     if (s == &p->out_stall)
-        p->st.output_stalled = false;
+        p->st.output_stalled = s->on;
     else
-        p->st.dispatch_stalled = false;
+        p->st.dispatch_stalled = s->on;
     pthread_mutex_unlock(&p->mu);
 }
 

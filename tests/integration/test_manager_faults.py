@@ -206,8 +206,8 @@ def test_full_disk_alerting_resumes_exactly_once(manager_factory, tmp_path):
         assert_exactly_once(m, 1, total)
         print(f"{total - before} alerts written {time.monotonic() - t0:.1f} s after space was "
               f"freed")
-        st = m.stats()["analysis"]
-        assert not st["output_stalled"]
+        wait_until(lambda: not m.stats()["analysis"]["output_stalled"], 10,
+                   what="the output no longer stalled")
         stop_watch.set()
         watcher.join()
         assert not partial_seen, f"partial last line seen at sizes {partial_seen[:5]}"

@@ -241,10 +241,17 @@ static void stall_reported_once(void **state)
         tld_own_stall_fail(&sink, &log, &st, TLD_EIO);
     assert_int_equal(c.n, 1);
     assert_non_null(strstr(c.text[0], "\"event\":\"stage_stalled\",\"stage\":\"output\""));
+    tld_own_stall_ok(&sink, &log, &st); /* working again, not yet for long */
+    assert_int_equal(c.n, 1);
+    tld_own_stall_fail(&sink, &log, &st, TLD_EIO); /* the same stall */
     tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 1);
+    st.ok_since_ns -= (TLD_OWN_STALL_SETTLE_MS + 1) * 1000000LL;
     tld_own_stall_ok(&sink, &log, &st);
     assert_int_equal(c.n, 2);
-    assert_non_null(strstr(c.text[1], "\"retries\":5"));
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 2);
+    assert_non_null(strstr(c.text[1], "\"retries\":6"));
     tld_log_fini(&log);
     fclose(devnull);
 }
