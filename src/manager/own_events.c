@@ -65,13 +65,15 @@ void tld_own_agg_fini(struct tld_own_agg *a)
     pthread_mutex_destroy(&a->mu);
 }
 
-static unsigned slot_hash(const char *event, const char *ip)
+static unsigned slot_hash(const char *event, const char *ip, const char *reason)
 {
     uint32_t h = 2166136261u;
-    for (const char *s = event; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    for (const char *s = ip; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
+    const char *parts[] = {event, ip, reason};
+    for (unsigned i = 0; i < 3; i++) {
+        for (const char *s = parts[i]; *s; s++)
+            h = (h ^ (uint8_t)*s) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+    }
     return h % TLD_OWN_AGG_SLOTS;
 }
 
@@ -105,6 +107,7 @@ void tld_own_emit_refusal(const struct tld_own_sink *sink, const char *event,
 {
     struct tld_own_agg *a = sink ? sink->agg : NULL;
     const char *ip = agent && agent->ip ? agent->ip : "";
+    reason = reason ? reason : "";
     if (!a) {
         tld_own_emit(sink, event, agent, fields, nfields);
         return;
@@ -113,15 +116,16 @@ void tld_own_emit_refusal(const struct tld_own_sink *sink, const char *event,
     struct tld_own_agg_slot summary;
     bool have_summary = false, emit = true;
     pthread_mutex_lock(&a->mu);
-    struct tld_own_agg_slot *s = &a->slots[slot_hash(event, ip)];
+    struct tld_own_agg_slot *s = &a->slots[slot_hash(event, ip, reason)];
     have_summary = take_over(s, now, a->interval_ns, &summary);
     if (!s->start_ns) {
         snprintf(s->event, sizeof s->event, "%s", event);
         snprintf(s->ip, sizeof s->ip, "%s", ip);
+        snprintf(s->reason, sizeof s->reason, "%s", reason);
         s->start_ns = now;
-    } else if (strcmp(s->event, event) == 0 && strcmp(s->ip, ip) == 0) {
+    } else if (strcmp(s->event, event) == 0 && strcmp(s->ip, ip) == 0 &&
+               strncmp(s->reason, reason, sizeof s->reason - 1) == 0) {
         s->repeated++;
-        snprintf(s->reason, sizeof s->reason, "%s", reason ? reason : "");
         a->folded++;
         emit = false;
     } /* else: the slot belongs to another source still in its interval; emit unfolded */

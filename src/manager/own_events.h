@@ -60,7 +60,8 @@ char *tld_own_text(const char *event, const struct tld_own_agent *agent,
 /*
  * Refusals of unauthenticated peers (enrollment refused, agent refused) arrive as fast as an
  * attacker can connect; one own event each would turn a flood into as many alerts. The first
- * refusal of a source address and kind in an interval is emitted at once; the rest are counted
+ * refusal of a source address, kind and reason in an interval is emitted at once (a different
+ * reason is news, a repeated one is not); the rest are counted
  * and reported by tld_own_agg_flush() as one event of the same kind with "repeated":N once the
  * interval is over. Thread-safe.
  */
@@ -83,8 +84,8 @@ struct tld_own_agg {
 
 void tld_own_agg_init(struct tld_own_agg *a, unsigned interval_s);
 void tld_own_agg_fini(struct tld_own_agg *a);
-/* A refusal: emitted now when it is the first of its source and kind in the interval (or the
- * sink has no aggregator), otherwise counted. `reason` is kept for the summary. */
+/* A refusal: emitted now when it is the first of its source, kind and reason in the interval
+ * (or the sink has no aggregator), otherwise counted. */
 void tld_own_emit_refusal(const struct tld_own_sink *sink, const char *event,
                           const struct tld_own_agent *agent, const struct tld_own_field *fields,
                           unsigned nfields, const char *reason);
