@@ -99,7 +99,7 @@ static void refuse(struct tld_enroll_server *s, const char *ip, struct tld_sv na
     struct tld_own_agent ag = {NULL, nl ? nm : NULL, ip};
     struct tld_own_field f[] = {{"reason", tld_proto_code_str(code), 0, 0},
                                 {"detail", reason, 0, 0}};
-    tld_own_emit(&s->o.own, "enrollment_refused", &ag, f, 2);
+    tld_own_emit_refusal(&s->o.own, "enrollment_refused", &ag, f, 2, tld_proto_code_str(code));
     struct tld_msg_error e = {code, tld_sv_of(reason)};
     tld_sb_reset(answer);
     tld_msg_error_put(answer, &e);

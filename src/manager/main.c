@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/conftab.h"
 #include "common/daemon.h"
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/fsutil.h"
@@ -53,6 +54,9 @@
 #ifndef TLD_VERSION
 #include "common/version.h"
 #endif
+
+/* Refusals of one source are reported at most twice per interval (the first, then a count). */
+#define REFUSALS_INTERVAL_S 60
 
 enum pressure { P_NORMAL, P_HIGH, P_FULL };
 
@@ -77,6 +81,7 @@ struct mgr {
 
     pthread_mutex_t own_mu;
     uint64_t own_emitted, own_dropped;
+    struct tld_own_agg refusals; /* refused peers, one own event per source and interval */
     enum pressure pressure;
     int64_t started_s;
 };
@@ -129,7 +134,7 @@ static void own_emit(void *ctx, struct tld_sv text)
 
 static struct tld_own_sink own_sink(struct mgr *m)
 {
-    return (struct tld_own_sink){own_emit, m};
+    return (struct tld_own_sink){own_emit, m, &m->refusals};
 }
 
 /* ---- configuration --------------------------------------------------------------------------- */
@@ -427,6 +432,9 @@ static void write_stats(struct mgr *m)
     pthread_mutex_lock(&m->own_mu);
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
+    pthread_mutex_lock(&m->refusals.mu);
+    uint64_t own_folded = m->refusals.folded;
+    pthread_mutex_unlock(&m->refusals.mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
     char *text = NULL;
     size_t len = 0;
@@ -447,10 +455,12 @@ static void write_stats(struct mgr *m)
             ",\"alerts\":%" PRIu64 ",\"archives\":%" PRIu64 ",\"malformed\":%" PRIu64
             ",\"next_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",\"queued\":%" PRIu64
             ",\"inflight\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"rotations\":%" PRIu64
-            ",\"alerts_bytes\":%" PRIu64 "}",
+            ",\"alerts_bytes\":%" PRIu64 ",\"output_stalls\":%" PRIu64
+            ",\"output_stalled\":%s,\"dispatch_stalls\":%" PRIu64 ",\"dispatch_stalled\":%s}",
             m->cfg.workers, ps.dispatched, ps.processed, ps.alerts, ps.archives, ps.malformed,
             ps.next_index, ps.durable_index, ps.queued, ps.inflight, ps.waits_full, ps.rotations,
-            ps.alerts_bytes);
+            ps.alerts_bytes, ps.output_stalls, ps.output_stalled ? "true" : "false",
+            ps.dispatch_stalls, ps.dispatch_stalled ? "true" : "false");
     fprintf(f,
             ",\"remote\":{\"connections\":%" PRIu64 ",\"tls_failures\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"active\":%u,\"batches\":%" PRIu64
@@ -471,8 +481,10 @@ static void write_stats(struct mgr *m)
             ",\"spool_pending\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
             m->local ? "true" : "false", ls.docker_connected ? "true" : "false", ls.docker_events,
             ls.lines, ls.journaled, ls.duplicates, ls.spool_pending, ls.stalls);
-    fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
-            own_dropped);
+    fprintf(f,
+            ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64
+            ",\"refusals_folded\":%" PRIu64 "}}\n",
+            own_emitted, own_dropped, own_folded);
     if (fclose(f) == 0)
         tld_file_replace(path, text, len, 0666);
     free(text);
@@ -529,6 +541,8 @@ static void expire_pending(struct mgr *m)
 
 static void housekeeping(struct mgr *m, unsigned tick)
 {
+    struct tld_own_sink own = own_sink(m);
+    tld_own_agg_flush(&own, tld_mono_ns());
     unsigned removed[64];
     expire_pending(m);
     int n = tld_agents_refresh(m->agents, removed, 64);
@@ -691,6 +705,7 @@ int main(int argc, char **argv)
     static struct mgr m;
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
+    tld_own_agg_init(&m.refusals, REFUSALS_INTERVAL_S);
     static const struct tld_daemon_argspec spec = {"tld-manager", false, false, true, usage};
     int next, rc;
     if (tld_daemon_args_parse(&spec, argc, argv, &m.args, &next) != 0)
@@ -741,6 +756,7 @@ int main(int argc, char **argv)
     if (tld_daemon_open_log(&m.log, "tld-manager", m.args.log_path,
                             rootpath(&m, 7, "logs/manager.log"), m.args.debug) != 0)
         return 1;
+    tld_daemon_raise_nofile(&m.log);
     if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
         0)
         return 1;

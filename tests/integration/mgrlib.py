@@ -126,6 +126,8 @@ class Manager(agentlib.Daemon):
         if password and password is not GENERATED:
             write(os.path.join(self.root, "etc", "authd.pass"), password + "\n", 0o600)
         self.proc = None
+        self.preexec = None  # run in the child before exec (e.g. resource limits)
+        self.extra_env = {}
         self._alerts_off = 0
         self._alerts = []
 
@@ -134,6 +136,7 @@ class Manager(agentlib.Daemon):
         e = dict(os.environ)
         if self.ruleset_src:
             e["TLD_RULESET_SRC"] = self.ruleset_src
+        e.update(self.extra_env)
         return e
 
     def cli(self, *args, input=None, timeout=120):
@@ -151,9 +154,16 @@ class Manager(agentlib.Daemon):
         if os.environ.get("TLD_MANAGER_DEBUG"):
             args.append("-d")
         err, out = open(self.stderr, "ab"), open(self.stdout, "ab")
-        pre = (lambda: os.umask(self.umask)) if self.umask is not None else None
+        umask, preexec = self.umask, self.preexec
+
+        def child_setup():
+            if umask is not None:
+                os.umask(umask)
+            if preexec:
+                preexec()
+
         self.proc = subprocess.Popen(args, env=self.env(), stdout=out, stderr=err,
-                                     preexec_fn=pre)
+                                     preexec_fn=child_setup)
         err.close()
         out.close()
         if wait_ready:

@@ -31,7 +31,7 @@ LOCKOUT_RULE = """<group name="ossec,">
     <field name="integration">^threatlockdown$</field>
     <description>own event</description>
   </rule>
-  <rule id="509" level="10">
+  <rule id="513" level="10">
     <if_sid>540</if_sid>
     <field name="threatlockdown.event">^enrollment_lockout$</field>
     <description>Enrollment locked</description>
@@ -194,10 +194,10 @@ def test_rotating_sources_lock_out_with_one_alert(manager_factory, tmp_path):
     assert r[1] == PCODE_RATE_LIMITED and "locked" in r[2], r
     ev = m.wait_own("enrollment_lockout")
     assert len(ev) == 1 and ev[0]["scope"] == "global", ev
-    m.wait_alerts(lambda a: any(x["rule"]["id"] == "509" for x in a), what="lockout alert")
+    m.wait_alerts(lambda a: any(x["rule"]["id"] == "513" for x in a), what="lockout alert")
     time.sleep(2)
     assert len(m.own_events("enrollment_lockout")) == 1
-    assert sum(1 for a in m.alerts() if a["rule"]["id"] == "509") == 1
+    assert sum(1 for a in m.alerts() if a["rule"]["id"] == "513") == 1
     # The refusals under the lockout produced no own event each.
     assert len(m.own_events("enrollment_refused")) == guesses + st["rate_limited"]
 

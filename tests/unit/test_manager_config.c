@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "manager/config.h"
 #include "manager/own_events.h"
 #include "manager/ratelimit.h"
@@ -191,12 +194,84 @@ static void own_event_text(void **state)
     free(s);
 }
 
+/* Own events collected by a test sink. */
+struct captured {
+    unsigned n;
+    char text[8][512];
+};
+
+static void capture(void *ctx, struct tld_sv text)
+{
+    struct captured *c = ctx;
+    if (c->n < 8)
+        snprintf(c->text[c->n], sizeof c->text[0], "%.*s", (int)text.n, text.p);
+    c->n++;
+}
+
+static void refusals_folded_per_source(void **state)
+{
+    struct captured c = {0};
+    struct tld_own_agg agg;
+    tld_own_agg_init(&agg, 60);
+    struct tld_own_sink sink = {capture, &c, &agg};
+    struct tld_own_agent a = {NULL, NULL, "10.0.0.9"}, b = {NULL, NULL, "10.0.0.10"};
+    struct tld_own_field f[] = {{"reason", "bad password", 0, 0}};
+    for (int i = 0; i < 1000; i++)
+        tld_own_emit_refusal(&sink, "enrollment_refused", &a, f, 1, "bad password");
+    tld_own_emit_refusal(&sink, "enrollment_refused", &b, f, 1, "bad password");
+    tld_own_emit_refusal(&sink, "agent_refused", &a, f, 1, "unknown agent");
+    assert_int_equal(c.n, 3); /* the first of each source and kind */
+    assert_int_equal(agg.folded, 999);
+    tld_own_agg_flush(&sink, tld_mono_ns()); /* the interval is not over: nothing */
+    assert_int_equal(c.n, 3);
+    tld_own_agg_flush(&sink, tld_mono_ns() + 61000000000LL);
+    assert_int_equal(c.n, 4);
+    assert_non_null(strstr(c.text[3], "\"event\":\"enrollment_refused\""));
+    assert_non_null(strstr(c.text[3], "\"ip\":\"10.0.0.9\""));
+    assert_non_null(strstr(c.text[3], "\"repeated\":999"));
+    tld_own_agg_flush(&sink, tld_mono_ns() + 122000000000LL); /* reported once */
+    assert_int_equal(c.n, 4);
+    tld_own_agg_fini(&agg);
+}
+
+static void stall_reported_once(void **state)
+{
+    struct captured c = {0};
+    struct tld_own_sink sink = {capture, &c, NULL};
+    struct tld_log log;
+    FILE *devnull = fopen("/dev/null", "w");
+    tld_log_init(&log, "test", devnull, TLD_LOG_INFO);
+    struct tld_own_stall st = {.stage = "output"};
+    for (int i = 0; i < 5; i++)
+        tld_own_stall_fail(&sink, &log, &st, TLD_EIO);
+    assert_int_equal(c.n, 1);
+    assert_non_null(strstr(c.text[0], "\"event\":\"stage_stalled\",\"stage\":\"output\""));
+    tld_own_stall_ok(&sink, &log, &st); /* working again, not yet for long */
+    assert_int_equal(c.n, 1);
+    tld_own_stall_fail(&sink, &log, &st, TLD_EIO); /* the same stall */
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 1);
+    st.ok_since_ns -= (TLD_OWN_STALL_SETTLE_MS + 1) * 1000000LL;
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 2);
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 2);
+    assert_non_null(strstr(c.text[1], "\"retries\":6"));
+    tld_log_fini(&log);
+    fclose(devnull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(default_text_loads),  cmocka_unit_test(values_and_roots),
-        cmocka_unit_test(wazuh_sections_warn), cmocka_unit_test(errors_name_file_line_element),
-        cmocka_unit_test(rate_limit_buckets),  cmocka_unit_test(own_event_text),
+        cmocka_unit_test(default_text_loads),
+        cmocka_unit_test(values_and_roots),
+        cmocka_unit_test(wazuh_sections_warn),
+        cmocka_unit_test(errors_name_file_line_element),
+        cmocka_unit_test(rate_limit_buckets),
+        cmocka_unit_test(own_event_text),
+        cmocka_unit_test(refusals_folded_per_source),
+        cmocka_unit_test(stall_reported_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
