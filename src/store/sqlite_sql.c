@@ -421,3 +421,18 @@ int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st)
     }
     return rc;
 }
+
+int tld_sqlite_explain(const struct tld_store_filter *f, char **sql, size_t *nparams)
+{
+    struct tld_sql q;
+    tld_sql_init(&q);
+    tld_sql_where(&q, f);
+    int rc = q.rc ? q.rc : q.sql.truncated ? TLD_ELIMIT : 0;
+    if (!rc) {
+        *nparams = q.nparams;
+        *sql = tld_sb_steal(&q.sql, NULL);
+        rc = *sql ? 0 : TLD_ENOMEM;
+    }
+    tld_sql_fini(&q);
+    return rc;
+}

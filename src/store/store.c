@@ -135,6 +135,18 @@ int tld_store_stats(struct tld_store *s, struct tld_store_stats *st)
     return s->ops->stats(s, st);
 }
 
+int tld_store_explain(enum tld_store_backend backend, const struct tld_store_filter *f, char **sql,
+                      size_t *nparams)
+{
+    *sql = NULL;
+    *nparams = 0;
+    switch (backend) {
+    case TLD_STORE_SQLITE:
+        return tld_sqlite_explain(f, sql, nparams);
+    }
+    return TLD_EINVAL;
+}
+
 const char *tld_store_errmsg(const struct tld_store *s)
 {
     return s ? s->ops->errmsg(s) : "";

@@ -151,6 +151,14 @@ int tld_store_retain(struct tld_store *s, int64_t min_ts_ms, uint64_t max_bytes,
 
 int tld_store_stats(struct tld_store *s, struct tld_store_stats *st);
 
+/*
+ * The WHERE clause `backend` runs for a filter, with '?' where values are bound and the number
+ * of bound values; for logs, debugging and the tests that prove no value reaches the SQL text.
+ * `*sql` is malloc'd, the caller frees it.
+ */
+int tld_store_explain(enum tld_store_backend backend, const struct tld_store_filter *f, char **sql,
+                      size_t *nparams);
+
 /* The backend's last error text, for logs ("" when there is none). */
 const char *tld_store_errmsg(const struct tld_store *s);
 

@@ -37,6 +37,9 @@ struct tld_store {
 
 extern const struct tld_store_ops tld_store_sqlite_ops;
 
+/* The SQLite WHERE clause of a filter (tld_store_explain). */
+int tld_sqlite_explain(const struct tld_store_filter *f, char **sql, size_t *nparams);
+
 /* Position order: (gen, off). */
 static inline int tld_store_pos_cmp(struct tld_store_pos a, struct tld_store_pos b)
 {
