@@ -352,6 +352,47 @@ static const struct gen_field gen_fields[] = {
     {"score", {"3", "*", "5", "x", "/[0-4]/", "9"}},
 };
 
+/*
+ * The examples of docs/query.md: every line of its ```query blocks and the example column of
+ * its "Tests" table. Returns how many were checked.
+ */
+static size_t docs_examples(struct fixture *f)
+{
+    FILE *fp = fopen("docs/query.md", "r");
+    assert_non_null(fp);
+    char line[1024];
+    bool in_block = false, in_tests = false;
+    size_t n = 0, m;
+    while (fgets(line, sizeof(line), fp)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strncmp(line, "```", 3)) {
+            in_block = !in_block && !strcmp(line, "```query");
+            continue;
+        }
+        if (!strncmp(line, "## ", 3))
+            in_tests = !strcmp(line, "## Tests");
+        if (in_block && line[0]) {
+            check_query(f, line, 0, INT64_MAX, &m);
+            n++;
+        } else if (in_tests && !strncmp(line, "| `", 3)) {
+            /* The last cell: | `example` | */
+            char *end = strrchr(line, '`'), *start;
+            *end = '\0';
+            start = strrchr(line, '`');
+            assert_non_null(start);
+            check_query(f, start + 1, 0, INT64_MAX, &m);
+            n++;
+        }
+    }
+    fclose(fp);
+    return n;
+}
+
+static void query_docs_examples(void **state)
+{
+    assert_true(docs_examples(*state) >= 30);
+}
+
 static const char *gen_term(uint64_t *s, char *buf, size_t n)
 {
     static const char *const ops[] = {">", ">=", "<", "<="};
@@ -654,10 +695,15 @@ static void bad_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(query_suite_hand),          cmocka_unit_test(query_suite_generated),
-        cmocka_unit_test(histogram_matches_model),   cmocka_unit_test(terms_match_model),
-        cmocka_unit_test(tail_after_cursor),         cmocka_unit_test(get_returns_stored_bytes),
-        cmocka_unit_test(reader_handle_sees_alerts), cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(query_suite_hand),
+        cmocka_unit_test(query_suite_generated),
+        cmocka_unit_test(query_docs_examples),
+        cmocka_unit_test(histogram_matches_model),
+        cmocka_unit_test(terms_match_model),
+        cmocka_unit_test(tail_after_cursor),
+        cmocka_unit_test(get_returns_stored_bytes),
+        cmocka_unit_test(reader_handle_sees_alerts),
+        cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
