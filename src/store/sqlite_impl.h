@@ -13,12 +13,23 @@
 #include "store/intern.h"
 #include "store/store_impl.h"
 
+struct tld_rollup_group;
+
+/* The rollup counts of the batch being stored (sqlite_rollup.c). */
+struct tld_rollup {
+    struct tld_rollup_group *groups;
+    size_t n, cap;
+    struct tld_intern index; /* group key -> index in groups */
+    struct tld_sb key;       /* scratch */
+};
+
 struct tld_sqlite {
     struct tld_store base;
     sqlite3 *db;
     bool read_only;
     sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
-    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv;
+    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_rollup;
+    struct tld_rollup rollup;
     struct tld_flat flat;
     struct tld_intern keys; /* data.* key name -> kv_keys.id */
     struct tld_intern sets; /* rule set body -> rule_sets.id */
@@ -73,6 +84,24 @@ int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st);
 
 /* The SQL functions tld_regexp(pattern, value) and tld_num(value). */
 int tld_sqlite_functions(sqlite3 *db);
+
+void tld_rollup_init(struct tld_rollup *r);
+void tld_rollup_fini(struct tld_rollup *r);
+/* Forgets the batch's counts (after a rollback too). */
+void tld_rollup_reset(struct tld_rollup *r);
+/* Counts one stored alert (`f` NULL for a line that is not an alert object). */
+int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f);
+/* Appends the batch's counts to alert_rollup. */
+int tld_rollup_flush(struct tld_sqlite *s);
+int64_t tld_rollup_hour(int64_t ts);
+/* Whether a filter can be answered from the rollup: it tests rollup fields only. */
+bool tld_sqlite_rollup_ok(const struct tld_store_filter *f);
+/*
+ * Emits the FROM item "(...) a" giving rows (ts, rule_set, rule_id, rule_level, agent_name, n)
+ * whose n add up, per value, to the alerts of the filter's range: rollup rows for its whole
+ * hours, one row per alert for the rest. ts is an hour for the former.
+ */
+void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f);
 
 /* Records SQLite's message for the log and maps its code to a tld_err. */
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what);

@@ -142,16 +142,20 @@ static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int6
     if (!cJSON_IsObject(root)) {
         /* Not an alert object, yet a line of the record: kept, found by time and id only. */
         cJSON_Delete(root);
-        return insert_alert(s, id, now_ms, l, NULL, -1);
+        int rc = insert_alert(s, id, now_ms, l, NULL, -1);
+        return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
     }
     int64_t set = -1;
     int rc = tld_flat_alert(&s->flat, root);
     if (!rc)
         rc = rule_set(s, &s->flat, &set);
+    int64_t ts = s->flat.ts_found ? s->flat.ts_ms : now_ms;
     if (!rc)
-        rc = insert_alert(s, id, s->flat.ts_found ? s->flat.ts_ms : now_ms, l, &s->flat, set);
+        rc = insert_alert(s, id, ts, l, &s->flat, set);
     if (!rc)
         rc = insert_side(s, id, &s->flat);
+    if (!rc)
+        rc = tld_rollup_count(s, ts, set, &s->flat);
     cJSON_Delete(root);
     return rc;
 }
@@ -186,6 +190,8 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         pos = l->end;
     }
     if (!rc && n)
+        rc = tld_rollup_flush(s);
+    if (!rc && n)
         rc = save_state(s, pos, next_id);
     if (!rc)
         rc = tld_sqlite_exec(s, "COMMIT");
@@ -194,6 +200,7 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         /* Ids cached during the transaction are gone with it. */
         tld_intern_clear(&s->keys);
         tld_intern_clear(&s->sets);
+        tld_rollup_reset(&s->rollup);
         return rc;
     }
     *stored = n;

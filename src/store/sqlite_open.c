@@ -46,6 +46,10 @@ static const char *const schema_sql =
     "  PRIMARY KEY (key, value, set_id)) WITHOUT ROWID;"
     "CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5("
     "  full_log, content='alerts', content_rowid='id', tokenize='trigram', detail='none');"
+    "CREATE TABLE IF NOT EXISTS alert_rollup("
+    "  ts INTEGER NOT NULL, rule_set INTEGER, rule_id TEXT, rule_level INTEGER,"
+    "  agent_name TEXT, n INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alert_rollup_ts ON alert_rollup(ts);"
     "PRAGMA user_version=1;"
     "COMMIT;";
 
@@ -109,6 +113,11 @@ static int prepare_writer(struct tld_sqlite *s)
         rc = prepare(s, "INSERT OR IGNORE INTO rule_set_kv(key, value, set_id) VALUES (?, ?, ?)",
                      &s->ins_set_kv);
     if (!rc)
+        rc = prepare(s,
+                     "INSERT INTO alert_rollup(ts, rule_set, rule_id, rule_level, agent_name, n)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
+                     &s->ins_rollup);
+    if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
                      &s->set_pos);
     return rc;
@@ -150,6 +159,8 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->get_set);
     sqlite3_finalize(s->ins_set);
     sqlite3_finalize(s->ins_set_kv);
+    sqlite3_finalize(s->ins_rollup);
+    tld_rollup_fini(&s->rollup);
     tld_intern_fini(&s->keys);
     tld_intern_fini(&s->sets);
     tld_sb_fini(&s->body);
@@ -170,6 +181,7 @@ static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **ou
     tld_flat_init(&s->flat);
     tld_intern_init(&s->keys);
     tld_intern_init(&s->sets);
+    tld_rollup_init(&s->rollup);
     tld_sb_init(&s->body, 1u << 20);
     int flags = cfg->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int src = sqlite3_open_v2(cfg->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);

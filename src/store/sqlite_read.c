@@ -104,7 +104,13 @@ int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, u
 {
     struct tld_sql sql;
     tld_sql_init(&sql);
-    emit(&sql, "SELECT count(*), 0 FROM alerts a WHERE ");
+    if (tld_sqlite_rollup_ok(f)) {
+        emit(&sql, "SELECT coalesce(sum(a.n), 0), 0 FROM ");
+        tld_sqlite_rollup_source(&sql, f);
+        emit(&sql, " WHERE ");
+    } else {
+        emit(&sql, "SELECT count(*), 0 FROM alerts a WHERE ");
+    }
     tld_sql_where(&sql, f);
     int64_t v[3] = {0};
     int rc = run((struct tld_sqlite *)base, &sql, int_row, v);
@@ -144,11 +150,19 @@ int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *
     struct tld_sql sql;
     tld_sql_init(&sql);
     /* Floor division, so times before 1970 fall in the right bucket too. */
-    emit(&sql, "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, count(*) FROM alerts a WHERE ");
+    /* Hourly rollup rows fall in one bucket only when buckets are whole hours. */
+    bool rollup = interval_ms % 3600000 == 0 && tld_sqlite_rollup_ok(f);
+    emit(&sql, rollup ? "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, sum(a.n) AS c FROM "
+                      : "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, count(*) AS c FROM ");
     for (int i = 0; i < 3; i++)
         tld_sql_param_int(&sql, interval_ms);
+    if (rollup)
+        tld_sqlite_rollup_source(&sql, f);
+    else
+        emit(&sql, "alerts a");
+    emit(&sql, " WHERE ");
     tld_sql_where(&sql, f);
-    emit(&sql, " GROUP BY b ORDER BY b");
+    emit(&sql, rollup ? " GROUP BY b HAVING c > 0 ORDER BY b" : " GROUP BY b ORDER BY b");
     struct buckets b = {fn, ctx};
     return run((struct tld_sqlite *)base, &sql, bucket_row, &b);
 }
@@ -168,6 +182,63 @@ static int term_row(sqlite3_stmt *st, void *arg)
                  (uint64_t)sqlite3_column_int64(st, 1));
 }
 
+/* Top values of a column: from the rollup when it can answer, else from the alerts. */
+static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, int col)
+{
+    const char *name = tld_field_cols[col].column;
+    bool rollup = tld_sqlite_rollup_ok(f) && (col == TLD_COL_RULE_ID || col == TLD_COL_RULE_LEVEL ||
+                                              col == TLD_COL_AGENT_NAME);
+    tld_sb_printf(&sql->sql,
+                  rollup ? "SELECT CAST(a.%s AS TEXT) AS v, sum(a.n) AS c FROM "
+                         : "SELECT CAST(a.%s AS TEXT) AS v, count(*) AS c FROM ",
+                  name);
+    if (rollup)
+        tld_sqlite_rollup_source(sql, f);
+    else
+        emit(sql, "alerts a");
+    tld_sb_printf(&sql->sql, " WHERE a.%s IS NOT NULL AND ", name);
+    tld_sql_where(sql, f);
+    emit(sql, rollup ? " GROUP BY v HAVING c > 0" : " GROUP BY v");
+}
+
+static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
+{
+    emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k JOIN alerts a ON a.id = k.id"
+              " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?) AND ");
+    tld_sql_param_text(sql, field, strlen(field));
+    tld_sql_where(sql, f);
+    emit(sql, " GROUP BY v");
+}
+
+/* Counts alerts per rule set first: a handful of sets stand for millions of alerts. */
+static void terms_set(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
+{
+    bool rollup = tld_sqlite_rollup_ok(f);
+    emit(sql, rollup ? "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
+                       " sum(a.n) AS c FROM "
+                     : "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
+                       " count(*) AS c FROM ");
+    if (rollup)
+        tld_sqlite_rollup_source(sql, f);
+    else
+        emit(sql, "alerts a");
+    emit(sql, " WHERE a.rule_set IS NOT NULL AND ");
+    tld_sql_where(sql, f);
+    emit(sql, " GROUP BY a.rule_set) x JOIN rule_set_kv r ON r.set_id = x.rs WHERE r.key = ?");
+    tld_sql_param_text(sql, field, strlen(field));
+    emit(sql, " GROUP BY v HAVING c > 0");
+}
+
+static void terms_raw(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
+{
+    emit(sql, "SELECT v, count(*) AS c FROM (SELECT DISTINCT a.id, " TLD_SQL_RAW_TEXT
+              " AS v FROM alerts a, ");
+    tld_sql_raw_source(sql, field);
+    emit(sql, " WHERE " TLD_SQL_RAW_OK " AND ");
+    tld_sql_where(sql, f);
+    emit(sql, ") GROUP BY v");
+}
+
 int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, const char *field,
                      size_t size, tld_store_term_fn fn, void *ctx)
 {
@@ -177,34 +248,22 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
     tld_field_lookup(field, &fd);
     struct tld_sql sql;
     tld_sql_init(&sql);
-    if (fd.kind == TLD_FIELD_TEXT || fd.kind == TLD_FIELD_INT) {
-        const char *col = tld_field_cols[fd.col].column;
-        tld_sb_printf(&sql.sql,
-                      "SELECT CAST(a.%s AS TEXT) AS v, count(*) AS c FROM alerts a"
-                      " WHERE a.%s IS NOT NULL AND ",
-                      col, col);
-        tld_sql_where(&sql, f);
-    } else if (fd.kind == TLD_FIELD_KV) {
-        emit(&sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k JOIN alerts a ON a.id = k.id"
-                   " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?) AND ");
-        tld_sql_param_text(&sql, field, strlen(field));
-        tld_sql_where(&sql, f);
-    } else if (fd.kind == TLD_FIELD_SET) {
-        /* Count alerts per rule set first: a handful of sets stand for millions of alerts. */
-        emit(&sql, "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
-                   " count(*) AS c FROM alerts a WHERE a.rule_set IS NOT NULL AND ");
-        tld_sql_where(&sql, f);
-        emit(&sql, " GROUP BY a.rule_set) x JOIN rule_set_kv r ON r.set_id = x.rs WHERE r.key = ?");
-        tld_sql_param_text(&sql, field, strlen(field));
-    } else {
-        emit(&sql, "SELECT v, count(*) AS c FROM (SELECT DISTINCT a.id, " TLD_SQL_RAW_TEXT
-                   " AS v FROM alerts a, ");
-        tld_sql_raw_source(&sql, field);
-        emit(&sql, " WHERE " TLD_SQL_RAW_OK " AND ");
-        tld_sql_where(&sql, f);
-        emit(&sql, ")");
+    switch (fd.kind) {
+    case TLD_FIELD_TEXT:
+    case TLD_FIELD_INT:
+        terms_column(&sql, f, fd.col);
+        break;
+    case TLD_FIELD_KV:
+        terms_kv(&sql, f, field);
+        break;
+    case TLD_FIELD_SET:
+        terms_set(&sql, f, field);
+        break;
+    case TLD_FIELD_RAW:
+        terms_raw(&sql, f, field);
+        break;
     }
-    emit(&sql, " GROUP BY v ORDER BY c DESC, v LIMIT ?");
+    emit(&sql, " ORDER BY c DESC, v LIMIT ?");
     tld_sql_param_int(&sql, (int64_t)(size > INT32_MAX ? INT32_MAX : size));
     struct terms t = {fn, ctx};
     return run((struct tld_sqlite *)base, &sql, term_row, &t);

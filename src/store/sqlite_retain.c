@@ -40,6 +40,11 @@ static int used_bytes(struct tld_sqlite *s, uint64_t *bytes)
 
 /* The ids to delete go to a temporary table so the side tables are each scanned once. */
 static const char *const delete_sql =
+    /* Negative counts keep the rollup's sums equal to the alerts that remain. */
+    "INSERT INTO alert_rollup(ts, rule_set, rule_id, rule_level, agent_name, n)"
+    "  SELECT a.ts - (((a.ts % 3600000) + 3600000) % 3600000) AS h, a.rule_set, a.rule_id,"
+    "  a.rule_level, a.agent_name, -count(*) FROM alerts a JOIN temp.doomed d ON d.id = a.id"
+    "  GROUP BY h, a.rule_set, a.rule_id, a.rule_level, a.agent_name;"
     "INSERT INTO alerts_fts(alerts_fts, rowid, full_log)"
     "  SELECT 'delete', a.id, a.full_log FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  WHERE a.full_log IS NOT NULL;"
@@ -126,6 +131,14 @@ int tld_sqlite_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_by
         rc = by_size(s, max_bytes, deleted);
     /* The writer's cache may name rule sets that are gone now. */
     tld_intern_clear(&s->sets);
+    /* Hours before the oldest alert's hour sum to zero: their rows can go. Planner
+     * statistics are refreshed here too, as this runs periodically. */
+    if (!rc && *deleted)
+        rc = tld_sqlite_exec(s,
+                             "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);");
+    if (!rc)
+        rc = tld_sqlite_exec(s, "PRAGMA analysis_limit=400; ANALYZE;");
     if (!rc && *deleted)
         rc = tld_sqlite_exec(s, "PRAGMA incremental_vacuum;"
                                 "PRAGMA wal_checkpoint(TRUNCATE);");

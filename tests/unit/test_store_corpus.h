@@ -132,7 +132,7 @@ static char *corpus_alert(uint64_t *s, unsigned i)
     int kind = (int)(corpus_rand(s) % 3);
     cJSON *a = cJSON_CreateObject();
     char buf[96];
-    unsigned secs = 1000 + i * 7 - (corpus_rand(s) % 4 == 0 ? 5 : 0) - (i % 13 == 0 ? 7 : 0);
+    unsigned secs = 1000 + i * 37 - (corpus_rand(s) % 4 == 0 ? 5 : 0) - (i % 13 == 0 ? 7 : 0);
     snprintf(buf, sizeof(buf), "2026-11-26T%02u:%02u:%02u.%03u+0000", (secs / 3600) % 24,
              (secs / 60) % 60, secs % 60, (i % 5) * 100);
     cJSON_AddStringToObject(a, "timestamp", buf);
