@@ -137,7 +137,7 @@ static int push_pair(struct tld_flat *f, struct tld_sv key, struct tld_sv val)
     p->val_off = f->text.n;
     p->val_n = val.n;
     tld_sb_append_sv(&f->text, val);
-    return f->text.truncated ? TLD_ENOMEM : 0;
+    return f->text.truncated || f->text.oom ? TLD_ENOMEM : 0;
 }
 
 /*
@@ -158,7 +158,7 @@ static int walk(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int dept
                 tld_sb_append_char(key, '.');
                 tld_sb_append_cstr(key, c->string);
             }
-            int rc = walk(f, key, c, depth + 1);
+            int rc = key->oom ? TLD_ENOMEM : walk(f, key, c, depth + 1);
             key->n = keep;
             key->p[keep] = '\0';
             if (rc)
@@ -196,7 +196,7 @@ static int walk_named(struct tld_flat *f, struct tld_sb *key, const cJSON *root,
         return 0;
     tld_sb_reset(key);
     tld_sb_append_cstr(key, name);
-    return walk(f, key, v, 0);
+    return key->oom ? TLD_ENOMEM : walk(f, key, v, 0);
 }
 
 static void columns(struct tld_flat *f, const cJSON *root)

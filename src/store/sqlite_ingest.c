@@ -73,6 +73,8 @@ static int rule_set(struct tld_sqlite *s, const struct tld_flat *f, int64_t *id)
         tld_sb_append_sv(&s->body, tld_flat_value(f, i));
         tld_sb_append_char(&s->body, '\0');
     }
+    if (s->body.oom)
+        return TLD_ENOMEM;
     if (s->body.truncated)
         return 0; /* absurdly many values: kept in the raw alert only */
     bool added;

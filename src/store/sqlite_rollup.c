@@ -56,8 +56,8 @@ int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct
     tld_sb_append(key, &level, sizeof(level));
     put_sv(key, rule_id);
     put_sv(key, agent);
-    if (key->truncated)
-        return TLD_ELIMIT;
+    if (key->truncated || key->oom)
+        return TLD_ENOMEM;
     int64_t i = tld_intern_get(&r->index, key->p, key->n);
     if (i >= 0) {
         r->groups[i].n++;

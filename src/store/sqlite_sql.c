@@ -397,6 +397,8 @@ void tld_sql_where(struct tld_sql *q, const struct tld_store_filter *f)
 int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st)
 {
     *st = NULL;
+    if (!q->rc && q->sql.oom)
+        q->rc = TLD_ENOMEM;
     if (!q->rc && q->sql.truncated)
         q->rc = TLD_ELIMIT;
     if (q->rc)
@@ -427,7 +429,7 @@ int tld_sqlite_explain(const struct tld_store_filter *f, char **sql, size_t *npa
     struct tld_sql q;
     tld_sql_init(&q);
     tld_sql_where(&q, f);
-    int rc = q.rc ? q.rc : q.sql.truncated ? TLD_ELIMIT : 0;
+    int rc = q.rc ? q.rc : q.sql.oom ? TLD_ENOMEM : q.sql.truncated ? TLD_ELIMIT : 0;
     if (!rc) {
         *nparams = q.nparams;
         *sql = tld_sb_steal(&q.sql, NULL);

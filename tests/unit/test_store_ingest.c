@@ -22,34 +22,7 @@
 #include "common/err.h"
 #include "store/store.h"
 #include "test_store_corpus.h"
-
-struct tmp {
-    char dir[64], path[96];
-};
-
-static void tmp_make(struct tmp *t)
-{
-    strcpy(t->dir, "/tmp/tld-store-XXXXXX");
-    assert_non_null(mkdtemp(t->dir));
-    snprintf(t->path, sizeof(t->path), "%s/alerts.db", t->dir);
-}
-
-static void tmp_remove(struct tmp *t)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static struct tld_store *open_store(const char *path)
-{
-    struct tld_store_config cfg = {.backend = TLD_STORE_SQLITE, .path = path};
-    struct tld_store *s = NULL;
-    int rc = tld_store_open(&cfg, &s);
-    if (rc)
-        fail_msg("open %s: %d", path, rc);
-    return s;
-}
+#include "test_store_util.h"
 
 static char *read_file(const char *path, size_t *n)
 {
@@ -74,23 +47,6 @@ static uint64_t count_query(struct tld_store *s, const char *text)
     return n;
 }
 
-struct raw {
-    char *p;
-    size_t n;
-    int64_t id;
-};
-
-static int copy_raw(void *ctx, const struct tld_store_hit *h)
-{
-    struct raw *r = ctx;
-    free(r->p);
-    r->p = malloc(h->raw_n + 1);
-    memcpy(r->p, h->raw, h->raw_n);
-    r->n = h->raw_n;
-    r->id = h->id;
-    return 0;
-}
-
 /*
  * A count answered by the rollup equals the same count over the alerts: the second query adds a
  * test of a field the rollup does not have (and no alert has), which forces reading alerts.
@@ -111,22 +67,14 @@ static void expect_rollup_exact(struct tld_store *s, const char *text)
         fail_msg("'%s': %llu from the rollup, %llu from the alerts", text, (unsigned long long)a,
                  (unsigned long long)b);
     tld_query_free(q);
-}
-
-static void expect_bytes(struct tld_store *s, int64_t id, const char *p, size_t n)
-{
-    struct raw r = {0};
-    assert_int_equal(tld_store_get(s, id, copy_raw, &r), 0);
-    assert_int_equal(r.n, n);
-    assert_memory_equal(r.p, p, n);
-    free(r.p);
+    tld_query_free(q2);
 }
 
 static void mission_alerts(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
-    struct tld_store *s = open_store(t.path);
+    struct store_tmp t;
+    store_tmp_make(&t);
+    struct tld_store *s = store_open(t.path, false);
     size_t n1, n2;
     char *docker = read_file("tests/data/mission/alert-docker-start.json", &n1);
     char *sqli = read_file("tests/data/mission/alert-sqli.json", &n2);
@@ -143,10 +91,10 @@ static void mission_alerts(void **state)
     size_t stored;
     assert_int_equal(tld_store_ingest(s, &b, &stored), 0);
     assert_int_equal(stored, 4);
-    expect_bytes(s, 1, l1, strlen(l1));
-    expect_bytes(s, 2, l2, strlen(l2));
-    expect_bytes(s, 3, docker, n1);
-    expect_bytes(s, 4, sqli, n2);
+    store_expect_bytes(s, 1, l1, strlen(l1));
+    store_expect_bytes(s, 2, l2, strlen(l2));
+    store_expect_bytes(s, 3, docker, n1);
+    store_expect_bytes(s, 4, sqli, n2);
     assert_int_equal(count_query(s, "rule.id:(87903)"), 2);
     assert_int_equal(count_query(s, "rule.id:(31103)"), 2);
     assert_int_equal(count_query(s, "rule.groups:sql_injection and rule.mitre.id:T1190"), 2);
@@ -166,7 +114,7 @@ static void mission_alerts(void **state)
     cJSON_Delete(j1);
     cJSON_Delete(j2);
     free(l1), free(l2), free(docker), free(sqli);
-    tmp_remove(&t);
+    store_tmp_remove(&t);
 }
 
 #define NLINES 400
@@ -176,28 +124,6 @@ static void make_lines(char **lines, unsigned n)
     uint64_t seed = 99;
     for (unsigned i = 0; i < n; i++)
         lines[i] = corpus_alert(&seed, i);
-}
-
-static size_t feed(struct tld_store *s, char **lines, size_t from, size_t to, size_t batch)
-{
-    uint64_t off = 0;
-    for (size_t i = 0; i < from; i++)
-        off += strlen(lines[i]) + 1;
-    size_t total = 0;
-    struct tld_store_line *ls = calloc(batch, sizeof(*ls));
-    for (size_t i = from; i < to; i += batch) {
-        size_t n = to - i < batch ? to - i : batch;
-        for (size_t k = 0; k < n; k++) {
-            off += strlen(lines[i + k]) + 1;
-            ls[k] = (struct tld_store_line){lines[i + k], strlen(lines[i + k]), {1, off}};
-        }
-        struct tld_store_batch b = {ls, n, 0};
-        size_t stored;
-        assert_int_equal(tld_store_ingest(s, &b, &stored), 0);
-        total += stored;
-    }
-    free(ls);
-    return total;
 }
 
 /* Which line index has this offset as its end (for resuming). */
@@ -221,29 +147,29 @@ static void expect_each_once(struct tld_store *s, char **lines, size_t n)
     assert_int_equal(tld_store_count(s, &f, &count), 0);
     assert_int_equal(count, n);
     for (size_t i = 0; i < n; i++)
-        expect_bytes(s, (int64_t)i + 1, lines[i], strlen(lines[i]));
+        store_expect_bytes(s, (int64_t)i + 1, lines[i], strlen(lines[i]));
 }
 
 static void replays_store_once(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct store_tmp t;
+    store_tmp_make(&t);
     char *lines[NLINES];
     make_lines(lines, NLINES);
-    struct tld_store *s = open_store(t.path);
+    struct tld_store *s = store_open(t.path, false);
     struct tld_store_pos pos;
     assert_int_equal(tld_store_position(s, &pos), 0);
     assert_true(pos.gen == 0 && pos.off == 0);
-    assert_int_equal(feed(s, lines, 0, 150, 40), 150);
+    assert_int_equal(store_feed(s, lines, 0, 150, 40), 150);
     /* Overlap: lines 100..249 again, only 150..249 are new. */
-    assert_int_equal(feed(s, lines, 100, 250, 33), 100);
+    assert_int_equal(store_feed(s, lines, 100, 250, 33), 100);
     tld_store_close(s);
-    s = open_store(t.path);
+    s = store_open(t.path, false);
     assert_int_equal(tld_store_position(s, &pos), 0);
     assert_int_equal(line_after(lines, NLINES, pos.off), 250);
     /* A full replay from the start stores only what is missing. */
-    assert_int_equal(feed(s, lines, 0, NLINES, 64), NLINES - 250);
-    assert_int_equal(feed(s, lines, 0, NLINES, 7), 0);
+    assert_int_equal(store_feed(s, lines, 0, NLINES, 64), NLINES - 250);
+    assert_int_equal(store_feed(s, lines, 0, NLINES, 7), 0);
     expect_each_once(s, lines, NLINES);
     /* A new generation (a rotated file) orders after every offset of the old one. */
     struct tld_store_line l = {"{\"rule\":{\"id\":\"1\"}}", 19, {2, 5}};
@@ -256,19 +182,19 @@ static void replays_store_once(void **state)
     tld_store_close(s);
     for (unsigned i = 0; i < NLINES; i++)
         free(lines[i]);
-    tmp_remove(&t);
+    store_tmp_remove(&t);
 }
 
 /* The writer in a child: resume from the stored position and feed the rest, a few at a time
  * with pauses, so that a kill lands anywhere: inside a transaction, between two, at open. */
 static void child_writer(const char *path, char **lines)
 {
-    struct tld_store *s = open_store(path);
+    struct tld_store *s = store_open(path, false);
     struct tld_store_pos pos;
     if (tld_store_position(s, &pos))
         _exit(3);
     for (size_t from = line_after(lines, NLINES, pos.off); from < NLINES; from += 4) {
-        feed(s, lines, from, from + 4 < NLINES ? from + 4 : NLINES, 1 + from % 3);
+        store_feed(s, lines, from, from + 4 < NLINES ? from + 4 : NLINES, 1 + from % 3);
         usleep(1000);
     }
     tld_store_close(s);
@@ -277,8 +203,8 @@ static void child_writer(const char *path, char **lines)
 
 static void sigkill_loses_nothing(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct store_tmp t;
+    store_tmp_make(&t);
     char *lines[NLINES];
     make_lines(lines, NLINES);
     struct timespec ts;
@@ -297,7 +223,7 @@ static void sigkill_loses_nothing(void **state)
         assert_int_equal(waitpid(pid, &st, 0), pid);
         assert_true(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
         /* Killed in the middle: some lines stored, not all. */
-        struct tld_store *s = open_store(t.path);
+        struct tld_store *s = store_open(t.path, false);
         struct tld_store_pos pos;
         assert_int_equal(tld_store_position(s, &pos), 0);
         tld_store_close(s);
@@ -307,15 +233,15 @@ static void sigkill_loses_nothing(void **state)
     }
     assert_true(interrupted >= 3);
     /* Resume to the end in this process, then every line must be there once. */
-    struct tld_store *s = open_store(t.path);
+    struct tld_store *s = store_open(t.path, false);
     struct tld_store_pos pos;
     assert_int_equal(tld_store_position(s, &pos), 0);
-    feed(s, lines, line_after(lines, NLINES, pos.off), NLINES, 50);
+    store_feed(s, lines, line_after(lines, NLINES, pos.off), NLINES, 50);
     expect_each_once(s, lines, NLINES);
     tld_store_close(s);
     for (unsigned i = 0; i < NLINES; i++)
         free(lines[i]);
-    tmp_remove(&t);
+    store_tmp_remove(&t);
 }
 
 static char *deep_json(int depth)
@@ -347,9 +273,9 @@ static char *wide_json(int keys, size_t value_len)
 
 static void odd_alerts_are_kept(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
-    struct tld_store *s = open_store(t.path);
+    struct store_tmp t;
+    store_tmp_make(&t);
+    struct tld_store *s = store_open(t.path, false);
     char *deep = deep_json(5000), *wide = wide_json(5000, 200000);
     const char *odd[] = {
         "not json at all",
@@ -374,7 +300,7 @@ static void odd_alerts_are_kept(void **state)
         fail_msg("ingest: %d %s", rc, tld_store_errmsg(s));
     assert_int_equal(stored, n);
     for (size_t i = 0; i < n; i++)
-        expect_bytes(s, (int64_t)i + 1, odd[i], strlen(odd[i]));
+        store_expect_bytes(s, (int64_t)i + 1, odd[i], strlen(odd[i]));
     /* Queries still run over them, and find what is indexable. */
     assert_int_equal(count_query(s, "rule.id:wide"), 1);
     assert_int_equal(count_query(s, "rule.id:31103"), 0);   /* a number: no string column value */
@@ -393,20 +319,20 @@ static void odd_alerts_are_kept(void **state)
     tld_store_close(s);
     free(deep);
     free(wide);
-    tmp_remove(&t);
+    store_tmp_remove(&t);
 }
 
 static void retention_by_age_and_size(void **state)
 {
-    struct tmp t;
-    tmp_make(&t);
+    struct store_tmp t;
+    store_tmp_make(&t);
     enum { N = 3000 };
     char **lines = malloc(N * sizeof(*lines));
     uint64_t seed = 5;
     for (unsigned i = 0; i < N; i++)
         lines[i] = corpus_alert(&seed, i);
-    struct tld_store *s = open_store(t.path);
-    assert_int_equal(feed(s, lines, 0, N, 500), N);
+    struct tld_store *s = store_open(t.path, false);
+    assert_int_equal(store_feed(s, lines, 0, N, 500), N);
     struct tld_store_stats st;
     assert_int_equal(tld_store_stats(s, &st), 0);
     assert_int_equal(st.alerts, N);
@@ -454,12 +380,12 @@ static void retention_by_age_and_size(void **state)
     struct tld_store_batch b = {&l, 1, 0};
     size_t stored;
     assert_int_equal(tld_store_ingest(s, &b, &stored), 0);
-    expect_bytes(s, N + 1, l.p, l.n);
+    store_expect_bytes(s, N + 1, l.p, l.n);
     tld_store_close(s);
     for (unsigned i = 0; i < N; i++)
         free(lines[i]);
     free(lines);
-    tmp_remove(&t);
+    store_tmp_remove(&t);
 }
 
 int main(void)

@@ -16,11 +16,12 @@
 #include "store/store.h"
 #include "test_store_corpus.h"
 #include "test_store_model.h"
+#include "test_store_util.h"
 
 #define NALERTS 600
 
 struct fixture {
-    char dir[64], path[96];
+    struct store_tmp tmp;
     struct tld_store *s;
     char *lines[NALERTS];
     cJSON *json[NALERTS];
@@ -36,65 +37,18 @@ static int64_t parse_ts(const cJSON *a)
     return 1795651200000LL + ((h * 60 + m) * 60 + s) * 1000LL + ms;
 }
 
-static void make_dir(struct fixture *f)
-{
-    strcpy(f->dir, "/tmp/tld-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/alerts.db", f->dir);
-}
-
-static void remove_dir(struct fixture *f)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-static struct tld_store *open_store(const char *path, bool ro)
-{
-    struct tld_store_config cfg = {.backend = TLD_STORE_SQLITE, .path = path, .read_only = ro};
-    struct tld_store *s = NULL;
-    assert_int_equal(tld_store_open(&cfg, &s), 0);
-    return s;
-}
-
-/* Feeds lines [from, to) of `lines`, positions being cumulative byte offsets in gen 1. */
-static size_t feed(struct tld_store *s, char **lines, size_t from, size_t to, size_t batch)
-{
-    size_t total = 0;
-    uint64_t off = 0;
-    for (size_t i = 0; i < from; i++)
-        off += strlen(lines[i]) + 1;
-    struct tld_store_line *ls = calloc(batch, sizeof(*ls));
-    for (size_t i = from; i < to; i += batch) {
-        size_t n = to - i < batch ? to - i : batch;
-        for (size_t k = 0; k < n; k++) {
-            off += strlen(lines[i + k]) + 1;
-            ls[k] = (struct tld_store_line){lines[i + k], strlen(lines[i + k]), {1, off}};
-        }
-        struct tld_store_batch b = {ls, n, 42};
-        size_t stored;
-        int rc = tld_store_ingest(s, &b, &stored);
-        if (rc)
-            fail_msg("ingest: %d %s", rc, tld_store_errmsg(s));
-        total += stored;
-    }
-    free(ls);
-    return total;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    make_dir(f);
+    store_tmp_make(&f->tmp);
     uint64_t seed = 7;
     for (unsigned i = 0; i < NALERTS; i++) {
         f->lines[i] = corpus_alert(&seed, i);
         f->json[i] = cJSON_Parse(f->lines[i]);
         f->ts[i] = parse_ts(f->json[i]);
     }
-    f->s = open_store(f->path, false);
-    assert_int_equal(feed(f->s, f->lines, 0, NALERTS, 97), NALERTS);
+    f->s = store_open(f->tmp.path, false);
+    assert_int_equal(store_feed(f->s, f->lines, 0, NALERTS, 97), NALERTS);
     *state = f;
     return 0;
 }
@@ -107,7 +61,7 @@ static int teardown(void **state)
         free(f->lines[i]);
         cJSON_Delete(f->json[i]);
     }
-    remove_dir(f);
+    store_tmp_remove(&f->tmp);
     free(f);
     return 0;
 }
@@ -545,12 +499,6 @@ struct tally {
     size_t n;
 };
 
-static int tally_cmp(const void *a, const void *b, void *ctx)
-{
-    (void)ctx;
-    return 0;
-}
-
 static void terms_field(struct fixture *f, const char *field, const char *text, size_t size)
 {
     struct tld_query *q;
@@ -603,7 +551,6 @@ static void terms_field(struct fixture *f, const char *field, const char *text, 
     for (size_t i = 0; i < t.n; i++)
         free(t.v[i]);
     tld_query_free(q);
-    (void)tally_cmp;
 }
 
 static void terms_match_model(void **state)
@@ -657,38 +604,20 @@ static void tail_after_cursor(void **state)
     tld_query_free(q);
 }
 
-struct raw {
-    char *p;
-    size_t n;
-};
-
-static int copy_raw(void *ctx, const struct tld_store_hit *h)
-{
-    struct raw *r = ctx;
-    r->p = malloc(h->raw_n + 1);
-    memcpy(r->p, h->raw, h->raw_n);
-    r->n = h->raw_n;
-    return 0;
-}
-
 static void get_returns_stored_bytes(void **state)
 {
     struct fixture *f = *state;
     for (int64_t id = 1; id <= NALERTS; id += 37) {
-        struct raw r = {0};
-        assert_int_equal(tld_store_get(f->s, id, copy_raw, &r), 0);
-        assert_int_equal(r.n, strlen(f->lines[id - 1]));
-        assert_memory_equal(r.p, f->lines[id - 1], r.n);
-        free(r.p);
+        store_expect_bytes(f->s, id, f->lines[id - 1], strlen(f->lines[id - 1]));
     }
-    struct raw r = {0};
-    assert_int_equal(tld_store_get(f->s, NALERTS + 1, copy_raw, &r), TLD_ENOTFOUND);
+    struct store_raw r = {0};
+    assert_int_equal(tld_store_get(f->s, NALERTS + 1, store_copy_raw, &r), TLD_ENOTFOUND);
 }
 
 static void reader_handle_sees_alerts(void **state)
 {
     struct fixture *f = *state;
-    struct tld_store *ro = open_store(f->path, true);
+    struct tld_store *ro = store_open(f->tmp.path, true);
     struct tld_store_filter flt = {NULL, 0, INT64_MAX};
     uint64_t n;
     assert_int_equal(tld_store_count(ro, &flt, &n), 0);
