@@ -20,12 +20,15 @@
 #include "store/query_lex.h"
 
 #define MAX_DEPTH 64
+#define MAX_NODES 4096        /* terms and operators; long value lists stay far below */
+#define MAX_TEXT  (64u << 10) /* bytes of query text */
 
 struct parser {
     struct tld_qlexer lx;
     struct tld_qtoken tok; /* the current token */
     bool value_next;       /* the next token is a value (see tld_qlex_next) */
     int depth;
+    size_t nodes;
     struct tld_query_error *err;
     int rc;
 };
@@ -125,6 +128,10 @@ bool tld_query_valid_field(const char *p, size_t n)
 
 static struct tld_qnode *new_node(struct parser *ps, enum tld_qkind kind, size_t off)
 {
+    if (++ps->nodes > MAX_NODES) {
+        error_at(ps, off, "query too long (at most %d terms and operators)", MAX_NODES);
+        return NULL;
+    }
     struct tld_qnode *n = calloc(1, sizeof(*n));
     if (!n) {
         error_at(ps, off, "out of memory");
@@ -182,6 +189,49 @@ static struct tld_qnode *binary(struct parser *ps, enum tld_qkind kind, struct t
     n->a = a;
     n->b = b;
     return n;
+}
+
+/*
+ * `a or b or c ...` parses left-deep; rebuilt balanced, the tree's depth (and that of the SQL
+ * made from it, which SQL engines bound) grows with the log of the number of operands. The
+ * chain's own nodes are reused, so this cannot fail.
+ */
+static struct tld_qnode *build(struct tld_qnode **ops, struct tld_qnode **shells, size_t n)
+{
+    if (n == 1)
+        return ops[0];
+    struct tld_qnode *node = shells[0];
+    size_t half = n / 2;
+    node->a = build(ops, shells + 1, half);
+    node->b = build(ops + half, shells + half, n - half);
+    return node;
+}
+
+static struct tld_qnode *balance(struct tld_qnode *n, enum tld_qkind kind)
+{
+    size_t count = 0;
+    for (struct tld_qnode *x = n; x && x->kind == kind; x = x->a)
+        count++;
+    if (count < 3)
+        return n;
+    struct tld_qnode **ops = malloc((count + 1) * sizeof(*ops));
+    struct tld_qnode **shells = malloc(count * sizeof(*shells));
+    if (!ops || !shells) {
+        free(ops);
+        free(shells);
+        return n; /* left-deep is still a correct tree */
+    }
+    size_t i = count;
+    for (struct tld_qnode *x = n; i; x = x->a) {
+        shells[--i] = x;
+        ops[i + 1] = x->b;
+        if (i == 0)
+            ops[0] = x->a;
+    }
+    struct tld_qnode *root = build(ops, shells, count + 1);
+    free(ops);
+    free(shells);
+    return root;
 }
 
 /* ---- values of one field: field:( ... ) --------------------------------------------------- */
@@ -273,7 +323,7 @@ static struct tld_qnode *value_and(struct parser *ps, const char *field)
         advance(ps);
         n = binary(ps, TLD_Q_AND, n, value_not(ps, field), off);
     }
-    return n;
+    return balance(n, TLD_Q_AND);
 }
 
 static struct tld_qnode *value_or(struct parser *ps, const char *field)
@@ -285,7 +335,7 @@ static struct tld_qnode *value_or(struct parser *ps, const char *field)
         advance(ps);
         n = binary(ps, TLD_Q_OR, n, value_and(ps, field), off);
     }
-    return n;
+    return balance(n, TLD_Q_OR);
 }
 
 /* ---- tests of fields ----------------------------------------------------------------------- */
@@ -457,7 +507,7 @@ static struct tld_qnode *and_expr(struct parser *ps)
             advance(ps);
         n = binary(ps, TLD_Q_AND, n, not_expr(ps), off);
     }
-    return n;
+    return balance(n, TLD_Q_AND);
 }
 
 static struct tld_qnode *or_expr(struct parser *ps)
@@ -473,7 +523,7 @@ static struct tld_qnode *or_expr(struct parser *ps)
         n = binary(ps, TLD_Q_OR, n, and_expr(ps), off);
     }
     ps->depth--;
-    return n;
+    return balance(n, TLD_Q_OR);
 }
 
 int tld_query_parse(const char *text, size_t n, struct tld_query **out, struct tld_query_error *err)
@@ -483,6 +533,11 @@ int tld_query_parse(const char *text, size_t n, struct tld_query **out, struct t
     ps.err->off = 0;
     ps.err->msg[0] = '\0';
     *out = NULL;
+    if (n > MAX_TEXT) {
+        ps.err->off = MAX_TEXT;
+        snprintf(ps.err->msg, sizeof(ps.err->msg), "query too long (at most %u bytes)", MAX_TEXT);
+        return TLD_EPARSE;
+    }
     struct tld_query *q = calloc(1, sizeof(*q));
     if (!q)
         return TLD_ENOMEM;

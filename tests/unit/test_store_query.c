@@ -155,6 +155,46 @@ static void depth_is_bounded(void **state)
     assert_int_equal(tld_query_parse(text, n + 3, &q, &err), TLD_EPARSE);
 }
 
+static int tree_depth(const struct tld_qnode *n)
+{
+    if (!n)
+        return 0;
+    int a = tree_depth(n->a), b = tree_depth(n->b);
+    return 1 + (a > b ? a : b);
+}
+
+static void size_is_bounded(void **state)
+{
+    /* Long value lists parse into balanced trees: shallow SQL whatever their length. */
+    struct tld_sb sb;
+    tld_sb_init(&sb, 1 << 20);
+    tld_sb_append_cstr(&sb, "agent.id:(0");
+    for (int i = 1; i < 1000; i++)
+        tld_sb_printf(&sb, " or %d", i);
+    tld_sb_append_cstr(&sb, ") and a:1 and b:2 and c:3 or d:4");
+    struct tld_query *q = NULL;
+    struct tld_query_error err;
+    assert_int_equal(tld_query_parse(sb.p, sb.n, &q, &err), 0);
+    assert_true(tree_depth(q->root) <= 16);
+    tld_query_free(q);
+    expect_tree("a:1 or b:2 or c:3 or d:4", "((a = [1] OR b = [2]) OR (c = [3] OR d = [4]))");
+    expect_tree("a:1 b:2 c:3", "((a = [1] AND b = [2]) AND c = [3])");
+    /* Past the bounds: an error, not a stack overflow. */
+    tld_sb_reset(&sb);
+    tld_sb_append_cstr(&sb, "a:(0");
+    for (int i = 1; i < 5000; i++)
+        tld_sb_printf(&sb, " or %d", i);
+    tld_sb_append_char(&sb, ')');
+    assert_int_equal(tld_query_parse(sb.p, sb.n, &q, &err), TLD_EPARSE);
+    assert_non_null(strstr(err.msg, "too long"));
+    tld_sb_reset(&sb);
+    for (int i = 0; i < 70000; i++)
+        tld_sb_append_char(&sb, ' ');
+    assert_int_equal(tld_query_parse(sb.p, sb.n, &q, &err), TLD_EPARSE);
+    assert_int_equal(err.off, 65536);
+    tld_sb_fini(&sb);
+}
+
 static void numbers(void **state)
 {
     double d;
@@ -172,8 +212,9 @@ static void numbers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(field_forms),      cmocka_unit_test(precedence), cmocka_unit_test(errors),
-        cmocka_unit_test(depth_is_bounded), cmocka_unit_test(numbers),
+        cmocka_unit_test(field_forms),     cmocka_unit_test(precedence),
+        cmocka_unit_test(errors),          cmocka_unit_test(depth_is_bounded),
+        cmocka_unit_test(size_is_bounded), cmocka_unit_test(numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/str.h"
 #include "store/store.h"
 #include "test_store_corpus.h"
 #include "test_store_model.h"
@@ -270,9 +271,25 @@ static const char *const hand_queries[] = {
     "not a.b.c:1",
 };
 
+/* A value list as a dashboard builds it for a group of agents: long, and still one query. */
+static void long_value_list(struct fixture *f)
+{
+    struct tld_sb sb;
+    tld_sb_init(&sb, 1 << 20);
+    tld_sb_append_cstr(&sb, "agent.id:(000");
+    for (int i = 5; i < 1500; i++)
+        tld_sb_printf(&sb, " or %03d", i);
+    tld_sb_append_cstr(&sb, ") or data.srcport:(22 or 1001 or 1002)");
+    size_t m;
+    check_query(f, tld_sb_cstr(&sb), 0, INT64_MAX, &m);
+    assert_true(m > 0);
+    tld_sb_fini(&sb);
+}
+
 static void query_suite_hand(void **state)
 {
     struct fixture *f = *state;
+    long_value_list(f);
     size_t nonempty = 0;
     for (size_t i = 0; i < sizeof(hand_queries) / sizeof(hand_queries[0]); i++) {
         size_t m;
