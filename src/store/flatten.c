@@ -230,5 +230,63 @@ int tld_flat_alert(struct tld_flat *f, const cJSON *root)
     f->ndata = f->npairs;
     for (unsigned i = 0; !rc && i < tld_field_nmulti; i++)
         rc = walk_named(f, &f->key, root, tld_field_multi[i]);
+    f->nset = f->npairs;
+    return rc;
+}
+
+/* Whether the dotted path is indexed elsewhere (a column or a rule array). */
+static bool elsewhere(const char *path)
+{
+    struct tld_field fd;
+    tld_field_lookup(path, &fd);
+    return fd.kind != TLD_FIELD_RAW;
+}
+
+static int walk_other(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int depth)
+{
+    if (depth > TLD_FLAT_MAX_DEPTH || elsewhere(key->p))
+        return 0;
+    char num[40];
+    struct tld_sv text;
+    if (cJSON_IsArray(v)) {
+        /* Only an array's scalars are its values; nested arrays and objects are not. */
+        for (const cJSON *c = v->child; c; c = c->next)
+            if (!cJSON_IsArray(c) && !cJSON_IsObject(c) && tld_flat_scalar_text(c, num, &text)) {
+                int rc = push_pair(f, tld_sb_view(key), text);
+                if (rc)
+                    return rc;
+            }
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return tld_flat_scalar_text(v, num, &text) ? push_pair(f, tld_sb_view(key), text) : 0;
+    size_t keep = key->n;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (!c->string || strchr(c->string, '.'))
+            continue; /* a dotted key is not reachable as a path */
+        if (keep)
+            tld_sb_append_char(key, '.');
+        tld_sb_append_cstr(key, c->string);
+        int rc = key->oom ? TLD_ENOMEM : walk_other(f, key, c, depth + 1);
+        key->n = keep;
+        key->p[keep] = '\0';
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int tld_flat_other(struct tld_flat *f, const cJSON *root)
+{
+    int rc = 0;
+    for (const cJSON *c = root->child; !rc && c; c = c->next) {
+        if (!c->string || (!strcmp(c->string, "data") && cJSON_IsObject(c)))
+            continue; /* data.* has its own pairs */
+        if (strchr(c->string, '.'))
+            continue;
+        tld_sb_reset(&f->key);
+        tld_sb_append_cstr(&f->key, c->string);
+        rc = f->key.oom ? TLD_ENOMEM : walk_other(f, &f->key, c, 1);
+    }
     return rc;
 }

@@ -34,7 +34,8 @@ struct tld_flat {
     struct tld_sv col[TLD_COL_COUNT]; /* .p NULL: no value; point into the cJSON tree or text */
     struct tld_flat_pair *pairs;
     size_t npairs, cap;
-    size_t ndata;       /* pairs [0, ndata) are data.*, the rest the rule arrays */
+    size_t ndata;       /* pairs [0, ndata) are data.*, [ndata, nset) the rule arrays, */
+    size_t nset;        /* [nset, npairs) the other fields (tld_flat_other) */
     struct tld_sb text; /* keys and values of the pairs */
     struct tld_sb key;  /* scratch: the dotted key being built */
 };
@@ -54,6 +55,13 @@ static inline struct tld_sv tld_flat_value(const struct tld_flat *f, size_t i)
 {
     return tld_sv_make(f->text.p + f->pairs[i].val_off, f->pairs[i].val_n);
 }
+
+/*
+ * Appends pairs for the fields that are neither columns, data.* nor rule arrays, for backends
+ * that cannot read a path inside the raw JSON: a scalar at a path reached through objects, or
+ * the scalar elements of an array there (docs/query.md, "any other field").
+ */
+int tld_flat_other(struct tld_flat *f, const cJSON *root);
 
 /* Alert timestamps as alerts.json writes them ("2023-05-12T17:12:15.875+0300") to epoch ms. */
 int tld_flat_parse_time(const char *s, int64_t *ms);

@@ -64,10 +64,10 @@ static int intern(struct tld_sqlite *s, struct tld_intern *cache, sqlite3_stmt *
 static int rule_set(struct tld_sqlite *s, const struct tld_flat *f, int64_t *id)
 {
     *id = -1;
-    if (f->ndata == f->npairs)
+    if (f->ndata == f->nset)
         return 0;
     tld_sb_reset(&s->body);
-    for (size_t i = f->ndata; i < f->npairs; i++) {
+    for (size_t i = f->ndata; i < f->nset; i++) {
         tld_sb_append_sv(&s->body, tld_flat_key(f, i));
         tld_sb_append_char(&s->body, '\0');
         tld_sb_append_sv(&s->body, tld_flat_value(f, i));
@@ -79,7 +79,7 @@ static int rule_set(struct tld_sqlite *s, const struct tld_flat *f, int64_t *id)
         return 0; /* absurdly many values: kept in the raw alert only */
     bool added;
     int rc = intern(s, &s->sets, s->get_set, s->ins_set, tld_sb_view(&s->body), id, &added);
-    for (size_t i = f->ndata; !rc && added && i < f->npairs; i++) {
+    for (size_t i = f->ndata; !rc && added && i < f->nset; i++) {
         bind_sv(s->ins_set_kv, 1, tld_flat_key(f, i));
         bind_sv(s->ins_set_kv, 2, tld_flat_value(f, i));
         sqlite3_bind_int64(s->ins_set_kv, 3, *id);

@@ -18,6 +18,8 @@ int tld_store_open(const struct tld_store_config *cfg, struct tld_store **out)
     switch (cfg->backend) {
     case TLD_STORE_SQLITE:
         return tld_store_sqlite_ops.open(cfg, out);
+    case TLD_STORE_CLICKHOUSE:
+        return tld_store_clickhouse_ops.open(cfg, out);
     }
     return TLD_EINVAL;
 }
@@ -143,6 +145,8 @@ int tld_store_explain(enum tld_store_backend backend, const struct tld_store_fil
     switch (backend) {
     case TLD_STORE_SQLITE:
         return tld_sqlite_explain(f, sql, nparams);
+    case TLD_STORE_CLICKHOUSE:
+        return tld_ch_explain(f, sql, nparams);
     }
     return TLD_EINVAL;
 }

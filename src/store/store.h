@@ -22,13 +22,16 @@ struct tld_store;
 
 enum tld_store_backend {
     TLD_STORE_SQLITE = 0,
+    TLD_STORE_CLICKHOUSE,
 };
 
 struct tld_store_config {
     enum tld_store_backend backend;
-    const char *path; /* SQLite: the database file (created with its schema if missing) */
-    bool read_only;   /* a reader handle: no schema creation, no ingest */
-    int busy_wait_ms; /* how long a statement waits for another connection's lock; 0 = 5000 */
+    const char *path;  /* SQLite: the database file (created with its schema if missing) */
+    const char *url;   /* ClickHouse: its HTTP interface, "http://127.0.0.1:8123/" */
+    const char *table; /* ClickHouse: the table (created if missing); NULL = "tld_alerts" */
+    bool read_only;    /* a reader handle: no schema creation, no ingest */
+    int busy_wait_ms;  /* how long a statement waits for another connection's lock; 0 = 5000 */
 };
 
 /*

@@ -37,8 +37,11 @@ struct tld_store {
 
 extern const struct tld_store_ops tld_store_sqlite_ops;
 
-/* The SQLite WHERE clause of a filter (tld_store_explain). */
+extern const struct tld_store_ops tld_store_clickhouse_ops;
+
+/* The WHERE clause of a filter for each backend (tld_store_explain). */
 int tld_sqlite_explain(const struct tld_store_filter *f, char **sql, size_t *nparams);
+int tld_ch_explain(const struct tld_store_filter *f, char **sql, size_t *nparams);
 
 /* Position order: (gen, off). */
 static inline int tld_store_pos_cmp(struct tld_store_pos a, struct tld_store_pos b)

@@ -30,7 +30,7 @@ static void store_tmp_remove(struct store_tmp *t)
     assert_int_equal(system(cmd), 0);
 }
 
-static struct tld_store *store_open(const char *path, bool read_only)
+static inline struct tld_store *store_open(const char *path, bool read_only)
 {
     struct tld_store_config cfg = {
         .backend = TLD_STORE_SQLITE, .path = path, .read_only = read_only};
