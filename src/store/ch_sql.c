@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "store/ch_impl.h"
 #include "store/fields.h"
+#include "store/sql_gen.h"
 
 #define SQL_MAX (1u << 20)
 
@@ -165,28 +166,13 @@ static void text_test(struct tld_chq *q, const struct tld_qnode *t, const char *
     }
 }
 
-static bool canonical_int(const char *v, size_t n, int64_t *out)
-{
-    size_t i = v[0] == '-';
-    if (n == i || n - i > 15 || (v[i] == '0' && n - i > 1) || (i && v[i] == '0'))
-        return false;
-    int64_t x = 0;
-    for (size_t k = i; k < n; k++) {
-        if (v[k] < '0' || v[k] > '9')
-            return false;
-        x = x * 10 + (v[k] - '0');
-    }
-    *out = i ? -x : x;
-    return true;
-}
-
 static void column_term(struct tld_chq *q, const struct tld_qnode *t, const struct tld_field *f)
 {
     const char *col = tld_field_cols[f->col].column;
     char x[64];
     int64_t iv;
     if (f->kind == TLD_FIELD_INT && t->op == TLD_QOP_EQ) {
-        if (canonical_int(t->value, t->value_n, &iv)) {
+        if (tld_sqlgen_canonical_int(t->value, t->value_n, &iv)) {
             tld_sb_printf(&q->sql, "%s = ", col);
             tld_chq_int(q, iv);
         } else {
@@ -270,8 +256,11 @@ static void list_values(struct tld_chq *q, const struct tld_qnode *n)
  * `rule.id:(a or b or ...)` as one IN over a range of `_v` rows: the request's URL (where
  * ClickHouse 18.16 wants the SQL when values come as external data) stays short for long lists.
  */
-static bool in_list(struct tld_chq *q, const struct tld_qnode *n)
+static bool in_list(void *qv, const struct tld_qnode *n, bool negated)
 {
+    struct tld_chq *q = qv;
+    if (negated || n->kind != TLD_Q_OR)
+        return false;
     const struct tld_qnode *first = n;
     while (first->kind == TLD_Q_OR)
         first = first->a;
@@ -288,41 +277,26 @@ static bool in_list(struct tld_chq *q, const struct tld_qnode *n)
     return true;
 }
 
-static void node_sql(struct tld_chq *q, const struct tld_qnode *n, bool negated)
+static void gen_emit(void *q, const char *s)
 {
-    if (n->kind == TLD_Q_OR && !negated && in_list(q, n))
-        return;
-    switch (n->kind) {
-    case TLD_Q_AND:
-    case TLD_Q_OR:
-        emit(q, "(");
-        node_sql(q, n->a, negated);
-        emit(q, n->kind == TLD_Q_AND ? " AND " : " OR ");
-        node_sql(q, n->b, negated);
-        emit(q, ")");
-        break;
-    case TLD_Q_NOT:
-        emit(q, "(NOT ");
-        node_sql(q, n->a, true);
-        emit(q, ")");
-        break;
-    case TLD_Q_TERM:
-        emit(q, negated ? "ifNull((" : "(");
-        term_sql(q, n);
-        emit(q, negated ? "), 0)" : ")");
-        break;
-    }
+    tld_chq_emit(q, s);
+}
+
+static void gen_term(void *q, const struct tld_qnode *t)
+{
+    term_sql(q, t);
 }
 
 void tld_chq_where(struct tld_chq *q, const struct tld_store_filter *f)
 {
+    const struct tld_sqlgen gen = {q, gen_emit, gen_term, in_list, "ifNull(("};
     emit(q, "ts_ms >= ");
     tld_chq_int(q, f->from_ms);
     emit(q, " AND ts_ms < ");
     tld_chq_int(q, f->to_ms);
     if (f->query && f->query->root) {
         emit(q, " AND ");
-        node_sql(q, f->query->root, false);
+        tld_sqlgen_node(&gen, f->query->root, false);
     }
 }
 

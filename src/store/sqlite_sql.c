@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "store/fields.h"
+#include "store/sql_gen.h"
 #include "store/sqlite_impl.h"
 
 #define SQL_MAX (1u << 20)
@@ -242,22 +243,6 @@ static void text_test(struct tld_sql *q, const struct tld_qnode *t, const char *
     }
 }
 
-/* An integer literal as the column holds it: no sign but '-', no leading zeros. */
-static bool canonical_int(const char *v, size_t n, int64_t *out)
-{
-    size_t i = v[0] == '-';
-    if (n == i || n - i > 15 || (v[i] == '0' && n - i > 1) || (i && v[i] == '0'))
-        return false;
-    int64_t x = 0;
-    for (size_t k = i; k < n; k++) {
-        if (v[k] < '0' || v[k] > '9')
-            return false;
-        x = x * 10 + (v[k] - '0');
-    }
-    *out = i ? -x : x;
-    return true;
-}
-
 static void column_term(struct tld_sql *q, const struct tld_qnode *t, const struct tld_field *f)
 {
     char x[64];
@@ -266,7 +251,7 @@ static void column_term(struct tld_sql *q, const struct tld_qnode *t, const stru
     if (f->kind == TLD_FIELD_INT && t->op == TLD_QOP_EQ) {
         /* Only an integer written as the column holds it can equal it; bind it as a number so
          * the index serves it. */
-        if (canonical_int(t->value, t->value_n, &iv)) {
+        if (tld_sqlgen_canonical_int(t->value, t->value_n, &iv)) {
             tld_sb_printf(&q->sql, "a.%s = ?", col);
             tld_sql_param_int(q, iv);
         } else {
@@ -359,38 +344,25 @@ static void term_sql(struct tld_sql *q, const struct tld_qnode *t)
     }
 }
 
-static void node_sql(struct tld_sql *q, const struct tld_qnode *n, bool negated)
+static void gen_emit(void *q, const char *s)
 {
-    switch (n->kind) {
-    case TLD_Q_AND:
-    case TLD_Q_OR:
-        emit(q, "(");
-        node_sql(q, n->a, negated);
-        emit(q, n->kind == TLD_Q_AND ? " AND " : " OR ");
-        node_sql(q, n->b, negated);
-        emit(q, ")");
-        break;
-    case TLD_Q_NOT:
-        emit(q, "(NOT ");
-        node_sql(q, n->a, true);
-        emit(q, ")");
-        break;
-    case TLD_Q_TERM:
-        emit(q, negated ? "coalesce((" : "(");
-        term_sql(q, n);
-        emit(q, negated ? "), 0)" : ")");
-        break;
-    }
+    tld_sql_emit(q, s);
+}
+
+static void gen_term(void *q, const struct tld_qnode *t)
+{
+    term_sql(q, t);
 }
 
 void tld_sql_where(struct tld_sql *q, const struct tld_store_filter *f)
 {
+    const struct tld_sqlgen gen = {q, gen_emit, gen_term, NULL, "coalesce(("};
     emit(q, "a.ts >= ? AND a.ts < ?");
     tld_sql_param_int(q, f->from_ms);
     tld_sql_param_int(q, f->to_ms);
     if (f->query && f->query->root) {
         emit(q, " AND ");
-        node_sql(q, f->query->root, false);
+        tld_sqlgen_node(&gen, f->query->root, false);
     }
 }
 

@@ -161,12 +161,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int nothing(void **state)
-{
-    (void)state;
-    return 0;
-}
-
 static void replays_and_retention(void **state)
 {
     struct fixture *f = *state;
@@ -205,7 +199,7 @@ static void replays_and_retention(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        STORE_SUITE_TESTS(nothing, nothing),
+        STORE_SUITE_TESTS(suite_nothing, suite_nothing),
         cmocka_unit_test(replays_and_retention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -35,14 +35,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static int nothing(void **state)
-{
-    (void)state;
-    return 0;
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {STORE_SUITE_TESTS(nothing, nothing)};
+    const struct CMUnitTest tests[] = {STORE_SUITE_TESTS(suite_nothing, suite_nothing)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
