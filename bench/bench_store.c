@@ -10,6 +10,8 @@
  *      $(pkg-config --cflags --libs libcjson sqlite3 libpcre2-8) -lm -o build/bench_store
  * Run:
  *   build/bench_store --db /tmp/b.db --count 200000 FILE.alerts.json...
+ *   build/bench_store --clickhouse http://127.0.0.1:8123/ --count 200000 FILE.alerts.json...
+ * (ClickHouse: a fresh table tld_bench_PID on a server started beforehand.)
  */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -164,7 +166,7 @@ static void time_query(struct tld_store *s, const char *label, const char *text,
 
 int main(int argc, char **argv)
 {
-    const char *db = "/tmp/bench_store.db";
+    const char *db = "/tmp/bench_store.db", *ch_url = NULL;
     size_t count = 200000, batch = 10000;
     int days = 7, i;
     bool as_is = false;
@@ -176,6 +178,8 @@ int main(int argc, char **argv)
             count = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
             batch = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--clickhouse") && i + 1 < argc)
+            ch_url = argv[++i];
         else if (!strcmp(argv[i], "--as-is"))
             as_is = true; /* the templates themselves, cycled: for profiling ingest alone */
         else if (!strcmp(argv[i], "--days") && i + 1 < argc)
@@ -201,7 +205,12 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s%s", db, sfx);
         unlink(path);
     }
+    char table[64];
+    snprintf(table, sizeof(table), "tld_bench_%d", (int)getpid());
     struct tld_store_config cfg = {.backend = TLD_STORE_SQLITE, .path = db};
+    if (ch_url)
+        cfg = (struct tld_store_config){
+            .backend = TLD_STORE_CLICKHOUSE, .url = ch_url, .table = table};
     struct tld_store *s;
     if (tld_store_open(&cfg, &s)) {
         fprintf(stderr, "open failed\n");
@@ -232,7 +241,8 @@ int main(int argc, char **argv)
     /* The periodic upkeep (retention with no limits) refreshes the planner's statistics. */
     uint64_t deleted;
     double u0 = now_s();
-    tld_store_retain(s, 0, 0, &deleted);
+    if (!ch_url)
+        tld_store_retain(s, 0, 0, &deleted);
     double upkeep = now_s() - u0;
     printf("ingest: %zu alerts (%.0f B each) in %.2f s wall, %.2f s CPU: %.0f alerts/s wall, "
            "%.0f alerts/s per CPU second; %.0f bytes/alert in the store\n",

@@ -60,7 +60,14 @@ int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
     tld_chq_init(&c);
-    tld_sb_printf(&c.sql, "SELECT id, ts_ms, raw FROM %s WHERE ", s->table);
+    /* The page's keys first, then their raw alerts: sorting reads only two small columns, and
+     * the wide one is read for the page alone, through the primary key (ts_ms, id). */
+    const char *dir = q->ascending ? "ASC" : "DESC";
+    size_t limit = q->limit > 1000000 ? 1000000 : q->limit;
+    tld_sb_printf(&c.sql,
+                  "SELECT id, ts_ms, raw FROM %s WHERE (ts_ms, id) IN (SELECT ts_ms, id FROM %s"
+                  " WHERE ",
+                  s->table, s->table);
     tld_chq_where(&c, &q->filter);
     if (q->after) {
         emit(&c, q->ascending ? " AND (ts_ms, id) > (" : " AND (ts_ms, id) < (");
@@ -69,9 +76,8 @@ int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_
         tld_chq_int(&c, q->after->id);
         emit(&c, "))");
     }
-    const char *dir = q->ascending ? "ASC" : "DESC";
-    size_t limit = q->limit > 1000000 ? 1000000 : q->limit;
-    tld_sb_printf(&c.sql, " ORDER BY ts_ms %s, id %s LIMIT %zu", dir, dir, limit + 1);
+    tld_sb_printf(&c.sql, " ORDER BY ts_ms %s, id %s LIMIT %zu) ORDER BY ts_ms %s, id %s", dir, dir,
+                  limit + 1, dir, dir);
     int rc = run(s, &c);
     size_t n = 0;
     struct tld_store_hit last = {0};
