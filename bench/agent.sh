@@ -14,7 +14,7 @@ lines=2000000
 make -j2 --no-print-directory all >/dev/null
 mkdir -p build/bench
 cc -std=c17 -O2 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -pthread -Isrc \
-    bench/agent_collector.c build/lib/libtld_agent.a build/lib/libtld_common.a \
+    bench/agent_collector.c build/lib/libtld_collect.a build/lib/libtld_common.a \
     $(pkg-config --libs libcjson libcurl zlib) -lm -o build/bench/agent_collector
 
 # median3 FORMAT: the run with the median lines/s of three ("name lines seconds lines/s MB/s").

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/collector/collector.h"
-#include "agent/config.h"
-#include "agent/spool.h"
+#include "collect/collect_config.h"
+#include "collect/files/collector.h"
+#include "collect/spool.h"
 #include "common/log.h"
 
 static double now_s(void)
@@ -80,8 +80,8 @@ int main(int argc, char **argv)
     fclose(f);
     free(pad);
 
-    struct tld_agent_config cfg;
-    tld_agent_config_init(&cfg);
+    struct tld_collect_config cfg;
+    tld_collect_config_init(&cfg);
     cfg.files = calloc(1, sizeof *cfg.files);
     cfg.nfiles = 1;
     cfg.files[0].location = path;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     free(cfg.files);
     cfg.files = NULL;
     cfg.nfiles = 0;
-    tld_agent_config_fini(&cfg);
+    tld_collect_config_fini(&cfg);
     tld_log_fini(&log);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/regex.h"
+#include "engine/regex/regex.h"
 
 static double now_ns(void)
 {

@@ -1,5 +1,5 @@
 /*
- * Detection evaluation for the web attack detectors (src/engine/webattack.h).
+ * Detection evaluation for the web attack detectors (src/engine/webattack/webattack.h).
  *
  * Reads labelled payloads by path - the HttpParamsDataset training split (raw values) and the
  * libinjection test files (URL-encoded user input, decoded once here) - puts each payload as a
@@ -30,7 +30,7 @@
 #include <dirent.h>
 #include <time.h>
 
-#include "engine/webattack.h"
+#include "engine/webattack/webattack.h"
 
 enum cls { C_SQLI, C_XSS, C_TRAV, C_CMDI, C_BENIGN, C_N };
 static const char *cls_name[C_N] = {"SQLi", "XSS", "traversal", "cmdi", "benign"};

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/docker/events.h"
+#include "collect/docker/events.h"
 
 static bool on_line(void *ctx, struct tld_sv l)
 {

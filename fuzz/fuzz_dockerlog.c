@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "agent/collector/dockerlog.h"
+#include "collect/files/dockerlog.h"
 #include "common/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tld_msg_enroll_req req;
     unsigned code = 0;
-    char reason[256];
+    char reason[TLD_WHY_MAX];
     int rc = tld_enroll_parse(tld_sv_make((const char *)data, size), &req, &code, reason);
     if (rc == 0) {
         if (!tld_proto_name_valid(req.name) || req.csr_pem.n == 0)

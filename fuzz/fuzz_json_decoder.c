@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/decoder_impl.h"
+#include "engine/decode/decoder_impl.h"
 
 #define MAX_KEY_PATH   4096
 #define MAX_CSV_VALUE  65535

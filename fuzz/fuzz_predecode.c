@@ -10,7 +10,7 @@
 
 #include "common/err.h"
 #include "engine/event.h"
-#include "engine/predecode.h"
+#include "engine/decode/predecode.h"
 
 static bool inside(struct tld_sv v, const char *p, size_t n)
 {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/iplist.h"
-#include "engine/regex.h"
+#include "engine/rules/iplist.h"
+#include "engine/regex/regex.h"
 
 static struct tld_rx_scratch *scratch;
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "engine/rule_compiled.h"
+#include "engine/rules/rule_compiled.h"
 
 static void check(bool ok)
 {

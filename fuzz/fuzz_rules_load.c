@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "engine/decoder.h"
-#include "engine/lists.h"
-#include "engine/rule.h"
+#include "engine/decode/decoder.h"
+#include "engine/rules/lists.h"
+#include "engine/rules/rule.h"
 
 static const char templates[] =
     "<group name=\"t,\">"

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "engine/webattack.h"
+#include "engine/webattack/webattack.h"
 
 static struct tld_webattack_scratch scratch;
 static char out[TLD_WEBATTACK_MAX_URL];

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate src/engine/mitre_data.c from MITRE ATT&CK Enterprise technique/tactic tables.
+"""Generate src/engine/alert/mitre_data.c from MITRE ATT&CK Enterprise technique/tactic tables.
 
-Usage: mk/gen-mitre.py SHARED_MITRE_DIR > src/engine/mitre_data.c
+Usage: mk/gen-mitre.py SHARED_MITRE_DIR > src/engine/alert/mitre_data.c
 Only active techniques are kept (revoked and deprecated ones are unknown to alerts).
 """
 import csv
@@ -25,7 +25,7 @@ out.write("""/*
  * and names from MITRE ATT&CK Enterprise, used under its terms of use, which allow reproduction
  * with this notice. Source: MITRE's cti repository, commit 421deacb (2025-11-13).
  */
-#include "engine/mitre.h"
+#include "engine/alert/mitre.h"
 
 """)
 out.write("const struct tld_mitre_tactic tld_mitre_tactics[] = {\n")

@@ -4,7 +4,7 @@
 The tables sit between the lines "<!-- rules table: begin -->" and "<!-- rules table: end -->";
 everything else in docs/rules.md is hand-written and kept. One table per rule file, one row per
 rule in file order: id, level, description, groups, MITRE ATT&CK (ids with names from the
-engine's table in src/engine/mitre_data.c) and compliance (pci_dss, gdpr, hipaa, nist_800_53,
+engine's table in src/engine/alert/mitre_data.c) and compliance (pci_dss, gdpr, hipaa, nist_800_53,
 tsc, gpg13, cis), plus what the rule hangs under.
 
   mk/gen-rules-doc.py            rewrite docs/rules.md
@@ -23,7 +23,7 @@ COMPLIANCE = [("pci_dss_", "PCI DSS"), ("cis_", "CIS"), ("gdpr_", "GDPR"), ("gpg
 
 
 def mitre_names():
-    text = open(os.path.join(ROOT, "src", "engine", "mitre_data.c"), encoding="utf-8").read()
+    text = open(os.path.join(ROOT, "src", "engine", "alert", "mitre_data.c"), encoding="utf-8").read()
     return dict(re.findall(r'\{"(T\d{4}(?:\.\d{3})?)", "([^"]*)"', text))
 
 

@@ -14,6 +14,7 @@
 
 #include "agent/enroll_client.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/xml.h"
 
@@ -23,21 +24,6 @@ struct tld_agent_uplink {
     char host[256], ehost[256], name[TLD_PROTO_MAX_NAME + 1], password[512];
     char tls_dir[PATH_MAX], ca_file[PATH_MAX];
 };
-
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 int tld_agent_enroll_main(int argc, char **argv)
 {
@@ -97,7 +83,7 @@ int tld_agent_enroll_main(int argc, char **argv)
     }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/var", root);
-    if (mkdirs(dir) != 0) {
+    if (tld_mkdir_p(dir, 0750) != 0) {
         fprintf(stderr, "tld-agent enroll: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
@@ -194,7 +180,7 @@ int tld_agent_uplink_start(const char *root, const char *const *configs, unsigne
     snprintf(u->tls_dir, sizeof u->tls_dir, "%s/var/tls", root);
     char var[PATH_MAX];
     snprintf(var, sizeof var, "%s/var", root);
-    mkdirs(var);
+    tld_mkdir_p(var, 0750);
     bool enabled = true;
     unsigned eport = 1515;
     char pw[PATH_MAX];

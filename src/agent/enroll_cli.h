@@ -14,7 +14,7 @@
 
 #include "agent/config.h"
 #include "agent/forwarder.h"
-#include "agent/spool.h"
+#include "collect/spool.h"
 #include "common/log.h"
 
 /* `tld-agent enroll ...` (argv[0] is "enroll"); returns the process exit code. */

@@ -132,7 +132,7 @@ int tld_enroll_client_run(const struct tld_enroll_client_opts *o,
         snprintf(res->reason, sizeof res->reason, "cannot make a key and certificate request");
         goto out;
     }
-    char why[TLD_TLS_WHY_MAX];
+    char why[TLD_WHY_MAX];
     struct tld_tls_ctx_opts to = {.server = false, .ca_file = o->ca_file};
     if ((rc = tld_tls_ctx_new(&to, &ctx, why)) != 0) {
         snprintf(res->reason, sizeof res->reason, "%s", why);

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect/spool_id.h"
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -61,40 +63,7 @@ struct tld_forwarder {
 
 static int64_t mono_ms(void)
 {
-    return tld_net_mono_ns() / 1000000;
-}
-
-int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id)
-{
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/stream.id", spool_dir);
-    if (!renew) {
-        FILE *f = fopen(path, "re");
-        if (f) {
-            unsigned long long v = 0;
-            int ok = fscanf(f, "%llx", &v) == 1 && v != 0;
-            fclose(f);
-            if (ok) {
-                *id = v;
-                return 0;
-            }
-        }
-    }
-    uint64_t v = 0;
-    while (v == 0)
-        if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
-            return TLD_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "%016llx\n", (unsigned long long)v);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
-        return TLD_EIO;
-    *id = v;
-    return 0;
+    return tld_mono_ns() / 1000000;
 }
 
 int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder **out)
@@ -121,7 +90,7 @@ int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder *
     }
     tld_sb_init(&f->out, TLD_PROTO_MAX_PAYLOAD);
     tld_sb_init(&f->carry, TLD_PROTO_MAX_RECORD);
-    int rc = f->cancel_fd < 0 ? TLD_EIO : tld_forwarder_stream_id(o->spool_dir, false, &f->stream);
+    int rc = f->cancel_fd < 0 ? TLD_EIO : tld_spool_stream_id(o->spool_dir, false, &f->stream);
     if (rc) {
         tld_forwarder_free(f);
         return rc;
@@ -212,7 +181,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
 {
     *slow = false;
     const struct tld_forwarder_server *sv = &f->o.servers[server];
-    char ca[4200], cert[4200], key[4200], why[TLD_TLS_WHY_MAX];
+    char ca[4200], cert[4200], key[4200], why[TLD_WHY_MAX];
     snprintf(ca, sizeof ca, "%s/ca.crt", f->o.tls_dir);
     snprintf(cert, sizeof cert, "%s/agent.crt", f->o.tls_dir);
     snprintf(key, sizeof key, "%s/agent.key", f->o.tls_dir);
@@ -278,7 +247,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
                      "forwarder: the manager has seq %" PRIu64 " of this spool, which only "
                      "reached %" PRIu64 "; starting a new stream",
                      w.last_seq, ss.next_seq - 1);
-        tld_forwarder_stream_id(f->o.spool_dir, true, &f->stream);
+        tld_spool_stream_id(f->o.spool_dir, true, &f->stream);
         return TLD_EPROTO;
     }
     if (w.last_seq > ss.acked_seq)
@@ -455,7 +424,7 @@ static int session_loop(struct tld_forwarder *f)
                 continue;
         } else {
             /* Window full: wait for an ACK (or a keepalive deadline). */
-            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_net_deadline(1000), f->cancel_fd);
+            rc = tld_net_wait(tld_tls_fd(f->c), POLLIN, tld_deadline_in(1000), f->cancel_fd);
             if (rc == TLD_ETIMEOUT)
                 rc = 0;
             if (rc)

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "agent/enroll_client.h"
-#include "agent/spool.h"
+#include "collect/spool.h"
 #include "common/log.h"
 
 #define TLD_FORWARDER_MAX_SERVERS 8
@@ -70,8 +70,5 @@ int tld_forwarder_run(struct tld_forwarder *f);
 void tld_forwarder_stop(struct tld_forwarder *f);
 void tld_forwarder_free(struct tld_forwarder *f);
 void tld_forwarder_stats(struct tld_forwarder *f, struct tld_forwarder_stats *st);
-
-/* The stream id of a spool directory (created on first use). */
-int tld_forwarder_stream_id(const char *spool_dir, bool renew, uint64_t *id);
 
 #endif

@@ -15,51 +15,40 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/collector/collector.h"
 #include "agent/config.h"
-#include "agent/docker/listener.h"
-#include "agent/docker/meta.h"
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
-#include "agent/spool.h"
+#include "collect/sources.h"
+#include "collect/spool.h"
+#include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/version.h"
 
-#define HOLDER_COLLECTOR 0
-#define HOLDER_DOCKER    1
-
 struct agent {
-    const char *root;
+    struct tld_daemon_args args;
     char spool_dir[4096], state_dir[4096], run_dir[4096], logs_dir[4096];
-    const char *configs[16];
-    unsigned nconfigs;
-    const char *output;
-    const char *log_path;
-    bool debug, test_only;
 
     struct tld_log log;
     struct tld_agent_config cfg;
     struct tld_spool *spool;
-    struct tld_meta *meta;
-    struct tld_collector *collector;
-    struct tld_listener *listener;
+    struct tld_sources *sources; /* collector and Docker listener */
     struct tld_output *out;
     struct tld_agent_uplink *uplink; /* forwarder to the manager (<client><server>) */
-    pthread_t t_collector, t_output;
-    bool have_collector, have_output;
+    pthread_t t_output;
+    bool have_output;
     int pid_fd;
 };
 
@@ -77,113 +66,34 @@ static void usage(FILE *f)
                "  -t, --test         check the configuration and exit\n");
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int parse_args(struct agent *a, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"root", required_argument, NULL, 'r'},
-        {"output", required_argument, NULL, 'o'}, {"log", required_argument, NULL, 'l'},
-        {"debug", no_argument, NULL, 'd'},        {"test", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:r:o:l:dth", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            if (a->nconfigs == 16) {
-                fprintf(stderr, "tld-agent: at most 16 configuration files\n");
-                return 2;
-            }
-            a->configs[a->nconfigs++] = optarg;
-            break;
-        case 'r':
-            a->root = optarg;
-            break;
-        case 'o':
-            a->output = optarg;
-            break;
-        case 'l':
-            a->log_path = optarg;
-            break;
-        case 'd':
-            a->debug = true;
-            break;
-        case 't':
-            a->test_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return 2;
-    }
-    return 0;
-}
-
 static int load_config(struct agent *a)
 {
     static char def[4200];
-    if (!a->nconfigs) {
-        snprintf(def, sizeof def, "%s/etc/agent.conf", a->root);
-        a->configs[a->nconfigs++] = def;
+    if (!a->args.nconfigs) {
+        snprintf(def, sizeof def, "%s/etc/agent.conf", a->args.root);
+        a->args.configs[a->args.nconfigs++] = def;
     }
     struct tld_diag d;
     tld_diag_init(&d);
     tld_agent_config_init(&a->cfg);
     int rc = 0;
-    for (unsigned i = 0; i < a->nconfigs; i++)
-        if (tld_agent_config_load(&a->cfg, a->configs[i], &d) != 0)
+    for (unsigned i = 0; i < a->args.nconfigs; i++)
+        if (tld_agent_config_load(&a->cfg, a->args.configs[i], &d) != 0)
             rc = 1;
     tld_diag_print(&d, stderr);
     tld_diag_fini(&d);
     return rc;
 }
 
-/* One agent per root: a locked pid file. */
-static int lock_pid(struct agent *a)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/tld-agent.pid", a->run_dir);
-    a->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (a->pid_fd < 0 || flock(a->pid_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "tld-agent: %s: another tld-agent runs on this root\n", path);
-        return -1;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(a->pid_fd, 0) != 0 || pwrite(a->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
-    return 0;
-}
-
 static void write_stats(struct agent *a)
 {
     struct tld_spool_stats ss;
     tld_spool_stats(a->spool, &ss);
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/tld-agent.stats.json", a->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -195,9 +105,11 @@ static void write_stats(struct agent *a)
             (int)getpid(), ss.first_seq, ss.next_seq, ss.committed_seq, ss.acked_seq, ss.bytes,
             ss.max_bytes, ss.segments, ss.full ? "true" : "false", ss.full_count, ss.refused_pushes,
             ss.torn_records, ss.torn_bytes, ss.corrupt_skips, ss.pushed);
-    if (a->collector) {
+    struct tld_collector *collector = tld_sources_collector(a->sources);
+    struct tld_listener *listener = tld_sources_listener(a->sources);
+    if (collector) {
         struct tld_collector_stats c;
-        tld_collector_stats(a->collector, &c);
+        tld_collector_stats(collector, &c);
         fprintf(f,
                 ",\"collector\":{\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64
                 ",\"truncated\":%" PRIu64 ",\"joined\":%" PRIu64 ",\"malformed\":%" PRIu64
@@ -209,9 +121,9 @@ static void write_stats(struct agent *a)
                 c.rotations, c.truncations, c.copies_found, c.files_opened, c.files_missed,
                 c.stalls, c.streams, c.refused_files, c.checkpoints);
     }
-    if (a->listener) {
+    if (listener) {
         struct tld_listener_stats l;
-        tld_listener_stats(a->listener, &l);
+        tld_listener_stats(listener, &l);
         fprintf(f,
                 ",\"docker\":{\"connected\":%s,\"api_version\":\"%s\",\"events\":%" PRIu64
                 ",\"duplicates\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
@@ -243,14 +155,8 @@ static void write_stats(struct agent *a)
     }
     fprintf(f, "}\n");
     if (fclose(f) == 0)
-        rename(tmp, path);
-}
-
-static void *collector_main(void *arg)
-{
-    struct agent *a = arg;
-    tld_collector_run(a->collector);
-    return NULL;
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 static void *output_main(void *arg)
@@ -278,12 +184,10 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
                      event, (int)getpid(), detail);
     if (n < 0 || (size_t)n >= sizeof text)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct tld_evrec r = {.queue = '1',
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
-                          .read_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec};
+                          .read_time_ns = tld_wall_ns()};
     int rc = tld_spool_push(a->spool, &r, TLD_SPOOL_RESERVE, NULL);
     if (rc == 0)
         rc = tld_spool_commit(a->spool);
@@ -293,7 +197,7 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
 
 static int start(struct agent *a)
 {
-    struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.spool_max_bytes};
+    struct tld_spool_opts so = {.dir = a->spool_dir, .max_bytes = a->cfg.collect.spool_max_bytes};
     int rc = tld_spool_open(&so, &a->spool);
     if (rc != 0) {
         tld_log_error(&a->log, "cannot open the spool in %s: %s", a->spool_dir, tld_err_str(rc));
@@ -311,57 +215,21 @@ static int start(struct agent *a)
              ss.torn_records, ss.torn_bytes);
     lifecycle_event(a, "agent_started", detail);
 
-    if ((rc = tld_meta_new(a->cfg.docker.socket, a->cfg.docker.api_version, &a->log, &a->meta)))
+    struct tld_sources_opts src = {&a->cfg.collect, a->spool, a->state_dir, &a->log};
+    if ((rc = tld_sources_new(&src, &a->sources)) != 0)
         return rc;
-    if (a->cfg.nfiles) {
-        char state[4200];
-        snprintf(state, sizeof state, "%s/file_positions.json", a->state_dir);
-        struct tld_collector_opts co = {
-            .cfg = &a->cfg,
-            .spool = a->spool,
-            .spool_holder = HOLDER_COLLECTOR,
-            .state_file = state,
-            .log = &a->log,
-            .meta = {tld_meta_lookup, a->meta},
-        };
-        if ((rc = tld_collector_new(&co, &a->collector)) != 0) {
-            tld_log_error(&a->log, "collector: cannot start: %s", tld_err_str(rc));
-            return rc;
-        }
-    }
-    if (a->cfg.docker.enabled) {
-        char cursor[4200];
-        snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", a->state_dir);
-        struct tld_listener_opts lo = {
-            .cfg = &a->cfg.docker,
-            .spool = a->spool,
-            .spool_holder = HOLDER_DOCKER,
-            .cursor_file = cursor,
-            .log = &a->log,
-            .meta = a->meta,
-        };
-        if ((rc = tld_listener_new(&lo, &a->listener)) != 0) {
-            tld_log_error(&a->log, "docker listener: cannot start: %s", tld_err_str(rc));
-            return rc;
-        }
-    }
-    if (a->output) {
-        if ((rc = tld_output_new(a->spool, a->output, &a->log, &a->out)) != 0)
+    if (a->args.output) {
+        if ((rc = tld_output_new(a->spool, a->args.output, &a->log, &a->out)) != 0)
             return rc;
     } else if (a->cfg.nservers) {
-        if ((rc = tld_agent_uplink_start(a->root, a->configs, a->nconfigs, &a->cfg, a->spool,
-                                         a->spool_dir, &a->log, &a->uplink)) != 0)
+        if ((rc = tld_agent_uplink_start(a->args.root, a->args.configs, a->args.nconfigs, &a->cfg,
+                                         a->spool, a->spool_dir, &a->log, &a->uplink)) != 0)
             return rc;
     } else {
         tld_log_warn(&a->log, "no --output: events stay in the spool (bounded by <spool>"
                               "<max_size>) until a consumer takes them");
     }
-    if (a->collector) {
-        if (pthread_create(&a->t_collector, NULL, collector_main, a) != 0)
-            return TLD_ENOMEM;
-        a->have_collector = true;
-    }
-    if (a->listener && (rc = tld_listener_start(a->listener)) != 0)
+    if ((rc = tld_sources_start(a->sources)) != 0)
         return rc;
     if (a->out) {
         if (pthread_create(&a->t_output, NULL, output_main, a) != 0)
@@ -373,12 +241,7 @@ static int start(struct agent *a)
 
 static void stop(struct agent *a)
 {
-    if (a->listener)
-        tld_listener_stop(a->listener);
-    if (a->have_collector) {
-        tld_collector_stop(a->collector);
-        pthread_join(a->t_collector, NULL);
-    }
+    tld_sources_stop(a->sources);
     /* Sent with the next start's first batch if the uplink cannot take it now. */
     if (a->spool)
         lifecycle_event(a, "agent_stopped", "");
@@ -390,78 +253,63 @@ static void stop(struct agent *a)
     a->uplink = NULL;
     if (a->spool)
         write_stats(a);
-    tld_listener_free(a->listener);
-    tld_collector_free(a->collector);
+    tld_sources_free(a->sources);
     tld_output_free(a->out);
-    a->listener = NULL;
-    a->collector = NULL;
+    a->sources = NULL;
     a->out = NULL;
-    tld_meta_free(a->meta);
     tld_spool_close(a->spool);
 }
 
 int main(int argc, char **argv)
 {
-    struct agent a = {.root = "/var/threatlockdown", .pid_fd = -1};
+    struct agent a = {.pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
+    static const struct tld_daemon_argspec spec = {"tld-agent", true, true, false, usage};
+    int next;
+    if (tld_daemon_args_parse(&spec, argc, argv, &a.args, &next) != 0)
+        return 2;
+    int rc;
     if (load_config(&a) != 0) {
         fprintf(stderr, "tld-agent: configuration has errors\n");
         tld_agent_config_fini(&a.cfg);
         return 1;
     }
-    if (a.test_only) {
-        printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n", a.cfg.nfiles,
-               a.cfg.docker.enabled ? "on" : "off");
+    if (a.args.test_only) {
+        printf("tld-agent: configuration OK (%u localfile, docker listener %s)\n",
+               a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
         tld_agent_config_fini(&a.cfg);
         return 0;
     }
-    snprintf(a.spool_dir, sizeof a.spool_dir, "%s/queue/spool", a.root);
-    snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.root);
-    snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.root);
-    snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.root);
-    if (mkdirs(a.spool_dir) || mkdirs(a.state_dir) || mkdirs(a.run_dir) || mkdirs(a.logs_dir)) {
-        fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.root,
+    snprintf(a.spool_dir, sizeof a.spool_dir, "%s/queue/spool", a.args.root);
+    snprintf(a.state_dir, sizeof a.state_dir, "%s/queue/state", a.args.root);
+    snprintf(a.run_dir, sizeof a.run_dir, "%s/var/run", a.args.root);
+    snprintf(a.logs_dir, sizeof a.logs_dir, "%s/logs", a.args.root);
+    if (tld_mkdir_p(a.spool_dir, 0750) || tld_mkdir_p(a.state_dir, 0750) ||
+        tld_mkdir_p(a.run_dir, 0750) || tld_mkdir_p(a.logs_dir, 0750)) {
+        fprintf(stderr, "tld-agent: cannot create the directories under %s: %s\n", a.args.root,
                 strerror(errno));
         return 1;
     }
-    enum tld_log_level lvl = a.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO;
-    if (a.log_path && strcmp(a.log_path, "-") == 0) {
-        tld_log_init(&a.log, "tld-agent", stderr, lvl);
-    } else {
-        char lp[4200];
-        snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
-        if (tld_log_open(&a.log, "tld-agent", a.log_path ? a.log_path : lp, lvl) != 0) {
-            fprintf(stderr, "tld-agent: cannot open log %s\n", a.log_path ? a.log_path : lp);
-            return 1;
-        }
-    }
-    if (lock_pid(&a) != 0)
+    char lp[4200], pid_path[4200];
+    snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
+    if (tld_daemon_open_log(&a.log, "tld-agent", a.args.log_path, lp, a.args.debug) != 0)
+        return 1;
+    /* One agent per root. */
+    snprintf(pid_path, sizeof pid_path, "%s/tld-agent.pid", a.run_dir);
+    if (tld_daemon_lock_pid(pid_path, "tld-agent", &a.pid_fd) != 0)
         return 1;
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tld_daemon_signals(&set);
 
-    tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.root,
-                 a.cfg.nfiles, a.cfg.docker.enabled ? "on" : "off");
+    tld_log_info(&a.log, "starting (root %s, %u localfile, docker listener %s)", a.args.root,
+                 a.cfg.collect.nfiles, a.cfg.collect.docker.enabled ? "on" : "off");
     rc = start(&a);
     if (rc == 0) {
-        for (;;) {
-            struct timespec ts = {1, 0};
+        for (bool done = false; !done;) {
             write_stats(&a);
-            int sig = sigtimedwait(&set, NULL, &ts);
-            if (sig == SIGTERM || sig == SIGINT) {
-                tld_log_info(&a.log, "signal %d: stopping", sig);
-                break;
-            }
+            tld_daemon_wait(&set, &a.log, &done);
         }
     }
     stop(&a);

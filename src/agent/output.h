@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "agent/spool.h"
+#include "collect/spool.h"
 #include "common/log.h"
 
 struct tld_output;

@@ -14,12 +14,19 @@ struct tld_clock {
     void *ctx; /* for test clocks */
 };
 
-static inline int64_t tld_clock_system_now(const struct tld_clock *clock)
+/* Wall-clock now in nanoseconds since the epoch, for timestamps (never for timeouts: those
+ * use common/deadline.h, which a clock step cannot move). */
+static inline int64_t tld_wall_ns(void)
 {
-    (void)clock;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t tld_clock_system_now(const struct tld_clock *clock)
+{
+    (void)clock;
+    return tld_wall_ns();
 }
 
 /* The real clock. */

@@ -24,6 +24,13 @@ enum tld_err {
     TLD_ECORRUPT = -14, /* on-disk data failed its checksum/framing */
 };
 
+/*
+ * Room for the reason behind an error, for functions whose failures need more than a code to be
+ * acted on (a TLS alert, a certificate check, a registry line): they take `char why[TLD_WHY_MAX]`,
+ * fill it only when they return an error, and leave the logging to the caller.
+ */
+#define TLD_WHY_MAX 256
+
 /* A short static English text for an error code (never NULL). */
 const char *tld_err_str(int err);
 

@@ -2,6 +2,8 @@
  * down the recursion, so hostile nesting fails at TLD_JSCAN_MAX_DEPTH. */
 #include "common/jscan.h"
 
+#include "common/err.h"
+
 #include <string.h>
 
 static void ws(struct tld_jscan *j)
@@ -255,20 +257,22 @@ bool tld_jscan_skip(struct tld_jscan *j)
     return skip_at(j, 1);
 }
 
-int tld_jscan_member(struct tld_jscan *j, bool first, struct tld_sv *key)
+int tld_jscan_member(struct tld_jscan *j, bool first, struct tld_sv *key, bool *got)
 {
+    *got = false;
     if (eat(j, '}'))
         return 0;
     if (!first && !eat(j, ','))
-        return -1;
+        return TLD_EPARSE;
     ws(j);
     const char *k = j->p + 1;
     if (!tld_jscan_string(j, NULL))
-        return -1;
+        return TLD_EPARSE;
     *key = tld_sv_make(k, (size_t)(j->p - 1 - k));
     if (!eat(j, ':'))
-        return -1;
-    return 1;
+        return TLD_EPARSE;
+    *got = true;
+    return 0;
 }
 
 bool tld_jscan_done(struct tld_jscan *j)

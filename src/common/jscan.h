@@ -26,9 +26,10 @@ static inline struct tld_jscan tld_jscan_of(struct tld_sv s)
 
 /* Expect '{'. */
 bool tld_jscan_object(struct tld_jscan *j);
-/* Next member of the object being walked: 1 with its raw key (the scanner then stands at the
- * value, which the caller must read or skip), 0 at the closing '}', -1 on malformed input. */
-int tld_jscan_member(struct tld_jscan *j, bool first, struct tld_sv *key);
+/* Next member of the object being walked: *got true with its raw key (the scanner then stands
+ * at the value, which the caller must read or skip), false at the closing '}'. 0 or
+ * TLD_EPARSE on malformed input. */
+int tld_jscan_member(struct tld_jscan *j, bool first, struct tld_sv *key, bool *got);
 /* A string value, unescaped into out (NULL: only checked). */
 bool tld_jscan_string(struct tld_jscan *j, struct tld_sb *out);
 /* An integer value (a fraction of zeros, as some tools print, is accepted). */

@@ -15,30 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 
-long long tld_net_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-long long tld_net_deadline(int ms)
-{
-    return ms < 0 ? -1 : tld_net_mono_ns() + (long long)ms * 1000000LL;
-}
-
-int tld_net_wait(int fd, short events, long long deadline_ns, int cancel_fd)
+int tld_net_wait(int fd, short events, int64_t deadline_ns, int cancel_fd)
 {
     for (;;) {
-        int timeout = -1;
-        if (deadline_ns >= 0) {
-            long long left = deadline_ns - tld_net_mono_ns();
-            if (left <= 0)
-                return TLD_ETIMEOUT;
-            timeout = (int)((left + 999999) / 1000000);
-        }
+        int timeout = tld_deadline_left_ms(deadline_ns);
+        if (timeout == 0)
+            return TLD_ETIMEOUT;
         struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = cancel_fd, .events = POLLIN}};
         int n = poll(p, cancel_fd >= 0 ? 2 : 1, timeout);
         if (n < 0) {
@@ -163,7 +148,7 @@ int tld_net_connect(const char *host, unsigned port, int timeout_ms, int cancel_
     struct addrinfo *res = NULL;
     if (getaddrinfo(host, ps, &hints, &res) != 0)
         return TLD_EINVAL;
-    long long deadline = tld_net_deadline(timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     int rc = TLD_EIO;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

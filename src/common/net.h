@@ -8,6 +8,7 @@
 #define TLD_COMMON_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TLD_NET_ADDR_MAX 64 /* printable address with port, e.g. "[::1]:1514" */
 
@@ -30,12 +31,9 @@ int tld_net_split(const char *s, unsigned defport, char *host, size_t hostn, uns
 /* The printable IP address (no port) of the socket's peer, or "unknown". */
 void tld_net_peer_ip(int fd, char ip[TLD_NET_ADDR_MAX]);
 
-/* Wait until fd is ready for `events` (POLLIN/POLLOUT) or the deadline (CLOCK_MONOTONIC ns;
- * -1 = none) passes: 0, TLD_ETIMEOUT, TLD_ECLOSED (cancel_fd readable) or TLD_EIO. */
-int tld_net_wait(int fd, short events, long long deadline_ns, int cancel_fd);
-
-/* CLOCK_MONOTONIC now in ns, and a deadline `ms` from now (-1 when ms < 0). */
-long long tld_net_mono_ns(void);
-long long tld_net_deadline(int ms);
+/* Wait until fd is ready for `events` (POLLIN/POLLOUT) or the deadline (common/deadline.h;
+ * TLD_DEADLINE_NONE = none) passes: 0, TLD_ETIMEOUT, TLD_ECLOSED (cancel_fd readable) or TLD_EIO.
+ */
+int tld_net_wait(int fd, short events, int64_t deadline_ns, int cancel_fd);
 
 #endif

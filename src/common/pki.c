@@ -2,8 +2,6 @@
 #include "common/pki.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -21,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 
 #define CA_DAYS     (20 * 366)
 #define SERVER_DAYS (10 * 366)
@@ -35,7 +34,7 @@ static void __attribute__((format(printf, 2, 3))) why_set(char *why, const char 
     if (why) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(why, TLD_PKI_WHY_MAX, fmt, ap);
+        vsnprintf(why, TLD_WHY_MAX, fmt, ap);
         va_end(ap);
     }
     ERR_clear_error();
@@ -48,37 +47,19 @@ int tld_pki_key_new(EVP_PKEY **out)
     return *out ? 0 : TLD_ENOMEM;
 }
 
-/* Write through `path.tmp`, fsync, rename, fsync the directory. */
+/* Render with `fn` into memory, then replace `path` with it (common/fsutil.h). The buffer is
+ * the secure kind because it may hold a private key. */
 static int write_atomic(const char *path, mode_t mode, int (*fn)(BIO *, void *), void *arg)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return TLD_EIO;
-    BIO *b = BIO_new_fd(fd, BIO_NOCLOSE);
-    int ok = b && fn(b, arg) == 1 && BIO_flush(b) == 1;
-    BIO_free(b);
+    BIO *b = BIO_new(BIO_s_secmem());
+    char *p = NULL;
+    long n = 0;
+    int rc = b && fn(b, arg) == 1 && (n = BIO_get_mem_data(b, &p)) >= 0 ? 0 : TLD_EIO;
     ERR_clear_error();
-    if (!ok || fsync(fd) != 0) {
-        close(fd);
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    char d[4200];
-    snprintf(d, sizeof d, "%s", path);
-    int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    if (rc == 0)
+        rc = tld_file_replace(path, p, (size_t)n, mode);
+    BIO_free(b);
+    return rc == 0 ? 0 : TLD_EIO;
 }
 
 static int bio_key(BIO *b, void *k)
@@ -184,23 +165,23 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
     X509V3_set_ctx(&v3, issuer, cert, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
     if (!ext)
-        return -1;
+        return TLD_EINVAL;
     int ok = X509_add_ext(cert, ext, -1);
     X509_EXTENSION_free(ext);
-    return ok == 1 ? 0 : -1;
+    return ok == 1 ? 0 : TLD_EINVAL;
 }
 
 static int set_name(X509_NAME *name, const char *ou, const char *cn)
 {
     if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                    (const unsigned char *)"ThreatLockDown", -1, -1, 0) != 1)
-        return -1;
+        return TLD_EINVAL;
     if (ou && X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1,
                                          -1, 0) != 1)
-        return -1;
+        return TLD_EINVAL;
     if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
                                    0) != 1)
-        return -1;
+        return TLD_EINVAL;
     return 0;
 }
 
@@ -272,7 +253,7 @@ static void path_in(char *out, size_t n, const char *dir, const char *name)
     snprintf(out, n, "%s/%s", dir, name);
 }
 
-int tld_pki_ca_load(const char *dir, struct tld_pki_ca *ca, char why[TLD_PKI_WHY_MAX])
+int tld_pki_ca_load(const char *dir, struct tld_pki_ca *ca, char why[TLD_WHY_MAX])
 {
     memset(ca, 0, sizeof *ca);
     char p[4200];
@@ -304,8 +285,7 @@ void tld_pki_ca_fini(struct tld_pki_ca *ca)
     ca->cert = NULL;
 }
 
-int tld_pki_ca_ensure(const char *dir, const char *server_cn, bool *created,
-                      char why[TLD_PKI_WHY_MAX])
+int tld_pki_ca_ensure(const char *dir, const char *server_cn, bool *created, char why[TLD_WHY_MAX])
 {
     *created = false;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -443,7 +423,7 @@ static int csr_parse(struct tld_sv csr_pem, X509_REQ **out, char *why)
     return 0;
 }
 
-int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_PKI_WHY_MAX])
+int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_WHY_MAX])
 {
     X509_REQ *req;
     int rc = csr_parse(csr_pem, &req, why);
@@ -452,8 +432,7 @@ int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_PKI_WHY_MAX])
 }
 
 int tld_pki_issue(const struct tld_pki_ca *ca, struct tld_sv csr_pem, const char *agent_id,
-                  unsigned days, struct tld_sb *cert_pem, uint8_t sha256[32],
-                  char why[TLD_PKI_WHY_MAX])
+                  unsigned days, struct tld_sb *cert_pem, uint8_t sha256[32], char why[TLD_WHY_MAX])
 {
     X509_REQ *req;
     int rc = csr_parse(csr_pem, &req, why);

@@ -21,9 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "common/str.h"
-
-#define TLD_PKI_WHY_MAX 256
 
 /* The manager's CA: key and certificate (owned). */
 struct tld_pki_ca {
@@ -53,9 +52,8 @@ int tld_pki_cert_cn(X509 *cert, char *buf, size_t n);
  * chain to it is replaced. `server_cn` names the manager (its host name). *created says
  * whether the CA was made now.
  */
-int tld_pki_ca_ensure(const char *dir, const char *server_cn, bool *created,
-                      char why[TLD_PKI_WHY_MAX]);
-int tld_pki_ca_load(const char *dir, struct tld_pki_ca *ca, char why[TLD_PKI_WHY_MAX]);
+int tld_pki_ca_ensure(const char *dir, const char *server_cn, bool *created, char why[TLD_WHY_MAX]);
+int tld_pki_ca_load(const char *dir, struct tld_pki_ca *ca, char why[TLD_WHY_MAX]);
 void tld_pki_ca_fini(struct tld_pki_ca *ca);
 
 /* A certificate request (PEM) for `key` with subject CN=cn. */
@@ -68,10 +66,10 @@ int tld_pki_csr_new(EVP_PKEY *key, const char *cn, struct tld_sb *pem);
  */
 int tld_pki_issue(const struct tld_pki_ca *ca, struct tld_sv csr_pem, const char *agent_id,
                   unsigned days, struct tld_sb *cert_pem, uint8_t sha256[32],
-                  char why[TLD_PKI_WHY_MAX]);
+                  char why[TLD_WHY_MAX]);
 
 /* Check a PEM request only (what tld_pki_issue checks first). */
-int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_PKI_WHY_MAX]);
+int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_WHY_MAX]);
 
 /* scrypt hash of a password in the format above (NUL-terminated, < 200 bytes). */
 int tld_pki_password_hash(struct tld_sv password, char out[200]);

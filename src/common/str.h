@@ -41,6 +41,21 @@ bool tld_sv_eq_nocase(struct tld_sv a, struct tld_sv b);
 bool tld_sv_starts_with(struct tld_sv s, struct tld_sv prefix);
 /* Index of the first c in s, or -1. */
 long tld_sv_index(struct tld_sv s, char c);
+/*
+ * Walk the pieces of s between separators sep: *at starts at 0; each call sets *piece and moves
+ * *at past it, and false means no piece is left. Empty pieces count, so "a,,b" has three and ""
+ * one.
+ */
+static inline bool tld_sv_next_piece(struct tld_sv s, char sep, size_t *at, struct tld_sv *piece)
+{
+    if (*at > s.n)
+        return false;
+    const char *e = *at < s.n ? memchr(s.p + *at, sep, s.n - *at) : NULL;
+    size_t end = e ? (size_t)(e - s.p) : s.n;
+    *piece = tld_sv_make(s.p + *at, end - *at);
+    *at = end + 1;
+    return true;
+}
 /* Strip ASCII spaces, tabs, CR and LF at both ends. */
 struct tld_sv tld_sv_trim(struct tld_sv s);
 /* Parse a whole view as a non-negative decimal integer <= max; false on anything else. */

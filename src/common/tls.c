@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/net.h"
 #include "common/proto.h"
@@ -37,7 +38,7 @@ struct tld_tls_conn {
 static void set_why(char *why, const char *text)
 {
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s", text);
+        snprintf(why, TLD_WHY_MAX, "%s", text);
 }
 
 /* The most useful text OpenSSL has about the last failure (and clear its queue). */
@@ -51,11 +52,11 @@ static void openssl_why(char *why, const char *prefix)
     }
     ERR_clear_error();
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
+        snprintf(why, TLD_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
 }
 
 int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
-                    char why[TLD_TLS_WHY_MAX])
+                    char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_tls_ctx *ctx = calloc(1, sizeof *ctx);
@@ -158,7 +159,7 @@ static void verify_why(struct tld_tls_conn *c, char *why, const char *what)
     }
     ERR_clear_error();
     if (why)
-        snprintf(why, TLD_TLS_WHY_MAX, "%s%s%s", what, *detail ? ": " : "", detail);
+        snprintf(why, TLD_WHY_MAX, "%s%s%s", what, *detail ? ": " : "", detail);
 }
 
 static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms, bool server,
@@ -179,7 +180,7 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
         tld_tls_close(c);
         return TLD_ETLS;
     }
-    long long deadline = tld_net_deadline(timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
         ERR_clear_error();
         int r = server ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
@@ -205,13 +206,13 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
 }
 
 int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                   struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+                   struct tld_tls_conn **out, char why[TLD_WHY_MAX])
 {
     return handshake(ctx, fd, cancel_fd, timeout_ms, true, out, why);
 }
 
 int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                    struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX])
+                    struct tld_tls_conn **out, char why[TLD_WHY_MAX])
 {
     return handshake(ctx, fd, cancel_fd, timeout_ms, false, out, why);
 }
@@ -263,7 +264,7 @@ int tld_tls_peer_identity(struct tld_tls_conn *c, char *cn, size_t cnn, uint8_t 
 
 int tld_tls_read(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, int timeout_ms)
 {
-    long long deadline = tld_net_deadline(timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
         ERR_clear_error();
         size_t r = 0;
@@ -283,7 +284,7 @@ int tld_tls_read(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, int t
 
 int tld_tls_write(struct tld_tls_conn *c, const void *buf, size_t n, int timeout_ms)
 {
-    long long deadline = tld_net_deadline(timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     const char *p = buf;
     while (n) {
         ERR_clear_error();
@@ -331,17 +332,13 @@ int tld_tls_send_frame(struct tld_tls_conn *c, unsigned type, struct tld_sv payl
     return tld_tls_write(c, c->wbuf.p, c->wbuf.n, timeout_ms);
 }
 
-static int read_full(struct tld_tls_conn *c, void *buf, size_t n, long long deadline)
+static int read_full(struct tld_tls_conn *c, void *buf, size_t n, int64_t deadline)
 {
     char *p = buf;
     while (n) {
-        int ms = -1;
-        if (deadline >= 0) {
-            long long left = deadline - tld_net_mono_ns();
-            if (left <= 0)
-                return TLD_ETIMEOUT;
-            ms = (int)((left + 999999) / 1000000);
-        }
+        int ms = tld_deadline_left_ms(deadline);
+        if (ms == 0)
+            return TLD_ETIMEOUT;
         size_t got = 0;
         int rc = tld_tls_read(c, p, n, &got, ms);
         if (rc)
@@ -355,7 +352,7 @@ static int read_full(struct tld_tls_conn *c, void *buf, size_t n, long long dead
 int tld_tls_recv_frame(struct tld_tls_conn *c, unsigned *type, struct tld_sv *payload,
                        size_t max_len, int timeout_ms)
 {
-    long long deadline = tld_net_deadline(timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     uint8_t h[TLD_PROTO_HEADER];
     int rc = read_full(c, h, sizeof h, deadline);
     if (rc)

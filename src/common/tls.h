@@ -20,9 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "common/str.h"
-
-#define TLD_TLS_WHY_MAX 256
 
 struct tld_tls_ctx;
 struct tld_tls_conn;
@@ -38,16 +37,16 @@ struct tld_tls_ctx_opts {
 
 /* 0, or TLD_ETLS / TLD_EIO with a reason in why. */
 int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
-                    char why[TLD_TLS_WHY_MAX]);
+                    char why[TLD_WHY_MAX]);
 void tld_tls_ctx_free(struct tld_tls_ctx *ctx);
 
 /* Handshake on `fd` (taken over: closed on failure and by tld_tls_close). On failure the
  * reason (e.g. "certificate verify failed: unable to get local issuer certificate", "peer did
  * not return a certificate", "wrong version number") is in why. */
 int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                   struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX]);
+                   struct tld_tls_conn **out, char why[TLD_WHY_MAX]);
 int tld_tls_connect(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
-                    struct tld_tls_conn **out, char why[TLD_TLS_WHY_MAX]);
+                    struct tld_tls_conn **out, char why[TLD_WHY_MAX]);
 /* Send close_notify (best effort, without waiting) and close the socket. NULL is a no-op. */
 void tld_tls_close(struct tld_tls_conn *c);
 

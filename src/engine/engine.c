@@ -11,8 +11,8 @@
 
 #include "common/err.h"
 #include "engine/alert.h"
-#include "engine/decoder.h"
-#include "engine/predecode.h"
+#include "engine/decode/decoder.h"
+#include "engine/decode/predecode.h"
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_MAX   (16 * 1024 * 1024)

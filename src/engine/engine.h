@@ -15,7 +15,7 @@
 
 #include "common/str.h"
 #include "engine/event.h"
-#include "engine/rule.h"
+#include "engine/rules/rule.h"
 #include "engine/ruleset.h"
 
 struct tld_engine_state;

@@ -9,9 +9,9 @@
 #define TLD_ENGINE_RULESET_H
 
 #include "common/diag.h"
-#include "engine/decoder.h"
-#include "engine/lists.h"
-#include "engine/rule.h"
+#include "engine/decode/decoder.h"
+#include "engine/rules/lists.h"
+#include "engine/rules/rule.h"
 
 /* A CDB list: the name rules use (<list>etc/lists/x</list>) and the file holding it. */
 struct tld_ruleset_list {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/str.h"
 #include "common/tls.h"
 
@@ -145,7 +146,7 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        snprintf(why, 256, "%.160s: cannot read: %.60s", r->path, strerror(errno));
+        snprintf(why, TLD_WHY_MAX, "%.160s: cannot read: %.60s", r->path, strerror(errno));
         return TLD_EIO;
     }
     struct stat st;
@@ -209,7 +210,7 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         rc = TLD_EIO;
     fclose(f);
     if (rc) {
-        snprintf(why, 256, "%.200s:%u: malformed agent record", r->path, lineno);
+        snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
         free(v);
         return rc;
     }
@@ -259,12 +260,11 @@ static bool changed_on_disk(struct tld_agents *r)
 
 static int write_file(struct tld_agents *r)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
-        return TLD_EIO;
-    fchmod(fileno(f), 0640);
+        return TLD_ENOMEM;
     fprintf(f,
             "# ThreatLockDown agent registry; written by tld-manager, do not edit while it runs.\n"
             "# id name registration_ip registered_epoch state certificate_sha256 "
@@ -279,23 +279,10 @@ static int write_file(struct tld_agents *r)
                 (long long)a->registered_s, a->removed ? "removed" : "active", fp,
                 (long long)a->removed_s);
     }
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, r->path) != 0) {
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", r->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
+    int rc = fclose(f) == 0 ? tld_file_replace(r->path, text, len, 0640) : TLD_ENOMEM;
+    free(text);
+    if (rc)
+        return rc;
     struct stat st;
     if (stat(r->path, &st) == 0) {
         r->dev = st.st_dev;
@@ -347,7 +334,7 @@ static void load_status(struct tld_agents *r)
 }
 
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
-                    char why[256])
+                    char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_agents *r = calloc(1, sizeof *r);
@@ -415,7 +402,7 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
                       tld_agents_issue_fn issue, void *ctx, unsigned *id, unsigned *replaced)
 {
     *replaced = 0;
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     int lk = lock_file(r, LOCK_EX);
     int rc = lk < 0 ? TLD_EIO : 0;
@@ -475,7 +462,7 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
 
 int tld_agents_remove(struct tld_agents *r, unsigned id)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     int lk = lock_file(r, LOCK_EX);
     int rc = lk < 0 ? TLD_EIO : 0;
@@ -519,7 +506,7 @@ int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp
 
 int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
     if (!changed_on_disk(r)) {
         pthread_mutex_unlock(&r->mu);
@@ -674,18 +661,14 @@ int tld_agents_save_status(struct tld_agents *r)
     cJSON_Delete(root);
     if (!text)
         return TLD_ENOMEM;
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->status_path);
-    FILE *f = fopen(tmp, "we");
-    int rc = TLD_EIO;
-    if (f) {
-        bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        ok = (fclose(f) == 0) && ok;
-        if (ok && rename(tmp, r->status_path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
+    size_t n = strlen(text);
+    char *line = realloc(text, n + 2);
+    if (!line) {
+        free(text);
+        return TLD_ENOMEM;
     }
-    free(text);
+    line[n] = '\n';
+    int rc = tld_file_replace(r->status_path, line, n + 1, 0666);
+    free(line);
     return rc;
 }

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "common/net.h"
 #include "common/proto.h"
 
@@ -61,7 +62,7 @@ struct tld_agents;
 /* Load (or create) the registry in var_dir. A malformed file is TLD_ECORRUPT with the line in
  * why (the manager refuses to start rather than lose agents). */
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
-                    char why[256]);
+                    char why[TLD_WHY_MAX]);
 void tld_agents_close(struct tld_agents *r);
 
 /* Signs the new agent's certificate once its id is known; fills the fingerprint. */

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 
 #define SLOT_SIZE  8192
 #define REC_HEADER 88
@@ -75,21 +76,6 @@ static int day_of(int64_t t_s)
 static int today(const struct tld_alerts_out *a)
 {
     return day_of(tld_clock_now(&a->clock) / 1000000000);
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[4300];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return TLD_EIO;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? TLD_EIO : 0;
 }
 
 static void put64(uint8_t *p, uint64_t v)
@@ -405,9 +391,9 @@ int tld_alerts_out_open(const struct tld_alerts_out_opts *o, struct tld_alerts_o
     tld_sb_init(&a->abuf, 1u << 30);
     tld_sb_init(&a->rbuf, 1u << 30);
     int64_t amtime = 0;
-    int rc = mkdirs(a->adir);
+    int rc = tld_mkdir_p(a->adir, 0750);
     if (rc == 0)
-        rc = mkdirs(a->rdir);
+        rc = tld_mkdir_p(a->rdir, 0750);
     if (rc == 0)
         rc = open_file(a->apath, &a->afd, &a->asize, &a->aino, &amtime);
     if (rc == 0 && o->archives)
@@ -547,20 +533,6 @@ int tld_alerts_out_add_archive(struct tld_alerts_out *a, int64_t time_s, struct 
     return a->rbuf.oom || a->rbuf.truncated ? TLD_ENOMEM : 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return TLD_EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
 {
     if (a->cur.n == 0 && a->rbuf.n == 0) {
@@ -578,9 +550,9 @@ int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
     int rc = rec_write(a, &a->cur);
     /* Archives before alerts: recovery relies on this order (alerts.h). */
     if (rc == 0 && a->rbuf.n)
-        rc = write_all(a->rfd, a->rbuf.p, a->rbuf.n);
+        rc = tld_write_all(a->rfd, a->rbuf.p, a->rbuf.n);
     if (rc == 0 && a->abuf.n)
-        rc = write_all(a->afd, a->abuf.p, a->abuf.n);
+        rc = tld_write_all(a->afd, a->abuf.p, a->abuf.n);
     if (rc) {
         tld_log_error(a->o.log, "cannot write alerts: %s", strerror(errno));
         return rc;
@@ -629,7 +601,7 @@ static void rotated_name(const char *base, const char *prefix, int day, char *ou
         m = 1;
     char dir[4400];
     snprintf(dir, sizeof dir, "%s/%04d/%s", base, y, months[m - 1]);
-    mkdirs(dir);
+    tld_mkdir_p(dir, 0750);
     for (int k = 0; k < 1000; k++) {
         char suffix[16] = "";
         if (k)

@@ -10,10 +10,11 @@
  *              rate_limit_requests, rate_limit_period, cert_days, max_agents
  *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection
  * `<localfile>`, `<wodle name="docker-listener">`, `<logcollector>` and `<spool>` configure the
- * manager's local collector and are parsed by the agent's loader (agent/config.h), which skips
+ * manager's local collector and are parsed by collect/collect_config.h, which skips
  * the manager's sections just as this loader skips the agent's.
  *
- * Each element is a row of a table (section, name, kind, place, bounds); an element no row
+ * Each element is a row of a section table (common/conftab.h: name, kind, place, bounds), so
+ * durations and sizes are spelled as in every configuration file; an element no row
  * names is an error with file:line; Wazuh options that have no meaning here are listed as
  * "ignored" rows and produce a warning, so a pasted ossec.conf loads. Relative paths are
  * relative to the installation root, as in Wazuh (`ruleset/decoders`, `etc/rules`).

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/pki.h"
 #include "common/proto.h"
@@ -36,24 +37,24 @@ static void count(struct tld_enroll_server *s, uint64_t *field)
 }
 
 int tld_enroll_parse(struct tld_sv payload, struct tld_msg_enroll_req *req, unsigned *code,
-                     char reason[256])
+                     char reason[TLD_WHY_MAX])
 {
     if (tld_msg_enroll_req_get(payload.p, payload.n, req) != 0) {
         *code = TLD_PCODE_PROTOCOL;
-        snprintf(reason, 256, "malformed enrollment request");
+        snprintf(reason, TLD_WHY_MAX, "malformed enrollment request");
         return TLD_EPARSE;
     }
     if (!tld_proto_name_valid(req->name)) {
         *code = TLD_PCODE_BAD_NAME;
-        snprintf(reason, 256,
+        snprintf(reason, TLD_WHY_MAX,
                  "invalid agent name (1 to %d characters of A-Z, a-z, 0-9, '.', '_', '-')",
                  TLD_PROTO_MAX_NAME);
         return TLD_EINVAL;
     }
-    char why[TLD_PKI_WHY_MAX];
+    char why[TLD_WHY_MAX];
     if (tld_pki_csr_check(req->csr_pem, why) != 0) {
         *code = TLD_PCODE_BAD_CSR;
-        snprintf(reason, 256, "%s", why);
+        snprintf(reason, TLD_WHY_MAX, "%s", why);
         return TLD_EINVAL;
     }
     return 0;
@@ -63,7 +64,7 @@ struct issue_ctx {
     struct tld_enroll_server *s;
     struct tld_sv csr;
     struct tld_sb *cert_pem;
-    char why[TLD_PKI_WHY_MAX];
+    char why[TLD_WHY_MAX];
 };
 
 static int issue_cb(void *arg, const char *agent_id, uint8_t fp[32])
@@ -99,7 +100,7 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
     struct tld_msg_enroll_req req;
     memset(&req, 0, sizeof req);
     unsigned code;
-    char reason[256];
+    char reason[TLD_WHY_MAX];
     if (tld_enroll_parse(payload, &req, &code, reason) != 0) {
         if (code == TLD_PCODE_PROTOCOL)
             count(s, &s->st.malformed);
@@ -164,13 +165,11 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
     char ip[TLD_NET_ADDR_MAX];
     tld_net_peer_ip(fd, ip);
     count(s, &s->st.requests);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    bool allowed = tld_ratelimit_take(&s->rl, ip, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
-    char why[TLD_TLS_WHY_MAX];
+    bool allowed = tld_ratelimit_take(&s->rl, ip, tld_mono_ns());
+    char why[TLD_WHY_MAX];
     struct tld_tls_conn *c = NULL;
     int timeout = s->o.timeout_ms ? s->o.timeout_ms : 10000;
-    long long deadline = tld_net_deadline(timeout);
+    int64_t deadline = tld_deadline_in(timeout);
     if (tld_tls_accept(s->tls, fd, cancel_fd, timeout, &c, why) != 0) {
         count(s, &s->st.tls_failures);
         tld_log_warn(s->o.log, "enrollment: %s: %s", addr, why);
@@ -183,7 +182,7 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
      * gets its answer in order instead of a reset in the middle of its write. */
     unsigned rtype = 0;
     struct tld_sv payload;
-    int left = (int)((deadline - tld_net_mono_ns()) / 1000000);
+    int left = tld_deadline_left_ms(deadline);
     int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
     if (rc != 0 && rc != TLD_EPROTO) {
         count(s, &s->st.malformed);
@@ -209,7 +208,7 @@ static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
 }
 
 int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_server **out,
-                          char why[256])
+                          char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_enroll_server *s = calloc(1, sizeof *s);
@@ -219,25 +218,22 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
     pthread_mutex_init(&s->mu, NULL);
     tld_sb_init(&s->ca_pem, TLD_PROTO_MAX_PEM);
     int rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
-    char pwhy[TLD_PKI_WHY_MAX] = "";
-    if (rc == 0 && (rc = tld_pki_ca_load(o->ca_dir, &s->ca, pwhy)) != 0)
-        snprintf(why, 256, "%s", pwhy);
+    if (rc == 0)
+        rc = tld_pki_ca_load(o->ca_dir, &s->ca, why);
     if (rc == 0 && (rc = tld_pki_cert_pem(s->ca.cert, &s->ca_pem)) != 0)
-        snprintf(why, 256, "cannot encode the CA certificate");
+        snprintf(why, TLD_WHY_MAX, "cannot encode the CA certificate");
     if (rc == 0) {
         char cert[4200], key[4200];
         snprintf(cert, sizeof cert, "%s/manager.crt", o->ca_dir);
         snprintf(key, sizeof key, "%s/manager.key", o->ca_dir);
         struct tld_tls_ctx_opts to = {.server = true, .cert_file = cert, .key_file = key};
-        char twhy[TLD_TLS_WHY_MAX];
-        if ((rc = tld_tls_ctx_new(&to, &s->tls, twhy)) != 0)
-            snprintf(why, 256, "%s", twhy);
+        rc = tld_tls_ctx_new(&to, &s->tls, why);
     }
     if (rc == 0) {
         struct tld_srv_opts so = {o->host, o->port, o->max_conns ? o->max_conns : 16, handle_conn,
                                   s};
         if ((rc = tld_srv_new(&so, &s->srv)) != 0)
-            snprintf(why, 256, "cannot listen on port %u: %s", o->port, strerror(errno));
+            snprintf(why, TLD_WHY_MAX, "cannot listen on port %u: %s", o->port, strerror(errno));
     }
     if (rc) {
         tld_enroll_server_free(s);

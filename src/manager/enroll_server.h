@@ -48,7 +48,7 @@ struct tld_enroll_stats {
 };
 
 int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_server **out,
-                          char why[256]);
+                          char why[TLD_WHY_MAX]);
 unsigned tld_enroll_server_port(const struct tld_enroll_server *s);
 int tld_enroll_server_start(struct tld_enroll_server *s);
 void tld_enroll_server_stop(struct tld_enroll_server *s);
@@ -66,6 +66,6 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
  * code (enum tld_proto_code) with a reason.
  */
 int tld_enroll_parse(struct tld_sv payload, struct tld_msg_enroll_req *req, unsigned *code,
-                     char reason[256]);
+                     char reason[TLD_WHY_MAX]);
 
 #endif

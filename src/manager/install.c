@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "manager/config.h"
 
 static const char local_decoder[] =
@@ -36,21 +37,6 @@ static const char local_rules[] =
     "    </rule>\n"
     "  </group>\n"
     "-->\n";
-
-static int mkdirs(const char *path, mode_t mode)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return TLD_EIO;
-        *p = '/';
-    }
-    return mkdir(buf, mode) != 0 && errno != EEXIST ? TLD_EIO : 0;
-}
 
 /* Write `text` to `path` unless it exists; *made says whether it was written. */
 static int write_new(const char *path, const char *text, mode_t mode, bool *made)
@@ -118,7 +104,7 @@ int tld_install_copy_tree(const char *from, const char *to)
     DIR *d = opendir(from);
     if (!d)
         return TLD_EIO;
-    int rc = mkdirs(to, 0750);
+    int rc = tld_mkdir_p(to, 0750);
     struct dirent *e;
     while (rc == 0 && (e = readdir(d))) {
         if (e->d_name[0] == '.')
@@ -173,18 +159,27 @@ int tld_install_layout(const char *root, const char *ruleset_src, bool *created_
         const char *path;
         mode_t mode;
     } dirs[] = {
-        {"etc", 0750},         {"etc/decoders", 0750},     {"etc/rules", 0750},
-        {"etc/lists", 0750},   {"ruleset/decoders", 0750}, {"ruleset/rules", 0750},
-        {"logs/alerts", 0750}, {"logs/archives", 0750},    {"queue/intake", 0750},
-        {"queue/local", 0750}, {"var/ca", 0700},           {"var/run", 0750},
+        {"etc", 0750},
+        {"etc/decoders", 0750},
+        {"etc/rules", 0750},
+        {"etc/lists", 0750},
+        {"ruleset/decoders", 0750},
+        {"ruleset/rules", 0750},
+        {"logs/alerts", 0750},
+        {"logs/archives", 0750},
+        {"queue/intake", 0750},
+        {"queue/local", 0750},
+        {"var", 0750},
+        {"var/ca", 0700},
+        {"var/run", 0750},
     };
     char p[PATH_MAX];
     *created_config = false;
-    if (mkdirs(root, 0750) != 0)
+    if (tld_mkdir_p(root, 0750) != 0)
         return TLD_EIO;
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         snprintf(p, sizeof p, "%s/%s", root, dirs[i].path);
-        if (mkdirs(p, dirs[i].mode) != 0) {
+        if (tld_mkdir_p(p, dirs[i].mode) != 0) {
             tld_log_error(log, "cannot create %s: %s", p, strerror(errno));
             return TLD_EIO;
         }

@@ -1,12 +1,13 @@
 /*
- * Intake journal (see journal.h). One mutex guards the segment list, the write position and
- * the watermarks; fdatasync runs outside it (one leader at a time, the others wait on a
- * condition variable and find their index covered). The reader works on its own descriptors
- * and buffer and takes the mutex only to learn how far it may read.
+ * Intake journal (see journal.h). The segments, frames and their recovery are a frame log
+ * (common/framelog.h) with the journal's settings; this file adds the records' body, the
+ * watermarks, group commit, the bound and the single reader. One mutex guards the log's
+ * segment table, the write position and the watermarks; fdatasync runs outside it (one leader
+ * at a time, the others wait on a condition variable and find their index covered). The reader
+ * works on its own descriptor and buffer and takes the mutex only to learn how far it may read.
  */
 #include "manager/journal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,16 +20,11 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/framelog.h"
 #include "common/proto.h"
+#include "manager/journal_int.h"
 
-#define MAX_SEGMENTS 65536
-#define MAX_STREAMS  (1u << 20)
-#define READ_CHUNK   (1u << 20)
-
-struct seg {
-    uint64_t first; /* index of its first record */
-    uint64_t bytes;
-};
+#define MAX_STREAMS (1u << 20)
 
 struct wm {
     unsigned agent;
@@ -46,14 +42,11 @@ struct tld_journal {
     pthread_cond_t sync_cv; /* a sync finished */
     pthread_cond_t room_cv; /* bytes were freed, or shutdown */
 
-    struct seg *segs;
-    unsigned nsegs, capsegs;
-    int cur_fd; /* last segment, open for append */
+    struct tld_framelog *fl; /* segments; the last one is appended to */
     uint64_t next_index;
     uint64_t synced_index;
     bool syncing;
     uint64_t released;
-    uint64_t bytes;
     bool shutdown;
     bool full;
 
@@ -65,127 +58,28 @@ struct tld_journal {
     struct tld_journal_stats st;
 
     /* reader */
-    int rd_fd;
-    uint64_t rd_seg_first;
-    uint64_t rd_off;   /* file offset of the next frame */
-    uint64_t rd_index; /* index expected at rd_off; 0 = not positioned */
-    /* What the last locked look-up saw, for the lock-free path of tld_journal_next: records
-     * below rd_synced are durable (synced_index only grows), and rd_after is the first index
-     * of the segment after the reader's (0: none then). */
+    struct tld_framelog_cursor rd;
+    /* The reader's segment as the last locked look-up saw it, for the lock-free path of
+     * tld_journal_next: records below rd_synced are durable (synced_index only grows) and
+     * inside rd_seg's bytes, and rd_after is the first index of the segment after it (0:
+     * none then). */
+    struct tld_framelog_seg rd_seg;
     uint64_t rd_synced, rd_after;
-    char *rd_buf;
-    size_t rd_cap;
-    uint64_t rd_buf_off; /* file offset of rd_buf[0] */
-    size_t rd_len;
 };
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
+/* The journal's frame log: every segment checked at open (the watermarks need each record),
+ * a sealed segment made durable when rolling, bodies bounded like the protocol's records. */
+const struct tld_framelog_params tld_journal_log_params = {
+    .prefix = "j-",
+    .suffix = ".log",
+    .max_payload = TLD_JOURNAL_MAX_BODY + 64,
+    .read_chunk = 1u << 20,
+    .legacy = TLD_FRAMELOG_SUM_UNKNOWN,
+    .sync = TLD_FRAMELOG_SYNC_AT_ROLL,
+    .check_all = true,
+};
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/*
- * CRC-32C (Castagnoli) of the frames: with SSE4.2 the processor computes it 8 bytes per
- * instruction, several times faster than a table; other machines use the table. Both give the
- * same value, so a journal moves between machines.
- */
-static uint32_t crc32c_table[256];
-static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
-static pthread_once_t crc32c_check = PTHREAD_ONCE_INIT;
-static bool crc32c_hw;
-
-static void crc32c_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-        crc32c_table[i] = c;
-    }
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    crc32c_hw = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
-{
-    while (n--)
-        crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-    return crc;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw8(uint32_t crc, const uint8_t *p,
-                                                             size_t n)
-{
-    uint64_t c = crc;
-    for (; n >= 8; n -= 8, p += 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        c = __builtin_ia32_crc32di(c, v);
-    }
-    uint32_t c32 = (uint32_t)c;
-    for (; n; n--)
-        c32 = __builtin_ia32_crc32qi(c32, *p++);
-    return c32;
-}
-#endif
-
-/* The standard check value; the hardware path is used only if it agrees with the table. */
-static void crc32c_selftest(void)
-{
-    if (~crc32c_sw(~0u, (const uint8_t *)"123456789", 9) != 0xe3069283u)
-        abort(); /* the table itself is wrong: never write a journal with it */
-#if defined(__x86_64__)
-    if (crc32c_hw && ~crc32c_hw8(~0u, (const uint8_t *)"123456789", 9) != 0xe3069283u)
-        crc32c_hw = false;
-#endif
-}
-
-static uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
-{
-    pthread_once(&crc32c_once, crc32c_init);
-    pthread_once(&crc32c_check, crc32c_selftest);
-    crc = ~crc;
-#if defined(__x86_64__)
-    if (crc32c_hw)
-        return ~crc32c_hw8(crc, buf, n);
-#endif
-    return ~crc32c_sw(crc, buf, n);
-}
-
-static uint32_t frame_crc(uint64_t index, const void *body, size_t n)
-{
-    uint8_t ib[8];
-    put_le64(ib, index);
-    return crc32c(crc32c(0, ib, 8), body, n);
-}
-
-static void seg_path(const struct tld_journal *j, uint64_t first, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s/j-%016" PRIx64 ".log", j->dir, first);
-}
+_Static_assert(TLD_JOURNAL_FRAME_HEADER == TLD_FRAMELOG_HEADER, "journal frames are log frames");
 
 static void fsync_dir(const char *dir)
 {
@@ -312,155 +206,45 @@ static int body_parse(const uint8_t *p, size_t n, struct tld_journal_rec *r)
     return 0;
 }
 
-/* Scan a segment at open: watermarks, last index, torn tail. */
-static int scan_segment(struct tld_journal *j, struct seg *s, bool last, uint64_t *next)
+/* Open's visitor: every record's watermark; a body that does not parse is damage. */
+static int note_record(void *ctx, uint64_t index, struct tld_sv body)
 {
-    char path[4200];
-    seg_path(j, s->first, path, sizeof path);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return TLD_EIO;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return TLD_EIO;
-    }
-    uint64_t size = (uint64_t)st.st_size, off = 0, expect = s->first;
-    uint8_t h[TLD_JOURNAL_FRAME_HEADER];
-    uint8_t *body = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    bool bad = false;
-    while (off < size) {
-        if (size - off < sizeof h || pread(fd, h, sizeof h, (off_t)off) != (ssize_t)sizeof h) {
-            bad = true;
-            break;
-        }
-        uint32_t len = get_le32(h), crc = get_le32(h + 4);
-        uint64_t idx = get_le64(h + 8);
-        if (len > TLD_JOURNAL_MAX_BODY + 64 || idx != expect || size - off - sizeof h < len) {
-            bad = true;
-            break;
-        }
-        if (cap < len) {
-            uint8_t *nb = realloc(body, len);
-            if (!nb) {
-                rc = TLD_ENOMEM;
-                break;
-            }
-            body = nb;
-            cap = len;
-        }
-        struct tld_journal_rec r;
-        if (pread(fd, body, len, (off_t)(off + sizeof h)) != (ssize_t)len ||
-            frame_crc(idx, body, len) != crc || body_parse(body, len, &r) != 0) {
-            bad = true;
-            break;
-        }
-        wm_note(j, r.agent, r.stream, r.seq);
-        off += sizeof h + len;
-        expect++;
-    }
-    free(body);
-    if (rc == 0 && bad) {
-        if (last) {
-            j->st.torn_bytes += size - off;
-            tld_log_warn(j->log,
-                         "intake journal: %s ends with %" PRIu64
-                         " bytes of an unfinished record; cut off",
-                         path, size - off);
-            if (ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0)
-                rc = TLD_EIO;
-            size = off;
-        } else {
-            j->st.corrupt++;
-            tld_log_error(j->log,
-                          "intake journal: %s is damaged at offset %" PRIu64 " (index %" PRIu64
-                          "); the rest of that segment is skipped",
-                          path, off, expect);
-        }
-    }
-    close(fd);
-    s->bytes = size;
-    if (expect > *next)
-        *next = expect;
-    return rc;
-}
-
-static int cmp_seg(const void *a, const void *b)
-{
-    uint64_t x = ((const struct seg *)a)->first, y = ((const struct seg *)b)->first;
-    return x < y ? -1 : x > y;
-}
-
-static int add_seg(struct tld_journal *j, uint64_t first)
-{
-    if (j->nsegs == MAX_SEGMENTS)
-        return TLD_ELIMIT;
-    if (j->nsegs == j->capsegs) {
-        unsigned cap = j->capsegs ? j->capsegs * 2 : 16;
-        struct seg *ns = realloc(j->segs, cap * sizeof *ns);
-        if (!ns)
-            return TLD_ENOMEM;
-        j->segs = ns;
-        j->capsegs = cap;
-    }
-    j->segs[j->nsegs++] = (struct seg){first, 0};
+    struct tld_journal *j = ctx;
+    struct tld_journal_rec r;
+    if (body_parse((const uint8_t *)body.p, body.n, &r) != 0)
+        return TLD_ECORRUPT;
+    wm_note(j, r.agent, r.stream, r.seq);
     return 0;
 }
 
 static int load(struct tld_journal *j)
 {
-    DIR *d = opendir(j->dir);
-    if (!d)
-        return TLD_EIO;
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        if (strlen(e->d_name) != 2 + 16 + 4 || strncmp(e->d_name, "j-", 2) != 0 ||
-            strcmp(e->d_name + 18, ".log") != 0)
-            continue;
-        char hex[17];
-        memcpy(hex, e->d_name + 2, 16);
-        hex[16] = 0;
-        char *end;
-        uint64_t v = strtoull(hex, &end, 16);
-        if (*end || v == 0)
-            continue;
-        rc = add_seg(j, v);
-    }
-    closedir(d);
-    if (rc)
-        return rc;
-    if (j->nsegs)
-        qsort(j->segs, j->nsegs, sizeof *j->segs, cmp_seg);
     uint64_t next = 1;
     wm_load(j, &next);
-    for (unsigned i = 0; rc == 0 && i < j->nsegs; i++) {
-        if (j->segs[i].first > next)
-            next = j->segs[i].first; /* a gap: records lost with a damaged segment */
-        rc = scan_segment(j, &j->segs[i], i + 1 == j->nsegs, &next);
-        j->bytes += j->segs[i].bytes;
-    }
-    j->next_index = next;
-    j->synced_index = next - 1;
-    j->released = j->nsegs ? j->segs[0].first : next;
-    return rc;
-}
-
-static int open_current(struct tld_journal *j)
-{
-    if (j->nsegs == 0) {
-        int rc = add_seg(j, j->next_index);
-        if (rc)
-            return rc;
-    }
-    char path[4200];
-    seg_path(j, j->segs[j->nsegs - 1].first, path, sizeof path);
-    j->cur_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (j->cur_fd < 0)
-        return TLD_EIO;
-    fsync_dir(j->dir);
+    int rc = tld_framelog_open(&tld_journal_log_params, j->dir, next, note_record, j, &j->fl);
+    if (rc != 0)
+        return rc;
+    const struct tld_framelog_recovery *rec = &j->fl->rec;
+    j->st.torn_bytes = rec->torn_bytes;
+    j->st.corrupt = rec->damaged;
+    j->st.lost = rec->lost;
+    if (rec->torn_bytes)
+        tld_log_warn(j->log,
+                     "intake journal: the last segment ended with %" PRIu64
+                     " bytes of an unfinished record; cut off",
+                     rec->torn_bytes);
+    if (rec->damaged || rec->lost)
+        tld_log_error(j->log,
+                      "intake journal: %" PRIu64 " damaged segment(s), %" PRIu64
+                      " record(s) lost; the rest is read",
+                      rec->damaged, rec->lost);
+    /* The snapshot may know of records a torn tail took away: their indexes are not reused,
+     * and frames stay consecutive within a segment. */
+    if (next > tld_framelog_next_seq(j->fl) && (rc = tld_framelog_roll(j->fl, next)) != 0)
+        return rc;
+    j->next_index = tld_framelog_next_seq(j->fl);
+    j->synced_index = j->next_index - 1;
+    j->released = j->fl->segs[0].first;
     return 0;
 }
 
@@ -475,6 +259,7 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
     j->o = *o;
     snprintf(j->dir, sizeof j->dir, "%s", o->dir);
     j->log = o->log;
+    j->rd.fd = -1; /* the cursor gets its log once the log is open */
     if (!j->o.segment_bytes) {
         j->o.segment_bytes = o->max_bytes / 8;
         if (j->o.segment_bytes > (64u << 20))
@@ -482,8 +267,6 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
     }
     if (!j->o.reserve_bytes)
         j->o.reserve_bytes = 1u << 20;
-    j->cur_fd = -1;
-    j->rd_fd = -1;
     pthread_mutex_init(&j->wmu, NULL);
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->data_cv, NULL);
@@ -495,12 +278,11 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
         rc = TLD_EIO;
     if (rc == 0)
         rc = load(j);
-    if (rc == 0)
-        rc = open_current(j);
     if (rc) {
         tld_journal_close(j);
         return rc;
     }
+    tld_framelog_cursor_init(&j->rd, j->fl);
     *out = j;
     return 0;
 }
@@ -509,16 +291,12 @@ void tld_journal_close(struct tld_journal *j)
 {
     if (!j)
         return;
-    if (j->cur_fd >= 0) {
-        fdatasync(j->cur_fd);
-        close(j->cur_fd);
-        if (j->nsegs)
-            wm_save(j);
+    tld_framelog_cursor_fini(&j->rd);
+    if (j->fl) {
+        tld_framelog_sync_now(j->fl);
+        wm_save(j);
+        tld_framelog_close(j->fl);
     }
-    if (j->rd_fd >= 0)
-        close(j->rd_fd);
-    free(j->rd_buf);
-    free(j->segs);
     free(j->wms);
     tld_sb_fini(&j->wbuf);
     pthread_mutex_destroy(&j->wmu);
@@ -529,25 +307,22 @@ void tld_journal_close(struct tld_journal *j)
     free(j);
 }
 
-/* Start a new segment at next_index; the old one is made durable first. Called locked. */
+/* Start a new segment at next_index; the log's policy makes the old one durable first. Called
+ * locked. */
 static int rotate(struct tld_journal *j)
 {
-    if (fdatasync(j->cur_fd) != 0)
-        return TLD_EIO;
+    int rc = tld_framelog_roll(j->fl, j->next_index);
+    if (rc != 0)
+        return rc;
     j->st.syncs++;
     j->synced_index = j->next_index - 1;
-    close(j->cur_fd);
-    j->cur_fd = -1;
-    int rc = add_seg(j, j->next_index);
-    if (rc)
-        return rc;
-    return open_current(j);
+    return 0;
 }
 
 static bool fits(const struct tld_journal *j, uint64_t bytes, unsigned flags)
 {
     uint64_t limit = j->o.max_bytes + ((flags & TLD_JOURNAL_RESERVE) ? j->o.reserve_bytes : 0);
-    return j->bytes + bytes <= limit;
+    return j->fl->bytes + bytes <= limit;
 }
 
 int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e, unsigned n,
@@ -562,8 +337,9 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
         need += TLD_JOURNAL_FRAME_HEADER + 48 + e[i].ip.n + e[i].record.n;
     }
     /* Appenders take turns on wmu; the state lock mu is held only briefly, so the reader and
-     * the syncers are not kept waiting while a batch is encoded and written. Watermarks change
-     * only under both locks, so reading them under wmu alone is safe. */
+     * the syncers are not kept waiting while a batch is encoded and written. Watermarks and
+     * the log's last segment change only under both locks, so reading them under wmu alone is
+     * safe. */
     pthread_mutex_lock(&j->wmu);
     pthread_mutex_lock(&j->mu);
     int rc = 0;
@@ -583,10 +359,11 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
             goto out_locked;
         }
     }
-    if (j->segs[j->nsegs - 1].bytes >= j->o.segment_bytes && (rc = rotate(j)) != 0)
+    if (j->fl->segs[j->fl->nsegs - 1].bytes >= j->o.segment_bytes && (rc = rotate(j)) != 0)
         goto out_locked;
     uint64_t first = j->next_index, idx = first;
-    int fd = j->cur_fd;
+    int fd = j->fl->fd;
+    uint64_t keep = j->fl->segs[j->fl->nsegs - 1].bytes;
     pthread_mutex_unlock(&j->mu);
 
     tld_sb_reset(&j->wbuf);
@@ -608,40 +385,24 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
             rc = TLD_ENOMEM;
             goto out;
         }
-        size_t blen = j->wbuf.n - at - sizeof h;
-        uint8_t *hp = (uint8_t *)j->wbuf.p + at;
-        put_le32(hp, (uint32_t)blen);
-        put_le32(hp + 4, frame_crc(idx, hp + sizeof h, blen));
-        put_le64(hp + 8, idx);
+        tld_framelog_seal(j->wbuf.p + at, idx, j->wbuf.n - at - sizeof h);
         idx++;
     }
     /* The write happens before the watermarks move, so a failed write leaves no trace. */
-    const char *p = j->wbuf.p;
-    size_t left = j->wbuf.n;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            /* Cut back whatever part of the batch reached the file. */
-            pthread_mutex_lock(&j->mu);
-            off_t keep = (off_t)j->segs[j->nsegs - 1].bytes;
-            pthread_mutex_unlock(&j->mu);
-            if (ftruncate(fd, keep) != 0)
-                tld_log_error(j->log, "intake journal: cannot undo a failed write: %s",
-                              strerror(errno));
-            rc = TLD_EIO;
-            goto out;
-        }
-        p += w;
-        left -= (size_t)w;
+    rc = tld_framelog_write(fd, keep, j->wbuf.p, j->wbuf.n);
+    if (rc != 0) {
+        if (rc == TLD_ECORRUPT)
+            tld_log_error(j->log, "intake journal: cannot undo a failed write: %s",
+                          strerror(errno));
+        rc = TLD_EIO;
+        goto out;
     }
     pthread_mutex_lock(&j->mu);
     for (unsigned i = 0; i < n; i++)
         if (!wm_dup(j, e[i].agent, e[i].stream, e[i].seq))
             wm_note(j, e[i].agent, e[i].stream, e[i].seq);
-    j->segs[j->nsegs - 1].bytes += j->wbuf.n;
-    j->bytes += j->wbuf.n;
+    if (idx > first)
+        tld_framelog_appended(j->fl, j->wbuf.n, idx - 1);
     j->st.appended += idx - first;
     j->st.duplicates += *dups;
     j->next_index = idx;
@@ -664,12 +425,12 @@ int tld_journal_sync(struct tld_journal *j, uint64_t index)
         }
         j->syncing = true;
         uint64_t target = j->next_index - 1;
-        int fd = dup(j->cur_fd);
+        struct tld_framelog_sync_job job;
+        tld_framelog_sync_take(j->fl, &job);
         pthread_mutex_unlock(&j->mu);
-        int ok = fd >= 0 && fdatasync(fd) == 0;
-        if (fd >= 0)
-            close(fd);
+        int ok = tld_framelog_sync_run(j->fl, &job) == 0;
         pthread_mutex_lock(&j->mu);
+        tld_framelog_sync_return(j->fl, &job);
         j->syncing = false;
         j->st.syncs++;
         if (ok && target > j->synced_index)
@@ -728,73 +489,27 @@ uint64_t tld_journal_watermark(struct tld_journal *j, unsigned agent, uint64_t s
 /* ---- reader ---------------------------------------------------------------------------------- */
 
 /* Segment that holds `index` (the last one whose first <= index). Called locked. */
-static const struct seg *seg_of(const struct tld_journal *j, uint64_t index)
+static const struct tld_framelog_seg *seg_of(const struct tld_journal *j, uint64_t index)
 {
-    const struct seg *s = NULL;
-    for (unsigned i = 0; i < j->nsegs && j->segs[i].first <= index; i++)
-        s = &j->segs[i];
+    const struct tld_framelog_seg *s = NULL;
+    for (unsigned i = 0; i < j->fl->nsegs && j->fl->segs[i].first <= index; i++)
+        s = &j->fl->segs[i];
     return s;
 }
 
-static int rd_open(struct tld_journal *j, uint64_t first)
-{
-    if (j->rd_fd >= 0)
-        close(j->rd_fd);
-    char path[4200];
-    seg_path(j, first, path, sizeof path);
-    j->rd_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (j->rd_fd < 0)
-        return TLD_EIO;
-    j->rd_seg_first = first;
-    j->rd_off = 0;
-    j->rd_index = first;
-    j->rd_len = 0;
-    j->rd_buf_off = 0;
-    return 0;
-}
-
-/* Make rd_buf hold [rd_off, rd_off + n). */
-static int rd_fill(struct tld_journal *j, size_t n)
-{
-    if (j->rd_off >= j->rd_buf_off && j->rd_off + n <= j->rd_buf_off + j->rd_len)
-        return 0;
-    size_t want = n > READ_CHUNK ? n : READ_CHUNK;
-    if (j->rd_cap < want) {
-        char *nb = realloc(j->rd_buf, want);
-        if (!nb)
-            return TLD_ENOMEM;
-        j->rd_buf = nb;
-        j->rd_cap = want;
-    }
-    ssize_t r = pread(j->rd_fd, j->rd_buf, want, (off_t)j->rd_off);
-    if (r < 0)
-        return TLD_EIO;
-    j->rd_buf_off = j->rd_off;
-    j->rd_len = (size_t)r;
-    return (size_t)r >= n ? 0 : TLD_EAGAIN;
-}
-
-/* Read the frame at the reader's position. TLD_EAGAIN: not there (end of file). */
+/* The next record of the reader's segment (rd_seg): TLD_EAGAIN past its end. */
 static int rd_frame(struct tld_journal *j, struct tld_journal_rec *rec)
 {
-    int rc = rd_fill(j, TLD_JOURNAL_FRAME_HEADER);
-    if (rc)
-        return rc;
-    const uint8_t *h = (const uint8_t *)j->rd_buf + (j->rd_off - j->rd_buf_off);
-    uint32_t len = get_le32(h), crc = get_le32(h + 4);
-    uint64_t idx = get_le64(h + 8);
-    if (len > TLD_JOURNAL_MAX_BODY + 64 || idx != j->rd_index)
-        return TLD_ECORRUPT;
-    if ((rc = rd_fill(j, TLD_JOURNAL_FRAME_HEADER + len)) != 0)
-        return rc;
-    const uint8_t *body =
-        (const uint8_t *)j->rd_buf + (j->rd_off - j->rd_buf_off) + TLD_JOURNAL_FRAME_HEADER;
-    if (frame_crc(idx, body, len) != crc || body_parse(body, len, rec) != 0)
-        return TLD_ECORRUPT;
-    rec->index = idx;
-    j->rd_off += TLD_JOURNAL_FRAME_HEADER + len;
-    j->rd_index++;
-    return 0;
+    uint64_t idx;
+    struct tld_sv body;
+    int rc = tld_framelog_cursor_next(&j->rd, &j->rd_seg, &idx, &body);
+    if (rc == 0 && body_parse((const uint8_t *)body.p, body.n, rec) != 0)
+        rc = TLD_ECORRUPT;
+    if (rc == TLD_ENOTFOUND)
+        rc = TLD_EIO;
+    if (rc == 0)
+        rec->index = idx;
+    return rc;
 }
 
 int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_rec *rec,
@@ -804,15 +519,15 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
      * dispatcher calls this for every event, while the receiver appends under the lock). The
      * reader's segment cannot be released under it: release stops below what was read. Any
      * failure takes the locked path, which handles segment ends and damage. */
-    if (j->rd_fd >= 0 && from == j->rd_index && from < j->rd_synced &&
+    if (j->rd.fd >= 0 && from == j->rd.next && from < j->rd_synced &&
         (!j->rd_after || from < j->rd_after) && rd_frame(j, rec) == 0)
         return 0;
     struct timespec ts;
     deadline_ts(&ts, timeout_ms);
     for (;;) {
         pthread_mutex_lock(&j->mu);
-        if (j->nsegs && from < j->segs[0].first)
-            from = j->segs[0].first;
+        if (from < j->fl->segs[0].first)
+            from = j->fl->segs[0].first;
         while (from > j->synced_index) {
             if (from < j->next_index) {
                 /* Appended but not yet durable (own events, local events): sync it now. */
@@ -832,13 +547,14 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
                 return TLD_ETIMEOUT;
             }
         }
-        const struct seg *s = seg_of(j, from);
-        uint64_t sfirst = s ? s->first : 0;
+        const struct tld_framelog_seg *s = seg_of(j, from);
+        if (s)
+            j->rd_seg = *s;
         /* First index of the segment after it, to step over a damaged tail. */
         uint64_t after = 0;
-        for (unsigned i = 0; i < j->nsegs; i++)
-            if (j->segs[i].first > from) {
-                after = j->segs[i].first;
+        for (unsigned i = 0; i < j->fl->nsegs; i++)
+            if (j->fl->segs[i].first > from) {
+                after = j->fl->segs[i].first;
                 break;
             }
         uint64_t synced = j->synced_index + 1;
@@ -846,14 +562,12 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
         if (!s)
             return TLD_EIO;
         int rc = 0;
-        if (j->rd_fd < 0 || j->rd_seg_first != sfirst || j->rd_index > from)
-            rc = rd_open(j, sfirst);
-        /* Skip forward to `from` within the segment (after open, or after a release jump). */
-        while (rc == 0 && j->rd_index < from) {
-            rc = rd_frame(j, rec);
-        }
-        if (rc == 0)
-            rc = rd_frame(j, rec);
+        /* Going back within the segment starts it again; skip forward to `from` (after an
+         * open, or after a release jump). */
+        if (j->rd.seg_first == j->rd_seg.first && j->rd.next > from)
+            tld_framelog_cursor_rewind(&j->rd);
+        while ((rc = rd_frame(j, rec)) == 0 && rec->index < from)
+            ;
         if (rc == 0) {
             j->rd_synced = synced;
             j->rd_after = after;
@@ -869,8 +583,9 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
                 tld_log_error(j->log,
                               "intake journal: damaged record at index %" PRIu64
                               "; skipping to index %" PRIu64,
-                              j->rd_index, after);
+                              j->rd.next, after);
             }
+            tld_framelog_cursor_rewind(&j->rd);
             if (!after)
                 return TLD_ECORRUPT;
             from = after;
@@ -886,26 +601,17 @@ int tld_journal_release(struct tld_journal *j, uint64_t index)
     if (index > j->released)
         j->released = index;
     /* Whole segments strictly below the released index, never the one being written. */
+    const struct tld_framelog *fl = j->fl;
     unsigned k = 0;
-    while (k + 1 < j->nsegs && j->segs[k + 1].first <= j->released)
+    while (k + 1 < fl->nsegs && fl->segs[k + 1].first <= j->released)
         k++;
     int rc = 0;
     if (k) {
         /* The snapshot keeps the watermarks of the records about to disappear. */
         rc = wm_save(j);
-        for (unsigned i = 0; rc == 0 && i < k; i++) {
-            char path[4200];
-            seg_path(j, j->segs[i].first, path, sizeof path);
-            if (unlink(path) != 0 && errno != ENOENT) {
-                rc = TLD_EIO;
-                k = i;
-                break;
-            }
-            j->bytes -= j->segs[i].bytes;
-        }
-        memmove(j->segs, j->segs + k, (j->nsegs - k) * sizeof *j->segs);
-        j->nsegs -= k;
-        if (j->full && j->bytes < j->o.max_bytes * 7 / 8)
+        if (rc == 0)
+            rc = tld_framelog_remove(j->fl, k);
+        if (j->full && j->fl->bytes < j->o.max_bytes * 7 / 8)
             j->full = false;
         pthread_cond_broadcast(&j->room_cv);
     }
@@ -926,13 +632,13 @@ void tld_journal_stats(struct tld_journal *j, struct tld_journal_stats *st)
 {
     pthread_mutex_lock(&j->mu);
     *st = j->st;
-    st->first_index = j->nsegs ? j->segs[0].first : j->next_index;
+    st->first_index = j->fl->segs[0].first;
     st->next_index = j->next_index;
     st->synced_index = j->synced_index;
     st->released = j->released;
-    st->bytes = j->bytes;
+    st->bytes = j->fl->bytes;
     st->max_bytes = j->o.max_bytes;
-    st->segments = j->nsegs;
+    st->segments = j->fl->nsegs;
     st->full = j->full;
     pthread_mutex_unlock(&j->mu);
 }

@@ -5,7 +5,8 @@
  * power loss) never loses an acknowledged event.
  *
  * Records get consecutive journal indexes (from 1, kept across restarts) and are appended to
- * segment files `<dir>/j-<first index in 16 hex>.log` as frames
+ * segment files `<dir>/j-<first index in 16 hex>.log` of a frame log (common/framelog.h) as
+ * frames
  *     u32 body length | u32 CRC-32C of (index ‖ body) | u64 index | body
  * (little-endian). Body (proto.h field encoding):
  *     v agent | v stream | v seq | v receipt time (ns) | s peer ip | s record (an evrec)
@@ -74,6 +75,7 @@ struct tld_journal_stats {
     uint64_t syncs;      /* fdatasync calls */
     uint64_t torn_bytes; /* cut off at open */
     uint64_t corrupt;    /* damaged frames met (a segment's rest is skipped) */
+    uint64_t lost;       /* records found missing at open (damaged or missing segments) */
     bool full;
 };
 

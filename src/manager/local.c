@@ -10,47 +10,28 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent/collector/collector.h"
-#include "agent/docker/listener.h"
-#include "agent/docker/meta.h"
-#include "agent/forwarder.h"
-#include "agent/spool.h"
+#include "collect/sources.h"
+#include "collect/spool.h"
+#include "collect/spool_id.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/proto.h"
 
-#define HOLDER_COLLECTOR 0
-#define HOLDER_DOCKER    1
-#define BATCH            1024
+#define BATCH 1024
 
 struct tld_local {
     struct tld_local_opts o;
     char spool_dir[4200], state_dir[4200];
     struct tld_spool *spool;
-    struct tld_meta *meta;
-    struct tld_collector *collector;
-    struct tld_listener *listener;
+    struct tld_sources *sources;
     uint64_t stream;
-    pthread_t t_collector, t_consumer;
-    bool have_collector, have_consumer;
+    pthread_t t_consumer;
+    bool have_consumer;
     pthread_mutex_t mu;
     bool stop;
     struct tld_local_stats st;
 };
-
-static int mkdirs(const char *path)
-{
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return TLD_EIO;
-        *p = '/';
-    }
-    return mkdir(buf, 0750) != 0 && errno != EEXIST ? TLD_EIO : 0;
-}
 
 int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
 {
@@ -62,42 +43,18 @@ int tld_local_new(const struct tld_local_opts *o, struct tld_local **out)
     pthread_mutex_init(&l->mu, NULL);
     snprintf(l->spool_dir, sizeof l->spool_dir, "%s/spool", o->queue_dir);
     snprintf(l->state_dir, sizeof l->state_dir, "%s/state", o->queue_dir);
-    int rc = mkdirs(l->spool_dir);
+    int rc = tld_mkdir_p(l->spool_dir, 0750);
     if (rc == 0)
-        rc = mkdirs(l->state_dir);
+        rc = tld_mkdir_p(l->state_dir, 0750);
     if (rc == 0) {
         struct tld_spool_opts so = {.dir = l->spool_dir, .max_bytes = o->cfg->spool_max_bytes};
         rc = tld_spool_open(&so, &l->spool);
     }
     if (rc == 0)
-        rc = tld_forwarder_stream_id(l->spool_dir, false, &l->stream);
-    if (rc == 0)
-        rc = tld_meta_new(o->cfg->docker.socket, o->cfg->docker.api_version, o->log, &l->meta);
-    if (rc == 0 && o->cfg->nfiles) {
-        char state[4300];
-        snprintf(state, sizeof state, "%s/file_positions.json", l->state_dir);
-        struct tld_collector_opts co = {
-            .cfg = o->cfg,
-            .spool = l->spool,
-            .spool_holder = HOLDER_COLLECTOR,
-            .state_file = state,
-            .log = o->log,
-            .meta = {tld_meta_lookup, l->meta},
-        };
-        rc = tld_collector_new(&co, &l->collector);
-    }
-    if (rc == 0 && o->cfg->docker.enabled) {
-        char cursor[4300];
-        snprintf(cursor, sizeof cursor, "%s/docker_cursor.json", l->state_dir);
-        struct tld_listener_opts lo = {
-            .cfg = &o->cfg->docker,
-            .spool = l->spool,
-            .spool_holder = HOLDER_DOCKER,
-            .cursor_file = cursor,
-            .log = o->log,
-            .meta = l->meta,
-        };
-        rc = tld_listener_new(&lo, &l->listener);
+        rc = tld_spool_stream_id(l->spool_dir, false, &l->stream);
+    if (rc == 0) {
+        struct tld_sources_opts src = {o->cfg, l->spool, l->state_dir, o->log};
+        rc = tld_sources_new(&src, &l->sources);
     }
     if (rc) {
         tld_local_free(l);
@@ -113,13 +70,6 @@ static bool stopping(struct tld_local *l)
     bool s = l->stop;
     pthread_mutex_unlock(&l->mu);
     return s;
-}
-
-static void *collector_main(void *arg)
-{
-    struct tld_local *l = arg;
-    tld_collector_run(l->collector);
-    return NULL;
 }
 
 /* Records from the local spool into the journal, acknowledged once durable there. */
@@ -155,14 +105,8 @@ static void *consumer_main(void *arg)
             if (!bufs[n])
                 break;
             memcpy(bufs[n], payload.p, payload.n);
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            e[n] = (struct tld_journal_entry){0,
-                                              l->stream,
-                                              seq,
-                                              (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
-                                              TLD_SV_LIT(""),
-                                              tld_sv_make(bufs[n], payload.n)};
+            e[n] = (struct tld_journal_entry){
+                0, l->stream, seq, tld_wall_ns(), TLD_SV_LIT(""), tld_sv_make(bufs[n], payload.n)};
             n++;
         }
         if (n) {
@@ -218,14 +162,7 @@ int tld_local_start(struct tld_local *l)
     if (pthread_create(&l->t_consumer, NULL, consumer_main, l) != 0)
         return TLD_ENOMEM;
     l->have_consumer = true;
-    if (l->collector) {
-        if (pthread_create(&l->t_collector, NULL, collector_main, l) != 0)
-            return TLD_ENOMEM;
-        l->have_collector = true;
-    }
-    if (l->listener)
-        return tld_listener_start(l->listener);
-    return 0;
+    return tld_sources_start(l->sources);
 }
 
 void tld_local_stop(struct tld_local *l)
@@ -235,13 +172,7 @@ void tld_local_stop(struct tld_local *l)
     pthread_mutex_lock(&l->mu);
     l->stop = true;
     pthread_mutex_unlock(&l->mu);
-    if (l->listener)
-        tld_listener_stop(l->listener);
-    if (l->have_collector) {
-        tld_collector_stop(l->collector);
-        pthread_join(l->t_collector, NULL);
-        l->have_collector = false;
-    }
+    tld_sources_stop(l->sources);
     /* The consumer drains what is committed, then the shutdown ends its reader. */
     if (l->spool)
         tld_spool_shutdown(l->spool);
@@ -256,9 +187,7 @@ void tld_local_free(struct tld_local *l)
     if (!l)
         return;
     tld_local_stop(l);
-    tld_listener_free(l->listener);
-    tld_collector_free(l->collector);
-    tld_meta_free(l->meta);
+    tld_sources_free(l->sources);
     tld_spool_close(l->spool);
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -269,15 +198,17 @@ void tld_local_stats(struct tld_local *l, struct tld_local_stats *st)
     pthread_mutex_lock(&l->mu);
     *st = l->st;
     pthread_mutex_unlock(&l->mu);
-    if (l->listener) {
+    struct tld_listener *listener = tld_sources_listener(l->sources);
+    struct tld_collector *collector = tld_sources_collector(l->sources);
+    if (listener) {
         struct tld_listener_stats ls;
-        tld_listener_stats(l->listener, &ls);
+        tld_listener_stats(listener, &ls);
         st->docker_connected = ls.connected;
         st->docker_events = ls.events;
     }
-    if (l->collector) {
+    if (collector) {
         struct tld_collector_stats cs;
-        tld_collector_stats(l->collector, &cs);
+        tld_collector_stats(collector, &cs);
         st->lines = cs.lines;
     }
     struct tld_spool_stats ss;

@@ -1,6 +1,6 @@
 /*
- * Local collection: the manager watches its own host as agent 000 with the agent's own
- * collector and Docker listener (agent/collector, agent/docker), configured by the
+ * Local collection: the manager watches its own host as agent 000 with the collector and
+ * Docker listener tld-agent runs (collect/files, collect/docker), configured by the
  * `<localfile>` and `<wodle name="docker-listener">` elements of the manager's configuration.
  *
  * They write into a local spool (`queue/local/spool`), exactly as in tld-agent, and a consumer
@@ -15,15 +15,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
 #include "common/log.h"
 #include "manager/journal.h"
 
 struct tld_local;
 
 struct tld_local_opts {
-    const struct tld_agent_config *cfg; /* localfile, docker listener, spool size */
-    const char *queue_dir;              /* queue/local: spool/ and state/ below it */
+    const struct tld_collect_config *cfg; /* localfile, docker listener, spool size */
+    const char *queue_dir;                /* queue/local: spool/ and state/ below it */
     struct tld_journal *journal;
     struct tld_log *log;
 };

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <openssl/rand.h>
@@ -25,14 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/config.h"
+#include "collect/collect_config.h"
+#include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/evrec.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/pki.h"
 #include "manager/agents.h"
@@ -53,16 +54,13 @@
 enum pressure { P_NORMAL, P_HIGH, P_FULL };
 
 struct mgr {
-    const char *root;
-    const char *config;
-    const char *log_path;
-    bool debug, test_only;
-    char path[8][PATH_MAX]; /* scratch storage for derived paths */
+    struct tld_daemon_args args; /* args.configs[0]: the configuration file */
+    char path[8][PATH_MAX];      /* scratch storage for derived paths */
     char hostname[256];
 
     struct tld_log log;
     struct tld_mgr_config cfg;
-    struct tld_agent_config acfg;
+    struct tld_collect_config acfg;
     bool local_enabled;
     char password_hash[200];
     struct tld_ruleset *rs;
@@ -98,9 +96,7 @@ static void usage(FILE *f)
 static void own_emit(void *ctx, struct tld_sv text)
 {
     struct mgr *m = ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = tld_wall_ns();
     struct tld_evrec r = {
         .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
     struct tld_sb enc;
@@ -137,7 +133,7 @@ static const char *rootpath(struct mgr *m, unsigned slot, const char *rel)
     if (rel[0] == '/')
         snprintf(m->path[slot], PATH_MAX, "%s", rel);
     else
-        snprintf(m->path[slot], PATH_MAX, "%s/%s", m->root, rel);
+        snprintf(m->path[slot], PATH_MAX, "%s/%s", m->args.root, rel);
     return m->path[slot];
 }
 
@@ -146,11 +142,11 @@ static int load_config(struct mgr *m)
     struct tld_diag d;
     tld_diag_init(&d);
     tld_mgr_config_init(&m->cfg);
-    tld_agent_config_init(&m->acfg);
-    int rc = tld_mgr_config_load(&m->cfg, m->config, &d);
-    /* The collector sections of the same file, read by the agent's own loader. */
+    tld_collect_config_init(&m->acfg);
+    int rc = tld_mgr_config_load(&m->cfg, m->args.configs[0], &d);
+    /* The collection sections of the same file, read as tld-agent reads them. */
     if (rc == 0 || rc == TLD_EPARSE) {
-        if (tld_agent_config_load(&m->acfg, m->config, &d) != 0)
+        if (tld_collect_config_load(&m->acfg, m->args.configs[0], "tld-manager", &d) != 0)
             rc = TLD_EPARSE;
     }
     tld_diag_print(&d, stderr);
@@ -172,7 +168,7 @@ static int load_ruleset(struct mgr *m, bool verbose)
 {
     struct tld_diag d;
     tld_diag_init(&d);
-    int rc = tld_mgr_ruleset_load(&m->cfg, m->root, &m->rs, &d);
+    int rc = tld_mgr_ruleset_load(&m->cfg, m->args.root, &m->rs, &d);
     if (verbose || rc) {
         tld_diag_print(&d, stderr);
     } else if (d.warnings) {
@@ -235,7 +231,7 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_agents *r;
     if (tld_agents_open(rootpath(m, 0, "var"), 100000, &r, why) != 0) {
         fprintf(stderr, "tld-manager: %s\n", why);
@@ -321,9 +317,9 @@ static void write_stats(struct mgr *m)
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return;
     fprintf(f,
@@ -366,7 +362,8 @@ static void write_stats(struct mgr *m)
     fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
             own_dropped);
     if (fclose(f) == 0)
-        rename(tmp, path);
+        tld_file_replace(path, text, len, 0666);
+    free(text);
 }
 
 /* Queue pressure as own events: crossing 80%, becoming full, and back under 50%. */
@@ -420,29 +417,13 @@ static void housekeeping(struct mgr *m, unsigned tick)
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
-static int lock_pid(struct mgr *m)
-{
-    const char *path = rootpath(m, 2, "var/run/tld-manager.pid");
-    m->pid_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (m->pid_fd < 0 || flock(m->pid_fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "tld-manager: %s: another tld-manager runs on this root\n", path);
-        return -1;
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (ftruncate(m->pid_fd, 0) != 0 || pwrite(m->pid_fd, pid, (size_t)n, 0) != n)
-        return -1;
-    return 0;
-}
-
 static int start(struct mgr *m)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     bool created;
-    char pwhy[TLD_PKI_WHY_MAX];
-    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, pwhy);
+    int rc = tld_pki_ca_ensure(rootpath(m, 0, "var/ca"), m->hostname, &created, why);
     if (rc) {
-        tld_log_error(&m->log, "%s", pwhy);
+        tld_log_error(&m->log, "%s", why);
         return rc;
     }
     if (created)
@@ -525,7 +506,7 @@ static int start(struct mgr *m)
                  "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
                  "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
                  m->cfg.remote_ip ? m->cfg.remote_ip : "*", m->cfg.remote_port,
-                 m->cfg.auth_enabled ? "on" : "off", m->cfg.workers, m->root,
+                 m->cfg.auth_enabled ? "on" : "off", m->cfg.workers, m->args.root,
                  m->local_enabled ? "on" : "off", m->acfg.nfiles,
                  m->acfg.docker.enabled ? "on" : "off");
     struct tld_own_sink s = own_sink(m);
@@ -562,60 +543,20 @@ static void stop(struct mgr *m)
     m->agents = NULL;
 }
 
-static int parse_args(struct mgr *m, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"config", required_argument, NULL, 'c'},
-        {"log", required_argument, NULL, 'l'},
-        {"debug", no_argument, NULL, 'd'},
-        {"test", no_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "+r:c:l:dth", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            m->root = optarg;
-            break;
-        case 'c':
-            m->config = optarg;
-            break;
-        case 'l':
-            m->log_path = optarg;
-            break;
-        case 'd':
-            m->debug = true;
-            break;
-        case 't':
-            m->test_only = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static struct mgr m;
-    m.root = "/var/threatlockdown";
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
-    int rc = parse_args(&m, argc, argv);
-    if (rc)
-        return rc;
-    if (optind < argc && strcmp(argv[optind], "hash-password") == 0)
+    static const struct tld_daemon_argspec spec = {"tld-manager", false, false, true, usage};
+    int next, rc;
+    if (tld_daemon_args_parse(&spec, argc, argv, &m.args, &next) != 0)
+        return 2;
+    if (next < argc && strcmp(argv[next], "hash-password") == 0)
         return cmd_hash_password();
-    if (optind < argc && strcmp(argv[optind], "agents") == 0)
-        return cmd_agents(&m, argc - optind - 1, argv + optind + 1);
-    if (optind != argc) {
+    if (next < argc && strcmp(argv[next], "agents") == 0)
+        return cmd_agents(&m, argc - next - 1, argv + next + 1);
+    if (next != argc) {
         usage(stderr);
         return 2;
     }
@@ -623,24 +564,24 @@ int main(int argc, char **argv)
         snprintf(m.hostname, sizeof m.hostname, "localhost");
     char rs_src[PATH_MAX];
     static char cfg_path[PATH_MAX];
-    if (!m.config) {
-        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m.root);
-        m.config = cfg_path;
+    if (!m.args.nconfigs) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m.args.root);
+        m.args.configs[m.args.nconfigs++] = cfg_path;
     }
-    tld_log_init(&m.log, "tld-manager", stderr, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO);
-    if (!m.test_only) {
+    tld_log_init(&m.log, "tld-manager", stderr, m.args.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO);
+    if (!m.args.test_only) {
         bool made = false;
-        if (tld_install_layout(m.root, tld_install_ruleset_src(rs_src, sizeof rs_src), &made,
+        if (tld_install_layout(m.args.root, tld_install_ruleset_src(rs_src, sizeof rs_src), &made,
                                &m.log) != 0)
             return 1;
         if (made)
-            tld_log_info(&m.log, "first start: wrote %s", m.config);
+            tld_log_info(&m.log, "first start: wrote %s", m.args.configs[0]);
     }
     if (load_config(&m) != 0) {
-        fprintf(stderr, "tld-manager: %s has errors\n", m.config);
+        fprintf(stderr, "tld-manager: %s has errors\n", m.args.configs[0]);
         return 1;
     }
-    if (m.test_only) {
+    if (m.args.test_only) {
         rc = load_ruleset(&m, true);
         if (rc == 0)
             printf("tld-manager: configuration OK; ruleset OK: %u decoders from %u files, %u "
@@ -650,42 +591,30 @@ int main(int argc, char **argv)
         if (m.rs)
             tld_ruleset_unref(m.rs);
         tld_mgr_config_fini(&m.cfg);
-        tld_agent_config_fini(&m.acfg);
+        tld_collect_config_fini(&m.acfg);
         return rc ? 1 : 0;
     }
-    if (!m.log_path || strcmp(m.log_path, "-") != 0) {
-        const char *lp = m.log_path ? m.log_path : rootpath(&m, 7, "logs/manager.log");
-        tld_log_fini(&m.log);
-        if (tld_log_open(&m.log, "tld-manager", lp, m.debug ? TLD_LOG_DEBUG : TLD_LOG_INFO)) {
-            fprintf(stderr, "tld-manager: cannot open log %s\n", lp);
-            return 1;
-        }
-    }
-    if (lock_pid(&m) != 0)
+    tld_log_fini(&m.log);
+    if (tld_daemon_open_log(&m.log, "tld-manager", m.args.log_path,
+                            rootpath(&m, 7, "logs/manager.log"), m.args.debug) != 0)
+        return 1;
+    if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
+        0)
         return 1;
     if (load_ruleset(&m, false) != 0)
         return 1;
 
     /* Signals are taken by this thread only; every other thread inherits the mask. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tld_daemon_signals(&set);
     m.started_s = (int64_t)time(NULL);
 
     rc = start(&m);
     if (rc == 0) {
-        for (unsigned tick = 1;; tick++) {
+        bool done = false;
+        for (unsigned tick = 1; !done; tick++) {
             housekeeping(&m, tick);
-            struct timespec ts = {1, 0};
-            int sig = sigtimedwait(&set, NULL, &ts);
-            if (sig == SIGTERM || sig == SIGINT) {
-                tld_log_info(&m.log, "signal %d: stopping", sig);
-                break;
-            }
+            tld_daemon_wait(&set, &m.log, &done);
         }
     } else {
         fprintf(stderr, "tld-manager: could not start (%s); see the log\n", tld_err_str(rc));
@@ -694,7 +623,7 @@ int main(int argc, char **argv)
     tld_log_info(&m.log, "stopped");
     tld_ruleset_unref(m.rs);
     tld_mgr_config_fini(&m.cfg);
-    tld_agent_config_fini(&m.acfg);
+    tld_collect_config_fini(&m.acfg);
     tld_log_fini(&m.log);
     if (m.pid_fd >= 0)
         close(m.pid_fd);

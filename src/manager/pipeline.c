@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "engine/alert.h"
@@ -132,23 +133,6 @@ struct tld_pipeline {
     struct tld_pipeline_stats st;
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void deadline_ms(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_nsec += (long)ms * 1000000L;
-    while (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static bool stopping(struct tld_pipeline *p)
 {
     return atomic_load(&p->stop);
@@ -184,10 +168,9 @@ static int enqueue(struct tld_pipeline *p, struct worker *w, struct item *head, 
     while (w->q.n && (w->q.n + n > p->o.worker_queue || w->q.bytes + sz > QUEUE_BYTES) &&
            !stopping(p)) {
         *waited = true;
-        struct timespec ts;
-        deadline_ms(&ts, 200);
+        int64_t until = tld_deadline_in(200);
         w->q.producer_waiting = true;
-        pthread_cond_timedwait(&w->q.room, &w->q.mu, &ts);
+        tld_cond_wait_until(&w->q.room, &w->q.mu, until);
         w->q.producer_waiting = false;
     }
     if (stopping(p)) {
@@ -347,10 +330,9 @@ static void *dispatcher_main(void *arg)
             pthread_mutex_lock(&p->mu);
             p->disp_resume_g = g - TLD_PIPELINE_RING + RING_RESUME;
             while (p->free_g < p->disp_resume_g && !stopping(p)) {
-                struct timespec ts;
-                deadline_ms(&ts, 200);
+                int64_t until = tld_deadline_in(200);
                 p->disp_waiting = true;
-                pthread_cond_timedwait(&p->space_cv, &p->mu, &ts);
+                tld_cond_wait_until(&p->space_cv, &p->mu, until);
                 p->disp_waiting = false;
             }
             free_seen = p->free_g;
@@ -492,10 +474,9 @@ static void *worker_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->q.mu);
         while (!w->q.head && !stopping(p)) {
-            struct timespec ts;
-            deadline_ms(&ts, 200);
+            int64_t until = tld_deadline_in(200);
             w->q.consumer_waiting = true;
-            pthread_cond_timedwait(&w->q.cv, &w->q.mu, &ts);
+            tld_cond_wait_until(&w->q.cv, &w->q.mu, until);
             w->q.consumer_waiting = false;
         }
         if (stopping(p)) {
@@ -621,9 +602,10 @@ static void *output_main(void *arg)
     struct tld_pipeline *p = arg;
     uint64_t batch_next = p->next_index; /* journal index after the last event taken */
     tld_alerts_out_begin(p->out, batch_next);
-    int64_t last_sync = mono_ns();
+    int64_t last_sync = tld_mono_ns();
     bool dirty = false;
-    int failed = 0;
+    int failed = 0; /* the first write error; nothing more is written after it */
+    bool failure_logged = false;
     for (;;) {
         /* Take every consecutive ready slot (up to TAKE_BATCH); their buffers stay ours until
          * free_g moves past them below. */
@@ -672,25 +654,24 @@ static void *output_main(void *arg)
             failed = tld_alerts_out_commit(p->out, batch_next);
             dirty = false;
         }
-        if (!failed && mono_ns() - last_sync >= SYNC_EVERY_NS) {
+        if (!failed && tld_mono_ns() - last_sync >= SYNC_EVERY_NS) {
             failed = checkpoint(p, batch_next, &dirty);
-            last_sync = mono_ns();
+            last_sync = tld_mono_ns();
         }
-        if (failed == TLD_EIO || failed == TLD_ENOMEM) {
+        if ((failed == TLD_EIO || failed == TLD_ENOMEM) && !failure_logged) {
             tld_log_error(p->o.log,
                           "analysis: cannot write alerts (%s); analysis stops, events "
                           "stay in the intake journal",
                           tld_err_str(failed));
-            failed = -1000; /* logged once */
+            failure_logged = true;
         }
         if (!n) {
             pthread_mutex_lock(&p->mu);
             if (!p->ring[p->out_g % TLD_PIPELINE_RING].ready &&
                 !(stopping(p) && p->workers_running == 0)) {
-                struct timespec ts;
-                deadline_ms(&ts, 100);
+                int64_t until = tld_deadline_in(100);
                 p->out_waiting = true;
-                pthread_cond_timedwait(&p->ring_cv, &p->mu, &ts);
+                tld_cond_wait_until(&p->ring_cv, &p->mu, until);
                 p->out_waiting = false;
             }
             pthread_mutex_unlock(&p->mu);
@@ -714,8 +695,8 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
     p->o = *o;
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->pool_mu, NULL);
-    pthread_cond_init(&p->ring_cv, NULL);
-    pthread_cond_init(&p->space_cv, NULL);
+    tld_cond_init(&p->ring_cv);
+    tld_cond_init(&p->space_cv);
     atomic_init(&p->stop, false);
     p->rs = tld_ruleset_ref(o->ruleset);
     p->ring = calloc(TLD_PIPELINE_RING, sizeof *p->ring);
@@ -744,8 +725,8 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
         w->p = p;
         w->no = i;
         pthread_mutex_init(&w->q.mu, NULL);
-        pthread_cond_init(&w->q.cv, NULL);
-        pthread_cond_init(&w->q.room, NULL);
+        tld_cond_init(&w->q.cv);
+        tld_cond_init(&w->q.room);
         struct tld_worker_config wc = {tld_sv_of(o->manager_name), 0};
         rc = tld_worker_new(p->rs, p->state, &wc, &w->w);
         p->nworkers = i + 1;

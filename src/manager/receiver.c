@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/proto.h"
 #include "common/tls.h"
@@ -58,13 +59,6 @@ struct conn {
     unsigned pending;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void add(struct tld_receiver *r, uint64_t *field, uint64_t n)
 {
     pthread_mutex_lock(&r->mu);
@@ -72,24 +66,27 @@ static void add(struct tld_receiver *r, uint64_t *field, uint64_t n)
     pthread_mutex_unlock(&r->mu);
 }
 
-static int slot_take(struct tld_receiver *r, int *efd)
+/* A free slot with a fresh eventfd: 0, TLD_EIO (no eventfd) or TLD_ELIMIT (all slots taken or
+ * stopping). */
+static int slot_take(struct tld_receiver *r, unsigned *slot, int *efd)
 {
     *efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (*efd < 0)
-        return -1;
+        return TLD_EIO;
     pthread_mutex_lock(&r->mu);
-    int k = -1;
+    int rc = TLD_ELIMIT;
     for (unsigned i = 0; i < r->o.max_conns && !r->stopping; i++) {
         if (!r->slots[i].used) {
             r->slots[i] = (struct slot){true, 0, *efd, 0};
-            k = (int)i;
+            *slot = i;
+            rc = 0;
             break;
         }
     }
     pthread_mutex_unlock(&r->mu);
-    if (k < 0)
+    if (rc)
         close(*efd);
-    return k;
+    return rc;
 }
 
 static void signal_slot(struct slot *s, unsigned reason)
@@ -179,7 +176,7 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
     unsigned n = 0;
     uint64_t seq, need = 0;
     struct tld_sv rec;
-    int64_t t = now_ns();
+    int64_t t = tld_wall_ns();
     int rc;
     while ((rc = tld_batch_iter_next(&it, &seq, &rec)) == 0) {
         cn->entries[n++] =
@@ -210,7 +207,7 @@ static int on_batch(struct conn *cn, struct tld_sv payload)
             if (rc == TLD_ECLOSED)
                 return rc;
             if ((waited + 1) % r->o.keepalive_s == 0 &&
-                (rc = send_u64(cn, TLD_MSG_PONG, (uint64_t)now_ns())) != 0)
+                (rc = send_u64(cn, TLD_MSG_PONG, (uint64_t)tld_wall_ns())) != 0)
                 return rc;
         }
     }
@@ -293,7 +290,7 @@ static int open_session(struct conn *cn)
     tld_msg_welcome_put(&cn->out, &w);
     if ((rc = tld_tls_send_frame(cn->c, TLD_MSG_WELCOME, tld_sb_view(&cn->out), 10000)) != 0)
         return rc;
-    int64_t now_s = now_ns() / 1000000000;
+    int64_t now_s = tld_wall_ns() / 1000000000;
     tld_agents_set_connected(r->o.agents, id, cn->ip, &hello, now_s);
     add(r, &r->st.sessions, 1);
     tld_log_info(r->o.log,
@@ -349,9 +346,9 @@ static const char *session(struct conn *cn)
                 send_error(cn, TLD_PCODE_PROTOCOL, "malformed keepalive");
                 return "protocol error (malformed keepalive)";
             }
-            tld_agents_set_keepalive(r->o.agents, cn->agent, &ka, now_ns() / 1000000000);
+            tld_agents_set_keepalive(r->o.agents, cn->agent, &ka, tld_wall_ns() / 1000000000);
             add(r, &r->st.keepalives, 1);
-            if (flush_acks(cn) != 0 || send_u64(cn, TLD_MSG_PONG, (uint64_t)now_ns()) != 0)
+            if (flush_acks(cn) != 0 || send_u64(cn, TLD_MSG_PONG, (uint64_t)tld_wall_ns()) != 0)
                 return "write failed";
             break;
         }
@@ -367,15 +364,15 @@ static void handle(void *ctx, int fd, const char *addr, int srv_cancel)
 {
     struct tld_receiver *r = ctx;
     int efd;
-    int slot = slot_take(r, &efd);
-    if (slot < 0) {
+    unsigned slot;
+    if (slot_take(r, &slot, &efd) != 0) {
         close(fd);
         return;
     }
-    struct conn cn = {.r = r, .slot = (unsigned)slot, .addr = addr};
+    struct conn cn = {.r = r, .slot = slot, .addr = addr};
     tld_net_peer_ip(fd, cn.ip);
     add(r, &r->st.connections, 1);
-    char why[TLD_TLS_WHY_MAX];
+    char why[TLD_WHY_MAX];
     if (tld_tls_accept(r->tls, fd, efd, r->o.handshake_ms, &cn.c, why) != 0) {
         add(r, &r->st.tls_failures, 1);
         tld_log_warn(r->o.log, "transport: %s: %s", addr, why);
@@ -414,7 +411,8 @@ static void handle(void *ctx, int fd, const char *addr, int srv_cancel)
     tld_tls_close(cn.c);
 }
 
-int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out, char why[256])
+int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out,
+                     char why[TLD_WHY_MAX])
 {
     *out = NULL;
     struct tld_receiver *r = calloc(1, sizeof *r);
@@ -446,15 +444,13 @@ int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **ou
                                       .key_file = key,
                                       .ca_file = ca,
                                       .require_client_cert = true};
-        char twhy[TLD_TLS_WHY_MAX];
-        if ((rc = tld_tls_ctx_new(&to, &r->tls, twhy)) != 0)
-            snprintf(why, 256, "%s", twhy);
+        rc = tld_tls_ctx_new(&to, &r->tls, why);
     }
     if (rc == 0) {
         /* One more than the slots: a surplus connection is closed by the skeleton itself. */
         struct tld_srv_opts so = {o->host, o->port, r->o.max_conns, handle, r};
         if ((rc = tld_srv_new(&so, &r->srv)) != 0)
-            snprintf(why, 256, "cannot listen on port %u: %s", o->port, strerror(errno));
+            snprintf(why, TLD_WHY_MAX, "cannot listen on port %u: %s", o->port, strerror(errno));
     }
     if (rc) {
         tld_receiver_free(r);

@@ -55,7 +55,8 @@ struct tld_receiver_stats {
     unsigned active; /* connected agents now */
 };
 
-int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out, char why[256]);
+int tld_receiver_new(const struct tld_receiver_opts *o, struct tld_receiver **out,
+                     char why[TLD_WHY_MAX]);
 unsigned tld_receiver_port(const struct tld_receiver *r);
 int tld_receiver_start(struct tld_receiver *r);
 /* Close every connection (ERROR "shutdown" where possible) and wait for the threads. */

@@ -10,7 +10,7 @@ import time
 from agentlib import agent_bin, config_xml, wait_until
 from writers import Writer, check_sequence, line
 
-OWN_LOCATION = "threatlockdown-agent"  # the agent's own events (src/agent/spool.h)
+OWN_LOCATION = "threatlockdown-agent"  # the agent's own events (src/collect/spool.h)
 
 
 def lines_of(agent, path):

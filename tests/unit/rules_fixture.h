@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "engine/decoder.h"
-#include "engine/lists.h"
-#include "engine/rule.h"
+#include "engine/decode/decoder.h"
+#include "engine/rules/lists.h"
+#include "engine/rules/rule.h"
 
 /* Decoders known to the stub lookup; the id is the index + 1. */
 static struct tld_decoder fx_decoders[] = {

@@ -1,4 +1,5 @@
-/* Unit tests for the agent configuration loader (src/agent/config.c). */
+/* Unit tests for the agent configuration loader (src/agent/config.c with the collection
+ * sections of src/collect/collect_config.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,12 +47,13 @@ static void mission_block(void **state)
         int rc = parse(&cfg, xml, &d);
         dump(&d);
         assert_int_equal(rc, 0);
-        assert_int_equal(cfg.nfiles, 1);
-        assert_string_equal(cfg.files[0].location, "/var/lib/docker/containers/*/*-json.log");
-        assert_int_equal(cfg.files[0].format, TLD_LOGFMT_LINE);
-        assert_string_equal(cfg.files[0].format_name, "syslog");
-        assert_true(cfg.files[0].only_future);
-        assert_false(cfg.docker.enabled);
+        assert_int_equal(cfg.collect.nfiles, 1);
+        assert_string_equal(cfg.collect.files[0].location,
+                            "/var/lib/docker/containers/*/*-json.log");
+        assert_int_equal(cfg.collect.files[0].format, TLD_LOGFMT_LINE);
+        assert_string_equal(cfg.collect.files[0].format_name, "syslog");
+        assert_true(cfg.collect.files[0].only_future);
+        assert_false(cfg.collect.docker.enabled);
         tld_agent_config_fini(&cfg);
         tld_diag_fini(&d);
     }
@@ -96,8 +98,8 @@ static void full_configuration(void **state)
     assert_int_equal(cfg.nservers, 1);
     assert_string_equal(cfg.servers[0].address, "10.0.0.5");
     assert_int_equal(cfg.servers[0].port, 1600);
-    assert_int_equal(cfg.nfiles, 2);
-    struct tld_localfile *a = &cfg.files[0], *b = &cfg.files[1];
+    assert_int_equal(cfg.collect.nfiles, 2);
+    struct tld_localfile *a = &cfg.collect.files[0], *b = &cfg.collect.files[1];
     assert_int_equal(a->format, TLD_LOGFMT_DOCKER);
     assert_false(a->only_future);
     assert_int_equal(a->future_max_size, 2u << 20);
@@ -108,19 +110,19 @@ static void full_configuration(void **state)
     assert_int_equal(b->nlabels, 1);
     assert_string_equal(b->labels[0].key, "app.name");
     assert_string_equal(b->labels[0].value, "shop");
-    assert_true(cfg.docker.enabled);
-    assert_int_equal(cfg.docker.interval_s, 600);
-    assert_int_equal(cfg.docker.attempts, 0);
-    assert_string_equal(cfg.docker.socket, "/run/other/docker.sock");
-    assert_string_equal(cfg.docker.api_version, "1.41");
-    assert_string_equal(cfg.docker.location, "ThreatLockDown-Docker");
-    assert_int_equal(cfg.docker.queue_size, 100);
-    assert_false(cfg.docker.inspect);
-    assert_int_equal(cfg.max_line, 128u << 10);
-    assert_int_equal(cfg.max_message, 1u << 20);
-    assert_int_equal(cfg.scan_frequency_s, 5);
-    assert_int_equal(cfg.max_files, 50);
-    assert_int_equal(cfg.spool_max_bytes, 1u << 30);
+    assert_true(cfg.collect.docker.enabled);
+    assert_int_equal(cfg.collect.docker.interval_s, 600);
+    assert_int_equal(cfg.collect.docker.attempts, 0);
+    assert_string_equal(cfg.collect.docker.socket, "/run/other/docker.sock");
+    assert_string_equal(cfg.collect.docker.api_version, "1.41");
+    assert_string_equal(cfg.collect.docker.location, "ThreatLockDown-Docker");
+    assert_int_equal(cfg.collect.docker.queue_size, 100);
+    assert_false(cfg.collect.docker.inspect);
+    assert_int_equal(cfg.collect.max_line, 128u << 10);
+    assert_int_equal(cfg.collect.max_message, 1u << 20);
+    assert_int_equal(cfg.collect.scan_frequency_s, 5);
+    assert_int_equal(cfg.collect.max_files, 50);
+    assert_int_equal(cfg.collect.spool_max_bytes, 1u << 30);
     tld_agent_config_fini(&cfg);
     tld_diag_fini(&d);
 }
@@ -131,13 +133,13 @@ static void defaults(void **state)
     struct tld_diag d;
     assert_int_equal(
         parse(&cfg, "<ossec_config><wodle name=\"docker-listener\"/></ossec_config>", &d), 0);
-    assert_true(cfg.docker.enabled);
-    assert_string_equal(cfg.docker.socket, "/var/run/docker.sock");
-    assert_string_equal(cfg.docker.location, "Wazuh-Docker");
-    assert_null(cfg.docker.api_version);
-    assert_int_equal(cfg.docker.attempts, 5);
-    assert_int_equal(cfg.max_line, 65536);
-    assert_int_equal(cfg.spool_max_bytes, 256u << 20);
+    assert_true(cfg.collect.docker.enabled);
+    assert_string_equal(cfg.collect.docker.socket, "/var/run/docker.sock");
+    assert_string_equal(cfg.collect.docker.location, "Wazuh-Docker");
+    assert_null(cfg.collect.docker.api_version);
+    assert_int_equal(cfg.collect.docker.attempts, 5);
+    assert_int_equal(cfg.collect.max_line, 65536);
+    assert_int_equal(cfg.collect.spool_max_bytes, 256u << 20);
     tld_agent_config_fini(&cfg);
     tld_diag_fini(&d);
 }
@@ -192,24 +194,30 @@ static void xml_syntax_error(void **state)
     tld_diag_fini(&d);
 }
 
+/* Durations and sizes in the shared spelling (common/conftab.h); an age of 0 is no duration. */
 static void sizes_and_times(void **state)
 {
-    uint64_t s;
-    int64_t t;
-    assert_true(tld_agent_config_size("10", &s) && s == 10);
-    assert_true(tld_agent_config_size("10KB", &s) && s == 10240);
-    assert_true(tld_agent_config_size("3mb", &s) && s == 3u << 20);
-    assert_true(tld_agent_config_size("2G", &s) && s == 2ULL << 30);
-    assert_false(tld_agent_config_size("", &s));
-    assert_false(tld_agent_config_size("MB", &s));
-    assert_false(tld_agent_config_size("1TB", &s));
-    assert_false(tld_agent_config_size("99999999999999999999", &s));
-    assert_true(tld_agent_config_time("90", &t) && t == 90);
-    assert_true(tld_agent_config_time("5m", &t) && t == 300);
-    assert_true(tld_agent_config_time("1w", &t) && t == 604800);
-    assert_false(tld_agent_config_time("0", &t));
-    assert_false(tld_agent_config_time("5x", &t));
-    assert_false(tld_agent_config_time("-5", &t));
+    const char *xml = "<ossec_config>\n"
+                      "<localfile><log_format>syslog</log_format><location>/l</location>\n"
+                      "  <age>10M</age></localfile>\n"
+                      "<localfile><log_format>syslog</log_format><location>/m</location>\n"
+                      "  <age>0</age></localfile>\n"
+                      "<logcollector><max_line_length>96k</max_line_length>"
+                      "<scan_frequency>2H</scan_frequency></logcollector>\n"
+                      "<spool><max_size>3gb</max_size></spool>\n"
+                      "</ossec_config>\n";
+    struct tld_agent_config cfg;
+    struct tld_diag d;
+    assert_int_equal(parse(&cfg, xml, &d), TLD_EPARSE);
+    assert_int_equal(cfg.collect.files[0].age_s, 600);
+    assert_int_equal(cfg.collect.files[1].age_s, 0);
+    assert_true(has_msg(&d, "agent.conf:5: error: <age>: '0' is not a duration"));
+    assert_int_equal(cfg.collect.max_line, 96u << 10);
+    assert_int_equal(cfg.collect.scan_frequency_s, 7200);
+    assert_int_equal(cfg.collect.spool_max_bytes, 3ULL << 30);
+    assert_int_equal(d.errors, 1);
+    tld_agent_config_fini(&cfg);
+    tld_diag_fini(&d);
 }
 
 static void unreadable_file(void **state)

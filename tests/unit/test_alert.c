@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "engine/alert.h"
-#include "engine/decoder.h"
+#include "engine/decode/decoder.h"
 #include "engine/event.h"
 
 struct fixture {

@@ -62,6 +62,27 @@ static void sv_helpers(void **state)
     assert_int_equal(tld_sv_index(TLD_SV_LIT("ab"), ':'), -1);
 }
 
+/* Joining the pieces with the separator gives the text back, so every byte is in one piece. */
+static void sv_pieces_cover_the_text(void **state)
+{
+    const char *texts[] = {"", ",", "a", "a,,b", ",a,", "abc,de,f,,"};
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+        struct tld_sv s = tld_sv_of(texts[k]), piece;
+        char joined[32] = "";
+        unsigned n = 0, commas = 0;
+        for (size_t i = 0; i < s.n; i++)
+            commas += s.p[i] == ',';
+        for (size_t at = 0; tld_sv_next_piece(s, ',', &at, &piece); n++) {
+            assert_null(memchr(piece.p, ',', piece.n));
+            if (n)
+                strcat(joined, ",");
+            strncat(joined, piece.p, piece.n);
+        }
+        assert_int_equal(n, commas + 1);
+        assert_string_equal(joined, texts[k]);
+    }
+}
+
 static void arena_bound_and_reset(void **state)
 {
     struct tld_arena a;
@@ -97,6 +118,7 @@ int main(void)
         cmocka_unit_test(sb_truncates_at_max),
         cmocka_unit_test(sb_printf_large),
         cmocka_unit_test(sv_helpers),
+        cmocka_unit_test(sv_pieces_cover_the_text),
         cmocka_unit_test(arena_bound_and_reset),
         cmocka_unit_test(diag_formats_location),
     };

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "engine/decoder.h"
+#include "engine/decode/decoder.h"
 #include "engine/ruleset_files.h"
 
 struct fixture {

@@ -1,4 +1,4 @@
-/* Unit tests for the <srcip>/<dstip> IP lists (src/engine/iplist.c, regex.md §7). */
+/* Unit tests for the <srcip>/<dstip> IP lists (src/engine/rules/iplist.c, regex.md §7). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "engine/iplist.h"
+#include "engine/rules/iplist.h"
 
 /* A list from a NULL-terminated array of entries, all of which must be valid. */
 static struct tld_iplist *list_of(const char *const *entries)

@@ -1,4 +1,4 @@
-/* Unit tests for the CDB list registry (src/engine/lists.c). */
+/* Unit tests for the CDB list registry (src/engine/rules/lists.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "engine/lists.h"
+#include "engine/rules/lists.h"
 
 static const struct tld_list *add(struct tld_lists *ls, const char *name, const char *text)
 {

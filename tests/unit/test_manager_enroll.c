@@ -71,7 +71,7 @@ static int teardown(void **state)
 static void start_server(struct fx *f, const char *password, bool force, unsigned rate)
 {
     bool created;
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_pki_ca_ensure(f->ca_dir, "manager.test", &created, why), 0);
     if (!f->agents)
         assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
@@ -134,7 +134,7 @@ static void ca_created_once_with_private_keys(void **state)
 {
     struct fx *f = *state;
     bool created = false;
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_pki_ca_ensure(f->ca_dir, "m", &created, why), 0);
     assert_true(created);
     struct stat st;
@@ -166,7 +166,7 @@ static void csr_checks(void **state)
     struct tld_sb pem;
     tld_sb_init(&pem, 16384);
     assert_int_equal(tld_pki_csr_new(k, "agent", &pem), 0);
-    char why[TLD_PKI_WHY_MAX];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_pki_csr_check(tld_sb_view(&pem), why), 0);
     /* A flipped byte in the signature part makes the request fail its self-signature (or fail
      * to parse). */
@@ -250,7 +250,7 @@ static void enroll_with_password(void **state)
     tld_enroll_server_free(f->srv);
     f->srv = NULL;
     tld_agents_close(f->agents);
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
     struct tld_agent_info a;
     assert_int_equal(tld_agents_get(f->agents, 2, &a), 0);
@@ -278,7 +278,7 @@ static void reenroll_with_force_and_remove(void **state)
     unsigned id;
     assert_int_equal(tld_agents_check(f->agents, "001", a.fp, &id), TLD_EAUTH);
     /* Removal through a second registry handle (as the CLI does) is seen by refresh. */
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_agents *other;
     assert_int_equal(tld_agents_open(f->root, 100, &other, why), 0);
     assert_int_equal(tld_agents_remove(other, 2), 0);
@@ -321,7 +321,7 @@ static void pinned_ca(void **state)
     char other[300];
     snprintf(other, sizeof other, "%s/other-ca", f->root);
     bool created;
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_pki_ca_ensure(other, "x", &created, why), 0);
     char oca[400];
     snprintf(oca, sizeof oca, "%s/ca.crt", other);

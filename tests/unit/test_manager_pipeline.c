@@ -80,7 +80,7 @@ static int setup(void **state)
     tld_diag_init(&d);
     assert_int_equal(tld_ruleset_load(&rc, &f->ruleset, &d), 0);
     tld_diag_fini(&d);
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
     unsigned id, rep;
     assert_int_equal(

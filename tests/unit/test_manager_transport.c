@@ -23,7 +23,9 @@
 
 #include "agent/enroll_client.h"
 #include "agent/forwarder.h"
-#include "agent/spool.h"
+#include "collect/spool.h"
+#include "collect/spool_id.h"
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/net.h"
@@ -54,7 +56,7 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 
 static void start_receiver(struct fx *f, unsigned port)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_receiver_opts o = {.host = "127.0.0.1",
                                   .port = port,
                                   .ca_dir = f->ca_dir,
@@ -77,7 +79,7 @@ static void stop_receiver(struct fx *f)
 /* Enroll agent "edge" through a temporary enrollment server. */
 static void enroll_agent(struct fx *f, const char *name)
 {
-    char why[256];
+    char why[TLD_WHY_MAX];
     struct tld_enroll_opts eo = {.host = "127.0.0.1",
                                  .ca_dir = f->ca_dir,
                                  .agents = f->agents,
@@ -107,7 +109,7 @@ static int setup(void **state)
     tld_log_init(&f->log, "test", stderr,
                  getenv("TLD_TEST_LOG") ? TLD_LOG_DEBUG : TLD_LOG_ERROR + 1);
     bool created;
-    char why[256];
+    char why[TLD_WHY_MAX];
     assert_int_equal(tld_pki_ca_ensure(f->ca_dir, "localhost", &created, why), 0);
     assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
     struct tld_journal_opts jo = {f->jdir, 64u << 20, 0, 0, &f->log};
@@ -268,14 +270,14 @@ static void spool_behind_manager_gets_new_stream(void **state)
     snprintf(cmd, sizeof cmd, "cd %s && find . -type f ! -name stream.id -delete", f->spool_dir);
     assert_int_equal(system(cmd), 0);
     uint64_t before;
-    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &before), 0);
+    assert_int_equal(tld_spool_stream_id(f->spool_dir, false, &before), 0);
     struct tld_spool_opts so = {.dir = f->spool_dir, .max_bytes = 16u << 20};
     assert_int_equal(tld_spool_open(&so, &f->spool), 0);
     push(f, 1, 5); /* seq 1..5 again */
     start_forwarder(f);
     wait_acked(f, 5);
     uint64_t after;
-    assert_int_equal(tld_forwarder_stream_id(f->spool_dir, false, &after), 0);
+    assert_int_equal(tld_spool_stream_id(f->spool_dir, false, &after), 0);
     assert_true(after != before);
     /* All 25 events are in the journal: 20 of the old stream, 5 of the new one. */
     struct tld_journal_rec r;
@@ -316,7 +318,7 @@ static void removed_agent_refused(void **state)
 }
 
 /* A TLS client with the given identity (NULL: none): handshake and read one frame. */
-static int try_client(struct fx *f, const char *cert, const char *key, char why[TLD_TLS_WHY_MAX])
+static int try_client(struct fx *f, const char *cert, const char *key, char why[TLD_WHY_MAX])
 {
     char ca[400];
     snprintf(ca, sizeof ca, "%s/ca.crt", f->ca_dir);
@@ -344,7 +346,7 @@ static void bad_identities_refused(void **state)
 {
     struct fx *f = *state;
     start_receiver(f, 0);
-    char why[TLD_TLS_WHY_MAX];
+    char why[TLD_WHY_MAX];
     /* No certificate. */
     assert_int_not_equal(try_client(f, NULL, NULL, why), 0);
     /* A certificate from another CA, with an id that exists here. */
@@ -389,7 +391,7 @@ static void bad_identities_refused(void **state)
     const char hello[] = "TL\x01\x01\x00\x00\x00\x00";
     assert_int_equal(send(fd, hello, 8, MSG_NOSIGNAL), 8);
     char buf[256];
-    assert_int_equal(tld_net_wait(fd, POLLIN, tld_net_deadline(5000), -1), 0);
+    assert_int_equal(tld_net_wait(fd, POLLIN, tld_deadline_in(5000), -1), 0);
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     /* An alert record at most, then EOF -- or a reset, since our bytes were left unread. */
     assert_true((n >= 0 && n < 64) || (n < 0 && errno == ECONNRESET));

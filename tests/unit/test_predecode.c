@@ -1,4 +1,5 @@
-/* Unit tests for pre-decoding (src/engine/predecode.c): one test per header shape and rule. */
+/* Unit tests for pre-decoding (src/engine/decode/predecode.c): one test per header shape and
+ * rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,7 @@
 
 #include "common/err.h"
 #include "engine/event.h"
-#include "engine/predecode.h"
+#include "engine/decode/predecode.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 

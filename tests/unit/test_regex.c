@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pattern engines (src/engine/regex*.c) against the compatibility spec
+ * Unit tests for the pattern engines (src/engine/regex/) against the compatibility spec
  * regex.md: every OS_Regex test vector of §4.7 (captures and end positions), every row of the
  * §4.5 tables, the consequences listed in §4.6, the OS_Match rules and examples of §3, PCRE2 (§5),
  * the group matcher (§6), compile errors, and an OS_Match cross-check against a naive model.
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "engine/regex.h"
+#include "engine/regex/regex.h"
 
 #define NOMATCH (-100L)
 #define MAXC    4

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/iplist.h"
-#include "engine/regex.h"
+#include "engine/rules/iplist.h"
+#include "engine/regex/regex.h"
 
 #define MAX_VARS       64
 #define MAX_ELEMS      32

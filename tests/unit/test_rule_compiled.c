@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "engine/rule_compiled.h"
-#include "engine/webattack.h"
+#include "engine/rules/rule_compiled.h"
+#include "engine/webattack/webattack.h"
 
 static tld_rule_compiled_fn fn(const char *name)
 {

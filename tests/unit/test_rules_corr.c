@@ -2,8 +2,8 @@
  * several workers sharing one state. */
 #include <pthread.h>
 
-#include "../../src/engine/correlation.h"
-#include "../../src/engine/rule_impl.h"
+#include "../../src/engine/rules/correlation.h"
+#include "../../src/engine/rules/rule_impl.h"
 #include "rules_fixture.h"
 
 #define G(body) "<group name=\"test,\">\n" body "</group>\n"

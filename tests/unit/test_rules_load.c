@@ -560,7 +560,7 @@ static void overwrite(void **state)
 
 /* ---- helpers ---- */
 
-#include "../../src/engine/rule_impl.h"
+#include "../../src/engine/rules/rule_impl.h"
 
 static void kids_of(struct fx *f, unsigned parent, char *out, size_t n)
 {

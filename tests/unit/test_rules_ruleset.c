@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../../src/engine/rule_impl.h"
+#include "../../src/engine/rules/rule_impl.h"
 #include "rules_fixture.h"
 
 #define MAX_NAMES 4096

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/sqli_lex.h"
-#include "engine/webattack.h"
+#include "engine/webattack/sqli_lex.h"
+#include "engine/webattack/webattack.h"
 
 static struct tld_webattack_scratch scratch;
 

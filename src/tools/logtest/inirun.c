@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/err.h"
 #include "common/str.h"
 #include "tools/logtest/ini.h"
 #include "tools/logtest/logtest.h"
@@ -29,16 +30,20 @@ struct runner {
     unsigned passed, failed;
 };
 
-/* Run every line of `value` in one fresh session; the last event's triple lands in *t. */
+/* Run every line of `value` in one fresh session; the last event's triple lands in *t. 0 or
+ * TLD_ENOMEM. */
 static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
                        struct tld_sv *last_line)
 {
     struct tld_engine_state *st = NULL;
     struct tld_worker *w = NULL;
     struct tld_worker_config wc = {tld_sv_of(r->o->manager_name), r->o->max_event_size};
-    if (tld_engine_state_new(r->rs, &st) || tld_worker_new(r->rs, st, &wc, &w)) {
+    int rc = tld_engine_state_new(r->rs, &st);
+    if (rc == 0)
+        rc = tld_worker_new(r->rs, st, &wc, &w);
+    if (rc) {
         tld_engine_state_free(st);
-        return -1;
+        return rc;
     }
     memset(t, 0, sizeof *t);
     size_t pos = 0;
@@ -134,7 +139,7 @@ static void run_section(struct runner *r, const char *file, const struct tld_ini
 }
 
 int tld_logtest_run_tests(const struct tld_ruleset *rs, const struct tld_logtest_opts *o,
-                          char *const *files, int nfiles, FILE *out)
+                          char *const *files, int nfiles, FILE *out, bool *all_passed)
 {
     struct runner r = {.rs = rs, .o = o, .out = out};
     for (int i = 0; i < nfiles; i++) {
@@ -171,5 +176,6 @@ int tld_logtest_run_tests(const struct tld_ruleset *rs, const struct tld_logtest
         tld_sb_fini(&text);
     }
     fprintf(out, "%u passed, %u failed\n", r.passed, r.failed);
-    return r.failed ? 1 : 0;
+    *all_passed = r.failed == 0;
+    return 0;
 }

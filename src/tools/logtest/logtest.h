@@ -28,12 +28,14 @@ struct tld_logtest_opts {
  */
 int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long seq);
 
-/* Read events (one per line) from `in` and print the phases or alerts. Returns 0. */
+/* Read events (one per line) from `in` and print the phases or alerts. 0 or TLD_ENOMEM (said on
+ * stderr). */
 int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtest_opts *o, FILE *in,
                            FILE *out);
 
-/* Run .ini test files; prints per-file counts and "N passed, N failed". 0 iff all passed. */
+/* Run .ini test files; prints per-file counts and "N passed, N failed", and sets *all_passed.
+ * Returns 0 (a test that could not run counts as failed). */
 int tld_logtest_run_tests(const struct tld_ruleset *rs, const struct tld_logtest_opts *o,
-                          char *const *files, int nfiles, FILE *out);
+                          char *const *files, int nfiles, FILE *out, bool *all_passed);
 
 #endif

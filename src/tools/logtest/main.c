@@ -187,7 +187,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             exit(0);
         default:
             usage(stderr);
-            return -1;
+            return TLD_EINVAL;
         }
         if (!ok) {
             fprintf(stderr, "tld-logtest: invalid value for --%s: '%s'\n",
@@ -195,7 +195,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                     : c == O_MAXSIZE ? "max-event-size"
                                      : "?",
                     optarg);
-            return -1;
+            return TLD_EINVAL;
         }
     }
     return 0;
@@ -290,14 +290,16 @@ int main(int argc, char **argv)
                tld_decoder_set_count(rs->decoders), rs->ndecoder_files, tld_rules_count(rs->rules),
                rs->nrule_files, rs->load_seconds);
     } else if (a.test_mode) {
-        rc = tld_logtest_run_tests(rs, &a.o, argv + optind, argc - optind, stdout);
+        bool all_passed = false;
+        tld_logtest_run_tests(rs, &a.o, argv + optind, argc - optind, stdout, &all_passed);
+        rc = all_passed ? 0 : 1;
     } else {
         FILE *in = stdin;
         if (a.input && !(in = fopen(a.input, "r"))) {
             perror(a.input);
             rc = 1;
         } else {
-            rc = tld_logtest_run_stream(rs, &a.o, in, stdout);
+            rc = tld_logtest_run_stream(rs, &a.o, in, stdout) == 0 ? 0 : 1;
             if (in != stdin)
                 fclose(in);
         }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+#include "common/err.h"
 #include "common/str.h"
 #include "engine/alert.h"
 #include "tools/logtest/logtest.h"
@@ -15,9 +17,7 @@ int64_t tld_logtest_event_time(const struct tld_logtest_opts *o, unsigned long s
 {
     if (o->fixed_time_ns)
         return o->fixed_time_ns + (int64_t)seq * 1000000;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return tld_wall_ns();
 }
 
 static void quoted(FILE *out, const char *label, struct tld_sv v)
@@ -81,7 +81,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
     if (tld_engine_state_new(rs, &st) || tld_worker_new(rs, st, &wc, &w)) {
         fprintf(stderr, "tld-logtest: out of memory\n");
         tld_engine_state_free(st);
-        return 1;
+        return TLD_ENOMEM;
     }
     struct tld_sb buf;
     tld_sb_init(&buf, (size_t)16 << 20);

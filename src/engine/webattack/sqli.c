@@ -1,0 +1,530 @@
+/*
+ * SQL injection detector.
+ *
+ * A request value ends up inside some SQL text the application built: pasted bare (a numeric
+ * id), or between quotes. We do not know which, so the value is read three times: bare, as if a
+ * single quote had been opened just before it, and likewise with a double quote. In a quoted
+ * reading the text up to the first closing quote is a string literal (the "prefix") and what
+ * follows it (the "tail") is what the attacker made the server parse as SQL. In the bare reading
+ * the tail follows the first operand.
+ *
+ * Tokens are folded into roles (operand, call, binary operator, keyword, ...), and two families
+ * of rules decide:
+ *   - tail rules (sqli.c): what directly follows the terminator must continue an SQL expression
+ *     - a comment, ';' and a statement, UNION SELECT, an operator, a clause such as ORDER BY -
+ *     and the region after it must read as well-formed SQL (no two operands side by side, which
+ *     is what natural language is made of) and carry evidence: a comparison, a call of a known
+ *     function, a subquery, a catalog name. Weak evidence (a bare comment, a string left open for
+ *     the application's own quote) only counts when the prefix looks like a single value rather
+ *     than a phrase.
+ *   - anywhere rules (sqli_rules.c): constructs that are SQL and nothing else wherever they
+ *     occur: UNION SELECT with a select list, stacked statements, delay and error-based calls,
+ *     comparisons of literals inside function calls or CASE, subqueries, "OR 1=1" tautologies.
+ *
+ * Bounds: tokens are lexed in batches of SQLI_BATCH; consecutive batches overlap by
+ * SQLI_OVERLAP tokens so a construct straddling two batches is seen whole. Tail rules look at
+ * the first batch of a reading only, where the terminator is. Time is linear in the input;
+ * memory is one fixed stack array per reading.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "engine/webattack/sqli_fold.h"
+#include "engine/webattack/webattack.h"
+
+/* ---- roles ----------------------------------------------------------------------------------- */
+
+/* After an operator, '(' or ',' an operand is due: non-reserved words there are names. */
+static bool operand_position(enum sqli_role prev)
+{
+    return prev == R_BIN || prev == R_LP || prev == R_COMMA || prev == R_UNARY;
+}
+
+/* Keywords that keep their role even where an operand is due (they start one). */
+static bool structural(const struct sqli_fold *f, size_t k)
+{
+    static const char *const kw[] = {"case", "all", "any", "some", "distinct", "interval", NULL};
+    for (const char *const *w = kw; *w; w++)
+        if (tld_sqli_word_is(f, k, *w))
+            return true;
+    return false;
+}
+
+void tld_sqli_assign_roles(struct sqli_fold *f, enum sqli_role prev)
+{
+    size_t w = 0;
+    bool cmt = false;
+    for (size_t k = 0; k < f->n; k++) {
+        /* closed inline comments, and line comments with code on the next line, are blanks */
+        if (f->t[k].type == SQ_COMMENT &&
+            (f->t[k].sub == CM_BLOCK || (f->t[k].sub == CM_LINE && k + 1 < f->n))) {
+            cmt = cmt || f->t[k].sub == CM_BLOCK;
+            continue;
+        }
+        f->t[w] = f->t[k];
+        if (cmt)
+            f->t[w].tf |= SQF_CMT;
+        cmt = false;
+        w++;
+    }
+    f->n = w;
+    for (size_t k = 0; k < f->n; k++) {
+        const struct sqli_tok *t = &f->t[k];
+        enum sqli_role r;
+        bool next_lp = k + 1 < f->n && f->t[k + 1].type == SQ_LP;
+        switch (t->type) {
+        case SQ_NUM:
+        case SQ_STR:
+        case SQ_VAR:
+            r = R_OPND;
+            break;
+        case SQ_WORD:
+            if (t->sub == '`')
+                r = next_lp ? R_CALL : R_OPND;
+            else if (next_lp && ((t->wf & SW_FUNC) || !(t->wf & SW_KEYWORD)))
+                r = R_CALL;
+            else if ((t->wf & SW_CMP) && k + 1 < f->n && f->t[k + 1].type == SQ_WORD &&
+                     (tld_sqli_word_is(f, k + 1, "boolean") ||
+                      tld_sqli_word_is(f, k + 1, "natural")))
+                r = R_KW; /* IN BOOLEAN MODE, IN NATURAL LANGUAGE MODE */
+            else if (t->wf & (SW_LOGIC | SW_CMP | SW_ARITH))
+                r = R_BIN;
+            else if (t->wf & SW_NOT)
+                r = R_UNARY;
+            else if (t->wf & SW_UNION)
+                r = R_UNION;
+            else if (t->wf & SW_SELECT)
+                r = R_SELECT;
+            else if (t->wf & SW_STMT)
+                r = R_STMT;
+            else if (t->wf & SW_CLAUSE)
+                r = operand_position(prev) && !structural(f, k) ? R_OPND : R_KW;
+            else
+                r = R_OPND;
+            break;
+        case SQ_OP:
+            r = R_BIN;
+            if (t->sub == OPC_ARITH && !sqli_ends_operand(prev) && t->len == 1) {
+                char c = f->s[t->off];
+                if (c == '*')
+                    r = R_OPND; /* select *, count(*) */
+                else if (c == '-' || c == '+' || c == '~' || c == '!')
+                    r = R_UNARY;
+            }
+            break;
+        case SQ_LP:
+            r = R_LP;
+            break;
+        case SQ_RP:
+            r = R_RP;
+            break;
+        case SQ_COMMA:
+            r = R_COMMA;
+            break;
+        case SQ_SEMI:
+            r = R_SEMI;
+            break;
+        case SQ_DOT:
+            r = R_DOT;
+            break;
+        case SQ_COMMENT:
+            r = R_COMMENT;
+            break;
+        default:
+            r = R_OTHER;
+            break;
+        }
+        f->r[k] = (unsigned char)r;
+        prev = r;
+    }
+}
+
+/* ---- region analysis ------------------------------------------------------------------------ */
+
+#define EV_CMP    0x0001u /* a comparison between two operands */
+#define EV_TAUT   0x0002u /* literal compared with literal (1=1, 'a'='a', (8)=(3)) */
+#define EV_LOGIC  0x0004u
+#define EV_CALL   0x0008u /* call of a known built-in function */
+#define EV_DANGER 0x0010u /* call of a delay / error-based / file function */
+#define EV_SUBQ   0x0020u /* ( SELECT ... */
+#define EV_UNION  0x0040u
+#define EV_INFO   0x0080u /* catalog object (information_schema.tables, master..sysdatabases) */
+#define EV_SYSVAR 0x0100u /* @@version and friends */
+#define EV_TAILKW 0x0200u /* ORDER, GROUP, HAVING, LIMIT, PROCEDURE, INTO */
+#define EV_BAL    0x0400u /* ends with a string left open for the application's quote */
+#define EV_CASE   0x0800u /* CASE WHEN */
+#define EV_ISNULL 0x1000u /* IS [NOT] NULL */
+#define EV_GCALL  0x2000u /* call of an arithmetic function (cos, sqrt, ...) */
+#define EV_BALCMP 0x4000u /* a comparison with the string left open for the application */
+
+struct region {
+    unsigned viol;
+    unsigned ev;
+    unsigned len;        /* tokens in the region */
+    enum sqli_role stop; /* R_END, R_COMMENT or R_SEMI */
+    size_t end;          /* index of the stop token */
+};
+
+/*
+ * Token k is a string left open to the end, in the reading's quote, holding one value: it is
+ * closed by the quote the application puts after the value ("... or 'a" + "'"). A phrase there
+ * ("\"OR\" logic gates kit") is a quotation in text instead.
+ */
+static bool balancing(const struct sqli_fold *f, size_t k, char quote)
+{
+    const struct sqli_tok *t = &f->t[k];
+    if (t->type != SQ_STR || !(t->tf & SQF_OPEN) || t->sub != quote)
+        return false;
+    for (size_t i = 1; i < t->len; i++)
+        if (sqli_is_space((unsigned char)f->s[t->off + i]))
+            return false;
+    return true;
+}
+
+/*
+ * Walk from i (which follows an operand: a closing quote, a value) to the end of the statement:
+ * count places where the text stops being SQL and collect evidence.
+ */
+static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct region *rg)
+{
+    memset(rg, 0, sizeof *rg);
+    enum sqli_role prev = R_OPND;
+    size_t k = i;
+    for (; k < f->n; k++) {
+        enum sqli_role r = (enum sqli_role)f->r[k];
+        if (r == R_COMMENT || r == R_SEMI)
+            break;
+        const struct sqli_tok *t = &f->t[k];
+        enum sqli_role nx = sqli_role_at(f, k + 1);
+        rg->len++;
+        switch (r) {
+        case R_OPND:
+        case R_CALL:
+        case R_LP:
+            if (sqli_ends_operand(prev) && !(r == R_OPND && tld_sqli_alias_ok(f, k, prev)))
+                rg->viol++;
+            if (r == R_CALL && (t->wf & SW_FUNC))
+                rg->ev |= (t->wf & SW_GENERIC) ? EV_GCALL : EV_CALL;
+            if (r == R_CALL && (t->wf & SW_DANGER))
+                rg->ev |= EV_DANGER;
+            if (r == R_LP && nx == R_SELECT && tld_sqli_select_ok(f, k + 1, SEL_SUBQ))
+                rg->ev |= EV_SUBQ;
+            if (r == R_OPND && (t->wf & SW_INFO) &&
+                (nx == R_DOT ||
+                 (k > i && (f->r[k - 1] == R_DOT || tld_sqli_word_is(f, k - 1, "from")))))
+                rg->ev |= EV_INFO;
+            if (r == R_OPND && t->type == SQ_VAR && (t->tf & SQF_SYS))
+                rg->ev |= EV_SYSVAR;
+            if (r == R_OPND && k + 1 == f->n && balancing(f, k, quote))
+                rg->ev |= EV_BAL;
+            break;
+        case R_UNARY:
+            if (sqli_ends_operand(prev) && nx != R_BIN)
+                rg->viol++;
+            break;
+        case R_BIN:
+            if (!sqli_ends_operand(prev) &&
+                !(t->type == SQ_WORD && (prev == R_BIN || prev == R_UNARY) && k > i &&
+                  f->t[k - 1].type == SQ_WORD))
+                rg->viol++;
+            if (!sqli_starts_operand(nx) && nx != R_BIN && nx != R_SELECT)
+                rg->viol++;
+            if (tld_sqli_is_cmp(f, k)) {
+                /* "x' = '": comparing with the application's own closing quote is weak */
+                size_t o = k + 1;
+                while (o < f->n && (f->r[o] == R_UNARY || f->r[o] == R_LP))
+                    o++;
+                /* compared with a quotation left open in text ("LIKE" STAMP): no evidence */
+                const struct sqli_tok *last = o + 1 == f->n ? &f->t[o] : NULL;
+                bool open_end =
+                    last && last->type == SQ_STR && (last->tf & SQF_OPEN) && last->sub == quote;
+                if (open_end && balancing(f, o, quote))
+                    rg->ev |= EV_BALCMP;
+                else if (!open_end)
+                    rg->ev |= EV_CMP;
+                if (tld_sqli_literal_cmp(f, k) || tld_sqli_wildcard_like(f, k))
+                    rg->ev |= EV_TAUT;
+                if (tld_sqli_word_is(f, k, "is"))
+                    rg->ev |= EV_ISNULL;
+            } else if (tld_sqli_is_logic(f, k)) {
+                rg->ev |= EV_LOGIC;
+            }
+            break;
+        case R_RP:
+            if (!sqli_ends_operand(prev) && prev != R_LP && prev != R_KW)
+                rg->viol++;
+            break;
+        case R_COMMA:
+            if (!sqli_ends_operand(prev) && prev != R_KW)
+                rg->viol++;
+            break;
+        case R_DOT:
+            break;
+        case R_KW:
+            if (t->wf & SW_TAIL)
+                rg->ev |= EV_TAILKW;
+            if (tld_sqli_word_is(f, k, "case") && tld_sqli_word_is(f, k + 1, "when"))
+                rg->ev |= EV_CASE;
+            break;
+        case R_UNION:
+            if (tld_sqli_union_ok(f, k))
+                rg->ev |= EV_UNION;
+            break;
+        case R_SELECT:
+            if (tld_sqli_select_ok(f, k, 0))
+                rg->ev |= EV_SUBQ;
+            break;
+        case R_STMT:
+            break;
+        default:
+            rg->viol++;
+            break;
+        }
+        prev = r;
+    }
+    rg->end = k;
+    rg->stop = sqli_role_at(f, k);
+}
+
+/* ---- tail rules ----------------------------------------------------------------------------- */
+
+struct reading {
+    char quote;    /* 0 for the bare reading */
+    bool weak_ok;  /* the prefix is one value (no blanks) / the bare value starts with a number */
+    bool no_value; /* quoted reading and the value starts with the quote */
+};
+
+/*
+ * j is the index right after the terminator (closing quote, or first operand of a bare value).
+ */
+static bool tail(const struct sqli_fold *f, size_t j, const struct reading *rd)
+{
+    unsigned closers = 0;
+    while (sqli_role_at(f, j) == R_RP) {
+        j++;
+        closers++;
+    }
+    enum sqli_role r = sqli_role_at(f, j);
+    switch (r) {
+    case R_END:
+        return false;
+    case R_COMMENT:
+        if (!rd->weak_ok || !tld_sqli_comment_ok(f, j))
+            return false;
+        /* a bare number then a comment: only "--" and slash-star, '#' is too common in text */
+        return rd->quote || closers > 0 || f->s[f->t[j].off] != '#';
+    case R_SEMI: {
+        if (sqli_role_at(f, j + 1) == R_COMMENT)
+            return rd->weak_ok && (rd->quote || closers > 0) && tld_sqli_comment_ok(f, j + 1);
+        return tld_sqli_stmt_ok(f, j + 1, STMT_AFTER_SEMI);
+    }
+    case R_UNION:
+        return tld_sqli_union_ok(f, j);
+    case R_SELECT:
+    case R_STMT:
+        return tld_sqli_stmt_ok(f, j, STMT_AFTER_VALUE);
+    case R_BIN:
+    case R_UNARY:
+    case R_KW:
+        break;
+    default:
+        return false;
+    }
+    struct region rg;
+    scan_region(f, j, rd->quote, &rg);
+    if (rg.viol > 0)
+        return false;
+    if (rg.ev & (EV_DANGER | EV_SUBQ | EV_UNION | EV_INFO | EV_SYSVAR))
+        return true;
+    if (rg.stop == R_SEMI && tld_sqli_stmt_ok(f, rg.end + 1, STMT_AFTER_SEMI))
+        return true;
+    bool first_logic = r == R_BIN && tld_sqli_is_logic(f, j);
+    bool first_cmp = r == R_BIN && tld_sqli_is_cmp(f, j);
+    bool first_arith = r == R_BIN && !first_logic && !first_cmp;
+    bool order_by = (tld_sqli_word_is(f, j, "order") || tld_sqli_word_is(f, j, "group")) &&
+                    tld_sqli_word_is(f, j + 1, "by") && sqli_role_at(f, j + 2) == R_OPND &&
+                    f->t[j + 2].type == SQ_NUM;
+    bool comment_end = rg.stop == R_COMMENT && rg.len > 0 && tld_sqli_comment_ok(f, rg.end);
+    bool first_not = r == R_UNARY && tld_sqli_is_cmp(f, j + 1);
+    if (rd->quote) {
+        /* "'=' ", "'DIV'": an operator alone between the two quotes */
+        if (rd->no_value && (rg.ev & (EV_BAL | EV_BALCMP)) && rg.len <= 3 &&
+            (first_cmp || first_logic || first_not || (r == R_BIN && f->t[j].type == SQ_WORD)))
+            return true;
+        /* "x'*1 or '1", "x'/1='1", "x'^0+1=(0)--": arithmetic on the closed string, then a
+         * condition; needs a one-value prefix */
+        if (first_arith)
+            return (rg.ev & EV_CALL) ||
+                   (rd->weak_ok && ((rg.ev & (EV_BALCMP | EV_ISNULL | EV_TAUT)) ||
+                                    ((rg.ev & EV_LOGIC) && (rg.ev & (EV_CMP | EV_BAL))) ||
+                                    (comment_end && (rg.ev & (EV_GCALL | EV_CMP)))));
+        if (!rd->weak_ok)
+            return false; /* the prefix is a phrase: only the strong evidence above counts */
+        if (rg.ev & (EV_CMP | EV_CASE))
+            return true;
+        if ((rg.ev & (EV_CALL | EV_GCALL)) && first_logic)
+            return true;
+        if (order_by || comment_end)
+            return true;
+        return (rg.ev & (EV_BAL | EV_BALCMP)) && (first_logic || first_cmp);
+    }
+    if ((rg.ev & EV_LOGIC) && (rg.ev & (EV_TAUT | EV_ISNULL | EV_CASE)))
+        return true;
+    if ((rg.ev & EV_LOGIC) && (rg.ev & (EV_CALL | EV_GCALL)) && (rg.ev & EV_CMP))
+        return true;
+    if (!rd->weak_ok)
+        return false;
+    /* the bare value starts with a number: "1 or x()", "1 - ord('a')", "1 order by 2" */
+    if (first_logic && (rg.ev & EV_CALL))
+        return true;
+    if (first_arith && (rg.ev & EV_CALL))
+        return true;
+    if (order_by || (r == R_KW && (rg.ev & EV_TAUT)))
+        return true;
+    return comment_end && (rg.ev & (EV_CMP | EV_LOGIC | EV_TAILKW | EV_CALL | EV_GCALL));
+}
+
+/* Bare reading: find the first operand (skipping '(' and signs); the tail starts after it. */
+static bool bare_tail(const struct sqli_fold *f)
+{
+    size_t j = 0;
+    unsigned lp = 0;
+    while (sqli_role_at(f, j) == R_LP || sqli_role_at(f, j) == R_UNARY) {
+        lp += f->r[j] == R_LP;
+        j++;
+    }
+    enum sqli_role r = sqli_role_at(f, j);
+    const struct sqli_tok *t = &f->t[j];
+    struct reading rd = {0, false, false};
+    /* a number, or a parenthesised literal or call: a value, not a phrase */
+    rd.weak_ok =
+        r != R_END && (t->type == SQ_NUM || (lp > 0 && (t->type == SQ_STR || t->type == SQ_VAR ||
+                                                        (t->wf & (SW_VALUE | SW_FUNC)))));
+    if (r == R_OPND)
+        return tail(f, j + 1, &rd);
+    if (r == R_CALL) {
+        int depth = 0;
+        size_t k = j + 1;
+        for (; k < f->n; k++) {
+            if (f->r[k] == R_LP)
+                depth++;
+            else if (f->r[k] == R_RP && --depth == 0)
+                break;
+        }
+        return k < f->n && tail(f, k + 1, &rd);
+    }
+    return false;
+}
+
+static bool has_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sqli_is_space((unsigned char)s[i]))
+            return true;
+    return false;
+}
+
+/*
+ * Lex s[0..n) in one reading. quote == 0: bare; otherwise the text up to the first unescaped
+ * quote is a string and the rest is SQL.
+ */
+static bool reading(const char *s, size_t n, char quote)
+{
+    struct sqli_fold f;
+    struct sqli_lexer lx = {s, n, 0};
+    struct reading rd = {quote, false, false};
+    if (quote) {
+        size_t e = tld_sqli_string_end(s, n, 0, quote);
+        if (e == 0)
+            return false;
+        lx.pos = e;
+        /*
+         * The prefix, leading blanks aside, is one value glued to the quote ("aa'", "1%'") or
+         * nothing. A blank right before the quote means the quote opens a quotation in text
+         * ("size 'M' or 'L'"), not a string the attacker closes.
+         */
+        size_t b = 0, z = e - 1;
+        while (b < z && sqli_is_space((unsigned char)s[b]))
+            b++;
+        rd.weak_ok = !has_blank(s + b, z - b);
+        rd.no_value = z == b;
+    }
+    f.s = s;
+    f.n = 0;
+    f.prev0 = quote ? R_OPND : R_END;
+    bool first = true;
+    for (;;) {
+        size_t got = tld_sqli_lex(&lx, f.t + f.n, SQLI_BATCH - f.n);
+        if (got == 0 && !first)
+            break;
+        f.n += got;
+        if (!first)
+            f.prev0 = R_END;
+        tld_sqli_assign_roles(&f, f.prev0);
+        if (first && (quote ? tail(&f, 0, &rd) : bare_tail(&f)))
+            return true;
+        if (tld_sqli_anywhere(&f))
+            return true;
+        if (lx.pos >= n)
+            break;
+        size_t keep = f.n < SQLI_OVERLAP ? f.n : SQLI_OVERLAP;
+        memmove(f.t, f.t + f.n - keep, keep * sizeof f.t[0]);
+        f.n = keep;
+        first = false;
+    }
+    return false;
+}
+
+/*
+ * Values made of words, numbers, blanks, dots and commas only can be SQL only through one of a
+ * few keywords (UNION, OR, ORDER, a catalog name, ...). Checking for those first spares the full
+ * readings for the bulk of ordinary text.
+ */
+static bool worth_reading(const char *s, size_t n)
+{
+    /* lone '-', '+', '/', ':', '@' are everyday text (dates, e-mail, times); doubled they are
+     * comments and system variables */
+    static const bool punct[256] = {
+        ['\''] = true, ['"'] = true, ['`'] = true, ['='] = true, ['<'] = true, ['>'] = true,
+        ['!'] = true,  ['|'] = true, ['&'] = true, ['^'] = true, ['*'] = true, ['%'] = true,
+        ['~'] = true,  ['('] = true, [')'] = true, [';'] = true, ['#'] = true, ['\\'] = true,
+    };
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (punct[(unsigned char)c])
+            return true;
+        if (i + 1 < n && ((c == '-' && s[i + 1] == '-') || (c == '/' && s[i + 1] == '*') ||
+                          (c == '@' && s[i + 1] == '@')))
+            return true;
+    }
+    const unsigned trigger = SW_UNION | SW_SELECT | SW_LOGIC | SW_CMP | SW_NOT | SW_TAIL | SW_STMT |
+                             SW_ARITH | SW_CATALOG | SW_DANGER;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((unsigned)((c | 0x20) - 'a') < 26 || c == '_')) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && ((unsigned)((s[j] | 0x20) - 'a') < 26 || s[j] == '_'))
+            j++;
+        unsigned wf = tld_sqli_word_flags(s + i, j - i);
+        if ((wf & trigger) || (j - i == 4 && strncasecmp(s + i, "case", 4) == 0))
+            return true; /* CASE ... WHEN ... THEN ... END needs no punctuation either */
+        i = j;
+    }
+    return false;
+}
+
+bool tld_sqli_detect(const char *s, size_t n)
+{
+    if (n == 0 || !worth_reading(s, n))
+        return false;
+    if (reading(s, n, 0))
+        return true;
+    if (memchr(s, '\'', n) && reading(s, n, '\''))
+        return true;
+    if (memchr(s, '"', n) && reading(s, n, '"'))
+        return true;
+    return false;
+}
