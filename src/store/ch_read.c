@@ -155,7 +155,7 @@ int tld_ch_terms(struct tld_store *base, const struct tld_store_filter *f, const
     if (!tld_query_valid_field(field, strlen(field)))
         return TLD_EINVAL;
     struct tld_field fd;
-    tld_field_lookup(field, &fd);
+    tld_store_field_lookup(field, &fd);
     struct tld_chq c;
     tld_chq_init(&c);
     if (fd.kind == TLD_FIELD_TEXT || fd.kind == TLD_FIELD_INT) {

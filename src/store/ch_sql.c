@@ -213,7 +213,7 @@ static void array_term(struct tld_chq *q, const struct tld_qnode *t, const char 
 static void term_sql(struct tld_chq *q, const struct tld_qnode *t)
 {
     struct tld_field f;
-    tld_field_lookup(t->field, &f);
+    tld_store_field_lookup(t->field, &f);
     switch (f.kind) {
     case TLD_FIELD_TEXT:
     case TLD_FIELD_INT:
@@ -267,7 +267,7 @@ static bool in_list(void *qv, const struct tld_qnode *n, bool negated)
     if (n->kind != TLD_Q_OR || first->kind != TLD_Q_TERM)
         return false;
     struct tld_field f;
-    tld_field_lookup(first->field, &f);
+    tld_store_field_lookup(first->field, &f);
     if (f.kind != TLD_FIELD_TEXT || !value_list(n, first->field))
         return false;
     unsigned from = q->nvalues + 1;

@@ -30,7 +30,7 @@ const char *const tld_field_multi[] = {
 };
 const unsigned tld_field_nmulti = sizeof(tld_field_multi) / sizeof(tld_field_multi[0]);
 
-void tld_field_lookup(const char *name, struct tld_field *out)
+void tld_store_field_lookup(const char *name, struct tld_field *out)
 {
     for (int i = 0; i < TLD_COL_COUNT; i++) {
         if (!strcmp(name, tld_field_cols[i].field)) {

@@ -50,7 +50,7 @@ struct tld_field {
     int col; /* enum tld_store_col for TEXT/INT */
 };
 
-void tld_field_lookup(const char *name, struct tld_field *out);
+void tld_store_field_lookup(const char *name, struct tld_field *out);
 
 /* The rule array fields (TLD_FIELD_SET). */
 extern const char *const tld_field_multi[];

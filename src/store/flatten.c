@@ -238,7 +238,7 @@ int tld_flat_alert(struct tld_flat *f, const cJSON *root)
 static bool elsewhere(const char *path)
 {
     struct tld_field fd;
-    tld_field_lookup(path, &fd);
+    tld_store_field_lookup(path, &fd);
     return fd.kind != TLD_FIELD_RAW;
 }
 

@@ -245,7 +245,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
     if (!tld_query_valid_field(field, strlen(field)))
         return TLD_EINVAL;
     struct tld_field fd;
-    tld_field_lookup(field, &fd);
+    tld_store_field_lookup(field, &fd);
     struct tld_sql sql;
     tld_sql_init(&sql);
     switch (fd.kind) {

@@ -155,7 +155,7 @@ static bool node_ok(const struct tld_qnode *n)
     if (n->kind != TLD_Q_TERM)
         return node_ok(n->a) && node_ok(n->b);
     struct tld_field f;
-    tld_field_lookup(n->field, &f);
+    tld_store_field_lookup(n->field, &f);
     if (f.kind == TLD_FIELD_SET)
         return true;
     return (f.kind == TLD_FIELD_TEXT || f.kind == TLD_FIELD_INT) &&

@@ -326,7 +326,7 @@ static void raw_term(struct tld_sql *q, const struct tld_qnode *t)
 static void term_sql(struct tld_sql *q, const struct tld_qnode *t)
 {
     struct tld_field f;
-    tld_field_lookup(t->field, &f);
+    tld_store_field_lookup(t->field, &f);
     switch (f.kind) {
     case TLD_FIELD_TEXT:
     case TLD_FIELD_INT:
