@@ -16,14 +16,14 @@ struct store_tmp {
     char dir[64], path[96];
 };
 
-static void store_tmp_make(struct store_tmp *t)
+static inline void store_tmp_make(struct store_tmp *t)
 {
     strcpy(t->dir, "/tmp/tld-store-XXXXXX");
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof(t->path), "%s/alerts.db", t->dir);
 }
 
-static void store_tmp_remove(struct store_tmp *t)
+static inline void store_tmp_remove(struct store_tmp *t)
 {
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
@@ -43,7 +43,8 @@ static inline struct tld_store *store_open(const char *path, bool read_only)
 
 /* Feeds lines [from, to) in batches; positions are cumulative byte offsets (newline included)
  * in generation 1. Returns how many lines the store took. */
-static size_t store_feed(struct tld_store *s, char **lines, size_t from, size_t to, size_t batch)
+static inline size_t store_feed(struct tld_store *s, char **lines, size_t from, size_t to,
+                                size_t batch)
 {
     uint64_t off = 0;
     for (size_t i = 0; i < from; i++)
@@ -72,7 +73,7 @@ struct store_raw {
     size_t n;
 };
 
-static int store_copy_raw(void *ctx, const struct tld_store_hit *h)
+static inline int store_copy_raw(void *ctx, const struct tld_store_hit *h)
 {
     struct store_raw *r = ctx;
     free(r->p);
@@ -82,7 +83,7 @@ static int store_copy_raw(void *ctx, const struct tld_store_hit *h)
     return 0;
 }
 
-static void store_expect_bytes(struct tld_store *s, int64_t id, const char *p, size_t n)
+static inline void store_expect_bytes(struct tld_store *s, int64_t id, const char *p, size_t n)
 {
     struct store_raw r = {0};
     int rc = tld_store_get(s, id, store_copy_raw, &r);
