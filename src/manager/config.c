@@ -130,12 +130,28 @@ static void put_backend(struct tld_conf_ctx *c, const struct tld_xml_node *n, co
     *dst = strdup(name);
 }
 
+/* <store><database>: it goes into the ClickHouse URL, so only a plain identifier. */
+static void put_database(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                         void *obj)
+{
+    char **dst = obj;
+    size_t len = strlen(v);
+    if (!len || len > 64 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_") != len) {
+        tld_conf_error(c, n, "'%s' is not a database name (letters, digits, _)", v);
+        return;
+    }
+    free(*dst);
+    *dst = strdup(v);
+}
+
 static const struct tld_conf_row store_rows[] = {
     {"enabled", TLD_CONF_BOOL, OFF(store_enabled), 0, 0, NULL, NULL, 0, NULL},
     {"backend", TLD_CONF_TEXT, OFF(store_backend), 0, 0, NULL, NULL, 0, put_backend},
     {"path", TLD_CONF_STR, OFF(store_path), 0, 0, NULL, NULL, 0, NULL},
     {"url", TLD_CONF_STR, OFF(store_url), 0, 0, NULL, NULL, 0, NULL},
-    {"database", TLD_CONF_STR, OFF(store_database), 0, 0, NULL, NULL, 0, NULL},
+    {"database", TLD_CONF_TEXT, OFF(store_database), 0, 0, NULL, NULL, 0, put_database},
     {"table", TLD_CONF_STR, OFF(store_table), 0, 0, NULL, NULL, 0, NULL},
     {"max_age", TLD_CONF_DURATION, OFF(store_max_age_s), 0, TLD_CONF_MAX_DURATION, NULL, NULL, 0,
      NULL},
