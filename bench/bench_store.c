@@ -7,7 +7,7 @@
  *
  * Build (after `make`):
  *   cc -O2 -Isrc bench/bench_store.c build/lib/libtld_store.a build/lib/libtld_common.a \
- *      $(pkg-config --cflags --libs libcjson sqlite3 libpcre2-8) -lm -o build/bench_store
+ *      $(pkg-config --cflags --libs libcjson sqlite3 libpcre2-8 libcurl) -lm -o build/bench_store
  * Run:
  *   build/bench_store --db /tmp/b.db --count 200000 FILE.alerts.json...
  *   build/bench_store --clickhouse http://127.0.0.1:8123/ --count 200000 FILE.alerts.json...

@@ -165,3 +165,28 @@ def test_store_exactly_once(manager_factory, tmp_path):
     wait_caught_up(m, TOTAL + 1)
     assert_same(m, "after the restart that followed the rebuild")
     m.stop()
+
+
+def test_store_failure_backs_off_and_catches_up(manager_factory, tmp_path):
+    """The store cannot be opened (its folder is a file): alerts.json goes on, the stats show
+    the error and the lag; once the fault is gone the thread catches up, every alert once."""
+    rs = minimal_ruleset(str(tmp_path / "rs"), RULES)
+    src = str(tmp_path / "events.log")
+    open(src, "w").close()
+    extra = f"<localfile><log_format>syslog</log_format><location>{src}</location></localfile>"
+    m = manager_factory(ruleset_src=rs, logall_json=False, local=True, extra=extra)
+    blocker = os.path.join(m.root, "var/db")
+    os.makedirs(os.path.dirname(blocker), exist_ok=True)
+    open(blocker, "w").close()
+    m.start()
+    with open(src, "ab") as f:
+        f.write(b"".join(b"st-event %07d\n" % i for i in range(1, 501)))
+    wait_until(lambda: len(alert_lines(m)) == 500, 60, what="500 alerts in alerts.json")
+    st = wait_until(lambda: (s := store_stats(m)).get("behind_alerts") == 500 and s, 30,
+                    what="the lag in the stats")
+    assert st["failures"] >= 1 and "cannot open the store" in st["last_error"], st
+    assert not st["open"]
+    os.unlink(blocker)
+    wait_caught_up(m, 500, timeout=60)
+    assert_same(m, "after the store came back")
+    m.stop()
