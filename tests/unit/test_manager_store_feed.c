@@ -2,7 +2,8 @@
  * Unit tests for the manager's store feed (src/manager/store_feed.c): a partial last line is
  * not stored until its newline comes, a position taken in alerts.json stays valid after the
  * file is rotated and compressed, a store rebuilt from nothing takes every file once, and
- * rotated files of days before `since_day` are passed over.
+ * rotated files of days before `since_day` are passed over; with the real alerts writer, its
+ * rotation and compression past midnight lose and repeat nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,12 +163,82 @@ static void since_day_skips_older_files(void **state)
     store_tmp_remove(&e.t);
 }
 
+static int64_t fixed_now(const struct tld_clock *c)
+{
+    return *(const int64_t *)c->ctx;
+}
+
+static void writer_alert(struct tld_alerts_out *a, uint64_t index, const char *msg)
+{
+    char before[64];
+    snprintf(before, sizeof before, "{\"m\":\"%s\",\"id\":\"", msg);
+    tld_alerts_out_begin(a, index);
+    assert_int_equal(
+        tld_alerts_out_add_alert(a, index, 1700000000, tld_sv_of(before), TLD_SV_LIT("\"}")), 0);
+    assert_int_equal(tld_alerts_out_commit(a, index + 1), 0);
+}
+
+/* With the real writer: the live file's generation comes from its checkpoint (the writer's
+ * clock says 2023-11-14, not today), and a rotation past midnight with compression loses and
+ * repeats nothing. */
+static void follows_the_writers_rotation(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    struct feed_env e;
+    env_make(&e);
+    char logs[128];
+    snprintf(logs, sizeof logs, "%s", e.t.dir);
+    int64_t now_ns = 1700000000LL * 1000000000LL; /* 2023-11-14 22:13:20 UTC */
+    struct tld_clock clock = {fixed_now, &now_ns};
+    struct tld_log log;
+    tld_log_init(&log, "test", stderr, TLD_LOG_ERROR + 1);
+    struct tld_alerts_out_opts ao = {logs, e.ckpt, false, &log, &clock};
+    struct tld_alerts_out *a;
+    struct tld_alerts_out_resume r;
+    assert_int_equal(tld_alerts_out_open(&ao, &a, &r), 0);
+    writer_alert(a, 1, "one");
+    writer_alert(a, 2, "two");
+    struct tld_store *s = store_open(e.t.path, false);
+    assert_int_equal(feed(s, &e.o), 2);
+    struct tld_store_pos pos;
+    assert_int_equal(tld_store_position(s, &pos), 0);
+    assert_int_equal(pos.gen, 20231114000ULL);
+    writer_alert(a, 3, "three");
+    now_ns += 2LL * 3600 * 1000000000LL; /* past midnight */
+    assert_int_equal(tld_alerts_out_maybe_rotate(a), 0);
+    writer_alert(a, 4, "four");
+    tld_alerts_out_close(a); /* waits for the compression */
+    char gz[300];
+    snprintf(gz, sizeof gz, "%s/2023/Nov/ossec-alerts-14.json.gz", e.alerts_dir);
+    struct stat sb;
+    assert_int_equal(stat(gz, &sb), 0);
+    struct stat live;
+    assert_int_equal(stat(e.live, &live), 0);
+    int day = 0;
+    assert_int_equal(tld_alerts_out_live_day(e.ckpt, (uint64_t)live.st_ino, &day), 0);
+    assert_int_equal(day, 20231115);
+    assert_int_equal(tld_alerts_out_live_day(e.ckpt, (uint64_t)live.st_ino + 1, &day),
+                     TLD_ENOTFOUND);
+    assert_int_equal(feed(s, &e.o), 2);
+    assert_int_equal(feed(s, &e.o), 0);
+    assert_int_equal(count(s), 4);
+    assert_int_equal(tld_store_position(s, &pos), 0);
+    assert_int_equal(pos.gen, 20231115000ULL);
+    assert_int_equal(pos.off, (uint64_t)live.st_size);
+    tld_store_close(s);
+    tld_log_fini(&log);
+    store_tmp_remove(&e.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(partial_line_waits),
         cmocka_unit_test(rotation_keeps_the_position),
         cmocka_unit_test(since_day_skips_older_files),
+        cmocka_unit_test(follows_the_writers_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
