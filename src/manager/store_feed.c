@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "manager/alerts_out.h"
 
-#define READ_CHUNK    (1u << 20)
+#define READ_CHUNK    (4u << 20) /* a fill holds a few thousand alerts: one transaction */
 #define DEFAULT_BATCH 5000u
 #define MAX_SOURCES   100000u
 

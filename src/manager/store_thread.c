@@ -18,13 +18,14 @@
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define RETAIN_EVERY_S 60
+#define LAG_FAILING_MS 5000 /* while failing, the lag (a read of every byte behind) less often */
 
 struct tld_store_thread {
     struct tld_store_thread_opts o;
     char *path, *url, *table, *alerts_dir, *ckpt; /* owned copies of the options' strings */
     struct tld_store *store;                      /* the thread's own */
     int backoff_ms;
-    int64_t retry_at, retain_at; /* monotonic ns */
+    int64_t retry_at, retain_at, lag_at; /* monotonic ns */
 
     pthread_t th;
     bool running;
@@ -109,7 +110,12 @@ static void note_progress(struct tld_store_thread *t, uint64_t stored)
     if (!have)
         pos = t->st.pos;
     pthread_mutex_unlock(&t->mu);
-    bool lag_ok = tld_store_feed_lag(&t->o.feed, pos, &lag) == 0;
+    bool failing = t->retry_at != 0;
+    bool lag_ok = false;
+    if (!failing || tld_deadline_left_ms(t->lag_at) <= 0) {
+        lag_ok = tld_store_feed_lag(&t->o.feed, pos, &lag) == 0;
+        t->lag_at = tld_deadline_in(LAG_FAILING_MS);
+    }
     pthread_mutex_lock(&t->mu);
     t->st.open = t->store != NULL;
     t->st.stored += stored;
