@@ -708,3 +708,23 @@ void tld_alerts_out_stats(struct tld_alerts_out *a, struct tld_alerts_out_stats 
     *st = a->st;
     st->compressed = __atomic_load_n(&a->st.compressed, __ATOMIC_RELAXED);
 }
+
+int tld_alerts_out_live_day(const char *state_file, uint64_t ino, int *day)
+{
+    int fd = open(state_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? TLD_ENOTFOUND : TLD_EIO;
+    struct rec *r = malloc(2 * sizeof *r);
+    if (!r) {
+        close(fd);
+        return TLD_ENOMEM;
+    }
+    bool h0 = rec_read(fd, 0, &r[0]), h1 = rec_read(fd, 1, &r[1]);
+    close(fd);
+    const struct rec *newest = h0 && (!h1 || r[0].gen > r[1].gen) ? &r[0] : (h1 ? &r[1] : NULL);
+    int rc = newest && newest->a_ino == ino && newest->day ? 0 : TLD_ENOTFOUND;
+    if (rc == 0)
+        *day = (int)newest->day;
+    free(r);
+    return rc;
+}

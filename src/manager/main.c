@@ -7,14 +7,15 @@
  *   tld-manager [-r ROOT] agents list
  *   tld-manager [-r ROOT] agents remove [--dry-run] [ID...] [--name GLOB] [--status STATUS]
  *                                       [--older-than DURATION]
+ *   tld-manager [-r ROOT] store rebuild [--since DATE] | search QUERY [...]  (store_cmd.h)
  *   tld-manager hash-password                             scrypt hash of a password on stdin
  *
  * Start: layout (install.h), configuration, CA, ruleset, registry, journal, pipeline,
- * receiver, enrollment, local collection, then the "manager_started" own event. This thread
- * then waits for signals and does the housekeeping once a second (registry changes made by
- * `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop
- * in reverse order: nothing new is accepted, what was accepted is journaled, what was analysed
- * is written and synced; the rest waits in the journal for the next start.
+ * receiver, enrollment, local collection, the store thread, then the "manager_started" own event.
+ * This thread then waits for signals and does the housekeeping once a second (registry changes made
+ * by `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop in
+ * reverse order: nothing new is accepted, what was accepted is journaled, what was analysed is
+ * written and synced; the rest waits in the journal for the next start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,8 @@
 #include "manager/pipeline.h"
 #include "manager/receiver.h"
 #include "manager/rules_cfg.h"
+#include "manager/store_cmd.h"
+#include "manager/store_thread.h"
 
 #ifndef TLD_VERSION
 #include "common/version.h"
@@ -77,6 +80,7 @@ struct mgr {
     struct tld_receiver *recv;
     struct tld_enroll_server *enroll;
     struct tld_local *local;
+    struct tld_store_thread *store;
     int pid_fd;
 
     pthread_mutex_t own_mu;
@@ -94,6 +98,8 @@ static void usage(FILE *f)
                "       tld-manager [-r ROOT] agents remove [--dry-run] [--name GLOB]\n"
                "                   [--status never_connected|disconnected|active]\n"
                "                   [--older-than DURATION]\n"
+               "       tld-manager [-r ROOT] store rebuild [--since YYYY-MM-DD]\n"
+               "       tld-manager [-r ROOT] search QUERY [--since 1h] [--json] [--limit N]\n"
                "       tld-manager hash-password < password\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
@@ -395,6 +401,26 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
     return rc;
 }
 
+/* `store ...` and `search ...`: the configuration tells where the store is. */
+static int cmd_store(struct mgr *m, int argc, char **argv)
+{
+    static char cfg_path[PATH_MAX];
+    if (!m->args.nconfigs) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m->args.root);
+        m->args.configs[m->args.nconfigs++] = cfg_path;
+    }
+    if (load_config(m) != 0) {
+        fprintf(stderr, "tld-manager: %s has errors\n", m->args.configs[0]);
+        return 1;
+    }
+    int rc = strcmp(argv[0], "store") == 0
+                 ? tld_mgr_cmd_store(&m->cfg, m->args.root, argc - 1, argv + 1)
+                 : tld_mgr_cmd_search(&m->cfg, m->args.root, argc - 1, argv + 1);
+    tld_mgr_config_fini(&m->cfg);
+    tld_collect_config_fini(&m->acfg);
+    return rc;
+}
+
 static int cmd_hash_password(void)
 {
     char line[512];
@@ -413,6 +439,26 @@ static int cmd_hash_password(void)
 }
 
 /* ---- stats and housekeeping ------------------------------------------------------------------ */
+
+static void write_store_stats(struct mgr *m, FILE *f)
+{
+    struct tld_store_thread_stats st = {0};
+    if (m->store)
+        tld_store_thread_stats(m->store, &st);
+    fprintf(f,
+            ",\"store\":{\"enabled\":%s,\"open\":%s,\"stored\":%" PRIu64
+            ",\"behind_bytes\":%" PRIu64 ",\"behind_alerts\":%" PRIu64 ",\"position\":[%" PRIu64
+            ",%" PRIu64 "],\"failures\":%" PRIu64 ",\"refills\":%" PRIu64 ",\"retained\":%" PRIu64
+            ",\"last_error\":\"",
+            m->store ? "true" : "false", st.open ? "true" : "false", st.stored, st.lag.bytes,
+            st.lag.alerts, st.pos.gen, st.pos.off, st.failures, st.refills, st.retained);
+    for (const char *c = st.last_error; *c; c++)
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            fputc(*c, f);
+    fputs("\"}", f);
+}
 
 static void write_stats(struct mgr *m)
 {
@@ -481,6 +527,7 @@ static void write_stats(struct mgr *m)
             ",\"spool_pending\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
             m->local ? "true" : "false", ls.docker_connected ? "true" : "false", ls.docker_events,
             ls.lines, ls.journaled, ls.duplicates, ls.spool_pending, ls.stalls);
+    write_store_stats(m, f);
     fprintf(f,
             ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64
             ",\"refusals_folded\":%" PRIu64 "}}\n",
@@ -565,6 +612,18 @@ static void housekeeping(struct mgr *m, unsigned tick)
 }
 
 /* ---- run ------------------------------------------------------------------------------------- */
+
+static int start_store(struct mgr *m)
+{
+    struct tld_mgr_store_paths p;
+    struct tld_store_thread_opts so = {
+        .max_age_s = m->cfg.store_max_age_s, .max_bytes = m->cfg.store_max_bytes, .log = &m->log};
+    tld_mgr_store_setup(&m->cfg, m->args.root, &p, &so.store, &so.feed);
+    int rc = tld_store_thread_start(&so, &m->store);
+    if (rc)
+        tld_log_error(&m->log, "store: cannot start: %s", tld_err_str(rc));
+    return rc;
+}
 
 static int start(struct mgr *m)
 {
@@ -657,6 +716,8 @@ static int start(struct mgr *m)
         if ((rc = tld_local_start(m->local)) != 0)
             return rc;
     }
+    if (m->cfg.store_enabled && (rc = start_store(m)) != 0)
+        return rc;
     tld_log_info(&m->log,
                  "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
                  "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
@@ -677,6 +738,8 @@ static int start(struct mgr *m)
 
 static void stop(struct mgr *m)
 {
+    tld_store_thread_stop(m->store);
+    m->store = NULL;
     /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
     tld_enroll_server_free(m->enroll);
     m->enroll = NULL;
@@ -714,6 +777,8 @@ int main(int argc, char **argv)
         return cmd_hash_password();
     if (next < argc && strcmp(argv[next], "agents") == 0)
         return cmd_agents(&m, argc - next - 1, argv + next + 1);
+    if (next < argc && (strcmp(argv[next], "store") == 0 || strcmp(argv[next], "search") == 0))
+        return cmd_store(&m, argc - next, argv + next);
     if (next != argc) {
         usage(stderr);
         return 2;

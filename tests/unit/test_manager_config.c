@@ -153,6 +153,43 @@ static void errors_name_file_line_element(void **state)
     tld_mgr_config_fini(&c);
 }
 
+/* <store>: defaults, the shared duration and size spellings, and a bad backend named. */
+static void store_section(void **state)
+{
+    (void)state;
+    struct tld_mgr_config c;
+    struct tld_diag d;
+    assert_int_equal(parse(&c, &d, "<ossec_config/>"), 0);
+    tld_mgr_config_defaults(&c);
+    assert_true(c.store_enabled);
+    assert_string_equal(c.store_backend, "sqlite");
+    assert_string_equal(c.store_path, "var/db/alerts.db");
+    assert_int_equal(c.store_max_age_s, 0);
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+    const char *t = "<ossec_config><store>\n"
+                    "  <enabled>yes</enabled><backend>ClickHouse</backend>\n"
+                    "  <url>http://127.0.0.1:18123/</url><database>tld</database>\n"
+                    "  <table>alerts</table><max_age>30d</max_age><max_size>2G</max_size>\n"
+                    "</store></ossec_config>";
+    assert_int_equal(parse(&c, &d, t), 0);
+    assert_string_equal(c.store_backend, "clickhouse");
+    assert_string_equal(c.store_url, "http://127.0.0.1:18123/");
+    assert_string_equal(c.store_database, "tld");
+    assert_string_equal(c.store_table, "alerts");
+    assert_int_equal(c.store_max_age_s, 30 * 86400);
+    assert_int_equal(c.store_max_bytes, 2ULL << 30);
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+    t = "<ossec_config>\n<store><backend>mysql</backend><enabled>no</enabled></store>\n"
+        "</ossec_config>";
+    assert_int_equal(parse(&c, &d, t), TLD_EPARSE);
+    assert_false(c.store_enabled);
+    assert_true(has_msg(&d, "test.conf:2: error: <backend>: 'mysql' is not a store backend"));
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+}
+
 static void rate_limit_buckets(void **state)
 {
     struct tld_ratelimit rl;
@@ -272,6 +309,7 @@ int main(void)
         cmocka_unit_test(own_event_text),
         cmocka_unit_test(refusals_folded_per_source),
         cmocka_unit_test(stall_reported_once),
+        cmocka_unit_test(store_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
