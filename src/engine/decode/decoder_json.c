@@ -673,5 +673,9 @@ void tld_decoder_json_run(const struct dec *selected, struct tld_sv text, struct
         memcpy(ev->fields, fields, sizeof fields);
         ev->ndyn = ndyn;
         ev->fields_overflow = overflow;
+        /* Not silence: a rule can tell an event cut at the size bound, or malformed on purpose,
+         * from one that never was JSON (ruleset/rules/0563-threatlockdown_event_rules.xml). */
+        tld_event_add(ev, TLD_SV_LIT("threatlockdown.decode_error"),
+                      ev->truncated ? TLD_SV_LIT("truncated") : TLD_SV_LIT("invalid_json"));
     }
 }
