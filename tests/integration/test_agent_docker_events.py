@@ -41,7 +41,7 @@ def test_mission_steps_every_event_once_in_order(docker_env, agent_factory):
     env.ensure_images()  # put httpd back for the next tests
     engine = engine_events(env, t0, t1)
     actions = [json.loads(l)["Action"] for l in engine]
-    for want in ("create", "--pull", "never", "start", "pause", "unpause", "kill", "die", "stop", "destroy",
+    for want in ("create", "start", "pause", "unpause", "kill", "die", "stop", "destroy",
                  "untag", "delete"):
         assert want in actions, f"the engine itself did not report {want}: {actions}"
     wait_docker_events(a, len(engine), t0, t1)
@@ -54,7 +54,7 @@ def test_mission_steps_every_event_once_in_order(docker_env, agent_factory):
     for raw, obj, rec in got:
         d = obj["docker"]
         assert obj["integration"] == "docker" and rec["location"] == LOCATION
-        if d["Type"] == "container" and d["Action"] in ("create", "--pull", "never", "start"):
+        if d["Type"] == "container" and d["Action"] in ("create", "start"):
             ins = d["inspect"]
             assert ins["privileged"] is False and ins["image"] == "httpd"
             assert ins["network_mode"] == "default" and ins["mounts"] == []

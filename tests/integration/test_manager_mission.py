@@ -114,7 +114,7 @@ def test_mission_end_to_end(docker_env, manager_factory, agent_factory, tmp_path
                         any(a["data"]["docker"]["Action"] == "delete" for a in d) and d, 90,
                         what="the Docker alerts of use case (a)")
     steps = [(a["data"]["docker"]["Action"], a["rule"]["id"]) for a in got]
-    want = [("create", "--pull", "never", "87901"), ("start", "87903"), ("pause", "87905"),
+    want = [("create", "87901"), ("start", "87903"), ("pause", "87905"),
             ("unpause", "87906"), ("stop", "87904"), ("destroy", "87902"),
             ("untag", "87919"), ("delete", "87921")]
     # Posture findings come from the posture event written after the create, never instead of

@@ -564,6 +564,8 @@ static bool posture_event(struct tld_sv enriched, const struct tld_docker_event 
         cJSON_AddStringToObject(p, "Action", "create");
         if (actor)
             cJSON_AddItemToObject(p, "Actor", cJSON_Duplicate(actor, 1));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(docker, "truncated")))
+            cJSON_AddTrueToObject(p, "truncated"); /* its Actor is the trimmed one */
         snprintf(num, sizeof num, "%lld", (long long)(ev->time_ns / 1000000000));
         cJSON_AddItemToObject(p, "time", cJSON_CreateRaw(num));
         snprintf(num, sizeof num, "%lld", (long long)ev->time_ns);
