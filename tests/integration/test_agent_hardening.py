@@ -227,3 +227,48 @@ class UnixProxy:
     def close(self):
         self.stopping = True
         self.srv.close()
+
+
+def test_daemons_stop_within_10s_under_load(manager_factory, agent_factory, tmp_path):
+    """SIGTERM while 4,000 lines a second flow: the agent, then the manager (with the agent
+    still sending), each exits (status 0) within 10 s."""
+    from mgrlib import minimal_ruleset
+    rules = ('<group name="load,"><rule id="100150" level="3"><match>load-line</match>'
+             '<description>load line</description></rule></group>')
+    m = manager_factory(ruleset_src=minimal_ruleset(str(tmp_path / "rs"), rules),
+                        logall_json=False)
+    m.start()
+    src = tmp_path / "load.log"
+    src.write_text("")
+    conf = m.agent_config(localfiles=[("syslog", str(src))], name="load")
+    ag = agent_factory(conf, output=None).start()
+    connected(ag, docker=False)
+    stop = threading.Event()
+
+    def write():
+        with open(src, "ab", buffering=0) as f:
+            i = 0
+            while not stop.is_set() and i < 60000:
+                f.write(b"".join(b"load-line %07d\n" % (i + k) for k in range(400)))
+                i += 400
+                time.sleep(0.1)
+    w = threading.Thread(target=write, daemon=True)
+    w.start()
+    try:
+        wait_until(lambda: (ag.stats() or {}).get("forwarder", {}).get("events", 0) >= 4000, 30,
+                   what="events flowing")
+        t = time.monotonic()
+        ag.stop(timeout=10)
+        agent_s = time.monotonic() - t
+        ag.start()
+        connected(ag, docker=False)
+        time.sleep(2)
+        t = time.monotonic()
+        m.stop(timeout=10)
+        manager_s = time.monotonic() - t
+    finally:
+        stop.set()
+        w.join(10)
+    print(f"stop under load: agent {agent_s:.2f} s, manager {manager_s:.2f} s")
+    assert agent_s < 10 and manager_s < 10
+    ag.stop(timeout=10)
