@@ -272,3 +272,20 @@ def test_daemons_stop_within_10s_under_load(manager_factory, agent_factory, tmp_
     print(f"stop under load: agent {agent_s:.2f} s, manager {manager_s:.2f} s")
     assert agent_s < 10 and manager_s < 10
     ag.stop(timeout=10)
+
+
+def test_nul_in_container_output_does_not_cut_the_line(docker_env, agent_factory):
+    """Docker writes a NUL byte of the output as \\u0000 in its json-file log: the collected
+    line keeps what follows."""
+    env = docker_env
+    env.remove_containers("tldh-nul")
+    conf = config_xml([("docker", f"{env.data_root}/containers/*/*-json.log")],
+                      docker={"disabled": "yes", "socket": env.socket})
+    a = agent_factory(conf).start()
+    cid = env.docker("run", "--pull", "never", "-d", "--name", "tldh-nul", "tld-busybox", "sh",
+                     "-c", "printf 'nul:a\\000<script>after\\n'").strip()
+    recs = wait_until(lambda: [r for r in a.records() if f"/containers/{cid}/" in r["location"]],
+                      20, what="the container's line")
+    a.stop(timeout=10)
+    env.docker("rm", "-f", cid)
+    assert recs[0]["text"] == "nul:a\x00<script>after", recs[0]
