@@ -45,7 +45,7 @@ def rss_kb(pid):
 def idle(env, work, n, window):
     env.remove_containers("tldbench-")
     for i in range(n):
-        env.docker("run", "-d", "--name", f"tldbench-{i}", "tld-busybox", "sleep", "3600")
+        env.docker("run", "--pull", "never", "-d", "--name", f"tldbench-{i}", "tld-busybox", "sleep", "3600")
     conf = config_xml([("syslog", f"{env.data_root}/containers/*/*-json.log")],
                       docker={"socket": env.socket})
     a = Agent(work, conf, name="idle").start()
@@ -105,7 +105,7 @@ def latency(env, work, ops):
         t_start = time.time_ns()
         for i in range(ops):
             if i % 2 == 0:
-                env.docker("run", "-d", "--name", f"tldlat-{i}", "tld-busybox", "sleep", "60")
+                env.docker("run", "--pull", "never", "-d", "--name", f"tldlat-{i}", "tld-busybox", "sleep", "60")
             else:
                 env.docker("rm", "-f", f"tldlat-{i - 1}")
             time.sleep(0.1)

@@ -129,11 +129,11 @@ static void write_stats(struct agent *a)
                 ",\"duplicates\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
                 ",\"garbage\":%" PRIu64 ",\"overflows\":%" PRIu64 ",\"queue_max\":%" PRIu64
                 ",\"inspects\":%" PRIu64 ",\"inspect_failures\":%" PRIu64
-                ",\"posture_events\":%" PRIu64 ",\"reconciles\":%" PRIu64 ",\"gaps\":%" PRIu64
-                ",\"cursor_ns\":%" PRId64 "}",
+                ",\"posture_events\":%" PRIu64 ",\"trimmed\":%" PRIu64 ",\"reconciles\":%" PRIu64
+                ",\"gaps\":%" PRIu64 ",\"cursor_ns\":%" PRId64 "}",
                 l.connected ? "true" : "false", l.api_version, l.events, l.duplicates, l.connects,
                 l.failures, l.garbage, l.overflows, l.queue_max, l.inspects, l.inspect_failures,
-                l.posture_events, l.reconciles, l.gaps, l.cursor_ns);
+                l.posture_events, l.trimmed, l.reconciles, l.gaps, l.cursor_ns);
     }
     if (a->out) {
         struct tld_output_stats o;

@@ -147,6 +147,26 @@ static void status_locked(struct tld_spool *sp, const char *action)
     flush_locked(sp);
 }
 
+void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t lost,
+                           const char *reason)
+{
+    if (!lost || last <= sp->lost_reported)
+        return;
+    sp->lost_reported = last;
+    char text[512];
+    int n = snprintf(text, sizeof text,
+                     "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":"
+                     "\"agent_spool_records_lost\",\"lost_records\":%" PRIu64
+                     ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"reason\":\"%s\"}}",
+                     lost, first, last, reason);
+    struct tld_evrec r = {.queue = '1',
+                          .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
+                          .text = tld_sv_make(text, (size_t)n),
+                          .read_time_ns = tld_clock_now(&sp->clock)};
+    push_locked(sp, &r, TLD_SPOOL_RESERVE, NULL);
+    flush_locked(sp);
+}
+
 static int push_locked(struct tld_spool *sp, const struct tld_evrec *r, unsigned flags,
                        uint64_t *seq)
 {

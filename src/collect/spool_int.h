@@ -45,6 +45,7 @@ struct tld_spool {
 
     bool full, shutdown;
     int64_t full_since_ns;
+    uint64_t lost_reported;    /* last seq an agent_spool_records_lost event covered */
     struct tld_spool_stats st; /* counters only; the rest is filled by tld_spool_stats */
 };
 
@@ -53,5 +54,10 @@ struct tld_spool_reader {
     uint64_t next; /* seq wanted next */
     struct tld_framelog_cursor cur;
 };
+
+/* Record an agent_spool_records_lost own event for seqs first..last (sp->mu held): once per
+ * range, however many readers meet it. */
+void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t lost,
+                           const char *reason);
 
 #endif

@@ -41,6 +41,17 @@ static unsigned find_seg(const struct tld_framelog *log, uint64_t seq)
     return log->nsegs;
 }
 
+/* Records first..last are gone: those not yet acknowledged count as lost (sp->mu held). */
+static void lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, const char *reason)
+{
+    if (first <= sp->acked)
+        first = sp->acked + 1;
+    if (first > last)
+        return;
+    sp->st.lost_records += last - first + 1;
+    tld_spool_lost_locked(sp, first, last, last - first + 1, reason);
+}
+
 /* Wait until rd->next is committed, then copy the entry of the segment holding it. */
 static int wait_segment(struct tld_spool_reader *rd, int timeout_ms, struct tld_framelog_seg *s)
 {
@@ -68,13 +79,17 @@ static int wait_segment(struct tld_spool_reader *rd, int timeout_ms, struct tld_
         }
     }
     unsigned i = find_seg(sp->log, rd->next);
-    int rc = TLD_ETIMEOUT; /* no segment while next <= committed cannot happen; be safe */
-    if (i < sp->log->nsegs) {
-        *s = sp->log->segs[i];
-        rc = 0;
+    if (i == sp->log->nsegs) {
+        /* Committed records with no segment left (files removed behind the spool's back): count
+         * them and wait for new ones instead of answering "nothing yet" at once forever. */
+        lost_locked(sp, rd->next, sp->committed_seq, "segment missing");
+        rd->next = sp->committed_seq + 1;
+        pthread_mutex_unlock(&sp->mu);
+        return wait_segment(rd, timeout_ms, s);
     }
+    *s = sp->log->segs[i];
     pthread_mutex_unlock(&sp->mu);
-    return rc;
+    return 0;
 }
 
 /* Is the segment starting at `first` still in the table (not deleted after acknowledgement)? */
@@ -97,8 +112,14 @@ int tld_spool_reader_next(struct tld_spool_reader *rd, uint64_t *seq, struct tld
         int rc = wait_segment(rd, timeout_ms, &s);
         if (rc != 0)
             return rc;
-        if (rd->next < s.first) /* acknowledged records deleted under us: skip ahead */
+        if (rd->next < s.first) {
+            /* Acknowledged records deleted under us are skipped silently; any others were in a
+             * segment that is gone. */
+            pthread_mutex_lock(&sp->mu);
+            lost_locked(sp, rd->next, s.first - 1, "segment missing");
+            pthread_mutex_unlock(&sp->mu);
             rd->next = s.first;
+        }
         if (rd->cur.next > rd->next)
             tld_framelog_cursor_rewind(&rd->cur);
         uint64_t fseq;
@@ -118,6 +139,8 @@ int tld_spool_reader_next(struct tld_spool_reader *rd, uint64_t *seq, struct tld
         pthread_mutex_lock(&sp->mu);
         sp->st.corrupt_skips++;
         sp->st.lost_records += lost;
+        tld_spool_lost_locked(sp, rd->next, s.last, lost,
+                              rc == TLD_ECORRUPT ? "damaged frame" : "segment missing");
         pthread_mutex_unlock(&sp->mu);
         /* Nothing more can be trusted in this segment: go on with the next one. */
         rd->next = s.last + 1;

@@ -31,7 +31,7 @@ def test_mission_steps_every_event_once_in_order(docker_env, agent_factory):
     a = agent_factory(listener_conf(env)).start()
     wait_listener(a, "connected")
     t0 = now_ns()
-    env.docker("run", "-d", "--name", "test-container", "httpd")
+    env.docker("run", "--pull", "never", "-d", "--name", "test-container", "httpd")
     env.docker("pause", "test-container")
     env.docker("unpause", "test-container")
     env.docker("stop", "test-container")
@@ -79,7 +79,7 @@ def test_inspect_reports_risky_settings(docker_env, agent_factory, tmp_path):
     wait_listener(a, "connected")
     t0 = now_ns()
     # --privileged fails on this kind of VM (no CAP_SYS_RESOURCE): every other cap instead
-    env.docker("run", "-d", "--name", "tld-risky", "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    env.docker("run", "--pull", "never", "-d", "--name", "tld-risky", "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
                "--pid", "host", "--network", "host", "-u", "1000", "-v", f"{tmp_path}:/host:ro",
                "--security-opt", "no-new-privileges", "tld-busybox", "sleep", "30")
     env.docker("rm", "-f", "tld-risky")
@@ -120,7 +120,7 @@ class Ops(threading.Thread):
         for i in range(self.count):
             name = f"{self.prefix}{i}"
             try:
-                self.env.docker("run", "-d", "--stop-timeout", "1", "--name", name, "tld-busybox",
+                self.env.docker("run", "--pull", "never", "-d", "--stop-timeout", "1", "--name", name, "tld-busybox",
                                 "sleep", "60", timeout=30)
                 self.env.docker("rm", "-f", name, timeout=30)
                 self.done_ops += 1
@@ -164,7 +164,7 @@ def test_dockerd_restart_mid_stream(docker_env, agent_factory):
     own restart, so the agent must also say that a gap may have lost events, and how long."""
     env = docker_env
     env.remove_containers("tldr")
-    env.docker("run", "-d", "--stop-timeout", "1", "--name", "tldr-survivor", "tld-busybox",
+    env.docker("run", "--pull", "never", "-d", "--stop-timeout", "1", "--name", "tldr-survivor", "tld-busybox",
                "sleep", "600")
     a = agent_factory(listener_conf(env)).start()
     wait_listener(a, "connected")
@@ -180,7 +180,7 @@ def test_dockerd_restart_mid_stream(docker_env, agent_factory):
     time.sleep(1)
     env.start()
     t_up = now_ns()
-    env.docker("run", "-d", "--name", "tldr-after", "tld-busybox", "sleep", "1")  # right after
+    env.docker("run", "--pull", "never", "-d", "--name", "tldr-after", "tld-busybox", "sleep", "1")  # right after
     ops.join(180)
     env.remove_containers("tldr")
     t1 = now_ns()
@@ -207,7 +207,7 @@ def test_agent_down_across_dockerd_restart_reconciles(docker_env, agent_factory)
     env.remove_containers("tldq")
     a = agent_factory(listener_conf(env)).start()
     wait_listener(a, "connected")
-    env.docker("run", "-d", "--stop-timeout", "1", "--name", "tldq-survivor", "tld-busybox",
+    env.docker("run", "--pull", "never", "-d", "--stop-timeout", "1", "--name", "tldq-survivor", "tld-busybox",
                "sleep", "600")
     wait_until(lambda: any(o["docker"].get("Action") == "start" for _, o, _ in docker_records(a)),
                20, what="the survivor's start")
@@ -215,7 +215,7 @@ def test_agent_down_across_dockerd_restart_reconciles(docker_env, agent_factory)
     a.kill9()
     env.restart()
     t_up = now_ns()
-    env.docker("run", "-d", "--name", "tldq-new", "tld-busybox", "true")  # while the agent is down
+    env.docker("run", "--pull", "never", "-d", "--name", "tldq-new", "tld-busybox", "true")  # while the agent is down
     time.sleep(0.5)
     a.start()
     gap = wait_listener(a, "gap")[0]
@@ -335,7 +335,7 @@ def test_full_spool_overflows_the_queue_without_losing_events(docker_env, agent_
     wait_until(lambda: a.stats()["spool"]["full"], 20, what="a full spool")
     t0 = now_ns()
     for i in range(6):
-        env.docker("run", "-d", "--name", f"tldo{i}", "tld-busybox", "true")
+        env.docker("run", "--pull", "never", "-d", "--name", f"tldo{i}", "tld-busybox", "true")
     env.remove_containers("tldo")
     t1 = now_ns()
     st = wait_until(lambda: (s := a.stats()) and s["docker"]["overflows"] >= 1 and s, 20,

@@ -39,7 +39,7 @@ def test_container_started_after_agent_first_line_collected(docker_env, agent_fa
     env.remove_containers("tldf")
     a = agent_factory(logs_conf(env)).start()
     # writes from its first instant, then exits at once
-    cid = env.docker("run", "-d", "--name", "tldf-first", "tld-busybox", "sh", "-c",
+    cid = env.docker("run", "--pull", "never", "-d", "--name", "tldf-first", "tld-busybox", "sh", "-c",
                      "echo first-line; echo second-line; echo err-line >&2").strip()
     wait_until(lambda: len(container_records(a, cid)) >= 3, 20, what="the container's lines")
     env.docker("rm", "-f", "tldf-first")
@@ -63,7 +63,7 @@ def test_docker_rotation_200k_lines_exactly_once(docker_env, agent_factory):
     env.remove_containers("tldrot")
     a = agent_factory(logs_conf(env)).start()
     t0 = time.monotonic()
-    cid = env.docker("run", "-d", "--name", "tldrot", "--log-opt", "max-size=1m", "--log-opt",
+    cid = env.docker("run", "--pull", "never", "-d", "--name", "tldrot", "--log-opt", "max-size=1m", "--log-opt",
                      "max-file=3", "tld-busybox", "seq", "1", "200000").strip()
     env.docker("wait", cid, timeout=120)
     t_written = time.monotonic() - t0
@@ -90,7 +90,7 @@ def test_split_long_lines_reassembled_and_bounded(docker_env, agent_factory):
     env.remove_containers("tldlong")
     a = agent_factory(logs_conf(env)).start()
     base = vm_hwm_kb(a.proc.pid)
-    cid = env.docker("run", "-d", "--name", "tldlong", "tld-busybox", "sh", "-c",
+    cid = env.docker("run", "--pull", "never", "-d", "--name", "tldlong", "tld-busybox", "sh", "-c",
                      "head -c 102400 /dev/zero | tr '\\0' a; echo; echo after-100k; "
                      "head -c 10485760 /dev/zero | tr '\\0' b; echo; echo after-10m").strip()
     env.docker("wait", cid, timeout=120)
@@ -115,7 +115,7 @@ def test_metadata_kept_for_lines_read_after_removal(docker_env, agent_factory):
     env = docker_env
     env.remove_containers("tldmeta")
     a = agent_factory(logs_conf(env)).start()
-    cid = env.docker("run", "-d", "--name", "tldmeta", "--label", "com.docker.compose.project=shop",
+    cid = env.docker("run", "--pull", "never", "-d", "--name", "tldmeta", "--label", "com.docker.compose.project=shop",
                      "--label", "com.docker.compose.service=web", "--label", "tier=front",
                      "tld-busybox", "sh", "-c", "echo started; sleep 2; seq 1 1000").strip()
     wait_until(lambda: len(container_records(a, cid)) >= 1, 20, what="the first line")
@@ -155,7 +155,7 @@ def test_mission_nginx_raw_line_with_syslog_format(docker_env, agent_factory):
     env.docker("rm", "-f", "test-container", check=False)
     a = agent_factory(logs_conf(env, fmt="syslog")).start()
     port = free_port()
-    cid = env.docker("run", "--name", "test-container", "-d", "--network", "host", "-e",
+    cid = env.docker("run", "--pull", "never", "--name", "test-container", "-d", "--network", "host", "-e",
                      f"NGINX_PORT=127.0.0.1:{port}", "nginx").strip()
     try:
         import urllib.request

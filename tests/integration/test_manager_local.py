@@ -62,7 +62,7 @@ def test_local_docker_listener(docker_env, manager_factory, tmp_path):
     m.start()
     wait_until(lambda: (s := m.stats()) and s["local"]["docker_connected"], 30,
                what="the manager's Docker listener to connect")
-    env.docker("run", "-d", "--name", name, "tld-busybox", "sleep", "30")
+    env.docker("run", "--pull", "never", "-d", "--name", name, "tld-busybox", "sleep", "30")
     env.docker("rm", "-f", name)
 
     def mine(al):

@@ -94,7 +94,7 @@ def test_mission_end_to_end(docker_env, manager_factory, agent_factory, tmp_path
 
     # ---- (a) interaction with containers and images -----------------------------------------
     image_id = env.docker("image", "inspect", "-f", "{{.Id}}", "httpd").strip()
-    for args in (("run", "-d", "--name", "test-container", "httpd"),
+    for args in (("run", "--pull", "never", "-d", "--name", "test-container", "httpd"),
                  ("pause", "test-container"), ("unpause", "test-container"),
                  ("stop", "test-container"), ("rm", "test-container"), ("rmi", "httpd")):
         env.docker(*args)
@@ -145,7 +145,7 @@ def test_mission_end_to_end(docker_env, manager_factory, agent_factory, tmp_path
 
     # ---- (b) web attack in a container's log ----------------------------------------------
     port = free_ports(1)[0]
-    env.docker("run", "--name", "test-container", "-d", "--network", "host", "-e",
+    env.docker("run", "--pull", "never", "--name", "test-container", "-d", "--network", "host", "-e",
                f"NGINX_PORT=127.0.0.1:{port}", "nginx")
     try:
         wait_until(lambda: subprocess.run(

@@ -74,6 +74,9 @@ class DockerEnv:
 
     def docker(self, *args, check=True, timeout=120, input=None):
         """Run the docker CLI against our engine; returns stdout (str)."""
+        if args and args[0] in ("run", "create") and args[1:3] != ("--pull", "never"):
+            # a missing test image must fail at once, never make dockerd reach for a registry
+            raise ValueError(f"docker {args[0]} without --pull never: {args}")
         p = subprocess.run([self.docker_bin, *args], env=self.env(), input=input,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         if check and p.returncode != 0:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/docker/bound.h"
 #include "collect/docker/cinfo.h"
 #include "collect/docker/events.h"
 #include "common/err.h"
@@ -203,6 +204,103 @@ static void cinfo_from_inspect(void **state)
         tld_cinfo_is_id("DDCF65051d806081bff27f4c8edd1b2e4a0f03987673a590f5f19d506e170769", 64));
 }
 
+/* Rewrite `in` and check it is valid JSON for cJSON; returns the parsed tree. */
+static cJSON *bound_ok(const char *in, size_t n, bool *trimmed, size_t *outlen)
+{
+    struct tld_sb sb;
+    tld_sb_init(&sb, 1u << 22);
+    assert_int_equal(tld_docker_event_bound(tld_sv_make(in, n), &sb, trimmed), 0);
+    *outlen = sb.n;
+    cJSON *j = cJSON_ParseWithLength(tld_sb_cstr(&sb), sb.n);
+    assert_non_null(j);
+    struct tld_docker_event ev;
+    assert_int_equal(tld_docker_event_parse(tld_sb_view(&sb), &ev), 0);
+    tld_sb_fini(&sb);
+    return j;
+}
+
+static const char *attr(cJSON *j, const char *name)
+{
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "Actor"),
+                                                "Attributes");
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(a, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void bound_keeps_rule_fields(void **state)
+{
+    (void)state;
+    /* 70 KB label sorted before image and name, and 200 more labels after them */
+    struct tld_sb in;
+    tld_sb_init(&in, 1u << 22);
+    tld_sb_append_cstr(&in, "{\"status\":\"create\",\"Type\":\"container\",\"Action\":\"create\","
+                            "\"Actor\":{\"ID\":\"abc\",\"Attributes\":{\"aaa\":\"");
+    for (int i = 0; i < 70000; i++)
+        tld_sb_append_char(&in, 'x');
+    tld_sb_append_cstr(&in, "\",\"image\":\"alpine\",\"name\":\"big\"");
+    for (int i = 0; i < 200; i++)
+        tld_sb_printf(&in, ",\"z%03d\":\"%0500d\"", i, i);
+    tld_sb_append_cstr(
+        &in, "}},\"scope\":\"local\",\"time\":1795707400,\"timeNano\":1795707400254114947}");
+    bool trimmed;
+    size_t n;
+    cJSON *j = bound_ok(in.p, in.n, &trimmed, &n);
+    assert_true(trimmed);
+    assert_true(n < 40000);
+    assert_string_equal(attr(j, "name"), "big");
+    assert_string_equal(attr(j, "image"), "alpine");
+    assert_int_equal(strlen(attr(j, "aaa")), TLD_BOUND_VALUE_MAX);
+    assert_null(attr(j, "z199"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "truncated")));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "Action")->valuestring, "create");
+    cJSON_Delete(j);
+    tld_sb_fini(&in);
+}
+
+static void bound_sanitizes(void **state)
+{
+    (void)state;
+    bool trimmed;
+    size_t n;
+    /* a lone surrogate, a bad escape, invalid UTF-8 and a raw control byte */
+    const char bad[] = "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"abc\","
+                       "\"Attributes\":{\"l\":\"a\\ud800b\\q\xff\x01\",\"name\":\"n\"}}}";
+    cJSON *j = bound_ok(bad, sizeof bad - 1, &trimmed, &n);
+    assert_true(trimmed);
+    assert_string_equal(attr(j, "l"), "a\xef\xbf\xbd"
+                                      "b\xef\xbf\xbd\xef\xbf\xbd\x01");
+    assert_string_equal(attr(j, "name"), "n");
+    cJSON_Delete(j);
+    /* a valid pair and \u0000 are kept as they are; nothing trimmed */
+    const char good[] = "{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"abc\","
+                        "\"Attributes\":{\"l\":\"\\ud83d\\ude00\\u0000z\",\"name\":\"n\"}}}";
+    j = bound_ok(good, sizeof good - 1, &trimmed, &n);
+    assert_false(trimmed);
+    assert_int_equal(n, sizeof good - 1);
+    cJSON_Delete(j);
+    /* nesting far deeper than any parser's bound */
+    struct tld_sb in;
+    tld_sb_init(&in, 1u << 22);
+    tld_sb_append_cstr(&in, "{\"Type\":\"container\",\"Action\":\"create\",\"deep\":");
+    for (int i = 0; i < 100000; i++)
+        tld_sb_append_char(&in, '[');
+    tld_sb_append_cstr(&in, "\"]\"");
+    for (int i = 0; i < 100000; i++)
+        tld_sb_append_char(&in, ']');
+    tld_sb_append_cstr(&in, ",\"Actor\":{\"ID\":\"abc\",\"Attributes\":{\"name\":\"n\"}}}");
+    j = bound_ok(in.p, in.n, &trimmed, &n);
+    assert_true(trimmed);
+    assert_string_equal(attr(j, "name"), "n");
+    cJSON_Delete(j);
+    tld_sb_fini(&in);
+    struct tld_sb out;
+    tld_sb_init(&out, 1024);
+    assert_int_equal(tld_docker_event_bound(TLD_SV_LIT("{\"a\":\"x}"), &out, &trimmed), TLD_EPARSE);
+    tld_sb_reset(&out);
+    assert_int_equal(tld_docker_event_bound(TLD_SV_LIT("[1]"), &out, &trimmed), TLD_EPARSE);
+    tld_sb_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +311,8 @@ int main(void)
         cmocka_unit_test(splitter_bounds_long_lines),
         cmocka_unit_test(jscan_integers),
         cmocka_unit_test(cinfo_from_inspect),
+        cmocka_unit_test(bound_keeps_rule_fields),
+        cmocka_unit_test(bound_sanitizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,11 +303,85 @@ static void corrupt_middle_segment(void **state)
     unsigned n = 1;
     while (tld_spool_reader_next(rd, &seq, &p, 0) == 0)
         n++;
-    assert_int_equal(seq, 100);
-    assert_true(n < 100 && n > 50);
+    assert_int_equal(seq, 101); /* 100 lines, then the agent_spool_records_lost event */
+    assert_true(n < 101 && n > 50);
     struct tld_spool_stats st;
     tld_spool_stats(sp, &st);
     assert_int_equal(st.corrupt_skips, 1);
+    tld_spool_reader_close(rd);
+    tld_spool_close(sp);
+}
+
+/* A segment deleted by hand while the spool is open (and one gone before it opens): the reader
+ * counts what it lost, goes on with the next segment and never spins. */
+static void missing_segment(void **state)
+{
+    (void)state;
+    struct tld_spool *sp = open_spool(64u << 20, 1024);
+    for (unsigned i = 0; i < 100; i++)
+        push_text(sp, "line %u", i, NULL);
+    tld_spool_commit(sp);
+    struct tld_spool_reader *rd;
+    assert_int_equal(tld_spool_reader_open(sp, 1, &rd), 0);
+    uint64_t seq, first_of_second = 0;
+    struct tld_sv p;
+    char path[1024];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char names[64][64];
+    unsigned nn = 0;
+    while ((e = readdir(d)) != NULL && nn < 64)
+        if (!strncmp(e->d_name, "seg-", 4))
+            snprintf(names[nn++], sizeof names[0], "%.60s", e->d_name);
+    closedir(d);
+    assert_true(nn >= 4);
+    qsort(names, nn, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    first_of_second = strtoull(names[1] + 4, NULL, 16);
+    uint64_t first_of_third = strtoull(names[2] + 4, NULL, 16);
+    snprintf(path, sizeof path, "%s/%s", dir, names[1]);
+    assert_int_equal(unlink(path), 0);
+    unsigned n = 0;
+    uint64_t prev = 0;
+    bool jumped = false;
+    char want[128];
+    snprintf(want, sizeof want, "\"lost_records\":%llu,",
+             (unsigned long long)(first_of_third - first_of_second));
+    bool reported = false;
+    while (tld_spool_reader_next(rd, &seq, &p, 0) == 0) {
+        if (prev && seq != prev + 1) {
+            assert_int_equal(prev + 1, first_of_second);
+            assert_int_equal(seq, first_of_third);
+            jumped = true;
+        }
+        prev = seq;
+        struct tld_evrec r;
+        struct tld_evrec_labels lb;
+        assert_int_equal(tld_evrec_decode(p.p, p.n, &r, &lb), 0);
+        if (seq == 101) { /* the own event, written when the reader met the gap */
+            assert_true(tld_sv_eq_cstr(r.location, TLD_SPOOL_LOCATION));
+            assert_non_null(memmem(r.text.p, r.text.n, want, strlen(want)));
+            reported = true;
+        }
+        assert_true(++n <= 101);
+    }
+    assert_true(jumped && reported);
+    assert_int_equal(prev, 101);
+    struct tld_spool_stats st;
+    tld_spool_stats(sp, &st);
+    assert_int_equal(st.lost_records, first_of_third - first_of_second);
+    tld_spool_reader_close(rd);
+    /* the last segment, the one being written to, deleted too: new records still arrive */
+    snprintf(path, sizeof path, "%s/%s", dir, names[nn - 1]);
+    assert_int_equal(unlink(path), 0);
+    tld_spool_close(sp);
+    sp = open_spool(64u << 20, 1024);
+    assert_int_equal(tld_spool_reader_open(sp, 1, &rd), 0);
+    n = 0;
+    while (tld_spool_reader_next(rd, &seq, &p, 0) == 0)
+        assert_true(++n <= 100);
+    push_text(sp, "line %u", 100, NULL);
+    tld_spool_commit(sp);
+    assert_int_equal(tld_spool_reader_next(rd, &seq, &p, 0), 0);
     tld_spool_reader_close(rd);
     tld_spool_close(sp);
 }
@@ -387,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(holders_keep_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(scan_sees_uncommitted_after_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_middle_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(reader_wakes_on_commit_and_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(big_record, setup, teardown),
     };

@@ -166,8 +166,9 @@ static void json_flattening(void **state)
     assert_string_equal(dyn(f, "user"), "u");
 
     decode(f, "{\"broken\": ", NULL);
-    assert_string_equal(f->ev.decoder->name, "json"); /* selected, no fields */
-    assert_int_equal(f->ev.ndyn, 0);
+    assert_string_equal(f->ev.decoder->name, "json"); /* selected, no field but the mark */
+    assert_int_equal(f->ev.ndyn, 1);
+    assert_string_equal(dyn(f, "threatlockdown.decode_error"), "invalid_json");
 }
 
 static void json_options(void **state)

@@ -197,6 +197,38 @@ static const char *str_at(const cJSON *doc, const char *a, const char *b)
 
 /* ---- size ---------------------------------------------------------------------------------- */
 
+/* A "\u0000" in a JSON value keeps what follows it; JSON cut at the size bound or malformed is
+ * marked for the rules instead of giving no fields at all. */
+static void json_nul_value_and_decode_error(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_worker *w = worker(f, 0);
+    static const char nul[] = "{\"k\":\"before\\u0000<script>after\",\"a\\u0000b\":\"x\"}";
+    process(w, nul, sizeof nul - 1, 0);
+    const struct tld_event *ev = tld_worker_event(w);
+    struct tld_sv v = tld_event_get(ev, TLD_SV_LIT("k"));
+    assert_int_equal(v.n, sizeof "before\0<script>after" - 1);
+    assert_memory_equal(v.p, "before\0<script>after", v.n);
+    assert_non_null(tld_event_get(ev, TLD_SV_LIT("a")).p); /* keys still end at the NUL */
+    assert_null(tld_event_get(ev, TLD_SV_LIT("threatlockdown.decode_error")).p);
+
+    static const char bad[] = "{\"k\":\"v\"";
+    process(w, bad, sizeof bad - 1, 0);
+    v = tld_event_get(tld_worker_event(w), TLD_SV_LIT("threatlockdown.decode_error"));
+    assert_true(tld_sv_eq_cstr(v, "invalid_json"));
+
+    size_t max = TLD_EVENT_DEFAULT_MAX_SIZE;
+    char *big = malloc(max + 100);
+    memset(big, 'a', max + 100);
+    memcpy(big, "{\"k\":\"", 6);
+    memcpy(big + max + 96, "\"}", 2);
+    process(w, big, max + 98, 0);
+    v = tld_event_get(tld_worker_event(w), TLD_SV_LIT("threatlockdown.decode_error"));
+    assert_true(tld_sv_eq_cstr(v, "truncated"));
+    free(big);
+    tld_worker_free(w);
+}
+
 static void oversize_event_truncated_and_flagged(void **state)
 {
     struct fixture *f = *state;
@@ -357,10 +389,14 @@ static void deep_json_bounded(void **state)
     cJSON_Delete(document(f, w));
     free(s);
 
-    /* One more level is past the nesting limit: the document is refused, no field at all. */
+    /* One more level is past the nesting limit: the document is refused, no field but the
+     * mark that it could not be decoded. */
     s = nested("{\"a\":", "7", "}", 1001, &len);
     process(w, s, len, 0);
-    assert_int_equal(tld_worker_event(w)->ndyn, 0);
+    assert_int_equal(tld_worker_event(w)->ndyn, 1);
+    assert_true(tld_sv_eq_cstr(
+        tld_event_get(tld_worker_event(w), TLD_SV_LIT("threatlockdown.decode_error")),
+        "invalid_json"));
     assert_non_null(tld_worker_event(w)->decoder); /* decoded as json, with nothing in it */
     cJSON_Delete(document(f, w));
     free(s);
@@ -374,7 +410,7 @@ static void deep_json_bounded(void **state)
         double t0 = seconds();
         process(w, doc, (size_t)n, 0);
         assert_true(seconds() - t0 < 1.0);
-        assert_int_equal(tld_worker_event(w)->ndyn, 0);
+        assert_int_equal(tld_worker_event(w)->ndyn, 1); /* only threatlockdown.decode_error */
         cJSON_Delete(document(f, w));
         free(doc);
         free(inner);
@@ -459,6 +495,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(oversize_event_truncated_and_flagged, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_nul_value_and_decode_error, setup, teardown),
         cmocka_unit_test_setup_teardown(every_byte_gives_valid_json, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_utf8_and_controls, setup, teardown),
         cmocka_unit_test_setup_teardown(deep_json_bounded, setup, teardown),

@@ -7,11 +7,15 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/err.h"
 
@@ -112,6 +116,45 @@ static void setup(struct tld_docker *d, const char *url)
     curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "tld-agent");
 }
 
+/* 0 when something accepts connections on the socket, else the errno of the attempt. */
+static int try_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    if (n >= sizeof sa.sun_path)
+        return ENAMETOOLONG;
+    memcpy(sa.sun_path, path, n + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    int e = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : errno;
+    close(fd);
+    return e;
+}
+
+bool tld_docker_socket_answers(const struct tld_docker *d)
+{
+    return try_connect(d->socket) == 0;
+}
+
+/* A failed request in words an operator acts on: curl speaks of "localhost port 80" even over a
+ * Unix socket, so a connection failure is explained by trying the socket ourselves. */
+static void describe(const struct tld_docker *d, CURLcode rc, const char *cerr,
+                     char err[TLD_DOCKER_ERR])
+{
+    if (rc != CURLE_COULDNT_CONNECT) {
+        snprintf(err, TLD_DOCKER_ERR, "Docker at unix://%.80s: %.120s", d->socket,
+                 cerr[0] ? cerr : curl_easy_strerror(rc));
+        return;
+    }
+    int e = try_connect(d->socket);
+    const char *why = e == 0        ? "connection failed"
+                      : e == ENOENT ? "no such socket (is the Docker engine running?)"
+                                    : strerror(e);
+    snprintf(err, TLD_DOCKER_ERR, "cannot connect to Docker at unix://%.80s: %.120s", d->socket,
+             why);
+}
+
 static int perform(struct tld_docker *d, const char *url, size_t max_body, long *status,
                    struct tld_sb *body, char err[TLD_DOCKER_ERR])
 {
@@ -130,8 +173,7 @@ static int perform(struct tld_docker *d, const char *url, size_t max_body, long 
         return TLD_ELIMIT;
     }
     if (rc != CURLE_OK) {
-        snprintf(err, TLD_DOCKER_ERR, "%.100s: %.150s", d->socket,
-                 cerr[0] ? cerr : curl_easy_strerror(rc));
+        describe(d, rc, cerr, err);
         return rc == CURLE_OPERATION_TIMEDOUT ? TLD_ETIMEOUT : TLD_EIO;
     }
     curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, status);
@@ -247,8 +289,7 @@ int tld_docker_stream(struct tld_docker *d, const char *path,
         if (s.stopped || atomic_load(&d->cancel)) {
             rc = TLD_ECLOSED;
         } else if (result != CURLE_OK) {
-            snprintf(err, TLD_DOCKER_ERR, "%.100s: %.150s", d->socket,
-                     cerr[0] ? cerr : curl_easy_strerror(result));
+            describe(d, result, cerr, err);
             rc = TLD_EIO;
         } else if (!s.opened && on_open) {
             long status = 0;

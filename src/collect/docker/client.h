@@ -54,4 +54,8 @@ void tld_docker_reset_cancel(struct tld_docker *d);
 /* The "message" of an engine error body, or the start of the body. */
 void tld_docker_error_text(struct tld_sv body, char *out, size_t n);
 
+/* Whether something accepts connections on the client's socket now (a cheap probe used to
+ * notice an engine that starts after the listener). */
+bool tld_docker_socket_answers(const struct tld_docker *d);
+
 #endif

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "collect/docker/bound.h"
 #include "collect/docker/lint.h"
 #include "common/deadline.h"
 #include "common/err.h"
 
-#define MARKER_SLOTS 16
+#define MARKER_SLOTS    16
+#define SOCKET_PROBE_MS 1000
 
 static int64_t now_ns(struct tld_listener *l)
 {
@@ -118,12 +120,34 @@ static bool on_open(void *ctx, long status)
     return true;
 }
 
+static bool on_event(struct conn *c, struct tld_sv line, bool bad,
+                     const struct tld_docker_event *evp);
+
 static bool on_line(void *ctx, struct tld_sv line)
 {
     struct conn *c = ctx;
-    struct tld_listener *l = c->l;
     struct tld_docker_event ev;
-    if (tld_docker_event_parse(line, &ev) != 0) {
+    /* Too deep for the scanner: the bounded rewrite (what the writer forwards anyway) is queued. */
+    struct tld_sb safe;
+    tld_sb_init(&safe, TLD_EVENTS_MAX_LINE);
+    bool trimmed;
+    bool bad = tld_docker_event_parse(line, &ev) != 0;
+    if (bad && tld_docker_event_bound(line, &safe, &trimmed) == 0 &&
+        tld_docker_event_parse(tld_sb_view(&safe), &ev) == 0) {
+        bad = false;
+        line = tld_sb_view(&safe);
+    }
+    bool ok = on_event(c, line, bad, &ev);
+    tld_sb_fini(&safe);
+    return ok;
+}
+
+static bool on_event(struct conn *c, struct tld_sv line, bool bad,
+                     const struct tld_docker_event *evp)
+{
+    struct tld_listener *l = c->l;
+    struct tld_docker_event ev = *evp;
+    if (bad) {
         c->garbage++;
         pthread_mutex_lock(&l->smu);
         l->st.garbage++;
@@ -222,6 +246,23 @@ static bool nap(struct tld_listener *l, int64_t ms)
     return !atomic_load(&l->stopping);
 }
 
+/* Wait up to ms for the engine's socket to accept connections, probing every SOCKET_PROBE_MS: an
+ * engine started after the listener is watched within seconds, not after the whole interval.
+ * A socket that answers but whose engine keeps failing waits the whole interval. false when
+ * stopping. */
+static bool watch_socket(struct tld_listener *l, int64_t ms)
+{
+    if (tld_docker_socket_answers(l->rclient)) /* up but failing: only time helps */
+        return nap(l, ms);
+    for (int64_t waited = 0; waited < ms; waited += SOCKET_PROBE_MS) {
+        if (tld_docker_socket_answers(l->rclient))
+            return !atomic_load(&l->stopping);
+        if (!nap(l, ms - waited < SOCKET_PROBE_MS ? ms - waited : SOCKET_PROBE_MS))
+            return false;
+    }
+    return true;
+}
+
 static int64_t backoff_ms(struct tld_listener *l, unsigned failures)
 {
     int64_t ms = 250;
@@ -248,13 +289,15 @@ static bool failed(struct tld_listener *l, unsigned *consecutive, const char *er
         tld_listener_status(l, "error", fields);
     }
     if (l->cfg.attempts && *consecutive >= l->cfg.attempts) {
-        tld_log_error(l->log, "docker listener: gave up after %u attempts (%s); next try in %lld s",
+        tld_log_error(l->log,
+                      "docker listener: gave up after %u attempts (%s); watching for the socket "
+                      "(next try at the latest in %lld s)",
                       *consecutive, err, (long long)l->cfg.interval_s);
         snprintf(fields, sizeof fields, "\"attempts\":%u,\"error\":%s,\"retry_in_seconds\":%lld",
                  *consecutive, js, (long long)l->cfg.interval_s);
         tld_listener_status(l, "gave_up", fields);
         *consecutive = 0;
-        return nap(l, l->cfg.interval_s * 1000);
+        return watch_socket(l, l->cfg.interval_s * 1000);
     }
     return nap(l, backoff_ms(l, *consecutive));
 }

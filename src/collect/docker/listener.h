@@ -61,6 +61,7 @@ struct tld_listener_stats {
     uint64_t queue_max; /* highest queue length seen */
     uint64_t inspects, inspect_failures;
     uint64_t posture_events; /* container posture events written after creates */
+    uint64_t trimmed;        /* events forwarded with attributes cut or replaced (bound.h) */
     uint64_t reconciles, gaps;
     int64_t cursor_ns;
 };

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "collect/ckpt.h"
+#include "collect/docker/bound.h"
 #include "collect/docker/cinfo.h"
 #include "collect/docker/lint.h"
 #include "common/err.h"
@@ -563,6 +564,8 @@ static bool posture_event(struct tld_sv enriched, const struct tld_docker_event 
         cJSON_AddStringToObject(p, "Action", "create");
         if (actor)
             cJSON_AddItemToObject(p, "Actor", cJSON_Duplicate(actor, 1));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(docker, "truncated")))
+            cJSON_AddTrueToObject(p, "truncated"); /* its Actor is the trimmed one */
         snprintf(num, sizeof num, "%lld", (long long)(ev->time_ns / 1000000000));
         cJSON_AddItemToObject(p, "time", cJSON_CreateRaw(num));
         snprintf(num, sizeof num, "%lld", (long long)ev->time_ns);
@@ -582,13 +585,36 @@ static bool posture_event(struct tld_sv enriched, const struct tld_docker_event 
     return ok;
 }
 
+static void handle_bounded(struct tld_listener *l, const struct qitem *it,
+                           const struct tld_docker_event *evp, uint64_t h);
+
 static void handle_event(struct tld_listener *l, const struct qitem *it)
 {
     struct tld_docker_event ev;
     struct tld_sv raw = tld_sv_make(it->data, it->n);
-    if (tld_docker_event_parse(raw, &ev) != 0)
+    /* What is forwarded is the bounded rewrite; the identity stays the event as Docker sent it. */
+    struct tld_sb safe;
+    tld_sb_init(&safe, TEXT_MAX);
+    bool trimmed;
+    if (tld_docker_event_bound(raw, &safe, &trimmed) != 0 ||
+        tld_docker_event_parse(tld_sb_view(&safe), &ev) != 0) {
+        tld_sb_fini(&safe);
         return;
-    uint64_t h = tld_docker_event_hash(raw);
+    }
+    if (trimmed) {
+        pthread_mutex_lock(&l->smu);
+        l->st.trimmed++;
+        pthread_mutex_unlock(&l->smu);
+    }
+    handle_bounded(l, it, &ev, tld_docker_event_hash(raw));
+    tld_sb_fini(&safe);
+}
+
+static void handle_bounded(struct tld_listener *l, const struct qitem *it,
+                           const struct tld_docker_event *evp, uint64_t h)
+{
+    struct tld_docker_event ev = *evp;
+    struct tld_sv raw = ev.raw;
     if (recent_has(l, h)) {
         if (l->rec_pending)
             l->rec_overlap = true;

@@ -5,11 +5,12 @@
  * The alert format users expect is defined by cJSON's behaviour (the Debian package's 1.7.15):
  * which documents parse at all (including its leniencies: any byte <= 0x20 is white space, a
  * leading UTF-8 BOM is skipped, text after the root value is ignored, nesting stops at 1000, a
- * string ends at its first NUL, "\u" escapes with bad hex digits give U+0000), how numbers read
- * (the whole run of the characters [0-9+-eE.] through strtod, the int value saturated), and how
- * they print: an int-valued number as an integer, any other with %f
+ * string ends at its first NUL byte, "\u" escapes with bad hex digits give U+0000), how numbers
+ * read (the whole run of the characters [0-9+-eE.] through strtod, the int value saturated), and
+ * how they print: an int-valued number as an integer, any other with %f
  * ("1683632491049788416.000000"). Arrays are kept as cJSON's pretty-printed text or joined as
- * CSV.
+ * CSV. One deliberate difference: a "\u0000" escape inside a value is kept as a NUL byte and
+ * the value goes on, where cJSON would end it (text after it would be hidden from the rules).
  *
  * This parser reproduces that behaviour while writing fields straight into the event's arena,
  * in one pass and without a tree: a cJSON tree costs several mallocs per value, and a Docker
@@ -153,6 +154,7 @@ struct sink {
     char *p;
     size_t n, cap;
     bool nul, overflow;
+    bool keep_nul; /* a value: a "\u0000" escape is kept as a NUL byte instead of ending it */
 };
 
 /* `plain`: the caller knows src holds no NUL byte. */
@@ -212,7 +214,10 @@ static size_t unicode_escape(const unsigned char *s, size_t q, size_t end, struc
         u[3] = (unsigned char)(0x80 | (cp & 0x3F));
         un = 4;
     }
-    sink_put(k, u, un, false);
+    /* cJSON ends a string at an escaped NUL; a value keeps going, so text after it cannot be
+     * hidden from the rules. Keys keep cJSON's cut (they name fields). */
+    bool escaped_nul = cp == 0 && memcmp(s + q + 2, "0000", 4) == 0;
+    sink_put(k, u, un, escaped_nul && k && k->keep_nul);
     return len;
 }
 
@@ -360,7 +365,7 @@ static bool string_value(struct jparser *jp, struct tld_sv *out)
         return true;
     }
     char *buf = tld_arena_alloc(jp->ev->arena, len + 1); /* unescaping never lengthens */
-    struct sink k = {.p = buf, .cap = len};
+    struct sink k = {.p = buf, .cap = len, .keep_nul = true};
     if (!string_decode(jp, end, nul, buf ? &k : NULL))
         return false;
     if (buf)
@@ -673,5 +678,9 @@ void tld_decoder_json_run(const struct dec *selected, struct tld_sv text, struct
         memcpy(ev->fields, fields, sizeof fields);
         ev->ndyn = ndyn;
         ev->fields_overflow = overflow;
+        /* Not silence: a rule can tell an event cut at the size bound, or malformed on purpose,
+         * from one that never was JSON (ruleset/rules/0563-threatlockdown_event_rules.xml). */
+        tld_event_add(ev, TLD_SV_LIT("threatlockdown.decode_error"),
+                      ev->truncated ? TLD_SV_LIT("truncated") : TLD_SV_LIT("invalid_json"));
     }
 }
