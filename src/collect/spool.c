@@ -19,60 +19,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 
 #include "collect/spool_int.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return TLD_EIO;
-    int rc = fsync(fd) == 0 ? 0 : TLD_EIO;
-    close(fd);
-    return rc;
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return TLD_EINVAL;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return TLD_EIO;
-        *p = '/';
-    }
-    if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-        return TLD_EIO;
-    return 0;
-}
-
 /* ---- ack persistence ------------------------------------------------------------------------- */
 
-/* Write the ack file (temporary file, fsync, rename, fsync of the directory). Called with
+/* Write the ack file (replaced atomically, durable when this returns). Called with
  * ack_mu held and sp->mu not held, so producers never wait for these fsyncs. */
 static int persist_ack(struct tld_spool *sp, uint64_t acked)
 {
-    char path[4200], tmp[4200], text[32];
+    char path[4200], text[32];
     snprintf(path, sizeof path, "%s/ack", sp->dir);
-    snprintf(tmp, sizeof tmp, "%s/ack.tmp", sp->dir);
     int n = snprintf(text, sizeof text, "%" PRIu64 "\n", acked);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return TLD_EIO;
-    int rc = (write(fd, text, (size_t)n) == n && fsync(fd) == 0) ? 0 : TLD_EIO;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = TLD_EIO;
-    if (rc == 0)
-        rc = fsync_dir(sp->dir);
-    return rc;
+    return tld_file_replace(path, text, (size_t)n, 0640);
 }
 
 /* Persist the acknowledgement if due (or if segments wait to be deleted), then delete them. */
@@ -309,8 +273,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     pthread_mutex_init(&sp->mu, NULL);
     pthread_mutex_init(&sp->sync_mu, NULL);
     pthread_mutex_init(&sp->ack_mu, NULL);
-    pthread_cond_init(&sp->data, NULL);
-    pthread_cond_init(&sp->room, NULL);
+    tld_cond_init(&sp->data);
+    tld_cond_init(&sp->room);
     sp->clock = o->clock ? *o->clock : TLD_CLOCK_SYSTEM;
     sp->max_bytes = o->max_bytes;
     sp->segment_bytes = o->segment_bytes ? o->segment_bytes : sp->max_bytes / 8;
@@ -324,7 +288,7 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     int rc = TLD_ENOMEM;
     if (!(sp->dir = strdup(o->dir)))
         goto fail;
-    if ((rc = mkdirs(sp->dir)) != 0)
+    if ((rc = tld_mkdir_p(sp->dir, 0750)) != 0)
         goto fail;
     sp->acked = sp->acked_persisted = read_ack(sp->dir);
     if ((rc = tld_framelog_open(&tld_spool_log_params, sp->dir, sp->acked + 1, NULL, NULL,
@@ -409,30 +373,13 @@ int tld_spool_sync(struct tld_spool *sp)
     pthread_mutex_unlock(&sp->sync_mu);
     return rc;
 }
-void tld_spool_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-int tld_spool_timed_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts)
-{
-    return pthread_cond_clockwait(c, m, CLOCK_MONOTONIC, ts);
-}
-
 int tld_spool_wait_room(struct tld_spool *sp, int timeout_ms)
 {
-    struct timespec ts;
-    tld_spool_deadline(&ts, timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     pthread_mutex_lock(&sp->mu);
     int rc = 0;
     while (sp->full && !sp->shutdown) {
-        if (tld_spool_timed_wait(&sp->room, &sp->mu, &ts) != 0) {
+        if (tld_cond_wait_until(&sp->room, &sp->mu, deadline) != 0) {
             rc = TLD_ETIMEOUT;
             break;
         }

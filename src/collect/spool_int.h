@@ -54,9 +54,4 @@ struct tld_spool_reader {
     struct tld_framelog_cursor cur;
 };
 
-/* A deadline ms from now on CLOCK_MONOTONIC, and a wait until it (so a wall-clock step cannot
- * stretch or cut waits). */
-void tld_spool_deadline(struct timespec *ts, int ms);
-int tld_spool_timed_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts);
-
 #endif

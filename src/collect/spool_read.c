@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "collect/spool_int.h"
+#include "common/deadline.h"
 #include "common/err.h"
 
 /* ---- readers ------------------------------------------------------------------------------- */
@@ -44,7 +45,7 @@ static unsigned find_seg(const struct tld_framelog *log, uint64_t seq)
 static int wait_segment(struct tld_spool_reader *rd, int timeout_ms, struct tld_framelog_seg *s)
 {
     struct tld_spool *sp = rd->sp;
-    struct timespec ts;
+    int64_t deadline = 0;
     bool timed = false;
     pthread_mutex_lock(&sp->mu);
     while (rd->next > sp->committed_seq) {
@@ -57,10 +58,11 @@ static int wait_segment(struct tld_spool_reader *rd, int timeout_ms, struct tld_
             return TLD_ETIMEOUT;
         }
         if (!timed) {
-            tld_spool_deadline(&ts, timeout_ms);
+            deadline = tld_deadline_in(timeout_ms);
             timed = true;
         }
-        if (tld_spool_timed_wait(&sp->data, &sp->mu, &ts) != 0 && rd->next > sp->committed_seq) {
+        if (tld_cond_wait_until(&sp->data, &sp->mu, deadline) != 0 &&
+            rd->next > sp->committed_seq) {
             pthread_mutex_unlock(&sp->mu);
             return TLD_ETIMEOUT;
         }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/str.h"
 
 void tld_diag_init(struct tld_diag *d)
@@ -28,15 +29,9 @@ static void keep(struct tld_diag *d, enum tld_diag_sev sev, char *text)
         free(text);
         return;
     }
-    if (d->kept == d->cap) {
-        unsigned cap = d->cap ? d->cap * 2 : 16;
-        struct tld_diag_msg *m = realloc(d->msgs, cap * sizeof *m);
-        if (!m) {
-            free(text);
-            return;
-        }
-        d->msgs = m;
-        d->cap = cap;
+    if (tld_grow(&d->msgs, &d->cap, d->kept + 1, sizeof *d->msgs, 16)) {
+        free(text);
+        return;
     }
     d->msgs[d->kept++] = (struct tld_diag_msg){sev, text};
 }

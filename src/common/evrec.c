@@ -2,8 +2,9 @@
  * Event record encoding, decoding and JSON rendering (layout and bounds in evrec.h).
  *
  * The decoder is the one part that reads bytes an attacker may have shaped (a tampered spool
- * file, later a peer on the wire), so every read goes through `struct rd`, which never moves
- * past the end and remembers the first failure; callers check once at the end.
+ * file, later a peer on the wire), so every read goes through proto's `struct tld_proto_rd`,
+ * which never moves past the end and remembers the first failure; callers check once at the end.
+ * Varints and length-prefixed strings use proto's field codec, so both formats encode them alike.
  */
 #include "common/evrec.h"
 
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/proto.h"
 
 /* ---- encoding ------------------------------------------------------------------------------ */
 
@@ -26,26 +28,6 @@ static void put_le(struct tld_sb *sb, uint64_t v, unsigned bytes)
     for (unsigned i = 0; i < bytes; i++)
         b[i] = (unsigned char)(v >> (8 * i));
     tld_sb_append(sb, b, bytes);
-}
-
-static void put_varint(struct tld_sb *sb, uint64_t v)
-{
-    unsigned char b[10];
-    unsigned n = 0;
-    do {
-        b[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            b[n] |= 0x80;
-        n++;
-    } while (v);
-    tld_sb_append(sb, b, n);
-}
-
-static void put_str(struct tld_sb *sb, struct tld_sv s)
-{
-    put_varint(sb, s.n);
-    tld_sb_append(sb, s.p, s.n);
 }
 
 static bool fits(struct tld_sv s, size_t max)
@@ -96,31 +78,31 @@ int tld_evrec_encode(const struct tld_evrec *r, struct tld_sb *out)
     put_u8(out, (unsigned char)r->queue);
     put_le(out, flags, 2);
     put_le(out, (uint64_t)r->read_time_ns, 8);
-    put_str(out, r->location);
-    put_str(out, r->text);
+    tld_proto_put_s(out, r->location);
+    tld_proto_put_s(out, r->text);
     if (r->flags & (TLD_EVREC_TRUNCATED | TLD_EVREC_PARTIAL))
-        put_varint(out, r->partials);
+        tld_proto_put_v(out, r->partials);
     if (r->flags & TLD_EVREC_CONTAINER) {
         const struct tld_evrec_container *c = &r->container;
-        put_str(out, c->id);
-        put_str(out, c->name);
-        put_str(out, c->image);
-        put_str(out, c->compose_project);
-        put_str(out, c->compose_service);
-        put_varint(out, c->nlabels);
+        tld_proto_put_s(out, c->id);
+        tld_proto_put_s(out, c->name);
+        tld_proto_put_s(out, c->image);
+        tld_proto_put_s(out, c->compose_project);
+        tld_proto_put_s(out, c->compose_service);
+        tld_proto_put_v(out, c->nlabels);
         for (unsigned i = 0; i < c->nlabels; i++) {
-            put_str(out, c->labels[i].key);
-            put_str(out, c->labels[i].value);
+            tld_proto_put_s(out, c->labels[i].key);
+            tld_proto_put_s(out, c->labels[i].value);
         }
     }
     if (r->flags & TLD_EVREC_DOCKER_LOG) {
-        put_str(out, r->docker_stream);
-        put_str(out, r->docker_time);
+        tld_proto_put_s(out, r->docker_stream);
+        tld_proto_put_s(out, r->docker_time);
     }
     if (r->flags & TLD_EVREC_FILE_POS) {
-        put_varint(out, r->file_dev);
-        put_varint(out, r->file_ino);
-        put_varint(out, r->file_offset);
+        tld_proto_put_v(out, r->file_dev);
+        tld_proto_put_v(out, r->file_ino);
+        tld_proto_put_v(out, r->file_offset);
     }
     if (r->flags & TLD_EVREC_DOCKER_CURSOR) {
         put_le(out, (uint64_t)r->docker_cursor_ns, 8);
@@ -140,57 +122,24 @@ int tld_evrec_encode(const struct tld_evrec *r, struct tld_sb *out)
 
 /* ---- decoding ------------------------------------------------------------------------------ */
 
-struct rd {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static uint64_t get_le(struct rd *d, unsigned bytes)
+/* Fixed-width little-endian fields; the varints and strings are proto's field codec. */
+static uint64_t get_le(struct tld_proto_rd *d, unsigned bytes)
 {
-    if (d->bad || (size_t)(d->end - d->p) < bytes) {
+    if (d->bad || d->n - d->off < bytes) {
         d->bad = true;
         return 0;
     }
     uint64_t v = 0;
     for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)d->p[i] << (8 * i);
-    d->p += bytes;
+        v |= (uint64_t)d->p[d->off + i] << (8 * i);
+    d->off += bytes;
     return v;
-}
-
-static uint64_t get_varint(struct rd *d)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        if (d->bad || d->p >= d->end)
-            break;
-        unsigned char b = *d->p++;
-        if (i == 9 && b > 1) /* would overflow 64 bits */
-            break;
-        v |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80))
-            return v;
-    }
-    d->bad = true;
-    return 0;
-}
-
-static struct tld_sv get_str(struct rd *d, size_t max)
-{
-    uint64_t n = get_varint(d);
-    if (d->bad || n > max || n > (uint64_t)(d->end - d->p)) {
-        d->bad = true;
-        return TLD_SV_LIT("");
-    }
-    struct tld_sv s = {(const char *)d->p, (size_t)n};
-    d->p += n;
-    return s;
 }
 
 int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
                      struct tld_evrec_labels *labels)
 {
-    struct rd d = {buf, (const unsigned char *)buf + n, false};
+    struct tld_proto_rd d = tld_proto_rd_make(buf, n);
     memset(r, 0, sizeof *r);
     if (get_le(&d, 1) != TLD_EVREC_VERSION)
         return TLD_EPARSE;
@@ -199,28 +148,28 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
     if (r->flags & ~(unsigned)TLD_EVREC_FLAGS_ALL)
         return TLD_EPARSE;
     r->read_time_ns = (int64_t)get_le(&d, 8);
-    r->location = get_str(&d, TLD_EVREC_MAX_LOCATION);
-    r->text = get_str(&d, TLD_EVREC_MAX_TEXT);
+    r->location = tld_proto_get_s(&d, TLD_EVREC_MAX_LOCATION);
+    r->text = tld_proto_get_s(&d, TLD_EVREC_MAX_TEXT);
     if (r->flags & (TLD_EVREC_TRUNCATED | TLD_EVREC_PARTIAL)) {
-        uint64_t p = get_varint(&d);
+        uint64_t p = tld_proto_get_v(&d);
         if (p > UINT32_MAX)
             return TLD_EPARSE;
         r->partials = (uint32_t)p;
     }
     if (r->flags & TLD_EVREC_CONTAINER) {
         struct tld_evrec_container *c = &r->container;
-        c->id = get_str(&d, TLD_EVREC_MAX_ID);
-        c->name = get_str(&d, TLD_EVREC_MAX_NAME);
-        c->image = get_str(&d, TLD_EVREC_MAX_IMAGE);
-        c->compose_project = get_str(&d, TLD_EVREC_MAX_NAME);
-        c->compose_service = get_str(&d, TLD_EVREC_MAX_NAME);
-        uint64_t nl = get_varint(&d);
+        c->id = tld_proto_get_s(&d, TLD_EVREC_MAX_ID);
+        c->name = tld_proto_get_s(&d, TLD_EVREC_MAX_NAME);
+        c->image = tld_proto_get_s(&d, TLD_EVREC_MAX_IMAGE);
+        c->compose_project = tld_proto_get_s(&d, TLD_EVREC_MAX_NAME);
+        c->compose_service = tld_proto_get_s(&d, TLD_EVREC_MAX_NAME);
+        uint64_t nl = tld_proto_get_v(&d);
         if (d.bad || nl > TLD_EVREC_MAX_LABELS)
             return TLD_EPARSE;
         size_t total = 0;
         for (unsigned i = 0; i < nl; i++) {
-            labels->v[i].key = get_str(&d, TLD_EVREC_MAX_LABEL_KEY);
-            labels->v[i].value = get_str(&d, TLD_EVREC_MAX_LABEL_VALUE);
+            labels->v[i].key = tld_proto_get_s(&d, TLD_EVREC_MAX_LABEL_KEY);
+            labels->v[i].value = tld_proto_get_s(&d, TLD_EVREC_MAX_LABEL_VALUE);
             total += labels->v[i].key.n + labels->v[i].value.n;
             if (d.bad || total > TLD_EVREC_MAX_LABELS_BYTES)
                 return TLD_EPARSE;
@@ -229,13 +178,13 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
         c->nlabels = (unsigned)nl;
     }
     if (r->flags & TLD_EVREC_DOCKER_LOG) {
-        r->docker_stream = get_str(&d, TLD_EVREC_MAX_STREAM);
-        r->docker_time = get_str(&d, TLD_EVREC_MAX_DOCKER_TIME);
+        r->docker_stream = tld_proto_get_s(&d, TLD_EVREC_MAX_STREAM);
+        r->docker_time = tld_proto_get_s(&d, TLD_EVREC_MAX_DOCKER_TIME);
     }
     if (r->flags & TLD_EVREC_FILE_POS) {
-        r->file_dev = get_varint(&d);
-        r->file_ino = get_varint(&d);
-        r->file_offset = get_varint(&d);
+        r->file_dev = tld_proto_get_v(&d);
+        r->file_ino = tld_proto_get_v(&d);
+        r->file_offset = tld_proto_get_v(&d);
     }
     if (r->flags & TLD_EVREC_DOCKER_CURSOR) {
         r->docker_cursor_ns = (int64_t)get_le(&d, 8);
@@ -247,9 +196,7 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
             return TLD_EPARSE;
         r->source = (enum tld_source)s;
     }
-    if (d.bad || d.p != d.end)
-        return TLD_EPARSE;
-    return 0;
+    return tld_proto_rd_end(&d);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------- */

@@ -17,6 +17,8 @@
 #include <zlib.h>
 
 #include "common/err.h"
+#include "common/fsutil.h"
+#include "common/grow.h"
 
 /* ---- checksums ------------------------------------------------------------------------------- */
 
@@ -142,29 +144,13 @@ void tld_framelog_path(const struct tld_framelog *fl, uint64_t first, char *buf,
 
 static int add_seg(struct tld_framelog *fl, uint64_t first, uint64_t bytes)
 {
-    if (fl->nsegs == fl->capsegs) {
-        if (fl->capsegs >= TLD_FRAMELOG_MAX_SEGMENTS)
-            return TLD_ELIMIT;
-        unsigned cap = fl->capsegs ? fl->capsegs * 2 : 16;
-        struct tld_framelog_seg *s = realloc(fl->segs, cap * sizeof *s);
-        if (!s)
-            return TLD_ENOMEM;
-        fl->segs = s;
-        fl->capsegs = cap;
-    }
+    if (fl->nsegs == fl->capsegs && fl->capsegs >= TLD_FRAMELOG_MAX_SEGMENTS)
+        return TLD_ELIMIT;
+    if (tld_grow(&fl->segs, &fl->capsegs, fl->nsegs + 1, sizeof *fl->segs, 16))
+        return TLD_ENOMEM;
     fl->segs[fl->nsegs++] = (struct tld_framelog_seg){first, first - 1, bytes, 0};
     fl->bytes += bytes;
     return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return TLD_EIO;
-    int rc = fsync(fd) == 0 ? 0 : TLD_EIO;
-    close(fd);
-    return rc;
 }
 
 /* The first seq a directory entry names, or 0 when it is not a segment of this log. */
@@ -468,7 +454,7 @@ int tld_framelog_open(const struct tld_framelog_params *p, const char *dir, uint
         created = true;
     }
     if (created) {
-        if ((rc = fsync_dir(fl->dir)) != 0)
+        if ((rc = tld_dir_sync(fl->dir)) != 0)
             goto fail;
         fl->dir_dirty = false;
     }
@@ -565,7 +551,7 @@ int tld_framelog_roll(struct tld_framelog *fl, uint64_t first)
     if (kept >= 0)
         fl->unsynced[fl->nunsynced++] = kept;
     if (now)
-        return fsync_dir(fl->dir);
+        return tld_dir_sync(fl->dir);
     fl->dir_dirty = true;
     return 0;
 }
@@ -593,7 +579,7 @@ int tld_framelog_sync_run(const struct tld_framelog *fl, struct tld_framelog_syn
     }
     job->n = 0;
     if (job->dir) {
-        if (fsync_dir(fl->dir) != 0)
+        if (tld_dir_sync(fl->dir) != 0)
             rc = TLD_EIO;
         else
             job->dir = false;

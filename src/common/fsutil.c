@@ -41,6 +41,11 @@ int tld_file_sync_dir(const char *path)
         return TLD_EINVAL;
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return tld_dir_sync(dir);
+}
+
+int tld_dir_sync(const char *dir)
+{
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return TLD_EIO;

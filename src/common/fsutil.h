@@ -23,6 +23,10 @@ int tld_write_all(int fd, const void *data, size_t len);
 /* fsync the directory holding `path` (what makes a rename or a create in it durable). */
 int tld_file_sync_dir(const char *path);
 
+/* fsync directory `dir` itself (after creating, renaming or unlinking entries in it). 0 or
+ * TLD_EIO (errno says why). */
+int tld_dir_sync(const char *dir);
+
 /*
  * Create directory `path` and its missing parents, each with `mode` (filtered by the umask as
  * mkdir(2) does). Parts that already exist are fine when they are directories; a part that is

@@ -82,28 +82,43 @@ int tld_pki_cert_save(X509 *cert, const char *path)
     return write_atomic(path, 0644, bio_cert, cert);
 }
 
-int tld_pki_key_load(const char *path, EVP_PKEY **out)
+/* The reading counterpart of write_atomic: `fn` parses one PEM object from the open file. */
+static int read_pem(const char *path, void *(*fn)(FILE *), void **out)
 {
     *out = NULL;
     FILE *f = fopen(path, "re");
     if (!f)
         return errno == ENOENT ? TLD_ENOTFOUND : TLD_EIO;
-    *out = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    *out = fn(f);
     fclose(f);
     ERR_clear_error();
     return *out ? 0 : TLD_EPARSE;
 }
 
+static void *pem_key(FILE *f)
+{
+    return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
+
+static void *pem_cert(FILE *f)
+{
+    return PEM_read_X509(f, NULL, NULL, NULL);
+}
+
+int tld_pki_key_load(const char *path, EVP_PKEY **out)
+{
+    void *k;
+    int rc = read_pem(path, pem_key, &k);
+    *out = k;
+    return rc;
+}
+
 int tld_pki_cert_load(const char *path, X509 **out)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return errno == ENOENT ? TLD_ENOTFOUND : TLD_EIO;
-    *out = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    ERR_clear_error();
-    return *out ? 0 : TLD_EPARSE;
+    void *x;
+    int rc = read_pem(path, pem_cert, &x);
+    *out = x;
+    return rc;
 }
 
 int tld_pki_cert_pem(X509 *cert, struct tld_sb *out)
@@ -464,27 +479,6 @@ static void hex(const uint8_t *b, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-static bool unhex(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-    if (slen != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = s[2 * i + (size_t)k];
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= (unsigned)(c - 'a' + 10);
-            else
-                return false;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
-
 static int scrypt(struct tld_sv pw, const uint8_t salt[16], uint64_t n, uint64_t r, uint64_t p,
                   uint8_t key[32])
 {
@@ -527,7 +521,7 @@ bool tld_pki_password_check(const char *stored, struct tld_sv password)
     if (n < 2 || n > (1u << 20) || (n & (n - 1)) || r < 1 || r > 32 || p < 1 || p > 16)
         return false;
     uint8_t salt[16], want[32], got[32];
-    if (!unhex(sh, strlen(sh), salt, 16) || !unhex(kh, strlen(kh), want, 32))
+    if (!tld_sv_unhex(tld_sv_of(sh), salt, 16) || !tld_sv_unhex(tld_sv_of(kh), want, 32))
         return false;
     if (scrypt(password, salt, n, r, p, got) != 0)
         return false;

@@ -76,6 +76,27 @@ bool tld_sv_to_u64(struct tld_sv s, unsigned long long max, unsigned long long *
     return true;
 }
 
+bool tld_sv_unhex(struct tld_sv s, uint8_t *out, size_t n)
+{
+    if (s.n != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (size_t k = 0; k < 2; k++) {
+            char c = s.p[2 * i + k];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return false;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
 char *tld_sv_dup(struct tld_sv s)
 {
     char *r = malloc(s.n + 1);

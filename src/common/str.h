@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct tld_sv {
@@ -60,6 +61,9 @@ static inline bool tld_sv_next_piece(struct tld_sv s, char sep, size_t *at, stru
 struct tld_sv tld_sv_trim(struct tld_sv s);
 /* Parse a whole view as a non-negative decimal integer <= max; false on anything else. */
 bool tld_sv_to_u64(struct tld_sv s, unsigned long long max, unsigned long long *out);
+/* Decode exactly 2*n lower-case hex digits into out[0..n); false on anything else (out may then
+ * be partly written). */
+bool tld_sv_unhex(struct tld_sv s, uint8_t *out, size_t n);
 /* Copy into a fresh NUL-terminated heap string (caller frees); NULL on allocation failure. */
 char *tld_sv_dup(struct tld_sv s);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "engine/ruleset_files.h"
 
 static int decoder_id(void *ctx, struct tld_sv name)
@@ -128,14 +129,8 @@ struct list_acc {
 
 static int add_list(struct list_acc *acc, const char *rel, const char *path)
 {
-    if (acc->n == acc->cap) {
-        unsigned cap = acc->cap ? acc->cap * 2 : 16;
-        struct tld_ruleset_list *p = realloc(acc->items, cap * sizeof *p);
-        if (!p)
-            return TLD_ENOMEM;
-        acc->items = p;
-        acc->cap = cap;
-    }
+    if (tld_grow(&acc->items, &acc->cap, acc->n + 1, sizeof *acc->items, 16))
+        return TLD_ENOMEM;
     size_t nn = strlen(rel) + sizeof "etc/lists/";
     char *name = malloc(nn);
     char *copy = strdup(path);

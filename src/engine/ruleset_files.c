@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 static const char *base_name(const char *path)
 {
@@ -37,14 +38,8 @@ static int add(struct tld_file_list *fl, const char *path)
     for (unsigned i = 0; i < fl->n; i++)
         if (strcmp(fl->paths[i], path) == 0)
             return 0; /* the same file named twice loads once */
-    if (fl->n == fl->cap) {
-        unsigned cap = fl->cap ? fl->cap * 2 : 64;
-        char **p = realloc(fl->paths, cap * sizeof *p);
-        if (!p)
-            return TLD_ENOMEM;
-        fl->paths = p;
-        fl->cap = cap;
-    }
+    if (tld_grow(&fl->paths, &fl->cap, fl->n + 1, sizeof *fl->paths, 64))
+        return TLD_ENOMEM;
     fl->paths[fl->n] = strdup(path);
     return fl->paths[fl->n++] ? 0 : TLD_ENOMEM;
 }

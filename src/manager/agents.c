@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/grow.h"
 #include "common/str.h"
 #include "common/tls.h"
 
@@ -114,27 +115,6 @@ static void unlock_file(int fd)
     }
 }
 
-static bool unhex32(const char *s, uint8_t out[32])
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = s[2 * i + k];
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= (unsigned)(c - 'a' + 10);
-            else
-                return false;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
-
 /* Parse the registry file into a fresh array. A missing file is an empty registry. */
 static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigned *outn,
                      unsigned *next, char *why)
@@ -183,7 +163,7 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         struct tld_agent_info a;
         memset(&a, 0, sizeof a);
         if (!tld_agents_id_parse(ids, &a.id) || !tld_proto_name_valid(tld_sv_of(name)) ||
-            strlen(ip) >= sizeof a.reg_ip || !unhex32(fph, a.fp) ||
+            strlen(ip) >= sizeof a.reg_ip || !tld_sv_unhex(tld_sv_of(fph), a.fp, 32) ||
             (strcmp(state, "active") != 0 && strcmp(state, "removed") != 0) ||
             (n && a.id <= v[n - 1].id)) {
             rc = TLD_ECORRUPT;
@@ -195,15 +175,9 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         a.removed = strcmp(state, "removed") == 0;
         a.removed_s = rem;
         a.status = TLD_AGENT_NEVER;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct tld_agent_info *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                rc = TLD_ENOMEM;
-                break;
-            }
-            v = nv;
-        }
+        rc = tld_grow(&v, &cap, n + 1, sizeof *v, 64);
+        if (rc)
+            break;
         v[n++] = a;
     }
     if (rc == 0 && ferror(f))
@@ -386,16 +360,28 @@ static void trim_tombstones(struct tld_agents *r)
 
 static int append(struct tld_agents *r, const struct tld_agent_info *a)
 {
-    if (r->n == r->cap) {
-        unsigned cap = r->cap ? r->cap * 2 : 64;
-        struct tld_agent_info *nv = realloc(r->v, cap * sizeof *nv);
-        if (!nv)
-            return TLD_ENOMEM;
-        r->v = nv;
-        r->cap = cap;
-    }
+    if (tld_grow(&r->v, &r->cap, r->n + 1, sizeof *r->v, 64))
+        return TLD_ENOMEM;
     r->v[r->n++] = *a; /* ids only grow, so the array stays sorted */
     return 0;
+}
+
+/* Start a change: both locks taken, the registry caught up with the file. 0, TLD_EIO (no file
+ * lock) or the reload's error; end_change releases the locks in every case. */
+static int begin_change(struct tld_agents *r, int *lk, char why[TLD_WHY_MAX])
+{
+    pthread_mutex_lock(&r->mu);
+    *lk = lock_file(r, LOCK_EX);
+    int rc = *lk < 0 ? TLD_EIO : 0;
+    if (rc == 0 && changed_on_disk(r))
+        rc = reload(r, why);
+    return rc;
+}
+
+static void end_change(struct tld_agents *r, int lk)
+{
+    unlock_file(lk);
+    pthread_mutex_unlock(&r->mu);
 }
 
 int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bool force,
@@ -403,11 +389,8 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
 {
     *replaced = 0;
     char why[TLD_WHY_MAX];
-    pthread_mutex_lock(&r->mu);
-    int lk = lock_file(r, LOCK_EX);
-    int rc = lk < 0 ? TLD_EIO : 0;
-    if (rc == 0 && changed_on_disk(r))
-        rc = reload(r, why);
+    int lk;
+    int rc = begin_change(r, &lk, why);
     struct tld_agent_info *dup = NULL;
     unsigned active = 0;
     for (unsigned i = 0; rc == 0 && i < r->n; i++) {
@@ -455,19 +438,15 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
             *id = a.id;
         }
     }
-    unlock_file(lk);
-    pthread_mutex_unlock(&r->mu);
+    end_change(r, lk);
     return rc;
 }
 
 int tld_agents_remove(struct tld_agents *r, unsigned id)
 {
     char why[TLD_WHY_MAX];
-    pthread_mutex_lock(&r->mu);
-    int lk = lock_file(r, LOCK_EX);
-    int rc = lk < 0 ? TLD_EIO : 0;
-    if (rc == 0 && changed_on_disk(r))
-        rc = reload(r, why);
+    int lk;
+    int rc = begin_change(r, &lk, why);
     struct tld_agent_info *a = rc == 0 ? find(r, id) : NULL;
     if (rc == 0 && (!a || a->removed))
         rc = TLD_ENOTFOUND;
@@ -479,8 +458,7 @@ int tld_agents_remove(struct tld_agents *r, unsigned id)
         if (rc)
             reload(r, why);
     }
-    unlock_file(lk);
-    pthread_mutex_unlock(&r->mu);
+    end_change(r, lk);
     return rc;
 }
 

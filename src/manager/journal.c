@@ -19,8 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/framelog.h"
+#include "common/grow.h"
 #include "common/proto.h"
 #include "manager/journal_int.h"
 
@@ -81,15 +84,6 @@ const struct tld_framelog_params tld_journal_log_params = {
 
 _Static_assert(TLD_JOURNAL_FRAME_HEADER == TLD_FRAMELOG_HEADER, "journal frames are log frames");
 
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* ---- watermarks ------------------------------------------------------------------------------ */
 
 /* One entry per agent: the live stream of an agent replaces its earlier one. */
@@ -107,14 +101,8 @@ static struct wm *wm_find(struct tld_journal *j, unsigned agent, bool create)
     }
     if (!create || j->nwms >= MAX_STREAMS)
         return NULL;
-    if (j->nwms == j->capwms) {
-        unsigned cap = j->capwms ? j->capwms * 2 : 64;
-        struct wm *nw = realloc(j->wms, cap * sizeof *nw);
-        if (!nw)
-            return NULL;
-        j->wms = nw;
-        j->capwms = cap;
-    }
+    if (tld_grow(&j->wms, &j->capwms, j->nwms + 1, sizeof *j->wms, 64))
+        return NULL;
     memmove(&j->wms[lo + 1], &j->wms[lo], (j->nwms - lo) * sizeof *j->wms);
     j->nwms++;
     j->wms[lo] = (struct wm){agent, 0, 0};
@@ -148,24 +136,20 @@ static void wm_note(struct tld_journal *j, unsigned agent, uint64_t stream, uint
 
 static int wm_save(struct tld_journal *j)
 {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/watermarks", j->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        return TLD_EIO;
-    fprintf(f, "# agent stream seq (highest sequence number journaled per agent stream)\n");
-    fprintf(f, "next %" PRIu64 "\n", j->next_index);
+    struct tld_sb text;
+    tld_sb_init(&text, SIZE_MAX / 2);
+    tld_sb_printf(&text,
+                  "# agent stream seq (highest sequence number journaled per agent stream)\n");
+    tld_sb_printf(&text, "next %" PRIu64 "\n", j->next_index);
     for (unsigned i = 0; i < j->nwms; i++)
-        fprintf(f, "%u %" PRIu64 " %" PRIu64 "\n", j->wms[i].agent, j->wms[i].stream,
-                j->wms[i].seq);
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return TLD_EIO;
-    }
-    fsync_dir(j->dir);
+        tld_sb_printf(&text, "%u %" PRIu64 " %" PRIu64 "\n", j->wms[i].agent, j->wms[i].stream,
+                      j->wms[i].seq);
+    int rc = text.oom ? TLD_ENOMEM : tld_file_replace(path, text.p, text.n, 0640);
+    tld_sb_fini(&text);
+    if (rc)
+        return rc;
     j->wm_dirty = false;
     return 0;
 }
@@ -269,13 +253,11 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
         j->o.reserve_bytes = 1u << 20;
     pthread_mutex_init(&j->wmu, NULL);
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->data_cv, NULL);
+    tld_cond_init(&j->data_cv);
     pthread_cond_init(&j->sync_cv, NULL);
-    pthread_cond_init(&j->room_cv, NULL);
+    tld_cond_init(&j->room_cv);
     tld_sb_init(&j->wbuf, (size_t)TLD_PROTO_MAX_PAYLOAD * 2);
-    int rc = 0;
-    if (mkdir(j->dir, 0750) != 0 && errno != EEXIST)
-        rc = TLD_EIO;
+    int rc = tld_mkdir_p(j->dir, 0750);
     if (rc == 0)
         rc = load(j);
     if (rc) {
@@ -444,25 +426,13 @@ int tld_journal_sync(struct tld_journal *j, uint64_t index)
     return rc;
 }
 
-static void deadline_ts(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int tld_journal_wait_room(struct tld_journal *j, uint64_t bytes, int timeout_ms)
 {
-    struct timespec ts;
-    deadline_ts(&ts, timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     pthread_mutex_lock(&j->mu);
     int rc = 0;
     while (!j->shutdown && !fits(j, bytes, 0)) {
-        if (pthread_cond_timedwait(&j->room_cv, &j->mu, &ts) != 0) {
+        if (tld_cond_wait_until(&j->room_cv, &j->mu, deadline) != 0) {
             rc = TLD_ETIMEOUT;
             break;
         }
@@ -522,8 +492,7 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
     if (j->rd.fd >= 0 && from == j->rd.next && from < j->rd_synced &&
         (!j->rd_after || from < j->rd_after) && rd_frame(j, rec) == 0)
         return 0;
-    struct timespec ts;
-    deadline_ts(&ts, timeout_ms);
+    int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
         pthread_mutex_lock(&j->mu);
         if (from < j->fl->segs[0].first)
@@ -542,7 +511,7 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
                 pthread_mutex_unlock(&j->mu);
                 return TLD_ECLOSED;
             }
-            if (pthread_cond_timedwait(&j->data_cv, &j->mu, &ts) != 0) {
+            if (tld_cond_wait_until(&j->data_cv, &j->mu, deadline) != 0) {
                 pthread_mutex_unlock(&j->mu);
                 return TLD_ETIMEOUT;
             }

@@ -83,6 +83,24 @@ static void sv_pieces_cover_the_text(void **state)
     }
 }
 
+/* Exactly 2n lower-case hex digits decode; other lengths, upper case and non-hex do not. */
+static void sv_unhex_strict(void **state)
+{
+    (void)state;
+    uint8_t out[4] = {0};
+    assert_true(tld_sv_unhex(TLD_SV_LIT("00ff7a10"), out, 4));
+    assert_int_equal(out[0], 0x00);
+    assert_int_equal(out[1], 0xff);
+    assert_int_equal(out[2], 0x7a);
+    assert_int_equal(out[3], 0x10);
+    assert_true(tld_sv_unhex(TLD_SV_LIT(""), out, 0));
+    assert_false(tld_sv_unhex(TLD_SV_LIT("00ff7a1"), out, 4));
+    assert_false(tld_sv_unhex(TLD_SV_LIT("00ff7a100"), out, 4));
+    assert_false(tld_sv_unhex(TLD_SV_LIT("00FF7a10"), out, 4));
+    assert_false(tld_sv_unhex(TLD_SV_LIT("00fg7a10"), out, 4));
+    assert_false(tld_sv_unhex(TLD_SV_LIT("00 f7a10"), out, 4));
+}
+
 static void arena_bound_and_reset(void **state)
 {
     struct tld_arena a;
@@ -119,6 +137,7 @@ int main(void)
         cmocka_unit_test(sb_printf_large),
         cmocka_unit_test(sv_helpers),
         cmocka_unit_test(sv_pieces_cover_the_text),
+        cmocka_unit_test(sv_unhex_strict),
         cmocka_unit_test(arena_bound_and_reset),
         cmocka_unit_test(diag_formats_location),
     };

@@ -24,6 +24,7 @@
 #include "collect/docker/cinfo.h"
 #include "collect/files/internal.h"
 #include "common/err.h"
+#include "common/grow.h"
 
 #define TICK_NS    1000000000LL
 #define STALL_WAIT 50 /* ms between retries while the spool is full */
@@ -60,14 +61,8 @@ static struct stream *find_stream(struct tld_collector *c, const char *path)
 
 static int add_stream(struct tld_collector *c, struct stream *st)
 {
-    if (c->nstreams == c->capstreams) {
-        unsigned cap = c->capstreams ? c->capstreams * 2 : 64;
-        struct stream **v = realloc(c->streams, cap * sizeof *v);
-        if (!v)
-            return TLD_ENOMEM;
-        c->streams = v;
-        c->capstreams = cap;
-    }
+    if (tld_grow(&c->streams, &c->capstreams, c->nstreams + 1, sizeof *c->streams, 64))
+        return TLD_ENOMEM;
     c->streams[c->nstreams++] = st;
     unsigned h = hash_path(st->path);
     st->hnext = c->htab[h];
@@ -141,6 +136,29 @@ static int cmp_sibling(const void *a, const void *b)
     return (x->num < y->num) - (x->num > y->num);
 }
 
+#define SIBLING_PATH 4400
+
+/* Open a sibling read-only; its full path is left in p for messages. The fd, or -1. */
+static int open_sibling(const char *dir, const struct sibling *s, char p[SIBLING_PATH])
+{
+    snprintf(p, SIBLING_PATH, "%.4000s/%.255s", dir, s->name);
+    return open(p, O_RDONLY | O_CLOEXEC);
+}
+
+/* Continue st with fd from the saved offset when fd is open and starts with the saved head;
+ * otherwise close it. True when st took it. */
+static bool resume_if_same_head(struct tld_collector *c, struct stream *st, int fd,
+                                const struct tld_position *pos)
+{
+    if (fd >= 0 && head_ok(fd, pos)) {
+        tld_stream_add_file(c, st, fd, pos->off, true);
+        return true;
+    }
+    if (fd >= 0)
+        close(fd);
+    return false;
+}
+
 /*
  * Resume a path from a saved position: the file at the path if it is still the same one,
  * otherwise the file found by its inode among the rotated siblings (finished from the saved
@@ -194,27 +212,21 @@ static void open_resumed(struct tld_collector *c, const struct tld_localfile *lf
     for (unsigned i = 0; i < ns && found < 0; i++) {
         if (sib[i].ino != pos->ino || sib[i].dev != pos->dev || sib[i].size < pos->off)
             continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%.4000s/%.255s", dir, sib[i].name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && head_ok(fd, pos)) {
+        char p[SIBLING_PATH];
+        if (resume_if_same_head(c, st, open_sibling(dir, &sib[i], p), pos)) {
             found = (int)i;
-            tld_stream_add_file(c, st, fd, pos->off, true);
             tld_log_info(c->log,
                          "collector: %s: finishing %s from offset %llu (rotated while "
                          "stopped)",
                          path, p, (unsigned long long)pos->off);
-        } else if (fd >= 0) {
-            close(fd);
         }
     }
     if (found >= 0 && sib[found].num > 0) {
         for (unsigned i = 0; i < ns; i++) { /* newer numbered siblings, oldest first */
             if (sib[i].num <= 0 || sib[i].num >= sib[found].num)
                 continue;
-            char p[4400];
-            snprintf(p, sizeof p, "%.4000s/%.255s", dir, sib[i].name);
-            int fd = open(p, O_RDONLY | O_CLOEXEC);
+            char p[SIBLING_PATH];
+            int fd = open_sibling(dir, &sib[i], p);
             if (fd >= 0)
                 tld_stream_add_file(c, st, fd, 0, true);
         }
@@ -222,15 +234,10 @@ static void open_resumed(struct tld_collector *c, const struct tld_localfile *lf
         for (unsigned i = 0; i < ns && found < 0; i++) {
             if (sib[i].size < pos->off)
                 continue;
-            char p[4400];
-            snprintf(p, sizeof p, "%.4000s/%.255s", dir, sib[i].name);
-            int fd = open(p, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0 && head_ok(fd, pos)) {
+            char p[SIBLING_PATH];
+            if (resume_if_same_head(c, st, open_sibling(dir, &sib[i], p), pos)) {
                 found = (int)i;
-                tld_stream_add_file(c, st, fd, pos->off, true);
                 c->st.copies_found++;
-            } else if (fd >= 0) {
-                close(fd);
             }
         }
     }

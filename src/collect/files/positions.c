@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "common/fsutil.h"
+#include "common/grow.h"
 #include "common/str.h"
 
 #define MAX_FILE_BYTES (64u << 20)
@@ -52,14 +53,8 @@ struct tld_position *tld_positions_get(struct tld_positions *p, const char *path
             return &p->v[i];
     if (!create || p->n >= TLD_POSITIONS_MAX)
         return NULL;
-    if (p->n == p->cap) {
-        unsigned cap = p->cap ? p->cap * 2 : 64;
-        struct tld_position *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        p->v = v;
-        p->cap = cap;
-    }
+    if (tld_grow(&p->v, &p->cap, p->n + 1, sizeof *p->v, 64))
+        return NULL;
     char *dup = strdup(path);
     if (!dup)
         return NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 #define MASK                                                                                       \
     (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY | IN_ATTRIB |                 \
@@ -107,15 +108,9 @@ static int add_dir(struct tld_watch *w, const char *dir)
     if (e) { /* the same directory under another name (a symlink): keep the first */
         return 0;
     }
-    if (w->n == w->cap) {
-        unsigned cap = w->cap ? w->cap * 2 : 16;
-        struct entry *v = realloc(w->v, cap * sizeof *v);
-        if (!v) {
-            inotify_rm_watch(w->fd, wd);
-            return TLD_ENOMEM;
-        }
-        w->v = v;
-        w->cap = cap;
+    if (tld_grow(&w->v, &w->cap, w->n + 1, sizeof *w->v, 16)) {
+        inotify_rm_watch(w->fd, wd);
+        return TLD_ENOMEM;
     }
     char *copy = strdup(dir);
     if (!copy) {

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "common/xml.h"
 #include "engine/decode/decoder_impl.h"
 
@@ -345,33 +346,21 @@ static int name_id(struct tld_decoder_set *set, const char *name, int *id)
             *id = set->names[i].id;
             return 0;
         }
-    if (set->nnames == set->capnames) {
-        unsigned cap = set->capnames ? set->capnames * 2 : 256;
-        struct name_entry *n = realloc(set->names, cap * sizeof *n);
-        if (n) {
-            set->names = n;
-            set->capnames = cap;
-        }
-    }
-    if (set->nnames == set->capnames)
+    if (tld_grow(&set->names, &set->capnames, set->nnames + 1, sizeof *set->names, 256))
         return TLD_ENOMEM;
     *id = (int)set->nnames;
     set->names[set->nnames++] = (struct name_entry){name, *id};
     return 0;
 }
 
-static bool push(void *arrp, unsigned *n, unsigned *cap, void *item)
+/* Append item to the `struct dec *` array at arrp (its address, as tld_grow takes it). */
+static bool push(void *arrp, unsigned *n, unsigned *cap, struct dec *item)
 {
-    void ***arr = arrp;
-    if (*n == *cap) {
-        unsigned c = *cap ? *cap * 2 : 64;
-        void **a = realloc(*arr, c * sizeof *a);
-        if (!a)
-            return false;
-        *arr = a;
-        *cap = c;
-    }
-    (*arr)[(*n)++] = item;
+    if (tld_grow(arrp, cap, *n + 1, sizeof item, 64))
+        return false;
+    struct dec **arr;
+    memcpy(&arr, arrp, sizeof arr);
+    arr[(*n)++] = item;
     return true;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "engine/regex/regex.h"
 #include "engine/rules/rule_impl.h"
 
@@ -253,7 +254,8 @@ static bool ring_push(struct tld_corr *c, int list, struct tld_corr_event *e)
             return false;
         }
     }
-    if (!int_array_reserve(&e->member, e->nmember, &e->capmember))
+    if (e->nmember == e->capmember &&
+        tld_grow(&e->member, &e->capmember, e->nmember + 1, sizeof *e->member, 4))
         return false;
     if (r->n == r->cap) {
         struct tld_corr_event *old = ring_pop_oldest(r);

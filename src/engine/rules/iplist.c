@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 struct ipent {
     uint8_t addr[16]; /* already masked */
@@ -25,7 +26,7 @@ struct ipent {
 
 struct tld_iplist {
     struct ipent *e;
-    size_t n, cap;
+    unsigned n, cap; /* n <= TLD_IPLIST_MAX */
 };
 
 struct ipaddr {
@@ -173,15 +174,9 @@ int tld_iplist_add(struct tld_iplist *list, const char *text, size_t n, char *er
         for (int i = 0; i < 16; i++)
             e.addr[i] &= e.mask[i];
     }
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 4;
-        struct ipent *ne = realloc(list->e, cap * sizeof *ne);
-        if (!ne) {
-            set_err(err, errsz, "out of memory");
-            return TLD_ENOMEM;
-        }
-        list->e = ne;
-        list->cap = cap;
+    if (tld_grow(&list->e, &list->cap, list->n + 1, sizeof *list->e, 4)) {
+        set_err(err, errsz, "out of memory");
+        return TLD_ENOMEM;
     }
     list->e[list->n++] = e;
     return 0;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 struct entry {
     uint32_t koff, klen, voff, vlen;
@@ -152,7 +153,7 @@ static int build_table(struct tld_list *l)
 
 static int parse_text(struct tld_list *l, size_t n)
 {
-    uint32_t cap = 0;
+    unsigned cap = 0;
     const char *p = l->text, *end = l->text + n;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -164,14 +165,8 @@ static int parse_text(struct tld_list *l, size_t n)
         if (parse_line(p, cut, &k, &ke, &v, &ve)) {
             if (l->nentries >= TLD_LIST_MAX_ENTRIES)
                 return TLD_ELIMIT;
-            if (l->nentries == cap) {
-                uint32_t ncap = cap ? cap * 2 : 64;
-                struct entry *ne = realloc(l->entries, ncap * sizeof *ne);
-                if (!ne)
-                    return TLD_ENOMEM;
-                l->entries = ne;
-                cap = ncap;
-            }
+            if (tld_grow(&l->entries, &cap, l->nentries + 1, sizeof *l->entries, 64))
+                return TLD_ENOMEM;
             l->entries[l->nentries++] = (struct entry){(uint32_t)(k - l->text), (uint32_t)(ke - k),
                                                        (uint32_t)(v - l->text), (uint32_t)(ve - v)};
         }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "engine/regex/regex.h"
 #include "engine/rules/rule_impl.h"
 
@@ -33,31 +34,12 @@ int tld_rules_new(const struct tld_rules_env *env, struct tld_rules **out)
 
 int file_store_add(struct file_store *fs, void (*fn)(void *), void *p)
 {
-    if (fs->nres == fs->capres) {
-        unsigned cap = fs->capres ? fs->capres * 2 : 32;
-        struct res *r = realloc(fs->res, cap * sizeof *r);
-        if (!r) {
-            fn(p);
-            return TLD_ENOMEM;
-        }
-        fs->res = r;
-        fs->capres = cap;
+    if (tld_grow(&fs->res, &fs->capres, fs->nres + 1, sizeof *fs->res, 32)) {
+        fn(p);
+        return TLD_ENOMEM;
     }
     fs->res[fs->nres++] = (struct res){fn, p};
     return 0;
-}
-
-bool int_array_reserve(int **v, unsigned n, unsigned *cap)
-{
-    if (n < *cap)
-        return true;
-    unsigned c = *cap ? *cap * 2 : 4;
-    int *grown = realloc(*v, c * sizeof *grown);
-    if (!grown)
-        return false;
-    *v = grown;
-    *cap = c;
-    return true;
 }
 
 void file_store_free(struct file_store *fs)
@@ -130,14 +112,8 @@ int rules_index_add(struct tld_rules *rs, struct tld_rule *r)
 {
     if (rs->nrules >= TLD_RULES_MAX)
         return TLD_ELIMIT;
-    if (rs->nrules == rs->caprules) {
-        unsigned cap = rs->caprules ? rs->caprules * 2 : 256;
-        struct tld_rule **v = realloc(rs->rules, cap * sizeof *v);
-        if (!v)
-            return TLD_ENOMEM;
-        rs->rules = v;
-        rs->caprules = cap;
-    }
+    if (tld_grow(&rs->rules, &rs->caprules, rs->nrules + 1, sizeof *rs->rules, 256))
+        return TLD_ENOMEM;
     if ((rs->nrules + 1) * 2 > rs->ididx_cap && index_grow(rs, rs->nrules + 1))
         return TLD_ENOMEM;
     r->index = rs->nrules;

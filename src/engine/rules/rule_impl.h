@@ -244,7 +244,6 @@ int file_store_add(struct file_store *fs, void (*fn)(void *), void *p);
 void file_store_free(struct file_store *fs);
 /* Room for one more entry in the growable int array *v of n entries (the capacity doubles from
  * 4); false when out of memory, leaving the array as it was. */
-bool int_array_reserve(int **v, unsigned n, unsigned *cap);
 
 /* ---- rule_tree.c: attachment with an undo log ---- */
 struct undo_log;

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "engine/rules/iplist.h"
 #include "engine/rules/rule_load.h"
 
@@ -27,14 +28,8 @@
 
 void *vec_push(struct vec *v, size_t elem)
 {
-    if (v->n == v->cap) {
-        unsigned cap = v->cap ? v->cap * 2 : 8;
-        void *p = realloc(v->p, cap * elem);
-        if (!p)
-            return NULL;
-        v->p = p;
-        v->cap = cap;
-    }
+    if (tld_grow(&v->p, &v->cap, v->n + 1, elem, 8))
+        return NULL;
     void *slot = (char *)v->p + (size_t)v->n * elem;
     v->n++;
     memset(slot, 0, elem);

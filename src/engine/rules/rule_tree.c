@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "engine/regex/regex.h"
 #include "engine/rules/rule_load.h"
 
@@ -126,14 +127,8 @@ void undo_rollback(struct tld_rules *rs, struct undo_log *u)
 
 static int kids_insert(struct rnode ***kids, unsigned *n, unsigned *cap, struct rnode *node)
 {
-    if (*n == *cap) {
-        unsigned c = *cap ? *cap * 2 : 4;
-        struct rnode **v = realloc(*kids, c * sizeof *v);
-        if (!v)
-            return TLD_ENOMEM;
-        *kids = v;
-        *cap = c;
-    }
+    if (tld_grow(kids, cap, *n + 1, sizeof **kids, 4))
+        return TLD_ENOMEM;
     unsigned key = node->rule->impl->b.sort_level, at = *n;
     for (unsigned i = 0; i < *n; i++)
         if (key > (*kids)[i]->rule->impl->b.sort_level) {
@@ -151,14 +146,8 @@ static int place(struct load_ctx *lc, struct rnode *parent, struct tld_rule *r)
     struct tld_rules *rs = lc->rs;
     if (rs->nnodes >= TLD_RULES_MAX_NODES)
         return TLD_ELIMIT;
-    if (rs->nnodes == rs->capnodes) {
-        unsigned c = rs->capnodes ? rs->capnodes * 2 : 1024;
-        struct rnode **v = realloc(rs->nodes, c * sizeof *v);
-        if (!v)
-            return TLD_ENOMEM;
-        rs->nodes = v;
-        rs->capnodes = c;
-    }
+    if (tld_grow(&rs->nodes, &rs->capnodes, rs->nnodes + 1, sizeof *rs->nodes, 1024))
+        return TLD_ENOMEM;
     struct rnode *node = calloc(1, sizeof *node);
     struct undo_rec *u = undo_push(lc, U_INSERT);
     if (!node || !u) {
@@ -436,7 +425,8 @@ static int store_group(struct load_ctx *lc, struct tld_rule *target, int list, u
     u->rule = target;
     u->old_n = ti->nstore_groups;
     for (unsigned k = 0; k < times; k++) {
-        if (!int_array_reserve(&ti->store_groups, ti->nstore_groups, &ti->capstore))
+        if (tld_grow(&ti->store_groups, &ti->capstore, ti->nstore_groups + 1,
+                     sizeof *ti->store_groups, 4))
             return TLD_ENOMEM;
         ti->store_groups[ti->nstore_groups++] = list;
     }

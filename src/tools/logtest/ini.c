@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 #define MAX_VALUE (1u << 20)
 
@@ -25,14 +26,8 @@ static struct tld_ini_section *section(struct tld_ini *ini, struct tld_sv name, 
     for (unsigned i = 0; i < ini->nsections; i++)
         if (tld_sv_eq_cstr(name, ini->sections[i].name))
             return &ini->sections[i];
-    if (ini->nsections == ini->capsections) {
-        unsigned cap = ini->capsections ? ini->capsections * 2 : 32;
-        struct tld_ini_section *s = realloc(ini->sections, cap * sizeof *s);
-        if (!s)
-            return NULL;
-        ini->sections = s;
-        ini->capsections = cap;
-    }
+    if (tld_grow(&ini->sections, &ini->capsections, ini->nsections + 1, sizeof *ini->sections, 32))
+        return NULL;
     struct tld_ini_section *s = &ini->sections[ini->nsections];
     *s = (struct tld_ini_section){.name = tld_sv_dup(name), .line = line};
     if (!s->name)
@@ -56,15 +51,9 @@ static struct tld_ini_key *key(struct tld_ini_section *s, struct tld_sv name, un
             return &s->keys[i];
         }
     }
-    if (s->nkeys == s->capkeys) {
-        unsigned cap = s->capkeys ? s->capkeys * 2 : 8;
-        struct tld_ini_key *k = realloc(s->keys, cap * sizeof *k);
-        if (!k) {
-            free(lower);
-            return NULL;
-        }
-        s->keys = k;
-        s->capkeys = cap;
+    if (tld_grow(&s->keys, &s->capkeys, s->nkeys + 1, sizeof *s->keys, 8)) {
+        free(lower);
+        return NULL;
     }
     struct tld_ini_key *k = &s->keys[s->nkeys++];
     *k = (struct tld_ini_key){.name = lower, .line = line};
