@@ -40,6 +40,7 @@ LDLIBS  := $(PKG_LIBS) -lm
 find_c = $(sort $(shell find $(1) -name '*.c' 2>/dev/null))
 COMMON_SRC  := $(call find_c,src/common)
 ENGINE_SRC  := $(call find_c,src/engine)
+STORE_SRC   := $(call find_c,src/store)
 COLLECT_SRC := $(call find_c,src/collect)
 AGENT_SRC   := $(filter-out src/agent/main.c,$(call find_c,src/agent))
 MANAGER_SRC := $(filter-out src/manager/main.c,$(call find_c,src/manager))
@@ -51,17 +52,19 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_COMMON  := $(BUILD)/lib/libtld_common.a
 LIB_ENGINE  := $(BUILD)/lib/libtld_engine.a
+LIB_STORE   := $(BUILD)/lib/libtld_store.a
 LIB_COLLECT := $(BUILD)/lib/libtld_collect.a
 LIB_AGENT   := $(BUILD)/lib/libtld_agent.a
 LIB_MANAGER := $(BUILD)/lib/libtld_manager.a
 LIB_LOGTEST := $(BUILD)/lib/libtld_logtest.a
 # Link order: dependents first.
-ALL_LIBS    := $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_COMMON)
+ALL_LIBS    := $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_STORE) \
+               $(LIB_COMMON)
 # Each binary links only the libraries its layer may use (tests/checks/layers); tests and
 # fuzzers link them all.
 LOGTEST_LIBS := $(LIB_LOGTEST) $(LIB_ENGINE) $(LIB_COMMON)
 AGENT_LIBS   := $(LIB_AGENT) $(LIB_COLLECT) $(LIB_COMMON)
-MANAGER_LIBS := $(LIB_MANAGER) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_COMMON)
+MANAGER_LIBS := $(LIB_MANAGER) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_STORE) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/tld-logtest
 ifneq ($(wildcard src/agent/main.c),)
@@ -93,6 +96,7 @@ $(1): $(call obj,$(2))
 endef
 $(eval $(call make_lib,$(LIB_COMMON),$(COMMON_SRC)))
 $(eval $(call make_lib,$(LIB_ENGINE),$(ENGINE_SRC)))
+$(eval $(call make_lib,$(LIB_STORE),$(STORE_SRC)))
 $(eval $(call make_lib,$(LIB_COLLECT),$(COLLECT_SRC)))
 $(eval $(call make_lib,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))

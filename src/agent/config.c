@@ -66,7 +66,7 @@ static void section_client(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
 
 /* Sections of the manager's own configuration: skipped (other modules' too). */
 static const char *const manager_sections[] = {"global", "alerts",  "remote", "ruleset",
-                                               "auth",   "manager", "labels"};
+                                               "auth",   "manager", "labels", "store"};
 
 static void top_element(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
                         const struct tld_xml_node *n, bool in_root)

@@ -263,6 +263,8 @@ static void stop(struct agent *a)
 
 int main(int argc, char **argv)
 {
+    /* State, spool and keys are never for everyone, whatever umask the caller had. */
+    umask(027);
     struct agent a = {.pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
@@ -296,6 +298,7 @@ int main(int argc, char **argv)
     snprintf(lp, sizeof lp, "%s/agent.log", a.logs_dir);
     if (tld_daemon_open_log(&a.log, "tld-agent", a.args.log_path, lp, a.args.debug) != 0)
         return 1;
+    tld_daemon_raise_nofile(&a.log);
     /* One agent per root. */
     snprintf(pid_path, sizeof pid_path, "%s/tld-agent.pid", a.run_dir);
     if (tld_daemon_lock_pid(pid_path, "tld-agent", &a.pid_fd) != 0)

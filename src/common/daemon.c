@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,7 +125,29 @@ int tld_daemon_open_log(struct tld_log *log, const char *prog, const char *path,
         fprintf(stderr, "%s: cannot open log %s\n", prog, p);
         return TLD_EIO;
     }
+    /* Size and number of rotated logs: TLD_LOG_MAX_BYTES and TLD_LOG_KEEP in the environment
+     * (docs/manager.md); the defaults suit a host that is not short of disk. */
+    const char *mb = getenv("TLD_LOG_MAX_BYTES"), *keep = getenv("TLD_LOG_KEEP");
+    if (mb || keep)
+        tld_log_set_rotation(log, mb ? strtoull(mb, NULL, 10) : TLD_LOG_MAX_BYTES,
+                             keep ? (unsigned)strtoul(keep, NULL, 10) : TLD_LOG_KEEP);
     return 0;
+}
+
+void tld_daemon_raise_nofile(struct tld_log *log)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    tld_log_info(log, "open descriptor limit: %llu (was %llu, hard limit %llu)",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+                 (unsigned long long)rl.rlim_max);
 }
 
 void tld_daemon_signals(sigset_t *set)

@@ -43,6 +43,10 @@ int tld_daemon_args_parse(const struct tld_daemon_argspec *spec, int argc, char 
  * failure). TLD_EEXIST when another process holds it (said on stderr, naming prog), TLD_EIO. */
 int tld_daemon_lock_pid(const char *path, const char *prog, int *fd);
 
+/* Raise the soft limit on open descriptors to the hard limit: every connection, journal segment
+ * and followed file costs one, and running out stalls the daemon. The value is logged. */
+void tld_daemon_raise_nofile(struct tld_log *log);
+
 /* The daemon's log: stderr when path is "-", else path (NULL: default_path) opened for
  * appending. TLD_EIO (said on stderr) when the file cannot be opened. */
 int tld_daemon_open_log(struct tld_log *log, const char *prog, const char *path,

@@ -61,3 +61,13 @@ int tld_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline)
     tld_ns_timespec(deadline, &ts);
     return pthread_cond_timedwait(c, m, &ts) == ETIMEDOUT ? TLD_ETIMEOUT : 0;
 }
+
+void tld_backoff_sleep(int *ms)
+{
+    if (*ms < TLD_BACKOFF_FIRST_MS)
+        *ms = TLD_BACKOFF_FIRST_MS;
+    struct timespec d = {*ms / 1000, (long)(*ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0 && errno == EINTR) {
+    }
+    *ms = *ms * 2 > TLD_BACKOFF_MAX_MS ? TLD_BACKOFF_MAX_MS : *ms * 2;
+}

@@ -36,4 +36,11 @@ int tld_cond_init(pthread_cond_t *c);
  */
 int tld_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline);
 
+/* Retry back-off for transient errors (EMFILE, ENOSPC, EIO, ENOMEM): sleeps *ms (0 counts as
+ * the first step, 10 ms), then doubles it up to 1 s for the next call. Reset *ms to 0 after a
+ * success. */
+#define TLD_BACKOFF_FIRST_MS 10
+#define TLD_BACKOFF_MAX_MS   1000
+void tld_backoff_sleep(int *ms);
+
 #endif

@@ -348,6 +348,14 @@ int tld_batch_iter_next(struct tld_batch_iter *it, uint64_t *seq, struct tld_sv 
     return 0;
 }
 
+bool tld_proto_name_safe(struct tld_sv name)
+{
+    if (!tld_proto_name_valid(name))
+        return false;
+    unsigned char c = (unsigned char)name.p[0];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 bool tld_proto_name_valid(struct tld_sv name)
 {
     if (name.n == 0 || name.n > TLD_PROTO_MAX_NAME)

@@ -213,5 +213,8 @@ int tld_batch_iter_next(struct tld_batch_iter *it, uint64_t *seq, struct tld_sv 
 
 /* Agent names: 1..TLD_PROTO_MAX_NAME bytes of [A-Za-z0-9._-], not "." or "..". */
 bool tld_proto_name_valid(struct tld_sv name);
+/* A valid name that also starts with a letter or a digit, as new enrollments require: a name
+ * starting with '-' or '.' reads as an option or a hidden file wherever it is used. */
+bool tld_proto_name_safe(struct tld_sv name);
 
 #endif

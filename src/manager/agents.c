@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@ struct tld_agents {
     pthread_mutex_t mu;
     char path[4200], lock_path[4200], status_path[4200];
     unsigned max;
+    unsigned max_pending;     /* 0: no bound */
     struct tld_agent_info *v; /* sorted by id */
     unsigned n, cap;
     unsigned next_id;
@@ -294,7 +296,9 @@ static void load_status(struct tld_agents *r)
         if (!a || seen->valuedouble <= 0)
             continue;
         a->last_keepalive_s = (int64_t)seen->valuedouble;
-        a->status = TLD_AGENT_DISCONNECTED;
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "status");
+        bool active = cJSON_IsString(st) && strcmp(st->valuestring, "active") == 0;
+        a->status = active ? TLD_AGENT_ACTIVE : TLD_AGENT_DISCONNECTED;
         const char *keys[] = {"version", "os", "hostname", "ip"};
         char *dst[] = {a->version, a->os, a->hostname, a->peer_ip};
         size_t sz[] = {sizeof a->version, sizeof a->os, sizeof a->hostname, sizeof a->peer_ip};
@@ -330,6 +334,22 @@ int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents 
     load_status(r);
     *out = r;
     return 0;
+}
+
+void tld_agents_set_pending_limit(struct tld_agents *r, unsigned max_pending)
+{
+    pthread_mutex_lock(&r->mu);
+    r->max_pending = max_pending;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void tld_agents_reset_sessions(struct tld_agents *r)
+{
+    pthread_mutex_lock(&r->mu);
+    for (unsigned i = 0; i < r->n; i++)
+        if (r->v[i].status == TLD_AGENT_ACTIVE)
+            r->v[i].status = TLD_AGENT_DISCONNECTED;
+    pthread_mutex_unlock(&r->mu);
 }
 
 void tld_agents_close(struct tld_agents *r)
@@ -368,14 +388,20 @@ static int append(struct tld_agents *r, const struct tld_agent_info *a)
 
 /* Start a change: both locks taken, the registry caught up with the file. 0, TLD_EIO (no file
  * lock) or the reload's error; end_change releases the locks in every case. */
-static int begin_change(struct tld_agents *r, int *lk, char why[TLD_WHY_MAX])
+/* Take the registry file's exclusive lock (r->mu held) and pick up what other processes wrote. */
+static int lock_fresh(struct tld_agents *r, int *lk, char why[TLD_WHY_MAX])
 {
-    pthread_mutex_lock(&r->mu);
     *lk = lock_file(r, LOCK_EX);
     int rc = *lk < 0 ? TLD_EIO : 0;
     if (rc == 0 && changed_on_disk(r))
         rc = reload(r, why);
     return rc;
+}
+
+static int begin_change(struct tld_agents *r, int *lk, char why[TLD_WHY_MAX])
+{
+    pthread_mutex_lock(&r->mu);
+    return lock_fresh(r, lk, why);
 }
 
 static void end_change(struct tld_agents *r, int lk)
@@ -392,11 +418,12 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
     int lk;
     int rc = begin_change(r, &lk, why);
     struct tld_agent_info *dup = NULL;
-    unsigned active = 0;
+    unsigned active = 0, pending = 0;
     for (unsigned i = 0; rc == 0 && i < r->n; i++) {
         if (r->v[i].removed)
             continue;
         active++;
+        pending += r->v[i].status == TLD_AGENT_NEVER;
         if (strcmp(r->v[i].name, name) == 0)
             dup = &r->v[i];
     }
@@ -404,6 +431,8 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
         rc = TLD_EEXIST;
     if (rc == 0 && !dup && active >= r->max)
         rc = TLD_ELIMIT;
+    if (rc == 0 && !dup && r->max_pending && pending >= r->max_pending)
+        rc = TLD_EAGAIN;
     if (rc == 0 && r->next_id > TLD_AGENT_ID_MAX)
         rc = TLD_ELIMIT;
     struct tld_agent_info a;
@@ -442,24 +471,80 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
     return rc;
 }
 
-int tld_agents_remove(struct tld_agents *r, unsigned id)
+/* Mark ids removed under both locks; *k counts them. The caller holds r->mu. */
+static int remove_locked(struct tld_agents *r, const unsigned *ids, unsigned n, unsigned *k)
 {
     char why[TLD_WHY_MAX];
+    *k = 0;
     int lk;
-    int rc = begin_change(r, &lk, why);
-    struct tld_agent_info *a = rc == 0 ? find(r, id) : NULL;
-    if (rc == 0 && (!a || a->removed))
-        rc = TLD_ENOTFOUND;
-    if (rc == 0) {
+    int rc = lock_fresh(r, &lk, why);
+    int64_t now = (int64_t)time(NULL);
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        struct tld_agent_info *a = find(r, ids[i]);
+        if (!a || a->removed)
+            continue;
         a->removed = true;
-        a->removed_s = (int64_t)time(NULL);
+        a->removed_s = now;
+        (*k)++;
+    }
+    if (rc == 0 && *k) {
         trim_tombstones(r);
         rc = write_file(r);
-        if (rc)
+        if (rc) {
+            *k = 0;
             reload(r, why);
+        }
     }
-    end_change(r, lk);
+    unlock_file(lk);
     return rc;
+}
+
+int tld_agents_remove(struct tld_agents *r, unsigned id)
+{
+    unsigned k;
+    pthread_mutex_lock(&r->mu);
+    int rc = remove_locked(r, &id, 1, &k);
+    pthread_mutex_unlock(&r->mu);
+    return rc ? rc : k ? 0 : TLD_ENOTFOUND;
+}
+
+int tld_agents_remove_many(struct tld_agents *r, const unsigned *ids, unsigned n, unsigned *removed)
+{
+    unsigned k;
+    pthread_mutex_lock(&r->mu);
+    int rc = remove_locked(r, ids, n, &k);
+    pthread_mutex_unlock(&r->mu);
+    if (removed)
+        *removed = k;
+    return rc;
+}
+
+bool tld_agents_filter_match(const struct tld_agents_filter *f, const struct tld_agent_info *a,
+                             int64_t now_s)
+{
+    if (a->removed)
+        return false;
+    if (f->name_glob && fnmatch(f->name_glob, a->name, 0) != 0)
+        return false;
+    if (f->status >= 0 && (int)a->status != f->status)
+        return false;
+    int64_t since = a->last_keepalive_s ? a->last_keepalive_s : a->registered_s;
+    return !f->older_than_s || now_s - since > f->older_than_s;
+}
+
+int tld_agents_expire_pending(struct tld_agents *r, int64_t now_s, int64_t max_age_s, unsigned *ids,
+                              unsigned max)
+{
+    struct tld_agents_filter f = {NULL, TLD_AGENT_NEVER, max_age_s};
+    unsigned n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (unsigned i = 0; i < r->n && n < max; i++)
+        if (tld_agents_filter_match(&f, &r->v[i], now_s))
+            ids[n++] = r->v[i].id;
+    unsigned k = 0;
+    int rc = n ? remove_locked(r, ids, n, &k) : 0;
+    pthread_mutex_unlock(&r->mu);
+    return rc ? rc : (int)k;
 }
 
 int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp[32], unsigned *id)
@@ -646,7 +731,7 @@ int tld_agents_save_status(struct tld_agents *r)
         return TLD_ENOMEM;
     }
     line[n] = '\n';
-    int rc = tld_file_replace(r->status_path, line, n + 1, 0666);
+    int rc = tld_file_replace(r->status_path, line, n + 1, 0640);
     free(line);
     return rc;
 }

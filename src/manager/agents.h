@@ -16,9 +16,13 @@
  * Volatile part: status (never connected, active, disconnected), last keepalive, peer address,
  * version, OS and host name. It is kept in memory and saved to `<var>/agents-status.json` by
  * tld_agents_save_status() (the previous run's "last seen" is loaded at open, so an agent seen
- * before a restart is "disconnected", not "never connected").
+ * before a restart is "disconnected", not "never connected"). The status is loaded as saved, so
+ * `agents list` shows what the running manager last wrote; the manager itself calls
+ * tld_agents_reset_sessions() at start, as no session of a previous run survives it.
  *
- * Bound: max_agents active agents; at most max_agents tombstones are kept (oldest dropped).
+ * Bound: max_agents active agents, of which at most max_pending have never connected (so a
+ * flood of enrollments cannot fill the table; tld_agents_expire_pending() removes the ones that
+ * stay unconnected too long); at most max_agents tombstones are kept (oldest dropped).
  * Thread-safe.
  */
 #ifndef TLD_MANAGER_AGENTS_H
@@ -64,20 +68,43 @@ struct tld_agents;
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
                     char why[TLD_WHY_MAX]);
 void tld_agents_close(struct tld_agents *r);
+/* Bound agents enrolled and never connected (0: no bound besides max_agents). */
+void tld_agents_set_pending_limit(struct tld_agents *r, unsigned max_pending);
+/* Active agents of the status file become disconnected: their sessions ended with that run. */
+void tld_agents_reset_sessions(struct tld_agents *r);
 
 /* Signs the new agent's certificate once its id is known; fills the fingerprint. */
 typedef int (*tld_agents_issue_fn)(void *ctx, const char *agent_id, uint8_t fp[32]);
 
 /*
  * Enroll `name` from `ip`: refuses a duplicate active name with TLD_EEXIST unless `force`
- * (then the old agent becomes a tombstone and *replaced its id), and a full table with
- * TLD_ELIMIT. Otherwise assigns the next id, calls issue(), and records the agent durably
- * before returning 0 with *id.
+ * (then the old agent becomes a tombstone and *replaced its id), a full table with
+ * TLD_ELIMIT and a new agent beyond the never-connected bound with TLD_EAGAIN. Otherwise assigns
+ * the next id, calls issue(), and records the agent durably before returning 0 with *id.
  */
 int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bool force,
                       tld_agents_issue_fn issue, void *ctx, unsigned *id, unsigned *replaced);
 /* Mark an agent removed (durable). TLD_ENOTFOUND if unknown or already removed. */
 int tld_agents_remove(struct tld_agents *r, unsigned id);
+/* Mark several agents removed in one durable write; ids unknown or already removed are skipped.
+ * *removed (may be NULL) counts the ones removed now. */
+int tld_agents_remove_many(struct tld_agents *r, const unsigned *ids, unsigned n,
+                           unsigned *removed);
+
+/* Which agents a bulk removal takes: every condition given must hold (an empty filter matches
+ * every active agent; callers insist on at least one condition). */
+struct tld_agents_filter {
+    const char *name_glob; /* fnmatch(3) pattern; NULL: any */
+    int status;            /* enum tld_agent_status; -1: any */
+    int64_t older_than_s;  /* idle (since last keepalive, or enrollment if never connected)
+                              for longer than this; 0: any */
+};
+bool tld_agents_filter_match(const struct tld_agents_filter *f, const struct tld_agent_info *a,
+                             int64_t now_s);
+/* Remove never-connected agents enrolled more than max_age_s ago. Fills ids[] (up to max) with
+ * the agents removed; returns how many (or a negative error). */
+int tld_agents_expire_pending(struct tld_agents *r, int64_t now_s, int64_t max_age_s, unsigned *ids,
+                              unsigned max);
 
 /*
  * Check the identity a connection presents: 0 when `id_text` names an active agent whose

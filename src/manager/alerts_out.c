@@ -54,6 +54,7 @@ struct tld_alerts_out {
     uint64_t rlines;
     uint64_t committed_next;
     uint64_t recorded_next; /* p_end of the last record written */
+    bool failing;           /* the last commit failed (logged once per failure) */
     /* compression helper */
     pthread_t gz;
     bool gz_running;
@@ -533,6 +534,32 @@ int tld_alerts_out_add_archive(struct tld_alerts_out *a, int64_t time_s, struct 
     return a->rbuf.oom || a->rbuf.truncated ? TLD_ENOMEM : 0;
 }
 
+/*
+ * A write failed (a full disk, EIO): cut both files back to their size before the batch, so no
+ * partial line stays for a reader, and keep the batch so that the caller can commit it again.
+ * A file that cannot be cut leaves a torn line that the next start removes (recover()); the
+ * error is then TLD_EIO either way.
+ */
+static int cut_back(struct tld_alerts_out *a, int rc)
+{
+    if (ftruncate(a->afd, (off_t)a->asize) != 0)
+        tld_log_error(a->o.log, "%s: cannot remove a partly written batch: %s", a->apath,
+                      strerror(errno));
+    if (a->rfd >= 0 && ftruncate(a->rfd, (off_t)a->rsize) != 0)
+        tld_log_error(a->o.log, "%s: cannot remove a partly written batch: %s", a->rpath,
+                      strerror(errno));
+    return rc;
+}
+
+/* Reserve n bytes after `size` without changing the size. TLD_EIO only when the file system
+ * said no space (or an I/O error); not supported is fine. */
+static int reserve(int fd, uint64_t size, size_t n)
+{
+    if (fd < 0 || n == 0 || fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)size, (off_t)n) == 0)
+        return 0;
+    return errno == ENOSPC || errno == EIO || errno == EDQUOT || errno == EFBIG ? TLD_EIO : 0;
+}
+
 int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
 {
     if (a->cur.n == 0 && a->rbuf.n == 0) {
@@ -547,16 +574,29 @@ int tld_alerts_out_commit(struct tld_alerts_out *a, uint64_t next)
     a->cur.r_start = a->rsize;
     a->cur.r_lines = a->rlines;
     a->cur.day = (uint64_t)a->day;
-    int rc = rec_write(a, &a->cur);
+    /* Space first, so that a full disk fails here and no reader sees a partial line even for
+     * an instant; where reserving is not supported the write may still fail, and is cut back. */
+    int rc = reserve(a->rfd, a->rsize, a->rbuf.n);
+    if (rc == 0)
+        rc = reserve(a->afd, a->asize, a->abuf.n);
+    if (rc == 0)
+        rc = rec_write(a, &a->cur);
     /* Archives before alerts: recovery relies on this order (alerts.h). */
     if (rc == 0 && a->rbuf.n)
         rc = tld_write_all(a->rfd, a->rbuf.p, a->rbuf.n);
     if (rc == 0 && a->abuf.n)
         rc = tld_write_all(a->afd, a->abuf.p, a->abuf.n);
     if (rc) {
-        tld_log_error(a->o.log, "cannot write alerts: %s", strerror(errno));
+        int err = errno;
+        rc = cut_back(a, rc);
+        if (!a->failing)
+            tld_log_error(a->o.log, "cannot write alerts: %s", strerror(err));
+        a->failing = true;
         return rc;
     }
+    if (a->failing)
+        tld_log_info(a->o.log, "alerts written again");
+    a->failing = false;
     a->asize += a->abuf.n;
     a->rsize += a->rbuf.n;
     a->st.alerts += a->cur.n;
@@ -667,4 +707,24 @@ void tld_alerts_out_stats(struct tld_alerts_out *a, struct tld_alerts_out_stats 
 {
     *st = a->st;
     st->compressed = __atomic_load_n(&a->st.compressed, __ATOMIC_RELAXED);
+}
+
+int tld_alerts_out_live_day(const char *state_file, uint64_t ino, int *day)
+{
+    int fd = open(state_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? TLD_ENOTFOUND : TLD_EIO;
+    struct rec *r = malloc(2 * sizeof *r);
+    if (!r) {
+        close(fd);
+        return TLD_ENOMEM;
+    }
+    bool h0 = rec_read(fd, 0, &r[0]), h1 = rec_read(fd, 1, &r[1]);
+    close(fd);
+    const struct rec *newest = h0 && (!h1 || r[0].gen > r[1].gen) ? &r[0] : (h1 ? &r[1] : NULL);
+    int rc = newest && newest->a_ino == ino && newest->day ? 0 : TLD_ENOTFOUND;
+    if (rc == 0)
+        *day = (int)newest->day;
+    free(r);
+    return rc;
 }

@@ -86,6 +86,13 @@ int tld_alerts_out_maybe_rotate(struct tld_alerts_out *a);
 
 void tld_alerts_out_stats(struct tld_alerts_out *a, struct tld_alerts_out_stats *st);
 
+/*
+ * The day (YYYYMMDD) the alerts.json with inode `ino` will carry in its rotated name, read from
+ * the checkpoint `state_file` (another process may be writing it: the newest whole record is
+ * used). TLD_ENOTFOUND when the checkpoint does not describe that file.
+ */
+int tld_alerts_out_live_day(const char *state_file, uint64_t ino, int *day);
+
 /* Compress `path` to `path.gz` (gzip format) and remove it. */
 int tld_alerts_out_gzip(const char *path);
 

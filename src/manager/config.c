@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "collect/collect_config.h"
 #include "common/conftab.h"
@@ -113,6 +114,50 @@ static const struct tld_conf_row manager_rows[] = {
     {"local_collection", TLD_CONF_TRI, OFF(local_collection), 0, 0, NULL, NULL, 0, NULL},
 };
 
+/* <store><backend>: one of the store's backends, kept lower-case. */
+static void put_backend(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                        void *obj)
+{
+    char **dst = obj;
+    const char *name = strcasecmp(v, "sqlite") == 0       ? "sqlite"
+                       : strcasecmp(v, "clickhouse") == 0 ? "clickhouse"
+                                                          : NULL;
+    if (!name) {
+        tld_conf_error(c, n, "'%s' is not a store backend (sqlite or clickhouse)", v);
+        return;
+    }
+    free(*dst);
+    *dst = strdup(name);
+}
+
+/* <store><database>: it goes into the ClickHouse URL, so only a plain identifier. */
+static void put_database(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
+                         void *obj)
+{
+    char **dst = obj;
+    size_t len = strlen(v);
+    if (!len || len > 64 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_") != len) {
+        tld_conf_error(c, n, "'%s' is not a database name (letters, digits, _)", v);
+        return;
+    }
+    free(*dst);
+    *dst = strdup(v);
+}
+
+static const struct tld_conf_row store_rows[] = {
+    {"enabled", TLD_CONF_BOOL, OFF(store_enabled), 0, 0, NULL, NULL, 0, NULL},
+    {"backend", TLD_CONF_TEXT, OFF(store_backend), 0, 0, NULL, NULL, 0, put_backend},
+    {"path", TLD_CONF_STR, OFF(store_path), 0, 0, NULL, NULL, 0, NULL},
+    {"url", TLD_CONF_STR, OFF(store_url), 0, 0, NULL, NULL, 0, NULL},
+    {"database", TLD_CONF_TEXT, OFF(store_database), 0, 0, NULL, NULL, 0, put_database},
+    {"table", TLD_CONF_STR, OFF(store_table), 0, 0, NULL, NULL, 0, NULL},
+    {"max_age", TLD_CONF_DURATION, OFF(store_max_age_s), 0, TLD_CONF_MAX_DURATION, NULL, NULL, 0,
+     NULL},
+    {"max_size", TLD_CONF_SIZE, OFF(store_max_bytes), 0, TLD_CONF_MAX_SIZE, NULL, NULL, 0, NULL},
+};
+
 static const struct tld_conf_row auth_rows[] = {
     {"disabled", TLD_CONF_NOT_BOOL, OFF(auth_enabled), 0, 0, NULL, NULL, 0, NULL},
     {"port", TLD_CONF_UINT, OFF(auth_port), 0, 65535, NULL, NULL, 0, NULL},
@@ -123,6 +168,14 @@ static const struct tld_conf_row auth_rows[] = {
     {"rate_limit_period", TLD_CONF_DURATION, OFF(rate_period_s), 1, 86400, NULL, NULL, 0, NULL},
     {"cert_days", TLD_CONF_UINT, OFF(cert_days), 1, 36500, NULL, NULL, 0, NULL},
     {"max_agents", TLD_CONF_UINT, OFF(max_agents), 1, 100000, NULL, NULL, 0, NULL},
+    {"global_rate_limit", TLD_CONF_UINT, OFF(global_rate), 1, 100000, NULL, NULL, 0, NULL},
+    {"lockout_failures", TLD_CONF_UINT, OFF(lockout_failures), 0, 100000, NULL, NULL, 0, NULL},
+    {"lockout_global_failures", TLD_CONF_UINT, OFF(lockout_global_failures), 0, 1000000, NULL, NULL,
+     0, NULL},
+    {"lockout_time", TLD_CONF_DURATION, OFF(lockout_s), 1, 604800, NULL, NULL, 0, NULL},
+    {"max_pending_agents", TLD_CONF_UINT, OFF(max_pending), 1, 100000, NULL, NULL, 0, NULL},
+    {"pending_agent_expiry", TLD_CONF_DURATION, OFF(pending_expiry_s), 0, 31536000, NULL, NULL, 0,
+     NULL},
     TLD_CONF_IGNORED("use_source_ip"),
     TLD_CONF_IGNORED("purge"),
     TLD_CONF_IGNORED("ipv6"),
@@ -151,8 +204,8 @@ struct section {
     }
 
 static const struct section sections[] = {
-    SECTION(global), SECTION(alerts), SECTION(ruleset),
-    SECTION(remote), SECTION(auth),   SECTION(manager),
+    SECTION(global), SECTION(alerts),  SECTION(ruleset), SECTION(remote),
+    SECTION(auth),   SECTION(manager), SECTION(store),
 };
 
 static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct tld_xml_node *n)
@@ -219,16 +272,23 @@ void tld_mgr_config_init(struct tld_mgr_config *cfg)
     cfg->max_connections = 1024;
     cfg->auth_enabled = true;
     cfg->auth_port = 1515;
-    cfg->use_password = false;
+    cfg->use_password = true;
     cfg->force = false;
     cfg->rate_requests = 10;
     cfg->rate_period_s = 60;
     cfg->cert_days = 3650;
     cfg->max_agents = 10000;
+    cfg->global_rate = 5;
+    cfg->lockout_failures = 10;
+    cfg->lockout_global_failures = 100;
+    cfg->lockout_s = 600;
+    cfg->max_pending = 100;
+    cfg->pending_expiry_s = 86400;
     cfg->workers = 0;
     cfg->intake_max_bytes = 1ULL << 30;
     cfg->worker_queue = 1024;
     cfg->local_collection = -1;
+    cfg->store_enabled = true;
 }
 
 static void paths_fini(struct tld_mgr_paths *p)
@@ -250,6 +310,11 @@ void tld_mgr_config_fini(struct tld_mgr_config *cfg)
     free(cfg->remote_ip);
     free(cfg->auth_ip);
     free(cfg->password_file);
+    free(cfg->store_backend);
+    free(cfg->store_path);
+    free(cfg->store_url);
+    free(cfg->store_database);
+    free(cfg->store_table);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -265,6 +330,14 @@ void tld_mgr_config_defaults(struct tld_mgr_config *cfg)
     }
     if (!cfg->password_file)
         cfg->password_file = strdup("etc/authd.pass");
+    if (!cfg->store_backend)
+        cfg->store_backend = strdup("sqlite");
+    if (!cfg->store_path)
+        cfg->store_path = strdup("var/db/alerts.db");
+    if (!cfg->store_url)
+        cfg->store_url = strdup("http://127.0.0.1:8123/");
+    if (!cfg->store_table)
+        cfg->store_table = strdup("tld_alerts");
 }
 
 const char *tld_mgr_config_default_text(void)
@@ -295,7 +368,8 @@ const char *tld_mgr_config_default_text(void)
            "  <auth>\n"
            "    <disabled>no</disabled>\n"
            "    <port>1515</port>\n"
-           "    <use_password>no</use_password>\n"
+           "    <!-- etc/authd.pass: generated at first start, or your own (docs/manager.md) -->\n"
+           "    <use_password>yes</use_password>\n"
            "  </auth>\n"
            "\n"
            "  <ruleset>\n"

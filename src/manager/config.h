@@ -7,8 +7,12 @@
  *   <remote>   port, local_ip, connection (secure), protocol (tcp), queue_size, ours:
  *              keepalive, max_connections
  *   <auth>     disabled, port, use_password, force/enabled, ours: local_ip, password_file,
- *              rate_limit_requests, rate_limit_period, cert_days, max_agents
+ *              rate_limit_requests, rate_limit_period, cert_days, max_agents, global_rate_limit,
+ *              lockout_failures, lockout_global_failures, lockout_time, max_pending_agents,
+ *              pending_agent_expiry
  *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection
+ *   <store>    ours: enabled, backend (sqlite|clickhouse), path, url, database, table, max_age,
+ *              max_size (docs/store.md)
  * `<localfile>`, `<wodle name="docker-listener">`, `<logcollector>` and `<spool>` configure the
  * manager's local collector and are parsed by collect/collect_config.h, which skips
  * the manager's sections just as this loader skips the agent's.
@@ -60,11 +64,26 @@ struct tld_mgr_config {
     int64_t rate_period_s;
     unsigned cert_days;
     unsigned max_agents;
+    unsigned global_rate;             /* enrollment requests per second, all addresses together */
+    unsigned lockout_failures;        /* failed passwords per address before a lockout; 0: none */
+    unsigned lockout_global_failures; /* failed passwords in all before a global lockout; 0: none */
+    int64_t lockout_s;                /* lockout duration, also the window failures count in */
+    unsigned max_pending;             /* agents enrolled that never connected */
+    int64_t pending_expiry_s;         /* never-connected agents removed after this; 0: never */
     /* <manager> */
     unsigned workers;          /* 0: one per CPU (at most 16) */
     uint64_t intake_max_bytes; /* on-disk intake journal bound */
     unsigned worker_queue;     /* events queued in memory per worker */
     int local_collection;      /* -1 auto (when <localfile>/docker listener present), 0, 1 */
+    /* <store> */
+    bool store_enabled;
+    char *store_backend;      /* "sqlite" (default) or "clickhouse" */
+    char *store_path;         /* SQLite database; default var/db/alerts.db */
+    char *store_url;          /* ClickHouse HTTP interface; default http://127.0.0.1:8123/ */
+    char *store_database;     /* ClickHouse database; NULL: the server's default */
+    char *store_table;        /* ClickHouse table; default tld_alerts */
+    int64_t store_max_age_s;  /* retention by age; 0: none */
+    uint64_t store_max_bytes; /* retention by disk size; 0: none */
 };
 
 void tld_mgr_config_init(struct tld_mgr_config *cfg);

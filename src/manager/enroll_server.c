@@ -2,6 +2,7 @@
 #include "manager/enroll_server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,12 @@
 #include "common/pki.h"
 #include "common/proto.h"
 #include "common/tls.h"
+#include "manager/lockout.h"
 #include "manager/ratelimit.h"
 #include "manager/server.h"
 
 #define REQUEST_MAX 65536
+#define GLOBAL_KEY  "*"
 
 struct tld_enroll_server {
     struct tld_enroll_opts o;
@@ -25,6 +28,8 @@ struct tld_enroll_server {
     struct tld_pki_ca ca;
     struct tld_sb ca_pem;
     struct tld_ratelimit rl;
+    struct tld_ratelimit global_rl; /* one bucket, key GLOBAL_KEY */
+    struct tld_lockout lock_addr, lock_all;
     pthread_mutex_t mu;
     struct tld_enroll_stats st;
 };
@@ -52,6 +57,13 @@ int tld_enroll_parse(struct tld_sv payload, struct tld_msg_enroll_req *req, unsi
         return TLD_EINVAL;
     }
     char why[TLD_WHY_MAX];
+    if (!tld_proto_name_safe(req->name)) {
+        *code = TLD_PCODE_BAD_NAME;
+        snprintf(reason, TLD_WHY_MAX,
+                 "invalid agent name (it must start with a letter or a digit, so that it cannot "
+                 "be taken for an option or a hidden file)");
+        return TLD_EINVAL;
+    }
     if (tld_pki_csr_check(req->csr_pem, why) != 0) {
         *code = TLD_PCODE_BAD_CSR;
         snprintf(reason, TLD_WHY_MAX, "%s", why);
@@ -87,11 +99,55 @@ static void refuse(struct tld_enroll_server *s, const char *ip, struct tld_sv na
     struct tld_own_agent ag = {NULL, nl ? nm : NULL, ip};
     struct tld_own_field f[] = {{"reason", tld_proto_code_str(code), 0, 0},
                                 {"detail", reason, 0, 0}};
-    tld_own_emit(&s->o.own, "enrollment_refused", &ag, f, 2);
+    tld_own_emit_refusal(&s->o.own, "enrollment_refused", &ag, f, 2, tld_proto_code_str(code));
     struct tld_msg_error e = {code, tld_sv_of(reason)};
     tld_sb_reset(answer);
     tld_msg_error_put(answer, &e);
     *type = TLD_MSG_ERROR;
+}
+
+/* Refused under a lockout: counted and logged at debug level only; the lockout was the event. */
+static void refuse_locked(struct tld_enroll_server *s, const char *ip, bool global, unsigned *type,
+                          struct tld_sb *answer)
+{
+    count(s, &s->st.refused);
+    count(s, &s->st.locked_out);
+    tld_log_debug(s->o.log, "enrollment from %s refused: locked out", ip);
+    const char *reason = global ? "enrollment is locked after too many failed passwords; try "
+                                  "again later"
+                                : "this address is locked after too many failed passwords; try "
+                                  "again later";
+    struct tld_msg_error e = {TLD_PCODE_RATE_LIMITED, tld_sv_of(reason)};
+    tld_sb_reset(answer);
+    tld_msg_error_put(answer, &e);
+    *type = TLD_MSG_ERROR;
+}
+
+static void lockout_started(struct tld_enroll_server *s, const char *ip, bool global)
+{
+    count(s, &s->st.lockouts);
+    unsigned n = global ? s->o.lockout_global_failures : s->o.lockout_failures;
+    int64_t secs = s->lock_addr.lock_ns / 1000000000LL;
+    tld_log_warn(s->o.log,
+                 "enrollment: %s locked for %" PRId64 " s after %u failed passwords (last from %s)",
+                 global ? "every address" : ip, secs, n, ip);
+    struct tld_own_agent ag = {NULL, NULL, ip};
+    struct tld_own_field f[] = {{"scope", global ? "global" : "address", 0, 0},
+                                {"failures", NULL, n, 1},
+                                {"lockout_seconds", NULL, secs, 1}};
+    tld_own_emit(&s->o.own, "enrollment_lockout", &ag, f, 3);
+}
+
+/* A failed password: counted towards both lockouts. */
+static void password_failed(struct tld_enroll_server *s, const char *ip, int64_t now)
+{
+    bool locked;
+    tld_lockout_fail(&s->lock_addr, ip, now, &locked);
+    if (locked)
+        lockout_started(s, ip, false);
+    tld_lockout_fail(&s->lock_all, GLOBAL_KEY, now, &locked);
+    if (locked)
+        lockout_started(s, ip, true);
 }
 
 int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct tld_sv payload,
@@ -101,6 +157,18 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
     memset(&req, 0, sizeof req);
     unsigned code;
     char reason[TLD_WHY_MAX];
+    int64_t now = tld_mono_ns();
+    bool all_locked = tld_lockout_locked(&s->lock_all, GLOBAL_KEY, now);
+    if (all_locked || tld_lockout_locked(&s->lock_addr, ip, now)) {
+        refuse_locked(s, ip, all_locked, answer_type, answer);
+        return 0;
+    }
+    if (!tld_ratelimit_take(&s->global_rl, GLOBAL_KEY, now)) {
+        count(s, &s->st.rate_limited);
+        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED,
+               "too many enrollment requests in all; try again later", answer_type, answer);
+        return 0;
+    }
     if (tld_enroll_parse(payload, &req, &code, reason) != 0) {
         if (code == TLD_PCODE_PROTOCOL)
             count(s, &s->st.malformed);
@@ -110,6 +178,7 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
     }
     if (s->o.password_hash && !tld_pki_password_check(s->o.password_hash, req.password)) {
         count(s, &s->st.bad_password);
+        password_failed(s, ip, now);
         refuse(s, ip, req.name, TLD_PCODE_BAD_PASSWORD, "invalid enrollment password", answer_type,
                answer);
         return 0;
@@ -128,6 +197,10 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
                    "an agent with this name is already enrolled", answer_type, answer);
         else if (rc == TLD_ELIMIT)
             refuse(s, ip, req.name, TLD_PCODE_FULL, "the agent table is full", answer_type, answer);
+        else if (rc == TLD_EAGAIN)
+            refuse(s, ip, req.name, TLD_PCODE_FULL,
+                   "too many enrolled agents have never connected; try again later", answer_type,
+                   answer);
         else if (ic.why[0])
             refuse(s, ip, req.name, TLD_PCODE_BAD_CSR, ic.why, answer_type, answer);
         else
@@ -218,6 +291,14 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
     pthread_mutex_init(&s->mu, NULL);
     tld_sb_init(&s->ca_pem, TLD_PROTO_MAX_PEM);
     int rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
+    /* The global bucket holds one second's worth: a burst cannot exceed the stated rate. */
+    if (rc == 0)
+        rc = tld_ratelimit_init(&s->global_rl, o->global_rate ? o->global_rate : 5, 1);
+    int64_t lock_s = o->lockout_s > 0 ? o->lockout_s : 600;
+    if (rc == 0)
+        rc = tld_lockout_init(&s->lock_addr, o->lockout_failures, lock_s);
+    if (rc == 0)
+        rc = tld_lockout_init(&s->lock_all, o->lockout_global_failures, lock_s);
     if (rc == 0)
         rc = tld_pki_ca_load(o->ca_dir, &s->ca, why);
     if (rc == 0 && (rc = tld_pki_cert_pem(s->ca.cert, &s->ca_pem)) != 0)
@@ -268,6 +349,9 @@ void tld_enroll_server_free(struct tld_enroll_server *s)
     tld_pki_ca_fini(&s->ca);
     tld_sb_fini(&s->ca_pem);
     tld_ratelimit_fini(&s->rl);
+    tld_ratelimit_fini(&s->global_rl);
+    tld_lockout_fini(&s->lock_addr);
+    tld_lockout_fini(&s->lock_all);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -4,10 +4,14 @@
  * certificate, CA certificate) or ERROR (code and reason), then closes.
  *
  * Checks, in this order, so that an unauthenticated client learns nothing about enrolled names:
- * rate limit per source address, request well-formed, password (when configured; scrypt hash
- * compared in constant time), name valid, certificate request valid, name not taken (unless
- * force), table not full. Every outcome is logged with the address and the reason, counted,
- * and produces an own event (agent_enrolled, agent_replaced, enrollment_refused).
+ * rate limit per source address, lockout (of the address, or of every address after many
+ * failures in all), request well-formed, global rate limit (all addresses together, so rotating
+ * source addresses gain nothing; it also bounds the scrypt work), password (when configured;
+ * scrypt hash compared in constant time), name valid, certificate request valid, name not taken
+ * (unless force), table not full, not too many agents that never connected. Requests refused by
+ * a lockout produce no own event each: the lockout itself is one (enrollment_lockout). Every
+ * outcome is logged with the address and the reason, counted, and produces an own event
+ * (agent_enrolled, agent_replaced, enrollment_refused).
  */
 #ifndef TLD_MANAGER_ENROLL_SERVER_H
 #define TLD_MANAGER_ENROLL_SERVER_H
@@ -31,8 +35,12 @@ struct tld_enroll_opts {
     unsigned rate_requests;
     int64_t rate_period_s;
     unsigned cert_days;
-    unsigned max_conns; /* concurrent enrollment connections; 0: 16 */
-    int timeout_ms;     /* per request (handshake + request); 0: 10000 */
+    unsigned global_rate;             /* requests per second in all; 0: 5 */
+    unsigned lockout_failures;        /* per address; 0: no lockout */
+    unsigned lockout_global_failures; /* all addresses together; 0: no lockout */
+    int64_t lockout_s;                /* lockout duration and counting window; 0: 600 */
+    unsigned max_conns;               /* concurrent enrollment connections; 0: 16 */
+    int timeout_ms;                   /* per request (handshake + request); 0: 10000 */
     struct tld_log *log;
     struct tld_own_sink own;
 };
@@ -42,7 +50,9 @@ struct tld_enroll_stats {
     uint64_t enrolled;
     uint64_t refused; /* every refusal, including the ones below */
     uint64_t bad_password;
-    uint64_t rate_limited;
+    uint64_t rate_limited; /* per address and global */
+    uint64_t locked_out;   /* refused while a lockout was in force */
+    uint64_t lockouts;     /* lockouts started */
     uint64_t malformed;
     uint64_t tls_failures;
 };

@@ -14,6 +14,7 @@
 #include "collect/spool.h"
 #include "collect/spool_id.h"
 #include "common/clock.h"
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/fsutil.h"
 #include "common/proto.h"
@@ -89,10 +90,15 @@ static void *consumer_main(void *arg)
     if (have > ss.acked_seq)
         tld_spool_ack(l->spool, have);
     uint64_t from = (have > ss.acked_seq ? have : ss.acked_seq) + 1;
-    if (tld_spool_reader_open(l->spool, from, &rd) != 0) {
-        tld_log_error(l->o.log, "local collection: cannot read the local spool");
-        goto out;
+    int backoff = 0; /* transient errors (no descriptor, disk) are retried, never fatal */
+    while (tld_spool_reader_open(l->spool, from, &rd) != 0) {
+        if (!backoff)
+            tld_log_error(l->o.log, "local collection: cannot read the local spool; retrying");
+        if (stopping(l))
+            goto out;
+        tld_backoff_sleep(&backoff);
     }
+    backoff = 0;
     for (;;) {
         unsigned n = 0;
         uint64_t seq;
@@ -113,6 +119,7 @@ static void *consumer_main(void *arg)
             uint64_t sync_to;
             unsigned dups;
             bool stalled = false;
+        again:
             while ((rc = tld_journal_append(l->o.journal, e, n, 0, &sync_to, &dups)) ==
                    TLD_EAGAIN) {
                 if (!stalled) {
@@ -128,11 +135,20 @@ static void *consumer_main(void *arg)
             }
             if (rc == 0)
                 rc = tld_journal_sync(l->o.journal, sync_to);
-            if (rc) {
-                tld_log_error(l->o.log, "local collection: cannot journal events: %s",
-                              tld_err_str(rc));
-                goto out;
+            if (rc && rc != TLD_ECLOSED && !stopping(l)) {
+                /* The same records again after a back-off: the journal drops what it already
+                 * holds by sequence number, so nothing is doubled. */
+                if (!backoff)
+                    tld_log_error(l->o.log, "local collection: cannot journal events: %s; retrying",
+                                  tld_err_str(rc));
+                tld_backoff_sleep(&backoff);
+                goto again;
             }
+            if (rc)
+                goto out;
+            if (backoff)
+                tld_log_info(l->o.log, "local collection: journaling again");
+            backoff = 0;
             tld_spool_ack(l->spool, e[n - 1].seq);
             pthread_mutex_lock(&l->mu);
             l->st.journaled += n - dups;
@@ -143,8 +159,12 @@ static void *consumer_main(void *arg)
         if (rc == TLD_ECLOSED)
             break;
         if (rc != TLD_ETIMEOUT) {
-            tld_log_error(l->o.log, "local collection: spool read failed: %s", tld_err_str(rc));
-            break;
+            if (stopping(l))
+                break;
+            if (!backoff)
+                tld_log_error(l->o.log, "local collection: spool read failed: %s; retrying",
+                              tld_err_str(rc));
+            tld_backoff_sleep(&backoff);
         }
     }
 out:

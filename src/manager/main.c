@@ -4,15 +4,18 @@
  *
  *   tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d]    run in the foreground
  *   tld-manager [-r ROOT] [-c CONFIG] -t                  check configuration and ruleset
- *   tld-manager [-r ROOT] agents list | agents remove ID
+ *   tld-manager [-r ROOT] agents list
+ *   tld-manager [-r ROOT] agents remove [--dry-run] [ID...] [--name GLOB] [--status STATUS]
+ *                                       [--older-than DURATION]
+ *   tld-manager [-r ROOT] store rebuild [--since DATE] | search QUERY [...]  (store_cmd.h)
  *   tld-manager hash-password                             scrypt hash of a password on stdin
  *
  * Start: layout (install.h), configuration, CA, ruleset, registry, journal, pipeline,
- * receiver, enrollment, local collection, then the "manager_started" own event. This thread
- * then waits for signals and does the housekeeping once a second (registry changes made by
- * `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop
- * in reverse order: nothing new is accepted, what was accepted is journaled, what was analysed
- * is written and synced; the rest waits in the journal for the next start.
+ * receiver, enrollment, local collection, the store thread, then the "manager_started" own event.
+ * This thread then waits for signals and does the housekeeping once a second (registry changes made
+ * by `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop in
+ * reverse order: nothing new is accepted, what was accepted is journaled, what was analysed is
+ * written and synced; the rest waits in the journal for the next start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,9 @@
 
 #include "collect/collect_config.h"
 #include "common/clock.h"
+#include "common/conftab.h"
 #include "common/daemon.h"
+#include "common/deadline.h"
 #include "common/err.h"
 #include "common/evrec.h"
 #include "common/fsutil.h"
@@ -46,10 +51,15 @@
 #include "manager/pipeline.h"
 #include "manager/receiver.h"
 #include "manager/rules_cfg.h"
+#include "manager/store_cmd.h"
+#include "manager/store_thread.h"
 
 #ifndef TLD_VERSION
 #include "common/version.h"
 #endif
+
+/* Refusals of one source are reported at most twice per interval (the first, then a count). */
+#define REFUSALS_INTERVAL_S 60
 
 enum pressure { P_NORMAL, P_HIGH, P_FULL };
 
@@ -70,10 +80,12 @@ struct mgr {
     struct tld_receiver *recv;
     struct tld_enroll_server *enroll;
     struct tld_local *local;
+    struct tld_store_thread *store;
     int pid_fd;
 
     pthread_mutex_t own_mu;
     uint64_t own_emitted, own_dropped;
+    struct tld_own_agg refusals; /* refused peers, one own event per source and interval */
     enum pressure pressure;
     int64_t started_s;
 };
@@ -82,7 +94,12 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tld-manager [-r ROOT] [-c CONFIG] [-l LOG|-] [-d] [-t]\n"
                "       tld-manager [-r ROOT] agents list\n"
-               "       tld-manager [-r ROOT] agents remove ID\n"
+               "       tld-manager [-r ROOT] agents remove [--dry-run] ID...\n"
+               "       tld-manager [-r ROOT] agents remove [--dry-run] [--name GLOB]\n"
+               "                   [--status never_connected|disconnected|active]\n"
+               "                   [--older-than DURATION]\n"
+               "       tld-manager [-r ROOT] store rebuild [--since YYYY-MM-DD]\n"
+               "       tld-manager [-r ROOT] search QUERY [--since 1h] [--json] [--limit N]\n"
                "       tld-manager hash-password < password\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
@@ -126,7 +143,7 @@ static void own_emit(void *ctx, struct tld_sv text)
 
 static struct tld_own_sink own_sink(struct mgr *m)
 {
-    return (struct tld_own_sink){own_emit, m};
+    return (struct tld_own_sink){own_emit, m, &m->refusals};
 }
 
 /* ---- configuration --------------------------------------------------------------------------- */
@@ -202,21 +219,27 @@ static int setup_password(struct mgr *m)
     while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
         line[--l] = 0;
     if (!l) {
-        /* No password yet: make one, as Wazuh does, and tell where it is. */
-        unsigned char rnd[12];
+        /* No password yet: make one (128 random bits) and show it once on stdout; the log
+         * only says where it is, so it does not travel with log files. */
+        unsigned char rnd[16];
         if (RAND_bytes(rnd, sizeof rnd) != 1)
             return TLD_EIO;
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 16; i++)
             snprintf(line + 2 * i, 3, "%02x", rnd[i]);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, line, 24) != 24 || write(fd, "\n", 1) != 1) {
-            if (fd >= 0)
-                close(fd);
+        bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, line, 32) == 32 &&
+                  write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (!ok) {
             tld_log_error(&m->log, "cannot write the enrollment password to %s", path);
             return TLD_EIO;
         }
-        close(fd);
-        tld_log_info(&m->log, "enrollment password generated in %s", path);
+        tld_log_info(&m->log, "enrollment password generated in %s (shown once on stdout)", path);
+        printf("tld-manager: enrollment password generated: %s\n"
+               "tld-manager: agents enroll with it (stored in %s, readable by root only)\n",
+               line, path);
+        fflush(stdout);
     }
     if (tld_pki_password_is_hash(line)) {
         snprintf(m->password_hash, sizeof m->password_hash, "%.199s", line);
@@ -227,6 +250,114 @@ static int setup_password(struct mgr *m)
 }
 
 /* ---- agents subcommand ----------------------------------------------------------------------- */
+
+static int parse_status(const char *s)
+{
+    static const char *const names[] = {"never_connected", "active", "disconnected"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return strcmp(s, "never") == 0 ? TLD_AGENT_NEVER : -1;
+}
+
+/* The selection of `agents remove`: ids given, or the agents matching every filter. */
+struct removal {
+    struct tld_agents_filter f;
+    bool dry_run, any_filter;
+    unsigned *ids;
+    unsigned n;
+};
+
+static int removal_args(struct removal *rm, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        unsigned id;
+        if (strcmp(a, "--dry-run") == 0) {
+            rm->dry_run = true;
+        } else if (strcmp(a, "--name") == 0 && has_val) {
+            rm->f.name_glob = argv[++i];
+            rm->any_filter = true;
+        } else if (strcmp(a, "--status") == 0 && has_val) {
+            if ((rm->f.status = parse_status(argv[++i])) < 0) {
+                fprintf(stderr,
+                        "tld-manager: unknown status '%s' (never_connected, "
+                        "disconnected or active)\n",
+                        argv[i]);
+                return 2;
+            }
+            rm->any_filter = true;
+        } else if (strcmp(a, "--older-than") == 0 && has_val) {
+            if (tld_conf_parse_duration(argv[++i], &rm->f.older_than_s) != 0 ||
+                rm->f.older_than_s <= 0) {
+                fprintf(stderr, "tld-manager: '%s' is not a duration (e.g. 7d, 12h)\n", argv[i]);
+                return 2;
+            }
+            rm->any_filter = true;
+        } else if (tld_agents_id_parse(a, &id)) {
+            rm->ids[rm->n++] = id;
+        } else {
+            fprintf(stderr, "tld-manager: '%s' is neither an agent id (e.g. 001) nor an option\n",
+                    a);
+            return 2;
+        }
+    }
+    if (rm->n && rm->any_filter) {
+        fprintf(stderr, "tld-manager: give agent ids or filters, not both\n");
+        return 2;
+    }
+    if (!rm->n && !rm->any_filter) {
+        fprintf(stderr, "tld-manager: agents remove needs ids or at least one filter\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_agents_remove(struct tld_agents *r, int argc, char **argv)
+{
+    struct tld_agent_info *v;
+    unsigned n;
+    if (tld_agents_list(r, &v, &n) != 0)
+        return 1;
+    struct removal rm = {.f = {NULL, -1, 0}};
+    rm.ids = malloc(((unsigned)argc + n + 1) * sizeof *rm.ids);
+    int rc = rm.ids ? removal_args(&rm, argc, argv) : 1;
+    unsigned given = rm.n;
+    int64_t now = (int64_t)time(NULL);
+    for (unsigned i = 0; rc == 0 && rm.any_filter && i < n; i++)
+        if (tld_agents_filter_match(&rm.f, &v[i], now))
+            rm.ids[rm.n++] = v[i].id;
+    for (unsigned i = 0; rc == 0 && i < given; i++) {
+        struct tld_agent_info a;
+        if (tld_agents_get(r, rm.ids[i], &a) != 0 || a.removed) {
+            fprintf(stderr, "tld-manager: no active agent %s\n", argv[i]);
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        for (unsigned i = 0; i < rm.n; i++) {
+            struct tld_agent_info a;
+            char id[TLD_PROTO_MAX_ID];
+            tld_agents_id_text(rm.ids[i], id);
+            if (tld_agents_get(r, rm.ids[i], &a) == 0)
+                printf("%s %s %s %s\n", rm.dry_run ? "would remove" : "removing", id, a.name,
+                       tld_agents_status_str(a.status));
+        }
+        unsigned k = 0;
+        if (!rm.dry_run && rm.n && tld_agents_remove_many(r, rm.ids, rm.n, &k) != 0) {
+            fprintf(stderr, "tld-manager: the registry could not be written\n");
+            rc = 1;
+        } else if (rm.dry_run) {
+            printf("%u agents match; nothing removed (dry run)\n", rm.n);
+        } else {
+            printf("%u agents removed; their certificates are refused from now on\n", k);
+        }
+    }
+    free(rm.ids);
+    free(v);
+    return rc;
+}
 
 static int cmd_agents(struct mgr *m, int argc, char **argv)
 {
@@ -263,22 +394,33 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
             }
             free(v);
         }
-    } else if (strcmp(argv[0], "remove") == 0 && argc == 2) {
-        unsigned id;
-        if (!tld_agents_id_parse(argv[1], &id)) {
-            fprintf(stderr, "tld-manager: '%s' is not an agent id (e.g. 001)\n", argv[1]);
-            rc = 2;
-        } else if (tld_agents_remove(r, id) != 0) {
-            fprintf(stderr, "tld-manager: no active agent %s\n", argv[1]);
-            rc = 1;
-        } else {
-            printf("agent %s removed; its certificate is refused from now on\n", argv[1]);
-        }
+    } else if (strcmp(argv[0], "remove") == 0 && argc >= 2) {
+        rc = cmd_agents_remove(r, argc - 1, argv + 1);
     } else {
         usage(stderr);
         rc = 2;
     }
     tld_agents_close(r);
+    return rc;
+}
+
+/* `store ...` and `search ...`: the configuration tells where the store is. */
+static int cmd_store(struct mgr *m, int argc, char **argv)
+{
+    static char cfg_path[PATH_MAX];
+    if (!m->args.nconfigs) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m->args.root);
+        m->args.configs[m->args.nconfigs++] = cfg_path;
+    }
+    if (load_config(m) != 0) {
+        fprintf(stderr, "tld-manager: %s has errors\n", m->args.configs[0]);
+        return 1;
+    }
+    int rc = strcmp(argv[0], "store") == 0
+                 ? tld_mgr_cmd_store(&m->cfg, m->args.root, argc - 1, argv + 1)
+                 : tld_mgr_cmd_search(&m->cfg, m->args.root, argc - 1, argv + 1);
+    tld_mgr_config_fini(&m->cfg);
+    tld_collect_config_fini(&m->acfg);
     return rc;
 }
 
@@ -301,6 +443,26 @@ static int cmd_hash_password(void)
 
 /* ---- stats and housekeeping ------------------------------------------------------------------ */
 
+static void write_store_stats(struct mgr *m, FILE *f)
+{
+    struct tld_store_thread_stats st = {0};
+    if (m->store)
+        tld_store_thread_stats(m->store, &st);
+    fprintf(f,
+            ",\"store\":{\"enabled\":%s,\"open\":%s,\"stored\":%" PRIu64
+            ",\"behind_bytes\":%" PRIu64 ",\"behind_alerts\":%" PRIu64 ",\"position\":[%" PRIu64
+            ",%" PRIu64 "],\"failures\":%" PRIu64 ",\"refills\":%" PRIu64 ",\"retained\":%" PRIu64
+            ",\"last_error\":\"",
+            m->store ? "true" : "false", st.open ? "true" : "false", st.stored, st.lag.bytes,
+            st.lag.alerts, st.pos.gen, st.pos.off, st.failures, st.refills, st.retained);
+    for (const char *c = st.last_error; *c; c++)
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            fputc(*c, f);
+    fputs("\"}", f);
+}
+
 static void write_stats(struct mgr *m)
 {
     struct tld_journal_stats js;
@@ -319,6 +481,9 @@ static void write_stats(struct mgr *m)
     pthread_mutex_lock(&m->own_mu);
     uint64_t own_emitted = m->own_emitted, own_dropped = m->own_dropped;
     pthread_mutex_unlock(&m->own_mu);
+    pthread_mutex_lock(&m->refusals.mu);
+    uint64_t own_folded = m->refusals.folded;
+    pthread_mutex_unlock(&m->refusals.mu);
     const char *path = rootpath(m, 1, "var/run/tld-manager.stats.json");
     char *text = NULL;
     size_t len = 0;
@@ -339,10 +504,12 @@ static void write_stats(struct mgr *m)
             ",\"alerts\":%" PRIu64 ",\"archives\":%" PRIu64 ",\"malformed\":%" PRIu64
             ",\"next_index\":%" PRIu64 ",\"durable_index\":%" PRIu64 ",\"queued\":%" PRIu64
             ",\"inflight\":%" PRIu64 ",\"waits_full\":%" PRIu64 ",\"rotations\":%" PRIu64
-            ",\"alerts_bytes\":%" PRIu64 "}",
+            ",\"alerts_bytes\":%" PRIu64 ",\"output_stalls\":%" PRIu64
+            ",\"output_stalled\":%s,\"dispatch_stalls\":%" PRIu64 ",\"dispatch_stalled\":%s}",
             m->cfg.workers, ps.dispatched, ps.processed, ps.alerts, ps.archives, ps.malformed,
             ps.next_index, ps.durable_index, ps.queued, ps.inflight, ps.waits_full, ps.rotations,
-            ps.alerts_bytes);
+            ps.alerts_bytes, ps.output_stalls, ps.output_stalled ? "true" : "false",
+            ps.dispatch_stalls, ps.dispatch_stalled ? "true" : "false");
     fprintf(f,
             ",\"remote\":{\"connections\":%" PRIu64 ",\"tls_failures\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"active\":%u,\"batches\":%" PRIu64
@@ -353,17 +520,21 @@ static void write_stats(struct mgr *m)
     fprintf(f,
             ",\"enrollment\":{\"requests\":%" PRIu64 ",\"enrolled\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"bad_password\":%" PRIu64 ",\"rate_limited\":%" PRIu64
-            ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 "}",
+            ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 ",\"locked_out\":%" PRIu64
+            ",\"lockouts\":%" PRIu64 "}",
             es.requests, es.enrolled, es.refused, es.bad_password, es.rate_limited, es.malformed,
-            es.tls_failures);
+            es.tls_failures, es.locked_out, es.lockouts);
     fprintf(f,
             ",\"local\":{\"enabled\":%s,\"docker_connected\":%s,\"docker_events\":%" PRIu64
             ",\"lines\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"duplicates\":%" PRIu64
             ",\"spool_pending\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
             m->local ? "true" : "false", ls.docker_connected ? "true" : "false", ls.docker_events,
             ls.lines, ls.journaled, ls.duplicates, ls.spool_pending, ls.stalls);
-    fprintf(f, ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64 "}}\n", own_emitted,
-            own_dropped);
+    write_store_stats(m, f);
+    fprintf(f,
+            ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64
+            ",\"refusals_folded\":%" PRIu64 "}}\n",
+            own_emitted, own_dropped, own_folded);
     if (fclose(f) == 0)
         tld_file_replace(path, text, len, 0666);
     free(text);
@@ -396,9 +567,34 @@ static void check_pressure(struct mgr *m)
     m->pressure = now;
 }
 
+/* Agents enrolled and never connected within pending_agent_expiry are removed. */
+static void expire_pending(struct mgr *m)
+{
+    if (m->cfg.pending_expiry_s <= 0)
+        return;
+    unsigned ids[64];
+    int n =
+        tld_agents_expire_pending(m->agents, (int64_t)time(NULL), m->cfg.pending_expiry_s, ids, 64);
+    for (int i = 0; i < n; i++) {
+        char id[TLD_PROTO_MAX_ID];
+        tld_agents_id_text(ids[i], id);
+        struct tld_agent_info info;
+        const char *name = tld_agents_get(m->agents, ids[i], &info) == 0 ? info.name : NULL;
+        tld_log_info(&m->log, "agent %s '%s' removed: enrolled and never connected", id,
+                     name ? name : "?");
+        struct tld_own_agent ag = {id, name, NULL};
+        struct tld_own_field f[] = {{"reason", "never_connected", 0, 0}};
+        struct tld_own_sink s = own_sink(m);
+        tld_own_emit(&s, "agent_removed", &ag, f, 1);
+    }
+}
+
 static void housekeeping(struct mgr *m, unsigned tick)
 {
+    struct tld_own_sink own = own_sink(m);
+    tld_own_agg_flush(&own, tld_mono_ns());
     unsigned removed[64];
+    expire_pending(m);
     int n = tld_agents_refresh(m->agents, removed, 64);
     for (int i = 0; i < n; i++) {
         char id[TLD_PROTO_MAX_ID];
@@ -420,6 +616,18 @@ static void housekeeping(struct mgr *m, unsigned tick)
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
+static int start_store(struct mgr *m)
+{
+    struct tld_mgr_store_paths p;
+    struct tld_store_thread_opts so = {
+        .max_age_s = m->cfg.store_max_age_s, .max_bytes = m->cfg.store_max_bytes, .log = &m->log};
+    tld_mgr_store_setup(&m->cfg, m->args.root, &p, &so.store, &so.feed);
+    int rc = tld_store_thread_start(&so, &m->store);
+    if (rc)
+        tld_log_error(&m->log, "store: cannot start: %s", tld_err_str(rc));
+    return rc;
+}
+
 static int start(struct mgr *m)
 {
     char why[TLD_WHY_MAX];
@@ -437,6 +645,8 @@ static int start(struct mgr *m)
         tld_log_error(&m->log, "agent registry: %s", why);
         return rc;
     }
+    tld_agents_reset_sessions(m->agents);
+    tld_agents_set_pending_limit(m->agents, m->cfg.max_pending);
     struct tld_journal_opts jo = {rootpath(m, 0, "queue/intake"), m->cfg.intake_max_bytes, 0, 0,
                                   &m->log};
     if ((rc = tld_journal_open(&jo, &m->journal)) != 0) {
@@ -487,6 +697,10 @@ static int start(struct mgr *m)
                                      .rate_requests = m->cfg.rate_requests,
                                      .rate_period_s = m->cfg.rate_period_s,
                                      .cert_days = m->cfg.cert_days,
+                                     .global_rate = m->cfg.global_rate,
+                                     .lockout_failures = m->cfg.lockout_failures,
+                                     .lockout_global_failures = m->cfg.lockout_global_failures,
+                                     .lockout_s = m->cfg.lockout_s,
                                      .log = &m->log,
                                      .own = own_sink(m)};
         if ((rc = tld_enroll_server_new(&eo, &m->enroll, why)) != 0) {
@@ -505,6 +719,8 @@ static int start(struct mgr *m)
         if ((rc = tld_local_start(m->local)) != 0)
             return rc;
     }
+    if (m->cfg.store_enabled && (rc = start_store(m)) != 0)
+        return rc;
     tld_log_info(&m->log,
                  "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
                  "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
@@ -525,6 +741,8 @@ static int start(struct mgr *m)
 
 static void stop(struct mgr *m)
 {
+    tld_store_thread_stop(m->store);
+    m->store = NULL;
     /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
     tld_enroll_server_free(m->enroll);
     m->enroll = NULL;
@@ -548,9 +766,12 @@ static void stop(struct mgr *m)
 
 int main(int argc, char **argv)
 {
+    /* State, logs and keys are never for everyone, whatever umask the caller had. */
+    umask(027);
     static struct mgr m;
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
+    tld_own_agg_init(&m.refusals, REFUSALS_INTERVAL_S);
     static const struct tld_daemon_argspec spec = {"tld-manager", false, false, true, usage};
     int next, rc;
     if (tld_daemon_args_parse(&spec, argc, argv, &m.args, &next) != 0)
@@ -559,6 +780,8 @@ int main(int argc, char **argv)
         return cmd_hash_password();
     if (next < argc && strcmp(argv[next], "agents") == 0)
         return cmd_agents(&m, argc - next - 1, argv + next + 1);
+    if (next < argc && (strcmp(argv[next], "store") == 0 || strcmp(argv[next], "search") == 0))
+        return cmd_store(&m, argc - next, argv + next);
     if (next != argc) {
         usage(stderr);
         return 2;
@@ -601,6 +824,7 @@ int main(int argc, char **argv)
     if (tld_daemon_open_log(&m.log, "tld-manager", m.args.log_path,
                             rootpath(&m, 7, "logs/manager.log"), m.args.debug) != 0)
         return 1;
+    tld_daemon_raise_nofile(&m.log);
     if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
         0)
         return 1;

@@ -27,6 +27,7 @@
 #include "engine/alert.h"
 #include "engine/engine.h"
 #include "manager/alerts_out.h"
+#include "manager/own_events.h"
 
 #define QUEUE_BYTES    (64u << 20)
 #define SYNC_EVERY_NS  250000000LL
@@ -130,6 +131,7 @@ struct tld_pipeline {
     struct chunk *pool;
     unsigned npool;
     uint64_t next_index;
+    struct tld_own_stall out_stall; /* used by the output thread only */
     struct tld_pipeline_stats st;
 };
 
@@ -154,6 +156,40 @@ static void item_done(struct tld_pipeline *p, struct item *it)
         pthread_mutex_unlock(&p->pool_mu);
     }
     free(c);
+}
+
+/* ---- stalls ---------------------------------------------------------------------------------- */
+
+/* A stage failed with a transient error: report it once, count it, and wait before retrying. */
+static void stall_note(struct tld_pipeline *p, struct tld_own_stall *s, int err)
+{
+    bool first = !s->on;
+    tld_own_stall_fail(&p->o.own, p->o.log, s, err);
+    pthread_mutex_lock(&p->mu);
+    if (s == &p->out_stall) {
+        p->st.output_stalls += first;
+        p->st.output_stalled = true;
+    } else {
+        p->st.dispatch_stalls += first;
+        p->st.dispatch_stalled = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    tld_backoff_sleep(&s->backoff_ms);
+}
+
+static void stall_clear(struct tld_pipeline *p, struct tld_own_stall *s)
+{
+    if (!s->on) {
+        s->backoff_ms = 0;
+        return;
+    }
+    tld_own_stall_ok(&p->o.own, p->o.log, s);
+    pthread_mutex_lock(&p->mu);
+    if (s == &p->out_stall)
+        p->st.output_stalled = s->on;
+    else
+        p->st.dispatch_stalled = s->on;
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- dispatcher ------------------------------------------------------------------------------ */
@@ -244,7 +280,10 @@ static void *dispatcher_main(void *arg)
     uint64_t from = p->next_index;
     uint64_t g = p->next_g, free_seen = p->free_g; /* free_g as last read */
     uint64_t dispatched = 0, waits = 0;
-    struct chain *ch = calloc(p->nworkers, sizeof *ch);
+    struct tld_own_stall stall = {.stage = "dispatch"};
+    struct chain *ch = NULL;
+    while (!ch && !stopping(p) && !(ch = calloc(p->nworkers, sizeof *ch)))
+        tld_backoff_sleep(&stall.backoff_ms);
     bool failed = !ch;
     while (!failed && !stopping(p)) {
         /* Up to DISPATCH_BATCH events that are there now (waiting only for the first), copied
@@ -337,16 +376,18 @@ static void *dispatcher_main(void *arg)
             }
             free_seen = p->free_g;
             pthread_mutex_unlock(&p->mu);
-        } else if (rc == TLD_ENOMEM) {
-            tld_log_error(p->o.log, "analysis: out of memory; retrying");
-            struct timespec d = {0, 100000000};
-            nanosleep(&d, NULL);
+        } else if (rc == TLD_ECLOSED) {
+            break;
         } else if (rc && rc != TLD_ETIMEOUT) {
-            if (rc != TLD_ECLOSED)
+            /* Out of descriptors or memory, a read error: the record is read again after a
+             * back-off, however long it takes, so nothing is skipped. */
+            if (!stall.on)
                 tld_log_error(p->o.log,
                               "analysis: cannot read the intake journal at %" PRIu64 ": %s", from,
                               tld_err_str(rc));
-            break;
+            stall_note(p, &stall, rc);
+        } else if (stall.on) {
+            stall_clear(p, &stall);
         }
     }
     publish(p, &dispatched, &waits, from, g);
@@ -558,6 +599,22 @@ static void report_malformed(struct tld_pipeline *p, const struct result *r)
     tld_own_emit(&p->o.own, "event_undecodable", &ag, f, 1);
 }
 
+/*
+ * Commit the open batch, retrying a failed write (a full disk, EIO, no descriptor) with back-off
+ * until it works: alerts_out cuts a failed write back to the last complete line and keeps the
+ * batch, so the retry writes every alert exactly once. Only a stop gives up (the events stay in
+ * the journal and are analysed again at the next start).
+ */
+static int commit_retry(struct tld_pipeline *p, uint64_t next)
+{
+    int rc;
+    while ((rc = tld_alerts_out_commit(p->out, next)) != 0 && !stopping(p))
+        stall_note(p, &p->out_stall, rc);
+    if (rc == 0)
+        stall_clear(p, &p->out_stall);
+    return rc;
+}
+
 static int write_result(struct tld_pipeline *p, const struct result *r)
 {
     int rc = 0;
@@ -565,7 +622,7 @@ static int write_result(struct tld_pipeline *p, const struct result *r)
         report_malformed(p, r);
     /* A full batch ends before this event, so its archive line and alert go together. */
     if (r->has_alert && tld_alerts_out_pending(p->out) >= TLD_ALERTS_OUT_BATCH) {
-        if ((rc = tld_alerts_out_commit(p->out, r->index)) != 0)
+        if ((rc = commit_retry(p, r->index)) != 0)
             return rc;
     }
     const char *t = r->text.p;
@@ -587,10 +644,8 @@ static int write_result(struct tld_pipeline *p, const struct result *r)
 static int checkpoint(struct tld_pipeline *p, uint64_t batch_next, bool *dirty)
 {
     int rc = 0;
-    if (*dirty) {
-        rc = tld_alerts_out_commit(p->out, batch_next);
+    if (*dirty && (rc = tld_alerts_out_commit(p->out, batch_next)) == 0)
         *dirty = false;
-    }
     uint64_t durable;
     if (rc == 0 && (rc = tld_alerts_out_sync(p->out, &durable)) == 0) {
         tld_journal_release(p->o.journal, durable);
@@ -603,6 +658,17 @@ static int checkpoint(struct tld_pipeline *p, uint64_t batch_next, bool *dirty)
         p->st.alerts_bytes = as.alerts_bytes;
         pthread_mutex_unlock(&p->mu);
     }
+    return rc;
+}
+
+/* checkpoint(), retried like commit_retry(). */
+static int checkpoint_retry(struct tld_pipeline *p, uint64_t batch_next, bool *dirty)
+{
+    int rc;
+    while ((rc = checkpoint(p, batch_next, dirty)) != 0 && !stopping(p))
+        stall_note(p, &p->out_stall, rc);
+    if (rc == 0)
+        stall_clear(p, &p->out_stall);
     return rc;
 }
 
@@ -638,7 +704,7 @@ static void *output_main(void *arg)
                 batch_next = r->index + 1;
                 dirty = true;
                 if (!failed && tld_alerts_out_pending(p->out) >= TLD_ALERTS_OUT_BATCH / 2) {
-                    failed = tld_alerts_out_commit(p->out, batch_next);
+                    failed = commit_retry(p, batch_next);
                     dirty = false;
                 }
             }
@@ -660,14 +726,14 @@ static void *output_main(void *arg)
         }
         if (n < TAKE_BATCH && dirty && !failed) {
             /* Nothing else ready: write what we have before waiting. */
-            failed = tld_alerts_out_commit(p->out, batch_next);
+            failed = commit_retry(p, batch_next);
             dirty = false;
         }
         if (!failed && tld_mono_ns() - last_sync >= SYNC_EVERY_NS) {
-            failed = checkpoint(p, batch_next, &dirty);
+            failed = checkpoint_retry(p, batch_next, &dirty);
             last_sync = tld_mono_ns();
         }
-        if ((failed == TLD_EIO || failed == TLD_ENOMEM) && !failure_logged) {
+        if (failed && !stopping(p) && !failure_logged) {
             tld_log_error(p->o.log,
                           "analysis: cannot write alerts (%s); analysis stops, events "
                           "stay in the intake journal",
@@ -708,6 +774,7 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
     tld_cond_init(&p->space_cv);
     atomic_init(&p->stop, false);
     p->rs = tld_ruleset_ref(o->ruleset);
+    p->out_stall.stage = "output";
     p->ring = calloc(TLD_PIPELINE_RING, sizeof *p->ring);
     for (unsigned i = 0; p->ring && i < TLD_PIPELINE_RING; i++)
         tld_sb_init(&p->ring[i].text, 64u << 20);

@@ -60,6 +60,8 @@ struct tld_pipeline_stats {
     uint64_t waits_full;    /* times the dispatcher waited for room */
     uint64_t rotations;
     uint64_t alerts_bytes;
+    uint64_t output_stalls, dispatch_stalls; /* times a stage began to stall (full disk, no fd) */
+    bool output_stalled, dispatch_stalled;   /* stalled now, retrying */
 };
 
 int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **out);

@@ -257,7 +257,7 @@ static int open_session(struct conn *cn)
         tld_log_warn(r->o.log, "transport: %s: agent %.16s refused: %s", cn->addr, cn_text, why);
         struct tld_own_agent ag = {cn_text, NULL, cn->ip};
         struct tld_own_field f[] = {{"reason", why, 0, 0}};
-        tld_own_emit(&r->o.own, "agent_refused", &ag, f, 1);
+        tld_own_emit_refusal(&r->o.own, "agent_refused", &ag, f, 1, why);
         send_error(cn, code, why);
         return TLD_EAUTH;
     }

@@ -68,21 +68,36 @@ def minimal_ruleset(dirpath, rules_xml=""):
     return dirpath
 
 
+GENERATED = object()  # Manager(password=GENERATED): the default, a generated password
+
+
 class Manager(agentlib.Daemon):
     WHAT, STATS, STOP_TIMEOUT, TAIL_LINES = "manager", "tld-manager.stats.json", 120, 60
 
     def __init__(self, workdir, name="manager", ruleset_src=None, password=None,
                  logall_json=True, local=False, extra="", auth_extra="", manager_extra="",
-                 keepalive=None):
+                 keepalive=None, global_rate=1000, umask=None):
+        """password: None opts out explicitly (<use_password>no), GENERATED keeps the default
+        (a password is required and generated at first start), anything else is written to
+        etc/authd.pass. global_rate: enrollment requests per second in all (tests enroll many
+        agents quickly; the product's default is 5)."""
         self.dir = os.path.join(str(workdir), name)
         self.root = os.path.join(self.dir, "root")
         self.logfile = os.path.join(self.dir, "manager.log")
         self.stderr = os.path.join(self.dir, "stderr.log")
+        self.stdout = os.path.join(self.dir, "stdout.log")
+        self.umask = umask
         self.remote_port, self.auth_port = free_ports(2)
         self.ruleset_src = ruleset_src
         self.password = password
         os.makedirs(self.root, exist_ok=True)
         remote_extra = f"<keepalive>{keepalive}</keepalive>" if keepalive else ""
+        if password is GENERATED:
+            use_password = ""
+        else:
+            use_password = f"<use_password>{'yes' if password else 'no'}</use_password>"
+        if global_rate:
+            use_password += f"<global_rate_limit>{global_rate}</global_rate_limit>"
         self.config = f"""<ossec_config>
   <global>
     <jsonout_output>yes</jsonout_output>
@@ -95,7 +110,7 @@ class Manager(agentlib.Daemon):
   </remote>
   <auth>
     <port>{self.auth_port}</port><local_ip>127.0.0.1</local_ip>
-    <use_password>{'yes' if password else 'no'}</use_password>{auth_extra}
+    {use_password}{auth_extra}
   </auth>
   <ruleset>
     <decoder_dir>ruleset/decoders</decoder_dir>
@@ -108,9 +123,11 @@ class Manager(agentlib.Daemon):
 </ossec_config>
 """
         write(os.path.join(self.root, "etc", "manager.conf"), self.config)
-        if password:
+        if password and password is not GENERATED:
             write(os.path.join(self.root, "etc", "authd.pass"), password + "\n", 0o600)
         self.proc = None
+        self.preexec = None  # run in the child before exec (e.g. resource limits)
+        self.extra_env = {}
         self._alerts_off = 0
         self._alerts = []
 
@@ -119,6 +136,7 @@ class Manager(agentlib.Daemon):
         e = dict(os.environ)
         if self.ruleset_src:
             e["TLD_RULESET_SRC"] = self.ruleset_src
+        e.update(self.extra_env)
         return e
 
     def cli(self, *args, input=None, timeout=120):
@@ -135,9 +153,19 @@ class Manager(agentlib.Daemon):
         args = [manager_bin(), "-r", self.root, "-l", self.logfile]
         if os.environ.get("TLD_MANAGER_DEBUG"):
             args.append("-d")
-        err = open(self.stderr, "ab")
-        self.proc = subprocess.Popen(args, env=self.env(), stdout=subprocess.DEVNULL, stderr=err)
+        err, out = open(self.stderr, "ab"), open(self.stdout, "ab")
+        umask, preexec = self.umask, self.preexec
+
+        def child_setup():
+            if umask is not None:
+                os.umask(umask)
+            if preexec:
+                preexec()
+
+        self.proc = subprocess.Popen(args, env=self.env(), stdout=out, stderr=err,
+                                     preexec_fn=child_setup)
         err.close()
+        out.close()
         if wait_ready:
             wait_until(lambda: self.stats() or self.proc.poll() is not None, 60,
                        what="the manager's stats file")

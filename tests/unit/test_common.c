@@ -4,10 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/arena.h"
 #include "common/diag.h"
+#include "common/log.h"
 #include "common/str.h"
 
 static void sb_truncates_at_max(void **state)
@@ -130,6 +135,56 @@ static void diag_formats_location(void **state)
     tld_diag_fini(&d);
 }
 
+static unsigned count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[512];
+    unsigned n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* One call site flooding: a burst passes, the rest is counted; the log rotates by size. */
+static void log_rate_limited_and_rotated(void **state)
+{
+    char dir[] = "/tmp/tld-log-XXXXXX", path[64], old[80];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/x.log", dir);
+    struct tld_log log;
+    assert_int_equal(tld_log_open(&log, "test", path, TLD_LOG_INFO), 0);
+    tld_log_set_rotation(&log, 0, 0);
+    for (int i = 0; i < 1000; i++)
+        tld_log_warn(&log, "refused %d", i);
+    tld_log_info(&log, "another site");
+    unsigned passed = count_lines(path, "refused"); /* a slow machine refills a token or two */
+    assert_true(passed >= TLD_LOG_BURST && passed <= TLD_LOG_BURST + 2);
+    assert_int_equal(count_lines(path, "another site"), 1);
+    tld_log_fini(&log);
+
+    assert_int_equal(tld_log_open(&log, "test", path, TLD_LOG_INFO), 0);
+    tld_log_set_rotation(&log, 2000, 2);
+    for (int i = 0; i < 200; i++) /* distinct sites are not limited: two formats alternate */
+        (i % 2) ? tld_log_info(&log, "line %d of some length to fill the file", i)
+                : tld_log_info(&log, "row %d of some length to fill the file", i);
+    tld_log_fini(&log);
+    snprintf(old, sizeof old, "%s.1", path);
+    assert_int_equal(access(old, F_OK), 0);
+    snprintf(old, sizeof old, "%s.2", path);
+    assert_int_equal(access(old, F_OK), 0);
+    snprintf(old, sizeof old, "%s.3", path);
+    assert_int_not_equal(access(old, F_OK), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size < 2200);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +195,7 @@ int main(void)
         cmocka_unit_test(sv_unhex_strict),
         cmocka_unit_test(arena_bound_and_reset),
         cmocka_unit_test(diag_formats_location),
+        cmocka_unit_test(log_rate_limited_and_rotated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/deadline.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "manager/config.h"
 #include "manager/own_events.h"
 #include "manager/ratelimit.h"
@@ -41,7 +44,12 @@ static void default_text_loads(void **state)
     assert_int_equal(c.email_alert_level, 12);
     assert_int_equal(c.remote_port, 1514);
     assert_int_equal(c.auth_port, 1515);
-    assert_false(c.use_password);
+    assert_true(c.use_password); /* secure by default: a password is generated at first start */
+    assert_int_equal(c.global_rate, 5);
+    assert_int_equal(c.lockout_failures, 10);
+    assert_int_equal(c.lockout_s, 600);
+    assert_int_equal(c.max_pending, 100);
+    assert_int_equal(c.pending_expiry_s, 86400);
     assert_false(c.logall_json);
     assert_int_equal(c.disconnection_s, 600);
     assert_int_equal(c.decoder_dirs.n, 2);
@@ -145,6 +153,43 @@ static void errors_name_file_line_element(void **state)
     tld_mgr_config_fini(&c);
 }
 
+/* <store>: defaults, the shared duration and size spellings, and a bad backend named. */
+static void store_section(void **state)
+{
+    (void)state;
+    struct tld_mgr_config c;
+    struct tld_diag d;
+    assert_int_equal(parse(&c, &d, "<ossec_config/>"), 0);
+    tld_mgr_config_defaults(&c);
+    assert_true(c.store_enabled);
+    assert_string_equal(c.store_backend, "sqlite");
+    assert_string_equal(c.store_path, "var/db/alerts.db");
+    assert_int_equal(c.store_max_age_s, 0);
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+    const char *t = "<ossec_config><store>\n"
+                    "  <enabled>yes</enabled><backend>ClickHouse</backend>\n"
+                    "  <url>http://127.0.0.1:18123/</url><database>tld</database>\n"
+                    "  <table>alerts</table><max_age>30d</max_age><max_size>2G</max_size>\n"
+                    "</store></ossec_config>";
+    assert_int_equal(parse(&c, &d, t), 0);
+    assert_string_equal(c.store_backend, "clickhouse");
+    assert_string_equal(c.store_url, "http://127.0.0.1:18123/");
+    assert_string_equal(c.store_database, "tld");
+    assert_string_equal(c.store_table, "alerts");
+    assert_int_equal(c.store_max_age_s, 30 * 86400);
+    assert_int_equal(c.store_max_bytes, 2ULL << 30);
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+    t = "<ossec_config>\n<store><backend>mysql</backend><enabled>no</enabled></store>\n"
+        "</ossec_config>";
+    assert_int_equal(parse(&c, &d, t), TLD_EPARSE);
+    assert_false(c.store_enabled);
+    assert_true(has_msg(&d, "test.conf:2: error: <backend>: 'mysql' is not a store backend"));
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+}
+
 static void rate_limit_buckets(void **state)
 {
     struct tld_ratelimit rl;
@@ -186,12 +231,85 @@ static void own_event_text(void **state)
     free(s);
 }
 
+/* Own events collected by a test sink. */
+struct captured {
+    unsigned n;
+    char text[8][512];
+};
+
+static void capture(void *ctx, struct tld_sv text)
+{
+    struct captured *c = ctx;
+    if (c->n < 8)
+        snprintf(c->text[c->n], sizeof c->text[0], "%.*s", (int)text.n, text.p);
+    c->n++;
+}
+
+static void refusals_folded_per_source(void **state)
+{
+    struct captured c = {0};
+    struct tld_own_agg agg;
+    tld_own_agg_init(&agg, 60);
+    struct tld_own_sink sink = {capture, &c, &agg};
+    struct tld_own_agent a = {NULL, NULL, "10.0.0.9"}, b = {NULL, NULL, "10.0.0.10"};
+    struct tld_own_field f[] = {{"reason", "bad password", 0, 0}};
+    for (int i = 0; i < 1000; i++)
+        tld_own_emit_refusal(&sink, "enrollment_refused", &a, f, 1, "bad password");
+    tld_own_emit_refusal(&sink, "enrollment_refused", &b, f, 1, "bad password");
+    tld_own_emit_refusal(&sink, "agent_refused", &a, f, 1, "unknown agent");
+    assert_int_equal(c.n, 3); /* the first of each source and kind */
+    assert_int_equal(agg.folded, 999);
+    tld_own_agg_flush(&sink, tld_mono_ns()); /* the interval is not over: nothing */
+    assert_int_equal(c.n, 3);
+    tld_own_agg_flush(&sink, tld_mono_ns() + 61000000000LL);
+    assert_int_equal(c.n, 4);
+    assert_non_null(strstr(c.text[3], "\"event\":\"enrollment_refused\""));
+    assert_non_null(strstr(c.text[3], "\"ip\":\"10.0.0.9\""));
+    assert_non_null(strstr(c.text[3], "\"repeated\":999"));
+    tld_own_agg_flush(&sink, tld_mono_ns() + 122000000000LL); /* reported once */
+    assert_int_equal(c.n, 4);
+    tld_own_agg_fini(&agg);
+}
+
+static void stall_reported_once(void **state)
+{
+    struct captured c = {0};
+    struct tld_own_sink sink = {capture, &c, NULL};
+    struct tld_log log;
+    FILE *devnull = fopen("/dev/null", "w");
+    tld_log_init(&log, "test", devnull, TLD_LOG_INFO);
+    struct tld_own_stall st = {.stage = "output"};
+    for (int i = 0; i < 5; i++)
+        tld_own_stall_fail(&sink, &log, &st, TLD_EIO);
+    assert_int_equal(c.n, 1);
+    assert_non_null(strstr(c.text[0], "\"event\":\"stage_stalled\",\"stage\":\"output\""));
+    tld_own_stall_ok(&sink, &log, &st); /* working again, not yet for long */
+    assert_int_equal(c.n, 1);
+    tld_own_stall_fail(&sink, &log, &st, TLD_EIO); /* the same stall */
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 1);
+    st.ok_since_ns -= (TLD_OWN_STALL_SETTLE_MS + 1) * 1000000LL;
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 2);
+    tld_own_stall_ok(&sink, &log, &st);
+    assert_int_equal(c.n, 2);
+    assert_non_null(strstr(c.text[1], "\"retries\":6"));
+    tld_log_fini(&log);
+    fclose(devnull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(default_text_loads),  cmocka_unit_test(values_and_roots),
-        cmocka_unit_test(wazuh_sections_warn), cmocka_unit_test(errors_name_file_line_element),
-        cmocka_unit_test(rate_limit_buckets),  cmocka_unit_test(own_event_text),
+        cmocka_unit_test(default_text_loads),
+        cmocka_unit_test(values_and_roots),
+        cmocka_unit_test(wazuh_sections_warn),
+        cmocka_unit_test(errors_name_file_line_element),
+        cmocka_unit_test(rate_limit_buckets),
+        cmocka_unit_test(own_event_text),
+        cmocka_unit_test(refusals_folded_per_source),
+        cmocka_unit_test(stall_reported_once),
+        cmocka_unit_test(store_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

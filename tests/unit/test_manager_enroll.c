@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/enroll_client.h"
@@ -20,6 +21,7 @@
 #include "common/pki.h"
 #include "manager/agents.h"
 #include "manager/enroll_server.h"
+#include "manager/lockout.h"
 
 struct fx {
     char root[256];
@@ -30,6 +32,7 @@ struct fx {
     struct tld_log log;
     char events[16][512];
     unsigned nevents;
+    unsigned lockout_failures, lockout_global_failures; /* for start_server; 0: none */
 };
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -88,6 +91,10 @@ static void start_server(struct fx *f, const char *password, bool force, unsigne
         .rate_requests = rate,
         .rate_period_s = 3600,
         .cert_days = 30,
+        .global_rate = 1000,
+        .lockout_failures = f->lockout_failures,
+        .lockout_global_failures = f->lockout_global_failures,
+        .lockout_s = 3600,
         .log = &f->log,
         .own = {capture, f},
     };
@@ -336,6 +343,215 @@ static void pinned_ca(void **state)
     free(list);
 }
 
+static unsigned count_events(struct fx *f, const char *needle)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < f->nevents; i++)
+        k += strstr(f->events[i], needle) != NULL;
+    return k;
+}
+
+/* Failed passwords lock the address: even the right password is refused until the lockout
+ * ends, and the lockout is one own event while the refusals under it are none. */
+static void lockout_after_failures(void **state)
+{
+    struct fx *f = *state;
+    f->lockout_failures = 3;
+    start_server(f, "s3cret", false, 100);
+    struct tld_enroll_client_result r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(enroll(f, "guess", "wrong", &r), TLD_EAUTH);
+        assert_int_equal(r.code, TLD_PCODE_BAD_PASSWORD);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(enroll(f, "legit", "s3cret", &r), TLD_EAUTH);
+        assert_int_equal(r.code, TLD_PCODE_RATE_LIMITED);
+        assert_non_null(strstr(r.reason, "locked"));
+    }
+    struct tld_enroll_stats st;
+    tld_enroll_server_stats(f->srv, &st);
+    assert_int_equal(st.bad_password, 3);
+    assert_int_equal(st.lockouts, 1);
+    assert_int_equal(st.locked_out, 2);
+    assert_int_equal(count_events(f, "\"event\":\"enrollment_lockout\""), 1);
+    assert_int_equal(count_events(f, "\"scope\":\"address\""), 1);
+    assert_int_equal(count_events(f, "\"event\":\"enrollment_refused\""), 3);
+}
+
+/* The global lockout counts failures from every address together. */
+static void global_lockout(void **state)
+{
+    struct fx *f = *state;
+    f->lockout_global_failures = 2;
+    start_server(f, "s3cret", false, 100);
+    unsigned type;
+    struct tld_sb ans;
+    tld_sb_init(&ans, 1u << 16);
+    /* Malformed payloads do not count: only password checks do. */
+    assert_int_equal(tld_enroll_server_handle(f->srv, "10.0.0.1", TLD_SV_LIT("x"), &type, &ans), 0);
+    struct tld_enroll_client_result r;
+    assert_int_equal(enroll(f, "g1", "bad1", &r), TLD_EAUTH);
+    assert_int_equal(enroll(f, "g2", "bad2", &r), TLD_EAUTH);
+    assert_int_equal(r.code, TLD_PCODE_BAD_PASSWORD);
+    /* Any address is refused now, before its request is even parsed. */
+    assert_int_equal(tld_enroll_server_handle(f->srv, "10.9.9.9", TLD_SV_LIT("x"), &type, &ans), 0);
+    assert_int_equal(type, TLD_MSG_ERROR);
+    struct tld_msg_error e;
+    assert_int_equal(tld_msg_error_get(ans.p, ans.n, &e), 0);
+    assert_int_equal(e.code, TLD_PCODE_RATE_LIMITED);
+    assert_int_equal(count_events(f, "\"scope\":\"global\""), 1);
+    tld_sb_fini(&ans);
+}
+
+static void lockout_window(void **state)
+{
+    (void)state;
+    struct tld_lockout lo;
+    const int64_t s = 1000000000LL;
+    assert_int_equal(tld_lockout_init(&lo, 2, 10), 0);
+    bool now;
+    tld_lockout_fail(&lo, "a", 1 * s, &now);
+    assert_false(now);
+    /* A failure after the window starts counting again. */
+    tld_lockout_fail(&lo, "a", 12 * s, &now);
+    assert_false(now);
+    tld_lockout_fail(&lo, "b", 12 * s, &now);
+    assert_false(now);
+    tld_lockout_fail(&lo, "a", 13 * s, &now);
+    assert_true(now);
+    assert_true(tld_lockout_locked(&lo, "a", 14 * s));
+    assert_false(tld_lockout_locked(&lo, "b", 14 * s));
+    assert_false(tld_lockout_locked(&lo, "a", 23 * s + 1));
+    /* After the lockout a key starts from zero. */
+    tld_lockout_fail(&lo, "a", 24 * s, &now);
+    assert_false(now);
+    tld_lockout_fini(&lo);
+    /* Threshold 0: never locks. */
+    assert_int_equal(tld_lockout_init(&lo, 0, 10), 0);
+    for (int i = 0; i < 100; i++)
+        tld_lockout_fail(&lo, "a", s, &now);
+    assert_false(tld_lockout_locked(&lo, "a", s));
+    tld_lockout_fini(&lo);
+}
+
+/* Names that read as options or hidden files are refused by the server with the reason. */
+static void unsafe_names_refused(void **state)
+{
+    struct fx *f = *state;
+    start_server(f, NULL, false, 100);
+    struct tld_enroll_client_result r;
+    const char *bad[] = {"-rf", "--help", ".hidden", "_x"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(enroll(f, bad[i], NULL, &r), TLD_EAUTH);
+        assert_int_equal(r.code, TLD_PCODE_BAD_NAME);
+        assert_non_null(strstr(r.reason, "start with a letter or a digit"));
+    }
+    assert_int_equal(enroll(f, "9-ok_name.x", NULL, &r), 0);
+    assert_true(tld_proto_name_valid(TLD_SV_LIT("-legacy"))); /* old registries still load */
+    assert_false(tld_proto_name_safe(TLD_SV_LIT("-legacy")));
+}
+
+static int issue_none(void *ctx, const char *agent_id, uint8_t fp[32])
+{
+    (void)ctx;
+    (void)agent_id;
+    memset(fp, 0xab, 32);
+    return 0;
+}
+
+/* Never-connected agents are bounded and expire; connected ones are not counted. */
+static void pending_cap_and_expiry(void **state)
+{
+    struct fx *f = *state;
+    char why[TLD_WHY_MAX];
+    assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
+    tld_agents_set_pending_limit(f->agents, 2);
+    unsigned id, rep;
+    assert_int_equal(
+        tld_agents_enroll(f->agents, "p1", "1.1.1.1", false, issue_none, NULL, &id, &rep), 0);
+    assert_int_equal(
+        tld_agents_enroll(f->agents, "p2", "1.1.1.1", false, issue_none, NULL, &id, &rep), 0);
+    assert_int_equal(
+        tld_agents_enroll(f->agents, "p3", "1.1.1.1", false, issue_none, NULL, &id, &rep),
+        TLD_EAGAIN);
+    /* p1 connects: a slot frees. */
+    struct tld_msg_hello h;
+    memset(&h, 0, sizeof h);
+    tld_agents_set_connected(f->agents, 1, "1.1.1.1", &h, (int64_t)time(NULL));
+    assert_int_equal(
+        tld_agents_enroll(f->agents, "p3", "1.1.1.1", false, issue_none, NULL, &id, &rep), 0);
+    assert_int_equal(id, 3);
+    /* Expiry: only never-connected agents older than the bound. */
+    unsigned ids[8];
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(tld_agents_expire_pending(f->agents, now, 3600, ids, 8), 0);
+    assert_int_equal(tld_agents_expire_pending(f->agents, now + 7200, 3600, ids, 8), 2);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 3);
+    struct tld_agent_info a;
+    assert_int_equal(tld_agents_get(f->agents, 2, &a), 0);
+    assert_true(a.removed);
+    assert_int_equal(tld_agents_get(f->agents, 1, &a), 0);
+    assert_false(a.removed);
+}
+
+/* Status as saved by the manager: a connected agent is listed as active by another handle,
+ * and becomes disconnected only when the manager resets the sessions of a previous run. */
+static void status_roundtrip_and_filters(void **state)
+{
+    struct fx *f = *state;
+    char why[TLD_WHY_MAX];
+    assert_int_equal(tld_agents_open(f->root, 100, &f->agents, why), 0);
+    unsigned id, rep;
+    const char *names[] = {"web-1", "web-2", "db-1"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            tld_agents_enroll(f->agents, names[i], "1.1.1.1", false, issue_none, NULL, &id, &rep),
+            0);
+    struct tld_msg_hello h;
+    memset(&h, 0, sizeof h);
+    int64_t now = (int64_t)time(NULL);
+    tld_agents_set_connected(f->agents, 1, "1.1.1.1", &h, now);
+    tld_agents_set_connected(f->agents, 2, "1.1.1.1", &h, now - 100);
+    tld_agents_set_disconnected(f->agents, 2);
+    assert_int_equal(tld_agents_save_status(f->agents), 0);
+    struct tld_agents *cli;
+    assert_int_equal(tld_agents_open(f->root, 100, &cli, why), 0);
+    struct tld_agent_info a;
+    assert_int_equal(tld_agents_get(cli, 1, &a), 0);
+    assert_int_equal(a.status, TLD_AGENT_ACTIVE);
+    assert_int_equal(tld_agents_get(cli, 2, &a), 0);
+    assert_int_equal(a.status, TLD_AGENT_DISCONNECTED);
+    assert_int_equal(tld_agents_get(cli, 3, &a), 0);
+    assert_int_equal(a.status, TLD_AGENT_NEVER);
+    /* Filters: pattern, status, age, combined. */
+    struct tld_agents_filter byname = {"web-*", -1, 0};
+    struct tld_agents_filter bystatus = {NULL, TLD_AGENT_DISCONNECTED, 0};
+    struct tld_agents_filter byage = {NULL, -1, 50};
+    struct tld_agents_filter both = {"db-*", TLD_AGENT_NEVER, 50};
+    struct tld_agent_info *v;
+    unsigned n, mname = 0, mstatus = 0, mage = 0, mboth = 0;
+    assert_int_equal(tld_agents_list(cli, &v, &n), 0);
+    for (unsigned i = 0; i < n; i++) {
+        mname += tld_agents_filter_match(&byname, &v[i], now);
+        mstatus += tld_agents_filter_match(&bystatus, &v[i], now);
+        mage += tld_agents_filter_match(&byage, &v[i], now);
+        mboth += tld_agents_filter_match(&both, &v[i], now + 60);
+    }
+    free(v);
+    assert_int_equal(mname, 2);
+    assert_int_equal(mstatus, 1);
+    assert_int_equal(mage, 1); /* web-2: silent 100 s */
+    assert_int_equal(mboth, 1);
+    unsigned ids[] = {1, 3, 42}, k;
+    assert_int_equal(tld_agents_remove_many(cli, ids, 3, &k), 0);
+    assert_int_equal(k, 2);
+    tld_agents_reset_sessions(cli);
+    assert_int_equal(tld_agents_get(cli, 1, &a), 0);
+    assert_true(a.removed);
+    tld_agents_close(cli);
+}
+
 static void id_text(void **state)
 {
     char b[TLD_PROTO_MAX_ID];
@@ -365,6 +581,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(reenroll_with_force_and_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(rate_limited_per_address, setup, teardown),
         cmocka_unit_test_setup_teardown(pinned_ca, setup, teardown),
+        cmocka_unit_test_setup_teardown(lockout_after_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(global_lockout, setup, teardown),
+        cmocka_unit_test(lockout_window),
+        cmocka_unit_test_setup_teardown(unsafe_names_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(pending_cap_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_roundtrip_and_filters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,77 @@
+/*
+ * The ClickHouse backend's handle and the pieces its files share. ClickHouse 18.16 (Debian's)
+ * has no query parameters, so values travel beside the SQL as an external data table `_v`
+ * (i UInt32, s String, n Int64, d Float64) and the SQL reads them with scalar subqueries, which
+ * ClickHouse evaluates first and treats as constants. Private to src/store/.
+ */
+#ifndef TLD_STORE_CH_IMPL_H
+#define TLD_STORE_CH_IMPL_H
+
+#include <curl/curl.h>
+
+#include "common/str.h"
+#include "store/flatten.h"
+#include "store/store_impl.h"
+
+struct tld_ch {
+    struct tld_store base;
+    CURL *curl;
+    char *url, *table;
+    bool read_only;
+    struct tld_flat flat;
+    struct tld_sb rows; /* RowBinary of the batch being inserted */
+    struct tld_sb resp; /* the last response body */
+    char err[256];
+};
+
+/* A statement under construction: SQL text and the rows of its `_v` table. */
+struct tld_chq {
+    struct tld_sb sql;
+    struct tld_sb values; /* TabSeparated rows of _v */
+    unsigned nvalues;
+    int rc;
+};
+
+void tld_chq_init(struct tld_chq *q);
+void tld_chq_fini(struct tld_chq *q);
+void tld_chq_emit(struct tld_chq *q, const char *s);
+/* Appends a reference to a new bound value: "(SELECT s FROM _v WHERE i = N)" (or n, d). */
+void tld_chq_text(struct tld_chq *q, const char *p, size_t n);
+void tld_chq_int(struct tld_chq *q, int64_t v);
+void tld_chq_real(struct tld_chq *q, double v);
+/* Appends "<time range> AND <query>" over the alerts table's columns. */
+void tld_chq_where(struct tld_chq *q, const struct tld_store_filter *f);
+
+/*
+ * Runs `q` (its SQL, with `_v` attached when it has values) and leaves the response body in
+ * s->resp. `body`, if not NULL, is POSTed as the data of an INSERT.
+ */
+int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n);
+/* Runs a statement with no values. */
+int tld_ch_exec(struct tld_ch *s, const char *sql);
+
+/* RowBinary readers over s->resp: each returns false past the end. */
+struct tld_chrd {
+    const unsigned char *p, *end;
+};
+bool tld_chrd_u64(struct tld_chrd *r, uint64_t *v);
+bool tld_chrd_str(struct tld_chrd *r, const char **p, size_t *n);
+
+int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_t *stored);
+int tld_ch_position(struct tld_store *base, struct tld_store_pos *pos);
+int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
+                  void *ctx, struct tld_store_cursor *next, bool *more);
+int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count);
+int tld_ch_span(struct tld_store *base, const struct tld_store_filter *f, int64_t *min_ms,
+                int64_t *max_ms, bool *any);
+int tld_ch_histogram(struct tld_store *base, const struct tld_store_filter *f, int64_t interval_ms,
+                     tld_store_bucket_fn fn, void *ctx);
+int tld_ch_terms(struct tld_store *base, const struct tld_store_filter *f, const char *field,
+                 size_t size, tld_store_term_fn fn, void *ctx);
+int tld_ch_get(struct tld_store *base, int64_t id, tld_store_hit_fn fn, void *ctx);
+int tld_ch_tail(struct tld_store *base, const struct tld_store_filter *f, int64_t after_id,
+                size_t limit, tld_store_hit_fn fn, void *ctx, int64_t *last_id);
+int tld_ch_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes, uint64_t *deleted);
+int tld_ch_stats(struct tld_store *base, struct tld_store_stats *st);
+
+#endif

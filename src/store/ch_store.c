@@ -1,0 +1,298 @@
+/*
+ * ClickHouse backend: opening (the table is created on first use; the schema works on Debian's
+ * 18.16), ingest, the stored position, retention. ClickHouse has no transactions, so exactly-once
+ * rests on two facts: an INSERT of one block becomes one part, all or nothing (batches are far
+ * below max_insert_block_size, and the table is not partitioned, so a batch is never split
+ * across parts); and every row carries the stream position it ends at, so the store's position
+ * is the largest one stored and survives anything that did not lose the rows themselves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/err.h"
+#include "store/ch_impl.h"
+#include "store/fields.h"
+
+static const char *const schema_head =
+    " (id UInt64, ts_ms Int64, pos_gen UInt64, pos_off UInt64,"
+    " alert_id Nullable(String), rule_id Nullable(String), rule_level Nullable(Int64),"
+    " rule_desc Nullable(String), agent_id Nullable(String), agent_name Nullable(String),"
+    " agent_ip Nullable(String), manager Nullable(String), decoder Nullable(String),"
+    " decoder_parent Nullable(String), location Nullable(String), container_id Nullable(String),"
+    " container_name Nullable(String), image Nullable(String), full_log Nullable(String),"
+    " set_keys Array(String), set_values Array(String), data_keys Array(String),"
+    " data_values Array(String), other_keys Array(String), other_values Array(String),"
+    " raw String) ENGINE = MergeTree ORDER BY (ts_ms, id) SETTINGS index_granularity = 8192";
+
+static bool valid_table(const char *t)
+{
+    if (!*t || strlen(t) > 64)
+        return false;
+    for (const char *p = t; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+static void ch_close(struct tld_store *base)
+{
+    struct tld_ch *s = (struct tld_ch *)base;
+    if (s->curl)
+        curl_easy_cleanup(s->curl);
+    free(s->url);
+    free(s->table);
+    tld_flat_fini(&s->flat);
+    tld_sb_fini(&s->rows);
+    tld_sb_fini(&s->resp);
+    free(s);
+}
+
+static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
+{
+    const char *table = cfg->table ? cfg->table : "tld_alerts";
+    if (!cfg->url || !valid_table(table))
+        return TLD_EINVAL;
+    struct tld_ch *s = calloc(1, sizeof(*s));
+    if (!s)
+        return TLD_ENOMEM;
+    s->base.ops = &tld_store_clickhouse_ops;
+    s->read_only = cfg->read_only;
+    tld_flat_init(&s->flat);
+    tld_sb_init(&s->rows, 1u << 30);
+    tld_sb_init(&s->resp, 256u << 20);
+    s->curl = curl_easy_init();
+    s->url = strdup(cfg->url);
+    s->table = strdup(table);
+    int rc = s->curl && s->url && s->table ? 0 : TLD_ENOMEM;
+    if (!rc && !cfg->read_only) {
+        struct tld_sb ddl;
+        tld_sb_init(&ddl, 8192);
+        tld_sb_printf(&ddl, "CREATE TABLE IF NOT EXISTS %s%s", s->table, schema_head);
+        rc = tld_ch_exec(s, tld_sb_cstr(&ddl));
+        tld_sb_fini(&ddl);
+    }
+    if (rc) {
+        ch_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* The stored position and the next id: the largest of each in the table. */
+static int state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
+{
+    struct tld_chq q;
+    tld_chq_init(&q);
+    tld_sb_printf(&q.sql, "SELECT max((pos_gen, pos_off)), max(id) FROM %s FORMAT RowBinary",
+                  s->table);
+    int rc = tld_ch_run(s, &q, NULL, 0);
+    tld_chq_fini(&q);
+    if (rc)
+        return rc;
+    struct tld_chrd r = {(const unsigned char *)s->resp.p,
+                         (const unsigned char *)s->resp.p + s->resp.n};
+    uint64_t id;
+    if (!tld_chrd_u64(&r, &pos->gen) || !tld_chrd_u64(&r, &pos->off) || !tld_chrd_u64(&r, &id))
+        return TLD_EPROTO;
+    *next_id = (int64_t)id + 1;
+    return 0;
+}
+
+int tld_ch_position(struct tld_store *base, struct tld_store_pos *pos)
+{
+    int64_t next;
+    return state((struct tld_ch *)base, pos, &next);
+}
+
+static void varint(struct tld_sb *out, uint64_t v)
+{
+    while (v >= 0x80) {
+        tld_sb_append_char(out, (char)(v | 0x80));
+        v >>= 7;
+    }
+    tld_sb_append_char(out, (char)v);
+}
+
+static void put_u64(struct tld_sb *out, uint64_t v)
+{
+    tld_sb_append(out, &v, 8); /* RowBinary is little-endian, as is every target of this code */
+}
+
+static void put_str(struct tld_sb *out, struct tld_sv v)
+{
+    varint(out, v.n);
+    tld_sb_append_sv(out, v);
+}
+
+static void put_nullable(struct tld_sb *out, struct tld_sv v)
+{
+    tld_sb_append_char(out, v.p ? 0 : 1);
+    if (v.p)
+        put_str(out, v);
+}
+
+/* Keys or values of the pairs [from, to) as an Array(String). */
+static void put_pairs(struct tld_sb *out, const struct tld_flat *f, size_t from, size_t to,
+                      bool keys)
+{
+    varint(out, to - from);
+    for (size_t i = from; i < to; i++)
+        put_str(out, keys ? tld_flat_key(f, i) : tld_flat_value(f, i));
+}
+
+static void put_row(struct tld_ch *s, int64_t id, int64_t ts, struct tld_store_pos pos,
+                    const struct tld_store_line *l, const struct tld_flat *f)
+{
+    struct tld_sb *o = &s->rows;
+    put_u64(o, (uint64_t)id);
+    put_u64(o, (uint64_t)ts);
+    put_u64(o, pos.gen);
+    put_u64(o, pos.off);
+    for (int c = 0; c < TLD_COL_COUNT; c++) {
+        if (c == TLD_COL_RULE_LEVEL) {
+            tld_sb_append_char(o, f && f->has_level ? 0 : 1);
+            if (f && f->has_level)
+                put_u64(o, (uint64_t)f->level);
+        } else {
+            put_nullable(o, f ? f->col[c] : (struct tld_sv){0});
+        }
+    }
+    size_t nd = f ? f->ndata : 0, ns = f ? f->nset : 0, np = f ? f->npairs : 0;
+    put_pairs(o, f, nd, ns, true);
+    put_pairs(o, f, nd, ns, false);
+    put_pairs(o, f, 0, nd, true);
+    put_pairs(o, f, 0, nd, false);
+    put_pairs(o, f, ns, np, true);
+    put_pairs(o, f, ns, np, false);
+    put_str(o, tld_sv_make(l->p, l->n));
+}
+
+static int add_line(struct tld_ch *s, const struct tld_store_line *l, int64_t id, int64_t now_ms)
+{
+    cJSON *root = cJSON_ParseWithLength(l->p, l->n);
+    int rc = 0;
+    if (!cJSON_IsObject(root)) {
+        put_row(s, id, now_ms, l->end, l, NULL);
+    } else {
+        rc = tld_flat_alert(&s->flat, root);
+        if (!rc)
+            rc = tld_flat_other(&s->flat, root);
+        if (!rc)
+            put_row(s, id, s->flat.ts_found ? s->flat.ts_ms : now_ms, l->end, l, &s->flat);
+    }
+    cJSON_Delete(root);
+    return rc ? rc : s->rows.oom || s->rows.truncated ? TLD_ENOMEM : 0;
+}
+
+int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_t *stored)
+{
+    struct tld_ch *s = (struct tld_ch *)base;
+    if (s->read_only)
+        return TLD_EINVAL;
+    struct tld_store_pos pos;
+    int64_t next_id;
+    int rc = state(s, &pos, &next_id);
+    size_t n = 0;
+    tld_sb_reset(&s->rows);
+    for (size_t i = 0; !rc && i < b->n; i++) {
+        if (tld_store_pos_cmp(b->lines[i].end, pos) <= 0)
+            continue;
+        rc = add_line(s, &b->lines[i], next_id++, b->now_ms);
+        n++;
+    }
+    if (!rc && n) {
+        struct tld_chq q;
+        tld_chq_init(&q);
+        tld_sb_printf(&q.sql, "INSERT INTO %s (id, ts_ms, pos_gen, pos_off", s->table);
+        for (int c = 0; c < TLD_COL_COUNT; c++)
+            tld_sb_printf(&q.sql, ", %s", tld_field_cols[c].column);
+        tld_chq_emit(&q, ", set_keys, set_values, data_keys, data_values, other_keys,"
+                         " other_values, raw) FORMAT RowBinary");
+        rc = tld_ch_run(s, &q, s->rows.p, s->rows.n);
+        tld_chq_fini(&q);
+    }
+    if (!rc)
+        *stored = n;
+    return rc;
+}
+
+/* Waits until the table's mutations are done: 18.16 runs ALTER ... DELETE in the background. */
+static int wait_mutations(struct tld_ch *s)
+{
+    for (int i = 0; i < 600; i++) {
+        struct tld_chq q;
+        tld_chq_init(&q);
+        tld_chq_emit(&q, "SELECT count() FROM system.mutations WHERE is_done = 0 AND table = ");
+        tld_chq_text(&q, s->table, strlen(s->table));
+        tld_chq_emit(&q, " FORMAT RowBinary");
+        int rc = tld_ch_run(s, &q, NULL, 0);
+        tld_chq_fini(&q);
+        struct tld_chrd r = {(const unsigned char *)s->resp.p,
+                             (const unsigned char *)s->resp.p + s->resp.n};
+        uint64_t pending;
+        if (rc)
+            return rc;
+        if (!tld_chrd_u64(&r, &pending))
+            return TLD_EPROTO;
+        if (!pending)
+            return 0;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    return TLD_ETIMEOUT;
+}
+
+int tld_ch_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes, uint64_t *deleted)
+{
+    struct tld_ch *s = (struct tld_ch *)base;
+    if (s->read_only || max_bytes)
+        return TLD_EINVAL; /* retention by size: the cluster phase (parts sizes per replica) */
+    if (min_ts_ms <= 0)
+        return 0;
+    struct tld_store_filter old = {NULL, INT64_MIN, min_ts_ms};
+    uint64_t before;
+    int rc = tld_ch_count(base, &old, &before);
+    if (rc || !before)
+        return rc;
+    struct tld_chq q;
+    tld_chq_init(&q);
+    /* A mutation runs later, without this request's `_v`: the time goes in as a number (it is
+     * the caller's integer, not query text). */
+    tld_sb_printf(&q.sql, "ALTER TABLE %s DELETE WHERE ts_ms < %lld", s->table,
+                  (long long)min_ts_ms);
+    rc = tld_ch_run(s, &q, NULL, 0);
+    tld_chq_fini(&q);
+    if (!rc)
+        rc = wait_mutations(s);
+    if (!rc)
+        *deleted = before;
+    return rc;
+}
+
+static const char *ch_errmsg(const struct tld_store *base)
+{
+    return ((const struct tld_ch *)base)->err;
+}
+
+const struct tld_store_ops tld_store_clickhouse_ops = {
+    .name = "clickhouse",
+    .open = ch_open,
+    .close = ch_close,
+    .ingest = tld_ch_ingest,
+    .position = tld_ch_position,
+    .search = tld_ch_search,
+    .count = tld_ch_count,
+    .span = tld_ch_span,
+    .histogram = tld_ch_histogram,
+    .terms = tld_ch_terms,
+    .get = tld_ch_get,
+    .tail = tld_ch_tail,
+    .retain = tld_ch_retain,
+    .stats = tld_ch_stats,
+    .errmsg = ch_errmsg,
+};

@@ -1,0 +1,292 @@
+/*
+ * Alert flattening for the store (see flatten.h). Values are read from the cJSON tree in place;
+ * only keys, which are built by joining path segments, and numbers, which need formatting, are
+ * copied into the reusable text buffer, so a flattened alert costs no allocation once warm.
+ */
+#include "store/flatten.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+
+#define TEXT_MAX (64u << 20)
+
+void tld_flat_init(struct tld_flat *f)
+{
+    memset(f, 0, sizeof(*f));
+    tld_sb_init(&f->text, TEXT_MAX);
+    tld_sb_init(&f->key, TLD_FLAT_MAX_KEY * 2);
+}
+
+void tld_flat_fini(struct tld_flat *f)
+{
+    free(f->pairs);
+    tld_sb_fini(&f->text);
+    tld_sb_fini(&f->key);
+}
+
+bool tld_flat_scalar_text(const cJSON *v, char numbuf[40], struct tld_sv *out)
+{
+    if (cJSON_IsString(v)) {
+        *out = tld_sv_of(v->valuestring);
+        return true;
+    }
+    if (cJSON_IsBool(v)) {
+        *out = tld_sv_of(cJSON_IsTrue(v) ? "true" : "false");
+        return true;
+    }
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    int n;
+    /* Integers print as integers (what the JSON said), others the way SQL engines print REAL. */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        n = snprintf(numbuf, 40, "%lld", (long long)d);
+    else
+        n = snprintf(numbuf, 40, "%.15g", d);
+    *out = tld_sv_make(numbuf, (size_t)n);
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* The zone suffix: "Z", "+0300", "+03:00" or nothing (UTC). */
+static int zone_offset(const char *s, int64_t *off_ms)
+{
+    *off_ms = 0;
+    if (!*s || !strcmp(s, "Z"))
+        return 0;
+    if (*s != '+' && *s != '-')
+        return TLD_EPARSE;
+    int hh, mm;
+    const char *m = s[3] == ':' ? s + 4 : s + 3;
+    if (!digits(s + 1, 2, &hh) || !digits(m, 2, &mm) || m[2] || hh > 23 || mm > 59)
+        return TLD_EPARSE;
+    *off_ms = (int64_t)(hh * 60 + mm) * 60000 * (*s == '-' ? -1 : 1);
+    return 0;
+}
+
+int tld_flat_parse_time(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, se;
+    if (strlen(s) < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
+        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !digits(s + 17, 2, &se))
+        return TLD_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return TLD_EPARSE;
+    const char *p = s + 19;
+    int frac = 0;
+    if (*p == '.') {
+        int scale = 100;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            frac += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int64_t off;
+    if (zone_offset(p, &off))
+        return TLD_EPARSE;
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
+    *ms = secs * 1000 + frac - off;
+    return 0;
+}
+
+static int push_pair(struct tld_flat *f, struct tld_sv key, struct tld_sv val)
+{
+    if (f->npairs >= TLD_FLAT_MAX_PAIRS || key.n > TLD_FLAT_MAX_KEY || val.n > TLD_FLAT_MAX_VALUE ||
+        memchr(key.p, '\0', key.n))
+        return 0; /* still stored in the raw line, only not indexed */
+    if (f->npairs == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        struct tld_flat_pair *p = realloc(f->pairs, cap * sizeof(*p));
+        if (!p)
+            return TLD_ENOMEM;
+        f->pairs = p;
+        f->cap = cap;
+    }
+    struct tld_flat_pair *p = &f->pairs[f->npairs++];
+    p->key_off = f->text.n;
+    p->key_n = key.n;
+    tld_sb_append_sv(&f->text, key);
+    p->val_off = f->text.n;
+    p->val_n = val.n;
+    tld_sb_append_sv(&f->text, val);
+    return f->text.truncated || f->text.oom ? TLD_ENOMEM : 0;
+}
+
+/*
+ * One value under the dotted key held in `key` (a scratch builder): objects extend the key,
+ * arrays repeat it for each element, scalars become pairs.
+ */
+static int walk(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int depth)
+{
+    if (depth > TLD_FLAT_MAX_DEPTH)
+        return 0;
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool obj = cJSON_IsObject(v);
+        size_t keep = key->n;
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (obj) {
+                if (!c->string)
+                    continue;
+                tld_sb_append_char(key, '.');
+                tld_sb_append_cstr(key, c->string);
+            }
+            int rc = key->oom ? TLD_ENOMEM : walk(f, key, c, depth + 1);
+            key->n = keep;
+            key->p[keep] = '\0';
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    char num[40];
+    struct tld_sv text;
+    if (!tld_flat_scalar_text(v, num, &text))
+        return 0;
+    return push_pair(f, tld_sb_view(key), text);
+}
+
+static const cJSON *path_get(const cJSON *root, const char *dotted)
+{
+    char seg[64];
+    const cJSON *v = root;
+    while (v && *dotted) {
+        size_t n = strcspn(dotted, ".");
+        if (n >= sizeof(seg))
+            return NULL;
+        memcpy(seg, dotted, n);
+        seg[n] = '\0';
+        v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
+        dotted += n + (dotted[n] == '.');
+    }
+    return v;
+}
+
+static int walk_named(struct tld_flat *f, struct tld_sb *key, const cJSON *root, const char *name)
+{
+    const cJSON *v = path_get(root, name);
+    if (!v)
+        return 0;
+    tld_sb_reset(key);
+    tld_sb_append_cstr(key, name);
+    return key->oom ? TLD_ENOMEM : walk(f, key, v, 0);
+}
+
+static void columns(struct tld_flat *f, const cJSON *root)
+{
+    for (int i = 0; i < TLD_COL_COUNT; i++) {
+        const cJSON *v = path_get(root, tld_field_cols[i].field);
+        f->col[i] = (struct tld_sv){0};
+        if (cJSON_IsString(v))
+            f->col[i] = tld_sv_of(v->valuestring);
+        else if (i == TLD_COL_RULE_LEVEL && cJSON_IsNumber(v) &&
+                 v->valuedouble == floor(v->valuedouble) &&
+                 fabs(v->valuedouble) < 9007199254740992.0) {
+            f->has_level = true;
+            f->level = (int64_t)v->valuedouble;
+        }
+    }
+}
+
+int tld_flat_alert(struct tld_flat *f, const cJSON *root)
+{
+    f->npairs = 0;
+    f->has_level = false;
+    f->ts_found = false;
+    tld_sb_reset(&f->text);
+    columns(f, root);
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(root, "timestamp");
+    if (!cJSON_IsString(ts))
+        ts = cJSON_GetObjectItemCaseSensitive(root, "@timestamp");
+    f->ts_found = cJSON_IsString(ts) && !tld_flat_parse_time(ts->valuestring, &f->ts_ms);
+    int rc = walk_named(f, &f->key, root, "data");
+    f->ndata = f->npairs;
+    for (unsigned i = 0; !rc && i < tld_field_nmulti; i++)
+        rc = walk_named(f, &f->key, root, tld_field_multi[i]);
+    f->nset = f->npairs;
+    return rc;
+}
+
+/* Whether the dotted path is indexed elsewhere (a column or a rule array). */
+static bool elsewhere(const char *path)
+{
+    struct tld_field fd;
+    tld_store_field_lookup(path, &fd);
+    return fd.kind != TLD_FIELD_RAW;
+}
+
+static int walk_other(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int depth)
+{
+    if (depth > TLD_FLAT_MAX_DEPTH || elsewhere(key->p))
+        return 0;
+    char num[40];
+    struct tld_sv text;
+    if (cJSON_IsArray(v)) {
+        /* Only an array's scalars are its values; nested arrays and objects are not. */
+        for (const cJSON *c = v->child; c; c = c->next)
+            if (!cJSON_IsArray(c) && !cJSON_IsObject(c) && tld_flat_scalar_text(c, num, &text)) {
+                int rc = push_pair(f, tld_sb_view(key), text);
+                if (rc)
+                    return rc;
+            }
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return tld_flat_scalar_text(v, num, &text) ? push_pair(f, tld_sb_view(key), text) : 0;
+    size_t keep = key->n;
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (!c->string || strchr(c->string, '.'))
+            continue; /* a dotted key is not reachable as a path */
+        if (keep)
+            tld_sb_append_char(key, '.');
+        tld_sb_append_cstr(key, c->string);
+        int rc = key->oom ? TLD_ENOMEM : walk_other(f, key, c, depth + 1);
+        key->n = keep;
+        key->p[keep] = '\0';
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int tld_flat_other(struct tld_flat *f, const cJSON *root)
+{
+    int rc = 0;
+    for (const cJSON *c = root->child; !rc && c; c = c->next) {
+        if (!c->string || (!strcmp(c->string, "data") && cJSON_IsObject(c)))
+            continue; /* data.* has its own pairs */
+        if (strchr(c->string, '.'))
+            continue;
+        tld_sb_reset(&f->key);
+        tld_sb_append_cstr(&f->key, c->string);
+        rc = f->key.oom ? TLD_ENOMEM : walk_other(f, &f->key, c, 1);
+    }
+    return rc;
+}

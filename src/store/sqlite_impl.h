@@ -1,0 +1,132 @@
+/*
+ * The SQLite backend's handle and the pieces its files share: the query compiler's output
+ * (SQL text with '?' placeholders plus the values to bind) and the SQL functions it relies on.
+ * Private to src/store/.
+ */
+#ifndef TLD_STORE_SQLITE_IMPL_H
+#define TLD_STORE_SQLITE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "common/str.h"
+#include "store/flatten.h"
+#include "store/intern.h"
+#include "store/store_impl.h"
+
+struct tld_rollup_group;
+
+/* The rollup counts of the batch being stored (sqlite_rollup.c). */
+struct tld_rollup {
+    struct tld_rollup_group *groups;
+    size_t n, cap;
+    struct tld_intern index; /* group key -> index in groups */
+    struct tld_sb key;       /* scratch */
+};
+
+struct tld_sqlite {
+    struct tld_store base;
+    sqlite3 *db;
+    bool read_only;
+    sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
+    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_rollup;
+    struct tld_rollup rollup;
+    struct tld_flat flat;
+    struct tld_intern keys; /* data.* key name -> kv_keys.id */
+    struct tld_intern sets; /* rule set body -> rule_sets.id */
+    struct tld_sb body;     /* scratch: the rule set body of the alert being stored */
+    char err[256];
+};
+
+enum tld_sqlp_type { TLD_SQLP_TEXT, TLD_SQLP_INT, TLD_SQLP_REAL };
+
+struct tld_sqlp {
+    enum tld_sqlp_type type;
+    const char *p; /* TEXT: into the query tree or the owned strings below */
+    size_t n;
+    int64_t i;
+    double d;
+};
+
+/* A WHERE clause under construction. Values only ever go to `params`, never into `sql`. */
+struct tld_sql {
+    struct tld_sb sql;
+    struct tld_sqlp *params;
+    size_t nparams, cap;
+    char **owned; /* texts made for binding (patterns, paths) */
+    size_t nowned, owned_cap;
+    int rc;
+};
+
+void tld_sql_init(struct tld_sql *q);
+void tld_sql_fini(struct tld_sql *q);
+
+/* Appends "<time range> AND <query>" over the alerts table aliased `a`. */
+void tld_sql_where(struct tld_sql *q, const struct tld_store_filter *f);
+
+/* The SQL expression of the text of raw-field value `j` (a json_each row), and its FROM item. */
+void tld_sql_raw_source(struct tld_sql *q, const char *field);
+#define TLD_SQL_RAW_TEXT                                                                           \
+    "(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(j.atom AS TEXT) "    \
+    "END)"
+#define TLD_SQL_RAW_OK "j.type NOT IN ('object','array','null') AND typeof(j.key) <> 'text'"
+
+void tld_sql_param_text(struct tld_sql *q, const char *p, size_t n);
+void tld_sql_param_int(struct tld_sql *q, int64_t v);
+void tld_sql_param_real(struct tld_sql *q, double d);
+/* Takes ownership of `p` (malloc'd, NUL-terminated). */
+void tld_sql_param_owned(struct tld_sql *q, char *p, size_t n);
+
+/* Appends fixed SQL text (never a value). */
+void tld_sql_emit(struct tld_sql *q, const char *s);
+
+/* Prepares the text of `q` and binds its parameters. */
+int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st);
+
+/* The SQL functions tld_regexp(pattern, value) and tld_num(value). */
+int tld_sqlite_functions(sqlite3 *db);
+
+void tld_rollup_init(struct tld_rollup *r);
+void tld_rollup_fini(struct tld_rollup *r);
+/* Forgets the batch's counts (after a rollback too). */
+void tld_rollup_reset(struct tld_rollup *r);
+/* Counts one stored alert (`f` NULL for a line that is not an alert object). */
+int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f);
+/* Appends the batch's counts to alert_rollup. */
+int tld_rollup_flush(struct tld_sqlite *s);
+int64_t tld_rollup_hour(int64_t ts);
+/* Whether a filter can be answered from the rollup: it tests rollup fields only. */
+bool tld_sqlite_rollup_ok(const struct tld_store_filter *f);
+/*
+ * Emits the FROM item "(...) a" giving rows (ts, rule_set, rule_id, rule_level, agent_name, n)
+ * whose n add up, per value, to the alerts of the filter's range: rollup rows for its whole
+ * hours, one row per alert for the rest. ts is an hour for the former.
+ */
+void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f);
+
+/* Records SQLite's message for the log and maps its code to a tld_err. */
+int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what);
+
+int tld_sqlite_exec(struct tld_sqlite *s, const char *sql);
+
+/* The stored position and the next id to give. */
+int tld_sqlite_state(struct tld_sqlite *s, struct tld_store_pos *pos, int64_t *next_id);
+
+int tld_sqlite_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
+                      void *ctx, struct tld_store_cursor *next, bool *more);
+int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count);
+int tld_sqlite_span(struct tld_store *base, const struct tld_store_filter *f, int64_t *min_ms,
+                    int64_t *max_ms, bool *any);
+int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *f,
+                         int64_t interval_ms, tld_store_bucket_fn fn, void *ctx);
+int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, const char *field,
+                     size_t size, tld_store_term_fn fn, void *ctx);
+int tld_sqlite_get(struct tld_store *base, int64_t id, tld_store_hit_fn fn, void *ctx);
+int tld_sqlite_tail(struct tld_store *base, const struct tld_store_filter *f, int64_t after_id,
+                    size_t limit, tld_store_hit_fn fn, void *ctx, int64_t *last_id);
+int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, size_t *stored);
+int tld_sqlite_position(struct tld_store *base, struct tld_store_pos *pos);
+int tld_sqlite_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes,
+                      uint64_t *deleted);
+int tld_sqlite_stats(struct tld_store *base, struct tld_store_stats *st);
+
+#endif

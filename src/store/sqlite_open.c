@@ -1,0 +1,241 @@
+/*
+ * SQLite backend: opening a database (creating its schema on first use), the statements the
+ * writer reuses for every alert, and the stored stream position. The schema is described in
+ * docs/store.md; its version is kept in user_version so a later layout can migrate.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "store/sqlite_impl.h"
+
+#define SCHEMA_VERSION 1
+
+/* Page size and auto_vacuum (retention gives freed pages back to the disk) are set before this,
+ * as they only take effect on a database without tables and before WAL mode. */
+static const char *const schema_sql =
+    "BEGIN;"
+    "CREATE TABLE IF NOT EXISTS store_state("
+    "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  gen INTEGER NOT NULL, off INTEGER NOT NULL, next_id INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO store_state VALUES (1, 0, 0, 1);"
+    "CREATE TABLE IF NOT EXISTS alerts("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts INTEGER NOT NULL,"
+    "  alert_id TEXT, rule_id TEXT, rule_level INTEGER, rule_desc TEXT,"
+    "  agent_id TEXT, agent_name TEXT, agent_ip TEXT, manager TEXT,"
+    "  decoder TEXT, decoder_parent TEXT, location TEXT,"
+    "  container_id TEXT, container_name TEXT, image TEXT,"
+    "  full_log TEXT,"
+    "  rule_set INTEGER,"
+    "  raw TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);"
+    "CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, ts);"
+    "CREATE INDEX IF NOT EXISTS alerts_level ON alerts(rule_level, ts);"
+    "CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_name, ts);"
+    "CREATE INDEX IF NOT EXISTS alerts_container ON alerts(container_name, ts);"
+    "CREATE INDEX IF NOT EXISTS alerts_rule_set ON alerts(rule_set, ts);"
+    "CREATE TABLE IF NOT EXISTS kv_keys(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS alert_kv("
+    "  key_id INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL,"
+    "  PRIMARY KEY (key_id, value, id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rule_sets(id INTEGER PRIMARY KEY, body BLOB NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS rule_set_kv("
+    "  key TEXT NOT NULL, value TEXT NOT NULL, set_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (key, value, set_id)) WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5("
+    "  full_log, content='alerts', content_rowid='id', tokenize='trigram', detail='none');"
+    "CREATE TABLE IF NOT EXISTS alert_rollup("
+    "  ts INTEGER NOT NULL, rule_set INTEGER, rule_id TEXT, rule_level INTEGER,"
+    "  agent_name TEXT, n INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alert_rollup_ts ON alert_rollup(ts);"
+    "PRAGMA user_version=1;"
+    "COMMIT;";
+
+int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what)
+{
+    snprintf(s->err, sizeof(s->err), "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_NOMEM:
+        return TLD_ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return TLD_EAGAIN;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return TLD_ECORRUPT;
+    case SQLITE_FULL:
+        return TLD_ELIMIT;
+    case SQLITE_ERROR:
+    case SQLITE_RANGE:
+    case SQLITE_MISUSE:
+        return TLD_EINVAL;
+    default:
+        return TLD_EIO;
+    }
+}
+
+int tld_sqlite_exec(struct tld_sqlite *s, const char *sql)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : tld_sqlite_fail(s, rc, "exec");
+}
+
+static int prepare(struct tld_sqlite *s, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    return rc == SQLITE_OK ? 0 : tld_sqlite_fail(s, rc, "prepare");
+}
+
+static int prepare_writer(struct tld_sqlite *s)
+{
+    int rc = prepare(s,
+                     "INSERT INTO alerts(id, ts, alert_id, rule_id, rule_level, rule_desc,"
+                     " agent_id, agent_name, agent_ip, manager, decoder, decoder_parent, location,"
+                     " container_id, container_name, image, full_log, rule_set, raw)"
+                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     &s->ins_alert);
+    if (!rc)
+        rc = prepare(s, "INSERT INTO alerts_fts(rowid, full_log) VALUES (?, ?)", &s->ins_fts);
+    if (!rc)
+        rc = prepare(s, "INSERT OR IGNORE INTO alert_kv(key_id, value, id) VALUES (?, ?, ?)",
+                     &s->ins_kv);
+    if (!rc)
+        rc = prepare(s, "SELECT id FROM kv_keys WHERE key = ?", &s->get_key);
+    if (!rc)
+        rc = prepare(s, "INSERT INTO kv_keys(key) VALUES (?)", &s->ins_key);
+    if (!rc)
+        rc = prepare(s, "SELECT id FROM rule_sets WHERE body = ?", &s->get_set);
+    if (!rc)
+        rc = prepare(s, "INSERT INTO rule_sets(body) VALUES (?)", &s->ins_set);
+    if (!rc)
+        rc = prepare(s, "INSERT OR IGNORE INTO rule_set_kv(key, value, set_id) VALUES (?, ?, ?)",
+                     &s->ins_set_kv);
+    if (!rc)
+        rc = prepare(s,
+                     "INSERT INTO alert_rollup(ts, rule_set, rule_id, rule_level, agent_name, n)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
+                     &s->ins_rollup);
+    if (!rc)
+        rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
+                     &s->set_pos);
+    return rc;
+}
+
+static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
+{
+    sqlite3_busy_timeout(s->db, cfg->busy_wait_ms ? cfg->busy_wait_ms : 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    int rc = tld_sqlite_functions(s->db);
+    if (rc != SQLITE_OK)
+        return tld_sqlite_fail(s, rc, "functions");
+    /* WAL: readers never block the writer. NORMAL: alerts.json is the durable record; a power
+     * loss costs at most the last transactions, which the position makes us ingest again. */
+    if (!cfg->read_only)
+        rc = tld_sqlite_exec(s, "PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;"
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    if (!rc)
+        rc = tld_sqlite_exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+    if (!rc && !cfg->read_only)
+        rc = tld_sqlite_exec(s, schema_sql);
+    if (!rc)
+        rc = prepare(s, "SELECT gen, off, next_id FROM store_state WHERE one = 1", &s->get_pos);
+    if (!rc && !cfg->read_only)
+        rc = prepare_writer(s);
+    return rc;
+}
+
+static void sqlite_close(struct tld_store *base)
+{
+    struct tld_sqlite *s = (struct tld_sqlite *)base;
+    sqlite3_finalize(s->ins_alert);
+    sqlite3_finalize(s->ins_fts);
+    sqlite3_finalize(s->ins_kv);
+    sqlite3_finalize(s->get_pos);
+    sqlite3_finalize(s->set_pos);
+    sqlite3_finalize(s->get_key);
+    sqlite3_finalize(s->ins_key);
+    sqlite3_finalize(s->get_set);
+    sqlite3_finalize(s->ins_set);
+    sqlite3_finalize(s->ins_set_kv);
+    sqlite3_finalize(s->ins_rollup);
+    tld_rollup_fini(&s->rollup);
+    tld_intern_fini(&s->keys);
+    tld_intern_fini(&s->sets);
+    tld_sb_fini(&s->body);
+    sqlite3_close(s->db);
+    tld_flat_fini(&s->flat);
+    free(s);
+}
+
+static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **out)
+{
+    if (!cfg->path)
+        return TLD_EINVAL;
+    struct tld_sqlite *s = calloc(1, sizeof(*s));
+    if (!s)
+        return TLD_ENOMEM;
+    s->base.ops = &tld_store_sqlite_ops;
+    s->read_only = cfg->read_only;
+    tld_flat_init(&s->flat);
+    tld_intern_init(&s->keys);
+    tld_intern_init(&s->sets);
+    tld_rollup_init(&s->rollup);
+    tld_sb_init(&s->body, 1u << 20);
+    int flags = cfg->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int src = sqlite3_open_v2(cfg->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = src == SQLITE_OK ? configure(s, cfg) : tld_sqlite_fail(s, src, "open");
+    if (rc) {
+        sqlite_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* Reads the stored position and the next id to give. */
+int tld_sqlite_state(struct tld_sqlite *s, struct tld_store_pos *pos, int64_t *next_id)
+{
+    sqlite3_stmt *st = s->get_pos;
+    int rc = sqlite3_step(st);
+    int err = 0;
+    if (rc == SQLITE_ROW) {
+        pos->gen = (uint64_t)sqlite3_column_int64(st, 0);
+        pos->off = (uint64_t)sqlite3_column_int64(st, 1);
+        *next_id = sqlite3_column_int64(st, 2);
+    } else {
+        err = rc == SQLITE_DONE ? TLD_ECORRUPT : tld_sqlite_fail(s, rc, "position");
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+int tld_sqlite_position(struct tld_store *base, struct tld_store_pos *pos)
+{
+    int64_t next;
+    return tld_sqlite_state((struct tld_sqlite *)base, pos, &next);
+}
+
+static const char *sqlite_errmsg(const struct tld_store *base)
+{
+    return ((const struct tld_sqlite *)base)->err;
+}
+
+const struct tld_store_ops tld_store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .ingest = tld_sqlite_ingest,
+    .position = tld_sqlite_position,
+    .search = tld_sqlite_search,
+    .count = tld_sqlite_count,
+    .span = tld_sqlite_span,
+    .histogram = tld_sqlite_histogram,
+    .terms = tld_sqlite_terms,
+    .get = tld_sqlite_get,
+    .tail = tld_sqlite_tail,
+    .retain = tld_sqlite_retain,
+    .stats = tld_sqlite_stats,
+    .errmsg = sqlite_errmsg,
+};

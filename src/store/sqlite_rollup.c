@@ -1,0 +1,189 @@
+/*
+ * The hourly rollup of the SQLite store: alert counts per (hour, rule set, rule id, rule level,
+ * agent name), kept in the same transaction as the alerts they count. Dashboard panels (counts,
+ * level evolution, top agents, top MITRE values) over a day of millions of alerts then read the
+ * rollup for the whole hours of the range and only the alerts of the partial hours at its ends
+ * (tld_sqlite_rollup_source). The writer counts a batch in memory and appends one row per group;
+ * retention appends negative rows for what it deletes, so sums stay exact without rewriting.
+ *
+ * The rollup table deliberately uses the alerts table's column names (ts holding the hour), so
+ * the query compiler's WHERE clause runs on it unchanged; tld_sqlite_rollup_ok says when a filter
+ * only uses those columns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "store/fields.h"
+#include "store/sqlite_impl.h"
+
+#define HOUR 3600000
+
+struct tld_rollup_group {
+    int64_t hour, set, level;
+    bool has_level;
+    struct tld_sv rule_id, agent; /* into the group's own copy, NULL .p when absent */
+    char *copy;
+    int64_t n;
+};
+
+int64_t tld_rollup_hour(int64_t ts)
+{
+    return ts - (((ts % HOUR) + HOUR) % HOUR);
+}
+
+static void put_sv(struct tld_sb *key, struct tld_sv v)
+{
+    /* Presence byte, then length, then bytes: unambiguous for any content. */
+    tld_sb_append_char(key, v.p ? 1 : 0);
+    uint32_t n = (uint32_t)v.n;
+    tld_sb_append(key, &n, sizeof(n));
+    tld_sb_append_sv(key, v);
+}
+
+int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f)
+{
+    struct tld_rollup *r = &s->rollup;
+    struct tld_sv rule_id = f ? f->col[TLD_COL_RULE_ID] : (struct tld_sv){0};
+    struct tld_sv agent = f ? f->col[TLD_COL_AGENT_NAME] : (struct tld_sv){0};
+    bool has_level = f && f->has_level;
+    int64_t level = has_level ? f->level : 0, hour = tld_rollup_hour(ts);
+    struct tld_sb *key = &r->key;
+    tld_sb_reset(key);
+    tld_sb_append(key, &hour, sizeof(hour));
+    tld_sb_append(key, &set, sizeof(set));
+    tld_sb_append_char(key, has_level);
+    tld_sb_append(key, &level, sizeof(level));
+    put_sv(key, rule_id);
+    put_sv(key, agent);
+    if (key->truncated || key->oom)
+        return TLD_ENOMEM;
+    int64_t i = tld_intern_get(&r->index, key->p, key->n);
+    if (i >= 0) {
+        r->groups[i].n++;
+        return 0;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        struct tld_rollup_group *g = realloc(r->groups, cap * sizeof(*g));
+        if (!g)
+            return TLD_ENOMEM;
+        r->groups = g;
+        r->cap = cap;
+    }
+    struct tld_rollup_group *g = &r->groups[r->n];
+    *g = (struct tld_rollup_group){
+        .hour = hour, .set = set, .level = level, .has_level = has_level, .n = 1};
+    g->copy = malloc(rule_id.n + agent.n + 2);
+    if (!g->copy)
+        return TLD_ENOMEM;
+    memcpy(g->copy, rule_id.p ? rule_id.p : "", rule_id.n);
+    memcpy(g->copy + rule_id.n + 1, agent.p ? agent.p : "", agent.n);
+    g->rule_id = rule_id.p ? tld_sv_make(g->copy, rule_id.n) : (struct tld_sv){0};
+    g->agent = agent.p ? tld_sv_make(g->copy + rule_id.n + 1, agent.n) : (struct tld_sv){0};
+    int rc = tld_intern_put(&r->index, key->p, key->n, (int64_t)r->n);
+    if (rc) {
+        free(g->copy);
+        return rc;
+    }
+    r->n++;
+    return 0;
+}
+
+void tld_rollup_reset(struct tld_rollup *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->groups[i].copy);
+    r->n = 0;
+    tld_intern_clear(&r->index);
+}
+
+void tld_rollup_fini(struct tld_rollup *r)
+{
+    tld_rollup_reset(r);
+    free(r->groups);
+    tld_sb_fini(&r->key);
+}
+
+void tld_rollup_init(struct tld_rollup *r)
+{
+    memset(r, 0, sizeof(*r));
+    tld_intern_init(&r->index);
+    tld_sb_init(&r->key, 4096);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, struct tld_sv v)
+{
+    if (v.p)
+        sqlite3_bind_text(st, i, v.p, (int)v.n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int tld_rollup_flush(struct tld_sqlite *s)
+{
+    struct tld_rollup *r = &s->rollup;
+    sqlite3_stmt *st = s->ins_rollup;
+    int err = 0;
+    for (size_t i = 0; !err && i < r->n; i++) {
+        const struct tld_rollup_group *g = &r->groups[i];
+        sqlite3_bind_int64(st, 1, g->hour);
+        if (g->set >= 0)
+            sqlite3_bind_int64(st, 2, g->set);
+        else
+            sqlite3_bind_null(st, 2);
+        bind_opt(st, 3, g->rule_id);
+        if (g->has_level)
+            sqlite3_bind_int64(st, 4, g->level);
+        else
+            sqlite3_bind_null(st, 4);
+        bind_opt(st, 5, g->agent);
+        sqlite3_bind_int64(st, 6, g->n);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            err = tld_sqlite_fail(s, rc, "rollup");
+    }
+    tld_rollup_reset(r);
+    return err;
+}
+
+static bool node_ok(const struct tld_qnode *n)
+{
+    if (!n)
+        return true;
+    if (n->kind != TLD_Q_TERM)
+        return node_ok(n->a) && node_ok(n->b);
+    struct tld_field f;
+    tld_store_field_lookup(n->field, &f);
+    if (f.kind == TLD_FIELD_SET)
+        return true;
+    return (f.kind == TLD_FIELD_TEXT || f.kind == TLD_FIELD_INT) &&
+           (f.col == TLD_COL_RULE_ID || f.col == TLD_COL_RULE_LEVEL || f.col == TLD_COL_AGENT_NAME);
+}
+
+bool tld_sqlite_rollup_ok(const struct tld_store_filter *f)
+{
+    return node_ok(f->query ? f->query->root : NULL);
+}
+
+void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f)
+{
+    /* Whole hours inside [from, to): [h0, h1). Empty when the range has none. */
+    int64_t h0 = f->from_ms <= INT64_MIN + HOUR ? INT64_MIN : tld_rollup_hour(f->from_ms);
+    if (h0 < f->from_ms)
+        h0 += HOUR;
+    int64_t h1 = f->to_ms == INT64_MAX ? INT64_MAX : tld_rollup_hour(f->to_ms);
+    if (h1 < h0)
+        h1 = h0;
+    tld_sql_emit(q, "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM alert_rollup"
+                    " WHERE ts >= ? AND ts < ? UNION ALL"
+                    " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                    " WHERE (ts >= ? AND ts < ?) OR (ts >= ? AND ts < ?)) a");
+    tld_sql_param_int(q, h0);
+    tld_sql_param_int(q, h1);
+    tld_sql_param_int(q, f->from_ms);
+    tld_sql_param_int(q, h0);
+    tld_sql_param_int(q, h1);
+    tld_sql_param_int(q, f->to_ms);
+}
