@@ -236,8 +236,10 @@ struct job {
 
 static struct tld_engine_input make_input(const struct line *l, size_t idx)
 {
+    /* The corpus says no more than a location: every <source> condition holds, as in logtest. */
     struct tld_engine_input in = {
         .queue = '1',
+        .source = TLD_SOURCE_ANY,
         .location = l->location,
         .text = l->text,
         .time_ns = BASE_TIME_NS + (int64_t)idx * EVENT_STEP_NS,

@@ -185,6 +185,7 @@ static void lifecycle_event(struct agent *a, const char *event, const char *deta
     if (n < 0 || (size_t)n >= sizeof text)
         return;
     struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_AGENT,
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
                           .read_time_ns = tld_wall_ns()};

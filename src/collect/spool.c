@@ -140,6 +140,7 @@ static void status_locked(struct tld_spool *sp, const char *action)
                      (double)(now - sp->full_since_ns) / 1e9, sp->st.refused_pushes,
                      sp->st.full_count);
     struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_AGENT,
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
                           .read_time_ns = now};

@@ -37,7 +37,7 @@ static bool fits(struct tld_sv s, size_t max)
 
 static bool valid_record(const struct tld_evrec *r)
 {
-    if (r->flags & ~(unsigned)TLD_EVREC_FLAGS_ALL)
+    if (r->flags & ~(unsigned)TLD_EVREC_FLAGS_ALL || (unsigned)r->source >= TLD_SOURCE_COUNT)
         return false;
     if (!fits(r->location, TLD_EVREC_MAX_LOCATION) || !fits(r->text, TLD_EVREC_MAX_TEXT))
         return false;
@@ -72,8 +72,11 @@ int tld_evrec_encode(const struct tld_evrec *r, struct tld_sb *out)
         return TLD_EINVAL;
     size_t start = out->n;
     put_u8(out, TLD_EVREC_VERSION);
+    unsigned flags = r->flags & ~(unsigned)TLD_EVREC_SOURCE;
+    if (r->source != TLD_SOURCE_FILE)
+        flags |= TLD_EVREC_SOURCE;
     put_u8(out, (unsigned char)r->queue);
-    put_le(out, r->flags, 2);
+    put_le(out, flags, 2);
     put_le(out, (uint64_t)r->read_time_ns, 8);
     tld_proto_put_s(out, r->location);
     tld_proto_put_s(out, r->text);
@@ -105,6 +108,8 @@ int tld_evrec_encode(const struct tld_evrec *r, struct tld_sb *out)
         put_le(out, (uint64_t)r->docker_cursor_ns, 8);
         put_le(out, r->docker_event_hash, 8);
     }
+    if (flags & TLD_EVREC_SOURCE)
+        put_u8(out, (unsigned char)r->source);
     if (out->oom)
         return TLD_ENOMEM;
     if (out->truncated) {
@@ -184,6 +189,12 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
     if (r->flags & TLD_EVREC_DOCKER_CURSOR) {
         r->docker_cursor_ns = (int64_t)get_le(&d, 8);
         r->docker_event_hash = get_le(&d, 8);
+    }
+    if (r->flags & TLD_EVREC_SOURCE) {
+        uint64_t s = get_le(&d, 1);
+        if (s == TLD_SOURCE_FILE || s >= TLD_SOURCE_COUNT)
+            return TLD_EPARSE;
+        r->source = (enum tld_source)s;
     }
     return tld_proto_rd_end(&d);
 }
@@ -314,6 +325,8 @@ void tld_evrec_to_json(const struct tld_evrec *r, uint64_t seq, struct tld_sb *o
     char q[2] = {r->queue, 0};
     tld_sb_printf(out, "{\"seq\":%llu", (unsigned long long)seq);
     str_member(out, "queue", tld_sv_make(q, 1));
+    if (r->source != TLD_SOURCE_FILE)
+        str_member(out, "source", tld_sv_of(tld_source_name(r->source)));
     str_member(out, "location", r->location);
     key(out, "read_time");
     rfc3339_ns(out, r->read_time_ns);

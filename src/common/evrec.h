@@ -14,6 +14,11 @@
  *   [DOCKER_LOG]         s stream | s time
  *   [FILE_POS]           v dev | v ino | v offset
  *   [DOCKER_CURSOR]      i64 cursor_ns | u64 event hash
+ *   [SOURCE]             u8 source (enum tld_source, never TLD_SOURCE_FILE)
+ *
+ * The source kind is set by the code that makes the record, never from its text. A record
+ * without SOURCE is a collected-file line: a file record keeps the bytes of the previous
+ * release, and a record of a previous-release agent is trusted no more than a file line.
  *
  * Decoding accepts nothing else: unknown flag bits, a field over its bound, a length past the
  * end, or bytes left over are all TLD_EPARSE. Every bound below is also enforced on encode.
@@ -24,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/source.h"
 #include "common/str.h"
 
 #define TLD_EVREC_VERSION 1
@@ -51,8 +57,9 @@ enum tld_evrec_flag {
     TLD_EVREC_DOCKER_LOG = 1 << 3,    /* docker json-file `stream` and `time` present */
     TLD_EVREC_FILE_POS = 1 << 4,      /* position of the source file after this event */
     TLD_EVREC_DOCKER_CURSOR = 1 << 5, /* timeNano and identity of a Docker event (resume) */
+    TLD_EVREC_SOURCE = 1 << 6,        /* source kind other than a file (set by encode) */
 };
-#define TLD_EVREC_FLAGS_ALL 0x3f
+#define TLD_EVREC_FLAGS_ALL 0x7f
 
 struct tld_evrec_label {
     struct tld_sv key;
@@ -70,7 +77,8 @@ struct tld_evrec_container {
 };
 
 struct tld_evrec {
-    char queue; /* '1' for every source the agent has */
+    char queue;             /* '1' for every source the agent has */
+    enum tld_source source; /* who made the record; encode sets TLD_EVREC_SOURCE from it */
     struct tld_sv location;
     struct tld_sv text;
     int64_t read_time_ns; /* when the agent read it (wall clock) */
@@ -101,12 +109,12 @@ int tld_evrec_decode(const void *buf, size_t n, struct tld_evrec *r,
 
 /*
  * One JSON object on one line (no newline) for `tld-agent --output`:
- * {"seq":N,"queue":"1","location":..,"read_time":"RFC 3339 ns Z","text":..,
+ * {"seq":N,"queue":"1","source":"docker","location":..,"read_time":"RFC 3339 ns Z","text":..,
  *  "truncated":true,"partials":N,"docker":{"stream":..,"time":..},
  *  "container":{"id":..,"name":..,"image":{"name":..},"labels":{..},
  *               "compose":{"project":..,"service":..}},"file":{"inode":..,"offset":..}}
- * Optional members appear only when set. Strings are escaped so the line is valid JSON even
- * for bytes that are not UTF-8 (each bad byte becomes U+FFFD).
+ * Optional members appear only when set ("source" when it is not "file"). Strings are escaped so
+ * the line is valid JSON even for bytes that are not UTF-8 (each bad byte becomes U+FFFD).
  */
 void tld_evrec_to_json(const struct tld_evrec *r, uint64_t seq, struct tld_sb *out);
 

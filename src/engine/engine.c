@@ -140,6 +140,7 @@ void tld_worker_process(struct tld_worker *w, const struct tld_engine_input *in)
     ev->queue = in->queue ? in->queue : '1';
     ev->time_ns = in->time_ns;
     ev->container = in->container;
+    ev->source = in->source;
     ev->manager_name = w->manager_name;
     ev->full_log = in->text;
     if (ev->full_log.n > w->max_event) {

@@ -23,7 +23,10 @@ struct tld_worker;
 
 /* One event as it reaches analysis. */
 struct tld_engine_input {
-    char queue;             /* '1' (files, commands, Docker listener) */
+    char queue; /* '1' (files, commands, Docker listener) */
+    /* Who made the event (the collector, the Docker listener, own code), from the record's
+     * header: what a rule's <source> tests. The zero value is a file line. */
+    enum tld_source source;
     struct tld_sv location; /* as collected: "/var/log/auth.log", "Wazuh-Docker", "stdin" */
     struct tld_sv text;     /* the log line / event JSON */
     struct tld_sv agent_id; /* p NULL or "000": local event */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/source.h"
 #include "common/str.h"
 
 /* Static fields, in the order the alert's `data` object prints them. */
@@ -80,6 +81,7 @@ struct tld_container_meta {
 struct tld_event {
     /* ---- input (set by the caller before processing) ---- */
     char queue;                   /* '1' for files, commands and the Docker listener */
+    enum tld_source source;       /* who made it; never set from the text (rule <source>) */
     struct tld_sv location;       /* internal form: "/var/log/x" or "(name) ip->/var/log/x" */
     struct tld_sv alert_location; /* what the alert prints; p NULL = no "location" key */
     struct tld_sv full_log;       /* the text after "Q:location:" */

@@ -114,8 +114,11 @@ static void own_emit(void *ctx, struct tld_sv text)
 {
     struct mgr *m = ctx;
     int64_t now = tld_wall_ns();
-    struct tld_evrec r = {
-        .queue = '1', .location = TLD_SV_LIT(TLD_OWN_LOCATION), .text = text, .read_time_ns = now};
+    struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_OWN,
+                          .location = TLD_SV_LIT(TLD_OWN_LOCATION),
+                          .text = text,
+                          .read_time_ns = now};
     struct tld_sb enc;
     tld_sb_init(&enc, 1u << 20);
     int rc = tld_evrec_encode(&r, &enc);

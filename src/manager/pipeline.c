@@ -440,6 +440,14 @@ static bool find_id(const struct tld_pipeline *p, struct tld_sv t, size_t *off)
     return false;
 }
 
+/* The source kind analysis may believe. Only the manager writes records of agent 0, so only they
+ * may say "own"; an agent claiming it is read as a file line, the least trusted kind, so no
+ * rule for the manager's own events can be reached from an agent. */
+static enum tld_source trusted_source(unsigned agent, enum tld_source claimed)
+{
+    return agent && claimed == TLD_SOURCE_OWN ? TLD_SOURCE_FILE : claimed;
+}
+
 /* Analyse one event into its ring slot (text and metadata; not `ready`). */
 static void analyse(struct worker *w, const struct item *it, struct result *res)
 {
@@ -452,6 +460,7 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
     }
     struct tld_engine_input in = {
         .queue = ev.queue,
+        .source = trusted_source(it->agent, ev.source),
         .location = ev.location,
         .text = ev.text,
         .time_ns = it->recv_ns,

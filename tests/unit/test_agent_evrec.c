@@ -91,6 +91,47 @@ static void minimal_record_is_small(void **state)
     tld_sb_fini(&sb);
 }
 
+/* The source kind travels in the header; a file record keeps the previous release's bytes, and
+ * a record that does not say is a file line. */
+static void source_kind_travels_in_the_header(void **state)
+{
+    struct tld_evrec_labels lb;
+    struct tld_evrec d;
+    struct tld_sb sb;
+    tld_sb_init(&sb, 100);
+    for (unsigned k = 0; k < TLD_SOURCE_COUNT; k++) {
+        struct tld_evrec r = {.queue = '1',
+                              .source = (enum tld_source)k,
+                              .location = TLD_SV_LIT("x"),
+                              .text = TLD_SV_LIT("y")};
+        tld_sb_reset(&sb);
+        assert_int_equal(tld_evrec_encode(&r, &sb), 0);
+        assert_int_equal(sb.n, 16 + (k != TLD_SOURCE_FILE));
+        assert_int_equal(tld_evrec_decode(sb.p, sb.n, &d, &lb), 0);
+        assert_int_equal(d.source, k);
+        assert_int_equal(!!(d.flags & TLD_EVREC_SOURCE), k != TLD_SOURCE_FILE);
+    }
+    /* The last encoding is an own event: its kind byte may not say "file" or an unknown kind. */
+    sb.p[sb.n - 1] = TLD_SOURCE_FILE;
+    assert_int_equal(tld_evrec_decode(sb.p, sb.n, &d, &lb), TLD_EPARSE);
+    sb.p[sb.n - 1] = TLD_SOURCE_COUNT;
+    assert_int_equal(tld_evrec_decode(sb.p, sb.n, &d, &lb), TLD_EPARSE);
+    /* Without the flag bit and the byte it is a record of the previous release: a file line. */
+    sb.p[2] &= (char)~TLD_EVREC_SOURCE;
+    assert_int_equal(tld_evrec_decode(sb.p, sb.n - 1, &d, &lb), 0);
+    assert_int_equal(d.source, TLD_SOURCE_FILE);
+    /* A kind out of range is refused on encode. */
+    struct tld_evrec bad = {.queue = '1', .source = TLD_SOURCE_ANY, .location = TLD_SV_LIT("x")};
+    tld_sb_reset(&sb);
+    assert_int_equal(tld_evrec_encode(&bad, &sb), TLD_EINVAL);
+    /* The JSON rendering names a kind other than file. */
+    struct tld_evrec dk = {.queue = '1', .source = TLD_SOURCE_DOCKER, .location = TLD_SV_LIT("x")};
+    tld_sb_reset(&sb);
+    tld_evrec_to_json(&dk, 1, &sb);
+    assert_non_null(strstr(tld_sb_cstr(&sb), "\"queue\":\"1\",\"source\":\"docker\","));
+    tld_sb_fini(&sb);
+}
+
 /* Every prefix of a valid encoding and every extension of it must be refused. */
 static void decode_is_strict(void **state)
 {
@@ -216,9 +257,13 @@ static void json_escapes_bad_utf8_and_controls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),       cmocka_unit_test(minimal_record_is_small),
-        cmocka_unit_test(decode_is_strict), cmocka_unit_test(encode_refuses_out_of_bounds),
-        cmocka_unit_test(json_rendering),   cmocka_unit_test(json_escapes_bad_utf8_and_controls),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(minimal_record_is_small),
+        cmocka_unit_test(source_kind_travels_in_the_header),
+        cmocka_unit_test(decode_is_strict),
+        cmocka_unit_test(encode_refuses_out_of_bounds),
+        cmocka_unit_test(json_rendering),
+        cmocka_unit_test(json_escapes_bad_utf8_and_controls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * Unit tests for the analysis pipeline: events from the intake journal become alerts in
  * journal order with ids from the file offset, agents are named from the registry, archives
  * hold every event, a restart resumes after what was written, undecodable records are
- * reported, and several workers keep each agent's order.
+ * reported, several workers keep each agent's order, and an agent cannot claim the manager's
+ * own source kind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,6 +74,16 @@ static int setup(void **state)
                       "    <match>attack</match>\n"
                       "    <description>attack seen</description>\n"
                       "  </rule>\n"
+                      "  <rule id=\"100002\" level=\"6\">\n"
+                      "    <source>own</source>\n"
+                      "    <match>ownmark</match>\n"
+                      "    <description>own event</description>\n"
+                      "  </rule>\n"
+                      "  <rule id=\"100003\" level=\"7\">\n"
+                      "    <source>docker</source>\n"
+                      "    <match>dockmark</match>\n"
+                      "    <description>docker event</description>\n"
+                      "  </rule>\n"
                       "</group>\n");
     const char *rules[] = {f->rs};
     struct tld_ruleset_config rc = {.rule_paths = rules, .nrule_paths = 1, .log_alert_level = 3};
@@ -131,11 +142,13 @@ static struct tld_pipeline *start(struct fx *f, unsigned workers, bool archives)
     return p;
 }
 
-static void journal_event(struct fx *f, unsigned agent, uint64_t seq, const char *text)
+static void journal_event_from(struct fx *f, unsigned agent, uint64_t seq, const char *text,
+                               enum tld_source source)
 {
     struct tld_sb enc;
     tld_sb_init(&enc, 1 << 20);
     struct tld_evrec r = {.queue = '1',
+                          .source = source,
                           .location = TLD_SV_LIT("/var/log/app.log"),
                           .text = tld_sv_of(text),
                           .read_time_ns = 5};
@@ -150,6 +163,11 @@ static void journal_event(struct fx *f, unsigned agent, uint64_t seq, const char
     unsigned d;
     assert_int_equal(tld_journal_append(f->journal, &e, 1, 0, &s, &d), 0);
     tld_sb_fini(&enc);
+}
+
+static void journal_event(struct fx *f, unsigned agent, uint64_t seq, const char *text)
+{
+    journal_event_from(f, agent, seq, text, TLD_SOURCE_FILE);
 }
 
 static void wait_durable(struct tld_pipeline *p, uint64_t index)
@@ -225,6 +243,35 @@ static void alerts_in_order_with_ids(void **state)
     tld_pipeline_free(p);
 }
 
+/* Only the manager's own records (agent 0) may say "own"; an agent's may say "docker". */
+static void source_kind_trusted_by_origin(void **state)
+{
+    struct fx *f = *state;
+    journal_event_from(f, 0, 0, "ownmark local", TLD_SOURCE_OWN);
+    journal_event_from(f, 1, 1, "ownmark claimed by an agent", TLD_SOURCE_OWN);
+    journal_event_from(f, 1, 2, "dockmark from the agent's listener", TLD_SOURCE_DOCKER);
+    journal_event_from(f, 1, 3, "dockmark in a file", TLD_SOURCE_FILE);
+    journal_event_from(f, 0, 0, "ownmark in a local file", TLD_SOURCE_FILE);
+    struct tld_pipeline *p = start(f, 1, false);
+    wait_durable(p, 5);
+    struct tld_pipeline_stats st;
+    tld_pipeline_stats(p, &st);
+    tld_pipeline_free(p);
+    assert_int_equal(st.processed, 5);
+    assert_int_equal(st.alerts, 2);
+    char path[400];
+    snprintf(path, sizeof path, "%s/alerts/alerts.json", f->logs);
+    size_t n;
+    char *t = slurp(path, &n);
+    char *l2 = strchr(t, '\n') + 1;
+    assert_int_equal(strchr(l2, '\n') + 1 - t, (long)n);
+    assert_non_null(strstr(t, "\"full_log\":\"ownmark local\""));
+    assert_non_null(strstr(t, "\"id\":\"100002\""));
+    assert_non_null(strstr(l2, "\"full_log\":\"dockmark from the agent's listener\""));
+    assert_non_null(strstr(l2, "\"id\":\"100003\""));
+    free(t);
+}
+
 static void undecodable_reported(void **state)
 {
     struct fx *f = *state;
@@ -278,6 +325,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(alerts_in_order_with_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(source_kind_trusted_by_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(undecodable_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(per_agent_order_with_workers, setup, teardown),
     };

@@ -7,6 +7,39 @@
 #define R(id, lvl, body)                                                                           \
     "<rule id=\"" #id "\" level=\"" #lvl "\">" body "<description>r" #id "</description></rule>\n"
 
+/* ---- <source>: who made the event, never the text ---- */
+
+static void source_condition(void **state)
+{
+    struct fx *f =
+        fx_rules(G(R(100, 3, "<decoded_as>sshd</decoded_as>")
+                       R(101, 4, "<if_sid>100</if_sid><source>docker</source>")
+                           R(102, 5, "<if_sid>100</if_sid><source> own, agent </source>")));
+    struct tld_event *ev = fx_event(f, "l", "sshd", 0);
+    assert_int_equal(fx_eval(f), 100); /* a file line reaches neither */
+    ev->source = TLD_SOURCE_COMMAND;
+    assert_int_equal(fx_eval(f), 100);
+    ev->source = TLD_SOURCE_DOCKER;
+    assert_int_equal(fx_eval(f), 101);
+    ev->source = TLD_SOURCE_OWN;
+    assert_int_equal(fx_eval(f), 102);
+    ev->source = TLD_SOURCE_AGENT;
+    assert_int_equal(fx_eval(f), 102);
+    ev->source = TLD_SOURCE_ANY; /* tools without a source: every condition holds */
+    assert_int_equal(fx_eval(f), 102);
+    fx_free(f);
+
+    char *msg = fx_load_error(G(R(100, 3, "<source>remote</source>")));
+    assert_non_null(strstr(msg, "<source>: unknown source 'remote'"));
+    free(msg);
+    msg = fx_load_error(G(R(100, 3, "<source>any</source>")));
+    assert_non_null(strstr(msg, "unknown source"));
+    free(msg);
+    msg = fx_load_error(G(R(100, 3, "<source></source>")));
+    assert_non_null(strstr(msg, "<source>"));
+    free(msg);
+}
+
 /* ---- static fields, engines and negation ---- */
 
 static void static_fields(void **state)
@@ -656,6 +689,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(static_fields),
+        cmocka_unit_test(source_condition),
         cmocka_unit_test(log_program_host_location_user),
         cmocka_unit_test(dynamic_fields),
         cmocka_unit_test(sibling_literals),

@@ -172,6 +172,7 @@ static void emit_status(struct tld_listener *l, const char *action, const char *
                   action, (long long)(t / 1000000000), (long long)t, fields && *fields ? "," : "",
                   fields ? fields : "");
     struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_DOCKER,
                           .location = tld_sv_of(l->cfg.location),
                           .text = tld_sb_view(&sb),
                           .read_time_ns = t};
@@ -654,6 +655,7 @@ static void handle_bounded(struct tld_listener *l, const struct qitem *it,
     }
     struct tld_evrec r = {
         .queue = '1',
+        .source = TLD_SOURCE_DOCKER,
         .location = tld_sv_of(l->cfg.location),
         .text = tld_sb_view(&text),
         .read_time_ns = it->t_ns,
@@ -678,6 +680,7 @@ static void handle_bounded(struct tld_listener *l, const struct qitem *it,
         if (enrich && !strcmp(ev.action, "create") &&
             posture_event(tld_sb_view(&text), &ev, &posture)) {
             struct tld_evrec pr = {.queue = '1',
+                                   .source = TLD_SOURCE_DOCKER,
                                    .location = tld_sv_of(l->cfg.location),
                                    .text = tld_sb_view(&posture),
                                    .read_time_ns = it->t_ns};

@@ -256,6 +256,7 @@ void tld_stream_notice(struct tld_collector *c, const char *fmt, const char *pat
     if ((size_t)n >= sizeof text)
         n = sizeof text - 1;
     struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_AGENT,
                           .location = TLD_SV_LIT("logcollector"),
                           .text = tld_sv_make(text, (size_t)n),
                           .read_time_ns = now_ns(c)};

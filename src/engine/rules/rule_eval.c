@@ -224,6 +224,8 @@ static inline bool pass(struct ectx *x, const struct kid_filter *f, const struct
 static bool pure_tests(struct ectx *x, const struct rule_body *b)
 {
     const struct tld_event *ev = x->ev;
+    if (b->sources && ev->source != TLD_SOURCE_ANY && !(b->sources & (1u << ev->source)))
+        return false;
     if (b->maxsize && (ev->log.p ? ev->log.n : 0) < b->maxsize)
         return false;
     if (b->has_time && !time_ok(x, b))

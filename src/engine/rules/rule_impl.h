@@ -115,6 +115,7 @@ struct rule_body {
     char time_lo[6], time_hi[6]; /* "HH:MM" */
     bool has_weekday;
     uint8_t weekdays; /* bit d = day d (0 = Sunday) */
+    uint8_t sources;  /* <source>: bit k = enum tld_source k; 0 = any source */
     bool check_diff;
     bool if_fts;
     const struct rlist *lists;

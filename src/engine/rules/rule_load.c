@@ -450,6 +450,7 @@ static int build_rule(struct load_ctx *lc, struct draft *d, struct tld_rule **ou
     memcpy(b->time_hi, d->time_hi, 6);
     b->has_weekday = d->has_weekday;
     b->weekdays = d->weekdays;
+    b->sources = d->sources;
     b->check_diff = d->check_diff;
     b->if_fts = d->if_fts;
     b->lists = arena_copy(lc, d->lists.p, d->lists.n * sizeof(struct rlist));

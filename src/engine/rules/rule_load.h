@@ -84,6 +84,7 @@ struct draft {
     char time_lo[6], time_hi[6];
     bool has_weekday;
     uint8_t weekdays;
+    uint8_t sources; /* <source> bits (1 << enum tld_source); 0 = none given */
     bool mail, log;
     unsigned options;
     uint32_t same_mask, diff_mask;

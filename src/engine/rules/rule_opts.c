@@ -311,6 +311,34 @@ static int opt_weekday(struct load_ctx *lc, struct draft *d, const struct tld_xm
     return 0;
 }
 
+/* <source>: a list of kinds (common/source.h), our own option. The kind comes from the record
+ * header, so a rule with it cannot be reached by text shaped like another source's events. */
+static int opt_source(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
+                      const struct opt_def *def)
+{
+    (void)def;
+    struct tld_sv rest = el->text;
+    uint8_t bits = 0;
+    while (rest.n) {
+        long comma = tld_sv_index(rest, ',');
+        size_t n = comma < 0 ? rest.n : (size_t)comma;
+        struct tld_sv item = tld_sv_trim(tld_sv_make(rest.p, n));
+        enum tld_source s;
+        if (!tld_source_lookup(item, &s) || s == TLD_SOURCE_ANY) {
+            lc_error(lc, el->line, "rule %u: <source>: unknown source '%s'", d->id, el->text.p);
+            return TLD_EPARSE;
+        }
+        bits |= (uint8_t)(1u << s);
+        rest = comma < 0 ? tld_sv_make(rest.p + n, 0) : tld_sv_make(rest.p + n + 1, rest.n - n - 1);
+    }
+    if (!bits) {
+        lc_error(lc, el->line, "rule %u: <source>: empty", d->id);
+        return TLD_EPARSE;
+    }
+    d->sources = bits;
+    return 0;
+}
+
 static int opt_compiled(struct load_ctx *lc, struct draft *d, const struct tld_xml_node *el,
                         const struct opt_def *def)
 {
@@ -765,6 +793,7 @@ static const struct opt_def opts[] = {
     {"field", opt_field, 0, 0},
     {"time", opt_time, 0, 0},
     {"weekday", opt_weekday, 0, 0},
+    {"source", opt_source, 0, 0},
     {"compiled_rule", opt_compiled, 0, 0},
     {"list", opt_list, 0, 0},
     {"if_sid", opt_if_text, 0, 0},

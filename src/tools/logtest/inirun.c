@@ -3,7 +3,8 @@
  * gets a fresh engine state (counters, correlation lists, accumulate cache), which is what the
  * original driver gets by starting a new logtest process per key. Each non-empty line of the
  * key's value is one event at location "stdin"; only the last event's (rule id, level, decoder)
- * triple is judged, with the original exit-code semantics:
+ * triple is judged, with the original exit-code semantics (a section's `source` key, ours, says
+ * who made its events: file, docker, own...; without it every <source> condition holds):
  *   "rule:alert:decoder" must split into exactly 3 parts (else 1); equal triple → the number of
  *   empty expected parts, otherwise 1. A `pass` key passes iff that is 0; a `fail` key passes
  *   iff it is not 0.
@@ -32,8 +33,8 @@ struct runner {
 
 /* Run every line of `value` in one fresh session; the last event's triple lands in *t. 0 or
  * TLD_ENOMEM. */
-static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
-                       struct tld_sv *last_line)
+static int run_session(struct runner *r, struct tld_sv value, enum tld_source source,
+                       struct triple *t, struct tld_sv *last_line)
 {
     struct tld_engine_state *st = NULL;
     struct tld_worker *w = NULL;
@@ -57,6 +58,7 @@ static int run_session(struct runner *r, struct tld_sv value, struct triple *t,
             continue;
         *last_line = line;
         struct tld_engine_input in = {.queue = '1',
+                                      .source = source,
                                       .location = TLD_SV_LIT("stdin"),
                                       .text = line,
                                       .time_ns = tld_logtest_event_time(r->o, seq++)};
@@ -103,6 +105,9 @@ static void run_section(struct runner *r, const char *file, const struct tld_ini
     const struct tld_sb *rule = tld_ini_get(s, "rule");
     const struct tld_sb *alert = tld_ini_get(s, "alert");
     const struct tld_sb *decoder = tld_ini_get(s, "decoder");
+    const struct tld_sb *source_key = tld_ini_get(s, "source");
+    enum tld_source source = r->o->source;
+    bool source_ok = !source_key || tld_source_lookup(tld_sb_view(source_key), &source);
     for (unsigned k = 0; k < s->nkeys; k++) {
         const struct tld_ini_key *key = &s->keys[k];
         if (strncmp(key->name, "log ", 4) != 0)
@@ -114,7 +119,11 @@ static void run_section(struct runner *r, const char *file, const struct tld_ini
             fprintf(r->out, "FAIL %s:%u [%s] %s: missing rule, alert or decoder key\n", file,
                     s->line, s->name, key->name);
             ok = false;
-        } else if (run_session(r, tld_sb_view(&key->value), &t, &last) != 0) {
+        } else if (!source_ok) {
+            fprintf(r->out, "FAIL %s:%u [%s] %s: unknown source '%s'\n", file, s->line, s->name,
+                    key->name, tld_sb_cstr(source_key));
+            ok = false;
+        } else if (run_session(r, tld_sb_view(&key->value), source, &t, &last) != 0) {
             fprintf(r->out, "FAIL %s [%s] %s: out of memory\n", file, s->name, key->name);
             ok = false;
         } else {

@@ -14,6 +14,7 @@
 
 struct tld_logtest_opts {
     const char *location;     /* --location, default "stdin" */
+    enum tld_source source;   /* --source, default TLD_SOURCE_ANY; .ini key `source` */
     const char *manager_name; /* host name used as manager name */
     size_t max_event_size;
     int64_t fixed_time_ns; /* --time: receipt time of the first event (0 = the clock) */

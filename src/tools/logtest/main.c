@@ -51,6 +51,8 @@ static void usage(FILE *out)
             "  --decoder-exclude F    skip a decoder file (path or base name)\n"
             "  --rule-exclude F       skip a rule file (path or base name)\n"
             "  --location LOC         event location (default: stdin)\n"
+            "  --source KIND          who made the events: file, command, docker, agent, own\n"
+            "                         or any (default: any, every <source> condition holds)\n"
             "  --manager-name NAME    manager host name (default: this host)\n"
             "  --log-alert-level N    lowest level that writes an alert (default 3)\n"
             "  --max-event-size N     truncate longer events (default 65536)\n"
@@ -103,6 +105,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         O_DEC_EXCL,
         O_RULE_EXCL,
         O_LOCATION,
+        O_SOURCE,
         O_MANAGER,
         O_LEVEL,
         O_MAXSIZE,
@@ -118,6 +121,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"decoder-exclude", required_argument, 0, O_DEC_EXCL},
         {"rule-exclude", required_argument, 0, O_RULE_EXCL},
         {"location", required_argument, 0, O_LOCATION},
+        {"source", required_argument, 0, O_SOURCE},
         {"manager-name", required_argument, 0, O_MANAGER},
         {"log-alert-level", required_argument, 0, O_LEVEL},
         {"max-event-size", required_argument, 0, O_MAXSIZE},
@@ -149,6 +153,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case O_LOCATION:
             a->o.location = optarg;
+            break;
+        case O_SOURCE:
+            ok = tld_source_lookup(tld_sv_of(optarg), &a->o.source);
             break;
         case O_MANAGER:
             a->o.manager_name = optarg;
@@ -206,6 +213,7 @@ int main(int argc, char **argv)
     static struct args a;
     static char host[256], defbuf[PATH_MAX + 32];
     a.o.location = "stdin";
+    a.o.source = TLD_SOURCE_ANY;
     a.log_alert_level = 3;
     if (gethostname(host, sizeof host - 1) != 0)
         snprintf(host, sizeof host, "localhost");

@@ -96,6 +96,7 @@ int tld_logtest_run_stream(const struct tld_ruleset *rs, const struct tld_logtes
             continue;
         struct tld_engine_input input = {
             .queue = '1',
+            .source = o->source,
             .location = tld_sv_of(o->location),
             .text = tld_sv_make(line, (size_t)len),
             .time_ns = tld_logtest_event_time(o, nevents++),
