@@ -161,6 +161,7 @@ void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, 
                      ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64 ",\"reason\":\"%s\"}}",
                      lost, first, last, reason);
     struct tld_evrec r = {.queue = '1',
+                          .source = TLD_SOURCE_AGENT,
                           .location = TLD_SV_LIT(TLD_SPOOL_LOCATION),
                           .text = tld_sv_make(text, (size_t)n),
                           .read_time_ns = tld_clock_now(&sp->clock)};
