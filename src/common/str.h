@@ -67,6 +67,27 @@ bool tld_sv_unhex(struct tld_sv s, uint8_t *out, size_t n);
 /* Copy into a fresh NUL-terminated heap string (caller frees); NULL on allocation failure. */
 char *tld_sv_dup(struct tld_sv s);
 
+/*
+ * The seed every hash here starts from. It is one digit short of the published FNV-1a 64 offset
+ * basis (14695981039346656037); it stays as it is because hashes made with it are kept on disk
+ * (the file heads in the collector's positions file) and must keep matching.
+ */
+#define TLD_FNV1A_SEED 1469598103934665603ull
+
+/*
+ * FNV-1a 64 over n bytes at p, continuing from seed (TLD_FNV1A_SEED for a fresh hash, or the
+ * published offset basis for standard FNV-1a). Inline
+ * because lookups on per-event paths hash with it; p may be NULL when n is 0.
+ */
+static inline uint64_t tld_fnv1a(uint64_t seed, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 struct tld_sb {
     char *p;        /* owned; NUL-terminated; NULL until the first append */
     size_t n;       /* bytes used, excluding the NUL */

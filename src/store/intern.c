@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/str.h"
 
 struct tld_intern_slot {
     uint64_t hash;
@@ -15,16 +16,6 @@ struct tld_intern_slot {
     size_t n;
     int64_t id;
 };
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 void tld_intern_init(struct tld_intern *m)
 {
@@ -57,7 +48,7 @@ int64_t tld_intern_get(const struct tld_intern *m, const char *p, size_t n)
 {
     if (!m->cap)
         return -1;
-    struct tld_intern_slot *s = find(m, fnv1a(p, n), p, n);
+    struct tld_intern_slot *s = find(m, tld_fnv1a(TLD_FNV1A_SEED, p, n), p, n);
     return s->p ? s->id : -1;
 }
 
@@ -81,7 +72,7 @@ int tld_intern_put(struct tld_intern *m, const char *p, size_t n, int64_t id)
 {
     if ((m->n + 1) * 2 > m->cap && grow(m))
         return TLD_ENOMEM;
-    uint64_t h = fnv1a(p, n);
+    uint64_t h = tld_fnv1a(TLD_FNV1A_SEED, p, n);
     struct tld_intern_slot *s = find(m, h, p, n);
     if (s->p) {
         s->id = id;

@@ -106,6 +106,22 @@ static void sv_unhex_strict(void **state)
     assert_false(tld_sv_unhex(TLD_SV_LIT("00 f7a10"), out, 4));
 }
 
+static void fnv1a_known_vectors(void **state)
+{
+    (void)state;
+    /* Published FNV-1a 64 vectors, from the published offset basis. */
+    const uint64_t basis = 0xcbf29ce484222325ull;
+    assert_true(tld_fnv1a(basis, NULL, 0) == 0xcbf29ce484222325ull);
+    assert_true(tld_fnv1a(basis, "a", 1) == 0xaf63dc4c8601ec8cull);
+    assert_true(tld_fnv1a(basis, "foobar", 6) == 0x85944171f73967e8ull);
+    /* Hashing in pieces continues from the seed it is given. */
+    assert_true(tld_fnv1a(tld_fnv1a(basis, "foo", 3), "bar", 3) == 0x85944171f73967e8ull);
+    /* The project's own seed: hashes kept on disk were made from it, so it must not move. */
+    assert_true(tld_fnv1a(TLD_FNV1A_SEED, NULL, 0) == 0x14650fb0739d0383ull);
+    assert_true(tld_fnv1a(TLD_FNV1A_SEED, "a", 1) == 0x44bd8ad473cd9906ull);
+    assert_true(tld_fnv1a(TLD_FNV1A_SEED, "foobar", 6) == 0x88fad7c0a8ff07f2ull);
+}
+
 static void arena_bound_and_reset(void **state)
 {
     struct tld_arena a;
@@ -193,6 +209,7 @@ int main(void)
         cmocka_unit_test(sv_helpers),
         cmocka_unit_test(sv_pieces_cover_the_text),
         cmocka_unit_test(sv_unhex_strict),
+        cmocka_unit_test(fnv1a_known_vectors),
         cmocka_unit_test(arena_bound_and_reset),
         cmocka_unit_test(diag_formats_location),
         cmocka_unit_test(log_rate_limited_and_rotated),

@@ -5,6 +5,7 @@
 
 #include "common/err.h"
 #include "common/jscan.h"
+#include "common/str.h"
 
 void tld_events_splitter_init(struct tld_events_splitter *s)
 {
@@ -185,10 +186,5 @@ int tld_docker_event_parse(struct tld_sv line, struct tld_docker_event *ev)
 
 uint64_t tld_docker_event_hash(struct tld_sv raw)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < raw.n; i++) {
-        h ^= (unsigned char)raw.p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return tld_fnv1a(TLD_FNV1A_SEED, raw.p, raw.n);
 }

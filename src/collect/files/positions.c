@@ -21,13 +21,7 @@
 
 uint64_t tld_positions_hash(const void *p, uint64_t n)
 {
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (uint64_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return tld_fnv1a(TLD_FNV1A_SEED, p, (size_t)n);
 }
 
 void tld_positions_init(struct tld_positions *p)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str.h"
 #include "engine/decode/decoder_impl.h"
 
 #define ACC_KEY_MAX 512
@@ -50,14 +51,6 @@ void tld_decoder_state_free(struct tld_decoder_state *st)
     free(st);
 }
 
-static uint64_t hash(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
 void tld_decoder_accumulate(struct tld_decoder_state *st, const struct dec *d, struct tld_event *ev)
 {
     struct tld_sv id = ev->fields[TLD_F_ID];
@@ -69,7 +62,8 @@ void tld_decoder_accumulate(struct tld_decoder_state *st, const struct dec *d, s
                           (int)id.n, id.p);
     if (keylen < 0 || (size_t)keylen >= sizeof key)
         return;
-    struct acc_entry *e = &st->entries[hash(key, (size_t)keylen) % ACC_MAX_ENTRIES];
+    struct acc_entry *e =
+        &st->entries[tld_fnv1a(TLD_FNV1A_SEED, key, (size_t)keylen) % ACC_MAX_ENTRIES];
     pthread_mutex_lock(&st->lock);
     bool live = e->time_ns && e->keylen == (unsigned)keylen && memcmp(e->key, key, keylen) == 0 &&
                 ev->time_ns - e->time_ns <= ACC_TTL_NS;

@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/grow.h"
+#include "common/str.h"
 
 struct entry {
     uint32_t koff, klen, voff, vlen;
@@ -36,11 +37,7 @@ struct tld_lists {
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = tld_fnv1a(TLD_FNV1A_SEED, p, n);
     return h ^ (h >> 29);
 }
 

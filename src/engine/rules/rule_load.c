@@ -18,6 +18,7 @@
 
 #include "common/err.h"
 #include "common/grow.h"
+#include "common/str.h"
 #include "engine/rules/iplist.h"
 #include "engine/rules/rule_load.h"
 
@@ -519,10 +520,8 @@ static bool if_sid_valid(const struct tld_sb *sb)
 /* FNV-1a over an element's name, attributes, text and children, in document order. */
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return (h ^ 0xff) * 1099511628211ULL; /* field separator */
+    h = tld_fnv1a(h, p, n);
+    return tld_fnv1a(h, "\xff", 1); /* field separator */
 }
 
 static uint64_t hash_element(uint64_t h, const struct tld_xml_node *el)
@@ -540,7 +539,7 @@ static uint64_t hash_element(uint64_t h, const struct tld_xml_node *el)
 
 static uint64_t rule_fingerprint(const struct load_ctx *lc, const struct tld_xml_node *el)
 {
-    uint64_t h = hash_bytes(1469598103934665603ULL, lc->group_name, strlen(lc->group_name));
+    uint64_t h = hash_bytes(TLD_FNV1A_SEED, lc->group_name, strlen(lc->group_name));
     return hash_element(h, el);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/str.h"
 #include "engine/rules/correlation.h"
 #include "engine/rules/rule_impl.h"
 
@@ -36,10 +37,7 @@ struct smap {
 
 static uint64_t hash_sv(struct tld_sv s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < s.n; i++)
-        h = (h ^ (unsigned char)s.p[i]) * 1099511628211ull;
-    return h;
+    return tld_fnv1a(TLD_FNV1A_SEED, s.p, s.n);
 }
 
 static struct smap *smap_new(unsigned max, size_t max_bytes)
