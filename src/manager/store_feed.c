@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "manager/alerts_out.h"
 
 #define READ_CHUNK    (4u << 20) /* a fill holds a few thousand alerts: one transaction */
@@ -33,7 +34,7 @@ struct source {
 
 struct sources {
     struct source *v;
-    size_t n, cap;
+    unsigned n, cap; /* cap <= MAX_SOURCES */
 };
 
 static struct source *sources_add(struct sources *l)
@@ -41,12 +42,8 @@ static struct source *sources_add(struct sources *l)
     if (l->n == l->cap) {
         if (l->cap >= MAX_SOURCES)
             return NULL;
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct source *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
+        if (tld_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 64))
             return NULL;
-        l->v = v;
-        l->cap = cap;
     }
     struct source *s = &l->v[l->n++];
     memset(s, 0, sizeof *s);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 
 #define TEXT_MAX (64u << 20)
 
@@ -122,14 +123,8 @@ static int push_pair(struct tld_flat *f, struct tld_sv key, struct tld_sv val)
     if (f->npairs >= TLD_FLAT_MAX_PAIRS || key.n > TLD_FLAT_MAX_KEY || val.n > TLD_FLAT_MAX_VALUE ||
         memchr(key.p, '\0', key.n))
         return 0; /* still stored in the raw line, only not indexed */
-    if (f->npairs == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        struct tld_flat_pair *p = realloc(f->pairs, cap * sizeof(*p));
-        if (!p)
-            return TLD_ENOMEM;
-        f->pairs = p;
-        f->cap = cap;
-    }
+    if (f->npairs == f->cap && tld_grow(&f->pairs, &f->cap, f->npairs + 1, sizeof(*f->pairs), 64))
+        return TLD_ENOMEM;
     struct tld_flat_pair *p = &f->pairs[f->npairs++];
     p->key_off = f->text.n;
     p->key_n = key.n;

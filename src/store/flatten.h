@@ -33,7 +33,8 @@ struct tld_flat {
     int64_t level;
     struct tld_sv col[TLD_COL_COUNT]; /* .p NULL: no value; point into the cJSON tree or text */
     struct tld_flat_pair *pairs;
-    size_t npairs, cap;
+    /* npairs stays <= TLD_FLAT_MAX_PAIRS */
+    unsigned npairs, cap;
     size_t ndata;       /* pairs [0, ndata) are data.*, [ndata, nset) the rule arrays, */
     size_t nset;        /* [nset, npairs) the other fields (tld_flat_other) */
     struct tld_sb text; /* keys and values of the pairs */

@@ -18,7 +18,8 @@ struct tld_rollup_group;
 /* The rollup counts of the batch being stored (sqlite_rollup.c). */
 struct tld_rollup {
     struct tld_rollup_group *groups;
-    size_t n, cap;
+    /* n stays <= the lines of one batch, which the feed counts in an unsigned */
+    unsigned n, cap;
     struct tld_intern index; /* group key -> index in groups */
     struct tld_sb key;       /* scratch */
 };
@@ -51,9 +52,10 @@ struct tld_sqlp {
 struct tld_sql {
     struct tld_sb sql;
     struct tld_sqlp *params;
-    size_t nparams, cap;
+    /* a query has at most a few thousand terms (query.c), so a few thousand values */
+    unsigned nparams, cap;
     char **owned; /* texts made for binding (patterns, paths) */
-    size_t nowned, owned_cap;
+    unsigned nowned, owned_cap;
     int rc;
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "store/fields.h"
 #include "store/sqlite_impl.h"
 
@@ -63,14 +64,8 @@ int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct
         r->groups[i].n++;
         return 0;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        struct tld_rollup_group *g = realloc(r->groups, cap * sizeof(*g));
-        if (!g)
-            return TLD_ENOMEM;
-        r->groups = g;
-        r->cap = cap;
-    }
+    if (r->n == r->cap && tld_grow(&r->groups, &r->cap, r->n + 1, sizeof(*r->groups), 256))
+        return TLD_ENOMEM;
     struct tld_rollup_group *g = &r->groups[r->n];
     *g = (struct tld_rollup_group){
         .hour = hour, .set = set, .level = level, .has_level = has_level, .n = 1};

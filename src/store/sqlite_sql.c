@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/grow.h"
 #include "store/fields.h"
 #include "store/sql_gen.h"
 #include "store/sqlite_impl.h"
@@ -33,15 +34,10 @@ void tld_sql_fini(struct tld_sql *q)
 
 static struct tld_sqlp *new_param(struct tld_sql *q)
 {
-    if (q->nparams == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        struct tld_sqlp *p = realloc(q->params, cap * sizeof(*p));
-        if (!p) {
-            q->rc = TLD_ENOMEM;
-            return NULL;
-        }
-        q->params = p;
-        q->cap = cap;
+    if (q->nparams == q->cap &&
+        tld_grow(&q->params, &q->cap, q->nparams + 1, sizeof(*q->params), 16)) {
+        q->rc = TLD_ENOMEM;
+        return NULL;
     }
     struct tld_sqlp *p = &q->params[q->nparams++];
     memset(p, 0, sizeof(*p));
@@ -82,16 +78,11 @@ void tld_sql_param_owned(struct tld_sql *q, char *p, size_t n)
         q->rc = TLD_ENOMEM;
         return;
     }
-    if (q->nowned == q->owned_cap) {
-        size_t cap = q->owned_cap ? q->owned_cap * 2 : 8;
-        char **o = realloc(q->owned, cap * sizeof(*o));
-        if (!o) {
-            free(p);
-            q->rc = TLD_ENOMEM;
-            return;
-        }
-        q->owned = o;
-        q->owned_cap = cap;
+    if (q->nowned == q->owned_cap &&
+        tld_grow(&q->owned, &q->owned_cap, q->nowned + 1, sizeof(*q->owned), 8)) {
+        free(p);
+        q->rc = TLD_ENOMEM;
+        return;
     }
     q->owned[q->nowned++] = p;
     tld_sql_param_text(q, p, n);
