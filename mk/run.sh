@@ -35,8 +35,11 @@ ThreatLockDown manager
   alerts              $root/logs/alerts/alerts.json   (tail -f it to watch)
   local Docker engine $docker_state
 
-Enroll a remote agent (on the agent's host):
-  tld-agent enroll --manager $host:1515 --name NAME
+  search alerts       $bin/tld-manager -r $root search 'rule.id:(87903)' --since 1h
+
+Enroll a remote agent (on the agent's host), with the enrollment password the manager generated
+at its first start (kept in $root/etc/authd.pass, mode 0600; copy it to the agent's host):
+  tld-agent enroll --manager $host:1515 --name NAME --password-file FILE
 then give the agent a manager in its configuration and start it:
   <client><server><address>$host</address></server></client>
 
