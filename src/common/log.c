@@ -70,13 +70,31 @@ static void rotate(struct tld_log *log)
     log->size = 0;
 }
 
+/*
+ * The bucket of call site `fmt`: its own slot, found by probing from its hash, or a free one.
+ * Once every slot is taken, sites share the slot their hash names; sharing only limits more,
+ * whereas evicting would hand two alternating sites a fresh burst each time and bypass the bound.
+ */
+static struct tld_log_site *site_of(struct tld_log *log, const char *fmt, int64_t now)
+{
+    size_t home = ((uintptr_t)fmt >> 3) % TLD_LOG_SITES;
+    for (size_t k = 0; k < TLD_LOG_SITES; k++) {
+        struct tld_log_site *s = &log->sites[(home + k) % TLD_LOG_SITES];
+        if (s->fmt == fmt)
+            return s;
+        if (!s->fmt) {
+            *s = (struct tld_log_site){fmt, TLD_LOG_BURST, now, 0};
+            return s;
+        }
+    }
+    return &log->sites[home];
+}
+
 /* May the call site `fmt` write a line now? Counts the refusals. Lock held. */
 static bool admit(struct tld_log *log, const char *fmt, uint64_t *suppressed)
 {
-    struct tld_log_site *s = &log->sites[((uintptr_t)fmt >> 3) % TLD_LOG_SITES];
     int64_t now = tld_mono_ns();
-    if (s->fmt != fmt)
-        *s = (struct tld_log_site){fmt, TLD_LOG_BURST, now, 0};
+    struct tld_log_site *s = site_of(log, fmt, now);
     s->tokens += (double)(now - s->last_ns) / 1e9 * TLD_LOG_PER_S;
     if (s->tokens > TLD_LOG_BURST)
         s->tokens = TLD_LOG_BURST;
