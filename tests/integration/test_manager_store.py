@@ -8,11 +8,11 @@ import glob
 import gzip
 import os
 import random
-import threading
 import time
 
 from agentlib import wait_until
 from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
+from writers import EventWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -28,20 +28,8 @@ RULES = """<group name="storetest,">
 """
 
 
-class Writer(threading.Thread):
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.path = path
-        self.written = 0
-
-    def run(self):
-        chunk = RATE // 10
-        with open(self.path, "ab", buffering=0) as f:
-            while self.written < TOTAL:
-                n = min(chunk, TOTAL - self.written)
-                f.write(b"".join(b"st-event %07d\n" % (self.written + i + 1) for i in range(n)))
-                self.written += n
-                time.sleep(0.1)
+def Writer(path):
+    return EventWriter(path, b"st-event", TOTAL, RATE)
 
 
 def alert_lines(m):

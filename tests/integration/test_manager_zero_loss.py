@@ -7,11 +7,11 @@ import gzip
 import os
 import random
 import re
-import threading
 import time
 
 from agentlib import wait_until
 from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
+from writers import EventWriter
 
 TOTAL = int(os.environ.get("TLD_ZERO_LOSS_EVENTS", 200000))
 RATE = 4000  # lines per second written
@@ -28,20 +28,8 @@ RULES = """<group name="zeroloss,">
 NUM = re.compile(rb'"full_log":"zl-event (\d{7})"')
 
 
-class Writer(threading.Thread):
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.path = path
-        self.written = 0
-
-    def run(self):
-        chunk = RATE // 10
-        with open(self.path, "ab", buffering=0) as f:
-            while self.written < TOTAL:
-                n = min(chunk, TOTAL - self.written)
-                f.write(b"".join(b"zl-event %07d\n" % (self.written + i + 1) for i in range(n)))
-                self.written += n
-                time.sleep(0.1)
+def Writer(path):
+    return EventWriter(path, b"zl-event", TOTAL, RATE)
 
 
 def count_alerts(m):

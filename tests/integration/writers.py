@@ -93,3 +93,24 @@ def check_sequence(texts, count, start=0, width=0):
         return (f"{len(missing)} missing (first {missing[:5]}), {len(dups)} duplicated "
                 f"(first {dups[:5]}), {len(out_of_order)} out of order (first {out_of_order[:3]})")
     return None
+
+
+class EventWriter(threading.Thread):
+    """Write `total` lines b"<prefix> %07d" (numbered from 1) to `path`, `rate` lines a second
+    in ten batches, for the manager tests that count each event's alert."""
+
+    def __init__(self, path, prefix, total, rate):
+        super().__init__(daemon=True)
+        self.path, self.prefix, self.total, self.rate = path, prefix, total, rate
+        self.written = 0
+
+    def run(self):
+        chunk = max(1, self.rate // 10)
+        with open(self.path, "ab", buffering=0) as f:
+            while self.written < self.total:
+                n = min(chunk, self.total - self.written)
+                f.write(b"".join(b"%s %07d\n" % (self.prefix, self.written + i + 1)
+                                 for i in range(n)))
+                self.written += n
+                time.sleep(0.1)
+
