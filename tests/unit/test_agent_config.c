@@ -12,25 +12,13 @@
 #include "agent/config.h"
 #include "common/err.h"
 
+#include "diag_check.h"
+
 static int parse(struct tld_agent_config *cfg, const char *xml, struct tld_diag *d)
 {
     tld_agent_config_init(cfg);
     tld_diag_init(d);
     return tld_agent_config_parse(cfg, xml, strlen(xml), "agent.conf", d);
-}
-
-static bool has_msg(const struct tld_diag *d, const char *needle)
-{
-    for (unsigned i = 0; i < d->kept; i++)
-        if (strstr(d->msgs[i].text, needle))
-            return true;
-    return false;
-}
-
-static void dump(const struct tld_diag *d)
-{
-    for (unsigned i = 0; i < d->kept; i++)
-        fprintf(stderr, "  diag: %s\n", d->msgs[i].text);
 }
 
 /* The mission's block exactly as published, inside an ossec.conf root and on its own. */

@@ -17,19 +17,7 @@
 #include "common/err.h"
 #include "manager/config.h"
 
-static bool has_msg(const struct tld_diag *d, const char *needle)
-{
-    for (unsigned i = 0; i < d->kept; i++)
-        if (strstr(d->msgs[i].text, needle))
-            return true;
-    return false;
-}
-
-static void dump(const struct tld_diag *d)
-{
-    for (unsigned i = 0; i < d->kept; i++)
-        fprintf(stderr, "  diag: %s\n", d->msgs[i].text);
-}
+#include "diag_check.h"
 
 static void durations(void **state)
 {

@@ -19,13 +19,7 @@
 #include "manager/own_events.h"
 #include "manager/ratelimit.h"
 
-static bool has_msg(const struct tld_diag *d, const char *needle)
-{
-    for (unsigned i = 0; i < d->kept; i++)
-        if (strstr(d->msgs[i].text, needle))
-            return true;
-    return false;
-}
+#include "diag_check.h"
 
 static int parse(struct tld_mgr_config *c, struct tld_diag *d, const char *text)
 {
