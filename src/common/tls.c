@@ -205,6 +205,59 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
     return 0;
 }
 
+int tld_tls_server_begin(struct tld_tls_ctx *ctx, int fd, struct tld_tls_conn **out)
+{
+    *out = NULL;
+    struct tld_tls_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return TLD_ENOMEM;
+    }
+    c->fd = fd;
+    c->cancel_fd = -1;
+    tld_sb_init(&c->wbuf, TLD_PROTO_HEADER + TLD_PROTO_MAX_PAYLOAD);
+    c->ssl = SSL_new(ctx->ssl);
+    if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+        ERR_clear_error();
+        tld_tls_close(c);
+        return TLD_ETLS;
+    }
+    SSL_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+    SSL_set_accept_state(c->ssl);
+    *out = c;
+    return 0;
+}
+
+int tld_tls_handshake_step(struct tld_tls_conn *c, short *want, char why[TLD_WHY_MAX])
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1)
+        return 0;
+    int rc = io_result(c, r, want);
+    if (rc == TLD_EAGAIN)
+        return rc;
+    if (rc == TLD_ECLOSED && SSL_get_verify_result(c->ssl) == X509_V_OK)
+        verify_why(c, why, "peer closed the connection during the TLS handshake");
+    else
+        verify_why(c, why, "TLS handshake failed");
+    return rc == TLD_ECLOSED ? rc : TLD_ETLS;
+}
+
+int tld_tls_read_some(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, short *want)
+{
+    ERR_clear_error();
+    int ret = SSL_read_ex(c->ssl, buf, n, got);
+    return ret == 1 ? 0 : io_result(c, ret, want);
+}
+
+int tld_tls_write_some(struct tld_tls_conn *c, const void *buf, size_t n, size_t *put, short *want)
+{
+    ERR_clear_error();
+    int ret = SSL_write_ex(c->ssl, buf, n, put);
+    return ret == 1 ? 0 : io_result(c, ret, want);
+}
+
 int tld_tls_accept(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout_ms,
                    struct tld_tls_conn **out, char why[TLD_WHY_MAX])
 {

@@ -75,6 +75,22 @@ int tld_tls_send_frame(struct tld_tls_conn *c, unsigned type, struct tld_sv payl
 int tld_tls_recv_frame(struct tld_tls_conn *c, unsigned *type, struct tld_sv *payload,
                        size_t max_len, int timeout_ms);
 
+/*
+ * Without waiting, for an event loop that owns the socket's readiness: each call does what it
+ * can now and returns TLD_EAGAIN with *want (POLLIN or POLLOUT) when it must be called again
+ * once the socket is ready for that. The cancel descriptor and timeouts are the loop's business.
+ */
+/* A server-side connection on `fd` (taken over, closed by tld_tls_close) whose handshake is
+ * driven by tld_tls_handshake_step(). Its OpenSSL buffers are released while it is idle, so an
+ * idle connection costs little. */
+int tld_tls_server_begin(struct tld_tls_ctx *ctx, int fd, struct tld_tls_conn **out);
+/* 0 once the handshake is done; TLD_EAGAIN with *want; otherwise the failure with why. */
+int tld_tls_handshake_step(struct tld_tls_conn *c, short *want, char why[TLD_WHY_MAX]);
+/* 0 with 1..n bytes in *got; TLD_EAGAIN with *want; TLD_ECLOSED; TLD_ETLS. */
+int tld_tls_read_some(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, short *want);
+/* 0 with 1..n bytes taken in *put; TLD_EAGAIN with *want; TLD_ECLOSED; TLD_ETLS. After
+ * TLD_EAGAIN, call again with the same bytes first (more may follow them). */
+int tld_tls_write_some(struct tld_tls_conn *c, const void *buf, size_t n, size_t *put, short *want);
 /* Lower-case hex of a SHA-256 fingerprint (65 bytes with the NUL). */
 void tld_tls_hex(const uint8_t sha256[32], char out[65]);
 

@@ -86,6 +86,10 @@ static const struct tld_conf_row remote_rows[] = {
     {"protocol", TLD_CONF_FIXED, 0, 0, 0, "tcp", NULL, 0, NULL},
     {"keepalive", TLD_CONF_DURATION, OFF(keepalive_s), 1, 3600, NULL, NULL, 0, NULL},
     {"max_connections", TLD_CONF_UINT, OFF(max_connections), 1, 65536, NULL, NULL, 0, NULL},
+    {"handshake_timeout", TLD_CONF_DURATION, OFF(handshake_s), 1, 600, NULL, NULL, 0, NULL},
+    {"connections_per_address", TLD_CONF_UINT, OFF(per_address), 0, 65536, NULL, NULL, 0, NULL},
+    {"pending_per_address", TLD_CONF_UINT, OFF(pending_per_address), 1, 65536, NULL, NULL, 0, NULL},
+    {"frame_memory", TLD_CONF_SIZE, OFF(frame_memory), 8u << 20, 1ULL << 36, NULL, NULL, 0, NULL},
     TLD_CONF_IGNORED("queue_size"),
     TLD_CONF_IGNORED("ipv6"),
     TLD_CONF_IGNORED("allowed-ips"),
@@ -176,6 +180,8 @@ static const struct tld_conf_row auth_rows[] = {
     {"max_pending_agents", TLD_CONF_UINT, OFF(max_pending), 1, 100000, NULL, NULL, 0, NULL},
     {"pending_agent_expiry", TLD_CONF_DURATION, OFF(pending_expiry_s), 0, 31536000, NULL, NULL, 0,
      NULL},
+    {"handshake_timeout", TLD_CONF_DURATION, OFF(auth_timeout_s), 1, 600, NULL, NULL, 0, NULL},
+    {"connections_per_address", TLD_CONF_UINT, OFF(auth_per_address), 1, 1024, NULL, NULL, 0, NULL},
     TLD_CONF_IGNORED("use_source_ip"),
     TLD_CONF_IGNORED("purge"),
     TLD_CONF_IGNORED("ipv6"),
@@ -269,7 +275,12 @@ void tld_mgr_config_init(struct tld_mgr_config *cfg)
     cfg->email_alert_level = 12;
     cfg->remote_port = 1514;
     cfg->keepalive_s = 10;
-    cfg->max_connections = 1024;
+    cfg->max_connections = 16384;
+    cfg->handshake_s = 10;
+    cfg->pending_per_address = 16;
+    cfg->frame_memory = 64u << 20;
+    cfg->auth_timeout_s = 10;
+    cfg->auth_per_address = 8;
     cfg->auth_enabled = true;
     cfg->auth_port = 1515;
     cfg->use_password = true;

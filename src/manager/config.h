@@ -53,6 +53,10 @@ struct tld_mgr_config {
     unsigned remote_port;
     int64_t keepalive_s;
     unsigned max_connections;
+    int64_t handshake_s;          /* TLS handshake and HELLO */
+    unsigned per_address;         /* connections from one address; 0: no limit */
+    unsigned pending_per_address; /* not yet authenticated, from one address */
+    uint64_t frame_memory;        /* shared bound on frames over 64 KiB */
     /* <auth> */
     bool auth_enabled;
     char *auth_ip;
@@ -70,6 +74,8 @@ struct tld_mgr_config {
     int64_t lockout_s;                /* lockout duration, also the window failures count in */
     unsigned max_pending;             /* agents enrolled that never connected */
     int64_t pending_expiry_s;         /* never-connected agents removed after this; 0: never */
+    int64_t auth_timeout_s;           /* handshake and request */
+    unsigned auth_per_address;        /* enrollment connections from one address */
     /* <manager> */
     unsigned workers;          /* 0: one per CPU (at most 16) */
     uint64_t intake_max_bytes; /* on-disk intake journal bound */

@@ -16,21 +16,29 @@
 #include "common/tls.h"
 #include "manager/lockout.h"
 #include "manager/ratelimit.h"
-#include "manager/server.h"
+#include "manager/netloop.h"
 
-#define REQUEST_MAX 65536
-#define GLOBAL_KEY  "*"
+#define REQUEST_MAX    65536
+#define GLOBAL_KEY     "*"
+#define ENROLL_QUEUE   32 /* requests waiting for a worker */
+#define ENROLL_WORKERS 2
 
 struct tld_enroll_server {
     struct tld_enroll_opts o;
-    struct tld_srv *srv;
+    struct tld_netloop *loop;
+    pthread_t workers[ENROLL_WORKERS];
+    unsigned nworkers;
     struct tld_tls_ctx *tls;
     struct tld_pki_ca ca;
     struct tld_sb ca_pem;
     struct tld_ratelimit rl;
     struct tld_ratelimit global_rl; /* one bucket, key GLOBAL_KEY */
     struct tld_lockout lock_addr, lock_all;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* stats and the job queue */
+    pthread_cond_t jobs_cv;
+    struct job *jobs;
+    unsigned njobs;
+    bool workers_stop;
     struct tld_enroll_stats st;
 };
 
@@ -232,53 +240,191 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
     return 0;
 }
 
-static void handle_conn(void *ctx, int fd, const char *addr, int cancel_fd)
+/* ---- serving connections: the loop reads, workers decide ----------------------------------- */
+
+struct job {
+    struct job *next;
+    struct tld_enroll_server *s;
+    uint64_t handle;
+    char ip[TLD_NET_ADDR_MAX];
+    char *payload; /* owned */
+    size_t n;
+    unsigned answer_type;
+    struct tld_sb answer;
+};
+
+/* What the loop keeps per connection. */
+struct asker {
+    bool asked; /* its one request was read */
+};
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->payload);
+    tld_sb_fini(&j->answer);
+    free(j);
+}
+
+static void answer_and_close(struct tld_nl_conn *c, unsigned type, const struct tld_sb *answer)
+{
+    tld_nl_send(c, type, tld_sb_view(answer));
+    tld_nl_close(c, "answered");
+}
+
+/* In the loop thread: the worker's answer goes out, if the client is still there. */
+static void deliver_answer(void *arg)
+{
+    struct job *j = arg;
+    struct tld_nl_conn *c = tld_netloop_find(j->s->loop, j->handle);
+    if (c && !tld_nl_closing(c))
+        answer_and_close(c, j->answer_type, &j->answer);
+    job_free(j);
+}
+
+static void *worker(void *arg)
+{
+    struct tld_enroll_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->jobs && !s->workers_stop)
+            pthread_cond_wait(&s->jobs_cv, &s->mu);
+        struct job *j = s->jobs;
+        if (j) {
+            s->jobs = j->next;
+            s->njobs--;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!j)
+            return NULL;
+        tld_enroll_server_handle(s, j->ip, (struct tld_sv){j->payload, j->n}, &j->answer_type,
+                                 &j->answer);
+        if (tld_netloop_post(s->loop, deliver_answer, j) != 0)
+            job_free(j); /* stopping: the connection is being closed anyway */
+    }
+}
+
+/* Queue a request for the workers; false when they already have all they may hold. */
+static bool submit(struct tld_enroll_server *s, struct job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    bool ok = s->njobs < ENROLL_QUEUE && !s->workers_stop;
+    if (ok) {
+        j->next = NULL;
+        struct job **p = &s->jobs;
+        while (*p)
+            p = &(*p)->next;
+        *p = j;
+        s->njobs++;
+        pthread_cond_signal(&s->jobs_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static void on_open(void *ctx, struct tld_nl_conn *c)
 {
     struct tld_enroll_server *s = ctx;
-    char ip[TLD_NET_ADDR_MAX];
-    tld_net_peer_ip(fd, ip);
     count(s, &s->st.requests);
-    bool allowed = tld_ratelimit_take(&s->rl, ip, tld_mono_ns());
-    char why[TLD_WHY_MAX];
-    struct tld_tls_conn *c = NULL;
-    int timeout = s->o.timeout_ms ? s->o.timeout_ms : 10000;
-    int64_t deadline = tld_deadline_in(timeout);
-    if (tld_tls_accept(s->tls, fd, cancel_fd, timeout, &c, why) != 0) {
-        count(s, &s->st.tls_failures);
-        tld_log_warn(s->o.log, "enrollment: %s: %s", addr, why);
+    struct asker *a = calloc(1, sizeof *a);
+    if (!a) {
+        tld_nl_close(c, "out of memory");
         return;
     }
+    tld_nl_set_data(c, a);
+}
+
+/* Refusals decided in the loop thread (cheap checks); the password and the certificate are
+ * the workers' (scrypt and signing are CPU work the loop must not wait for). */
+static int on_frame(void *ctx, struct tld_nl_conn *c, unsigned type, struct tld_sv payload)
+{
+    struct tld_enroll_server *s = ctx;
+    struct asker *a = tld_nl_data(c);
+    if (!a || a->asked)
+        return 0;
+    a->asked = true;
+    /* Out of the pending pool: from now on the idle deadline bounds the wait for a worker. */
+    tld_nl_accept(c);
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        tld_nl_close(c, "out of memory");
+        return 0;
+    }
+    j->s = s;
+    j->handle = tld_nl_handle(c);
+    snprintf(j->ip, sizeof j->ip, "%s", tld_nl_ip(c));
+    tld_sb_init(&j->answer, TLD_PROTO_MAX_PAYLOAD);
+    j->answer_type = TLD_MSG_ERROR;
+    if (!tld_ratelimit_take(&s->rl, j->ip, tld_mono_ns())) {
+        count(s, &s->st.rate_limited);
+        refuse(s, j->ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED,
+               "too many enrollment requests from this address; try again later", &j->answer_type,
+               &j->answer);
+    } else if (type != TLD_MSG_ENROLL_REQ) {
+        count(s, &s->st.malformed);
+        refuse(s, j->ip, TLD_SV_NULL, TLD_PCODE_PROTOCOL, "expected an enrollment request",
+               &j->answer_type, &j->answer);
+    } else if ((j->payload = malloc(payload.n + 1)) != NULL) {
+        memcpy(j->payload, payload.p, payload.n);
+        j->n = payload.n;
+        if (submit(s, j))
+            return 0;
+        count(s, &s->st.rate_limited);
+        refuse(s, j->ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED, "enrollment is busy; try again later",
+               &j->answer_type, &j->answer);
+    } else {
+        refuse(s, j->ip, TLD_SV_NULL, TLD_PCODE_INTERNAL, "out of memory", &j->answer_type,
+               &j->answer);
+    }
+    answer_and_close(c, j->answer_type, &j->answer);
+    job_free(j);
+    return 0;
+}
+
+static void on_bad_frame(void *ctx, struct tld_nl_conn *c, const char *why)
+{
+    struct tld_enroll_server *s = ctx;
+    (void)why;
+    struct asker *a = tld_nl_data(c);
+    if (a)
+        a->asked = true;
+    count(s, &s->st.malformed);
     struct tld_sb answer;
     tld_sb_init(&answer, TLD_PROTO_MAX_PAYLOAD);
-    unsigned type = TLD_MSG_ERROR;
-    /* The request is read even when the answer is already known (rate limit), so the client
-     * gets its answer in order instead of a reset in the middle of its write. */
-    unsigned rtype = 0;
-    struct tld_sv payload;
-    int left = tld_deadline_left_ms(deadline);
-    int rc = tld_tls_recv_frame(c, &rtype, &payload, REQUEST_MAX, left > 0 ? left : 1);
-    if (rc != 0 && rc != TLD_EPROTO) {
-        count(s, &s->st.malformed);
-        tld_log_warn(s->o.log, "enrollment: %s: no request received: %s", addr, tld_err_str(rc));
-        tld_sb_fini(&answer);
-        tld_tls_close(c);
-        return;
-    }
-    if (!allowed) {
-        count(s, &s->st.rate_limited);
-        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_RATE_LIMITED,
-               "too many enrollment requests from this address; try again later", &type, &answer);
-    } else if (rc == 0 && rtype == TLD_MSG_ENROLL_REQ) {
-        tld_enroll_server_handle(s, ip, payload, &type, &answer);
-    } else {
-        count(s, &s->st.malformed);
-        refuse(s, ip, TLD_SV_NULL, TLD_PCODE_PROTOCOL,
-               rc ? "not an enrollment frame" : "expected an enrollment request", &type, &answer);
-    }
-    tld_tls_send_frame(c, type, tld_sb_view(&answer), 5000);
+    unsigned type;
+    refuse(s, tld_nl_ip(c), TLD_SV_NULL, TLD_PCODE_PROTOCOL, "not an enrollment frame", &type,
+           &answer);
+    tld_nl_send(c, type, tld_sb_view(&answer));
     tld_sb_fini(&answer);
-    tld_tls_close(c);
 }
+
+static void on_close(void *ctx, struct tld_nl_conn *c, const char *why)
+{
+    struct tld_enroll_server *s = ctx;
+    struct asker *a = tld_nl_data(c);
+    if (a && !a->asked) {
+        count(s, &s->st.malformed);
+        tld_log_warn(s->o.log, "enrollment: %s: no request received: %s", tld_nl_addr(c), why);
+    }
+    free(a);
+    tld_nl_set_data(c, NULL);
+}
+
+static void on_refused(void *ctx, const char *addr, enum tld_nl_refusal kind, const char *why)
+{
+    struct tld_enroll_server *s = ctx;
+    (void)kind;
+    tld_log_warn(s->o.log, "enrollment: %s: %s", addr, why);
+}
+
+static const struct tld_netloop_ops enroll_ops = {
+    .on_open = on_open,
+    .on_frame = on_frame,
+    .on_bad_frame = on_bad_frame,
+    .on_close = on_close,
+    .on_refused = on_refused,
+};
 
 int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_server **out,
                           char why[TLD_WHY_MAX])
@@ -289,6 +435,7 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
         return TLD_ENOMEM;
     s->o = *o;
     pthread_mutex_init(&s->mu, NULL);
+    tld_cond_init(&s->jobs_cv);
     tld_sb_init(&s->ca_pem, TLD_PROTO_MAX_PEM);
     int rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
     /* The global bucket holds one second's worth: a burst cannot exceed the stated rate. */
@@ -311,9 +458,21 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
         rc = tld_tls_ctx_new(&to, &s->tls, why);
     }
     if (rc == 0) {
-        struct tld_srv_opts so = {o->host, o->port, o->max_conns ? o->max_conns : 16, handle_conn,
-                                  s};
-        if ((rc = tld_srv_new(&so, &s->srv)) != 0)
+        int timeout = o->timeout_ms ? o->timeout_ms : 10000;
+        struct tld_netloop_opts lo = {.host = o->host,
+                                      .port = o->port,
+                                      .tls = s->tls,
+                                      .max_conns = o->max_conns ? o->max_conns : 1024,
+                                      .max_pending = 256,
+                                      .max_per_addr = o->max_per_addr ? o->max_per_addr : 8,
+                                      .max_pending_per_addr = o->max_per_addr ? o->max_per_addr : 8,
+                                      .handshake_ms = timeout,
+                                      .idle_ms = 30000,
+                                      .max_frame = REQUEST_MAX,
+                                      .max_pending_frame = REQUEST_MAX,
+                                      .ops = &enroll_ops,
+                                      .ctx = s};
+        if ((rc = tld_netloop_new(&lo, &s->loop)) != 0)
             snprintf(why, TLD_WHY_MAX, "cannot listen on port %u: %s", o->port, strerror(errno));
     }
     if (rc) {
@@ -326,25 +485,43 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
 
 unsigned tld_enroll_server_port(const struct tld_enroll_server *s)
 {
-    return tld_srv_port(s->srv);
+    return tld_netloop_port(s->loop);
 }
 
 int tld_enroll_server_start(struct tld_enroll_server *s)
 {
-    return tld_srv_start(s->srv);
+    for (; s->nworkers < ENROLL_WORKERS; s->nworkers++)
+        if (pthread_create(&s->workers[s->nworkers], NULL, worker, s) != 0)
+            return TLD_EIO;
+    return tld_netloop_start(s->loop);
 }
 
 void tld_enroll_server_stop(struct tld_enroll_server *s)
 {
-    if (s)
-        tld_srv_stop(s->srv);
+    if (!s)
+        return;
+    tld_netloop_stop(s->loop);
+    pthread_mutex_lock(&s->mu);
+    s->workers_stop = true;
+    pthread_cond_broadcast(&s->jobs_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
+    for (struct job *j = s->jobs, *n; j; j = n) {
+        n = j->next;
+        job_free(j);
+    }
+    s->jobs = NULL;
+    s->njobs = 0;
 }
 
 void tld_enroll_server_free(struct tld_enroll_server *s)
 {
     if (!s)
         return;
-    tld_srv_free(s->srv);
+    tld_enroll_server_stop(s);
+    tld_netloop_free(s->loop);
     tld_tls_ctx_free(s->tls);
     tld_pki_ca_fini(&s->ca);
     tld_sb_fini(&s->ca_pem);
@@ -352,13 +529,21 @@ void tld_enroll_server_free(struct tld_enroll_server *s)
     tld_ratelimit_fini(&s->global_rl);
     tld_lockout_fini(&s->lock_addr);
     tld_lockout_fini(&s->lock_all);
+    pthread_cond_destroy(&s->jobs_cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
 void tld_enroll_server_stats(struct tld_enroll_server *s, struct tld_enroll_stats *st)
 {
+    struct tld_netloop_stats ls;
+    tld_netloop_stats(s->loop, &ls);
     pthread_mutex_lock(&s->mu);
     *st = s->st;
     pthread_mutex_unlock(&s->mu);
+    st->tls_failures = ls.tls_failures;
+    st->timeouts = ls.timeouts;
+    st->evicted = ls.evicted;
+    st->address_limited = ls.address_limited;
+    st->conns = ls.conns;
 }

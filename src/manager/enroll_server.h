@@ -1,5 +1,8 @@
 /*
- * Enrollment (TCP 1515, TLS 1.3, no client certificate): an agent sends one ENROLL_REQ frame
+ * Enrollment (TCP 1515, TLS 1.3, no client certificate). Connections live in a network loop
+ * (netloop.h: connections per address, a pending pool where the oldest gives way, a deadline
+ * for the handshake and the request); the password check and the signing run on two worker
+ * threads behind a bounded queue (a full queue answers "busy"). An agent sends one ENROLL_REQ frame
  * (name, password, certificate request); the manager answers ENROLL_OK (agent id, client
  * certificate, CA certificate) or ERROR (code and reason), then closes.
  *
@@ -39,8 +42,9 @@ struct tld_enroll_opts {
     unsigned lockout_failures;        /* per address; 0: no lockout */
     unsigned lockout_global_failures; /* all addresses together; 0: no lockout */
     int64_t lockout_s;                /* lockout duration and counting window; 0: 600 */
-    unsigned max_conns;               /* concurrent enrollment connections; 0: 16 */
-    int timeout_ms;                   /* per request (handshake + request); 0: 10000 */
+    unsigned max_conns;               /* concurrent enrollment connections; 0: 1024 */
+    unsigned max_per_addr;            /* connections from one address; 0: 8 */
+    int timeout_ms;                   /* handshake + request; 0: 10000 */
     struct tld_log *log;
     struct tld_own_sink own;
 };
@@ -55,6 +59,10 @@ struct tld_enroll_stats {
     uint64_t lockouts;     /* lockouts started */
     uint64_t malformed;
     uint64_t tls_failures;
+    uint64_t timeouts;        /* no handshake or request in time */
+    uint64_t evicted;         /* pending, closed to make room for a newer one */
+    uint64_t address_limited; /* too many connections from one address */
+    unsigned conns;           /* open now */
 };
 
 int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_server **out,

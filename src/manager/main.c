@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -514,16 +515,24 @@ static void write_stats(struct mgr *m)
             ",\"remote\":{\"connections\":%" PRIu64 ",\"tls_failures\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"active\":%u,\"batches\":%" PRIu64
             ",\"events\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"acks\":%" PRIu64
-            ",\"keepalives\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ",\"stalls\":%" PRIu64 "}",
+            ",\"keepalives\":%" PRIu64 ",\"protocol_errors\":%" PRIu64 ",\"stalls\":%" PRIu64
+            ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"address_limited\":%" PRIu64
+            ",\"full\":%" PRIu64 ",\"idle_closed\":%" PRIu64 ",\"frame_waits\":%" PRIu64
+            ",\"accept_errors\":%" PRIu64 ",\"open\":%u,\"pending\":%u,\"frame_memory\":%" PRIu64
+            "}",
             rs.connections, rs.tls_failures, rs.refused, rs.sessions, rs.active, rs.batches,
-            rs.events, rs.duplicates, rs.acks, rs.keepalives, rs.protocol_errors, rs.stalls);
+            rs.events, rs.duplicates, rs.acks, rs.keepalives, rs.protocol_errors, rs.stalls,
+            rs.timeouts, rs.evicted, rs.address_limited, rs.full, rs.idle_closed, rs.budget_waits,
+            rs.accept_errors, rs.conns, rs.pending, rs.frame_memory);
     fprintf(f,
             ",\"enrollment\":{\"requests\":%" PRIu64 ",\"enrolled\":%" PRIu64
             ",\"refused\":%" PRIu64 ",\"bad_password\":%" PRIu64 ",\"rate_limited\":%" PRIu64
             ",\"malformed\":%" PRIu64 ",\"tls_failures\":%" PRIu64 ",\"locked_out\":%" PRIu64
-            ",\"lockouts\":%" PRIu64 "}",
+            ",\"lockouts\":%" PRIu64 ",\"timeouts\":%" PRIu64 ",\"evicted\":%" PRIu64
+            ",\"address_limited\":%" PRIu64 ",\"open\":%u}",
             es.requests, es.enrolled, es.refused, es.bad_password, es.rate_limited, es.malformed,
-            es.tls_failures, es.locked_out, es.lockouts);
+            es.tls_failures, es.locked_out, es.lockouts, es.timeouts, es.evicted,
+            es.address_limited, es.conns);
     fprintf(f,
             ",\"local\":{\"enabled\":%s,\"docker_connected\":%s,\"docker_events\":%" PRIu64
             ",\"lines\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"duplicates\":%" PRIu64
@@ -680,7 +689,11 @@ static int start(struct mgr *m)
                                    .own = own_sink(m),
                                    .manager_name = m->hostname,
                                    .keepalive_s = (unsigned)m->cfg.keepalive_s,
-                                   .max_conns = m->cfg.max_connections};
+                                   .max_conns = m->cfg.max_connections,
+                                   .max_per_addr = m->cfg.per_address,
+                                   .max_pending_per_addr = m->cfg.pending_per_address,
+                                   .frame_memory = m->cfg.frame_memory,
+                                   .handshake_ms = (int)m->cfg.handshake_s * 1000};
     if ((rc = tld_receiver_new(&ro, &m->recv, why)) != 0) {
         tld_log_error(&m->log, "remote: %s", why);
         return rc;
@@ -701,6 +714,8 @@ static int start(struct mgr *m)
                                      .lockout_failures = m->cfg.lockout_failures,
                                      .lockout_global_failures = m->cfg.lockout_global_failures,
                                      .lockout_s = m->cfg.lockout_s,
+                                     .max_per_addr = m->cfg.auth_per_address,
+                                     .timeout_ms = (int)m->cfg.auth_timeout_s * 1000,
                                      .log = &m->log,
                                      .own = own_sink(m)};
         if ((rc = tld_enroll_server_new(&eo, &m->enroll, why)) != 0) {
@@ -737,6 +752,22 @@ static int start(struct mgr *m)
         {"decoders", NULL, (int64_t)tld_decoder_set_count(m->rs->decoders), 1}};
     tld_own_emit(&s, "manager_started", NULL, f, 3);
     return 0;
+}
+
+/* Connections past the descriptor limit are refused by the network loops (nothing else fails),
+ * but the administrator should know the configuration asks for more than the system gives. */
+static void warn_nofile(struct mgr *m)
+{
+    struct rlimit rl;
+    /* Agents on 1514, enrollment on 1515, and files, journal, store and logs besides. */
+    rlim_t need = (rlim_t)m->cfg.max_connections + 1024 + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
+        tld_log_warn(&m->log,
+                     "open descriptor limit %llu is below the %llu that <remote><max_connections> "
+                     "%u needs; agents past it are refused until others leave (raise LimitNOFILE "
+                     "or the hard limit)",
+                     (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                     m->cfg.max_connections);
 }
 
 static void stop(struct mgr *m)
@@ -825,6 +856,7 @@ int main(int argc, char **argv)
                             rootpath(&m, 7, "logs/manager.log"), m.args.debug) != 0)
         return 1;
     tld_daemon_raise_nofile(&m.log);
+    warn_nofile(&m);
     if (tld_daemon_lock_pid(rootpath(&m, 2, "var/run/tld-manager.pid"), "tld-manager", &m.pid_fd) !=
         0)
         return 1;
