@@ -28,13 +28,15 @@ struct session {
     unsigned agent;           /* from the certificate; 0 until checked */
     bool welcomed;            /* HELLO answered: counted as active */
     bool on_ack_list, pong_due;
-    bool held;       /* a batch is kept until the journal has room */
-    bool stalled;    /* counted as a stall; cleared by the next append */
-    unsigned reason; /* TLD_PCODE_* the manager closed it for; 0: none */
+    bool welcome_due; /* HELLO read, WELCOME after this turn's fsync */
+    bool held;        /* a batch is kept until the journal has room */
+    bool stalled;     /* counted as a stall; cleared by the next append */
+    unsigned reason;  /* TLD_PCODE_* the manager closed it for; 0: none */
     char id[TLD_PROTO_MAX_ID];
     char name[TLD_PROTO_MAX_NAME + 1];
     char ip[TLD_NET_ADDR_MAX];
-    uint64_t stream;
+    uint64_t stream, first_seq, next_seq; /* from HELLO */
+    char version[64];
     uint64_t pending_sync, pending_seq; /* appended, not yet acknowledged */
     int64_t last_pong_ns;               /* while holding a batch */
 };
@@ -173,6 +175,14 @@ static void on_open(void *ctx, struct tld_nl_conn *c)
         snprintf(s->name, sizeof s->name, "%s", info.name);
 }
 
+static void want_ack(struct session *s)
+{
+    if (s->on_ack_list)
+        return;
+    s->on_ack_list = true;
+    list_push(&s->r->acks, tld_nl_handle(s->c));
+}
+
 /* Make this session the agent's one; an older session of the same agent is told to go. */
 static void claim(struct tld_receiver *r, struct session *s)
 {
@@ -201,37 +211,42 @@ static void on_hello(struct session *s, struct tld_sv payload)
         return;
     }
     s->stream = hello.stream;
+    s->first_seq = hello.first_seq;
+    s->next_seq = hello.next_seq;
+    snprintf(
+        s->version, sizeof s->version, "%.*s",
+        (int)(hello.version.n < sizeof s->version - 1 ? hello.version.n : sizeof s->version - 1),
+        hello.version.p);
     claim(r, s);
     tld_nl_accept(s->c);
-    uint64_t last = tld_journal_watermark(r->o.journal, s->agent, hello.stream);
+    tld_agents_set_connected(r->o.agents, s->agent, s->ip, &hello, tld_wall_ns() / 1000000000);
+    /* WELCOME carries what is durable here, so it waits for this turn's fsync (one for every
+     * session that said HELLO in the turn: a reconnect storm costs few fsyncs). */
+    s->welcome_due = true;
+    want_ack(s);
+}
+
+/* The answer to HELLO, once the journal is synced. */
+static void welcome(struct session *s)
+{
+    struct tld_receiver *r = s->r;
+    s->welcome_due = false;
+    uint64_t last = tld_journal_watermark(r->o.journal, s->agent, s->stream);
     tld_sb_reset(&r->out);
     struct tld_msg_welcome w = {tld_sv_of(s->id),     last,
                                 r->o.keepalive_s,     r->o.max_batch_events,
                                 r->o.max_batch_bytes, tld_sv_of(r->o.manager_name)};
     tld_msg_welcome_put(&r->out, &w);
     send_msg(s, TLD_MSG_WELCOME);
-    tld_agents_set_connected(r->o.agents, s->agent, s->ip, &hello, tld_wall_ns() / 1000000000);
     add(r, &r->st.sessions, 1);
     tld_log_info(r->o.log,
-                 "agent %s '%s' connected from %s (version %.*s, spool %" PRIu64 "..%" PRIu64
+                 "agent %s '%s' connected from %s (version %s, spool %" PRIu64 "..%" PRIu64
                  ", manager has up to %" PRIu64 ")",
-                 s->id, s->name, tld_nl_addr(s->c), (int)hello.version.n, hello.version.p,
-                 hello.first_seq, hello.next_seq, last);
-    char ver[64];
-    snprintf(ver, sizeof ver, "%.*s", (int)(hello.version.n < 63 ? hello.version.n : 63),
-             hello.version.p);
-    own_agent_event(s, "agent_connected", "version", ver);
+                 s->id, s->name, tld_nl_addr(s->c), s->version, s->first_seq, s->next_seq, last);
+    own_agent_event(s, "agent_connected", "version", s->version);
 }
 
 /* ---- a session's frames -------------------------------------------------------------------- */
-
-static void want_ack(struct session *s)
-{
-    if (s->on_ack_list)
-        return;
-    s->on_ack_list = true;
-    list_push(&s->r->acks, tld_nl_handle(s->c));
-}
 
 static int on_batch(struct session *s, struct tld_sv payload)
 {
@@ -349,6 +364,7 @@ static void send_acks(struct tld_receiver *r, struct session *only)
         if (s && (!only || s == only) && s->pending_sync > sync_to)
             sync_to = s->pending_sync;
     }
+    /* A WELCOME's watermark syncs by itself; the batches' fsync here usually covers it. */
     int rc = sync_to ? tld_journal_sync(r->o.journal, sync_to) : 0;
     if (rc)
         tld_log_error(r->o.log, "intake journal: fsync failed: %s; agents will resend",
@@ -364,6 +380,8 @@ static void send_acks(struct tld_receiver *r, struct session *only)
             continue;
         }
         s->on_ack_list = false;
+        if (s->welcome_due)
+            welcome(s);
         if (rc) {
             /* Not durable: the agent must resend, so it must not get this ACK. */
             tld_nl_close(c, "journal sync failed");
