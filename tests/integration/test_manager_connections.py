@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import wire
 from agentlib import wait_until
 from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
 from writers import EventWriter
@@ -216,42 +217,6 @@ def test_idle_flood_on_the_enrollment_port(manager_factory, tmp_path):
 
 # ---- authenticated sessions that pin large frames --------------------------------------------
 
-def _v(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _s(b):
-    b = b.encode() if isinstance(b, str) else b
-    return _v(len(b)) + b
-
-
-def _frame(t, payload):
-    return b"TL" + bytes([1, t]) + struct.pack("<I", len(payload)) + payload
-
-
-def _recv_frame(s):
-    hdr = b""
-    while len(hdr) < 8:
-        chunk = s.recv(8 - len(hdr))
-        if not chunk:
-            raise ConnectionError("closed")
-        hdr += chunk
-    n = struct.unpack("<I", hdr[4:8])[0]
-    body = b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            raise ConnectionError("closed")
-        body += chunk
-    return hdr[3], body
-
-
 def enroll_identity(m, name, d):
     """Enroll `name` with a fresh key: paths of its certificate and key."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -262,24 +227,16 @@ def enroll_identity(m, name, d):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     with ctx.wrap_socket(socket.create_connection(("127.0.0.1", m.auth_port), timeout=10)) as s:
-        req = (_s(name) + _s("") + _s(csr.public_bytes(serialization.Encoding.PEM)) + _s("t")
-               + _s("Linux") + _s(name))
-        s.sendall(_frame(ENROLL_REQ, req))
-        t, body = _recv_frame(s)
+        req = (wire.s(name) + wire.s("") + wire.s(csr.public_bytes(serialization.Encoding.PEM))
+               + wire.s("t") + wire.s("Linux") + wire.s(name))
+        s.sendall(wire.frame(ENROLL_REQ, req))
+        t, body = wire.recv_frame(s)
     assert t == ENROLL_OK, body
     off = 0
     fields = []
     for _ in range(3):
-        n, i = 0, 0
-        while True:
-            b = body[off]
-            off += 1
-            n |= (b & 0x7F) << (7 * i)
-            i += 1
-            if not b & 0x80:
-                break
-        fields.append(body[off:off + n])
-        off += n
+        field, off = wire.read_s(body, off)
+        fields.append(field)
     cert, keyf = os.path.join(d, f"{name}.crt"), os.path.join(d, f"{name}.key")
     with open(cert, "wb") as f:
         f.write(fields[2])
@@ -298,9 +255,9 @@ def stalled_session(m, cert, key, name, stream):
     raw = socket.create_connection(("127.0.0.1", m.remote_port), timeout=10,
                                    source_address=(f"127.0.8.{1 + stream % 200}", 0))
     s = ctx.wrap_socket(raw)
-    s.sendall(_frame(HELLO, _s(name) + _s("t") + _s("Linux") + _s(name) + _v(stream) + _v(1)
-                     + _v(1)))
-    t, _ = _recv_frame(s)
+    s.sendall(wire.frame(HELLO, wire.s(name) + wire.s("t") + wire.s("Linux") + wire.s(name)
+                         + wire.v(stream) + wire.v(1) + wire.v(1)))
+    t, _ = wire.recv_frame(s)
     assert t == WELCOME
     size = 8 << 20
     s.sendall(b"TL" + bytes([1, BATCH]) + struct.pack("<I", size))

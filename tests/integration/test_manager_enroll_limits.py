@@ -10,7 +10,6 @@ import os
 import socket
 import ssl
 import stat
-import struct
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import wire
 from agentlib import wait_until
 from mgrlib import GENERATED, manager_factory, minimal_ruleset  # noqa: F401
 
@@ -51,42 +51,6 @@ def _csr_pem():
 CSR = _csr_pem()
 
 
-def _v(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _s(b):
-    b = b.encode() if isinstance(b, str) else b
-    return _v(len(b)) + b
-
-
-def _read_v(buf, off):
-    n = shift = 0
-    while True:
-        b = buf[off]
-        off += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, off
-
-
-def _recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
 def enroll_raw(port, name, password, source="127.0.0.1", timeout=20):
     """One enrollment request from `source`: ("ok", agent_id) or ("error", code, reason)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -96,17 +60,14 @@ def enroll_raw(port, name, password, source="127.0.0.1", timeout=20):
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                    source_address=(source, 0))
     with ctx.wrap_socket(raw) as s:
-        payload = (_s(name) + _s(password or "") + _s(CSR) + _s("test") + _s("Linux")
-                   + _s("flood"))
-        s.sendall(b"TL" + bytes([1, ENROLL_REQ]) + struct.pack("<I", len(payload)) + payload)
-        hdr = _recv_exact(s, 8)
-        body = _recv_exact(s, struct.unpack("<I", hdr[4:8])[0])
-    if hdr[3] == ENROLL_OK:
-        n, off = _read_v(body, 0)
-        return ("ok", body[off:off + n].decode())
-    code, off = _read_v(body, 0)
-    n, off = _read_v(body, off)
-    return ("error", code, body[off:off + n].decode(errors="replace"))
+        payload = (wire.s(name) + wire.s(password or "") + wire.s(CSR) + wire.s("test")
+                   + wire.s("Linux") + wire.s("flood"))
+        s.sendall(wire.frame(ENROLL_REQ, payload))
+        msg_type, body = wire.recv_frame(s)
+    if msg_type == ENROLL_OK:
+        return ("ok", wire.read_s(body, 0)[0].decode())
+    code, off = wire.read_v(body, 0)
+    return ("error", code, wire.read_s(body, off)[0].decode(errors="replace"))
 
 
 def test_default_requires_generated_password(manager_factory, tmp_path):
