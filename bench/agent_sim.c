@@ -28,6 +28,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,6 +543,7 @@ int main(int argc, char **argv)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+    signal(SIGPIPE, SIG_IGN); /* a connection the manager closed is an error code, not death */
     srand((unsigned)getpid());
     unsigned enrolled = 0;
     double enroll_s = enroll_all(&s, &enrolled);

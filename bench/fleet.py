@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--rate", type=float, default=10)
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--storm-at", type=int, default=0)
+    ap.add_argument("--no-password", action="store_true",
+                    help="enroll without a password (only to create many identities quickly)")
     a = ap.parse_args()
     root = os.path.join(a.workdir, "root")
     os.makedirs(os.path.join(root, "etc"), exist_ok=True)
@@ -63,7 +65,7 @@ def main():
   <global><jsonout_output>yes</jsonout_output><logall_json>no</logall_json></global>
   <alerts><log_alert_level>3</log_alert_level></alerts>
   <remote><port>{remote}</port><local_ip>127.0.0.1</local_ip></remote>
-  <auth><port>{auth}</port><local_ip>127.0.0.1</local_ip><use_password>yes</use_password>
+  <auth><port>{auth}</port><local_ip>127.0.0.1</local_ip><use_password>{'no' if a.no_password else 'yes'}</use_password>
     <global_rate_limit>1000</global_rate_limit><rate_limit_requests>100000</rate_limit_requests>
     <max_pending_agents>100000</max_pending_agents><max_agents>100000</max_agents></auth>
   <ruleset><decoder_dir>ruleset/decoders</decoder_dir><rule_dir>ruleset/rules</rule_dir></ruleset>
@@ -83,8 +85,9 @@ def main():
             time.sleep(0.1)
         rss0 = proc(mgr.pid, "VmRSS")
         sim = subprocess.Popen([a.sim, "--port", str(remote), "--enroll-port", str(auth),
-                                "--ids", os.path.join(a.workdir, "ids"), "--agents",
-                                str(a.agents), "--password-file", os.path.join(a.workdir, "pass"),
+                                "--ids", os.path.join(a.workdir, "ids"), "--agents", str(a.agents),
+                                *([] if a.no_password else
+                                  ["--password-file", os.path.join(a.workdir, "pass")]),
                                 "--rate", str(a.rate), "--seconds", str(a.seconds),
                                 "--storm-at", str(a.storm_at)],
                                stdout=subprocess.PIPE, text=True)

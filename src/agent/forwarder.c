@@ -43,6 +43,7 @@ struct tld_forwarder {
     struct tld_forwarder_stats st;
     char os[128], hostname[128];
     uint64_t stream;
+    unsigned jitter_state; /* rand_r() state for the reconnect jitter */
     /* session */
     struct tld_tls_ctx *ctx;
     struct tld_tls_conn *c;
@@ -78,9 +79,10 @@ int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder *
     if (!f->o.window || f->o.window > MAX_WINDOW)
         f->o.window = 8;
     if (!f->o.backoff_max_ms)
-        f->o.backoff_max_ms = 30000;
+        f->o.backoff_max_ms = 5000;
     if (!f->o.connect_timeout_ms)
         f->o.connect_timeout_ms = 10000;
+    f->jitter_state = (unsigned)getpid() ^ (unsigned)tld_wall_ns();
     pthread_mutex_init(&f->mu, NULL);
     f->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct utsname u;
@@ -483,7 +485,10 @@ int tld_forwarder_run(struct tld_forwarder *f)
             STAT(f, f->st.failures++);
             server = (server + 1) % f->o.nservers;
         }
-        unsigned wait = slow ? 60000 : backoff;
+        /* Half the back-off plus a random share of the other half: agents that lost the same
+         * manager do not come back in step, and none waits longer than the cap. */
+        unsigned wait =
+            slow ? 60000 : backoff / 2 + (unsigned)rand_r(&f->jitter_state) % (backoff / 2 + 1);
         nap(f, wait);
         backoff = backoff * 2 > f->o.backoff_max_ms ? f->o.backoff_max_ms : backoff * 2;
     }

@@ -48,7 +48,7 @@ struct tld_forwarder_opts {
     struct tld_log *log;
     const char *name;        /* agent name sent in HELLO (informational) */
     unsigned window;         /* batches in flight; 0: 8 */
-    unsigned backoff_max_ms; /* 0: 30000 */
+    unsigned backoff_max_ms; /* reconnect back-off cap (doubling from 500 ms, jittered); 0: 5000 */
     int connect_timeout_ms;  /* 0: 10000 */
     /* Automatic enrollment when tls_dir holds no identity (host NULL: never). */
     struct tld_enroll_client_opts enroll;

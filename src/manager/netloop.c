@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #define LINGER_NS     2000000000LL /* closing: time allowed to write the last words */
 #define ACCEPT_PAUSE  200000000LL  /* listener rest after an accept failure with nothing to evict */
 #define STOP_FLUSH_MS 1000
+#define STALLED_NS    1000000000LL /* a pending peer silent this long may give way */
 
 void nl_count(struct tld_netloop *l, uint64_t *field)
 {
@@ -122,6 +124,15 @@ void nl_make_ready(struct tld_nl_conn *c)
     push_handle(&c->l->ready, &c->l->nready, &c->l->ready_cap, tld_nl_handle(c));
 }
 
+static void listener_watch(struct tld_netloop *l, bool on)
+{
+    if (l->listening == on || l->lfd < 0)
+        return;
+    struct epoll_event e = {.events = EPOLLIN, .data.u64 = KEY_LISTEN};
+    if (epoll_ctl(l->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->lfd, &e) == 0)
+        l->listening = on;
+}
+
 static void pending_unlink(struct tld_netloop *l, struct tld_nl_conn *c)
 {
     if (c->st != NL_HANDSHAKE && c->st != NL_PENDING)
@@ -137,6 +148,10 @@ static void pending_unlink(struct tld_netloop *l, struct tld_nl_conn *c)
     c->pend_prev = c->pend_next = NULL;
     l->npending--;
     c->addr->pending--;
+    if (l->paused_full && l->npending < l->o.max_pending && !l->shutting_down) {
+        l->paused_full = false;
+        listener_watch(l, true);
+    }
 }
 
 void nl_set_interest(struct tld_nl_conn *c)
@@ -216,17 +231,46 @@ static void reap(struct tld_netloop *l, bool all)
 
 /* ---- accepting ---------------------------------------------------------------------------- */
 
-static bool evict_oldest_pending(struct tld_netloop *l)
+static void evict(struct tld_netloop *l, struct tld_nl_conn *c)
 {
-    struct tld_nl_conn *c = l->pend_head;
-    if (!c)
-        return false;
     nl_count(l, &l->st.evicted);
     if (!c->opened && l->o.ops->on_refused)
         l->o.ops->on_refused(l->o.ctx, c->addr_text, TLD_NL_EVICTED,
                              "pending connection closed to make room for a newer one");
     free_conn(c, "pending too long while the server was busy");
-    return true;
+}
+
+/* Whether the peer keeps a pending connection waiting: nothing from it for a while and nothing
+ * unread. A handshake that waits for this loop's CPU has bytes unread, so under a storm of
+ * legitimate agents none of them is undone; a peer holding a slot without speaking, or sending
+ * a byte now and then, is. */
+static bool stalled_by_peer(const struct tld_nl_conn *c, int64_t now)
+{
+    int unread = 0;
+    return now - c->last_rx_ns >= STALLED_NS && ioctl(c->fd, FIONREAD, &unread) == 0 &&
+           unread == 0 && !tld_tls_has_buffered(c->tls);
+}
+
+/* Close the oldest pending connection its peer stalls (among the oldest few); with `any`, the
+ * oldest of all (descriptors ran out). */
+static bool evict_pending(struct tld_netloop *l, bool any)
+{
+    int64_t now = tld_mono_ns();
+    unsigned looked = 0;
+    for (struct tld_nl_conn *c = l->pend_head; c && looked < 64; c = c->pend_next, looked++)
+        if (any || stalled_by_peer(c, now)) {
+            evict(l, c);
+            return true;
+        }
+    return false;
+}
+
+/* The pending pool is full of handshakes under way: leave newcomers in the kernel's backlog
+ * until one finishes (pending_unlink) or the tick finds a stalled one to evict. */
+static void pause_for_room(struct tld_netloop *l)
+{
+    listener_watch(l, false);
+    l->paused_full = true;
 }
 
 static void refuse_fd(struct tld_netloop *l, int fd, const char *addr, enum tld_nl_refusal kind,
@@ -255,9 +299,11 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
         return;
     }
     if ((l->nconns >= l->o.max_conns || l->npending >= l->o.max_pending) &&
-        !evict_oldest_pending(l)) {
+        !evict_pending(l, false)) {
         refuse_fd(l, fd, addr_text, TLD_NL_FULL, "connection limit reached", &l->st.full);
         addr_put(l, a);
+        if (l->npending >= l->o.max_pending)
+            pause_for_room(l);
         return;
     }
     struct tld_nl_conn *c = calloc(1, sizeof *c);
@@ -279,7 +325,7 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
     c->st = NL_HANDSHAKE;
     c->read_want = POLLIN;
     c->write_want = POLLOUT;
-    c->since_ns = c->last_ns = tld_mono_ns();
+    c->since_ns = c->last_ns = c->last_rx_ns = tld_mono_ns();
     c->addr = a;
     snprintf(c->addr_text, sizeof c->addr_text, "%s", addr_text);
     tld_sb_init(&c->out, l->o.max_output + TLD_PROTO_HEADER + TLD_PROTO_MAX_PAYLOAD);
@@ -301,15 +347,6 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
         free_conn(c, "cannot watch the socket");
 }
 
-static void listener_watch(struct tld_netloop *l, bool on)
-{
-    if (l->listening == on || l->lfd < 0)
-        return;
-    struct epoll_event e = {.events = EPOLLIN, .data.u64 = KEY_LISTEN};
-    if (epoll_ctl(l->ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, l->lfd, &e) == 0)
-        l->listening = on;
-}
-
 static void accept_some(struct tld_netloop *l)
 {
     for (unsigned i = 0; i < 64; i++) {
@@ -325,7 +362,7 @@ static void accept_some(struct tld_netloop *l)
         /* Out of descriptors or kernel memory: make room by closing the oldest pending
          * connection; with none, rest the listener (its backlog keeps the callers waiting). */
         nl_count(l, &l->st.accept_errors);
-        if (!evict_oldest_pending(l)) {
+        if (!evict_pending(l, true)) {
             listener_watch(l, false);
             l->listen_resume_ns = tld_mono_ns() + ACCEPT_PAUSE;
             return;
@@ -500,6 +537,7 @@ static void turn(struct tld_netloop *l, int timeout_ms, bool *stop)
 
 static void shutdown_all(struct tld_netloop *l)
 {
+    l->shutting_down = true;
     listener_watch(l, false);
     for (unsigned i = 0; i < l->o.max_conns; i++) {
         struct tld_nl_conn *c = l->conns[i];
@@ -538,7 +576,11 @@ static void *run(void *arg)
         l->st.pending = l->npending;
         l->st.budget_used = l->budget_used;
         pthread_mutex_unlock(&l->mu);
-        if (!l->listening && now >= l->listen_resume_ns)
+        if (l->paused_full && evict_pending(l, false)) {
+            while (l->npending >= l->o.max_pending && evict_pending(l, false))
+                ;
+        }
+        if (!l->listening && !l->paused_full && now >= l->listen_resume_ns)
             listener_watch(l, true);
         if (l->o.ops->on_tick)
             l->o.ops->on_tick(l->o.ctx, now);

@@ -6,10 +6,13 @@
  * A connection goes through
  *   pending   TLS handshake, then the service's first exchange (HELLO, ENROLL_REQ), until the
  *             service calls tld_nl_accept(). Bounded by a deadline (handshake_ms from the TCP
- *             accept), a count per source address and a count in all; when the pending pool is
- *             full, the oldest pending connection is closed to make room, so peers that hold
- *             connections open without speaking can never keep a legitimate one out. Frames are
- *             bounded by max_pending_frame here: an unauthenticated peer never holds much memory.
+ *             accept), a count per source address and a count in all. When the pending pool is
+ *             full, the oldest connection whose peer stalls it (silent for a second, nothing
+ *             unread) is closed to make room; when every pending handshake is under way, new
+ *             connections wait in the kernel's backlog until one finishes. So peers that hold
+ *             connections open without speaking (or a byte now and then) never keep a
+ *             legitimate one out, and a storm of legitimate agents does not undo its own work.
+ * Frames are bounded by max_pending_frame here: an unauthenticated peer never holds much memory.
  *   accepted  frames of up to max_frame; idle_ms without a whole frame closes it, and a frame
  *             must arrive within frame_ms of its first byte.
  *   closing   the queued output is written (for at most 2 s), then the socket is closed.

@@ -36,6 +36,7 @@ struct tld_nl_conn {
     bool write_failed;
     unsigned turn_frames;   /* frames delivered in this turn */
     int64_t since_ns;       /* TCP accept: the handshake deadline counts from here */
+    int64_t last_rx_ns;     /* last time the socket had something for us (eviction) */
     int64_t frame_start_ns; /* first byte of the frame being read */
     int64_t last_ns;        /* end of the last frame (idle deadline) */
     int64_t close_ns;       /* closing: give up writing at this time */
@@ -69,7 +70,9 @@ struct tld_netloop {
     struct tld_netloop_opts o;
     int lfd, ep, wake_fd;
     unsigned port;
-    bool listening; /* the listener is in the epoll set */
+    bool listening;   /* the listener is in the epoll set */
+    bool paused_full; /* the listener rests until a pending slot frees */
+    bool shutting_down;
     int64_t listen_resume_ns;
     pthread_t thread;
     bool started, stopped;

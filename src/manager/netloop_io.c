@@ -200,7 +200,8 @@ bool nl_flush(struct tld_nl_conn *c)
         if (rc) {
             c->out_off = c->out.n = 0;
             c->write_failed = true;
-            tld_nl_close(c, "write failed");
+            /* A peer that went away while we wrote left, it did not fail us. */
+            tld_nl_close(c, rc == TLD_ECLOSED ? "closed by the peer" : "write failed");
             return false;
         }
         c->out_off += put;
@@ -242,6 +243,8 @@ static void handshake(struct tld_nl_conn *c)
 
 void nl_serve(struct tld_nl_conn *c, unsigned events)
 {
+    if (events & EPOLLIN)
+        c->last_rx_ns = tld_mono_ns();
     if (c->st == NL_HANDSHAKE) {
         handshake(c);
         if (c->st == NL_HANDSHAKE)
