@@ -148,12 +148,23 @@ static void status_locked(struct tld_spool *sp, const char *action)
     flush_locked(sp);
 }
 
+int tld_spool_renew_missing_active_locked(struct tld_spool *sp)
+{
+    if (!tld_framelog_last_missing(sp->log))
+        return 0;
+    /* The buffered frames go to the deleted file and are lost with it; readers count them. */
+    int rc = flush_locked(sp);
+    return rc != 0 ? rc : tld_framelog_renew_last(sp->log);
+}
+
 void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t lost,
                            const char *reason)
 {
     if (!lost || last <= sp->lost_reported)
         return;
     sp->lost_reported = last;
+    /* A report written into a deleted segment would be lost in turn (and reported, and so on). */
+    tld_spool_renew_missing_active_locked(sp);
     char text[512];
     int n = snprintf(text, sizeof text,
                      "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":"

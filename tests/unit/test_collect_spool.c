@@ -312,6 +312,20 @@ static void corrupt_middle_segment(void **state)
     tld_spool_close(sp);
 }
 
+/* The spool's segment file names, sorted (oldest first); how many. */
+static unsigned segment_names(char names[64][64])
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned nn = 0;
+    while ((e = readdir(d)) != NULL && nn < 64)
+        if (!strncmp(e->d_name, "seg-", 4))
+            snprintf(names[nn++], 64, "%.60s", e->d_name);
+    closedir(d);
+    qsort(names, nn, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    return nn;
+}
+
 /* A segment deleted by hand while the spool is open (and one gone before it opens): the reader
  * counts what it lost, goes on with the next segment and never spins. */
 static void missing_segment(void **state)
@@ -326,16 +340,9 @@ static void missing_segment(void **state)
     uint64_t seq, first_of_second = 0;
     struct tld_sv p;
     char path[1024];
-    DIR *d = opendir(dir);
-    struct dirent *e;
     char names[64][64];
-    unsigned nn = 0;
-    while ((e = readdir(d)) != NULL && nn < 64)
-        if (!strncmp(e->d_name, "seg-", 4))
-            snprintf(names[nn++], sizeof names[0], "%.60s", e->d_name);
-    closedir(d);
+    unsigned nn = segment_names(names);
     assert_true(nn >= 4);
-    qsort(names, nn, sizeof names[0], (int (*)(const void *, const void *))strcmp);
     first_of_second = strtoull(names[1] + 4, NULL, 16);
     uint64_t first_of_third = strtoull(names[2] + 4, NULL, 16);
     snprintf(path, sizeof path, "%s/%s", dir, names[1]);
@@ -382,6 +389,59 @@ static void missing_segment(void **state)
     push_text(sp, "line %u", 100, NULL);
     tld_spool_commit(sp);
     assert_int_equal(tld_spool_reader_next(rd, &seq, &p, 0), 0);
+    tld_spool_reader_close(rd);
+    tld_spool_close(sp);
+}
+
+/* The segment being appended to deleted by hand: the loss report must not be written into the
+ * deleted file (it would be lost, reported, lost again, ... until the segment fills), so the
+ * spool starts a new segment, the report counts every record of the deleted one, and later
+ * records arrive. */
+static void missing_active_segment(void **state)
+{
+    (void)state;
+    struct tld_spool *sp = open_spool(64u << 20, 4096);
+    char names[64][64], path[1024];
+    /* Lines until a new segment starts, and one more: the active segment has room to spare, so
+     * a report written into it would not start a new segment by chance. */
+    unsigned total = 0, nn = segment_names(names);
+    for (const unsigned before = nn; nn == before; nn = segment_names(names)) {
+        push_text(sp, "line %u", total++, NULL);
+        tld_spool_commit(sp);
+    }
+    push_text(sp, "line %u", total++, NULL);
+    tld_spool_commit(sp);
+    uint64_t first_of_active = strtoull(names[nn - 1] + 4, NULL, 16);
+    snprintf(path, sizeof path, "%s/%s", dir, names[nn - 1]);
+    assert_int_equal(unlink(path), 0);
+    char want[128];
+    snprintf(want, sizeof want, "\"lost_records\":%llu,",
+             (unsigned long long)(total - first_of_active + 1));
+    struct tld_spool_reader *rd;
+    assert_int_equal(tld_spool_reader_open(sp, 1, &rd), 0);
+    uint64_t seq;
+    struct tld_sv p;
+    unsigned reports = 0, lines = 0;
+    while (tld_spool_reader_next(rd, &seq, &p, 0) == 0) {
+        struct tld_evrec r;
+        struct tld_evrec_labels lb;
+        assert_int_equal(tld_evrec_decode(p.p, p.n, &r, &lb), 0);
+        if (tld_sv_eq_cstr(r.location, TLD_SPOOL_LOCATION)) {
+            assert_non_null(memmem(r.text.p, r.text.n, want, strlen(want)));
+            reports++;
+        } else {
+            lines++;
+        }
+        assert_true(lines + reports <= total);
+    }
+    assert_int_equal(reports, 1);
+    assert_int_equal(lines, first_of_active - 1);
+    push_text(sp, "line %u", total, NULL);
+    tld_spool_commit(sp);
+    assert_int_equal(tld_spool_reader_next(rd, &seq, &p, 0), 0);
+    struct tld_spool_stats st;
+    tld_spool_stats(sp, &st);
+    assert_int_equal(st.lost_records, total - first_of_active + 1);
     tld_spool_reader_close(rd);
     tld_spool_close(sp);
 }
@@ -462,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(scan_sees_uncommitted_after_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_middle_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_active_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(reader_wakes_on_commit_and_shutdown, setup, teardown),
         cmocka_unit_test_setup_teardown(big_record, setup, teardown),
     };
