@@ -133,14 +133,16 @@ def held_lines_arrived(m):
     return got
 
 
-@pytest.mark.parametrize("which", ["middle", "active"])
+@pytest.mark.parametrize("which", ["middle", "active", "last-while-stopped"])
 def test_deleted_spool_segment_reported_and_forwarding_continues(manager_factory,
                                                                  agent_factory, tmp_path, which):
-    """A spool segment deleted by hand while the manager is away: a middle one, or the one the
-    agent is still appending to (whose loss report must not vanish into the deleted file).
-    When the manager is back: one or more agent_spool_records_lost alerts (539) whose counts add
-    up to exactly the held lines that never arrive, every other held line forwarded, forwarding
-    going on afterwards, the agent idle once caught up, and SIGTERM obeyed within 10 s."""
+    """A spool segment deleted by hand while the manager is away: a middle one, the one the
+    agent is still appending to (whose loss report must not vanish into the deleted file), or
+    the last one while the agent is stopped too (only the head mark of its clean stop tells what
+    is gone). When the manager is back: one or more agent_spool_records_lost alerts (539) whose
+    counts add up to exactly the records that never arrive, every other held line forwarded,
+    forwarding going on afterwards, the agent idle once caught up, and SIGTERM obeyed within
+    10 s."""
     m = manager_factory(ruleset_src=ruleset_source())
     log = tmp_path / "app.log"
     log.write_text("")
@@ -162,16 +164,22 @@ def test_deleted_spool_segment_reported_and_forwarding_continues(manager_factory
         return (s.get("collector", {}).get("lines", 0) >= HELD and
                 sp.get("committed_seq") == sp.get("next_seq", 0) - 1)
     wait_until(all_spooled, 30, what="the held lines spooled")
+    if which == "last-while-stopped":
+        ag.stop(timeout=10)
     segs = sorted(n for n in os.listdir(spool) if n.startswith("seg-"))
     assert len(segs) >= 4, segs
     gone = segs[1] if which == "middle" else segs[-1]
     os.unlink(os.path.join(spool, gone))
+    if which == "last-while-stopped":
+        head = int(open(os.path.join(spool, "head")).read())
+        ag.start()
     m.start()
 
     def settled():
         own = [a for a in m.alerts() if a["rule"]["id"] == "539"]
         lost = sum(int(a["data"]["threatlockdown"]["lost_records"]) for a in own)
-        return own and len(held_lines_arrived(m)) + lost >= HELD and own
+        extra = 1 if which == "last-while-stopped" else 0  # at least the agent_stopped event
+        return own and len(held_lines_arrived(m)) + lost >= HELD + extra and own
     own = wait_until(settled, 60, interval=0.5,
                      what="the held lines and agent_spool_records_lost alerts")
     assert all(a["rule"]["level"] >= 10 and a["agent"]["id"] == "001" for a in own)
@@ -180,7 +188,11 @@ def test_deleted_spool_segment_reported_and_forwarding_continues(manager_factory
     missing = sorted(set(range(HELD)) - arrived)
     # exactly the deleted segment's lines are missing: one run, counted exactly
     assert missing and missing == list(range(missing[0], missing[-1] + 1)), missing[:10]
-    assert len(missing) == lost, (len(missing), [a["rule"]["description"] for a in own])
+    if which == "last-while-stopped":
+        # the agent's stop events went to that segment too: the count is of records
+        assert lost == head - int(gone[4:-2], 16) and lost - len(missing) in (1, 2), (lost, missing)
+    else:
+        assert len(missing) == lost, (len(missing), [a["rule"]["description"] for a in own])
     if which == "middle":
         assert lost == int(segs[2][4:-2], 16) - int(segs[1][4:-2], 16)
     else:
