@@ -37,9 +37,10 @@ ThreatLockDown manager
 
   search alerts       $bin/tld-manager -r $root search 'rule.id:(87903)' --since 1h
 
-Enroll a remote agent (on the agent's host), with the enrollment password the manager generated
-at its first start (kept in $root/etc/authd.pass, mode 0600; copy it to the agent's host):
-  tld-agent enroll --manager $host:1515 --name NAME --password-file FILE
+Enroll a remote agent (on the agent's host, from a build of this repository there), with the
+enrollment password the manager generated at its first start (kept in $root/etc/authd.pass,
+mode 0600; copy it to the agent's host):
+  build/bin/tld-agent enroll --manager $host:1515 --name NAME --password-file FILE
 then give the agent a manager in its configuration and start it:
   <client><server><address>$host</address></server></client>
 

@@ -29,14 +29,21 @@
 
 /* ---- ack persistence ------------------------------------------------------------------------- */
 
-/* Write the ack file (replaced atomically, durable when this returns). Called with
- * ack_mu held and sp->mu not held, so producers never wait for these fsyncs. */
-static int persist_ack(struct tld_spool *sp, uint64_t acked)
+/* A sequence number in a file of the spool's folder (`ack`, `head`), replaced atomically and
+ * durable when this returns. */
+static int write_seq_file(const char *dir, const char *name, uint64_t v)
 {
     char path[4200], text[32];
-    snprintf(path, sizeof path, "%s/ack", sp->dir);
-    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", acked);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", v);
     return tld_file_replace(path, text, (size_t)n, 0640);
+}
+
+/* Write the ack file. Called with ack_mu held and sp->mu not held, so producers never wait for
+ * these fsyncs. */
+static int persist_ack(struct tld_spool *sp, uint64_t acked)
+{
+    return write_seq_file(sp->dir, "ack", acked);
 }
 
 /* Persist the acknowledgement if due (or if segments wait to be deleted), then delete them. */
@@ -73,10 +80,11 @@ static int settle_acks(struct tld_spool *sp, bool force)
     return rc;
 }
 
-static uint64_t read_ack(const char *dir)
+/* The number in `name` (see write_seq_file); 0 when there is none. */
+static uint64_t read_seq_file(const char *dir, const char *name)
 {
     char path[4200], text[32] = {0};
-    snprintf(path, sizeof path, "%s/ack", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -148,12 +156,23 @@ static void status_locked(struct tld_spool *sp, const char *action)
     flush_locked(sp);
 }
 
+int tld_spool_renew_missing_active_locked(struct tld_spool *sp)
+{
+    if (!tld_framelog_last_missing(sp->log))
+        return 0;
+    /* The buffered frames go to the deleted file and are lost with it; readers count them. */
+    int rc = flush_locked(sp);
+    return rc != 0 ? rc : tld_framelog_renew_last(sp->log);
+}
+
 void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t lost,
                            const char *reason)
 {
     if (!lost || last <= sp->lost_reported)
         return;
     sp->lost_reported = last;
+    /* A report written into a deleted segment would be lost in turn (and reported, and so on). */
+    tld_spool_renew_missing_active_locked(sp);
     char text[512];
     int n = snprintf(text, sizeof text,
                      "{\"integration\":\"threatlockdown\",\"threatlockdown\":{\"event\":"
@@ -283,6 +302,26 @@ const struct tld_framelog_params tld_spool_log_params = {
 
 _Static_assert(TLD_SPOOL_FRAME_HEADER == TLD_FRAMELOG_HEADER, "spool frames are log frames");
 
+/* The last clean close wrote in `head` the seq the next record would get. Fewer records at open
+ * means segments were deleted while the spool was closed: count those not acknowledged as lost,
+ * and go on from head so their seqs are never given to other records. */
+static int skip_lost_tail(struct tld_spool *sp, uint64_t head)
+{
+    if (head <= sp->next_seq)
+        return 0;
+    uint64_t first = sp->next_seq > sp->acked ? sp->next_seq : sp->acked + 1;
+    int rc = tld_framelog_skip_to(sp->log, head);
+    if (rc != 0)
+        return rc;
+    sp->next_seq = head;
+    sp->committed_seq = sp->pending_last = head - 1;
+    if (first < head) {
+        sp->st.lost_records += head - first;
+        tld_spool_lost_locked(sp, first, head - 1, head - first, "segment missing");
+    }
+    return 0;
+}
+
 int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
 {
     *out = NULL;
@@ -311,7 +350,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
         goto fail;
     if ((rc = tld_mkdir_p(sp->dir, 0750)) != 0)
         goto fail;
-    sp->acked = sp->acked_persisted = read_ack(sp->dir);
+    sp->acked = sp->acked_persisted = read_seq_file(sp->dir, "ack");
+    sp->lost_reported = read_seq_file(sp->dir, "lost"); /* a gap met again is not news */
     if ((rc = tld_framelog_open(&tld_spool_log_params, sp->dir, sp->acked + 1, NULL, NULL,
                                 &sp->log)) != 0)
         goto fail;
@@ -319,6 +359,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     sp->st.torn_bytes = sp->log->rec.torn_bytes;
     sp->next_seq = tld_framelog_next_seq(sp->log);
     sp->committed_seq = sp->pending_last = sp->next_seq - 1;
+    if ((rc = skip_lost_tail(sp, read_seq_file(sp->dir, "head"))) != 0)
+        goto fail;
     if (sp->acked > sp->committed_seq)
         sp->acked = sp->committed_seq; /* an ack file from a spool that lost its tail */
     sp->ack_persist_ns = tld_clock_now(&sp->clock);
@@ -342,6 +384,10 @@ void tld_spool_close(struct tld_spool *sp)
         tld_spool_sync(sp);
     if (sp->dir)
         settle_acks(sp, true);
+    if (sp->log && sp->next_seq) {
+        write_seq_file(sp->dir, "head", sp->next_seq);
+        write_seq_file(sp->dir, "lost", sp->lost_reported);
+    }
     tld_framelog_close(sp->log);
     for (unsigned i = 0; i < sp->nunlinks; i++)
         free(sp->unlinks[i]);

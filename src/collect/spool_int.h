@@ -55,6 +55,10 @@ struct tld_spool_reader {
     struct tld_framelog_cursor cur;
 };
 
+/* When the segment being appended to was deleted behind the spool's back, start a new one so
+ * that later records are not lost as soon as written (sp->mu held). */
+int tld_spool_renew_missing_active_locked(struct tld_spool *sp);
+
 /* Record an agent_spool_records_lost own event for seqs first..last (sp->mu held): once per
  * range, however many readers meet it. */
 void tld_spool_lost_locked(struct tld_spool *sp, uint64_t first, uint64_t last, uint64_t lost,

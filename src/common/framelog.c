@@ -556,6 +556,42 @@ int tld_framelog_roll(struct tld_framelog *fl, uint64_t first)
     return 0;
 }
 
+bool tld_framelog_last_missing(const struct tld_framelog *fl)
+{
+    char path[4200];
+    struct stat st;
+    tld_framelog_path(fl, fl->segs[fl->nsegs - 1].first, path, sizeof path);
+    return stat(path, &st) != 0 && errno == ENOENT;
+}
+
+int tld_framelog_renew_last(struct tld_framelog *fl)
+{
+    const struct tld_framelog_seg *s = &fl->segs[fl->nsegs - 1];
+    if (s->last >= s->first)
+        return tld_framelog_roll(fl, s->last + 1);
+    /* No record yet: the same first seq names the new file, which starts empty. */
+    fl->dir_dirty = true;
+    return open_last(fl, true);
+}
+
+int tld_framelog_skip_to(struct tld_framelog *fl, uint64_t first)
+{
+    struct tld_framelog_seg *s = &fl->segs[fl->nsegs - 1];
+    if (first <= s->last + 1)
+        return TLD_EINVAL;
+    if (s->last >= s->first)
+        return tld_framelog_roll(fl, first);
+    char from[4200], to[4200];
+    tld_framelog_path(fl, s->first, from, sizeof from);
+    tld_framelog_path(fl, first, to, sizeof to);
+    if (rename(from, to) != 0)
+        return TLD_EIO;
+    s->first = first;
+    s->last = first - 1;
+    fl->dir_dirty = true;
+    return 0;
+}
+
 /* ---- durability ------------------------------------------------------------------------------ */
 
 void tld_framelog_sync_take(struct tld_framelog *fl, struct tld_framelog_sync_job *job)

@@ -125,6 +125,15 @@ void tld_framelog_appended(struct tld_framelog *fl, size_t n, uint64_t last);
 /* Seal the last segment and start a new one at seq `first` (the sync policy says whether the
  * sealed one is fdatasync'ed now). */
 int tld_framelog_roll(struct tld_framelog *fl, uint64_t first);
+/* Is the last segment's file gone from the folder (deleted behind the log's back)? Frames
+ * appended to it would be lost as soon as written. */
+bool tld_framelog_last_missing(const struct tld_framelog *fl);
+/* Give the last segment, whose file is gone, a successor that exists: a roll when it held
+ * records, else the same (empty) segment created anew. */
+int tld_framelog_renew_last(struct tld_framelog *fl);
+/* The next record has seq `first`, beyond the last one's successor (records known to be gone):
+ * an empty last segment is renamed to start there, else a new segment starts there. */
+int tld_framelog_skip_to(struct tld_framelog *fl, uint64_t first);
 
 /* ---- durability ------------------------------------------------------------------------------ */
 

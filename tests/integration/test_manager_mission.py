@@ -4,7 +4,8 @@ on this machine, with the tests' own dockerd. The agent's configuration holds th
 local_decoder.xml holds the mission's decoders.
 
 (a) run test-container from httpd, pause, unpause, stop, rm, rmi httpd -> alerts 87901, 87903,
-    87905, 87906, 87904, 87902 and the image rules, in order, naming the agent;
+    87905, 87906, 87904, 87902 and the image rules, in order, naming the agent; the whole
+    sequence (network events and posture finding included) is the one docs/quickstart.md lists;
 (b) nginx on a loopback port (host network) and the mission's SQL injection request -> rule
     31103 with decoder web-accesslog-docker, the data fields, the raw json-file line, the
     container's -json.log location and container.name.
@@ -67,6 +68,30 @@ def check_subset(want, got, path="", skip=()):
             assert got[k] == v, f"{p}: expected {v!r}, got {got[k]!r}"
 
 
+def quickstart_listing(heading):
+    """(rule id, level, description pattern) of the first alert listing after `heading` in
+    docs/quickstart.md; a word the page shortened with `…` stands for any word."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    text = open(os.path.join(here, "docs", "quickstart.md")).read()
+    blocks, cur = [], None
+    for line in text[text.index(heading):].splitlines():
+        if line.startswith("```"):
+            if cur is None:
+                cur = [line[3:].strip()]
+            else:
+                blocks.append(cur)
+                cur = None
+        elif cur is not None:
+            cur.append(line)
+    block = next(b[1:] for b in blocks if b[0] == "")
+    out = []
+    for line in block:
+        rid, level, desc = line.split(None, 2)
+        words = [r"\S+" if "…" in w else re.escape(w) for w in desc.split(" ")]
+        out.append((rid, level, " ".join(words)))
+    return out
+
+
 TIME_HOST_INDEXER = {"@timestamp", "_id", "timestamp", "id", "manager.name", "agent.ip",
                      "agent.name", "rule.firedtimes"}
 
@@ -124,6 +149,19 @@ def test_mission_end_to_end(docker_env, manager_factory, agent_factory, tmp_path
     assert creates[1]["rule"]["id"] == "87981" and creates[1]["rule"]["level"] == 3
     it = iter(steps)
     assert all(w in it for w in want), f"alerts out of order or missing: {steps}"
+    # docs/quickstart.md lists what a new user gets, the container's network events included
+    cid = creates[0]["data"]["docker"]["Actor"]["ID"]
+    seen = [(a["rule"]["id"], str(a["rule"]["level"]), a["rule"]["description"])
+            for a in m.alerts() if a["rule"]["id"].startswith("879") and (
+                ours(a) or a["data"]["docker"].get("Actor", {}).get("Attributes", {})
+                .get("container") == cid)]
+    seen = seen[:[r for r, _, _ in seen].index("87921") + 1]  # not the image put back after
+    listed = quickstart_listing("## 3. Use case 1")
+    assert len(seen) == len(listed) and all(
+        (rid, level) == (l_rid, l_level) and re.fullmatch(pattern, desc)
+        for (rid, level, desc), (l_rid, l_level, pattern) in zip(seen, listed)), (
+        "docs/quickstart.md's use case 1 differs from what is produced:\n" +
+        "\n".join(f"{r} {lv} {d}" for r, lv, d in seen))
     for a in got:
         assert a["agent"]["id"] == "001" and a["agent"]["name"] == "Ubuntu22"
         assert a["location"] == "Wazuh-Docker"
