@@ -113,8 +113,8 @@ static void *enroll_worker(void *arg)
     struct enroll_job *j = arg;
     struct sim *s = j->s;
     char password[256] = "";
-    if (s->password_file && tld_enroll_client_read_password(s->password_file, password,
-                                                            sizeof password) != 0)
+    if (s->password_file &&
+        tld_enroll_client_read_password(s->password_file, password, sizeof password) != 0)
         die("cannot read the password file");
     for (unsigned i; (i = atomic_fetch_add(&j->next, 1)) < s->n;) {
         char dir[4096], name[64];
@@ -264,8 +264,8 @@ static void send_hello(struct agent *a)
     tld_sb_init(&p, 4096);
     char name[32];
     snprintf(name, sizeof name, "sim-%05u", a->idx);
-    struct tld_msg_hello h = {tld_sv_of(name),  tld_sv_of("sim"), tld_sv_of("Linux"),
-                              tld_sv_of(name),  a->stream,        a->acked + 1,
+    struct tld_msg_hello h = {tld_sv_of(name), tld_sv_of("sim"), tld_sv_of("Linux"),
+                              tld_sv_of(name), a->stream,        a->acked + 1,
                               a->next_seq};
     tld_msg_hello_put(&p, &h);
     queue_frame(a, TLD_MSG_HELLO, &p);
@@ -513,28 +513,43 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     struct sim s = {.host = "127.0.0.1", .rate = 10, .seconds = 30};
-    static const struct option opts[] = {{"host", 1, NULL, 'h'},
-                                         {"port", 1, NULL, 'p'},
-                                         {"enroll-port", 1, NULL, 'e'},
-                                         {"ids", 1, NULL, 'i'},
-                                         {"agents", 1, NULL, 'n'},
-                                         {"password-file", 1, NULL, 'w'},
-                                         {"rate", 1, NULL, 'r'},
-                                         {"seconds", 1, NULL, 's'},
-                                         {"storm-at", 1, NULL, 't'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"host", 1, NULL, 'h'},        {"port", 1, NULL, 'p'},
+        {"enroll-port", 1, NULL, 'e'}, {"ids", 1, NULL, 'i'},
+        {"agents", 1, NULL, 'n'},      {"password-file", 1, NULL, 'w'},
+        {"rate", 1, NULL, 'r'},        {"seconds", 1, NULL, 's'},
+        {"storm-at", 1, NULL, 't'},    {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
-        case 'h': s.host = optarg; break;
-        case 'p': s.port = (unsigned)atoi(optarg); break;
-        case 'e': s.enroll_port = (unsigned)atoi(optarg); break;
-        case 'i': s.ids = optarg; break;
-        case 'n': s.n = (unsigned)atoi(optarg); break;
-        case 'w': s.password_file = optarg; break;
-        case 'r': s.rate = atof(optarg); break;
-        case 's': s.seconds = atoi(optarg); break;
-        case 't': s.storm_at = atoi(optarg); break;
-        default: usage();
+        case 'h':
+            s.host = optarg;
+            break;
+        case 'p':
+            s.port = (unsigned)atoi(optarg);
+            break;
+        case 'e':
+            s.enroll_port = (unsigned)atoi(optarg);
+            break;
+        case 'i':
+            s.ids = optarg;
+            break;
+        case 'n':
+            s.n = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            s.password_file = optarg;
+            break;
+        case 'r':
+            s.rate = atof(optarg);
+            break;
+        case 's':
+            s.seconds = atoi(optarg);
+            break;
+        case 't':
+            s.storm_at = atoi(optarg);
+            break;
+        default:
+            usage();
         }
     }
     if (!s.port || !s.enroll_port || !s.ids || !s.n)
