@@ -247,6 +247,8 @@ int tld_ch_stats(struct tld_store *base, struct tld_store_stats *st)
         rc = tld_ch_span(base, &all, &st->oldest_ms, &st->newest_ms, &any);
     if (rc)
         return rc;
+    if (s->cluster)
+        return tld_ch_cluster_bytes(s, &st->bytes);
     struct tld_chq c;
     tld_chq_init(&c);
     emit(&c, "SELECT sum(bytes) FROM system.parts WHERE active AND table = ");
