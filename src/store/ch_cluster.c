@@ -220,8 +220,7 @@ int tld_ch_cluster_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *n
 static int insert_shard(struct tld_ch *s, struct tld_chq *q, size_t shard, bool *sent)
 {
     int rc = TLD_ECLOSED;
-    for (size_t i = 0; i < s->nurls; i++) {
-        size_t at = (s->cur + i) % s->nurls;
+    for (size_t at = 0; at < s->nurls; at++) {
         if (s->shard_of[at] != (int)shard)
             continue;
         rc = tld_ch_run_at(s, at, q, s->rows.p, s->rows.n);

@@ -39,6 +39,9 @@ static int make_url(struct tld_ch *s, const char *base, const struct tld_chq *q,
     curl_free(esc);
     if (q->url_extra)
         tld_sb_append_cstr(url, q->url_extra);
+    if (s->cluster) /* see struct tld_ch: reads go where inserts went; a lagging one is avoided */
+        tld_sb_append_cstr(url, "&load_balancing=in_order&prefer_localhost_replica=0"
+                                "&max_replica_delay_for_distributed_queries=5");
     if (values)
         tld_sb_append_cstr(url, "&_v_structure=i%20UInt32%2C%20s%20String%2C%20n%20Int64%2C"
                                 "%20d%20Float64");

@@ -40,6 +40,7 @@ struct tld_ch {
 /* A statement under construction: SQL text and the rows of its `_v` table. */
 struct tld_chq {
     const char *url_extra; /* appended to the URL: "&setting=value" (fixed text, no values) */
+    bool global_in;        /* IN subqueries as GLOBAL IN (reads of a Distributed table) */
     struct tld_sb sql;
     struct tld_sb values; /* TabSeparated rows of _v */
     unsigned nvalues;
