@@ -234,7 +234,11 @@ static int insert_shard(struct tld_ch *s, struct tld_chq *q, size_t shard, bool 
 
 int tld_ch_cluster_insert(struct tld_ch *s, struct tld_chq *q)
 {
-    map_endpoints(s);
+    /* The state read before the first insert mapped a replica of every shard; an endpoint
+     * that was down then waits for the next one (asking it at every batch could cost a
+     * connect timeout each time). */
+    if (!s->nshards)
+        map_endpoints(s);
     if (!s->nshards)
         return TLD_ECLOSED;
     int rc = TLD_ECLOSED;
