@@ -4,16 +4,15 @@ ingest: a replica killed with SIGKILL, one whole shard down for a minute, the ma
 with SIGKILL and restarted. The manager follows a local file (no dockerd). Afterwards every
 alert of alerts.json is in the cluster exactly once: counted by alert id on one replica of each
 shard, both replicas of a shard hold the same alerts, and `search --json` (through the
-Distributed table) gives back every alerts.json line byte for byte."""
+Distributed table) gives back every alerts.json line byte for byte. The store's query suite
+runs on a cluster in test_store_cluster_queries.py."""
 import collections
 import json
 import os
 import random
 import signal
-import subprocess
 import time
 
-import agentlib
 from agentlib import wait_until
 from chcluster import ch_cluster  # noqa: F401
 from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
@@ -162,17 +161,3 @@ def test_cluster_manager_killed_during_ingest(manager_factory, tmp_path, ch_clus
     assert_exactly_once(ch_cluster, m, total, "after a restart with nothing new")
     m.stop()
 
-
-def test_cluster_query_suite(ch_cluster):
-    """The store's query suite (tests/unit/test_store_suite.h: hand-written and generated
-    queries, docs/query.md's examples, histograms, top values, live tail, byte-identical
-    alerts), which the SQLite and single-server binaries pass against the same model, run
-    against the cluster; then replays and retention by age there."""
-    binary = os.path.join(agentlib.build_dir(), "tests", "test_store_clickhouse")
-    env = dict(os.environ, TLD_CH_CLUSTER_URLS=" ".join(ch_cluster.urls),
-               TLD_CH_CLUSTER=ch_cluster.name)
-    r = subprocess.run([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=300)
-    out = r.stdout.decode(errors="replace")
-    assert r.returncode == 0 and "[  PASSED  ]" in out, out[-4000:]
-    assert "[  FAILED  ]" not in out and "SKIPPED" not in out, out[-4000:]
