@@ -41,6 +41,16 @@ static int exec_at(struct tld_ch *s, size_t at, const char *sql, const char *url
     return rc;
 }
 
+/* The one UInt64 that fixed SQL (FORMAT RowBinary) gives on endpoint `at`. */
+static int u64_at(struct tld_ch *s, size_t at, const char *sql, uint64_t *v)
+{
+    int rc = exec_at(s, at, sql, NULL);
+    struct tld_chrd r = reader(s);
+    if (!rc && !tld_chrd_u64(&r, v))
+        rc = TLD_EPROTO;
+    return rc;
+}
+
 /* The response as one string without its trailing newline (TabSeparated, one value). */
 static int one_value(struct tld_ch *s, char *out, size_t n)
 {
@@ -280,14 +290,11 @@ int tld_ch_cluster_wait_mutations(struct tld_ch *s)
     for (size_t i = 0; i < s->nurls; i++) {
         for (int k = 0;; k++) {
             uint64_t pending;
-            struct tld_chrd r;
-            if (exec_at(s, i, sql, NULL))
+            int rc = u64_at(s, i, sql, &pending);
+            if (rc == TLD_EPROTO)
+                return rc;
+            if (rc || !pending)
                 break; /* a node that is down runs the mutation when it is back */
-            r = reader(s);
-            if (!tld_chrd_u64(&r, &pending))
-                return TLD_EPROTO;
-            if (!pending)
-                break;
             if (k == 600)
                 return TLD_ETIMEOUT;
             struct timespec ts = {0, 100000000};
@@ -320,11 +327,7 @@ int tld_ch_cluster_bytes(struct tld_ch *s, uint64_t *bytes)
     *bytes = 0;
     for (size_t i = 0; i < s->nurls; i++) {
         uint64_t v;
-        struct tld_chrd r;
-        if (exec_at(s, i, sql, NULL))
-            continue; /* a node that is down: its copy is not counted */
-        r = reader(s);
-        if (tld_chrd_u64(&r, &v))
+        if (!u64_at(s, i, sql, &v)) /* a node that is down: its copy is not counted */
             *bytes += v;
     }
     return 0;

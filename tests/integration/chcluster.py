@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 
+from agentlib import wait_until
 from mgrlib import free_ports
 
 CLUSTER = "tld_cluster"
@@ -32,14 +33,7 @@ def clickhouse_bin():
 
 
 def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+    return wait_until(pred, timeout, interval=0.1, what=what)
 
 
 def _stop_pid(proc, timeout=20):
