@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -236,6 +237,89 @@ class ChCluster:
             with open(path, errors="replace") as f:
                 out.append(f"== {path}\n" + "".join(f.readlines()[-n:]))
         return "\n".join(out)
+
+
+class LossyProxy(threading.Thread):
+    """An HTTP proxy on a loopback port in front of one node that, for the first `drops`
+    INSERT requests, lets the node run the insert and then closes the client's connection
+    instead of passing on the answer: the client cannot tell whether its insert was stored.
+    Every other request is passed through (one request per upstream connection)."""
+
+    def __init__(self, node, drops):
+        super().__init__(daemon=True)
+        self.node, self.drops, self.dropped, self.inserts = node, drops, 0, 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.lock = threading.Lock()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    @staticmethod
+    def _request(conn, buf):
+        """One request (head and Content-Length body) from conn; (request, rest) or None."""
+        while b"\r\n\r\n" not in buf:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            if name.strip().lower() == b"expect":
+                conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while len(rest) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            rest += chunk
+        lines = [l for l in head.split(b"\r\n")
+                 if not l.lower().startswith((b"connection:", b"expect:"))]
+        req = b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + rest[:length]
+        return req, rest[length:], lines[0]
+
+    def _serve(self, conn):
+        buf = b""
+        try:
+            while True:
+                got = self._request(conn, buf)
+                if not got:
+                    return
+                req, buf, line = got
+                with socket.create_connection(("127.0.0.1", self.node.http), timeout=120) as up:
+                    up.sendall(req)
+                    resp = b""
+                    while chunk := up.recv(65536):
+                        resp += chunk
+                drop = False
+                if b"query=INSERT" in line:
+                    with self.lock:
+                        self.inserts += 1
+                        if resp.startswith(b"HTTP/1.1 200") and self.dropped < self.drops:
+                            self.dropped += 1
+                            drop = True
+                if drop:
+                    return  # the insert ran; its answer is lost
+                conn.sendall(resp)
+                return  # the answer says Connection: close
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 @pytest.fixture

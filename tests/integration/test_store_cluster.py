@@ -1,7 +1,7 @@
 """The manager's alert store on a ClickHouse cluster (chcluster.py: ZooKeeper and two shards of
 two clickhouse-server replicas, from Debian's packages, on loopback), with real faults during
 ingest: a replica killed with SIGKILL, one whole shard down for a minute, the manager killed
-with SIGKILL and restarted. The manager follows a local file (no dockerd). Afterwards every
+with SIGKILL and restarted, inserts whose answers are lost after the node stored them. The manager follows a local file (no dockerd). Afterwards every
 alert of alerts.json is in the cluster exactly once: counted by alert id on one replica of each
 shard, both replicas of a shard hold the same alerts, and `search --json` (through the
 Distributed table) gives back every alerts.json line byte for byte. The store's query suite
@@ -14,7 +14,7 @@ import signal
 import time
 
 from agentlib import wait_until
-from chcluster import ch_cluster  # noqa: F401
+from chcluster import LossyProxy, ch_cluster  # noqa: F401
 from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
 from test_manager_store import alert_lines, store_stats, stored_lines
 from writers import EventWriter
@@ -32,11 +32,11 @@ RULES = """<group name="clustertest,">
 """
 
 
-def start_manager(manager_factory, tmp_path, cluster):
+def start_manager(manager_factory, tmp_path, cluster, urls=None):
     rs = minimal_ruleset(str(tmp_path / "rs"), RULES)
     src = str(tmp_path / "events.log")
     open(src, "w").close()
-    urls = "".join(f"<url>{u}</url>" for u in cluster.urls)
+    urls = "".join(f"<url>{u}</url>" for u in urls or cluster.urls)
     extra = (f"<localfile><log_format>syslog</log_format><location>{src}</location></localfile>"
              f"<store><backend>clickhouse</backend>{urls}<cluster>{cluster.name}</cluster>"
              f"<table>{TABLE}</table></store>")
@@ -161,3 +161,26 @@ def test_cluster_manager_killed_during_ingest(manager_factory, tmp_path, ch_clus
     assert_exactly_once(ch_cluster, m, total, "after a restart with nothing new")
     m.stop()
 
+
+
+def test_cluster_insert_answer_lost(manager_factory, tmp_path, ch_cluster):
+    """Inserts that a replica of shard 1 stored but whose answers were lost (a proxy closes
+    the connection after the node ran them): the store cannot know they are stored, sends the
+    same bytes again to the same shard, and the shard keeps one copy."""
+    total, rate = 12000, 3000
+    victim = ch_cluster.node(1, 1)
+    proxy = LossyProxy(victim, drops=4)
+    proxy.start()
+    try:
+        urls = [proxy.url if n is victim else n.url for n in ch_cluster.nodes]
+        m, src = start_manager(manager_factory, tmp_path, ch_cluster, urls)
+        w = feed(src, total, rate)
+        w.join(timeout=total / rate + 60)
+        assert w.written == total
+        wait_stored(m, total)
+    finally:
+        proxy.close()
+    print(f"{proxy.inserts} inserts through the proxy, {proxy.dropped} answers lost")
+    assert proxy.dropped == 4, "the proxy saw too few inserts to lose their answers"
+    assert_exactly_once(ch_cluster, m, total, "after inserts whose answers were lost")
+    m.stop()
