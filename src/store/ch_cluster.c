@@ -64,6 +64,50 @@ static int one_value(struct tld_ch *s, char *out, size_t n)
     return 0;
 }
 
+/* Whether this node has both tables already. */
+static int has_tables(struct tld_ch *s, bool *both)
+{
+    char sql[512], n[16];
+    snprintf(sql, sizeof(sql),
+             "SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('%s', '%s')",
+             s->db, s->local, s->table);
+    int rc = tld_ch_exec(s, sql);
+    if (!rc)
+        rc = one_value(s, n, sizeof(n));
+    if (!rc)
+        *both = !strcmp(n, "2");
+    return rc;
+}
+
+/* One CREATE ... ON CLUSTER, waiting at most DDL_TIMEOUT for the nodes to run it. */
+static int create_on_cluster(struct tld_ch *s, const char *name, const char *columns,
+                             const char *engine)
+{
+    struct tld_chq q;
+    tld_chq_init(&q);
+    q.url_extra = DDL_TIMEOUT;
+    tld_sb_printf(&q.sql, "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s%s ENGINE = %s", s->db,
+                  name, s->cluster, columns, engine);
+    int rc = tld_ch_run(s, &q, NULL, 0);
+    tld_chq_fini(&q);
+    return rc;
+}
+
+static int create_tables(struct tld_ch *s, const char *columns)
+{
+    char engine[512];
+    snprintf(engine, sizeof(engine),
+             "ReplicatedMergeTree('/clickhouse/tables/{shard}/%s.%s', '{replica}')"
+             " ORDER BY (ts_ms, id) SETTINGS index_granularity = 8192",
+             s->db, s->local);
+    int rc = create_on_cluster(s, s->local, columns, engine);
+    if (rc)
+        return rc;
+    snprintf(engine, sizeof(engine), "Distributed(%s, %s, %s, rand())", s->cluster, s->db,
+             s->local);
+    return create_on_cluster(s, s->table, columns, engine);
+}
+
 int tld_ch_cluster_open(struct tld_ch *s, const char *columns)
 {
     char db[80];
@@ -78,41 +122,9 @@ int tld_ch_cluster_open(struct tld_ch *s, const char *columns)
         return rc;
     /* Both tables already here: nothing to ask of the cluster (a node that is down must not
      * hold up a restart; it ran or will run the ON CLUSTER statements from its queue). */
-    struct tld_sb sql;
-    tld_sb_init(&sql, 16384);
-    tld_sb_printf(
-        &sql, "SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('%s', '%s')",
-        s->db, s->local, s->table);
-    rc = tld_ch_exec(s, tld_sb_cstr(&sql));
-    char n[16];
-    if (!rc)
-        rc = one_value(s, n, sizeof(n));
-    if (!rc && strcmp(n, "2") != 0) {
-        tld_sb_reset(&sql);
-        tld_sb_printf(&sql,
-                      "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s%s ENGINE ="
-                      " ReplicatedMergeTree('/clickhouse/tables/{shard}/%s.%s', '{replica}')"
-                      " ORDER BY (ts_ms, id) SETTINGS index_granularity = 8192",
-                      s->db, s->local, s->cluster, columns, s->db, s->local);
-        struct tld_chq q = {0};
-        tld_chq_init(&q);
-        q.url_extra = DDL_TIMEOUT;
-        tld_chq_emit(&q, tld_sb_cstr(&sql));
-        rc = tld_ch_run(s, &q, NULL, 0);
-        tld_chq_fini(&q);
-        if (!rc) {
-            tld_chq_init(&q);
-            q.url_extra = DDL_TIMEOUT;
-            tld_sb_printf(&q.sql,
-                          "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s%s ENGINE ="
-                          " Distributed(%s, %s, %s, rand())",
-                          s->db, s->table, s->cluster, columns, s->cluster, s->db, s->local);
-            rc = tld_ch_run(s, &q, NULL, 0);
-            tld_chq_fini(&q);
-        }
-    }
-    tld_sb_fini(&sql);
-    return rc;
+    bool both = false;
+    rc = has_tables(s, &both);
+    return rc || both ? rc : create_tables(s, columns);
 }
 
 /* The shard index of a {shard} macro value, added if new. */
@@ -168,7 +180,7 @@ static int cluster_shards(struct tld_ch *s, size_t *n)
 /* The largest position and id in the local table of endpoint `at`, once it has caught up. */
 static int replica_state(struct tld_ch *s, size_t at, struct tld_store_pos *pos, uint64_t *max_id)
 {
-    char sql[256];
+    char sql[512];
     snprintf(sql, sizeof(sql), "SYSTEM SYNC REPLICA %s.%s", s->db, s->local);
     int rc = exec_at(s, at, sql, SYNC_TIMEOUT);
     if (rc)
@@ -282,7 +294,7 @@ int tld_ch_cluster_insert(struct tld_ch *s, struct tld_chq *q)
 
 int tld_ch_cluster_wait_mutations(struct tld_ch *s)
 {
-    char sql[256];
+    char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT count() FROM system.mutations WHERE NOT is_done AND database = '%s'"
              " AND table = '%s' FORMAT RowBinary",
@@ -319,7 +331,7 @@ int tld_ch_cluster_retain(struct tld_ch *s, int64_t min_ts_ms)
 
 int tld_ch_cluster_bytes(struct tld_ch *s, uint64_t *bytes)
 {
-    char sql[256];
+    char sql[512];
     snprintf(sql, sizeof(sql),
              "SELECT sum(bytes) FROM system.parts WHERE active AND database = '%s'"
              " AND table = '%s' FORMAT RowBinary",

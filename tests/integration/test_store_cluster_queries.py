@@ -18,7 +18,7 @@ def test_cluster_query_suite(ch_cluster):
     env = dict(os.environ, TLD_CH_CLUSTER_URLS=" ".join(ch_cluster.urls),
                TLD_CH_CLUSTER=ch_cluster.name)
     r = subprocess.run([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=300)
+                       timeout=600)
     out = r.stdout.decode(errors="replace")
     assert r.returncode == 0 and "[  PASSED  ]" in out, out[-4000:]
     assert "[  FAILED  ]" not in out and "SKIPPED" not in out, out[-4000:]
