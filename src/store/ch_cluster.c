@@ -18,7 +18,7 @@
 #include "common/err.h"
 #include "store/ch_impl.h"
 
-#define DDL_TIMEOUT       "&distributed_ddl_task_timeout=60"
+#define DDL_TIMEOUT       "&distributed_ddl_task_timeout=20"
 #define SYNC_TIMEOUT      "&receive_timeout=10"
 #define IN_DOUBT_ROUNDS   20 /* sends of an unsure batch to its shard's replicas, 0.5 s apart */
 #define IN_DOUBT_PAUSE_NS 500000000L
@@ -64,32 +64,42 @@ static int one_value(struct tld_ch *s, char *out, size_t n)
     return 0;
 }
 
-/* Whether this node has both tables already. */
-static int has_tables(struct tld_ch *s, bool *both)
+/* Whether this node has table `name`. */
+static int has_table(struct tld_ch *s, const char *name, bool *here)
 {
     char sql[512], n[16];
     snprintf(sql, sizeof(sql),
-             "SELECT count() FROM system.tables WHERE database = '%s' AND name IN ('%s', '%s')",
-             s->db, s->local, s->table);
+             "SELECT count() FROM system.tables WHERE database = '%s' AND name = '%s'", s->db,
+             name);
     int rc = tld_ch_exec(s, sql);
     if (!rc)
         rc = one_value(s, n, sizeof(n));
     if (!rc)
-        *both = !strcmp(n, "2");
+        *here = !strcmp(n, "1");
     return rc;
 }
 
-/* One CREATE ... ON CLUSTER, waiting at most DDL_TIMEOUT for the nodes to run it. */
+/*
+ * CREATE ... ON CLUSTER unless this node has the table. The statement waits at most
+ * DDL_TIMEOUT for every node to run it; when a node is down it fails after that, but the
+ * nodes up have run it and the others will from their queue: the table being here is enough.
+ */
 static int create_on_cluster(struct tld_ch *s, const char *name, const char *columns,
                              const char *engine)
 {
+    bool here = false;
+    int rc = has_table(s, name, &here);
+    if (rc || here)
+        return rc;
     struct tld_chq q;
     tld_chq_init(&q);
     q.url_extra = DDL_TIMEOUT;
     tld_sb_printf(&q.sql, "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s%s ENGINE = %s", s->db,
                   name, s->cluster, columns, engine);
-    int rc = tld_ch_run(s, &q, NULL, 0);
+    rc = tld_ch_run(s, &q, NULL, 0);
     tld_chq_fini(&q);
+    if (rc && !has_table(s, name, &here) && here)
+        rc = 0;
     return rc;
 }
 
@@ -118,13 +128,9 @@ int tld_ch_cluster_open(struct tld_ch *s, const char *columns)
         rc = TLD_EPROTO;
     if (!rc && !(s->db = strdup(db)))
         rc = TLD_ENOMEM;
-    if (rc || s->read_only)
-        return rc;
-    /* Both tables already here: nothing to ask of the cluster (a node that is down must not
-     * hold up a restart; it ran or will run the ON CLUSTER statements from its queue). */
-    bool both = false;
-    rc = has_tables(s, &both);
-    return rc || both ? rc : create_tables(s, columns);
+    /* Tables already here: nothing to ask of the cluster (a node that is down must not hold
+     * up a restart; it ran or will run the ON CLUSTER statements from its queue). */
+    return rc || s->read_only ? rc : create_tables(s, columns);
 }
 
 /* The shard index of a {shard} macro value, added if new. */
@@ -207,12 +213,12 @@ int tld_ch_cluster_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *n
         snprintf(s->err, sizeof(s->err),
                  "cluster %s: %zu shards, %zu reachable among the configured endpoints", s->cluster,
                  want, s->nshards);
-        return TLD_EAGAIN;
+        return TLD_ECLOSED; /* not TLD_EAGAIN: the store thread takes that for a rotation */
     }
     struct tld_store_pos best = {0, 0};
     uint64_t best_id = 0;
     for (size_t sh = 0; sh < s->nshards; sh++) {
-        rc = TLD_EAGAIN;
+        rc = TLD_ECLOSED;
         for (size_t i = 0; i < s->nurls && rc; i++) {
             struct tld_store_pos p;
             uint64_t id;
@@ -228,9 +234,10 @@ int tld_ch_cluster_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *n
              * could store it twice. */
             char why[sizeof(s->err)];
             memcpy(why, s->err, sizeof(why));
-            snprintf(s->err, sizeof(s->err), "shard %s: no replica has caught up: %.180s",
+            snprintf(s->err, sizeof(s->err),
+                     "cluster %s: shard %s: no replica has caught up: %.150s", s->cluster,
                      s->shard_names[sh], why);
-            return TLD_EAGAIN;
+            return TLD_ECLOSED;
         }
     }
     *pos = best;

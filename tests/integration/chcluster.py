@@ -243,11 +243,14 @@ class LossyProxy(threading.Thread):
     """An HTTP proxy on a loopback port in front of one node that, for the first `drops`
     INSERT requests, lets the node run the insert and then closes the client's connection
     instead of passing on the answer: the client cannot tell whether its insert was stored.
-    Every other request is passed through (one request per upstream connection)."""
+    Every other request is passed through (one request per upstream connection). `on_drop`,
+    if given, is called after each lost answer (in the proxy's thread), before the client
+    sees its connection closed."""
 
-    def __init__(self, node, drops):
+    def __init__(self, node, drops, on_drop=None):
         super().__init__(daemon=True)
         self.node, self.drops, self.dropped, self.inserts = node, drops, 0, 0
+        self.on_drop = on_drop
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -313,6 +316,8 @@ class LossyProxy(threading.Thread):
                             self.dropped += 1
                             drop = True
                 if drop:
+                    if self.on_drop:
+                        self.on_drop()
                     return  # the insert ran; its answer is lost
                 conn.sendall(resp)
                 return  # the answer says Connection: close
