@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential pkg-config clang llvm libclang-rt-14-dev clang-format
     libssl-dev libpcre2-dev libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev
-    libsqlite3-dev zlib1g-dev libcmocka-dev clickhouse-server
+    libsqlite3-dev zlib1g-dev libcmocka-dev clickhouse-server zookeeper
     python3 python3-pytest
     docker.io busybox-static nginx curl
     nodejs npm chromium

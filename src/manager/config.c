@@ -134,7 +134,7 @@ static void put_backend(struct tld_conf_ctx *c, const struct tld_xml_node *n, co
     *dst = strdup(name);
 }
 
-/* <store><database>: it goes into the ClickHouse URL, so only a plain identifier. */
+/* <store><database>, <cluster>: they go into ClickHouse URLs and SQL, so only plain names. */
 static void put_database(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
                          void *obj)
 {
@@ -143,18 +143,36 @@ static void put_database(struct tld_conf_ctx *c, const struct tld_xml_node *n, c
     if (!len || len > 64 ||
         strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                   "0123456789_") != len) {
-        tld_conf_error(c, n, "'%s' is not a database name (letters, digits, _)", v);
+        tld_conf_error(c, n, "'%s' is not a plain name (letters, digits, _)", v);
         return;
     }
     free(*dst);
     *dst = strdup(v);
 }
 
+/* <store><url>: repeated for the nodes of a ClickHouse cluster; kept as one list. */
+static void put_url(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v, void *obj)
+{
+    char **dst = obj;
+    if (!*v || strpbrk(v, " \t\r\n,")) {
+        tld_conf_error(c, n, "'%s' is not one URL", v);
+        return;
+    }
+    size_t len = (*dst ? strlen(*dst) + 1 : 0) + strlen(v) + 1;
+    char *list = malloc(len);
+    if (!list)
+        return;
+    snprintf(list, len, "%s%s%s", *dst ? *dst : "", *dst ? " " : "", v);
+    free(*dst);
+    *dst = list;
+}
+
 static const struct tld_conf_row store_rows[] = {
     {"enabled", TLD_CONF_BOOL, OFF(store_enabled), 0, 0, NULL, NULL, 0, NULL},
     {"backend", TLD_CONF_TEXT, OFF(store_backend), 0, 0, NULL, NULL, 0, put_backend},
     {"path", TLD_CONF_STR, OFF(store_path), 0, 0, NULL, NULL, 0, NULL},
-    {"url", TLD_CONF_STR, OFF(store_url), 0, 0, NULL, NULL, 0, NULL},
+    {"url", TLD_CONF_TEXT, OFF(store_url), 0, 0, NULL, NULL, 0, put_url},
+    {"cluster", TLD_CONF_TEXT, OFF(store_cluster), 0, 0, NULL, NULL, 0, put_database},
     {"database", TLD_CONF_TEXT, OFF(store_database), 0, 0, NULL, NULL, 0, put_database},
     {"table", TLD_CONF_STR, OFF(store_table), 0, 0, NULL, NULL, 0, NULL},
     {"max_age", TLD_CONF_DURATION, OFF(store_max_age_s), 0, TLD_CONF_MAX_DURATION, NULL, NULL, 0,
@@ -325,6 +343,7 @@ void tld_mgr_config_fini(struct tld_mgr_config *cfg)
     free(cfg->store_path);
     free(cfg->store_url);
     free(cfg->store_database);
+    free(cfg->store_cluster);
     free(cfg->store_table);
     memset(cfg, 0, sizeof *cfg);
 }

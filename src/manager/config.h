@@ -11,7 +11,8 @@
  *              lockout_failures, lockout_global_failures, lockout_time, max_pending_agents,
  *              pending_agent_expiry
  *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection
- *   <store>    ours: enabled, backend (sqlite|clickhouse), path, url, database, table, max_age,
+ *   <store>    ours: enabled, backend (sqlite|clickhouse), path, url (repeated for a cluster),
+ *              cluster, database, table, max_age,
  *              max_size (docs/store.md)
  * `<localfile>`, `<wodle name="docker-listener">`, `<logcollector>` and `<spool>` configure the
  * manager's local collector and are parsed by collect/collect_config.h, which skips
@@ -85,7 +86,9 @@ struct tld_mgr_config {
     bool store_enabled;
     char *store_backend;      /* "sqlite" (default) or "clickhouse" */
     char *store_path;         /* SQLite database; default var/db/alerts.db */
-    char *store_url;          /* ClickHouse HTTP interface; default http://127.0.0.1:8123/ */
+    char *store_url;          /* ClickHouse HTTP interface(s), space-separated; default
+                               * http://127.0.0.1:8123/ */
+    char *store_cluster;      /* ClickHouse cluster; NULL: one server */
     char *store_database;     /* ClickHouse database; NULL: the server's default */
     char *store_table;        /* ClickHouse table; default tld_alerts */
     int64_t store_max_age_s;  /* retention by age; 0: none */

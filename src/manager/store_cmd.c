@@ -34,18 +34,25 @@ void tld_mgr_store_setup(const struct tld_mgr_config *cfg, const char *root,
     under_root(p->db, sizeof p->db, root, cfg->store_path);
     under_root(p->alerts_dir, sizeof p->alerts_dir, root, "logs/alerts");
     under_root(p->ckpt, sizeof p->ckpt, root, "queue/intake/output.ckpt");
-    /* The database goes in the URL: ClickHouse's HTTP interface takes it as a parameter. */
-    if (cfg->store_database)
-        snprintf(p->url, sizeof p->url, "%s%cdatabase=%s", cfg->store_url,
-                 strchr(cfg->store_url, '?') ? '&' : '?', cfg->store_database);
-    else
-        snprintf(p->url, sizeof p->url, "%s", cfg->store_url);
+    /* The database goes in each URL: ClickHouse's HTTP interface takes it as a parameter. */
+    size_t used = 0;
+    p->url[0] = '\0';
+    for (const char *u = cfg->store_url; *u && used < sizeof p->url;) {
+        size_t n = strcspn(u, " ");
+        int k = snprintf(p->url + used, sizeof p->url - used, "%s%.*s", used ? " " : "", (int)n, u);
+        if (k > 0 && cfg->store_database && (size_t)k < sizeof p->url - used)
+            k += snprintf(p->url + used + k, sizeof p->url - used - k, "%cdatabase=%s",
+                          memchr(u, '?', n) ? '&' : '?', cfg->store_database);
+        used += k > 0 ? (size_t)k : 0;
+        u += n + strspn(u + n, " ");
+    }
     memset(store, 0, sizeof *store);
     store->backend =
         strcmp(cfg->store_backend, "clickhouse") == 0 ? TLD_STORE_CLICKHOUSE : TLD_STORE_SQLITE;
     store->path = p->db;
     store->url = p->url;
     store->table = cfg->store_table;
+    store->cluster = cfg->store_cluster;
     memset(feed, 0, sizeof *feed);
     feed->alerts_dir = p->alerts_dir;
     feed->ckpt = p->ckpt;

@@ -162,7 +162,8 @@ static int list_sources(const struct tld_store_feed_opts *o, struct sources *l)
         rc = add_live(o, l);
     if (rc)
         return rc;
-    qsort(l->v, l->n, sizeof *l->v, cmp_source);
+    if (l->n) /* no file yet: l->v is NULL, which qsort must not get */
+        qsort(l->v, l->n, sizeof *l->v, cmp_source);
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (w && l->v[w - 1].gen == l->v[i].gen)

@@ -22,8 +22,9 @@
 
 struct tld_store_thread {
     struct tld_store_thread_opts o;
-    char *path, *url, *table, *alerts_dir, *ckpt; /* owned copies of the options' strings */
-    struct tld_store *store;                      /* the thread's own */
+    char *path, *url, *table, *cluster, *alerts_dir,
+        *ckpt;               /* owned copies of the options' strings */
+    struct tld_store *store; /* the thread's own */
     int backoff_ms;
     int64_t retry_at, retain_at, lag_at; /* monotonic ns */
 
@@ -178,6 +179,7 @@ static void free_thread(struct tld_store_thread *t)
     free(t->path);
     free(t->url);
     free(t->table);
+    free(t->cluster);
     free(t->alerts_dir);
     free(t->ckpt);
     pthread_cond_destroy(&t->cv);
@@ -206,6 +208,7 @@ int tld_store_thread_start(const struct tld_store_thread_opts *o, struct tld_sto
     t->o.store.path = t->path = dup_opt(o->store.path, &ok);
     t->o.store.url = t->url = dup_opt(o->store.url, &ok);
     t->o.store.table = t->table = dup_opt(o->store.table, &ok);
+    t->o.store.cluster = t->cluster = dup_opt(o->store.cluster, &ok);
     t->o.feed.alerts_dir = t->alerts_dir = dup_opt(o->feed.alerts_dir, &ok);
     t->o.feed.ckpt = t->ckpt = dup_opt(o->feed.ckpt, &ok);
     if (!ok || pthread_create(&t->th, NULL, run, t) != 0) {

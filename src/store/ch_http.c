@@ -2,6 +2,8 @@
  * ClickHouse over HTTP: one request per statement, the SQL in the URL, an INSERT's rows as the
  * request body, and bound values as the external table `_v` in a multipart body. The response
  * body is kept for the caller; a status other than 200 is an error whose text is ClickHouse's.
+ * A statement goes to one endpoint; reads and DDL move on to the next endpoint when one cannot
+ * be reached, inserts are routed by the caller (ch_cluster.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,22 +27,28 @@ static int fail(struct tld_ch *s, int err, const char *what, const char *detail)
 }
 
 /* The URL: base?query=...[&_v_structure=...], into `url`. */
-static int make_url(struct tld_ch *s, const char *sql, size_t n, bool values, struct tld_sb *url)
+static int make_url(struct tld_ch *s, const char *base, const struct tld_chq *q, struct tld_sb *url)
 {
-    char *esc = curl_easy_escape(s->curl, sql, (int)n);
+    bool values = q->nvalues > 0;
+    char *esc = curl_easy_escape(s->curl, tld_sb_cstr(&q->sql), (int)q->sql.n);
     if (!esc)
         return TLD_ENOMEM;
-    tld_sb_append_cstr(url, s->url);
-    tld_sb_append_cstr(url, strchr(s->url, '?') ? "&query=" : "?query=");
+    tld_sb_append_cstr(url, base);
+    tld_sb_append_cstr(url, strchr(base, '?') ? "&query=" : "?query=");
     tld_sb_append_cstr(url, esc);
     curl_free(esc);
+    if (q->url_extra)
+        tld_sb_append_cstr(url, q->url_extra);
+    if (s->cluster) /* see struct tld_ch: reads go where inserts went; a lagging one is avoided */
+        tld_sb_append_cstr(url, "&load_balancing=in_order&prefer_localhost_replica=0"
+                                "&max_replica_delay_for_distributed_queries=5");
     if (values)
         tld_sb_append_cstr(url, "&_v_structure=i%20UInt32%2C%20s%20String%2C%20n%20Int64%2C"
                                 "%20d%20Float64");
     return url->oom || url->truncated ? TLD_ENOMEM : 0;
 }
 
-int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n)
+int tld_ch_run_at(struct tld_ch *s, size_t at, struct tld_chq *q, const void *body, size_t n)
 {
     if (q->rc)
         return q->rc;
@@ -49,7 +57,7 @@ int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n)
     struct tld_sb url;
     tld_sb_init(&url, 8u << 20);
     bool values = q->nvalues > 0;
-    int rc = make_url(s, tld_sb_cstr(&q->sql), q->sql.n, values, &url);
+    int rc = make_url(s, s->urls[at], q, &url);
     curl_mime *mime = NULL;
     if (!rc) {
         curl_easy_reset(s->curl);
@@ -57,6 +65,7 @@ int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n)
         curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &s->resp);
         curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, 300L);
+        curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 5L);
         curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
         if (values) {
             mime = curl_mime_init(s->curl);
@@ -75,17 +84,37 @@ int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n)
         CURLcode cc = curl_easy_perform(s->curl);
         long status = 0;
         curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        /* Refused: nothing was sent (an insert surely did not happen). Any other transport
+         * failure may come after the server got the request. */
         if (cc == CURLE_COULDNT_CONNECT)
-            rc = fail(s, TLD_ECLOSED, "clickhouse", curl_easy_strerror(cc));
+            rc = fail(s, TLD_ECLOSED, s->urls[at], curl_easy_strerror(cc));
         else if (cc != CURLE_OK)
-            rc = fail(s, cc == CURLE_OPERATION_TIMEDOUT ? TLD_ETIMEOUT : TLD_EIO, "clickhouse",
+            rc = fail(s, cc == CURLE_OPERATION_TIMEDOUT ? TLD_ETIMEOUT : TLD_EIO, s->urls[at],
                       curl_easy_strerror(cc));
         else if (status != 200)
-            rc = fail(s, TLD_EIO, "clickhouse", tld_sb_cstr(&s->resp));
+            rc = fail(s, TLD_EPROTO, s->urls[at], tld_sb_cstr(&s->resp));
     }
     curl_mime_free(mime);
     tld_sb_fini(&url);
     return rc;
+}
+
+int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n)
+{
+    int rc = TLD_ECLOSED;
+    /* An answer with an error status is the statement's own failure: no other endpoint would
+     * do better. A transport failure is the endpoint's: the next one gets the statement. */
+    for (size_t i = 0; i < s->nurls; i++) {
+        size_t at = (s->cur + i) % s->nurls;
+        rc = tld_ch_run_at(s, at, q, body, n);
+        if (rc != TLD_ECLOSED && rc != TLD_EIO && rc != TLD_ETIMEOUT) {
+            s->cur = at;
+            break;
+        }
+        if (body)
+            break; /* an insert is never sent twice from here */
+    }
+    return rc == TLD_EPROTO ? TLD_EIO : rc;
 }
 
 int tld_ch_exec(struct tld_ch *s, const char *sql)

@@ -13,11 +13,24 @@
 #include "store/flatten.h"
 #include "store/store_impl.h"
 
+#define TLD_CH_MAX_URLS 64
+
 struct tld_ch {
     struct tld_store base;
     CURL *curl;
-    char *url, *table;
+    char *urls[TLD_CH_MAX_URLS]; /* the endpoints; one unless a cluster is named */
+    size_t nurls, cur;           /* reads and DDL go to urls[cur] first */
+    char *table;                 /* what reads query: the table, or the cluster's Distributed one */
+    char *cluster;               /* NULL: a single server */
+    char *local;                 /* cluster: the ReplicatedMergeTree table on every node */
+    char *db;                    /* cluster: the database, as the server names it */
+    int shard_of[TLD_CH_MAX_URLS];      /* cluster: each endpoint's shard (index), -1 unknown */
+    char *shard_names[TLD_CH_MAX_URLS]; /* cluster: the {shard} macro of each shard index */
+    size_t nshards, next_shard;         /* shards known so far; where the next batch goes */
     bool read_only;
+    bool known; /* pos and next_id below are the stored state (set after each good insert) */
+    struct tld_store_pos pos;
+    int64_t next_id;
     struct tld_flat flat;
     struct tld_sb rows; /* RowBinary of the batch being inserted */
     struct tld_sb resp; /* the last response body */
@@ -26,6 +39,8 @@ struct tld_ch {
 
 /* A statement under construction: SQL text and the rows of its `_v` table. */
 struct tld_chq {
+    const char *url_extra; /* appended to the URL: "&setting=value" (fixed text, no values) */
+    bool global_in;        /* IN subqueries as GLOBAL IN (reads of a Distributed table) */
     struct tld_sb sql;
     struct tld_sb values; /* TabSeparated rows of _v */
     unsigned nvalues;
@@ -44,9 +59,16 @@ void tld_chq_where(struct tld_chq *q, const struct tld_store_filter *f);
 
 /*
  * Runs `q` (its SQL, with `_v` attached when it has values) and leaves the response body in
- * s->resp. `body`, if not NULL, is POSTed as the data of an INSERT.
+ * s->resp. `body`, if not NULL, is POSTed as the data of an INSERT. Tries the endpoints from
+ * urls[cur] on while one cannot be reached (an INSERT: only urls[cur]).
  */
 int tld_ch_run(struct tld_ch *s, struct tld_chq *q, const void *body, size_t n);
+/*
+ * Runs `q` on endpoint `at` only. TLD_ECLOSED: the endpoint refused the connection, so nothing
+ * was sent; TLD_EPROTO: the server answered with an error; TLD_EIO, TLD_ETIMEOUT: the
+ * request may or may not have reached it.
+ */
+int tld_ch_run_at(struct tld_ch *s, size_t at, struct tld_chq *q, const void *body, size_t n);
 /* Runs a statement with no values. */
 int tld_ch_exec(struct tld_ch *s, const char *sql);
 
@@ -56,6 +78,21 @@ struct tld_chrd {
 };
 bool tld_chrd_u64(struct tld_chrd *r, uint64_t *v);
 bool tld_chrd_str(struct tld_chrd *r, const char **p, size_t *n);
+
+/* Identifiers spliced into SQL (tables, database, cluster): letters, digits, '_'. */
+bool tld_ch_ident(const char *t);
+
+/* Cluster mode (ch_cluster.c): the tables on every node, the stored state read from one
+ * caught-up replica of every shard, and an insert routed whole to one shard. */
+/* Learns the database; a writer also creates the tables (ON CLUSTER) if this node lacks them. */
+int tld_ch_cluster_open(struct tld_ch *s, const char *columns);
+int tld_ch_cluster_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id);
+int tld_ch_cluster_insert(struct tld_ch *s, struct tld_chq *q);
+/* Retention by age on every shard: ALTER ... DELETE ON CLUSTER, waited for on every node up. */
+int tld_ch_cluster_retain(struct tld_ch *s, int64_t min_ts_ms);
+int tld_ch_cluster_wait_mutations(struct tld_ch *s);
+/* The bytes of the local table's parts on every node that answers (replicas included). */
+int tld_ch_cluster_bytes(struct tld_ch *s, uint64_t *bytes);
 
 int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_t *stored);
 int tld_ch_position(struct tld_store *base, struct tld_store_pos *pos);

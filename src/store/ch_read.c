@@ -20,6 +20,14 @@ static struct tld_chrd reader(const struct tld_ch *s)
                              (const unsigned char *)s->resp.p + s->resp.n};
 }
 
+/* A read: over a Distributed table, IN subqueries run once where the query starts (their
+ * tables, `_v` among them, exist only there). */
+static void start(const struct tld_ch *s, struct tld_chq *q)
+{
+    tld_chq_init(q);
+    q->global_in = s->cluster != NULL;
+}
+
 static int run(struct tld_ch *s, struct tld_chq *q)
 {
     emit(q, " FORMAT RowBinary");
@@ -59,15 +67,15 @@ int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     /* The page's keys first, then their raw alerts: sorting reads only two small columns, and
      * the wide one is read for the page alone, through the primary key (ts_ms, id). */
     const char *dir = q->ascending ? "ASC" : "DESC";
     size_t limit = q->limit > 1000000 ? 1000000 : q->limit;
     tld_sb_printf(&c.sql,
-                  "SELECT id, ts_ms, raw FROM %s WHERE (ts_ms, id) IN (SELECT ts_ms, id FROM %s"
+                  "SELECT id, ts_ms, raw FROM %s WHERE (ts_ms, id) %sIN (SELECT ts_ms, id FROM %s"
                   " WHERE ",
-                  s->table, s->table);
+                  s->table, c.global_in ? "GLOBAL " : "", s->table);
     tld_chq_where(&c, &q->filter);
     if (q->after) {
         emit(&c, q->ascending ? " AND (ts_ms, id) > (" : " AND (ts_ms, id) < (");
@@ -94,7 +102,7 @@ int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint6
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     tld_sb_printf(&c.sql, "SELECT count() FROM %s WHERE ", s->table);
     tld_chq_where(&c, f);
     int rc = run(s, &c);
@@ -109,7 +117,7 @@ int tld_ch_span(struct tld_store *base, const struct tld_store_filter *f, int64_
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     tld_sb_printf(&c.sql, "SELECT min(ts_ms), max(ts_ms), count() FROM %s WHERE ", s->table);
     tld_chq_where(&c, f);
     int rc = run(s, &c);
@@ -130,7 +138,7 @@ int tld_ch_histogram(struct tld_store *base, const struct tld_store_filter *f, i
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     long long iv = (long long)interval_ms;
     tld_sb_printf(&c.sql,
                   "SELECT ts_ms - ((ts_ms %% %lld) + %lld) %% %lld AS b, count() FROM %s WHERE ",
@@ -157,7 +165,7 @@ int tld_ch_terms(struct tld_store *base, const struct tld_store_filter *f, const
     struct tld_field fd;
     tld_store_field_lookup(field, &fd);
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     if (fd.kind == TLD_FIELD_TEXT || fd.kind == TLD_FIELD_INT) {
         const char *col = tld_field_cols[fd.col].column;
         tld_sb_printf(&c.sql,
@@ -173,12 +181,25 @@ int tld_ch_terms(struct tld_store *base, const struct tld_store_filter *f, const
                            : fd.kind == TLD_FIELD_SET ? "set_values"
                                                       : "other_values";
         /* Each value once per alert, as the SQLite backend counts. */
-        tld_sb_printf(&c.sql, "SELECT v, count() AS c FROM (SELECT arrayDistinct(arrayFilter("
-                              "(tv, tk) -> tk = ");
-        tld_chq_text(&c, field, strlen(field));
-        tld_sb_printf(&c.sql, ", %s, %s)) AS vs FROM %s WHERE ", vals, keys, s->table);
-        tld_chq_where(&c, f);
-        emit(&c, ") ARRAY JOIN vs AS v");
+        if (s->cluster) {
+            /* 18.16 loses the column of a lambda over a bound value when a Distributed table
+             * sends it to the shards (the shards name it after the value): ARRAY JOIN there. */
+            tld_sb_printf(&c.sql,
+                          "SELECT v, count() AS c FROM (SELECT DISTINCT id, v FROM %s ARRAY"
+                          " JOIN %s AS k, %s AS v WHERE k = ",
+                          s->table, keys, vals);
+            tld_chq_text(&c, field, strlen(field));
+            emit(&c, " AND ");
+            tld_chq_where(&c, f);
+            emit(&c, ")");
+        } else {
+            tld_sb_printf(&c.sql, "SELECT v, count() AS c FROM (SELECT arrayDistinct(arrayFilter("
+                                  "(tv, tk) -> tk = ");
+            tld_chq_text(&c, field, strlen(field));
+            tld_sb_printf(&c.sql, ", %s, %s)) AS vs FROM %s WHERE ", vals, keys, s->table);
+            tld_chq_where(&c, f);
+            emit(&c, ") ARRAY JOIN vs AS v");
+        }
     }
     tld_sb_printf(&c.sql, " GROUP BY v ORDER BY c DESC, v LIMIT %zu",
                   size > 100000 ? (size_t)100000 : size);
@@ -199,7 +220,7 @@ int tld_ch_get(struct tld_store *base, int64_t id, tld_store_hit_fn fn, void *ct
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     tld_sb_printf(&c.sql, "SELECT id, ts_ms, raw FROM %s WHERE id = toUInt64(", s->table);
     tld_chq_int(&c, id);
     emit(&c, ") LIMIT 1");
@@ -217,7 +238,7 @@ int tld_ch_tail(struct tld_store *base, const struct tld_store_filter *f, int64_
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     tld_sb_printf(&c.sql, "SELECT id, ts_ms, raw FROM %s WHERE id > toUInt64(", s->table);
     tld_chq_int(&c, after_id < 0 ? 0 : after_id);
     emit(&c, ") AND ");
@@ -247,8 +268,10 @@ int tld_ch_stats(struct tld_store *base, struct tld_store_stats *st)
         rc = tld_ch_span(base, &all, &st->oldest_ms, &st->newest_ms, &any);
     if (rc)
         return rc;
+    if (s->cluster)
+        return tld_ch_cluster_bytes(s, &st->bytes);
     struct tld_chq c;
-    tld_chq_init(&c);
+    start(s, &c);
     emit(&c, "SELECT sum(bytes) FROM system.parts WHERE active AND table = ");
     tld_chq_text(&c, s->table, strlen(s->table));
     rc = run(s, &c);

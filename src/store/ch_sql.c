@@ -272,8 +272,8 @@ static bool in_list(void *qv, const struct tld_qnode *n, bool negated)
         return false;
     unsigned from = q->nvalues + 1;
     list_values(q, n);
-    tld_sb_printf(&q->sql, "(%s IN (SELECT s FROM _v WHERE i >= %u AND i <= %u))",
-                  tld_field_cols[f.col].column, from, q->nvalues);
+    tld_sb_printf(&q->sql, "(%s %sIN (SELECT s FROM _v WHERE i >= %u AND i <= %u))",
+                  tld_field_cols[f.col].column, q->global_in ? "GLOBAL " : "", from, q->nvalues);
     return true;
 }
 

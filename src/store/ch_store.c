@@ -4,7 +4,10 @@
  * rests on two facts: an INSERT of one block becomes one part, all or nothing (batches are far
  * below max_insert_block_size, and the table is not partitioned, so a batch is never split
  * across parts); and every row carries the stream position it ends at, so the store's position
- * is the largest one stored and survives anything that did not lose the rows themselves.
+ * is the largest one stored and survives anything that did not lose the rows themselves. The
+ * position is read from the server when a handle starts or after a failure, and kept in the
+ * handle after each insert that succeeded. A cluster (ch_cluster.c) keeps the same rules per
+ * shard.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,7 @@
 #include "store/ch_impl.h"
 #include "store/fields.h"
 
-static const char *const schema_head =
+static const char *const schema_columns =
     " (id UInt64, ts_ms Int64, pos_gen UInt64, pos_off UInt64,"
     " alert_id Nullable(String), rule_id Nullable(String), rule_level Nullable(Int64),"
     " rule_desc Nullable(String), agent_id Nullable(String), agent_name Nullable(String),"
@@ -25,9 +28,12 @@ static const char *const schema_head =
     " container_name Nullable(String), image Nullable(String), full_log Nullable(String),"
     " set_keys Array(String), set_values Array(String), data_keys Array(String),"
     " data_values Array(String), other_keys Array(String), other_values Array(String),"
-    " raw String) ENGINE = MergeTree ORDER BY (ts_ms, id) SETTINGS index_granularity = 8192";
+    " raw String)";
 
-static bool valid_table(const char *t)
+static const char *const schema_engine =
+    " ENGINE = MergeTree ORDER BY (ts_ms, id) SETTINGS index_granularity = 8192";
+
+bool tld_ch_ident(const char *t)
 {
     if (!*t || strlen(t) > 64)
         return false;
@@ -43,18 +49,68 @@ static void ch_close(struct tld_store *base)
     struct tld_ch *s = (struct tld_ch *)base;
     if (s->curl)
         curl_easy_cleanup(s->curl);
-    free(s->url);
+    for (size_t i = 0; i < s->nurls; i++)
+        free(s->urls[i]);
+    for (size_t i = 0; i < s->nshards; i++)
+        free(s->shard_names[i]);
     free(s->table);
+    free(s->cluster);
+    free(s->local);
+    free(s->db);
     tld_flat_fini(&s->flat);
     tld_sb_fini(&s->rows);
     tld_sb_fini(&s->resp);
     free(s);
 }
 
+/* The endpoints of `list` (separated by spaces, tabs, newlines or commas) into s->urls. */
+static int split_urls(struct tld_ch *s, const char *list)
+{
+    const char *seps = " \t\r\n,";
+    for (const char *p = list + strspn(list, seps); *p; p += strspn(p, seps)) {
+        size_t n = strcspn(p, seps);
+        if (s->nurls == TLD_CH_MAX_URLS)
+            return TLD_ELIMIT;
+        s->shard_of[s->nurls] = -1;
+        if (!(s->urls[s->nurls++] = strndup(p, n)))
+            return TLD_ENOMEM;
+        p += n;
+    }
+    return s->nurls ? 0 : TLD_EINVAL;
+}
+
+static int names(struct tld_ch *s, const struct tld_store_config *cfg, const char *table)
+{
+    s->table = strdup(table);
+    if (!s->table)
+        return TLD_ENOMEM;
+    if (!cfg->cluster)
+        return 0;
+    size_t n = strlen(table) + sizeof("_local");
+    s->cluster = strdup(cfg->cluster);
+    s->local = malloc(n);
+    if (!s->cluster || !s->local)
+        return TLD_ENOMEM;
+    snprintf(s->local, n, "%s_local", table);
+    return 0;
+}
+
+static int create_table(struct tld_ch *s)
+{
+    struct tld_sb ddl;
+    tld_sb_init(&ddl, 8192);
+    tld_sb_printf(&ddl, "CREATE TABLE IF NOT EXISTS %s%s%s", s->table, schema_columns,
+                  schema_engine);
+    int rc = tld_ch_exec(s, tld_sb_cstr(&ddl));
+    tld_sb_fini(&ddl);
+    return rc;
+}
+
 static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
 {
     const char *table = cfg->table ? cfg->table : "tld_alerts";
-    if (!cfg->url || !valid_table(table))
+    if (!cfg->url || !tld_ch_ident(table) || strlen(table) > 48 ||
+        (cfg->cluster && !tld_ch_ident(cfg->cluster)))
         return TLD_EINVAL;
     struct tld_ch *s = calloc(1, sizeof(*s));
     if (!s)
@@ -65,16 +121,15 @@ static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
     tld_sb_init(&s->rows, 1u << 30);
     tld_sb_init(&s->resp, 256u << 20);
     s->curl = curl_easy_init();
-    s->url = strdup(cfg->url);
-    s->table = strdup(table);
-    int rc = s->curl && s->url && s->table ? 0 : TLD_ENOMEM;
-    if (!rc && !cfg->read_only) {
-        struct tld_sb ddl;
-        tld_sb_init(&ddl, 8192);
-        tld_sb_printf(&ddl, "CREATE TABLE IF NOT EXISTS %s%s", s->table, schema_head);
-        rc = tld_ch_exec(s, tld_sb_cstr(&ddl));
-        tld_sb_fini(&ddl);
-    }
+    int rc = s->curl ? split_urls(s, cfg->url) : TLD_ENOMEM;
+    if (!rc && s->nurls > 1 && !cfg->cluster)
+        rc = TLD_EINVAL; /* several servers without a cluster would each hold a part */
+    if (!rc)
+        rc = names(s, cfg, table);
+    if (!rc && s->cluster)
+        rc = tld_ch_cluster_open(s, schema_columns);
+    else if (!rc && !cfg->read_only)
+        rc = create_table(s);
     if (rc) {
         ch_close(&s->base);
         return rc;
@@ -84,7 +139,7 @@ static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
 }
 
 /* The stored position and the next id: the largest of each in the table. */
-static int state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
+static int server_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
 {
     struct tld_chq q;
     tld_chq_init(&q);
@@ -100,6 +155,20 @@ static int state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
     if (!tld_chrd_u64(&r, &pos->gen) || !tld_chrd_u64(&r, &pos->off) || !tld_chrd_u64(&r, &id))
         return TLD_EPROTO;
     *next_id = (int64_t)id + 1;
+    return 0;
+}
+
+static int state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
+{
+    if (!s->known) {
+        int rc = s->cluster ? tld_ch_cluster_state(s, &s->pos, &s->next_id)
+                            : server_state(s, &s->pos, &s->next_id);
+        if (rc)
+            return rc;
+        s->known = true;
+    }
+    *pos = s->pos;
+    *next_id = s->next_id;
     return 0;
 }
 
@@ -198,26 +267,34 @@ int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_
     int64_t next_id;
     int rc = state(s, &pos, &next_id);
     size_t n = 0;
+    struct tld_store_pos last = pos;
     tld_sb_reset(&s->rows);
     for (size_t i = 0; !rc && i < b->n; i++) {
         if (tld_store_pos_cmp(b->lines[i].end, pos) <= 0)
             continue;
         rc = add_line(s, &b->lines[i], next_id++, b->now_ms);
+        last = b->lines[i].end;
         n++;
     }
     if (!rc && n) {
         struct tld_chq q;
         tld_chq_init(&q);
-        tld_sb_printf(&q.sql, "INSERT INTO %s (id, ts_ms, pos_gen, pos_off", s->table);
+        tld_sb_printf(&q.sql, "INSERT INTO %s (id, ts_ms, pos_gen, pos_off",
+                      s->cluster ? s->local : s->table);
         for (int c = 0; c < TLD_COL_COUNT; c++)
             tld_sb_printf(&q.sql, ", %s", tld_field_cols[c].column);
         tld_chq_emit(&q, ", set_keys, set_values, data_keys, data_values, other_keys,"
                          " other_values, raw) FORMAT RowBinary");
-        rc = tld_ch_run(s, &q, s->rows.p, s->rows.n);
+        rc = s->cluster ? tld_ch_cluster_insert(s, &q) : tld_ch_run(s, &q, s->rows.p, s->rows.n);
         tld_chq_fini(&q);
     }
-    if (!rc)
+    if (!rc) {
+        s->pos = last;
+        s->next_id = next_id;
         *stored = n;
+    } else {
+        s->known = false; /* the batch may be stored or not: ask the servers again */
+    }
     return rc;
 }
 
@@ -259,6 +336,12 @@ int tld_ch_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes,
     int rc = tld_ch_count(base, &old, &before);
     if (rc || !before)
         return rc;
+    if (s->cluster) {
+        rc = tld_ch_cluster_retain(s, min_ts_ms);
+        if (!rc)
+            *deleted = before;
+        return rc;
+    }
     struct tld_chq q;
     tld_chq_init(&q);
     /* A mutation runs later, without this request's `_v`: the time goes in as a number (it is

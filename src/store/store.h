@@ -27,11 +27,15 @@ enum tld_store_backend {
 
 struct tld_store_config {
     enum tld_store_backend backend;
-    const char *path;  /* SQLite: the database file (created with its schema if missing) */
-    const char *url;   /* ClickHouse: its HTTP interface, "http://127.0.0.1:8123/" */
-    const char *table; /* ClickHouse: the table (created if missing); NULL = "tld_alerts" */
-    bool read_only;    /* a reader handle: no schema creation, no ingest */
-    int busy_wait_ms;  /* how long a statement waits for another connection's lock; 0 = 5000 */
+    const char *path; /* SQLite: the database file (created with its schema if missing) */
+    /* ClickHouse: its HTTP interface, "http://127.0.0.1:8123/"; with a cluster, the interfaces
+     * of its nodes separated by spaces or commas */
+    const char *url;
+    const char *table;   /* ClickHouse: the table (created if missing); NULL = "tld_alerts" */
+    const char *cluster; /* ClickHouse: the cluster (remote_servers) holding the store; NULL:
+                          * one server */
+    bool read_only;      /* a reader handle: no schema creation, no ingest */
+    int busy_wait_ms;    /* how long a statement waits for another connection's lock; 0 = 5000 */
 };
 
 /*

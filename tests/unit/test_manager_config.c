@@ -18,6 +18,7 @@
 #include "manager/config.h"
 #include "manager/own_events.h"
 #include "manager/ratelimit.h"
+#include "manager/store_cmd.h"
 
 #include "diag_check.h"
 
@@ -184,6 +185,39 @@ static void store_section(void **state)
     tld_mgr_config_fini(&c);
 }
 
+/* <store> for a ClickHouse cluster: <url> repeated into one list, each URL given the database. */
+static void store_cluster_section(void **state)
+{
+    (void)state;
+    struct tld_mgr_config c;
+    struct tld_diag d;
+    const char *t =
+        "<ossec_config><store><backend>clickhouse</backend>\n"
+        "  <url>http://127.0.0.1:18123/</url><url>http://127.0.0.1:18124/?user=x</url>\n"
+        "  <cluster>tld_c1</cluster><database>tld</database>\n"
+        "</store></ossec_config>";
+    assert_int_equal(parse(&c, &d, t), 0);
+    tld_mgr_config_defaults(&c);
+    assert_string_equal(c.store_url, "http://127.0.0.1:18123/ http://127.0.0.1:18124/?user=x");
+    assert_string_equal(c.store_cluster, "tld_c1");
+    struct tld_mgr_store_paths p;
+    struct tld_store_config sc;
+    struct tld_store_feed_opts feed;
+    tld_mgr_store_setup(&c, "/root", &p, &sc, &feed);
+    assert_string_equal(sc.url, "http://127.0.0.1:18123/?database=tld "
+                                "http://127.0.0.1:18124/?user=x&database=tld");
+    assert_string_equal(sc.cluster, "tld_c1");
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+    t = "<ossec_config>\n<store><url>http://a/ http://b/</url><cluster>a-b</cluster></store>\n"
+        "</ossec_config>";
+    assert_int_equal(parse(&c, &d, t), TLD_EPARSE);
+    assert_true(has_msg(&d, "test.conf:2: error: <url>: 'http://a/ http://b/' is not one URL"));
+    assert_true(has_msg(&d, "test.conf:2: error: <cluster>: 'a-b' is not a plain name"));
+    tld_diag_fini(&d);
+    tld_mgr_config_fini(&c);
+}
+
 static void rate_limit_buckets(void **state)
 {
     struct tld_ratelimit rl;
@@ -304,6 +338,7 @@ int main(void)
         cmocka_unit_test(refusals_folded_per_source),
         cmocka_unit_test(stall_reported_once),
         cmocka_unit_test(store_section),
+        cmocka_unit_test(store_cluster_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * Debian's package, started by the test as a plain process with its own config folder and
  * loopback ports, runs the store query suite (test_store_suite.h) that the SQLite backend runs,
  * so both give the model's answers, hence each other's. Ingest stores each line once across
- * replays, and retention by age removes exactly the older alerts.
+ * replays, and retention by age removes exactly the older alerts. With TLD_CH_CLUSTER_URLS
+ * (endpoints, space-separated) and TLD_CH_CLUSTER (its name) set, the same tests run against
+ * that cluster instead (tests/integration/test_store_cluster.py starts one and runs this).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,8 +19,9 @@
 #include "test_store_suite.h"
 
 struct server {
-    pid_t pid;
-    char url[64];
+    pid_t pid; /* 0: a cluster the test did not start */
+    char url[1024];
+    const char *cluster;
 };
 
 static const char *server_binary(void)
@@ -65,6 +68,13 @@ static void write_config(const char *dir, int http, int tcp)
 /* Starts a server on free-looking loopback ports and waits until it answers. */
 static void server_start(struct server *sv, const char *dir)
 {
+    const char *urls = getenv("TLD_CH_CLUSTER_URLS");
+    if (urls) {
+        snprintf(sv->url, sizeof(sv->url), "%s", urls);
+        sv->cluster = getenv("TLD_CH_CLUSTER");
+        assert_non_null(sv->cluster);
+        return;
+    }
     const char *bin = server_binary();
     if (!bin)
         fail_msg("clickhouse-server is not installed (mk/deps.sh installs it)");
@@ -120,8 +130,11 @@ static void server_stop(struct server *sv)
 
 static struct tld_store *open_ch_table(struct server *sv, const char *table, bool read_only)
 {
-    struct tld_store_config c = {
-        .backend = TLD_STORE_CLICKHOUSE, .url = sv->url, .table = table, .read_only = read_only};
+    struct tld_store_config c = {.backend = TLD_STORE_CLICKHOUSE,
+                                 .url = sv->url,
+                                 .table = table,
+                                 .cluster = sv->cluster,
+                                 .read_only = read_only};
     struct tld_store *s = NULL;
     int rc = tld_store_open(&c, &s);
     if (rc)
