@@ -8,6 +8,7 @@
  *   tld-api [-r ROOT] user passwd NAME      password from stdin
  *   tld-api [-r ROOT] user del NAME
  *   tld-api [-r ROOT] user list
+ *   tld-api routes                          the routes and the roles allowed on each
  *
  * First start: ROOT/etc/api gets the token signing key (Ed25519), a server certificate issued
  * by the manager's CA (ROOT/var/ca, created as the manager would when missing) and, when there
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tld-api [-r ROOT] [-c CONFIG] [-l LOG|-] [-d] [-t]\n"
                "       tld-api [-r ROOT] user add NAME ROLE | passwd NAME | del NAME | list\n"
+               "       tld-api routes\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
                "  -l, --log DEST     own log (default ROOT/logs/api.log; - = stderr)\n"
@@ -101,6 +103,23 @@ static int cmd_user(const char *root, int argc, char **argv)
         fprintf(stderr, "tld-api: user %s: %s\n", what, tld_err_str(rc));
     tld_api_users_close(&u);
     return rc ? 1 : 0;
+}
+
+/* The route table with the roles allowed on each: what docs/api.md and the tests check. */
+static int cmd_routes(void)
+{
+    size_t n;
+    const struct tld_api_route *rt = tld_api_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s %s", rt[i].method, rt[i].path);
+        if (!rt[i].roles)
+            printf(" (no token)");
+        for (unsigned b = 1; b <= TLD_ROLE_READONLY; b <<= 1)
+            if (rt[i].roles & b)
+                printf(" %s", tld_api_role_name((enum tld_api_role)b));
+        printf("\n");
+    }
+    return 0;
 }
 
 /* The token signing key: made at first start, kept in etc/api/jwt.key (0600). */
@@ -231,6 +250,8 @@ int main(int argc, char **argv)
         return 2;
     if (next < argc && strcmp(argv[next], "user") == 0)
         return cmd_user(args.root, argc - next - 1, argv + next + 1);
+    if (next < argc && strcmp(argv[next], "routes") == 0 && next + 1 == argc)
+        return cmd_routes();
     if (next != argc) {
         usage(stderr);
         return 2;
