@@ -280,7 +280,10 @@ int tld_api_users_add(struct tld_api_users *u, const char *name, enum tld_api_ro
     return rc;
 }
 
-int tld_api_users_delete(struct tld_api_users *u, const char *name)
+/* Under the lock, with the file read again: change the named user, then save. */
+static int change_user(struct tld_api_users *u, const char *name,
+                       void (*change)(struct tld_api_users *, struct tld_api_user *, int64_t),
+                       int64_t arg)
 {
     pthread_mutex_lock(&u->mu);
     int rc = refresh(u);
@@ -288,26 +291,33 @@ int tld_api_users_delete(struct tld_api_users *u, const char *name)
     if (rc == 0 && !p)
         rc = TLD_ENOTFOUND;
     if (rc == 0) {
-        *p = u->v[--u->n];
+        change(u, p, arg);
         rc = save_users(u);
     }
     pthread_mutex_unlock(&u->mu);
     return rc;
 }
 
+static void remove_user(struct tld_api_users *u, struct tld_api_user *p, int64_t unused)
+{
+    (void)unused;
+    *p = u->v[--u->n];
+}
+
+static void set_not_before(struct tld_api_users *u, struct tld_api_user *p, int64_t ms)
+{
+    (void)u;
+    p->not_before_ms = ms;
+}
+
+int tld_api_users_delete(struct tld_api_users *u, const char *name)
+{
+    return change_user(u, name, remove_user, 0);
+}
+
 int tld_api_users_revoke_user(struct tld_api_users *u, const char *name, int64_t now_ms)
 {
-    pthread_mutex_lock(&u->mu);
-    int rc = refresh(u);
-    struct tld_api_user *p = rc == 0 ? find(u, name) : NULL;
-    if (rc == 0 && !p)
-        rc = TLD_ENOTFOUND;
-    if (rc == 0) {
-        p->not_before_ms = now_ms;
-        rc = save_users(u);
-    }
-    pthread_mutex_unlock(&u->mu);
-    return rc;
+    return change_user(u, name, set_not_before, now_ms);
 }
 
 int tld_api_users_revoke_all(struct tld_api_users *u, int64_t now_ms)
