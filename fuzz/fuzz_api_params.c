@@ -15,7 +15,7 @@
 static void check(const struct tld_api_params *p)
 {
     if (p->limit < 1 || p->limit > TLD_API_LIMIT_MAX || p->size < 1 || p->size > 1000 ||
-        p->nselect > TLD_API_SELECT_MAX || p->offset > 1000000000u || p->interval_ms < 0)
+        p->nselect > TLD_API_SELECT_MAX || p->offset > TLD_API_OFFSET_MAX || p->interval_ms < 0)
         abort();
     for (size_t i = 0; i < p->nselect; i++)
         if (!tld_query_valid_field(p->select[i], strlen(p->select[i])))

@@ -18,7 +18,8 @@
 #include "common/str.h"
 #include "store/store.h"
 
-#define TLD_API_OUT_MAX (256u << 20) /* largest response body built in memory */
+/* Largest response body built in memory: a page of alerts is held whole (threads x this). */
+#define TLD_API_OUT_MAX (64u << 20)
 
 struct tld_api {
     const struct tld_api_config *cfg;

@@ -159,8 +159,8 @@ int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val
     if (strlen(val) > TLD_API_PARAM_MAX)
         return bad(why, key, "value too long");
     if (strcmp(key, "offset") == 0) {
-        if (!number(val, 1000000000ULL, &n))
-            return bad(why, key, "a whole number");
+        if (!number(val, TLD_API_OFFSET_MAX, &n))
+            return bad(why, key, "a whole number up to 1000000 (deeper: the cursor, 'after')");
         p->offset = (size_t)n;
     } else if (strcmp(key, "limit") == 0) {
         if (!number(val, TLD_API_LIMIT_MAX, &n) || n == 0)

@@ -1,6 +1,7 @@
 /*
  * The request parameters of the API's list routes, Wazuh's names where Wazuh has them:
- *   offset, limit      paging (limit 1..100000, default 500; /alerts also pages by cursor)
+ *   offset, limit      paging (offset up to 1,000,000; limit 1..100000, default 500; /alerts
+ *                      pages deeper by cursor)
  *   sort               `timestamp`, `+timestamp` or `-timestamp` on /alerts
  *   select             comma-separated dotted field names kept in each returned item
  *   q                  a query (docs/query.md on /alerts), checked by the route
@@ -27,6 +28,7 @@
 #define TLD_API_LIMIT_MAX     100000
 #define TLD_API_PARAM_MAX     4096 /* longest value */
 #define TLD_API_DEFAULT_LIMIT 500
+#define TLD_API_OFFSET_MAX    1000000 /* deeper pages go by cursor: an offset is read through */
 
 struct tld_api_params {
     size_t offset, limit;

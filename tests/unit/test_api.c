@@ -150,6 +150,8 @@ static void test_params(void **state)
     assert_int_equal(set(&p, "limit", "-1"), TLD_EINVAL);
     assert_int_equal(set(&p, "offset", "12"), 0);
     assert_int_equal(p.offset, 12);
+    assert_int_equal(set(&p, "offset", "1000000"), 0);
+    assert_int_equal(set(&p, "offset", "1000001"), TLD_EINVAL);
     assert_int_equal(set(&p, "sort", "+timestamp"), 0);
     assert_true(p.ascending);
     assert_int_equal(set(&p, "sort", "-timestamp"), 0);
