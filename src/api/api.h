@@ -81,5 +81,8 @@ int tld_api_h_alerts(struct tld_api_req *r);
 int tld_api_h_alert_one(struct tld_api_req *r);
 int tld_api_h_histogram(struct tld_api_req *r);
 int tld_api_h_terms(struct tld_api_req *r);
+int tld_api_h_manager_info(struct tld_api_req *r);
+int tld_api_h_manager_status(struct tld_api_req *r);
+int tld_api_h_manager_stats(struct tld_api_req *r);
 
 #endif

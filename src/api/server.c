@@ -27,6 +27,9 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/alerts/histogram", ALL, tld_api_h_histogram},
     {"GET", "/alerts/terms", ALL, tld_api_h_terms},
     {"GET", "/alerts/{id}", ALL, tld_api_h_alert_one},
+    {"GET", "/manager/info", ALL, tld_api_h_manager_info},
+    {"GET", "/manager/status", ALL, tld_api_h_manager_status},
+    {"GET", "/manager/stats", ALL, tld_api_h_manager_stats},
 };
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 

@@ -33,6 +33,9 @@ ROUTES = {
     ("GET", "/alerts/histogram"): ROLES,
     ("GET", "/alerts/terms"): ROLES,
     ("GET", "/alerts/{id}"): ROLES,
+    ("GET", "/manager/info"): ROLES,
+    ("GET", "/manager/status"): ROLES,
+    ("GET", "/manager/stats"): ROLES,
 }
 # What a route is called with in the tests ({id} filled, required parameters given).
 CALL = {"/alerts/{id}": "/alerts/1.1", "/alerts/terms": "/alerts/terms?field=rule.id"}
@@ -74,6 +77,7 @@ def api(manager_factory, tmp_path):  # noqa: F811
                                 extra="<store><backend>sqlite</backend></store>")
     m.start()
     a.start()
+    a.manager = m
     yield a
     a.stop()
     m.stop()
@@ -276,3 +280,21 @@ def test_size_limits_and_tls(api):
             cert = s.getpeercert()
             assert ("organizationalUnitName", "api") in [x[0] for x in cert["subject"]]
             assert s.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_manager_routes(api):
+    tok = api.login()
+    st, doc = api.json("GET", "/manager/info", token=tok)
+    info = doc["data"]["affected_items"][0]
+    assert st == 200 and info["path"] == api.root and info["store"] == "sqlite"
+    assert info["api_port"] == api.port and info["version"]
+    st, doc = api.json("GET", "/manager/status", token=tok)
+    assert doc["data"]["affected_items"] == [{"tld-manager": "running", "tld-api": "running"}]
+    st, doc = api.json("GET", "/manager/stats", token=tok)
+    stats = doc["data"]["affected_items"][0]
+    assert st == 200 and stats["pid"] == api.manager.proc.pid and "analysis" in stats
+    # The API goes on without the manager, and says so.
+    api.manager.stop()
+    st, doc = api.json("GET", "/manager/status", token=tok)
+    assert doc["data"]["affected_items"] == [{"tld-manager": "stopped", "tld-api": "running"}]
+    assert api.request("GET", "/", token=tok)[0] == 200
