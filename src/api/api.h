@@ -84,5 +84,7 @@ int tld_api_h_terms(struct tld_api_req *r);
 int tld_api_h_manager_info(struct tld_api_req *r);
 int tld_api_h_manager_status(struct tld_api_req *r);
 int tld_api_h_manager_stats(struct tld_api_req *r);
+int tld_api_h_mitre_tactics(struct tld_api_req *r);
+int tld_api_h_mitre_techniques(struct tld_api_req *r);
 
 #endif

@@ -30,6 +30,8 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/manager/info", ALL, tld_api_h_manager_info},
     {"GET", "/manager/status", ALL, tld_api_h_manager_status},
     {"GET", "/manager/stats", ALL, tld_api_h_manager_stats},
+    {"GET", "/mitre/tactics", ALL, tld_api_h_mitre_tactics},
+    {"GET", "/mitre/techniques", ALL, tld_api_h_mitre_techniques},
 };
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 

@@ -36,6 +36,8 @@ ROUTES = {
     ("GET", "/manager/info"): ROLES,
     ("GET", "/manager/status"): ROLES,
     ("GET", "/manager/stats"): ROLES,
+    ("GET", "/mitre/tactics"): ROLES,
+    ("GET", "/mitre/techniques"): ROLES,
 }
 # What a route is called with in the tests ({id} filled, required parameters given).
 CALL = {"/alerts/{id}": "/alerts/1.1", "/alerts/terms": "/alerts/terms?field=rule.id"}
@@ -298,3 +300,32 @@ def test_manager_routes(api):
     st, doc = api.json("GET", "/manager/status", token=tok)
     assert doc["data"]["affected_items"] == [{"tld-manager": "stopped", "tld-api": "running"}]
     assert api.request("GET", "/", token=tok)[0] == 200
+
+
+def test_mitre_routes(api):
+    tok = api.login()
+    st, doc = api.json("GET", "/mitre/tactics", token=tok)
+    items = doc["data"]["affected_items"]
+    assert st == 200 and doc["data"]["total_affected_items"] == len(items) == 14
+    assert {"external_id": "TA0001", "name": "Initial Access"} in items
+    st, doc = api.json("GET", "/mitre/techniques", token=tok, params={"search": "t1190"})
+    assert doc["data"]["affected_items"] == [{"external_id": "T1190",
+                                              "name": "Exploit Public-Facing Application",
+                                              "tactics": ["Initial Access"]}]
+    st, doc = api.json("GET", "/mitre/techniques", token=tok, params={"search": "brute"})
+    assert [t["external_id"] for t in doc["data"]["affected_items"]] == ["T1110"]
+    st, doc = api.json("GET", "/mitre/techniques", token=tok, params={"search": "T1110."})
+    assert {"external_id": "T1110.001", "name": "Password Guessing",
+            "tactics": ["Credential Access"]} in doc["data"]["affected_items"]
+    # Paging: the total counts every match, the page holds `limit` from `offset`.
+    st, doc = api.json("GET", "/mitre/techniques", token=tok)
+    assert len(doc["data"]["affected_items"]) == 500  # Wazuh's default limit
+    st, doc = api.json("GET", "/mitre/techniques", token=tok, params={"limit": "1000"})
+    total = doc["data"]["total_affected_items"]
+    every = doc["data"]["affected_items"]
+    assert total == len(every) > 500
+    st, doc = api.json("GET", "/mitre/techniques", token=tok,
+                       params={"offset": "10", "limit": "5"})
+    assert doc["data"]["affected_items"] == every[10:15]
+    assert doc["data"]["total_affected_items"] == total
+    assert api.request("GET", "/mitre/techniques", token=tok, params={"q": "x"})[0] == 400
