@@ -45,6 +45,7 @@ COLLECT_SRC := $(call find_c,src/collect)
 AGENT_SRC   := $(filter-out src/agent/main.c,$(call find_c,src/agent))
 MANAGER_SRC := $(filter-out src/manager/main.c,$(call find_c,src/manager))
 LOGTEST_SRC := $(filter-out src/tools/logtest/main.c,$(call find_c,src/tools/logtest))
+API_SRC     := $(filter-out src/api/main.c,$(call find_c,src/api))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC    := $(sort $(wildcard fuzz/fuzz_*.c))
 
@@ -57,14 +58,16 @@ LIB_COLLECT := $(BUILD)/lib/libtld_collect.a
 LIB_AGENT   := $(BUILD)/lib/libtld_agent.a
 LIB_MANAGER := $(BUILD)/lib/libtld_manager.a
 LIB_LOGTEST := $(BUILD)/lib/libtld_logtest.a
+LIB_API     := $(BUILD)/lib/libtld_api.a
 # Link order: dependents first.
-ALL_LIBS    := $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_STORE) \
+ALL_LIBS    := $(LIB_API) $(LIB_LOGTEST) $(LIB_MANAGER) $(LIB_AGENT) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_STORE) \
                $(LIB_COMMON)
 # Each binary links only the libraries its layer may use (tests/checks/layers); tests and
 # fuzzers link them all.
 LOGTEST_LIBS := $(LIB_LOGTEST) $(LIB_ENGINE) $(LIB_COMMON)
 AGENT_LIBS   := $(LIB_AGENT) $(LIB_COLLECT) $(LIB_COMMON)
 MANAGER_LIBS := $(LIB_MANAGER) $(LIB_COLLECT) $(LIB_ENGINE) $(LIB_STORE) $(LIB_COMMON)
+API_LIBS     := $(LIB_API) $(LIB_ENGINE) $(LIB_STORE) $(LIB_COMMON)
 
 BINS := $(BUILD)/bin/tld-logtest
 ifneq ($(wildcard src/agent/main.c),)
@@ -72,6 +75,9 @@ ifneq ($(wildcard src/agent/main.c),)
 endif
 ifneq ($(wildcard src/manager/main.c),)
   BINS += $(BUILD)/bin/tld-manager
+endif
+ifneq ($(wildcard src/api/main.c),)
+  BINS += $(BUILD)/bin/tld-api
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -101,6 +107,7 @@ $(eval $(call make_lib,$(LIB_COLLECT),$(COLLECT_SRC)))
 $(eval $(call make_lib,$(LIB_AGENT),$(AGENT_SRC)))
 $(eval $(call make_lib,$(LIB_MANAGER),$(MANAGER_SRC)))
 $(eval $(call make_lib,$(LIB_LOGTEST),$(LOGTEST_SRC)))
+$(eval $(call make_lib,$(LIB_API),$(API_SRC)))
 
 $(BUILD)/bin/tld-logtest: $(call obj,src/tools/logtest/main.c) $(LOGTEST_LIBS)
 	@mkdir -p $(@D)
@@ -116,6 +123,11 @@ $(BUILD)/bin/tld-manager: $(call obj,src/manager/main.c) $(MANAGER_LIBS)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $< $(MANAGER_LIBS) $(LDLIBS)
+
+$(BUILD)/bin/tld-api: $(call obj,src/api/main.c) $(API_LIBS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $< $(API_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)

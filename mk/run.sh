@@ -3,7 +3,8 @@
 # root under ./run/ (created on the first start: configuration, CA, the shipped ruleset copied
 # from ./ruleset). The manager watches this host as agent 000 -- the local Docker engine when
 # one answers, and the containers' json-file logs -- and accepts remote agents on 1514/1515.
-# Ctrl-C stops it cleanly. TLD_RUN_ROOT chooses another root.
+# The HTTPS API (tld-api, docs/api.md) starts beside it on 127.0.0.1:55000 once the root exists.
+# Ctrl-C stops both cleanly. TLD_RUN_ROOT chooses another root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${TLD_RUN_ROOT:-$PWD/run}"
@@ -36,6 +37,8 @@ ThreatLockDown manager
   local Docker engine $docker_state
 
   search alerts       $bin/tld-manager -r $root search 'rule.id:(87903)' --since 1h
+  HTTPS API           https://127.0.0.1:55000/  (log: $root/logs/api.log; CA: $root/var/ca/ca.crt)
+                      user admin, its generated password in $root/etc/api/admin.password
 
 Enroll a remote agent (on the agent's host, from a build of this repository there), with the
 enrollment password the manager generated at its first start (kept in $root/etc/authd.pass,
@@ -44,6 +47,20 @@ mode 0600; copy it to the agent's host):
 then give the agent a manager in its configuration and start it:
   <client><server><address>$host</address></server></client>
 
-Ctrl-C stops the manager.
+Ctrl-C stops the manager and the API.
 INFO
-exec "$bin/tld-manager" -r "$root" -l -
+# The API reads the manager's configuration: start it once the first start has written it. It is
+# in this process group, so Ctrl-C reaches it too; it is stopped when the manager ends anyway.
+(
+    for _ in $(seq 1 300); do
+        [[ -f "$root/etc/manager.conf" && -f "$root/var/ca/ca.crt" ]] && break
+        sleep 0.2
+    done
+    exec "$bin/tld-api" -r "$root" -l "$root/logs/api.log"
+) &
+api_pid=$!
+rc=0
+"$bin/tld-manager" -r "$root" -l - || rc=$?
+kill "$api_pid" 2>/dev/null || true
+wait "$api_pid" 2>/dev/null || true
+exit "$rc"

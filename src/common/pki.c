@@ -467,6 +467,14 @@ int tld_pki_issue(const struct tld_pki_ca *ca, struct tld_sv csr_pem, const char
     return rc;
 }
 
+/* A server certificate for another daemon of the installation (the API), signed by the CA. */
+int tld_pki_issue_server(const struct tld_pki_ca *ca, EVP_PKEY *key, const char *ou, const char *cn,
+                         X509 **out)
+{
+    *out = make_cert(K_SERVER, key, ou, cn, SERVER_DAYS, ca->key, ca->cert);
+    return *out ? 0 : TLD_ETLS;
+}
+
 /* ---- passwords ------------------------------------------------------------------------------- */
 
 static void hex(const uint8_t *b, size_t n, char *out)

@@ -68,6 +68,13 @@ int tld_pki_issue(const struct tld_pki_ca *ca, struct tld_sv csr_pem, const char
                   unsigned days, struct tld_sb *cert_pem, uint8_t sha256[32],
                   char why[TLD_WHY_MAX]);
 
+/*
+ * A server certificate (serverAuth; names cn, localhost and 127.0.0.1) for `key`, signed by the
+ * CA, with subject OU=ou, CN=cn: for daemons of the installation other than the manager.
+ */
+int tld_pki_issue_server(const struct tld_pki_ca *ca, EVP_PKEY *key, const char *ou, const char *cn,
+                         X509 **out);
+
 /* Check a PEM request only (what tld_pki_issue checks first). */
 int tld_pki_csr_check(struct tld_sv csr_pem, char why[TLD_WHY_MAX]);
 

@@ -93,4 +93,20 @@ void tld_alert_json_string(struct tld_sb *out, struct tld_sv s);
 /* "2023-05-09T11:41:31.049+0000" for a time in ns, in the process's local zone. */
 void tld_alert_timestamp(int64_t time_ns, char buf[32]);
 
+/*
+ * The MITRE ATT&CK table alerts are enriched from, for listings (the API's /mitre routes): rows
+ * in id order, tactics of a technique in kill-chain order. Strings are static.
+ */
+struct tld_mitre_row {
+    const char *id;   /* "TA0001", "T1190", "T1110.001" */
+    const char *name; /* "Initial Access", "Exploit Public-Facing Application" */
+    const char *tactics[4];
+    unsigned ntactics; /* 0 for a tactic row */
+};
+unsigned tld_mitre_tactic_count(void);
+unsigned tld_mitre_technique_count(void);
+/* Row i (< the count) of the tactics or the techniques. */
+void tld_mitre_tactic_row(unsigned i, struct tld_mitre_row *out);
+void tld_mitre_technique_row(unsigned i, struct tld_mitre_row *out);
+
 #endif

@@ -240,7 +240,9 @@ static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct
             return;
         }
     }
-    if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0)
+    /* <api> is tld-api's (docs/api.md), read from this same file. */
+    if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0 ||
+        strcmp(n->name, "api") == 0)
         return;
     /* Wazuh sections for features this manager does not have: accepted with a warning. */
     if (tld_conf_other_module(n->name) || strcmp(n->name, "client") == 0)

@@ -108,6 +108,7 @@ static void wazuh_sections_warn(void **state)
                     "  <global><email_notification>no</email_notification></global>\n"
                     "  <syscheck><frequency>43200</frequency></syscheck>\n"
                     "  <cluster><name>wazuh</name></cluster>\n"
+                    "  <api><port>55000</port><bogus/></api>\n" /* tld-api's: no word here */
                     "</ossec_config>\n";
     assert_int_equal(parse(&c, &d, t), 0);
     assert_int_equal(d.errors, 0);

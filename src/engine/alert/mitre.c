@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "engine/alert.h"
+
 static int cmp(struct tld_sv a, const char *b)
 {
     size_t bn = strlen(b);
@@ -36,4 +38,31 @@ int tld_mitre_tactic_index(struct tld_sv id)
         if (tld_sv_eq_cstr(id, tld_mitre_tactics[i].id))
             return (int)i;
     return -1;
+}
+
+unsigned tld_mitre_tactic_count(void)
+{
+    return tld_mitre_ntactics;
+}
+
+unsigned tld_mitre_technique_count(void)
+{
+    return tld_mitre_ntechniques;
+}
+
+void tld_mitre_tactic_row(unsigned i, struct tld_mitre_row *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = tld_mitre_tactics[i].id;
+    out->name = tld_mitre_tactics[i].name;
+}
+
+void tld_mitre_technique_row(unsigned i, struct tld_mitre_row *out)
+{
+    const struct tld_mitre_technique *t = &tld_mitre_techniques[i];
+    memset(out, 0, sizeof *out);
+    out->id = t->id;
+    out->name = t->name;
+    for (unsigned k = 0; k < t->ntactics && k < 4; k++)
+        out->tactics[out->ntactics++] = tld_mitre_tactics[t->tactics[k]].name;
 }

@@ -1,0 +1,59 @@
+/*
+ * The request parameters of the API's list routes, Wazuh's names where Wazuh has them:
+ *   offset, limit      paging (offset up to 1,000,000; limit 1..100000, default 500; /alerts
+ *                      pages deeper by cursor)
+ *   sort               `timestamp`, `+timestamp` or `-timestamp` on /alerts
+ *   select             comma-separated dotted field names kept in each returned item
+ *   q                  a query (docs/query.md on /alerts), checked by the route
+ *   search             a free-text filter on list routes
+ *   from, to           time range: epoch milliseconds or `YYYY-MM-DDTHH:MM:SS[.mmm]Z`
+ *   after              /alerts cursor `<ts_ms>_<id>` from the previous page's `next_cursor`
+ *   field, size        /alerts/terms: the field and how many values (1..1000, default 5)
+ *   interval           /alerts/histogram: bucket width, a duration (`1h`, `30m`) or `auto`
+ *   pretty, wait_for_complete   accepted for Wazuh clients, no effect
+ * An unknown name or a value out of its form is refused with a reason; nothing of a value ever
+ * reaches SQL text (the store binds query values, and sort/select are matched here).
+ */
+#ifndef TLD_API_PARAMS_H
+#define TLD_API_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+#define TLD_API_SELECT_MAX    32
+#define TLD_API_LIMIT_MAX     100000
+#define TLD_API_PARAM_MAX     4096 /* longest value */
+#define TLD_API_DEFAULT_LIMIT 500
+#define TLD_API_OFFSET_MAX    1000000 /* deeper pages go by cursor: an offset is read through */
+
+struct tld_api_params {
+    size_t offset, limit;
+    bool ascending;
+    const char *q;      /* borrowed from the request; NULL: none */
+    const char *search; /* borrowed */
+    int64_t from_ms, to_ms;
+    bool have_after;
+    struct tld_store_cursor after;
+    char select[TLD_API_SELECT_MAX][128];
+    size_t nselect;
+    const char *field; /* borrowed */
+    size_t size;
+    int64_t interval_ms; /* 0: auto */
+};
+
+void tld_api_params_init(struct tld_api_params *p);
+/*
+ * Take one parameter. The value is borrowed where the struct says so (it must outlive p).
+ * TLD_EINVAL with a reason in why for an unknown name or a bad value.
+ */
+int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val,
+                      char why[TLD_WHY_MAX]);
+
+/* "2026-05-12T14:52:15.283Z" or epoch ms -> epoch ms. */
+int tld_api_parse_time(const char *s, int64_t *ms);
+
+#endif
