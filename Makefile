@@ -82,7 +82,7 @@ endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
+.PHONY: fuzz-store all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
         format-check check-ruleset docs-rules
 
 all: $(BINS)
@@ -167,6 +167,12 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash bench/run.sh "$(SHARED)"
+
+# Both store backends against the suite's model on many generated queries with a fresh seed.
+fuzz-store: asan
+	@seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); echo "store query fuzz: seed $$seed"; \
+	TLD_QUERY_SEED=$$seed TLD_QUERY_COUNT=$${TLD_QUERY_COUNT:-5000} build/asan/tests/test_store_sqlite && \
+	TLD_QUERY_SEED=$$seed TLD_QUERY_COUNT=$${TLD_QUERY_COUNT:-5000} build/asan/tests/test_store_clickhouse
 
 bench-detection: deps
 	@$(MAKE) --no-print-directory all
