@@ -324,36 +324,86 @@ static int wait_mutations(struct tld_ch *s)
     return TLD_ETIMEOUT;
 }
 
-int tld_ch_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes, uint64_t *deleted)
+/* Deletes the alerts older than min_ts_ms (a mutation; 18.16 runs it in the background, so
+ * this waits for it). */
+static int delete_older(struct tld_ch *s, int64_t min_ts_ms, uint64_t *deleted)
 {
-    struct tld_ch *s = (struct tld_ch *)base;
-    if (s->read_only || max_bytes)
-        return TLD_EINVAL; /* retention by size: the cluster phase (parts sizes per replica) */
-    if (min_ts_ms <= 0)
-        return 0;
     struct tld_store_filter old = {NULL, INT64_MIN, min_ts_ms};
     uint64_t before;
-    int rc = tld_ch_count(base, &old, &before);
+    int rc = tld_ch_count(&s->base, &old, &before);
     if (rc || !before)
         return rc;
     if (s->cluster) {
         rc = tld_ch_cluster_retain(s, min_ts_ms);
+    } else {
+        struct tld_chq q;
+        tld_chq_init(&q);
+        /* A mutation runs later, without this request's `_v`: the time goes in as a number (it
+         * is the caller's integer, not query text). */
+        tld_sb_printf(&q.sql, "ALTER TABLE %s DELETE WHERE ts_ms < %lld", s->table,
+                      (long long)min_ts_ms);
+        rc = tld_ch_run(s, &q, NULL, 0);
+        tld_chq_fini(&q);
         if (!rc)
-            *deleted = before;
-        return rc;
+            rc = wait_mutations(s);
     }
+    if (!rc)
+        *deleted += before;
+    return rc;
+}
+
+/* The time below which the oldest `share` (0..1) of the alerts lie. */
+static int cutoff_time(struct tld_ch *s, double share, int64_t *ts)
+{
     struct tld_chq q;
     tld_chq_init(&q);
-    /* A mutation runs later, without this request's `_v`: the time goes in as a number (it is
-     * the caller's integer, not query text). */
-    tld_sb_printf(&q.sql, "ALTER TABLE %s DELETE WHERE ts_ms < %lld", s->table,
-                  (long long)min_ts_ms);
-    rc = tld_ch_run(s, &q, NULL, 0);
+    /* The share is this function's own number, not query text. */
+    tld_sb_printf(&q.sql, "SELECT toInt64(quantileExact(%.6f)(ts_ms)) FROM %s FORMAT RowBinary",
+                  share, s->table);
+    int rc = tld_ch_run(s, &q, NULL, 0);
     tld_chq_fini(&q);
+    struct tld_chrd r = {(const unsigned char *)s->resp.p,
+                         (const unsigned char *)s->resp.p + s->resp.n};
+    uint64_t v;
+    if (!rc && !tld_chrd_u64(&r, &v))
+        rc = TLD_EPROTO;
     if (!rc)
-        rc = wait_mutations(s);
-    if (!rc)
-        *deleted = before;
+        *ts = (int64_t)v;
+    return rc;
+}
+
+/*
+ * Retention by size: the oldest alerts go, in the share by which the store is over the bound
+ * (alerts of one store are about the same size), a few rounds at most since parts shrink only
+ * as far as ClickHouse compresses. For a cluster the bound applies to the sum over every node,
+ * replicas included (what the disks hold in all).
+ */
+static int delete_to_size(struct tld_ch *s, uint64_t max_bytes, uint64_t *deleted)
+{
+    for (int round = 0; round < 4; round++) {
+        struct tld_store_stats st;
+        int rc = tld_ch_stats(&s->base, &st);
+        if (rc || st.bytes <= max_bytes || !st.alerts)
+            return rc;
+        double share = (double)(st.bytes - max_bytes) / (double)st.bytes;
+        int64_t cut;
+        if ((rc = cutoff_time(s, share, &cut)) != 0)
+            return rc;
+        if ((rc = delete_older(s, cut + 1, deleted)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int tld_ch_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_bytes, uint64_t *deleted)
+{
+    struct tld_ch *s = (struct tld_ch *)base;
+    *deleted = 0;
+    if (s->read_only)
+        return TLD_EINVAL;
+    int rc = min_ts_ms > 0 ? delete_older(s, min_ts_ms, deleted) : 0;
+    if (!rc && max_bytes)
+        rc = delete_to_size(s, max_bytes, deleted);
     return rc;
 }
 

@@ -206,6 +206,19 @@ static void replays_and_retention(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(tld_store_count(s, &all, &n), 0);
     assert_int_equal(n, NALERTS - n_old);
+    /* Retention by size: half the bytes in use as the bound; the oldest alerts go. */
+    struct tld_store_stats before, after;
+    assert_int_equal(tld_store_stats(s, &before), 0);
+    assert_true(before.bytes > 0);
+    rc = tld_store_retain(s, 0, before.bytes / 2, &deleted);
+    if (rc)
+        fail_msg("retain by size: %d %s", rc, tld_store_errmsg(s));
+    assert_true(deleted > 0);
+    assert_int_equal(tld_store_stats(s, &after), 0);
+    assert_int_equal(after.alerts, before.alerts - deleted);
+    assert_true(after.bytes < before.bytes);
+    assert_true(after.oldest_ms > before.oldest_ms);
+    assert_int_equal(after.newest_ms, before.newest_ms);
     tld_store_close(s);
 }
 
