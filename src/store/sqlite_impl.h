@@ -14,6 +14,22 @@
 #include "store/store_impl.h"
 
 struct tld_rollup_group;
+struct tld_kv_list;
+struct tld_kv_hit;
+
+/* The data.* rows of the batch being stored, one per distinct (key, value) (sqlite_kv.c). */
+struct tld_kv {
+    struct tld_kv_list *lists;
+    struct tld_kv_hit *hits;
+    unsigned nlists, lists_cap, nhits, hits_cap;
+    unsigned *order; /* flush: lists in (key, value) order */
+    int64_t *sorted; /* flush: the ids of each list, together */
+    unsigned order_cap, sorted_cap;
+    struct tld_intern index; /* key id + value -> index in lists */
+    struct tld_sb text;      /* the values */
+    struct tld_sb scratch;
+    struct tld_sb blob;
+};
 
 /* The rollup counts of the batch being stored (sqlite_rollup.c). */
 struct tld_rollup {
@@ -31,6 +47,7 @@ struct tld_sqlite {
     sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
     sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_rollup;
     struct tld_rollup rollup;
+    struct tld_kv kv;
     struct tld_flat flat;
     struct tld_intern keys; /* data.* key name -> kv_keys.id */
     struct tld_intern sets; /* rule set body -> rule_sets.id */
@@ -86,6 +103,21 @@ int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st);
 
 /* The SQL functions tld_regexp(pattern, value) and tld_num(value). */
 int tld_sqlite_functions(sqlite3 *db);
+
+void tld_kv_init(struct tld_kv *kv);
+void tld_kv_fini(struct tld_kv *kv);
+/* Forgets the batch's rows (after a rollback too). */
+void tld_kv_reset(struct tld_kv *kv);
+/* Notes that alert `id` (ids only grow within a batch) holds `value` under key `key_id`. */
+int tld_kv_add(struct tld_kv *kv, int64_t key_id, struct tld_sv value, int64_t id);
+/* Writes the batch's alert_kv rows. */
+int tld_kv_flush(struct tld_sqlite *s);
+
+/* The table-valued function tld_ids(first_id, ids) (sqlite_ids.c). */
+int tld_sqlite_ids_module(sqlite3 *db);
+/* LEB128 varints: bytes written (at most 10); bytes read, 0 if `p` holds no whole varint. */
+size_t tld_varint_put(unsigned char out[10], uint64_t v);
+size_t tld_varint_get(const unsigned char *p, size_t avail, uint64_t *v);
 
 void tld_rollup_init(struct tld_rollup *r);
 void tld_rollup_fini(struct tld_rollup *r);

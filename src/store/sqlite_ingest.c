@@ -125,12 +125,8 @@ static int insert_side(struct tld_sqlite *s, int64_t id, const struct tld_flat *
         int64_t key;
         bool added;
         rc = intern(s, &s->keys, s->get_key, s->ins_key, tld_flat_key(f, i), &key, &added);
-        if (rc)
-            break;
-        sqlite3_bind_int64(s->ins_kv, 1, key);
-        bind_sv(s->ins_kv, 2, tld_flat_value(f, i));
-        sqlite3_bind_int64(s->ins_kv, 3, id);
-        rc = step_done(s, s->ins_kv, "insert field");
+        if (!rc)
+            rc = tld_kv_add(&s->kv, key, tld_flat_value(f, i), id);
     }
     return rc;
 }
@@ -192,6 +188,8 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         pos = l->end;
     }
     if (!rc && n)
+        rc = tld_kv_flush(s);
+    if (!rc && n)
         rc = tld_rollup_flush(s);
     if (!rc && n)
         rc = save_state(s, pos, next_id);
@@ -203,6 +201,7 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         tld_intern_clear(&s->keys);
         tld_intern_clear(&s->sets);
         tld_rollup_reset(&s->rollup);
+        tld_kv_reset(&s->kv);
         return rc;
     }
     *stored = n;

@@ -203,7 +203,8 @@ static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, 
 
 static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
 {
-    emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k JOIN alerts a ON a.id = k.id"
+    emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k, tld_ids(k.first_id, k.ids) p"
+              " JOIN alerts a ON a.id = p.id"
               " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?) AND ");
     tld_sql_param_text(sql, field, strlen(field));
     tld_sql_where(sql, f);

@@ -48,8 +48,10 @@ static const char *const delete_sql =
     "INSERT INTO alerts_fts(alerts_fts, rowid, full_log)"
     "  SELECT 'delete', a.id, a.full_log FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  WHERE a.full_log IS NOT NULL;"
-    "DELETE FROM alert_kv WHERE id IN (SELECT id FROM temp.doomed);"
     "DELETE FROM alerts WHERE id IN (SELECT id FROM temp.doomed);"
+    /* A data.* row lists the alerts of one batch: it goes with the last of them. Ids of a row
+     * deleted before the others (by age, out of id order) match no alert until then. */
+    "DELETE FROM alert_kv WHERE last_id < (SELECT coalesce(min(id), 9e18) FROM alerts);"
     /* Rule sets no alert refers to any more: one index probe per set, and sets are few. */
     "DELETE FROM rule_sets WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE rule_set = rule_sets.id);"
     "DELETE FROM rule_set_kv WHERE set_id NOT IN (SELECT id FROM rule_sets);";
