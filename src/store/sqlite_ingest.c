@@ -201,6 +201,9 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         tld_intern_clear(&s->keys);
         tld_intern_clear(&s->sets);
         tld_rollup_reset(&s->rollup);
+        tld_rollup_forget(&s->rollup);
+        tld_rollup_reset(&s->rollup_min);
+        tld_rollup_forget(&s->rollup_min);
         tld_kv_reset(&s->kv);
         return rc;
     }

@@ -52,10 +52,14 @@ static const char *const schema_sql =
     "  ts INTEGER NOT NULL, rule_set INTEGER, rule_id TEXT, rule_level INTEGER,"
     "  agent_name TEXT, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_ts ON alert_rollup(ts);"
+    "CREATE TABLE IF NOT EXISTS alert_rollup_min("
+    "  ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
     "PRAGMA user_version=2;"
     "COMMIT;";
 
-/* Version 1 kept one alert_kv row per (key, value, alert): each becomes a row of one id. */
+/* Version 1 kept one alert_kv row per (key, value, alert): each becomes a row of one id. It had
+ * no per-minute rollup: it is counted from the alerts. */
 static const char *const migrate_v1_sql =
     "BEGIN;"
     "ALTER TABLE alert_kv RENAME TO alert_kv_v1;"
@@ -65,6 +69,10 @@ static const char *const migrate_v1_sql =
     "  PRIMARY KEY (key_id, value, first_id)) WITHOUT ROWID;"
     "INSERT INTO alert_kv SELECT key_id, value, id, id, 1, NULL FROM alert_kv_v1;"
     "DROP TABLE alert_kv_v1;"
+    "CREATE TABLE alert_rollup_min(ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "INSERT INTO alert_rollup_min SELECT ts - (((ts % 60000) + 60000) % 60000) AS m, rule_level,"
+    "  count(*) FROM alerts GROUP BY m, rule_level;"
+    "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
     "PRAGMA user_version=2;"
     "COMMIT;";
 
@@ -133,7 +141,15 @@ static int prepare_writer(struct tld_sqlite *s)
         rc = prepare(s,
                      "INSERT INTO alert_rollup(ts, rule_set, rule_id, rule_level, agent_name, n)"
                      " VALUES (?, ?, ?, ?, ?, ?)",
-                     &s->ins_rollup);
+                     &s->rollup.ins);
+    if (!rc)
+        rc = prepare(s, "UPDATE alert_rollup SET n = n + ? WHERE rowid = ?", &s->rollup.upd);
+    if (!rc)
+        rc = prepare(s, "INSERT INTO alert_rollup_min(ts, rule_level, n) VALUES (?, ?, ?)",
+                     &s->rollup_min.ins);
+    if (!rc)
+        rc =
+            prepare(s, "UPDATE alert_rollup_min SET n = n + ? WHERE rowid = ?", &s->rollup_min.upd);
     if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
                      &s->set_pos);
@@ -198,8 +214,8 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->get_set);
     sqlite3_finalize(s->ins_set);
     sqlite3_finalize(s->ins_set_kv);
-    sqlite3_finalize(s->ins_rollup);
     tld_rollup_fini(&s->rollup);
+    tld_rollup_fini(&s->rollup_min);
     tld_kv_fini(&s->kv);
     tld_intern_fini(&s->keys);
     tld_intern_fini(&s->sets);
@@ -222,6 +238,8 @@ static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **ou
     tld_intern_init(&s->keys);
     tld_intern_init(&s->sets);
     tld_rollup_init(&s->rollup);
+    tld_rollup_init(&s->rollup_min);
+    s->rollup_min.levels_only = true;
     tld_kv_init(&s->kv);
     tld_sb_init(&s->body, 1u << 20);
     int flags = cfg->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
