@@ -118,6 +118,8 @@ static int by_key_value(const void *a, const void *b, void *arg)
 /* Puts each list's ids together (ascending, as they were added) and the lists in key order. */
 static int arrange(struct tld_kv *kv)
 {
+    if (!kv->nlists)
+        return 0; /* a batch without data.* fields */
     if (tld_grow(&kv->order, &kv->order_cap, kv->nlists, sizeof(*kv->order), 1024) ||
         tld_grow(&kv->sorted, &kv->sorted_cap, kv->nhits, sizeof(*kv->sorted), 4096))
         return TLD_ENOMEM;
