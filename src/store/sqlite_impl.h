@@ -53,6 +53,7 @@ struct tld_sqlite {
     struct tld_rollup rollup_min; /* per minute and level */
     struct tld_kv kv;
     struct tld_flat flat;
+    struct tld_jtree jt;    /* the line being stored, parsed */
     struct tld_intern keys; /* data.* key name -> kv_keys.id */
     struct tld_intern sets; /* rule set body -> rule_sets.id */
     struct tld_sb body;     /* scratch: the rule set body of the alert being stored */

@@ -131,22 +131,12 @@ static int insert_side(struct tld_sqlite *s, int64_t id, const struct tld_flat *
     return rc;
 }
 
-static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+/* Stores an alert object whose fields are in s->flat. */
+static int store_flat(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
                       int64_t now_ms)
 {
-    if (l->n > (size_t)INT32_MAX)
-        return TLD_ELIMIT;
-    cJSON *root = cJSON_ParseWithLength(l->p, l->n);
-    if (!cJSON_IsObject(root)) {
-        /* Not an alert object, yet a line of the record: kept, found by time and id only. */
-        cJSON_Delete(root);
-        int rc = insert_alert(s, id, now_ms, l, NULL, -1);
-        return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
-    }
     int64_t set = -1;
-    int rc = tld_flat_alert(&s->flat, root);
-    if (!rc)
-        rc = rule_set(s, &s->flat, &set);
+    int rc = rule_set(s, &s->flat, &set);
     int64_t ts = s->flat.ts_found ? s->flat.ts_ms : now_ms;
     if (!rc)
         rc = insert_alert(s, id, ts, l, &s->flat, set);
@@ -154,6 +144,40 @@ static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int6
         rc = insert_side(s, id, &s->flat);
     if (!rc)
         rc = tld_rollup_count(s, ts, set, &s->flat);
+    return rc;
+}
+
+/* Not an alert object, yet a line of the record: kept, found by time and id only. */
+static int store_other(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+                       int64_t now_ms)
+{
+    int rc = insert_alert(s, id, now_ms, l, NULL, -1);
+    return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
+}
+
+static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+                      int64_t now_ms)
+{
+    if (l->n > (size_t)INT32_MAX)
+        return TLD_ELIMIT;
+    /* The common line goes through the allocation-free reader; what it refuses, cJSON reads. */
+    int rc = tld_jtree_parse(&s->jt, l->p, l->n);
+    if (rc == TLD_ENOMEM)
+        return rc;
+    if (!rc) {
+        if (s->jt.nodes[0].type != TLD_J_OBJECT)
+            return store_other(s, l, id, now_ms);
+        rc = tld_flat_jtree(&s->flat, &s->jt);
+        return rc ? rc : store_flat(s, l, id, now_ms);
+    }
+    cJSON *root = cJSON_ParseWithLength(l->p, l->n);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return store_other(s, l, id, now_ms);
+    }
+    rc = tld_flat_alert(&s->flat, root);
+    if (!rc)
+        rc = store_flat(s, l, id, now_ms);
     cJSON_Delete(root);
     return rc;
 }

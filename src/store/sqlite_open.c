@@ -222,6 +222,7 @@ static void sqlite_close(struct tld_store *base)
     tld_sb_fini(&s->body);
     sqlite3_close(s->db);
     tld_flat_fini(&s->flat);
+    tld_jtree_fini(&s->jt);
     free(s);
 }
 
@@ -235,6 +236,7 @@ static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **ou
     s->base.ops = &tld_store_sqlite_ops;
     s->read_only = cfg->read_only;
     tld_flat_init(&s->flat);
+    tld_jtree_init(&s->jt);
     tld_intern_init(&s->keys);
     tld_intern_init(&s->sets);
     tld_rollup_init(&s->rollup);
