@@ -271,14 +271,18 @@ void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *
         h1 = h0;
     tld_sql_emit(q, minutes ? "(SELECT ts, rule_level, n FROM alert_rollup_min"
                               " WHERE ts >= ? AND ts < ? UNION ALL"
-                              " SELECT ts, rule_level, 1 FROM alerts"
-                              " WHERE (ts >= ? AND ts < ?) OR (ts >= ? AND ts < ?)) a"
+                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?"
+                              " UNION ALL"
+                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?) a"
                             : "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM"
                               " alert_rollup WHERE ts >= ? AND ts < ? UNION ALL"
                               " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
-                              " WHERE (ts >= ? AND ts < ?) OR (ts >= ? AND ts < ?)) a");
+                              " WHERE ts >= ? AND ts < ? UNION ALL"
+                              " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                              " WHERE ts >= ? AND ts < ?) a");
     tld_sql_param_int(q, h0);
     tld_sql_param_int(q, h1);
+    /* Two ranges in two SELECTs: joined by OR, the planner reads everything between them. */
     tld_sql_param_int(q, f->from_ms);
     tld_sql_param_int(q, h0);
     tld_sql_param_int(q, h1);
