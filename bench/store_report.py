@@ -109,15 +109,16 @@ def main():
         if target is not None:
             verdict = "met" if q["p95_ms"] <= target and not q["error"] else "NOT MET"
         tgt = f"p95 <= {target} ms" if target else ""
+        runs = f", {q['runs']} runs" if q.get("runs", a.reps) != a.reps else ""
         w(f"| {label} | median {q['median_ms']:,.1f} ms, p95 {q['p95_ms']:,.1f} ms "
-          f"({q['results']:,} results) | {tgt} | {verdict} |")
+          f"({q['results']:,} results{runs}) | {tgt} | {verdict} |")
     ov = [queries[n]["p95_ms"] for n, v in QUERIES.items() if v[2] == "overview" and n in queries]
     if ov:
         w(f"| the whole Threat Hunting overview above, one after the other (sum of p95) | "
           f"{sum(ov):,.1f} ms | | |")
     w("")
     w(f"Query times: {a.reps} runs of each query on the {a.count:,}-alert store, the first "
-      "(cold) run included; ranges end at the next whole minute after the newest alert, as a "
+      "(cold) run included (a query slower than a few seconds stops after three runs); ranges end at the next whole minute after the newest alert, as a "
       "time picker gives them.")
     text = "\n".join(out)
     print(text)
