@@ -120,6 +120,13 @@ def main():
     w(f"Query times: {a.reps} runs of each query on the {a.count:,}-alert store, the first "
       "(cold) run included (a query slower than a few seconds stops after three runs); ranges end at the next whole minute after the newest alert, as a "
       "time picker gives them.")
+    w("")
+    w("```")
+    w("bash bench/store.sh    # this benchmark alone (after make); its raw output is in "
+      "build/bench/store-results.jsonl")
+    w("TLD_STORE_BENCH_COUNT=1000000 TLD_STORE_BENCH_RUNS=1 bash bench/store.sh   # a quicker, "
+      "smaller store")
+    w("```")
     text = "\n".join(out)
     print(text)
     if not a.no_doc:

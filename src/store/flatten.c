@@ -139,6 +139,25 @@ static int push_pair(struct tld_flat *f, struct tld_sv key, struct tld_sv val)
     return f->text.truncated || f->text.oom ? TLD_ENOMEM : 0;
 }
 
+/* Takes the dotted key back to its first `keep` bytes (after a member was walked). */
+static void key_cut(struct tld_sb *key, size_t keep)
+{
+    key->n = keep;
+    key->p[keep] = '\0';
+}
+
+/* Copies the next segment of a dotted path into `seg`; false when it does not fit. */
+static bool next_segment(const char **dotted, char seg[64])
+{
+    size_t n = strcspn(*dotted, ".");
+    if (n >= 64)
+        return false;
+    memcpy(seg, *dotted, n);
+    seg[n] = '\0';
+    *dotted += n + ((*dotted)[n] == '.');
+    return true;
+}
+
 /*
  * One value under the dotted key held in `key` (a scratch builder): objects extend the key,
  * arrays repeat it for each element, scalars become pairs.
@@ -158,8 +177,7 @@ static int walk(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int dept
                 tld_sb_append_cstr(key, c->string);
             }
             int rc = key->oom ? TLD_ENOMEM : walk(f, key, c, depth + 1);
-            key->n = keep;
-            key->p[keep] = '\0';
+            key_cut(key, keep);
             if (rc)
                 return rc;
         }
@@ -177,13 +195,9 @@ static const cJSON *path_get(const cJSON *root, const char *dotted)
     char seg[64];
     const cJSON *v = root;
     while (v && *dotted) {
-        size_t n = strcspn(dotted, ".");
-        if (n >= sizeof(seg))
+        if (!next_segment(&dotted, seg))
             return NULL;
-        memcpy(seg, dotted, n);
-        seg[n] = '\0';
         v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
-        dotted += n + (dotted[n] == '.');
     }
     return v;
 }
@@ -271,8 +285,7 @@ static int jwalk(struct tld_flat *f, struct tld_sb *key, const struct tld_jtree 
                 tld_sb_append_cstr(key, t->nodes[c].key);
             }
             int rc = key->oom ? TLD_ENOMEM : jwalk(f, key, t, c, depth + 1);
-            key->n = keep;
-            key->p[keep] = '\0';
+            key_cut(key, keep);
             if (rc)
                 return rc;
         }
@@ -290,15 +303,11 @@ static uint32_t jpath_get(const struct tld_jtree *t, const char *dotted)
     char seg[64];
     uint32_t v = 0;
     while (*dotted) {
-        size_t n = strcspn(dotted, ".");
-        if (n >= sizeof(seg))
+        if (!next_segment(&dotted, seg))
             return 0;
-        memcpy(seg, dotted, n);
-        seg[n] = '\0';
         v = tld_jtree_get(t, v, seg);
         if (!v)
             return 0;
-        dotted += n + (dotted[n] == '.');
     }
     return v;
 }
@@ -378,8 +387,7 @@ static int walk_other(struct tld_flat *f, struct tld_sb *key, const cJSON *v, in
             tld_sb_append_char(key, '.');
         tld_sb_append_cstr(key, c->string);
         int rc = key->oom ? TLD_ENOMEM : walk_other(f, key, c, depth + 1);
-        key->n = keep;
-        key->p[keep] = '\0';
+        key_cut(key, keep);
         if (rc)
             return rc;
     }

@@ -203,10 +203,22 @@ static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, 
     emit(sql, rollup ? " GROUP BY v HAVING c > 0" : " GROUP BY v");
 }
 
+/*
+ * A bounded time range first finds the smallest and largest id of its alerts, so that rows of
+ * batches wholly outside it are passed over without expanding their ids.
+ */
 static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
 {
-    emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k, tld_ids(k.first_id, k.ids) p"
-              " JOIN alerts a ON a.id = p.id"
+    if (f->from_ms > 0 || f->to_ms != INT64_MAX) {
+        emit(sql, "SELECT k.value AS v, count(*) AS c FROM (SELECT min(id) AS lo, max(id) AS hi"
+                  " FROM alerts WHERE ts >= ? AND ts < ?) r"
+                  " JOIN alert_kv k ON k.last_id >= r.lo AND k.first_id <= r.hi,");
+        tld_sql_param_int(sql, f->from_ms);
+        tld_sql_param_int(sql, f->to_ms);
+    } else {
+        emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k,");
+    }
+    emit(sql, " tld_ids(k.first_id, k.ids) p JOIN alerts a ON a.id = p.id"
               " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?) AND ");
     tld_sql_param_text(sql, field, strlen(field));
     tld_sql_where(sql, f);
