@@ -9,7 +9,10 @@
  * path, a parent step written with an encoding trick, segments made of three or more dots or of
  * ".." glued to other text (filter-evasion forms), self references inside an absolute path,
  * leading runs of slashes that are no network-path reference, file: URLs, and the names of the
- * files traversal is used to reach (passwd, boot.ini, WEB-INF/web.xml, ...).
+ * files traversal is used to reach (passwd, boot.ini, WEB-INF/web.xml, ...). File inclusion that
+ * needs no climbing - an absolute path into a system folder, a configuration file named as a path
+ * segment, a stream wrapper of a scripting runtime - is recognised from the lists of
+ * webattack_paths.c.
  *
  * Work is linear; the normalised text lives in a fixed window (WIN bytes, windows overlapping by
  * OVL bytes so a construct cut by a window edge is seen whole in the next one).
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_lists.h"
 
 #define WIN 2048
 #define OVL 128
@@ -302,7 +306,10 @@ static bool window_value(const char *s, size_t n, bool first)
         if (d >= 6 && (memchr(b + d, '.', m - d) || memchr(b + d, '/', m - d)))
             return true; /* "........etc/x", "......boot.ini" with its letters cut */
     }
-    return has_target(b, m, false);
+    if (has_target(b, m, false))
+        return true;
+    /* file inclusion without climbing: an absolute path or a wrapper names the file itself */
+    return first && (tld_webattack_sensitive_path(b, m) || tld_webattack_stream_wrapper(b, m));
 }
 
 /* Bytes a traversal needs: a dot, a separator, the 0x spelling, or an overlong UTF-8 lead. */
@@ -310,7 +317,7 @@ static bool may_traverse(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '.' || c == '/' || c == '\\' || c >= 0xc0 ||
+        if (c == '.' || c == '/' || c == '\\' || c >= 0xc0 || c == ':' ||
             ((c | 0x20) == 'x' && i > 0 && s[i - 1] == '0'))
             return true;
     }
