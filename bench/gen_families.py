@@ -181,8 +181,10 @@ def fam_cmd_nosep(rng):
         p = "$(" + cmd + ")"
     elif k == 1:
         p = "`" + cmd + "`"
-    elif k == 2:
+    elif k == 2 and " " in cmd:
         p = "{" + cmd.replace(" ", ",") + "}"
+    elif k == 2:
+        p = "$(" + cmd + ")"
     elif k == 3:
         p = "$(" + cmd.replace(" ", "${IFS}") + ")"
     elif k == 4:

