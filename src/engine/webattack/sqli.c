@@ -229,6 +229,9 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 rg->viol++;
             if (!sqli_starts_operand(nx) && nx != R_BIN && nx != R_SELECT)
                 rg->viol++;
+            /* IN compares with a parenthesised list; "Singin' in the Rain" is English */
+            if (tld_sqli_word_is(f, k, "in") && nx != R_LP)
+                rg->viol++;
             if (tld_sqli_is_cmp(f, k)) {
                 /* "x' = '": comparing with the application's own closing quote is weak */
                 size_t o = k + 1;
@@ -384,6 +387,77 @@ static bool tail(const struct sqli_fold *f, size_t j, const struct reading *rd)
     return comment_end && (rg.ev & (EV_CMP | EV_LOGIC | EV_TAILKW | EV_CALL | EV_GCALL));
 }
 
+/* Index after a list of numbers separated by commas starting at k (k itself when none). */
+static size_t number_list(const struct sqli_fold *f, size_t k)
+{
+    while (sqli_role_at(f, k) == R_OPND && f->t[k].type == SQ_NUM) {
+        k++;
+        if (sqli_role_at(f, k) != R_COMMA)
+            break;
+        k++;
+    }
+    return k;
+}
+
+static bool statement_end(const struct sqli_fold *f, size_t k)
+{
+    enum sqli_role r = sqli_role_at(f, k);
+    return r == R_END || r == R_SEMI || (r == R_COMMENT && tld_sqli_comment_ok(f, k));
+}
+
+/*
+ * The value is the end of a condition or a clause the application's query continues with: it
+ * starts with AND/OR and a tautology ("and 1=1", "|| 2>1;--", "or true#"), with HAVING and a
+ * comparison, or with ORDER/GROUP BY and column numbers ("order by 5-- ", "group by 1,2,3").
+ * The first operand, if any, is one number or one bare word, as the application's own value.
+ */
+static bool leading_condition(const struct sqli_fold *f)
+{
+    size_t j = 0;
+    bool value = false;
+    if (sqli_role_at(f, 0) == R_OPND && sqli_role_at(f, 1) != R_END &&
+        (f->t[0].type == SQ_NUM || f->t[0].type == SQ_WORD)) {
+        j = 1;
+        value = true;
+    }
+    while (sqli_role_at(f, j) == R_RP)
+        j++;
+    if (tld_sqli_is_logic(f, j) && sqli_role_at(f, j + 1) != R_END) {
+        struct region rg;
+        scan_region(f, j, 0, &rg);
+        if (rg.viol > 0)
+            return false;
+        if (rg.ev & EV_TAUT)
+            return !value || f->t[0].type == SQ_NUM || rg.stop != R_END;
+        /* "or true", "and not false" closing the statement */
+        size_t k = j + 1;
+        if (sqli_role_at(f, k) == R_UNARY)
+            k++;
+        return (tld_sqli_word_is(f, k, "true") || tld_sqli_word_is(f, k, "false")) &&
+               statement_end(f, k + 1) && (!value || f->t[0].type == SQ_NUM || rg.stop != R_END);
+    }
+    if (tld_sqli_word_is(f, j, "having")) {
+        struct region rg;
+        scan_region(f, j, 0, &rg);
+        return rg.viol == 0 && (rg.ev & EV_CMP) && (rg.ev & (EV_TAUT | EV_CALL | EV_GCALL));
+    }
+    if ((tld_sqli_word_is(f, j, "order") || tld_sqli_word_is(f, j, "group")) &&
+        tld_sqli_word_is(f, j + 1, "by")) {
+        size_t e = number_list(f, j + 2);
+        if (e == j + 2)
+            return false;
+        unsigned count = 0;
+        for (size_t k = j + 2; k < e; k++)
+            count += f->t[k].type == SQ_NUM;
+        if (tld_sqli_word_is(f, e, "having") || tld_sqli_word_is(f, e, "limit"))
+            return true;
+        if (sqli_role_at(f, e) == R_END)
+            return count >= 3 || value;
+        return statement_end(f, e);
+    }
+    return false;
+}
+
 /* Bare reading: find the first operand (skipping '(' and signs); the tail starts after it. */
 static bool bare_tail(const struct sqli_fold *f)
 {
@@ -396,6 +470,8 @@ static bool bare_tail(const struct sqli_fold *f)
     enum sqli_role r = sqli_role_at(f, j);
     const struct sqli_tok *t = &f->t[j];
     struct reading rd = {0, false, false};
+    if (j == 0 && leading_condition(f))
+        return true;
     /* a number, or a parenthesised literal or call: a value, not a phrase */
     rd.weak_ok =
         r != R_END && (t->type == SQ_NUM || (lp > 0 && (t->type == SQ_STR || t->type == SQ_VAR ||
@@ -516,7 +592,7 @@ static bool worth_reading(const char *s, size_t n)
     return false;
 }
 
-bool tld_sqli_detect(const char *s, size_t n)
+static bool all_readings(const char *s, size_t n)
 {
     if (n == 0 || !worth_reading(s, n))
         return false;
@@ -526,5 +602,63 @@ bool tld_sqli_detect(const char *s, size_t n)
         return true;
     if (memchr(s, '"', n) && reading(s, n, '"'))
         return true;
+    /* MySQL identifiers: tools close a backquoted name as they close a string */
+    if (memchr(s, '`', n) && reading(s, n, '`'))
+        return true;
     return false;
+}
+
+/* Longest value also read in its look-alike form. */
+#define ALT_MAX 4096
+
+/*
+ * The look-alike form of a value: Unicode quotation marks and apostrophes that some
+ * applications and databases fold to ASCII quotes (U+2018, U+2019, U+201B, U+02BC, U+2032,
+ * U+00B4, fullwidth U+FF07; U+201C, U+201D and U+FF02 for '"'), and, in a value with no blank
+ * at all, '+' for a blank (a payload form-encoded by hand and percent-encoded again). Returns
+ * whether anything changed.
+ */
+static bool look_alike(const char *s, size_t n, char *out, size_t *m)
+{
+    bool plus = !memchr(s, ' ', n) && memchr(s, '+', n);
+    bool changed = false;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned char c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        unsigned char c2 = i + 2 < n ? (unsigned char)s[i + 2] : 0;
+        char r = 0;
+        size_t adv = 1;
+        if (c == 0xe2 && c1 == 0x80 && (c2 == 0x98 || c2 == 0x99 || c2 == 0x9b || c2 == 0xb2))
+            r = '\'', adv = 3;
+        else if (c == 0xe2 && c1 == 0x80 && (c2 == 0x9c || c2 == 0x9d))
+            r = '"', adv = 3;
+        else if (c == 0xef && c1 == 0xbc && (c2 == 0x87 || c2 == 0x82))
+            r = c2 == 0x87 ? '\'' : '"', adv = 3;
+        else if ((c == 0xca && c1 == 0xbc) || (c == 0xc2 && c1 == 0xb4))
+            r = '\'', adv = 2;
+        else if (c == '+' && plus)
+            r = ' ';
+        if (r) {
+            out[o++] = r;
+            changed = true;
+        } else {
+            memcpy(out + o, s + i, adv);
+            o += adv;
+        }
+        i += adv;
+    }
+    *m = o;
+    return changed;
+}
+
+bool tld_sqli_detect(const char *s, size_t n)
+{
+    if (all_readings(s, n))
+        return true;
+    if (n > ALT_MAX)
+        return false;
+    char alt[ALT_MAX];
+    size_t m;
+    return look_alike(s, n, alt, &m) && all_readings(alt, m);
 }
