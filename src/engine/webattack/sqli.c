@@ -429,6 +429,11 @@ static bool leading_condition(const struct sqli_fold *f)
             return false;
         if (rg.ev & EV_TAUT)
             return !value || f->t[0].type == SQ_NUM || rg.stop != R_END;
+        /* "0 || 1;--": a number as the whole condition, then the statement is cut */
+        if (value && f->t[0].type == SQ_NUM && sqli_role_at(f, j + 1) == R_OPND &&
+            f->t[j + 1].type == SQ_NUM && sqli_role_at(f, j + 2) != R_END &&
+            statement_end(f, j + 2))
+            return true;
         /* "or true", "and not false" closing the statement */
         size_t k = j + 1;
         if (sqli_role_at(f, k) == R_UNARY)
@@ -614,13 +619,13 @@ static bool all_readings(const char *s, size_t n)
 /*
  * The look-alike form of a value: Unicode quotation marks and apostrophes that some
  * applications and databases fold to ASCII quotes (U+2018, U+2019, U+201B, U+02BC, U+2032,
- * U+00B4, fullwidth U+FF07; U+201C, U+201D and U+FF02 for '"'), and, in a value with no blank
- * at all, '+' for a blank (a payload form-encoded by hand and percent-encoded again). Returns
- * whether anything changed.
+ * U+00B4, fullwidth U+FF07; U+201C, U+201D and U+FF02 for '"'), and '+' for a blank (a payload
+ * form-encoded by hand and percent-encoded again). The value itself is read first, so this form
+ * only adds readings. Returns whether anything changed.
  */
 static bool look_alike(const char *s, size_t n, char *out, size_t *m)
 {
-    bool plus = !memchr(s, ' ', n) && memchr(s, '+', n);
+    bool plus = memchr(s, '+', n) != NULL;
     bool changed = false;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
