@@ -186,7 +186,8 @@ static const struct lit sinks[] = {
     LIT("alert"),      LIT("prompt"),        LIT("confirm"),  LIT("eval"),
     LIT("settimeout"), LIT("setinterval"),   LIT("function"), LIT("execscript"),
     LIT("msgbox"),     LIT("fromcharcode"),  LIT("write"),    LIT("writeln"),
-    LIT("atob"),       LIT("importscripts"), LIT("fetch"),
+    LIT("atob"),       LIT("importscripts"), LIT("fetch"),    LIT("print"),
+    LIT("import"),
 };
 /* Objects and properties that reach the page, its cookies and its location. */
 static const struct lit dom_objects[] = {
@@ -229,6 +230,19 @@ static bool sink_property(const char *v, size_t b, size_t e)
     return false;
 }
 
+/* Index just past the ']' closing the '[' at v[i] (nesting honoured, 96 bytes at most), or i. */
+static size_t bracket_end(const char *v, size_t n, size_t i)
+{
+    int depth = 0;
+    for (size_t j = i; j < n && j < i + 96; j++) {
+        if (v[j] == '[')
+            depth++;
+        else if (v[j] == ']' && --depth == 0)
+            return j + 1;
+    }
+    return i;
+}
+
 /*
  * After a breakout at v[i]: an expression that calls or assigns. Identifier chains (a.b.c,
  * a['b']) followed by '(' or '`' (call, tagged template) qualify, and assignments to the
@@ -246,6 +260,14 @@ static bool js_action_at(const char *v, size_t n, size_t i)
                      v[j] == '\'' || v[j] == '"' || v[j] == ')')) {
         if (is_ident((unsigned char)v[j]))
             idl++;
+        /* bracket access with a computed name: top['al'+'ert'], self[/x/.source+...] */
+        if (v[j] == '[' && idl > 0) {
+            size_t e = bracket_end(v, n, j);
+            if (e > j) {
+                j = e;
+                continue;
+            }
+        }
         j++;
         if (j - i > 64)
             break;
@@ -279,6 +301,47 @@ static bool js_breakout(const char *v, size_t n)
     return false;
 }
 
+/* Callees that take a function and run it later: schedulers, listeners, reflection. */
+static const struct lit runners[] = {
+    LIT("settimeout"), LIT("setinterval"),           LIT("addeventlistener"), LIT("apply"),
+    LIT("call"),       LIT("requestanimationframe"), LIT("setimmediate"),     LIT("queuemicrotask"),
+};
+
+/*
+ * A sink passed as a value rather than called: an argument of a method or of a function that
+ * runs callbacks ("[1].find(alert)", ".then(prompt)", "settimeout(alert,0)"), or assigned to a
+ * handler or a conversion hook ("onerror=alert", "valueof=confirm"). a..e is the sink's name.
+ */
+static bool sink_as_value(const char *v, size_t n, size_t a, size_t e)
+{
+    char next = e < n ? v[e] : 0;
+    char prev = a > 0 ? v[a - 1] : 0;
+    if (prev == '=' && (next == ';' || next == ',' || next == 0 || next == ')' || next == '}')) {
+        size_t b = a - 1;
+        while (b > 0 && is_ident((unsigned char)v[b - 1]))
+            b--;
+        size_t l = a - 1 - b;
+        return (l > 2 && v[b] == 'o' && v[b + 1] == 'n') ||
+               (l == 7 && memcmp(v + b, "valueof", 7) == 0) ||
+               (l == 8 && memcmp(v + b, "tostring", 8) == 0);
+    }
+    if (next != ')' && next != ',')
+        return false;
+    /* the '(' of the call holding this argument */
+    size_t p = a;
+    while (p > 0 && a - p < 64 && v[p - 1] != '(' && v[p - 1] != ';')
+        p--;
+    if (p == 0 || v[p - 1] != '(')
+        return false;
+    size_t c = p - 1, b = c;
+    while (b > 0 && is_ident((unsigned char)v[b - 1]))
+        b--;
+    if (b == c)
+        return false;
+    return (b > 0 && v[b - 1] == '.') ||
+           lit_in(v + b, c - b, runners, sizeof runners / sizeof runners[0]);
+}
+
 /*
  * Known sinks called from an operator position ("-alert(1)", ";prompt`1`"), and DOM objects'
  * sensitive members ("document.cookie", "x.innerhtml"). Looks back from each '(' or '`' and
@@ -300,6 +363,15 @@ static bool js_sinks(const char *v, size_t n, bool breakout_chars)
                 (lit_suffix(v + a, i - a, dom_objects,
                             sizeof dom_objects / sizeof dom_objects[0]) &&
                  lit_in(v + i + 1, ml, dom_members, sizeof dom_members / sizeof dom_members[0])))
+                return true;
+            continue;
+        }
+        if ((c == ')' || c == ',' || c == ';') && i > 0 && is_ident((unsigned char)v[i - 1])) {
+            size_t a = i;
+            while (a > 0 && is_ident((unsigned char)v[a - 1]))
+                a--;
+            if (lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]) &&
+                sink_as_value(v, n, a, i))
                 return true;
             continue;
         }
