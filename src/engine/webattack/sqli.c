@@ -457,7 +457,7 @@ static bool leading_condition(const struct sqli_fold *f)
         if (tld_sqli_word_is(f, e, "having") || tld_sqli_word_is(f, e, "limit"))
             return true;
         if (sqli_role_at(f, e) == R_END)
-            return count >= 3 || value;
+            return count >= 3 || value || (j == 0 && tld_sqli_word_is(f, j, "order"));
         return statement_end(f, e);
     }
     return false;

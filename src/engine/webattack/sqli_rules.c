@@ -60,6 +60,11 @@ bool tld_sqli_literal_cmp(const struct sqli_fold *f, size_t k)
     size_t b = k + 1;
     while (b < f->n && (f->r[b] == R_LP || f->r[b] == R_UNARY))
         b++;
+    /* x=x: a name compared with itself is as constant as 1=1 */
+    if (a < f->n && b < f->n && f->t[a].type == SQ_WORD && f->t[b].type == SQ_WORD &&
+        f->r[a] == R_OPND && f->r[b] == R_OPND && f->t[a].len == f->t[b].len &&
+        f->t[a].sub != '`' && memcmp(f->s + f->t[a].off, f->s + f->t[b].off, f->t[a].len) == 0)
+        return true;
     if (!is_literal(f, a))
         return false;
     if (is_literal(f, b))

@@ -100,7 +100,7 @@ static const struct name win_alone[] = {
     N("cacls"),        N("mshta"),      N("rundll32"), N("regsvr32"), N("cscript"),
     N("wscript"),      N("msiexec"),    N("taskkill"), N("cmd.exe"),  N("powershell.exe"),
     N("certutil.exe"), N("whoami.exe"), N("net.exe"),  N("wmic.exe"), N("ver"),
-    N("getmac"),       N("qwinsta"),    N("query"),
+    N("dir"),          N("getmac"),     N("qwinsta"),  N("query"),
 };
 static const struct name win_switch[] = {
     N("cmd"),  N("findstr"), N("timeout"),  N("copy"), N("del"),   N("move"),  N("attrib"),
@@ -249,8 +249,11 @@ static bool windows_command(const char *w, size_t l, bool title, const char *s, 
         /* "Tom & Ver", "Save | Query": short names are words in titles */
         if (title && l <= 5)
             return false;
-        return l != 3 || memcmp(w, "ver", 3) != 0 || skip_blanks(s, n, e) >= n ||
-               strchr("&|;#:\r\n", s[skip_blanks(s, n, e)]);
+        /* ver and dir alone: the whole command, up to the end or the next separator */
+        size_t k = skip_blanks(s, n, e);
+        if (l != 3 || (memcmp(w, "ver", 3) != 0 && memcmp(w, "dir", 3) != 0) || k >= n ||
+            strchr("&|;#:\r\n", s[k]))
+            return true;
     }
     if (in_list(w, l, win_switch, sizeof win_switch / sizeof win_switch[0]) &&
         win_argument(s, n, e, sep && !title))
@@ -356,16 +359,17 @@ static bool any_list(const char *w, size_t l)
            in_list(w, l, win_alone, sizeof win_alone / sizeof win_alone[0]);
 }
 
-/* Network tools at the start of a value, with a URL or an address to fetch. */
+/* Download tools at the start of a value, saving what they fetch (-o, -O): a web shell drop. */
 static bool fetch_at_start(const char *w, size_t l, const char *s, size_t n, size_t e)
 {
-    static const struct name net[] = {N("curl"), N("wget"), N("nc"), N("ncat"), N("telnet")};
+    static const struct name net[] = {N("curl"), N("wget")};
     if (!in_list(w, l, net, sizeof net / sizeof net[0]))
         return false;
-    size_t i = skip_blanks(s, n, e);
-    return i > e && i + 4 < n &&
-           (memcmp(s + i, "http", 4) == 0 || memcmp(s + i, "ftp:", 4) == 0 ||
-            (s[i] == '-' && is_alpha((unsigned char)s[i + 1])));
+    for (size_t i = e; i + 3 < n; i++)
+        if (is_space((unsigned char)s[i]) && s[i + 1] == '-' && (s[i + 2] | 0x20) == 'o' &&
+            is_space((unsigned char)s[i + 3]))
+            return true;
+    return false;
 }
 
 /* A command starting at s[i] (after a separator when sep). */

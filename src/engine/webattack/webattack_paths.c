@@ -293,11 +293,40 @@ static const struct pname wrappers[] = {
     P("netdoc:/"),         P("data://"),
 };
 
+/*
+ * Remote file inclusion: a URL of a file whose end is cut off with '?' or a NUL, so that the
+ * extension the application appends ("page=" + v + ".php") becomes a query or is dropped.
+ */
+static bool remote_include(const char *b, size_t m, size_t i)
+{
+    size_t h = 0;
+    if (i + 7 <= m && memcmp(b + i, "http://", 7) == 0)
+        h = i + 7;
+    else if (i + 8 <= m && memcmp(b + i, "https://", 8) == 0)
+        h = i + 8;
+    else if (i + 6 <= m && memcmp(b + i, "ftp://", 6) == 0)
+        h = i + 6;
+    if (h == 0 || m < h + 4 || (b[m - 1] != '?' && b[m - 1] != 0))
+        return false;
+    const char *sl = memchr(b + h, '/', m - h);
+    if (!sl)
+        return false;
+    size_t e = m - 1;
+    while (e > h && b[e - 1] == 0)
+        e--;
+    size_t d = e;
+    while (d > (size_t)(sl - b) && b[d - 1] != '.' && b[d - 1] != '/' && e - d < 6)
+        d--;
+    return d > (size_t)(sl - b) + 1 && b[d - 1] == '.' && e - d >= 2 && !memchr(b + h, '?', e - h);
+}
+
 bool tld_webattack_stream_wrapper(const char *b, size_t m)
 {
     size_t i = 0;
     while (i < m && (b[i] == ' ' || b[i] == '\'' || b[i] == '"' || b[i] == '\t'))
         i++;
+    if (remote_include(b, m, i))
+        return true;
     for (size_t k = 0; k < sizeof wrappers / sizeof wrappers[0]; k++)
         if (starts(b, m, i, &wrappers[k]))
             return true;

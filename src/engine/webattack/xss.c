@@ -289,8 +289,14 @@ static bool js_breakout(const char *v, size_t n)
         if (q != '\'' && q != '"' && q != '`')
             continue;
         size_t j = i + 1;
-        while (j < n && (v[j] == ')' || v[j] == ']' || v[j] == '}' || v[j] == '\\'))
+        bool block = false;
+        while (j < n && (v[j] == ')' || v[j] == ']' || v[j] == '}' || v[j] == '\\')) {
+            block = block || v[j] == '}';
             j++;
+        }
+        /* "'}this['x'](1){'": a closed block, then a statement of its own */
+        if (block && j < n && js_action_at(v, n, j))
+            return true;
         if (j >= n || !strchr(";+-*/%|&^,?:<>=", v[j]) || v[j] == 0)
             continue;
         while (j < n && v[j] != 0 && strchr(";+-*/%|&^,?:!~{}", v[j]))
