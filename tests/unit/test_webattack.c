@@ -179,6 +179,24 @@ static void scan_long_and_odd_input(void **state)
 static void sqli_attacks(void **state)
 {
     static const char *const bad[] = {
+        /* no quote to close: a condition or clause the query continues with */
+        " and 7339 like 7339;--",
+        "+AND+2>1;--",
+        "3686 or true",
+        "0\t||\t1;--",
+        " OR x=x",
+        " group by 1 having 1=1--",
+        "\nhaving\ncount(*)>0-- -",
+        "x order by 4-- -",
+        "ORDER BY 1",
+        "  group by  1,2,3,4,5",
+        /* tool boundaries and look-alike quotes */
+        "1` AND 4415=4415-- -",
+        "1);+InseRT+Into+users+values(1,'a','b')--",
+        "admin\xe2\x80\x99--",
+        "\xef\xbc\x87 OR \xef\xbc\x87" "1\xef\xbc\x87=\xef\xbc\x87" "1",
+        "\xca\xbc OR 1=1--",
+        ";+CREATE+USER+x+IDENTIFIED+BY+'y'#",
         "1' or '1'='1",
         "x' OR 'z'='z' --",
         "admin'--",
@@ -225,6 +243,21 @@ static void sqli_attacks(void **state)
 static void sqli_benign(void **state)
 {
     static const char *const ok[] = {
+        /* near misses of the forms above */
+        "Singin' in the Rain",
+        "Singin\xe2\x80\x99 in the Rain",
+        "Ocean\xe2\x80\x99s 11 or Ocean\xe2\x80\x99s 12",
+        "Don\xe2\x80\x99t Stop Me Now",
+        "group by 2",
+        "group by week",
+        "order by price desc",
+        "true or false",
+        "1 or 2",
+        "rock and roll or true blue",
+        "Disney+ and Hulu",
+        "C++ or Java?",
+        "me+tag@example.com",
+        "`code` sample",
         "O'Reilly",
         "rock and roll",
         "select a size",
@@ -299,6 +332,18 @@ static void sqli_long_values(void **state)
 static void xss_attacks(void **state)
 {
     static const char *const bad[] = {
+        /* script without tags */
+        "'-top['ale'+'rt'](1)-'",
+        "';self[/pro/.source+/mpt/.source](origin)//",
+        "'}this['prompt'](origin){'",
+        "';[1].find(alert);//",
+        "\"}Promise.resolve(1).then(prompt){\"",
+        "';setTimeout(confirm,0,1)//",
+        "';valueOf=alert;window+'';//",
+        "\";onerror=alert;throw 1//",
+        "';\\u{61}lert(1)//",
+        "'-pri\\u{6e}t(1)//",
+        "\"}import('//x.example.com/a.js'){\"",
         "<script>alert(1)</script>",
         "<ScRiPt src=//evil.example/x.js></script>",
         "<img src=x onerror=alert(document.domain)>",
@@ -335,6 +380,14 @@ static void xss_attacks(void **state)
 static void xss_benign(void **state)
 {
     static const char *const ok[] = {
+        /* near misses of the forms above */
+        "Code Red (Alert)",
+        "print(hello)",
+        "confirm(ed) booking",
+        "status=alert",
+        "[1] find alert",
+        "Tom's [alert] list",
+        "it's {this} one",
         "a < b > c",
         "<3 you",
         "x<y and y>z",
