@@ -607,9 +607,6 @@ static bool all_readings(const char *s, size_t n)
         return true;
     if (memchr(s, '"', n) && reading(s, n, '"'))
         return true;
-    /* MySQL identifiers: tools close a backquoted name as they close a string */
-    if (memchr(s, '`', n) && reading(s, n, '`'))
-        return true;
     return false;
 }
 
@@ -657,13 +654,64 @@ static bool look_alike(const char *s, size_t n, char *out, size_t *m)
     return changed;
 }
 
+/* A tag opens somewhere: the value is markup, and its quotes and backquotes are HTML's or JS's. */
+static bool markup(const char *s, size_t n)
+{
+    for (const char *p = memchr(s, '<', n); p && p + 1 < s + n;
+         p = memchr(p + 1, '<', (size_t)(s + n - p - 1))) {
+        unsigned char c = (unsigned char)p[1];
+        if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '/' || c == '!' || c == '?')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Readings that only add recall on values no other class claims: MySQL identifiers (tools
+ * close a backquoted name as they close a string) and the look-alike form below. Values holding
+ * markup are left to the XSS detector: there, backquotes are template literals and curly quotes
+ * close attributes.
+ */
+static bool extra_readings(const char *s, size_t n, char *alt, size_t cap)
+{
+    if (markup(s, n))
+        return false;
+    if (memchr(s, '`', n) && worth_reading(s, n) && reading(s, n, '`'))
+        return true;
+    size_t m;
+    return n <= cap && look_alike(s, n, alt, &m) && all_readings(alt, m);
+}
+
+/*
+ * PHP source ("<?php", the request superglobals) is code for the web server's interpreter; SQL
+ * has no such tokens. It stays SQL injection only when the query writes it to a file (INTO
+ * OUTFILE, a web shell dropped through the database) or a UNION carries it.
+ */
+static bool php_code(const char *s, size_t n)
+{
+    if (!memmem(s, n, "<?", 2) && !memmem(s, n, "$_", 2))
+        return false;
+    static const char *const php[] = {"<?php",     "<?=",      "$_GET",    "$_POST",
+                                      "$_REQUEST", "$_COOKIE", "$_SERVER", NULL};
+    bool code = false;
+    for (const char *const *p = php; *p && !code; p++)
+        code = memmem(s, n, *p, strlen(*p)) != NULL;
+    if (!code)
+        return false;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (strncasecmp(s + i, "outfile", 7 <= n - i ? 7 : n - i) == 0 ||
+            strncasecmp(s + i, "dumpfile", 8 <= n - i ? 8 : n - i) == 0 ||
+            strncasecmp(s + i, "union", 5) == 0)
+            return false;
+    return true;
+}
+
 bool tld_sqli_detect(const char *s, size_t n)
 {
+    if (php_code(s, n))
+        return false;
     if (all_readings(s, n))
         return true;
-    if (n > ALT_MAX)
-        return false;
     char alt[ALT_MAX];
-    size_t m;
-    return look_alike(s, n, alt, &m) && all_readings(alt, m);
+    return extra_readings(s, n, alt, sizeof alt);
 }

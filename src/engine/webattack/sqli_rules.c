@@ -499,7 +499,8 @@ bool tld_sqli_anywhere(const struct sqli_fold *f)
                 return true;
             break;
         case R_STMT:
-            if (tld_sqli_stmt_ok(f, k, STMT_ANYWHERE))
+            /* x.exec('...'): a method of some object, not a statement */
+            if (prev != R_DOT && tld_sqli_stmt_ok(f, k, STMT_ANYWHERE))
                 return true;
             break;
         case R_KW:

@@ -59,33 +59,33 @@ struct name {
 
 /* Commands that are never ordinary words: enough alone after a separator. */
 static const struct name probes[] = {
-    N("id"),          N("whoami"),     N("uname"),      N("ifconfig"), N("ipconfig"),
-    N("netstat"),     N("nslookup"),   N("systeminfo"), N("tasklist"), N("hostname"),
-    N("pwd"),         N("ls"),         N("wget"),       N("curl"),     N("nc"),
-    N("ncat"),        N("netcat"),     N("bash"),       N("sh"),       N("zsh"),
-    N("ksh"),         N("powershell"), N("cmd"),        N("cmd.exe"),  N("telnet"),
-    N("passwd"),      N("useradd"),    N("chmod"),      N("chown"),    N("xterm"),
-    N("python"),      N("python3"),    N("perl"),       N("ruby"),     N("php"),
-    N("nmap"),        N("ps"),         N("env"),        N("printenv"), N("getent"),
-    N("lsb_release"), N("true"),       N("false"),      N("reboot"),   N("printf"),
-    N("base64"),      N("busybox"),    N("xxd"),        N("gawk"),     N("socat"),
-    N("ssh"),         N("scp"),        N("tftp"),       N("nohup"),    N("sudo"),
-    N("mkfifo"),      N("mknod"),      N("crontab"),    N("iptables"), N("lsof"),
-    N("traceroute"),  N("tcpdump"),    N("dmesg"),      N("lsmod"),    N("readlink"),
-    N("whereis"),     N("xargs"),      N("gzip"),       N("unzip"),    N("openssl"),
-    N("python2"),     N("nodejs"),     N("lua"),        N("irb"),      N("jrunscript"),
-    N("gcc"),         N("tclsh"),      N("csh"),        N("tcsh"),     N("dash"),
-    N("mkdir"),       N("uptime"),     N("ifconfig"),   N("php-cgi"),
+    N("id"),          N("whoami"),     N("uname"),      N("ifconfig"),   N("ipconfig"),
+    N("netstat"),     N("nslookup"),   N("systeminfo"), N("tasklist"),   N("hostname"),
+    N("pwd"),         N("ls"),         N("wget"),       N("curl"),       N("nc"),
+    N("ncat"),        N("netcat"),     N("bash"),       N("sh"),         N("zsh"),
+    N("ksh"),         N("powershell"), N("cmd"),        N("cmd.exe"),    N("telnet"),
+    N("passwd"),      N("useradd"),    N("chmod"),      N("chown"),      N("xterm"),
+    N("python"),      N("python3"),    N("perl"),       N("ruby"),       N("php"),
+    N("nmap"),        N("ps"),         N("env"),        N("printenv"),   N("getent"),
+    N("lsb_release"), N("true"),       N("false"),      N("reboot"),     N("printf"),
+    N("busybox"),     N("xxd"),        N("gawk"),       N("socat"),      N("ssh"),
+    N("scp"),         N("tftp"),       N("nohup"),      N("sudo"),       N("mkfifo"),
+    N("mknod"),       N("crontab"),    N("iptables"),   N("lsof"),       N("traceroute"),
+    N("tcpdump"),     N("dmesg"),      N("lsmod"),      N("readlink"),   N("whereis"),
+    N("xargs"),       N("gzip"),       N("unzip"),      N("openssl"),    N("python2"),
+    N("nodejs"),      N("lua"),        N("irb"),        N("jrunscript"), N("gcc"),
+    N("tclsh"),       N("csh"),        N("tcsh"),       N("dash"),       N("mkdir"),
+    N("uptime"),      N("ifconfig"),   N("php-cgi"),
 };
 /* Commands that double as words: need an argument of the right shape. */
 static const struct name with_arg[] = {
-    N("cat"),      N("more"), N("less"), N("head"),    N("tail"),    N("sleep"), N("ping"),
-    N("ping.exe"), N("echo"), N("rm"),   N("cp"),      N("mv"),      N("find"),  N("grep"),
-    N("kill"),     N("nl"),   N("od"),   N("timeout"), N("touch"),   N("awk"),   N("sed"),
-    N("tar"),      N("dd"),   N("ln"),   N("su"),      N("dig"),     N("host"),  N("which"),
-    N("file"),     N("stat"), N("tee"),  N("wc"),      N("sort"),    N("node"),  N("java"),
-    N("who"),      N("w"),    N("uniq"), N("cut"),     N("strings"), N("chgrp"), N("mount"),
-    N("last"),     N("df"),   N("du"),   N("nice"),    N("exec"),
+    N("cat"),      N("more"), N("less"), N("head"),    N("tail"),  N("sleep"),   N("ping"),
+    N("ping.exe"), N("echo"), N("rm"),   N("cp"),      N("mv"),    N("find"),    N("grep"),
+    N("kill"),     N("nl"),   N("od"),   N("timeout"), N("touch"), N("awk"),     N("base64"),
+    N("sed"),      N("tar"),  N("dd"),   N("ln"),      N("su"),    N("dig"),     N("host"),
+    N("which"),    N("file"), N("stat"), N("tee"),     N("wc"),    N("sort"),    N("node"),
+    N("java"),     N("who"),  N("w"),    N("uniq"),    N("cut"),   N("strings"), N("chgrp"),
+    N("mount"),    N("last"), N("df"),   N("du"),      N("nice"),  N("exec"),
 };
 
 /*
@@ -247,7 +247,7 @@ static bool windows_command(const char *w, size_t l, bool title, const char *s, 
     static const char *const sc_sub[] = {"query", "qc", "create", "config", "stop", NULL};
     if (sep && in_list(w, l, win_alone, sizeof win_alone / sizeof win_alone[0])) {
         /* "Tom & Ver", "Save | Query": short names are words in titles */
-        if (title && l <= 5)
+        if (title && (l <= 3 || (l == 5 && memcmp(w, "query", 5) == 0)))
             return false;
         /* ver and dir alone: the whole command, up to the end or the next separator */
         size_t k = skip_blanks(s, n, e);
@@ -548,9 +548,13 @@ static bool redirect_to_script(const char *s, size_t n)
 /* A server-side script written into the value: "<?php ... system(", "<?=`...`?>", "<% ...exec". */
 static bool script_tag(const char *s, size_t n)
 {
-    const char *t = memmem(s, n, "<?", 2);
+    const char *t = memmem(s, n, "<?php", 5);
     if (!t)
-        t = memmem(s, n, "<%", 2);
+        t = memmem(s, n, "<?=", 3);
+    if (!t)
+        t = memmem(s, n, "<% ", 3);
+    if (!t)
+        t = memmem(s, n, "<%=", 3);
     if (!t)
         return false;
     size_t i = (size_t)(t - s);
