@@ -689,6 +689,8 @@ static bool extra_readings(const char *s, size_t n, char *alt, size_t cap)
  */
 static bool php_code(const char *s, size_t n)
 {
+    if (!memchr(s, '$', n) && !memchr(s, '<', n))
+        return false;
     if (!memmem(s, n, "<?", 2) && !memmem(s, n, "$_", 2))
         return false;
     static const char *const php[] = {"<?php",     "<?=",      "$_GET",    "$_POST",

@@ -495,11 +495,15 @@ static bool process_function(const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + 32);
-        if (!strchr("spcgo_ieaj%", c) || c == 0)
+        if (!strchr("spcgo_ie%a", c) || c == 0)
+            continue;
+        /* every name starts a word: "os.system(", ".getRuntime()", ";exec(" */
+        if (i > 0 && (is_alpha((unsigned char)s[i - 1]) || is_digit((unsigned char)s[i - 1]) ||
+                      s[i - 1] == '_'))
             continue;
         for (size_t k = 0; k < sizeof process_fns / sizeof process_fns[0]; k++) {
             const struct fn *f = &process_fns[k];
-            if (i + f->n > n || strncasecmp(s + i, f->s, f->n) != 0)
+            if (f->s[0] != (char)c || i + f->n > n || strncasecmp(s + i, f->s, f->n) != 0)
                 continue;
             if (!f->strict)
                 return true;
@@ -548,6 +552,8 @@ static bool redirect_to_script(const char *s, size_t n)
 /* A server-side script written into the value: "<?php ... system(", "<?=`...`?>", "<% ...exec". */
 static bool script_tag(const char *s, size_t n)
 {
+    if (!memchr(s, '<', n))
+        return false;
     const char *t = memmem(s, n, "<?php", 5);
     if (!t)
         t = memmem(s, n, "<?=", 3);

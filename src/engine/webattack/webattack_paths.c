@@ -258,6 +258,7 @@ bool tld_webattack_sensitive_path(const char *b, size_t m)
 {
     if (absolute_sensitive(b, m))
         return true;
+    bool slash_before = false;
     for (size_t i = 0; i < m; i++) {
         unsigned char c = (unsigned char)b[i];
         if (c == '%') {
@@ -270,8 +271,9 @@ bool tld_webattack_sensitive_path(const char *b, size_t m)
             continue;
         /* a file name after a separator, inside a path of two segments at least */
         size_t j = i + 1;
-        bool deeper = i > 0 && memchr(b, '/', i) != NULL;
+        bool deeper = slash_before;
         bool drive = i >= 2 && b[i - 1] == ':';
+        slash_before = true;
         if (!deeper && !drive && i != 0)
             continue;
         for (size_t k = 0; k < sizeof secret_files / sizeof secret_files[0]; k++) {

@@ -46,8 +46,10 @@ static size_t normalise(const char *s, size_t n, char *out, size_t cap, struct w
         unsigned char c3 = i + 3 < n ? (unsigned char)s[i + 3] : 0;
         char r = 0;
         size_t adv = 1;
-        if (c == '0' && (c1 | 0x20) == 'x' && c2 == '2' &&
-            ((c3 | 0x20) == 'e' || (c3 | 0x20) == 'f')) {
+        if (c < 0x80 && c != '0') {
+            /* the common case: no encoded form starts here */
+        } else if (c == '0' && (c1 | 0x20) == 'x' && c2 == '2' &&
+                   ((c3 | 0x20) == 'e' || (c3 | 0x20) == 'f')) {
             r = (c3 | 0x20) == 'e' ? '.' : '/';
             adv = 4;
         } else if (c == '0' && (c1 | 0x20) == 'x' && c2 == '5' && (c3 | 0x20) == 'c') {
@@ -321,7 +323,7 @@ static bool may_traverse(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '.' || c == '/' || c == '\\' || c >= 0xc0 || c == ':' ||
+        if (c == '.' || c == '/' || c == '\\' || c >= 0xc0 ||
             ((c | 0x20) == 'x' && i > 0 && s[i - 1] == '0'))
             return true;
     }
