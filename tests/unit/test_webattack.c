@@ -194,7 +194,9 @@ static void sqli_attacks(void **state)
         "1` AND 4415=4415-- -",
         "1);+InseRT+Into+users+values(1,'a','b')--",
         "admin\xe2\x80\x99--",
-        "\xef\xbc\x87 OR \xef\xbc\x87" "1\xef\xbc\x87=\xef\xbc\x87" "1",
+        "\xef\xbc\x87 OR \xef\xbc\x87"
+        "1\xef\xbc\x87=\xef\xbc\x87"
+        "1",
         "\xca\xbc OR 1=1--",
         ";+CREATE+USER+x+IDENTIFIED+BY+'y'#",
         "1' or '1'='1",
@@ -520,14 +522,38 @@ static void cmdi_cases(void **state)
         assert_true(CMDI(bad[i]));
     }
     static const char *const ok[] = {
-        "Tom & Jerry",    "salt & pepper", "Name & ID", "AT&T",           "cat food",
-        "rm -rf meaning", "Sleep & Relax", "ping pong", "R&D; Q&A",       "echo dot",
-        "Blood & type 2", "a | b",         "ls engine", "dog & cat toys",
+        "Tom & Jerry",
+        "salt & pepper",
+        "Name & ID",
+        "AT&T",
+        "cat food",
+        "rm -rf meaning",
+        "Sleep & Relax",
+        "ping pong",
+        "R&D; Q&A",
+        "echo dot",
+        "Blood & type 2",
+        "a | b",
+        "ls engine",
+        "dog & cat toys",
         /* near misses of the forms above */
-        "{id}", "user {name}", "Shift & Cmd", "Tom & Ver", "a > b", "price > 5.php",
-        "Save & Type /news", "the system's design", "exec(utive) summary", "R&D; Reg",
-        "I can't 'see' it", "it's o'clock", "$5 {sale}", "/\?\?/", "curl up",
-        "we'd like", "don't 'stop' me",
+        "{id}",
+        "user {name}",
+        "Shift & Cmd",
+        "Tom & Ver",
+        "a > b",
+        "price > 5.php",
+        "Save & Type /news",
+        "the system's design",
+        "exec(utive) summary",
+        "R&D; Reg",
+        "I can't 'see' it",
+        "it's o'clock",
+        "$5 {sale}",
+        "/\?\?/",
+        "curl up",
+        "we'd like",
+        "don't 'stop' me",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))
