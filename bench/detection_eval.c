@@ -205,6 +205,24 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* One round of percent-decoding of p[0..l) into dec (and of '+' into ' ' when plus). */
+static size_t percent_decode(const char *p, size_t l, bool plus, char *dec)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < l; i++) {
+        int h1 = i + 2 < l ? hexval(p[i + 1]) : -1, h2 = i + 2 < l ? hexval(p[i + 2]) : -1;
+        if (p[i] == '+' && plus) {
+            dec[o++] = ' ';
+        } else if (p[i] == '%' && h1 >= 0 && h2 >= 0) {
+            dec[o++] = (char)(h1 * 16 + h2);
+            i += 2;
+        } else {
+            dec[o++] = p[i];
+        }
+    }
+    return o;
+}
+
 static int load_lines(struct set *s, const char *path, enum cls c)
 {
     size_t len;
@@ -221,18 +239,7 @@ static int load_lines(struct set *s, const char *path, enum cls c)
             l--;
         if (l > 0 && p[0] != '#') {
             /* one round of form decoding, as the files hold encoded user input */
-            size_t o = 0;
-            for (size_t i = 0; i < l; i++) {
-                int h1 = i + 2 < l ? hexval(p[i + 1]) : -1, h2 = i + 2 < l ? hexval(p[i + 2]) : -1;
-                if (p[i] == '+') {
-                    dec[o++] = ' ';
-                } else if (p[i] == '%' && h1 >= 0 && h2 >= 0) {
-                    dec[o++] = (char)(h1 * 16 + h2);
-                    i += 2;
-                } else {
-                    dec[o++] = p[i];
-                }
-            }
+            size_t o = percent_decode(p, l, true, dec);
             add(s, dec, o, c, S_LIBINJ);
             rows++;
         }
@@ -317,17 +324,7 @@ static int load_families(struct set *s, const char *path)
                 c = k;
         int fi = t2 ? family_index(t1 + 1, (size_t)(t2 - t1 - 1)) : -1;
         if (c >= 0 && fi >= 0) {
-            size_t o = 0, l = (size_t)(e - t2 - 1);
-            const char *q = t2 + 1;
-            for (size_t i = 0; i < l; i++) {
-                int h1 = i + 2 < l ? hexval(q[i + 1]) : -1, h2 = i + 2 < l ? hexval(q[i + 2]) : -1;
-                if (q[i] == '%' && h1 >= 0 && h2 >= 0) {
-                    dec[o++] = (char)(h1 * 16 + h2);
-                    i += 2;
-                } else {
-                    dec[o++] = q[i];
-                }
-            }
+            size_t o = percent_decode(t2 + 1, (size_t)(e - t2 - 1), false, dec);
             add(s, dec, o, (enum cls)c, S_FAM);
             s->v[s->n - 1].fam = fi;
             rows++;

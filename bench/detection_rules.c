@@ -179,18 +179,25 @@ static void sums(const struct tally *t, enum cls c, int e, int half, long *tot, 
             }
 }
 
+/* The header of a Markdown table: the first columns, then one column per ruleset. */
+static void table_head(const struct bench *b, int nb, const char *first, int nfirst)
+{
+    printf("%s", first);
+    for (int i = 0; i < nb; i++)
+        printf(" %s |", b[i].name);
+    printf("\n|");
+    for (int i = 0; i < nfirst + nb; i++)
+        printf("---|");
+    printf("\n");
+}
+
 static void report_families(struct bench *b, int nb, char *const *fam, const int *fam_cls, int nfam)
 {
     if (nfam == 0)
         return;
     printf("\n### Generated families (bench/gen_families.py): attacks reported as their class, "
-           "benign values not flagged\n\n| class | family |");
-    for (int i = 0; i < nb; i++)
-        printf(" %s |", b[i].name);
-    printf("\n|---|---|");
-    for (int i = 0; i < nb; i++)
-        printf("---|");
-    printf("\n");
+           "benign values not flagged\n\n");
+    table_head(b, nb, "| class | family |", 2);
     char cell[64];
     for (int c = 0; c < C_N; c++) {
         long tot[MAX_RULESETS] = {0}, ok[MAX_RULESETS] = {0};
@@ -220,14 +227,9 @@ static void report_families(struct bench *b, int nb, char *const *fam, const int
 static void report(struct bench *b, int nb, bool docker)
 {
     char cell[64];
-    printf("\n### Recall: attack lines reported as their class%s\n\n| class | encoding |",
+    printf("\n### Recall: attack lines reported as their class%s\n\n",
            docker ? " (Docker json-file lines)" : "");
-    for (int i = 0; i < nb; i++)
-        printf(" %s |", b[i].name);
-    printf("\n|---|---|");
-    for (int i = 0; i < nb; i++)
-        printf("---|");
-    printf("\n");
+    table_head(b, nb, "| class | encoding |", 2);
     for (int c = 0; c < C_BENIGN; c++)
         for (int e = -1; e < E_SENT; e++) {
             long tot, cl, fl;
@@ -266,13 +268,8 @@ static void report(struct bench *b, int nb, bool docker)
         }
         printf("\n");
     }
-    printf("\n### False positives: benign lines flagged (level >= 6)\n\n| benign source |");
-    for (int i = 0; i < nb; i++)
-        printf(" %s |", b[i].name);
-    printf("\n|---|");
-    for (int i = 0; i < nb; i++)
-        printf("---|");
-    printf("\n");
+    printf("\n### False positives: benign lines flagged (level >= 6)\n\n");
+    table_head(b, nb, "| benign source |", 1);
     for (int e = -1; e < E_N; e++) {
         long tot, cl, fl;
         sums(&b[0].t, C_BENIGN, e, -1, &tot, &cl, &fl);
