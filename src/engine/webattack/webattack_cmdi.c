@@ -372,6 +372,39 @@ static bool fetch_at_start(const char *w, size_t l, const char *s, size_t n, siz
     return false;
 }
 
+/*
+ * A whole value that is a reconnaissance command: names no text uses, alone or with options
+ * ("whoami", "uname -a", "ipconfig /all", "ls -la").
+ */
+static bool recon_value(const struct cword *cw, const char *s, size_t n)
+{
+    static const struct name recon[] = {
+        N("whoami"),   N("uname"),  N("ifconfig"),    N("ipconfig"), N("netstat"), N("systeminfo"),
+        N("tasklist"), N("getmac"), N("lsb_release"), N("ls"),       N("ps"),      N("id"),
+    };
+    if (!cw->exact || !in_list(cw->w, cw->l, recon, sizeof recon / sizeof recon[0]))
+        return false;
+    size_t i = skip_blanks(s, n, cw->end);
+    bool option = i > cw->end && i + 1 < n && (s[i] == '-' || s[i] == '/') &&
+                  is_alpha((unsigned char)s[i + 1]);
+    /* two-letter names are words too ("ls", "ps", "id"): they need an option */
+    return option || (cw->l > 2 && i >= n);
+}
+
+/* The whole value is a reconnaissance command and options or paths ("ls -la /", not "ls -la
+ * explained"). */
+static bool recon_line(const char *s, size_t n)
+{
+    struct cword cw;
+    if (!read_word(s, n, 0, &cw) || !recon_value(&cw, s, n))
+        return false;
+    for (size_t i = cw.end; i < n; i++)
+        if (is_space((unsigned char)s[i]) && i + 1 < n && !is_space((unsigned char)s[i + 1]) &&
+            s[i + 1] != '-' && s[i + 1] != '/' && !is_digit((unsigned char)s[i + 1]))
+            return false;
+    return true;
+}
+
 /* A command starting at s[i] (after a separator when sep). */
 static bool command_at(const char *s, size_t n, size_t i, bool sep)
 {
@@ -412,6 +445,12 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
         return true;
     if (cw.exact && !sep && fetch_at_start(cw.w, cw.l, s, n, e))
         return true;
+    /* echo 'text' after a separator: the usual probe of an injection point */
+    if (cw.exact && sep && cw.l == 4 && memcmp(cw.w, "echo", 4) == 0) {
+        size_t a = skip_blanks(s, n, e);
+        if (a > e && a < n && (s[a] == '\'' || s[a] == '"'))
+            return true;
+    }
     return windows_command(cw.w, cw.l, cw.title, s, n, e, sep);
 }
 
@@ -578,6 +617,10 @@ static bool brace_command(const char *s, size_t n, size_t i)
 
 bool tld_cmdi_detect(const char *s, size_t n)
 {
+    /* "uname -a", "ipconfig /all": a reconnaissance command with options as the whole value */
+    const char *blank = n < 64 ? memchr(s, ' ', n) : NULL;
+    if (blank && blank + 1 < s + n && (blank[1] == '-' || blank[1] == '/') && recon_line(s, n))
+        return true;
     unsigned m = 0;
     for (size_t i = 0; i < n; i++)
         m |= ci_class[(unsigned char)s[i]];

@@ -108,11 +108,15 @@ static const struct pname opt_kids[] = {
     P("lampp/"), P("tomcat"), P("xampp/"), P("apache"), P("nginx/"), P("bitnami/"), {NULL, 0},
 };
 
+static const struct pname tmp_kids[] = {
+    P("sess_"), {NULL, 0}, /* PHP's session files (session.save_path) */
+};
+
 static const struct root unix_roots[] = {
-    {P("etc/"), NULL},       {P("private/etc/"), NULL}, {P("root/"), NULL},
-    {P("proc/"), proc_kids}, {P("var/"), var_kids},     {P("usr/"), usr_kids},
-    {P("dev/"), dev_kids},   {P("sys/"), sys_kids},     {P("boot/"), boot_kids},
-    {P("opt/"), opt_kids},   {P("srv/www/"), NULL},
+    {P("tmp/"), tmp_kids},   {P("etc/"), NULL},       {P("private/etc/"), NULL},
+    {P("root/"), NULL},      {P("proc/"), proc_kids}, {P("var/"), var_kids},
+    {P("usr/"), usr_kids},   {P("dev/"), dev_kids},   {P("sys/"), sys_kids},
+    {P("boot/"), boot_kids}, {P("opt/"), opt_kids},   {P("srv/www/"), NULL},
 };
 
 /*
@@ -202,6 +206,7 @@ static const struct pname secret_files[] = {
     P("server.xml"),
     P("environ"),
     P("credentials.xml"),
+    P("user.myd"),
     P("database.yml"),
 };
 

@@ -327,9 +327,18 @@ static bool sink_as_value(const char *v, size_t n, size_t a, size_t e)
         while (b > 0 && is_ident((unsigned char)v[b - 1]))
             b--;
         size_t l = a - 1 - b;
-        return (l > 2 && v[b] == 'o' && v[b + 1] == 'n') ||
-               (l == 7 && memcmp(v + b, "valueof", 7) == 0) ||
-               (l == 8 && memcmp(v + b, "tostring", 8) == 0);
+        if ((l > 2 && v[b] == 'o' && v[b + 1] == 'n') ||
+            (l == 7 && memcmp(v + b, "valueof", 7) == 0) ||
+            (l == 8 && memcmp(v + b, "tostring", 8) == 0))
+            return true;
+        /* a=prompt,a(): the sink under another name, then called by it */
+        if (l == 0 || l > 16 || (next != ';' && next != ','))
+            return false;
+        for (size_t k = e + 1; k + l < n && k < e + 64; k++)
+            if (memcmp(v + k, v + b, l) == 0 && v[k + l] == '(' &&
+                !is_ident((unsigned char)v[k - 1]))
+                return true;
+        return false;
     }
     if (next != ')' && next != ',')
         return false;
