@@ -528,6 +528,13 @@ static bool ident_byte(unsigned char c)
            c == '$' || c == '>';
 }
 
+static bool process_function(const char *s, size_t n);
+
+bool tld_cmdi_process_call(const char *s, size_t n)
+{
+    return memchr(s, '(', n) && process_function(s, n);
+}
+
 static bool process_function(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
