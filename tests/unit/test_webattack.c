@@ -108,6 +108,11 @@ static void scan_splits_and_decodes(void **state)
     assert_int_equal(scan("GET /view?file=../../../etc/passwd HTTP/1.1"), TLD_WEBATTACK_TRAVERSAL);
     assert_int_equal(scan("http://example.com/view?file=..%2F..%2F..%2Fetc%2Fpasswd"),
                      TLD_WEBATTACK_TRAVERSAL);
+    /* exec('ls') reads as T-SQL too: a process function with a command is command injection */
+    assert_int_equal(scan("/x?q=%27%3Bexec%28%27ls%27%29%3B%27") & ~(unsigned)TLD_WEBATTACK_XSS,
+                     TLD_WEBATTACK_CMDI);
+    assert_int_equal(scan("/x?q=1;exec%20xp_cmdshell%20'dir'") & TLD_WEBATTACK_SQLI,
+                     TLD_WEBATTACK_SQLI);
     /* the path itself */
     assert_int_equal(scan("/static/..%2f..%2f..%2fetc/passwd"), TLD_WEBATTACK_TRAVERSAL);
     assert_int_equal(scan("/docs/../docs/api/index.html"), 0);
