@@ -167,6 +167,11 @@ static bool exec_tag_anywhere(const char *s, size_t n)
 
 /* ---- checks on the normalised view ---------------------------------------------------------- */
 
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 static bool is_ident(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
@@ -307,6 +312,33 @@ static bool js_breakout(const char *v, size_t n)
     return false;
 }
 
+/* Names of the global object and its aliases, whose members are every global function. */
+static const struct lit globals[] = {
+    LIT("window"), LIT("self"),   LIT("top"),     LIT("parent"),     LIT("frames"),
+    LIT("this"),   LIT("opener"), LIT("content"), LIT("globalthis"), LIT("document"),
+};
+
+/*
+ * window[...](...) with a computed name: a quote, '+', '.' or '/' inside the brackets
+ * (top['al'+'ert'](1), self[Object.keys(self)[5]]('1'), top[8680439..toString(30)](1)); a plain
+ * index (top[10]) is not enough. v[i] is the '['.
+ */
+static bool global_bracket_call(const char *v, size_t n, size_t i)
+{
+    size_t a = i;
+    while (a > 0 && is_ident((unsigned char)v[a - 1]))
+        a--;
+    if (!lit_in(v + a, i - a, globals, sizeof globals / sizeof globals[0]))
+        return false;
+    size_t e = bracket_end(v, n, i);
+    if (e == i || e >= n || (v[e] != '(' && v[e] != '`'))
+        return false;
+    for (size_t k = i + 1; k + 1 < e; k++)
+        if (v[k] == '\'' || v[k] == '"' || v[k] == '+' || v[k] == '.' || v[k] == '/' || v[k] == '`')
+            return true;
+    return false;
+}
+
 /* Callees that take a function and run it later: schedulers, listeners, reflection. */
 static const struct lit runners[] = {
     LIT("settimeout"), LIT("setinterval"),           LIT("addeventlistener"), LIT("apply"),
@@ -381,18 +413,35 @@ static bool js_sinks(const char *v, size_t n, bool breakout_chars)
                 return true;
             continue;
         }
-        if ((c == ')' || c == ',' || c == ';') && i > 0 && is_ident((unsigned char)v[i - 1])) {
+        if ((c == ')' || c == ',' || c == ';' || c == '}') && i > 0 &&
+            is_ident((unsigned char)v[i - 1])) {
             size_t a = i;
             while (a > 0 && is_ident((unsigned char)v[a - 1]))
                 a--;
             if (lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]) &&
-                sink_as_value(v, n, a, i))
+                (sink_as_value(v, n, a, i) ||
+                 /* (alert)(1): the sink in parentheses, called */
+                 (c == ')' && a > 0 && v[a - 1] == '(' &&
+                  (a < 2 || !is_ident((unsigned char)v[a - 2])) && i + 2 < n && v[i + 1] == '(' &&
+                  (is_digit((unsigned char)v[i + 2]) || v[i + 2] == '\'' || v[i + 2] == '"' ||
+                   v[i + 2] == '`'))))
                 return true;
             continue;
         }
+        if (c == '[' && i > 0 && is_ident((unsigned char)v[i - 1]) && global_bracket_call(v, n, i))
+            return true;
         if (c != '(' && c != '`')
             continue;
         size_t a = i;
+        /* alert.call(null,1), prompt.apply(0,[1]) */
+        if (i >= 5 && (memcmp(v + i - 5, ".call", 5) == 0 || memcmp(v + i - 5, ".bind", 5) == 0 ||
+                       (i >= 6 && memcmp(v + i - 6, ".apply", 6) == 0))) {
+            size_t d = i - (v[i - 5] == '.' ? 5 : 6), b = d;
+            while (b > 0 && is_ident((unsigned char)v[b - 1]))
+                b--;
+            if (lit_in(v + b, d - b, sinks, sizeof sinks / sizeof sinks[0]))
+                return true;
+        }
         while (a > 0 && is_ident((unsigned char)v[a - 1]))
             a--;
         if (a == i || !lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]))
