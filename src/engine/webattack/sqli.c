@@ -529,6 +529,15 @@ static bool reading(const char *s, size_t n, char quote)
             b++;
         rd.weak_ok = !has_blank(s + b, z - b);
         rd.no_value = z == b;
+        /* a backquote opening the value quotes a word in text (`--flag'); a tool's boundary
+         * goes on with SQL after it (` AND ..., `),...) */
+        if (quote == '`' && rd.no_value) {
+            size_t k = e;
+            while (k < n && sqli_is_space((unsigned char)s[k]))
+                k++;
+            if (k >= n || s[k] == '-' || s[k] == '#' || s[k] == '/')
+                return false;
+        }
     }
     f.s = s;
     f.n = 0;

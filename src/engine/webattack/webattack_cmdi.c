@@ -551,6 +551,9 @@ static bool process_function(const char *s, size_t n)
             const struct fn *f = &process_fns[k];
             if (f->s[0] != (char)c || i + f->n > n || strncasecmp(s + i, f->s, f->n) != 0)
                 continue;
+            /* popen(), "calls popen() here": a name in text, no command handed over */
+            if (f->s[f->n - 1] == '(' && i + f->n < n && s[i + f->n] == ')')
+                continue;
             if (!f->strict)
                 return true;
             size_t a = i + f->n;
@@ -639,6 +642,8 @@ bool tld_cmdi_detect(const char *s, size_t n)
         return true;
     for (size_t i = 0; (m & CI_SEP) && i < n; i++) {
         char c = s[i];
+        if (c == '`' && !memchr(s + i + 1, '`', n - i - 1))
+            continue; /* `printf' quotes a word in text; a substitution is closed */
         if (c == ';' || c == '|' || c == '&' || c == '\n' || c == '\r' || c == '`') {
             size_t j = i + 1;
             while (j < n && (s[j] == '|' || s[j] == '&'))

@@ -192,7 +192,6 @@ static const struct lit sinks[] = {
     LIT("settimeout"), LIT("setinterval"),   LIT("function"), LIT("execscript"),
     LIT("msgbox"),     LIT("fromcharcode"),  LIT("write"),    LIT("writeln"),
     LIT("atob"),       LIT("importscripts"), LIT("fetch"),    LIT("print"),
-    LIT("import"),
 };
 /* Objects and properties that reach the page, its cookies and its location. */
 static const struct lit dom_objects[] = {
@@ -433,6 +432,11 @@ static bool js_sinks(const char *v, size_t n, bool breakout_chars)
         if (c != '(' && c != '`')
             continue;
         size_t a = i;
+        /* import('//x.example/a.js'): a dynamic import of a module named by a string */
+        if (c == '(' && i >= 6 && memcmp(v + i - 6, "import", 6) == 0 && i + 1 < n &&
+            (v[i + 1] == '\'' || v[i + 1] == '"' || v[i + 1] == '`') &&
+            (i == 6 || !is_ident((unsigned char)v[i - 7])))
+            return true;
         /* alert.call(null,1), prompt.apply(0,[1]) */
         if (i >= 5 && (memcmp(v + i - 5, ".call", 5) == 0 || memcmp(v + i - 5, ".bind", 5) == 0 ||
                        (i >= 6 && memcmp(v + i - 6, ".apply", 6) == 0))) {
