@@ -49,17 +49,16 @@ struct payload {
     enum cls cls;
     enum src src;
     int half; /* 0 = A, 1 = B */
-    int fam;  /* S_FAM: index into fam_names */
+    int fam;  /* S_FAM: index into set.fam */
 };
 
-/* Family names of bench/gen_families.py, in the order first seen. */
 #define MAX_FAM 64
-static char *fam_names[MAX_FAM];
-static int nfam;
 
 struct set {
     struct payload *v;
     size_t n, cap;
+    char *fam[MAX_FAM]; /* family names of bench/gen_families.py, in the order first seen */
+    int nfam;
 };
 
 static void add(struct set *s, const char *p, size_t n, enum cls c, enum src src)
@@ -290,15 +289,15 @@ static int load_libinjection(struct set *s, const char *dir)
 
 /* ---- generated families (bench/gen_families.py) ---------------------------------------------- */
 
-static int family_index(const char *name, size_t n)
+static int family_index(struct set *s, const char *name, size_t n)
 {
-    for (int i = 0; i < nfam; i++)
-        if (strlen(fam_names[i]) == n && memcmp(fam_names[i], name, n) == 0)
+    for (int i = 0; i < s->nfam; i++)
+        if (strlen(s->fam[i]) == n && memcmp(s->fam[i], name, n) == 0)
             return i;
-    if (nfam == MAX_FAM)
+    if (s->nfam == MAX_FAM)
         return -1;
-    fam_names[nfam] = strndup(name, n);
-    return nfam++;
+    s->fam[s->nfam] = strndup(name, n);
+    return s->nfam++;
 }
 
 /* "class<TAB>family<TAB>payload" lines, the payload percent-encoded once. */
@@ -322,7 +321,7 @@ static int load_families(struct set *s, const char *path)
             if ((size_t)(t1 - p) == strlen(cls_name[k]) &&
                 memcmp(p, cls_name[k], (size_t)(t1 - p)) == 0)
                 c = k;
-        int fi = t2 ? family_index(t1 + 1, (size_t)(t2 - t1 - 1)) : -1;
+        int fi = t2 ? family_index(s, t1 + 1, (size_t)(t2 - t1 - 1)) : -1;
         if (c >= 0 && fi >= 0) {
             size_t o = percent_decode(t2 + 1, (size_t)(e - t2 - 1), false, dec);
             add(s, dec, o, (enum cls)c, S_FAM);
@@ -509,13 +508,13 @@ struct fam_tally {
     enum cls cls[MAX_FAM];
 };
 
-static void print_families(const struct fam_tally *ft)
+static void print_families(const struct set *set, const struct fam_tally *ft)
 {
     printf("\n== Generated families (bench/gen_families.py): attacks found as their class, "
            "benign values not flagged ==\n");
     printf("%-10s %-28s %22s %s\n", "class", "family", "all encodings", "full-% / plus / minimal");
     for (int c = 0; c < C_N; c++)
-        for (int i = 0; i < nfam; i++) {
+        for (int i = 0; i < set->nfam; i++) {
             if (ft->cls[i] != (enum cls)c)
                 continue;
             long h = 0, n = 0;
@@ -525,7 +524,7 @@ static void print_families(const struct fam_tally *ft)
                 continue;
             char b[40];
             snprintf(b, sizeof b, "%ld/%ld %6.2f%%", h, n, 100.0 * (double)h / (double)n);
-            printf("%-10s %-28s %22s", cls_name[c], fam_names[i], b);
+            printf("%-10s %-28s %22s", cls_name[c], set->fam[i], b);
             for (int e = 0; e < E_N; e++)
                 printf(" %ld", ft->hit[i][e]);
             printf("\n");
@@ -623,7 +622,7 @@ int main(int argc, char **argv)
                 size_t ul = x->src == S_GEN ? x->n : build_url(x, i, (enum enc)e, url, tmp);
                 fprintf(f, "%s\t%s%s\t%s\t%c\t%.*s\n", cls_name[x->cls],
                         x->src == S_FAM ? "fam:" : "",
-                        x->src == S_FAM ? fam_names[x->fam] : src_name[x->src],
+                        x->src == S_FAM ? set.fam[x->fam] : src_name[x->src],
                         x->src == S_GEN ? "as-sent" : enc_name[e], x->half ? 'B' : 'A', (int)ul,
                         x->src == S_GEN ? x->p : url);
             }
@@ -683,14 +682,16 @@ int main(int argc, char **argv)
     }
     print_recall(&t);
     print_fp(&t);
-    if (nfam)
-        print_families(&ft);
+    if (set.nfam)
+        print_families(&set, &ft);
     if (gen_count)
         printf("\nscan speed on generated benign URLs: %.3f us/URL (%ld URLs)\n",
                1e6 * gen_time / (double)gen_count, gen_count);
     for (size_t i = 0; i < set.n; i++)
         free(set.v[i].p);
     free(set.v);
+    for (int i = 0; i < set.nfam; i++)
+        free(set.fam[i]);
     free(url);
     free(tmp);
     return 0;
