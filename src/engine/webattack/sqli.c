@@ -429,8 +429,8 @@ static bool leading_condition(const struct sqli_fold *f)
             return false;
         if (rg.ev & EV_TAUT)
             return !value || f->t[0].type == SQ_NUM || rg.stop != R_END;
-        /* "0 || 1;--": a number as the whole condition, then the statement is cut */
-        if (value && f->t[0].type == SQ_NUM && sqli_role_at(f, j + 1) == R_OPND &&
+        /* "0 || 1;--", " OR 1--": a number as the whole condition, then the statement is cut */
+        if ((!value || f->t[0].type == SQ_NUM) && sqli_role_at(f, j + 1) == R_OPND &&
             f->t[j + 1].type == SQ_NUM && sqli_role_at(f, j + 2) != R_END &&
             statement_end(f, j + 2))
             return true;
@@ -445,6 +445,19 @@ static bool leading_condition(const struct sqli_fold *f)
         struct region rg;
         scan_region(f, j, 0, &rg);
         return rg.viol == 0 && (rg.ev & EV_CMP) && (rg.ev & (EV_TAUT | EV_CALL | EV_GCALL));
+    }
+    /* GROUP BY a column (users.id) then HAVING */
+    if (tld_sqli_word_is(f, j, "group") && tld_sqli_word_is(f, j + 1, "by")) {
+        size_t k = j + 2;
+        while (sqli_role_at(f, k) == R_OPND || sqli_role_at(f, k) == R_DOT ||
+               sqli_role_at(f, k) == R_COMMA)
+            k++;
+        if (k > j + 2 && tld_sqli_word_is(f, k, "having")) {
+            struct region rg;
+            scan_region(f, k, 0, &rg);
+            if (rg.viol == 0 && (rg.ev & EV_CMP))
+                return true;
+        }
     }
     if ((tld_sqli_word_is(f, j, "order") || tld_sqli_word_is(f, j, "group")) &&
         tld_sqli_word_is(f, j + 1, "by")) {
@@ -477,6 +490,20 @@ static bool bare_tail(const struct sqli_fold *f)
     struct reading rd = {0, false, false};
     if (j == 0 && leading_condition(f))
         return true;
+    /* "(4955=4955)", "(4955=4956)": a parenthesised equality of numbers is the whole value (the
+     * true and false probes of a tool's boundary test) */
+    if (lp > 0 && tld_sqli_literal_cmp(f, j + 1)) {
+        size_t e = j + 3;
+        unsigned rp = 0;
+        while (sqli_role_at(f, e) == R_RP) {
+            e++;
+            rp++;
+        }
+        const struct sqli_tok *op = &f->t[j + 1];
+        if (rp >= lp && statement_end(f, e) && f->t[j].type == SQ_NUM &&
+            f->t[j + 2].type == SQ_NUM && op->type == SQ_OP && op->len == 1 && f->s[op->off] == '=')
+            return true;
+    }
     /* a number, or a parenthesised literal or call: a value, not a phrase */
     rd.weak_ok =
         r != R_END && (t->type == SQ_NUM || (lp > 0 && (t->type == SQ_STR || t->type == SQ_VAR ||

@@ -377,8 +377,9 @@ bool tld_sqli_stmt_ok(const struct sqli_fold *f, size_t k, enum sqli_stmt_pos po
     if (tld_sqli_word_is(f, k, "begin"))
         return r1 == R_STMT || r1 == R_SELECT || r1 == R_CALL ||
                (r1 == R_OPND && sqli_role_at(f, k + 2) == R_DOT);
-    if (tld_sqli_word_is(f, k, "call"))
-        return r1 == R_CALL;
+    if (tld_sqli_word_is(f, k, "call")) /* CALL proc(...), CALL schema.proc(...) */
+        return r1 == R_CALL || (r1 == R_OPND && sqli_role_at(f, k + 2) == R_DOT && k + 3 < f->n &&
+                                f->t[k + 3].type == SQ_WORD && sqli_role_at(f, k + 4) == R_LP);
     if (tld_sqli_word_is(f, k, "do"))
         return r1 == R_LP;
     if (tld_sqli_word_is(f, k, "if")) /* T-SQL: IF <condition> <statement> */

@@ -231,7 +231,7 @@ static bool subcommand(const char *s, size_t n, size_t e, const char *const *sub
     for (const char *const *k = sub; *k; k++) {
         size_t kl = strlen(*k);
         if (i + kl <= n && strncasecmp(s + i, *k, kl) == 0 &&
-            (i + kl == n || is_space((unsigned char)s[i + kl])))
+            (i + kl == n || is_space((unsigned char)s[i + kl]) || strchr("&|;", s[i + kl])))
             return true;
     }
     return false;
