@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-detection`: web attack detection of whole rulesets, ours and the Wazuh ruleset side
 # by side (bench/detection_rules.c), on the labelled payloads of <shared>/web-attacks in nginx
-# access lines, three encodings each, plus generated benign requests (bench/gen_benign.py).
+# access lines, three encodings each, plus generated benign requests (bench/gen_benign.py), and
+# attack families and benign hard cases from bench/gen_families.py (reported per family, apart).
 # The requests are built by bench/detection_eval.c (--emit), which also measures the detectors
 # alone (bench/detection_eval.sh). Results go to stdout as Markdown; docs/detection.md quotes them.
 #   bench/detection.sh [shared-dir] [--show N]   (--show: list N misses/false positives per class)
@@ -21,8 +22,9 @@ libs=(build/lib/libtld_engine.a build/lib/libtld_common.a $(pkg-config --libs li
 cc "${flags[@]}" bench/detection_eval.c "${libs[@]}" -o build/bench/detection_eval
 cc "${flags[@]}" bench/detection_rules.c "${libs[@]}" -o build/bench/detection_rules
 python3 bench/gen_benign.py --count 6000 --seed 20240611 > build/bench/benign_urls.txt
+python3 bench/gen_families.py --seed 20261207 > build/bench/families.tsv
 build/bench/detection_eval --shared "$shared" --benign build/bench/benign_urls.txt \
-    --emit build/bench/detection_lines.tsv >/dev/null
+    --families build/bench/families.tsv --emit build/bench/detection_lines.tsv >/dev/null
 
 rulesets=("ours=ruleset")
 if [[ -d "$shared/wazuh-ruleset" ]]; then

@@ -37,8 +37,8 @@ static const char *cls_name[C_N] = {"SQLi", "XSS", "traversal", "cmdi", "benign"
 static const unsigned cls_kind[C_N] = {TLD_WEBATTACK_SQLI, TLD_WEBATTACK_XSS,
                                        TLD_WEBATTACK_TRAVERSAL, TLD_WEBATTACK_CMDI, 0};
 
-enum src { S_HTTPPARAMS, S_LIBINJ, S_GEN, S_N };
-static const char *src_name[S_N] = {"httpparams", "libinjection", "generated"};
+enum src { S_HTTPPARAMS, S_LIBINJ, S_GEN, S_FAM, S_N };
+static const char *src_name[S_N] = {"httpparams", "libinjection", "generated", "families"};
 
 enum enc { E_FULL, E_PLUS, E_MIN, E_N };
 static const char *enc_name[E_N] = {"full-%", "plus", "minimal"};
@@ -49,11 +49,16 @@ struct payload {
     enum cls cls;
     enum src src;
     int half; /* 0 = A, 1 = B */
+    int fam;  /* S_FAM: index into set.fam */
 };
+
+#define MAX_FAM 64
 
 struct set {
     struct payload *v;
     size_t n, cap;
+    char *fam[MAX_FAM]; /* family names of bench/gen_families.py, in the order first seen */
+    int nfam;
 };
 
 static void add(struct set *s, const char *p, size_t n, enum cls c, enum src src)
@@ -81,6 +86,7 @@ static void add(struct set *s, const char *p, size_t n, enum cls c, enum src src
     x->cls = c;
     x->src = src;
     x->half = (int)((h >> 7) & 1);
+    x->fam = 0;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -198,6 +204,24 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* One round of percent-decoding of p[0..l) into dec (and of '+' into ' ' when plus). */
+static size_t percent_decode(const char *p, size_t l, bool plus, char *dec)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < l; i++) {
+        int h1 = i + 2 < l ? hexval(p[i + 1]) : -1, h2 = i + 2 < l ? hexval(p[i + 2]) : -1;
+        if (p[i] == '+' && plus) {
+            dec[o++] = ' ';
+        } else if (p[i] == '%' && h1 >= 0 && h2 >= 0) {
+            dec[o++] = (char)(h1 * 16 + h2);
+            i += 2;
+        } else {
+            dec[o++] = p[i];
+        }
+    }
+    return o;
+}
+
 static int load_lines(struct set *s, const char *path, enum cls c)
 {
     size_t len;
@@ -214,18 +238,7 @@ static int load_lines(struct set *s, const char *path, enum cls c)
             l--;
         if (l > 0 && p[0] != '#') {
             /* one round of form decoding, as the files hold encoded user input */
-            size_t o = 0;
-            for (size_t i = 0; i < l; i++) {
-                int h1 = i + 2 < l ? hexval(p[i + 1]) : -1, h2 = i + 2 < l ? hexval(p[i + 2]) : -1;
-                if (p[i] == '+') {
-                    dec[o++] = ' ';
-                } else if (p[i] == '%' && h1 >= 0 && h2 >= 0) {
-                    dec[o++] = (char)(h1 * 16 + h2);
-                    i += 2;
-                } else {
-                    dec[o++] = p[i];
-                }
-            }
+            size_t o = percent_decode(p, l, true, dec);
             add(s, dec, o, c, S_LIBINJ);
             rows++;
         }
@@ -271,6 +284,54 @@ static int load_libinjection(struct set *s, const char *dir)
             rows += load_lines(s, fp, C_BENIGN);
         free(names[i]);
     }
+    return rows;
+}
+
+/* ---- generated families (bench/gen_families.py) ---------------------------------------------- */
+
+static int family_index(struct set *s, const char *name, size_t n)
+{
+    for (int i = 0; i < s->nfam; i++)
+        if (strlen(s->fam[i]) == n && memcmp(s->fam[i], name, n) == 0)
+            return i;
+    if (s->nfam == MAX_FAM)
+        return -1;
+    s->fam[s->nfam] = strndup(name, n);
+    return s->nfam++;
+}
+
+/* "class<TAB>family<TAB>payload" lines, the payload percent-encoded once. */
+static int load_families(struct set *s, const char *path)
+{
+    size_t len;
+    char *b = slurp(path, &len);
+    if (!b) {
+        printf("skip: family file %s is absent\n", path);
+        return 0;
+    }
+    int rows = 0;
+    char *dec = malloc(len + 1);
+    for (char *p = b, *end = b + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *e = nl ? nl : end;
+        char *t1 = memchr(p, '\t', (size_t)(e - p));
+        char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(e - t1 - 1)) : NULL;
+        int c = -1;
+        for (int k = 0; t1 && k < C_N; k++)
+            if ((size_t)(t1 - p) == strlen(cls_name[k]) &&
+                memcmp(p, cls_name[k], (size_t)(t1 - p)) == 0)
+                c = k;
+        int fi = t2 ? family_index(s, t1 + 1, (size_t)(t2 - t1 - 1)) : -1;
+        if (c >= 0 && fi >= 0) {
+            size_t o = percent_decode(t2 + 1, (size_t)(e - t2 - 1), false, dec);
+            add(s, dec, o, (enum cls)c, S_FAM);
+            s->v[s->n - 1].fam = fi;
+            rows++;
+        }
+        p = e + 1;
+    }
+    free(dec);
+    free(b);
     return rows;
 }
 
@@ -441,6 +502,35 @@ static void print_fp(const struct tally *t)
                gn[1] ? 100.0 * (double)gh[1] / (double)gn[1] : 0);
 }
 
+/* Per generated family: attacks detected as their class, benign values left alone. */
+struct fam_tally {
+    long hit[MAX_FAM][E_N], tot[MAX_FAM][E_N];
+    enum cls cls[MAX_FAM];
+};
+
+static void print_families(const struct set *set, const struct fam_tally *ft)
+{
+    printf("\n== Generated families (bench/gen_families.py): attacks found as their class, "
+           "benign values not flagged ==\n");
+    printf("%-10s %-28s %22s %s\n", "class", "family", "all encodings", "full-% / plus / minimal");
+    for (int c = 0; c < C_N; c++)
+        for (int i = 0; i < set->nfam; i++) {
+            if (ft->cls[i] != (enum cls)c)
+                continue;
+            long h = 0, n = 0;
+            for (int e = 0; e < E_N; e++)
+                h += ft->hit[i][e], n += ft->tot[i][e];
+            if (!n)
+                continue;
+            char b[40];
+            snprintf(b, sizeof b, "%ld/%ld %6.2f%%", h, n, 100.0 * (double)h / (double)n);
+            printf("%-10s %-28s %22s", cls_name[c], set->fam[i], b);
+            for (int e = 0; e < E_N; e++)
+                printf(" %ld", ft->hit[i][e]);
+            printf("\n");
+        }
+}
+
 static int load_benign_urls(struct set *s, const char *path)
 {
     size_t len;
@@ -473,7 +563,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
     const char *shared = "../shared";
-    const char *benign = NULL;
+    const char *benign = NULL, *families = NULL;
     int show = 8, show_half = 0;
     const char *emit = NULL;
     for (int i = 1; i < argc; i++) {
@@ -481,6 +571,8 @@ int main(int argc, char **argv)
             shared = argv[++i];
         else if (!strcmp(argv[i], "--benign") && i + 1 < argc)
             benign = argv[++i];
+        else if (!strcmp(argv[i], "--families") && i + 1 < argc)
+            families = argv[++i];
         else if (!strcmp(argv[i], "--emit") && i + 1 < argc)
             emit = argv[++i];
         else if (!strcmp(argv[i], "--show") && i + 1 < argc)
@@ -491,7 +583,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr,
                     "usage: %s [--shared DIR] [--benign FILE] [--show N] "
-                    "[--show-half A|B|all] [--emit FILE]\n",
+                    "[--show-half A|B|all] [--families FILE] [--emit FILE]\n",
                     argv[0]);
             return 2;
         }
@@ -502,14 +594,17 @@ int main(int argc, char **argv)
     int a = load_httpparams(&set, dir);
     int b = load_libinjection(&set, dir);
     int g = benign ? load_benign_urls(&set, benign) : 0;
-    printf("payloads: httpparams %d, libinjection %d, generated benign URLs %d\n", a, b, g);
-    if (a + b + g == 0) {
+    int fm = families ? load_families(&set, families) : 0;
+    printf("payloads: httpparams %d, libinjection %d, generated benign URLs %d, families %d\n", a,
+           b, g, fm);
+    if (a + b + g + fm == 0) {
         printf("nothing to evaluate (web-attacks data set absent); skipping\n");
         return 0;
     }
 
     static struct tld_webattack_scratch scratch;
     static struct tally t;
+    static struct fam_tally ft;
     size_t maxn = 0;
     for (size_t i = 0; i < set.n; i++)
         if (set.v[i].n > maxn)
@@ -525,7 +620,9 @@ int main(int argc, char **argv)
             const struct payload *x = &set.v[i];
             for (int e = 0; e < (x->src == S_GEN ? 1 : E_N); e++) {
                 size_t ul = x->src == S_GEN ? x->n : build_url(x, i, (enum enc)e, url, tmp);
-                fprintf(f, "%s\t%s\t%s\t%c\t%.*s\n", cls_name[x->cls], src_name[x->src],
+                fprintf(f, "%s\t%s%s\t%s\t%c\t%.*s\n", cls_name[x->cls],
+                        x->src == S_FAM ? "fam:" : "",
+                        x->src == S_FAM ? set.fam[x->fam] : src_name[x->src],
                         x->src == S_GEN ? "as-sent" : enc_name[e], x->half ? 'B' : 'A', (int)ul,
                         x->src == S_GEN ? x->p : url);
             }
@@ -555,12 +652,19 @@ int main(int argc, char **argv)
                 gen_time += now() - t0;
                 gen_count++;
             }
-            t.tot[x->cls][x->src][e][x->half]++;
-            if (k)
-                t.any[x->cls][x->src][e][x->half]++;
             bool ok = x->cls == C_BENIGN ? k == 0 : (k & cls_kind[x->cls]) != 0;
-            if (x->cls != C_BENIGN && ok)
-                t.hit[x->cls][x->src][e][x->half]++;
+            if (x->src == S_FAM) {
+                /* kept apart: the class tables stay those of the shared data set */
+                ft.tot[x->fam][e]++;
+                ft.hit[x->fam][e] += ok;
+                ft.cls[x->fam] = x->cls;
+            } else {
+                t.tot[x->cls][x->src][e][x->half]++;
+                if (k)
+                    t.any[x->cls][x->src][e][x->half]++;
+                if (x->cls != C_BENIGN && ok)
+                    t.hit[x->cls][x->src][e][x->half]++;
+            }
             if (!ok && shown[x->cls] < show && (show_half == 2 || x->half == show_half)) {
                 shown[x->cls]++;
                 printf("%s %s [%s/%s]: %.*s\n", x->cls == C_BENIGN ? "FP  " : "MISS",
@@ -578,12 +682,16 @@ int main(int argc, char **argv)
     }
     print_recall(&t);
     print_fp(&t);
+    if (set.nfam)
+        print_families(&set, &ft);
     if (gen_count)
         printf("\nscan speed on generated benign URLs: %.3f us/URL (%ld URLs)\n",
                1e6 * gen_time / (double)gen_count, gen_count);
     for (size_t i = 0; i < set.n; i++)
         free(set.v[i].p);
     free(set.v);
+    for (int i = 0; i < set.nfam; i++)
+        free(set.fam[i]);
     free(url);
     free(tmp);
     return 0;

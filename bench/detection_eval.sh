@@ -18,4 +18,6 @@ cc -std=c17 -O2 -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -Isrc \
     bench/detection_eval.c build/lib/libtld_engine.a build/lib/libtld_common.a \
     -o build/bench/detection_eval
 python3 bench/gen_benign.py --count 6000 --seed 20240611 > build/bench/benign_urls.txt
-exec build/bench/detection_eval --shared "$shared" --benign build/bench/benign_urls.txt "$@"
+python3 bench/gen_families.py --seed 20261207 > build/bench/families.tsv
+exec build/bench/detection_eval --shared "$shared" --benign build/bench/benign_urls.txt \
+    --families build/bench/families.tsv "$@"

@@ -53,8 +53,15 @@ struct tally {
     long flag[C_N][E_N][2]; /* flagged (level >= 6) */
 };
 
+/* Generated families (bench/gen_families.py), tallied apart from the shared data set. */
+#define MAX_FAM 64
+struct fam_tally {
+    long tot[MAX_FAM], ok[MAX_FAM]; /* ok: attack found as its class / benign not flagged */
+};
+
 struct bench {
     const char *name;
+    struct fam_tally ft;
     struct tld_ruleset *rs;
     struct tld_engine_state *st;
     struct tld_worker *w;
@@ -172,17 +179,57 @@ static void sums(const struct tally *t, enum cls c, int e, int half, long *tot, 
             }
 }
 
+/* The header of a Markdown table: the first columns, then one column per ruleset. */
+static void table_head(const struct bench *b, int nb, const char *first, int nfirst)
+{
+    printf("%s", first);
+    for (int i = 0; i < nb; i++)
+        printf(" %s |", b[i].name);
+    printf("\n|");
+    for (int i = 0; i < nfirst + nb; i++)
+        printf("---|");
+    printf("\n");
+}
+
+static void report_families(struct bench *b, int nb, char *const *fam, const int *fam_cls, int nfam)
+{
+    if (nfam == 0)
+        return;
+    printf("\n### Generated families (bench/gen_families.py): attacks reported as their class, "
+           "benign values not flagged\n\n");
+    table_head(b, nb, "| class | family |", 2);
+    char cell[64];
+    for (int c = 0; c < C_N; c++) {
+        long tot[MAX_RULESETS] = {0}, ok[MAX_RULESETS] = {0};
+        for (int f = 0; f < nfam; f++) {
+            if (fam_cls[f] != c)
+                continue;
+            printf("| %s | %s |", cls_name[c], fam[f]);
+            for (int i = 0; i < nb; i++) {
+                pct(cell, sizeof cell, b[i].ft.ok[f], b[i].ft.tot[f]);
+                printf(" %s |", cell);
+                tot[i] += b[i].ft.tot[f];
+                ok[i] += b[i].ft.ok[f];
+            }
+            printf("\n");
+        }
+        if (!tot[0])
+            continue;
+        printf("| %s | **all** |", cls_name[c]);
+        for (int i = 0; i < nb; i++) {
+            pct(cell, sizeof cell, ok[i], tot[i]);
+            printf(" **%s** |", cell);
+        }
+        printf("\n");
+    }
+}
+
 static void report(struct bench *b, int nb, bool docker)
 {
     char cell[64];
-    printf("\n### Recall: attack lines reported as their class%s\n\n| class | encoding |",
+    printf("\n### Recall: attack lines reported as their class%s\n\n",
            docker ? " (Docker json-file lines)" : "");
-    for (int i = 0; i < nb; i++)
-        printf(" %s |", b[i].name);
-    printf("\n|---|---|");
-    for (int i = 0; i < nb; i++)
-        printf("---|");
-    printf("\n");
+    table_head(b, nb, "| class | encoding |", 2);
     for (int c = 0; c < C_BENIGN; c++)
         for (int e = -1; e < E_SENT; e++) {
             long tot, cl, fl;
@@ -221,13 +268,8 @@ static void report(struct bench *b, int nb, bool docker)
         }
         printf("\n");
     }
-    printf("\n### False positives: benign lines flagged (level >= 6)\n\n| benign source |");
-    for (int i = 0; i < nb; i++)
-        printf(" %s |", b[i].name);
-    printf("\n|---|");
-    for (int i = 0; i < nb; i++)
-        printf("---|");
-    printf("\n");
+    printf("\n### False positives: benign lines flagged (level >= 6)\n\n");
+    table_head(b, nb, "| benign source |", 1);
     for (int e = -1; e < E_N; e++) {
         long tot, cl, fl;
         sums(&b[0].t, C_BENIGN, e, -1, &tot, &cl, &fl);
@@ -290,6 +332,8 @@ int main(int argc, char **argv)
     tld_sb_init(&wrapped, 2 * LINE_MAX_BYTES);
     long n = 0;
     int shown[MAX_RULESETS][C_N] = {{0}};
+    char *fam[MAX_FAM];
+    int fam_cls[MAX_FAM], nfam = 0;
     while (buf && fgets(buf, (int)LINE_MAX_BYTES, f)) {
         char *field[5], *p = buf;
         buf[strcspn(buf, "\n")] = '\0';
@@ -309,6 +353,19 @@ int main(int argc, char **argv)
         int half = field[3][0] == 'B';
         if (c < 0 || e < 0)
             continue;
+        int fi = -1;
+        if (strncmp(field[1], "fam:", 4) == 0) {
+            for (int k2 = 0; k2 < nfam; k2++)
+                if (!strcmp(fam[k2], field[1] + 4))
+                    fi = k2;
+            if (fi < 0 && nfam < MAX_FAM) {
+                fam[nfam] = strdup(field[1] + 4);
+                fam_cls[nfam] = c;
+                fi = nfam++;
+            }
+            if (fi < 0)
+                continue;
+        }
         n++;
         tld_sb_reset(&line);
         tld_sb_printf(&line,
@@ -335,11 +392,16 @@ int main(int argc, char **argv)
             unsigned id = hit->rule ? (unsigned)strtoul(hit->rule->id_str, NULL, 10) : 0;
             unsigned level = hit->rule ? hit->rule->level : 0;
             struct tally *t = &b[i].t;
-            t->tot[c][e][half]++;
             bool flagged = level >= 6, as_class = c != C_BENIGN && in_class(id, (enum cls)c);
-            t->flag[c][e][half] += flagged;
-            t->cls[c][e][half] += as_class;
             bool wrong = c == C_BENIGN ? flagged : !as_class;
+            if (fi >= 0) {
+                b[i].ft.tot[fi]++;
+                b[i].ft.ok[fi] += !wrong;
+            } else {
+                t->tot[c][e][half]++;
+                t->flag[c][e][half] += flagged;
+                t->cls[c][e][half] += as_class;
+            }
             if (wrong && shown[i][c] < show) {
                 shown[i][c]++;
                 fprintf(stderr, "%s %s %s [%s] rule %u: %.300s\n", b[i].name,
@@ -349,6 +411,9 @@ int main(int argc, char **argv)
     }
     fclose(f);
     report(b, nb, docker);
+    report_families(b, nb, fam, fam_cls, nfam);
+    for (int k2 = 0; k2 < nfam; k2++)
+        free(fam[k2]);
     for (int i = 0; i < nb; i++) {
         tld_worker_free(b[i].w);
         tld_engine_state_free(b[i].st);

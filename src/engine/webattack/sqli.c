@@ -229,6 +229,9 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
                 rg->viol++;
             if (!sqli_starts_operand(nx) && nx != R_BIN && nx != R_SELECT)
                 rg->viol++;
+            /* IN compares with a parenthesised list; "Singin' in the Rain" is English */
+            if (tld_sqli_word_is(f, k, "in") && nx != R_LP)
+                rg->viol++;
             if (tld_sqli_is_cmp(f, k)) {
                 /* "x' = '": comparing with the application's own closing quote is weak */
                 size_t o = k + 1;
@@ -384,6 +387,95 @@ static bool tail(const struct sqli_fold *f, size_t j, const struct reading *rd)
     return comment_end && (rg.ev & (EV_CMP | EV_LOGIC | EV_TAILKW | EV_CALL | EV_GCALL));
 }
 
+/* Index after a list of numbers separated by commas starting at k (k itself when none). */
+static size_t number_list(const struct sqli_fold *f, size_t k)
+{
+    while (sqli_role_at(f, k) == R_OPND && f->t[k].type == SQ_NUM) {
+        k++;
+        if (sqli_role_at(f, k) != R_COMMA)
+            break;
+        k++;
+    }
+    return k;
+}
+
+static bool statement_end(const struct sqli_fold *f, size_t k)
+{
+    enum sqli_role r = sqli_role_at(f, k);
+    return r == R_END || r == R_SEMI || (r == R_COMMENT && tld_sqli_comment_ok(f, k));
+}
+
+/*
+ * The value is the end of a condition or a clause the application's query continues with: it
+ * starts with AND/OR and a tautology ("and 1=1", "|| 2>1;--", "or true#"), with HAVING and a
+ * comparison, or with ORDER/GROUP BY and column numbers ("order by 5-- ", "group by 1,2,3").
+ * The first operand, if any, is one number or one bare word, as the application's own value.
+ */
+static bool leading_condition(const struct sqli_fold *f)
+{
+    size_t j = 0;
+    bool value = false;
+    if (sqli_role_at(f, 0) == R_OPND && sqli_role_at(f, 1) != R_END &&
+        (f->t[0].type == SQ_NUM || f->t[0].type == SQ_WORD)) {
+        j = 1;
+        value = true;
+    }
+    while (sqli_role_at(f, j) == R_RP)
+        j++;
+    if (tld_sqli_is_logic(f, j) && sqli_role_at(f, j + 1) != R_END) {
+        struct region rg;
+        scan_region(f, j, 0, &rg);
+        if (rg.viol > 0)
+            return false;
+        if (rg.ev & EV_TAUT)
+            return !value || f->t[0].type == SQ_NUM || rg.stop != R_END;
+        /* "0 || 1;--", " OR 1--": a number as the whole condition, then the statement is cut */
+        if ((!value || f->t[0].type == SQ_NUM) && sqli_role_at(f, j + 1) == R_OPND &&
+            f->t[j + 1].type == SQ_NUM && sqli_role_at(f, j + 2) != R_END &&
+            statement_end(f, j + 2))
+            return true;
+        /* "or true", "and not false" closing the statement */
+        size_t k = j + 1;
+        if (sqli_role_at(f, k) == R_UNARY)
+            k++;
+        return (tld_sqli_word_is(f, k, "true") || tld_sqli_word_is(f, k, "false")) &&
+               statement_end(f, k + 1) && (!value || f->t[0].type == SQ_NUM || rg.stop != R_END);
+    }
+    if (tld_sqli_word_is(f, j, "having")) {
+        struct region rg;
+        scan_region(f, j, 0, &rg);
+        return rg.viol == 0 && (rg.ev & EV_CMP) && (rg.ev & (EV_TAUT | EV_CALL | EV_GCALL));
+    }
+    /* GROUP BY a column (users.id) then HAVING */
+    if (tld_sqli_word_is(f, j, "group") && tld_sqli_word_is(f, j + 1, "by")) {
+        size_t k = j + 2;
+        while (sqli_role_at(f, k) == R_OPND || sqli_role_at(f, k) == R_DOT ||
+               sqli_role_at(f, k) == R_COMMA)
+            k++;
+        if (k > j + 2 && tld_sqli_word_is(f, k, "having")) {
+            struct region rg;
+            scan_region(f, k, 0, &rg);
+            if (rg.viol == 0 && (rg.ev & EV_CMP))
+                return true;
+        }
+    }
+    if ((tld_sqli_word_is(f, j, "order") || tld_sqli_word_is(f, j, "group")) &&
+        tld_sqli_word_is(f, j + 1, "by")) {
+        size_t e = number_list(f, j + 2);
+        if (e == j + 2)
+            return false;
+        unsigned count = 0;
+        for (size_t k = j + 2; k < e; k++)
+            count += f->t[k].type == SQ_NUM;
+        if (tld_sqli_word_is(f, e, "having") || tld_sqli_word_is(f, e, "limit"))
+            return true;
+        if (sqli_role_at(f, e) == R_END)
+            return count >= 3 || value || (j == 0 && tld_sqli_word_is(f, j, "order"));
+        return statement_end(f, e);
+    }
+    return false;
+}
+
 /* Bare reading: find the first operand (skipping '(' and signs); the tail starts after it. */
 static bool bare_tail(const struct sqli_fold *f)
 {
@@ -396,6 +488,22 @@ static bool bare_tail(const struct sqli_fold *f)
     enum sqli_role r = sqli_role_at(f, j);
     const struct sqli_tok *t = &f->t[j];
     struct reading rd = {0, false, false};
+    if (j == 0 && leading_condition(f))
+        return true;
+    /* "(4955=4955)", "(4955=4956)": a parenthesised equality of numbers is the whole value (the
+     * true and false probes of a tool's boundary test) */
+    if (lp > 0 && tld_sqli_literal_cmp(f, j + 1)) {
+        size_t e = j + 3;
+        unsigned rp = 0;
+        while (sqli_role_at(f, e) == R_RP) {
+            e++;
+            rp++;
+        }
+        const struct sqli_tok *op = &f->t[j + 1];
+        if (rp >= lp && statement_end(f, e) && f->t[j].type == SQ_NUM &&
+            f->t[j + 2].type == SQ_NUM && op->type == SQ_OP && op->len == 1 && f->s[op->off] == '=')
+            return true;
+    }
     /* a number, or a parenthesised literal or call: a value, not a phrase */
     rd.weak_ok =
         r != R_END && (t->type == SQ_NUM || (lp > 0 && (t->type == SQ_STR || t->type == SQ_VAR ||
@@ -448,6 +556,15 @@ static bool reading(const char *s, size_t n, char quote)
             b++;
         rd.weak_ok = !has_blank(s + b, z - b);
         rd.no_value = z == b;
+        /* a backquote opening the value quotes a word in text (`--flag'); a tool's boundary
+         * goes on with SQL after it (` AND ..., `),...) */
+        if (quote == '`' && rd.no_value) {
+            size_t k = e;
+            while (k < n && sqli_is_space((unsigned char)s[k]))
+                k++;
+            if (k >= n || s[k] == '-' || s[k] == '#' || s[k] == '/')
+                return false;
+        }
     }
     f.s = s;
     f.n = 0;
@@ -516,7 +633,7 @@ static bool worth_reading(const char *s, size_t n)
     return false;
 }
 
-bool tld_sqli_detect(const char *s, size_t n)
+static bool all_readings(const char *s, size_t n)
 {
     if (n == 0 || !worth_reading(s, n))
         return false;
@@ -527,4 +644,112 @@ bool tld_sqli_detect(const char *s, size_t n)
     if (memchr(s, '"', n) && reading(s, n, '"'))
         return true;
     return false;
+}
+
+/* Longest value also read in its look-alike form. */
+#define ALT_MAX 4096
+
+/*
+ * The look-alike form of a value: Unicode quotation marks and apostrophes that some
+ * applications and databases fold to ASCII quotes (U+2018, U+2019, U+201B, U+02BC, U+2032,
+ * U+00B4, fullwidth U+FF07; U+201C, U+201D and U+FF02 for '"'), and '+' for a blank (a payload
+ * form-encoded by hand and percent-encoded again). The value itself is read first, so this form
+ * only adds readings. Returns whether anything changed.
+ */
+static bool look_alike(const char *s, size_t n, char *out, size_t *m)
+{
+    bool plus = memchr(s, '+', n) != NULL;
+    bool changed = false;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned char c1 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        unsigned char c2 = i + 2 < n ? (unsigned char)s[i + 2] : 0;
+        char r = 0;
+        size_t adv = 1;
+        if (c == 0xe2 && c1 == 0x80 && (c2 == 0x98 || c2 == 0x99 || c2 == 0x9b || c2 == 0xb2))
+            r = '\'', adv = 3;
+        else if (c == 0xe2 && c1 == 0x80 && (c2 == 0x9c || c2 == 0x9d))
+            r = '"', adv = 3;
+        else if (c == 0xef && c1 == 0xbc && (c2 == 0x87 || c2 == 0x82))
+            r = c2 == 0x87 ? '\'' : '"', adv = 3;
+        else if ((c == 0xca && c1 == 0xbc) || (c == 0xc2 && c1 == 0xb4))
+            r = '\'', adv = 2;
+        else if (c == '+' && plus)
+            r = ' ';
+        if (r) {
+            out[o++] = r;
+            changed = true;
+        } else {
+            memcpy(out + o, s + i, adv);
+            o += adv;
+        }
+        i += adv;
+    }
+    *m = o;
+    return changed;
+}
+
+/* A tag opens somewhere: the value is markup, and its quotes and backquotes are HTML's or JS's. */
+static bool markup(const char *s, size_t n)
+{
+    for (const char *p = memchr(s, '<', n); p && p + 1 < s + n;
+         p = memchr(p + 1, '<', (size_t)(s + n - p - 1))) {
+        unsigned char c = (unsigned char)p[1];
+        if (((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '/' || c == '!' || c == '?')
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Readings that only add recall on values no other class claims: MySQL identifiers (tools
+ * close a backquoted name as they close a string) and the look-alike form below. Values holding
+ * markup are left to the XSS detector: there, backquotes are template literals and curly quotes
+ * close attributes.
+ */
+static bool extra_readings(const char *s, size_t n, char *alt, size_t cap)
+{
+    if (markup(s, n))
+        return false;
+    if (memchr(s, '`', n) && worth_reading(s, n) && reading(s, n, '`'))
+        return true;
+    size_t m;
+    return n <= cap && look_alike(s, n, alt, &m) && all_readings(alt, m);
+}
+
+/*
+ * PHP source ("<?php", the request superglobals) is code for the web server's interpreter; SQL
+ * has no such tokens. It stays SQL injection only when the query writes it to a file (INTO
+ * OUTFILE, a web shell dropped through the database) or a UNION carries it.
+ */
+static bool php_code(const char *s, size_t n)
+{
+    if (!memchr(s, '$', n) && !memchr(s, '<', n))
+        return false;
+    if (!memmem(s, n, "<?", 2) && !memmem(s, n, "$_", 2))
+        return false;
+    static const char *const php[] = {"<?php",     "<?=",      "$_GET",    "$_POST",
+                                      "$_REQUEST", "$_COOKIE", "$_SERVER", NULL};
+    bool code = false;
+    for (const char *const *p = php; *p && !code; p++)
+        code = memmem(s, n, *p, strlen(*p)) != NULL;
+    if (!code)
+        return false;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (strncasecmp(s + i, "outfile", 7 <= n - i ? 7 : n - i) == 0 ||
+            strncasecmp(s + i, "dumpfile", 8 <= n - i ? 8 : n - i) == 0 ||
+            strncasecmp(s + i, "union", 5) == 0)
+            return false;
+    return true;
+}
+
+bool tld_sqli_detect(const char *s, size_t n)
+{
+    if (php_code(s, n))
+        return false;
+    if (all_readings(s, n))
+        return true;
+    char alt[ALT_MAX];
+    return extra_readings(s, n, alt, sizeof alt);
 }

@@ -60,6 +60,11 @@ bool tld_sqli_literal_cmp(const struct sqli_fold *f, size_t k)
     size_t b = k + 1;
     while (b < f->n && (f->r[b] == R_LP || f->r[b] == R_UNARY))
         b++;
+    /* x=x: a name compared with itself is as constant as 1=1 */
+    if (a < f->n && b < f->n && f->t[a].type == SQ_WORD && f->t[b].type == SQ_WORD &&
+        f->r[a] == R_OPND && f->r[b] == R_OPND && f->t[a].len == f->t[b].len &&
+        f->t[a].sub != '`' && memcmp(f->s + f->t[a].off, f->s + f->t[b].off, f->t[a].len) == 0)
+        return true;
     if (!is_literal(f, a))
         return false;
     if (is_literal(f, b))
@@ -372,8 +377,9 @@ bool tld_sqli_stmt_ok(const struct sqli_fold *f, size_t k, enum sqli_stmt_pos po
     if (tld_sqli_word_is(f, k, "begin"))
         return r1 == R_STMT || r1 == R_SELECT || r1 == R_CALL ||
                (r1 == R_OPND && sqli_role_at(f, k + 2) == R_DOT);
-    if (tld_sqli_word_is(f, k, "call"))
-        return r1 == R_CALL;
+    if (tld_sqli_word_is(f, k, "call")) /* CALL proc(...), CALL schema.proc(...) */
+        return r1 == R_CALL || (r1 == R_OPND && sqli_role_at(f, k + 2) == R_DOT && k + 3 < f->n &&
+                                f->t[k + 3].type == SQ_WORD && sqli_role_at(f, k + 4) == R_LP);
     if (tld_sqli_word_is(f, k, "do"))
         return r1 == R_LP;
     if (tld_sqli_word_is(f, k, "if")) /* T-SQL: IF <condition> <statement> */
@@ -494,7 +500,8 @@ bool tld_sqli_anywhere(const struct sqli_fold *f)
                 return true;
             break;
         case R_STMT:
-            if (tld_sqli_stmt_ok(f, k, STMT_ANYWHERE))
+            /* x.exec('...'): a method of some object, not a statement */
+            if (prev != R_DOT && tld_sqli_stmt_ok(f, k, STMT_ANYWHERE))
                 return true;
             break;
         case R_KW:

@@ -188,6 +188,10 @@ static unsigned scan_piece(const char *v, size_t n, unsigned found)
         k |= TLD_WEBATTACK_TRAVERSAL;
     if (!(found & TLD_WEBATTACK_CMDI) && tld_cmdi_detect(v, n))
         k |= TLD_WEBATTACK_CMDI;
+    /* exec('ls') is T-SQL and PHP alike; a call of a process function with a command is the
+     * script's, so the value is reported as command injection alone */
+    if ((k & TLD_WEBATTACK_SQLI) && (k & TLD_WEBATTACK_CMDI) && tld_cmdi_process_call(v, n))
+        k &= ~(unsigned)TLD_WEBATTACK_SQLI;
     return k;
 }
 

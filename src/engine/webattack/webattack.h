@@ -74,6 +74,8 @@ bool tld_sqli_detect(const char *s, size_t n);
 bool tld_xss_detect(const char *s, size_t n);
 bool tld_traversal_detect(const char *s, size_t n);
 bool tld_cmdi_detect(const char *s, size_t n);
+/* A process function of a scripting language is called (system('id'), os.popen(...)). */
+bool tld_cmdi_process_call(const char *s, size_t n);
 /* Traversal in a request path (stricter: only climbs above the root and encoded tricks). */
 bool tld_traversal_detect_path(const char *s, size_t n);
 

@@ -9,7 +9,10 @@
  * path, a parent step written with an encoding trick, segments made of three or more dots or of
  * ".." glued to other text (filter-evasion forms), self references inside an absolute path,
  * leading runs of slashes that are no network-path reference, file: URLs, and the names of the
- * files traversal is used to reach (passwd, boot.ini, WEB-INF/web.xml, ...).
+ * files traversal is used to reach (passwd, boot.ini, WEB-INF/web.xml, ...). File inclusion that
+ * needs no climbing - an absolute path into a system folder, a configuration file named as a path
+ * segment, a stream wrapper of a scripting runtime - is recognised from the lists of
+ * webattack_paths.c.
  *
  * Work is linear; the normalised text lives in a fixed window (WIN bytes, windows overlapping by
  * OVL bytes so a construct cut by a window edge is seen whole in the next one).
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_lists.h"
 
 #define WIN 2048
 #define OVL 128
@@ -42,8 +46,10 @@ static size_t normalise(const char *s, size_t n, char *out, size_t cap, struct w
         unsigned char c3 = i + 3 < n ? (unsigned char)s[i + 3] : 0;
         char r = 0;
         size_t adv = 1;
-        if (c == '0' && (c1 | 0x20) == 'x' && c2 == '2' &&
-            ((c3 | 0x20) == 'e' || (c3 | 0x20) == 'f')) {
+        if (c < 0x80 && c != '0') {
+            /* the common case: no encoded form starts here */
+        } else if (c == '0' && (c1 | 0x20) == 'x' && c2 == '2' &&
+                   ((c3 | 0x20) == 'e' || (c3 | 0x20) == 'f')) {
             r = (c3 | 0x20) == 'e' ? '.' : '/';
             adv = 4;
         } else if (c == '0' && (c1 | 0x20) == 'x' && c2 == '5' && (c3 | 0x20) == 'c') {
@@ -59,6 +65,10 @@ static size_t normalise(const char *s, size_t n, char *out, size_t cap, struct w
         } else if (c == 0xe0 && c1 == 0x80 && (c2 == 0xae || c2 == 0xaf)) {
             r = c2 == 0xae ? '.' : '/';
             adv = 3;
+        } else if (c == 0xf0 && c1 == 0x80 && c2 == 0x80 && i + 3 < n &&
+                   (c3 == 0xae || c3 == 0xaf)) {
+            r = c3 == 0xae ? '.' : '/'; /* four-byte overlong . and / */
+            adv = 4;
         } else if (c == 0xef && c1 == 0xbc && (c2 == 0x8e || c2 == 0x8f || c2 == 0xbc)) {
             r = c2 == 0x8e ? '.' : '/'; /* fullwidth . / \ */
             adv = 3;
@@ -302,7 +312,10 @@ static bool window_value(const char *s, size_t n, bool first)
         if (d >= 6 && (memchr(b + d, '.', m - d) || memchr(b + d, '/', m - d)))
             return true; /* "........etc/x", "......boot.ini" with its letters cut */
     }
-    return has_target(b, m, false);
+    if (has_target(b, m, false))
+        return true;
+    /* file inclusion without climbing: an absolute path or a wrapper names the file itself */
+    return first && (tld_webattack_sensitive_path(b, m) || tld_webattack_stream_wrapper(b, m));
 }
 
 /* Bytes a traversal needs: a dot, a separator, the 0x spelling, or an overlong UTF-8 lead. */

@@ -167,6 +167,11 @@ static bool exec_tag_anywhere(const char *s, size_t n)
 
 /* ---- checks on the normalised view ---------------------------------------------------------- */
 
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 static bool is_ident(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$';
@@ -186,7 +191,7 @@ static const struct lit sinks[] = {
     LIT("alert"),      LIT("prompt"),        LIT("confirm"),  LIT("eval"),
     LIT("settimeout"), LIT("setinterval"),   LIT("function"), LIT("execscript"),
     LIT("msgbox"),     LIT("fromcharcode"),  LIT("write"),    LIT("writeln"),
-    LIT("atob"),       LIT("importscripts"), LIT("fetch"),
+    LIT("atob"),       LIT("importscripts"), LIT("fetch"),    LIT("print"),
 };
 /* Objects and properties that reach the page, its cookies and its location. */
 static const struct lit dom_objects[] = {
@@ -229,6 +234,19 @@ static bool sink_property(const char *v, size_t b, size_t e)
     return false;
 }
 
+/* Index just past the ']' closing the '[' at v[i] (nesting honoured, 96 bytes at most), or i. */
+static size_t bracket_end(const char *v, size_t n, size_t i)
+{
+    int depth = 0;
+    for (size_t j = i; j < n && j < i + 96; j++) {
+        if (v[j] == '[')
+            depth++;
+        else if (v[j] == ']' && --depth == 0)
+            return j + 1;
+    }
+    return i;
+}
+
 /*
  * After a breakout at v[i]: an expression that calls or assigns. Identifier chains (a.b.c,
  * a['b']) followed by '(' or '`' (call, tagged template) qualify, and assignments to the
@@ -246,6 +264,14 @@ static bool js_action_at(const char *v, size_t n, size_t i)
                      v[j] == '\'' || v[j] == '"' || v[j] == ')')) {
         if (is_ident((unsigned char)v[j]))
             idl++;
+        /* bracket access with a computed name: top['al'+'ert'], self[/x/.source+...] */
+        if (v[j] == '[' && idl > 0) {
+            size_t e = bracket_end(v, n, j);
+            if (e > j) {
+                j = e;
+                continue;
+            }
+        }
         j++;
         if (j - i > 64)
             break;
@@ -267,8 +293,14 @@ static bool js_breakout(const char *v, size_t n)
         if (q != '\'' && q != '"' && q != '`')
             continue;
         size_t j = i + 1;
-        while (j < n && (v[j] == ')' || v[j] == ']' || v[j] == '}' || v[j] == '\\'))
+        bool block = false;
+        while (j < n && (v[j] == ')' || v[j] == ']' || v[j] == '}' || v[j] == '\\')) {
+            block = block || v[j] == '}';
             j++;
+        }
+        /* "'}this['x'](1){'": a closed block, then a statement of its own */
+        if (block && j < n && js_action_at(v, n, j))
+            return true;
         if (j >= n || !strchr(";+-*/%|&^,?:<>=", v[j]) || v[j] == 0)
             continue;
         while (j < n && v[j] != 0 && strchr(";+-*/%|&^,?:!~{}", v[j]))
@@ -277,6 +309,83 @@ static bool js_breakout(const char *v, size_t n)
             return true;
     }
     return false;
+}
+
+/* Names of the global object and its aliases, whose members are every global function. */
+static const struct lit globals[] = {
+    LIT("window"), LIT("self"),   LIT("top"),     LIT("parent"),     LIT("frames"),
+    LIT("this"),   LIT("opener"), LIT("content"), LIT("globalthis"), LIT("document"),
+};
+
+/*
+ * window[...](...) with a computed name: a quote, '+', '.' or '/' inside the brackets
+ * (top['al'+'ert'](1), self[Object.keys(self)[5]]('1'), top[8680439..toString(30)](1)); a plain
+ * index (top[10]) is not enough. v[i] is the '['.
+ */
+static bool global_bracket_call(const char *v, size_t n, size_t i)
+{
+    size_t a = i;
+    while (a > 0 && is_ident((unsigned char)v[a - 1]))
+        a--;
+    if (!lit_in(v + a, i - a, globals, sizeof globals / sizeof globals[0]))
+        return false;
+    size_t e = bracket_end(v, n, i);
+    if (e == i || e >= n || (v[e] != '(' && v[e] != '`'))
+        return false;
+    for (size_t k = i + 1; k + 1 < e; k++)
+        if (v[k] == '\'' || v[k] == '"' || v[k] == '+' || v[k] == '.' || v[k] == '/' || v[k] == '`')
+            return true;
+    return false;
+}
+
+/* Callees that take a function and run it later: schedulers, listeners, reflection. */
+static const struct lit runners[] = {
+    LIT("settimeout"), LIT("setinterval"),           LIT("addeventlistener"), LIT("apply"),
+    LIT("call"),       LIT("requestanimationframe"), LIT("setimmediate"),     LIT("queuemicrotask"),
+};
+
+/*
+ * A sink passed as a value rather than called: an argument of a method or of a function that
+ * runs callbacks ("[1].find(alert)", ".then(prompt)", "settimeout(alert,0)"), or assigned to a
+ * handler or a conversion hook ("onerror=alert", "valueof=confirm"). a..e is the sink's name.
+ */
+static bool sink_as_value(const char *v, size_t n, size_t a, size_t e)
+{
+    char next = e < n ? v[e] : 0;
+    char prev = a > 0 ? v[a - 1] : 0;
+    if (prev == '=' && (next == ';' || next == ',' || next == 0 || next == ')' || next == '}')) {
+        size_t b = a - 1;
+        while (b > 0 && is_ident((unsigned char)v[b - 1]))
+            b--;
+        size_t l = a - 1 - b;
+        if ((l > 2 && v[b] == 'o' && v[b + 1] == 'n') ||
+            (l == 7 && memcmp(v + b, "valueof", 7) == 0) ||
+            (l == 8 && memcmp(v + b, "tostring", 8) == 0))
+            return true;
+        /* a=prompt,a(): the sink under another name, then called by it */
+        if (l == 0 || l > 16 || (next != ';' && next != ','))
+            return false;
+        for (size_t k = e + 1; k + l < n && k < e + 64; k++)
+            if (memcmp(v + k, v + b, l) == 0 && v[k + l] == '(' &&
+                !is_ident((unsigned char)v[k - 1]))
+                return true;
+        return false;
+    }
+    if (next != ')' && next != ',')
+        return false;
+    /* the '(' of the call holding this argument */
+    size_t p = a;
+    while (p > 0 && a - p < 64 && v[p - 1] != '(' && v[p - 1] != ';')
+        p--;
+    if (p == 0 || v[p - 1] != '(')
+        return false;
+    size_t c = p - 1, b = c;
+    while (b > 0 && is_ident((unsigned char)v[b - 1]))
+        b--;
+    if (b == c)
+        return false;
+    return (b > 0 && v[b - 1] == '.') ||
+           lit_in(v + b, c - b, runners, sizeof runners / sizeof runners[0]);
 }
 
 /*
@@ -303,9 +412,40 @@ static bool js_sinks(const char *v, size_t n, bool breakout_chars)
                 return true;
             continue;
         }
+        if ((c == ')' || c == ',' || c == ';' || c == '}') && i > 0 &&
+            is_ident((unsigned char)v[i - 1])) {
+            size_t a = i;
+            while (a > 0 && is_ident((unsigned char)v[a - 1]))
+                a--;
+            if (lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]) &&
+                (sink_as_value(v, n, a, i) ||
+                 /* (alert)(1): the sink in parentheses, called */
+                 (c == ')' && a > 0 && v[a - 1] == '(' &&
+                  (a < 2 || !is_ident((unsigned char)v[a - 2])) && i + 2 < n && v[i + 1] == '(' &&
+                  (is_digit((unsigned char)v[i + 2]) || v[i + 2] == '\'' || v[i + 2] == '"' ||
+                   v[i + 2] == '`'))))
+                return true;
+            continue;
+        }
+        if (c == '[' && i > 0 && is_ident((unsigned char)v[i - 1]) && global_bracket_call(v, n, i))
+            return true;
         if (c != '(' && c != '`')
             continue;
         size_t a = i;
+        /* import('//x.example/a.js'): a dynamic import of a module named by a string */
+        if (c == '(' && i >= 6 && memcmp(v + i - 6, "import", 6) == 0 && i + 1 < n &&
+            (v[i + 1] == '\'' || v[i + 1] == '"' || v[i + 1] == '`') &&
+            (i == 6 || !is_ident((unsigned char)v[i - 7])))
+            return true;
+        /* alert.call(null,1), prompt.apply(0,[1]) */
+        if (i >= 5 && (memcmp(v + i - 5, ".call", 5) == 0 || memcmp(v + i - 5, ".bind", 5) == 0 ||
+                       (i >= 6 && memcmp(v + i - 6, ".apply", 6) == 0))) {
+            size_t d = i - (v[i - 5] == '.' ? 5 : 6), b = d;
+            while (b > 0 && is_ident((unsigned char)v[b - 1]))
+                b--;
+            if (lit_in(v + b, d - b, sinks, sizeof sinks / sizeof sinks[0]))
+                return true;
+        }
         while (a > 0 && is_ident((unsigned char)v[a - 1]))
             a--;
         if (a == i || !lit_in(v + a, i - a, sinks, sizeof sinks / sizeof sinks[0]))

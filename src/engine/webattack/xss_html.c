@@ -183,12 +183,27 @@ static int hexdig(char c)
 
 /*
  * Backslash escape at s[i]: CSS "\28" (1-6 hex digits, one optional blank after) and
- * JavaScript "\x28", "\u0028" spell characters that filters look for. Returns the character
- * (code points above 0x7f become '?') and the length, or -1.
+ * JavaScript "\x28", "\u0028", "\u{28}" spell characters that filters look for. Returns the
+ * character (code points above 0x7f become '?') and the length, or -1.
  */
 static int backslash_escape(const char *s, size_t n, size_t i, size_t *len)
 {
     size_t j = i + 1, max = 6;
+    if (j + 2 < n && s[j] == 'u' && s[j + 1] == '{') {
+        /* ES2015 code point escape: \u{61} */
+        unsigned long v = 0;
+        size_t d = 0;
+        j += 2;
+        while (j < n && d < 6 && hexdig(s[j]) >= 0) {
+            v = v * 16 + (unsigned long)hexdig(s[j]);
+            j++;
+            d++;
+        }
+        if (d == 0 || j >= n || s[j] != '}')
+            return -1;
+        *len = j + 1 - i;
+        return v < 0x80 ? (int)v : '?';
+    }
     if (j < n && (s[j] == 'x' || s[j] == 'u')) {
         max = s[j] == 'x' ? 2 : 4;
         j++;
