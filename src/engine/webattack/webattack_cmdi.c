@@ -344,7 +344,7 @@ static bool read_word(const char *s, size_t n, size_t i, struct cword *cw)
         j += k;
     }
     cw->end = j;
-    cw->title = s[i] >= 'A' && s[i] <= 'Z';
+    cw->title = i < n && s[i] >= 'A' && s[i] <= 'Z';
     for (size_t k = i + 1; k < j && cw->title; k++)
         cw->title = !(s[k] >= 'A' && s[k] <= 'Z');
     if (cw->split)
