@@ -160,11 +160,18 @@ void tld_daemon_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-void tld_daemon_wait(const sigset_t *set, struct tld_log *log, bool *stop)
+void tld_daemon_wait_hup(const sigset_t *set, struct tld_log *log, bool *stop, bool *hup)
 {
     struct timespec ts = {1, 0};
     int sig = sigtimedwait(set, NULL, &ts);
     *stop = sig == SIGTERM || sig == SIGINT;
+    *hup = sig == SIGHUP;
     if (*stop)
         tld_log_info(log, "signal %d: stopping", sig);
+}
+
+void tld_daemon_wait(const sigset_t *set, struct tld_log *log, bool *stop)
+{
+    bool hup;
+    tld_daemon_wait_hup(set, log, stop, &hup);
 }

@@ -59,5 +59,7 @@ void tld_daemon_signals(sigset_t *set);
 /* Wait up to one second for a signal of set; *stop tells whether it was SIGTERM or SIGINT
  * (logged). */
 void tld_daemon_wait(const sigset_t *set, struct tld_log *log, bool *stop);
+/* The same, telling besides whether the signal was SIGHUP (a reload, for daemons that have one). */
+void tld_daemon_wait_hup(const sigset_t *set, struct tld_log *log, bool *stop, bool *hup);
 
 #endif

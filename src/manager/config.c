@@ -15,6 +15,7 @@
 #include "collect/collect_config.h"
 #include "common/conftab.h"
 #include "common/err.h"
+#include "common/str.h"
 #include "common/xml.h"
 
 #define OFF(f) offsetof(struct tld_mgr_config, f)
@@ -232,6 +233,21 @@ static const struct section sections[] = {
     SECTION(auth),   SECTION(manager), SECTION(store),
 };
 
+/* Folds an element (name, attributes, text, children) into h: how a reload tells whether the
+ * local collector's sections changed without knowing their contents. */
+static uint64_t digest(uint64_t h, const struct tld_xml_node *n)
+{
+    h = tld_fnv1a(h, n->name, strlen(n->name) + 1);
+    for (unsigned i = 0; i < n->nattrs; i++) {
+        h = tld_fnv1a(h, n->attrs[i].name, strlen(n->attrs[i].name) + 1);
+        h = tld_fnv1a(h, n->attrs[i].value.p, n->attrs[i].value.n);
+    }
+    h = tld_fnv1a(h, n->text.p, n->text.n);
+    for (const struct tld_xml_node *k = n->children; k; k = k->next)
+        h = digest(h, k);
+    return tld_fnv1a(h, "/", 1);
+}
+
 static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct tld_xml_node *n)
 {
     for (size_t i = 0; i < TLD_CONF_NROWS(sections); i++) {
@@ -240,9 +256,12 @@ static void top(struct tld_mgr_config *cfg, struct tld_conf_ctx *c, const struct
             return;
         }
     }
+    if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0) {
+        cfg->collect_digest = digest(cfg->collect_digest, n);
+        return;
+    }
     /* <api> is tld-api's (docs/api.md), read from this same file. */
-    if (tld_collect_config_owns(n->name) || strcmp(n->name, "labels") == 0 ||
-        strcmp(n->name, "api") == 0)
+    if (strcmp(n->name, "api") == 0)
         return;
     /* Wazuh sections for features this manager does not have: accepted with a warning. */
     if (tld_conf_other_module(n->name) || strcmp(n->name, "client") == 0)
@@ -423,4 +442,99 @@ const char *tld_mgr_config_default_text(void)
            "    <location>/var/lib/docker/containers/*/*-json.log</location>\n"
            "  </localfile>\n"
            "</ossec_config>\n";
+}
+
+/* ---- what a reload may change ---------------------------------------------------------------- */
+
+/* Settings a running manager takes over on a reload (NULL element: the whole section). */
+static const struct {
+    const char *section, *element;
+} live_rows[] = {
+    {"ruleset", NULL},
+    {"alerts", NULL},
+    {"global", "agents_disconnection_time"},
+    {"auth", "pending_agent_expiry"},
+    {"auth", "max_pending_agents"},
+};
+
+static bool is_live(const char *section, const char *element)
+{
+    for (size_t i = 0; i < TLD_CONF_NROWS(live_rows); i++)
+        if (strcmp(live_rows[i].section, section) == 0 &&
+            (!live_rows[i].element || strcmp(live_rows[i].element, element) == 0))
+            return true;
+    return false;
+}
+
+static bool str_differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+static bool paths_differ(const struct tld_mgr_paths *a, const struct tld_mgr_paths *b)
+{
+    if (a->n != b->n)
+        return true;
+    for (unsigned i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return true;
+    return false;
+}
+
+/* Whether the value row stores differs between a and b (rows that store nothing never do). */
+static bool row_differs(const struct tld_conf_row *row, const void *a, const void *b)
+{
+    const char *pa = (const char *)a + row->off, *pb = (const char *)b + row->off;
+    switch (row->kind) {
+    case TLD_CONF_BOOL:
+    case TLD_CONF_NOT_BOOL:
+        return *(const bool *)pa != *(const bool *)pb;
+    case TLD_CONF_TRI:
+        return *(const int *)pa != *(const int *)pb;
+    case TLD_CONF_UINT:
+        return *(const unsigned *)pa != *(const unsigned *)pb;
+    case TLD_CONF_DURATION:
+        return *(const int64_t *)pa != *(const int64_t *)pb;
+    case TLD_CONF_SIZE:
+        return *(const uint64_t *)pa != *(const uint64_t *)pb;
+    case TLD_CONF_STR:
+        return str_differ(*(char *const *)pa, *(char *const *)pb);
+    case TLD_CONF_TEXT:
+        if (row->put == add_path)
+            return paths_differ((const void *)pa, (const void *)pb);
+        return str_differ(*(char *const *)pa, *(char *const *)pb);
+    default:
+        return false;
+    }
+}
+
+static bool rows_fixed_change(const char *section, const struct tld_conf_row *rows, size_t nrows,
+                              const struct tld_mgr_config *a, const struct tld_mgr_config *b,
+                              char *name, size_t size)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        if (!is_live(section, rows[i].name) && row_differs(&rows[i], a, b)) {
+            snprintf(name, size, "<%s><%s>", section, rows[i].name);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool tld_mgr_config_fixed_change(const struct tld_mgr_config *a, const struct tld_mgr_config *b,
+                                 char *name, size_t size)
+{
+    for (size_t i = 0; i < TLD_CONF_NROWS(sections); i++)
+        if (rows_fixed_change(sections[i].name, sections[i].rows, sections[i].nrows, a, b, name,
+                              size))
+            return true;
+    if (rows_fixed_change("auth><force", force_rows, TLD_CONF_NROWS(force_rows), a, b, name, size))
+        return true;
+    if (a->collect_digest != b->collect_digest) {
+        snprintf(name, size,
+                 "local collection (<localfile>, <wodle>, <logcollector>, <spool>, "
+                 "<labels>)");
+        return true;
+    }
+    return false;
 }

@@ -93,6 +93,8 @@ struct tld_mgr_config {
     char *store_table;        /* ClickHouse table; default tld_alerts */
     int64_t store_max_age_s;  /* retention by age; 0: none */
     uint64_t store_max_bytes; /* retention by disk size; 0: none */
+    /* The local collector's sections (read by collect_config.h), digested as written. */
+    uint64_t collect_digest;
 };
 
 void tld_mgr_config_init(struct tld_mgr_config *cfg);
@@ -103,6 +105,16 @@ int tld_mgr_config_parse(struct tld_mgr_config *cfg, const char *buf, size_t n, 
                          struct tld_diag *diag);
 /* Fill the ruleset defaults when <ruleset> named nothing. */
 void tld_mgr_config_defaults(struct tld_mgr_config *cfg);
+
+/*
+ * What a hot reload may not take over: the first setting that differs between the running
+ * configuration `a` and the new one `b` and needs a restart, as "<remote><port>" in name (true);
+ * false when only settings a running manager takes over differ (<ruleset>, <alerts>,
+ * <global><agents_disconnection_time>, <auth><pending_agent_expiry>,
+ * <auth><max_pending_agents>). Both must have had tld_mgr_config_defaults().
+ */
+bool tld_mgr_config_fixed_change(const struct tld_mgr_config *a, const struct tld_mgr_config *b,
+                                 char *name, size_t size);
 
 /* The default configuration written at first start (NUL-terminated, static). */
 const char *tld_mgr_config_default_text(void);

@@ -13,7 +13,8 @@
  * Start: layout (install.h), configuration, CA, ruleset, registry, journal, pipeline,
  * receiver, enrollment, local collection, the store thread, then the "manager_started" own event.
  * This thread then waits for signals and does the housekeeping once a second (registry changes made
- * by `agents remove`, agent status, queue pressure events, the stats file). SIGTERM/SIGINT stop in
+ * by `agents remove`, agent status, queue pressure events, the stats file) and the hot reloads
+ * (SIGHUP, or the control channel's "reload": reload.h, ctl.h). SIGTERM/SIGINT stop in
  * reverse order: nothing new is accepted, what was accepted is journaled, what was analysed is
  * written and synced; the rest waits in the journal for the next start.
  */
@@ -44,6 +45,8 @@
 #include "common/pki.h"
 #include "manager/agents.h"
 #include "manager/config.h"
+#include "manager/ctl.h"
+#include "manager/ctl_ops.h"
 #include "manager/enroll_server.h"
 #include "manager/install.h"
 #include "manager/journal.h"
@@ -51,6 +54,7 @@
 #include "manager/own_events.h"
 #include "manager/pipeline.h"
 #include "manager/receiver.h"
+#include "manager/reload.h"
 #include "manager/rules_cfg.h"
 #include "manager/store_cmd.h"
 #include "manager/store_thread.h"
@@ -89,6 +93,20 @@ struct mgr {
     struct tld_own_agg refusals; /* refused peers, one own event per source and interval */
     enum pressure pressure;
     int64_t started_s;
+
+    /* Hot reload: done by the main thread (on SIGHUP); the control channel asks for one by
+     * raising SIGHUP at it and waits for reload_done to reach its request. */
+    pthread_t main_thread;
+    struct tld_ctl *ctl;
+    struct tld_ctl_ops ctl_ops;
+    pthread_mutex_t reload_mu;
+    pthread_cond_t reload_cv;
+    uint64_t reload_asked, reload_done; /* requests through the channel; under reload_mu */
+    struct tld_sb reload_reply;         /* the last reload's control reply; under reload_mu */
+    uint64_t reloads, reload_failures;  /* under reload_mu */
+    char reload_last[512];              /* the last reload's message; under reload_mu */
+    int64_t reload_last_s, ruleset_loaded_s;
+    bool closing; /* stopping: nobody waits for a reload any more; under reload_mu */
 };
 
 static void usage(FILE *f)
@@ -162,27 +180,10 @@ static int load_config(struct mgr *m)
 {
     struct tld_diag d;
     tld_diag_init(&d);
-    tld_mgr_config_init(&m->cfg);
-    tld_collect_config_init(&m->acfg);
-    int rc = tld_mgr_config_load(&m->cfg, m->args.configs[0], &d);
-    /* The collection sections of the same file, read as tld-agent reads them. */
-    if (rc == 0 || rc == TLD_EPARSE) {
-        if (tld_collect_config_load(&m->acfg, m->args.configs[0], "tld-manager", &d) != 0)
-            rc = TLD_EPARSE;
-    }
+    int rc = tld_mgr_config_read(m->args.configs[0], &m->cfg, &m->acfg, &m->local_enabled, &d);
     tld_diag_print(&d, stderr);
     tld_diag_fini(&d);
-    if (rc)
-        return rc;
-    tld_mgr_config_defaults(&m->cfg);
-    m->local_enabled =
-        m->cfg.local_collection == 1 ||
-        (m->cfg.local_collection == -1 && (m->acfg.nfiles > 0 || m->acfg.docker.enabled));
-    if (!m->cfg.workers) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        m->cfg.workers = n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
-    }
-    return 0;
+    return rc;
 }
 
 static int load_ruleset(struct mgr *m, bool verbose)
@@ -444,6 +445,16 @@ static int cmd_hash_password(void)
 
 /* ---- stats and housekeeping ------------------------------------------------------------------ */
 
+/* The inside of a JSON string for a message of ours (control characters dropped). */
+static void json_text(FILE *f, const char *s)
+{
+    for (const char *c = s; *c; c++)
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            fputc(*c, f);
+}
+
 static void write_store_stats(struct mgr *m, FILE *f)
 {
     struct tld_store_thread_stats st = {0};
@@ -456,11 +467,19 @@ static void write_store_stats(struct mgr *m, FILE *f)
             ",\"last_error\":\"",
             m->store ? "true" : "false", st.open ? "true" : "false", st.stored, st.lag.bytes,
             st.lag.alerts, st.pos.gen, st.pos.off, st.failures, st.refills, st.retained);
-    for (const char *c = st.last_error; *c; c++)
-        if (*c == '"' || *c == '\\')
-            fprintf(f, "\\%c", *c);
-        else if ((unsigned char)*c >= 0x20)
-            fputc(*c, f);
+    json_text(f, st.last_error);
+    fputs("\"}", f);
+}
+
+static void write_reload_stats(struct mgr *m, FILE *f)
+{
+    pthread_mutex_lock(&m->reload_mu);
+    fprintf(f,
+            ",\"reload\":{\"reloads\":%" PRIu64 ",\"failures\":%" PRIu64 ",\"last_time\":%" PRId64
+            ",\"ruleset_loaded\":%" PRId64 ",\"last_result\":\"",
+            m->reloads, m->reload_failures, m->reload_last_s, m->ruleset_loaded_s);
+    json_text(f, m->reload_last);
+    pthread_mutex_unlock(&m->reload_mu);
     fputs("\"}", f);
 }
 
@@ -540,6 +559,7 @@ static void write_stats(struct mgr *m)
             m->local ? "true" : "false", ls.docker_connected ? "true" : "false", ls.docker_events,
             ls.lines, ls.journaled, ls.duplicates, ls.spool_pending, ls.stalls);
     write_store_stats(m, f);
+    write_reload_stats(m, f);
     fprintf(f,
             ",\"own_events\":{\"emitted\":%" PRIu64 ",\"dropped\":%" PRIu64
             ",\"refusals_folded\":%" PRIu64 "}}\n",
@@ -598,6 +618,22 @@ static void expire_pending(struct mgr *m)
     }
 }
 
+/* An agent removed by `agents remove` or the control channel: its connection is closed and the
+ * removal reported. Any thread. */
+static void report_removed(void *mgr, unsigned agent)
+{
+    struct mgr *m = mgr;
+    char id[TLD_PROTO_MAX_ID];
+    tld_agents_id_text(agent, id);
+    struct tld_agent_info info;
+    const char *name = tld_agents_get(m->agents, agent, &info) == 0 ? info.name : NULL;
+    tld_log_info(&m->log, "agent %s removed; its connection is closed", id);
+    tld_receiver_kick(m->recv, agent);
+    struct tld_own_agent ag = {id, name, NULL};
+    struct tld_own_sink s = own_sink(m);
+    tld_own_emit(&s, "agent_removed", &ag, NULL, 0);
+}
+
 static void housekeeping(struct mgr *m, unsigned tick)
 {
     struct tld_own_sink own = own_sink(m);
@@ -605,22 +641,151 @@ static void housekeeping(struct mgr *m, unsigned tick)
     unsigned removed[64];
     expire_pending(m);
     int n = tld_agents_refresh(m->agents, removed, 64);
-    for (int i = 0; i < n; i++) {
-        char id[TLD_PROTO_MAX_ID];
-        tld_agents_id_text(removed[i], id);
-        struct tld_agent_info info;
-        const char *name = tld_agents_get(m->agents, removed[i], &info) == 0 ? info.name : NULL;
-        tld_log_info(&m->log, "agent %s removed; its connection is closed", id);
-        tld_receiver_kick(m->recv, removed[i]);
-        struct tld_own_agent ag = {id, name, NULL};
-        struct tld_own_sink s = own_sink(m);
-        tld_own_emit(&s, "agent_removed", &ag, NULL, 0);
-    }
+    for (int i = 0; i < n; i++)
+        report_removed(m, removed[i]);
     tld_agents_expire(m->agents, (int64_t)time(NULL), m->cfg.disconnection_s);
     check_pressure(m);
     if (tick % 5 == 0)
         tld_agents_save_status(m->agents);
     write_stats(m);
+}
+
+/* ---- hot reload ------------------------------------------------------------------------------ */
+
+/* The settings a reload takes over (tld_mgr_config_fixed_change() let only these differ). The
+ * old ruleset lists end up in `from`, which the caller finis; strings other threads borrowed
+ * from m->cfg (addresses, paths) are not touched. */
+static void take_live_settings(struct mgr *m, struct tld_mgr_config *from)
+{
+    struct tld_mgr_paths *mine[] = {
+        &m->cfg.decoder_dirs, &m->cfg.rule_dirs,        &m->cfg.decoder_files, &m->cfg.rule_files,
+        &m->cfg.lists,        &m->cfg.decoder_excludes, &m->cfg.rule_excludes};
+    struct tld_mgr_paths *theirs[] = {
+        &from->decoder_dirs, &from->rule_dirs,        &from->decoder_files, &from->rule_files,
+        &from->lists,        &from->decoder_excludes, &from->rule_excludes};
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++) {
+        struct tld_mgr_paths t = *mine[i];
+        *mine[i] = *theirs[i];
+        *theirs[i] = t;
+    }
+    m->cfg.log_alert_level = from->log_alert_level;
+    m->cfg.email_alert_level = from->email_alert_level;
+    m->cfg.disconnection_s = from->disconnection_s;
+    m->cfg.pending_expiry_s = from->pending_expiry_s;
+    m->cfg.max_pending = from->max_pending;
+    tld_agents_set_pending_limit(m->agents, m->cfg.max_pending);
+}
+
+/* Check, then apply: the new ruleset goes to analysis between two events, the live settings
+ * into m->cfg. On any failure nothing changes. Main thread only. */
+static void reload(struct mgr *m, struct tld_reload_result *res)
+{
+    struct tld_mgr_config ncfg;
+    struct tld_ruleset *nrs = NULL;
+    int rc = tld_mgr_reload_check(&m->cfg, m->args.configs[0], m->args.root, &ncfg, &nrs, res);
+    bool taken = false;
+    uint64_t from = 0;
+    if (rc == 0 && res->outcome == TLD_RELOAD_OK) {
+        rc = tld_pipeline_set_ruleset(m->pipe, nrs, 10000, &taken, &from);
+        if (rc == 0) {
+            tld_ruleset_unref(m->rs);
+            m->rs = nrs;
+            take_live_settings(m, &ncfg);
+        } else {
+            tld_ruleset_unref(nrs);
+        }
+        tld_mgr_config_fini(&ncfg);
+    }
+    if (rc) {
+        res->outcome = TLD_RELOAD_INVALID;
+        snprintf(res->message, sizeof res->message, "reload failed: %s", tld_err_str(rc));
+    }
+    if (res->outcome == TLD_RELOAD_OK && taken)
+        tld_log_info(&m->log,
+                     "reloaded: %u rules, %u decoders, %u lists; analysis uses them from journal "
+                     "record %" PRIu64,
+                     res->rules, res->decoders, res->lists, from);
+    else if (res->outcome == TLD_RELOAD_OK)
+        tld_log_info(&m->log,
+                     "reloaded: %u rules, %u decoders, %u lists; analysis takes them when it "
+                     "resumes",
+                     res->rules, res->decoders, res->lists);
+    if (res->outcome == TLD_RELOAD_OK)
+        return;
+    tld_log_error(&m->log, "reload refused, the running configuration and ruleset stay: %s",
+                  res->message);
+    for (unsigned i = 0; i < res->diag.kept; i++)
+        if (res->diag.msgs[i].sev == TLD_DIAG_ERROR)
+            tld_log_error(&m->log, "reload: %s", res->diag.msgs[i].text);
+}
+
+/* SIGHUP: reload, record the outcome and answer the channel's requests made before it. */
+static void reload_now(struct mgr *m)
+{
+    pthread_mutex_lock(&m->reload_mu);
+    uint64_t asked = m->reload_asked;
+    pthread_mutex_unlock(&m->reload_mu);
+    struct tld_reload_result res;
+    tld_reload_result_init(&res);
+    reload(m, &res);
+    pthread_mutex_lock(&m->reload_mu);
+    if (res.outcome == TLD_RELOAD_OK) {
+        m->reloads++;
+        m->ruleset_loaded_s = (int64_t)time(NULL);
+    } else {
+        m->reload_failures++;
+    }
+    m->reload_last_s = (int64_t)time(NULL);
+    snprintf(m->reload_last, sizeof m->reload_last, "%s", res.message);
+    tld_sb_reset(&m->reload_reply);
+    tld_reload_result_json(&res, m->args.root, &m->reload_reply);
+    m->reload_done = asked;
+    pthread_cond_broadcast(&m->reload_cv);
+    pthread_mutex_unlock(&m->reload_mu);
+    tld_reload_result_fini(&res);
+}
+
+/* The channel's "reload": the main thread does it (it owns the configuration); this waits. */
+static void ctl_reload(void *mgr, struct tld_sb *reply)
+{
+    struct mgr *m = mgr;
+    pthread_mutex_lock(&m->reload_mu);
+    uint64_t mine = ++m->reload_asked;
+    pthread_kill(m->main_thread, SIGHUP);
+    /* Under the client's 30 s: a reload that takes longer is still applied when it ends. */
+    int64_t until = tld_deadline_in(25000);
+    while (m->reload_done < mine && !m->closing && tld_deadline_left_ms(until) > 0)
+        tld_cond_wait_until(&m->reload_cv, &m->reload_mu, until);
+    if (m->reload_done >= mine)
+        tld_sb_append_sv(reply, tld_sb_view(&m->reload_reply));
+    else if (m->closing)
+        tld_ctl_reply_error(reply, 125, "the manager is stopping");
+    else
+        tld_ctl_reply_error(reply, 110, "the reload is still running; see the manager's log");
+    pthread_mutex_unlock(&m->reload_mu);
+}
+
+static void ctl_status(void *mgr, struct tld_sb *reply)
+{
+    struct mgr *m = mgr;
+    pthread_mutex_lock(&m->reload_mu);
+    tld_sb_printf(reply,
+                  "{\"error\":0,\"pid\":%d,\"started\":%" PRId64 ",\"ruleset_loaded\":%" PRId64
+                  ",\"reloads\":%" PRIu64 "}",
+                  (int)getpid(), m->started_s, m->ruleset_loaded_s, m->reloads);
+    pthread_mutex_unlock(&m->reload_mu);
+}
+
+static int start_ctl(struct mgr *m)
+{
+    m->ctl_ops = (struct tld_ctl_ops){m->agents, ctl_reload, ctl_status, report_removed, m};
+    struct tld_ctl_opts co = {rootpath(m, 0, "var/run/tld-manager.ctl"), &m->log,
+                              tld_ctl_ops_handle, &m->ctl_ops};
+    char why[TLD_WHY_MAX];
+    int rc = tld_ctl_start(&co, &m->ctl, why);
+    if (rc)
+        tld_log_error(&m->log, "%s", why);
+    return rc;
 }
 
 /* ---- run ------------------------------------------------------------------------------------- */
@@ -736,6 +901,8 @@ static int start(struct mgr *m)
     }
     if (m->cfg.store_enabled && (rc = start_store(m)) != 0)
         return rc;
+    if ((rc = start_ctl(m)) != 0)
+        return rc;
     tld_log_info(&m->log,
                  "started: remote %s:%u, enrollment %s, %u analysis workers, alerts in "
                  "%s/logs/alerts/alerts.json, local collection %s (%u localfile, docker %s)",
@@ -772,6 +939,12 @@ static void warn_nofile(struct mgr *m)
 
 static void stop(struct mgr *m)
 {
+    pthread_mutex_lock(&m->reload_mu);
+    m->closing = true;
+    pthread_cond_broadcast(&m->reload_cv);
+    pthread_mutex_unlock(&m->reload_mu);
+    tld_ctl_stop(m->ctl);
+    m->ctl = NULL;
     tld_store_thread_stop(m->store);
     m->store = NULL;
     /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
@@ -802,6 +975,10 @@ int main(int argc, char **argv)
     static struct mgr m;
     m.pid_fd = -1;
     pthread_mutex_init(&m.own_mu, NULL);
+    pthread_mutex_init(&m.reload_mu, NULL);
+    tld_cond_init(&m.reload_cv);
+    tld_sb_init(&m.reload_reply, 16u << 20);
+    m.main_thread = pthread_self();
     tld_own_agg_init(&m.refusals, REFUSALS_INTERVAL_S);
     static const struct tld_daemon_argspec spec = {"tld-manager", false, false, true, usage};
     int next, rc;
@@ -866,14 +1043,16 @@ int main(int argc, char **argv)
     /* Signals are taken by this thread only; every other thread inherits the mask. */
     sigset_t set;
     tld_daemon_signals(&set);
-    m.started_s = (int64_t)time(NULL);
+    m.started_s = m.ruleset_loaded_s = (int64_t)time(NULL);
 
     rc = start(&m);
     if (rc == 0) {
-        bool done = false;
+        bool done = false, hup = false;
         for (unsigned tick = 1; !done; tick++) {
+            if (hup)
+                reload_now(&m);
             housekeeping(&m, tick);
-            tld_daemon_wait(&set, &m.log, &done);
+            tld_daemon_wait_hup(&set, &m.log, &done, &hup);
         }
     } else {
         fprintf(stderr, "tld-manager: could not start (%s); see the log\n", tld_err_str(rc));
@@ -883,6 +1062,7 @@ int main(int argc, char **argv)
     tld_ruleset_unref(m.rs);
     tld_mgr_config_fini(&m.cfg);
     tld_collect_config_fini(&m.acfg);
+    tld_sb_fini(&m.reload_reply);
     tld_log_fini(&m.log);
     if (m.pid_fd >= 0)
         close(m.pid_fd);

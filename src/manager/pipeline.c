@@ -54,6 +54,7 @@ struct item {
     struct item *next;
     struct chunk *chunk; /* holds this item (and its bytes) */
     uint64_t g;
+    uint64_t gen; /* the ruleset generation that analyses it */
     uint64_t index;
     unsigned agent;
     int64_t recv_ns;
@@ -89,12 +90,27 @@ struct name_slot {
     char name[TLD_PROTO_MAX_NAME + 1];
 };
 
+/*
+ * One ruleset snapshot with its engine state and one engine worker per analysis thread. A
+ * generation is left by each analysis thread once (when it first meets an event of a newer
+ * one, or finds itself idle behind the dispatcher); the last to leave frees it.
+ */
+struct gen {
+    uint64_t no;
+    struct tld_ruleset *rs; /* a reference */
+    struct tld_engine_state *state;
+    struct tld_worker **w; /* [nworkers]; w[i] owned by analysis thread i until it leaves */
+    unsigned users;        /* threads not yet gone past this generation; under p->mu */
+    struct gen *next;      /* the newer one; set under p->mu when the dispatcher adopts it */
+};
+
 struct worker {
     struct tld_pipeline *p;
     unsigned no;
     pthread_t t;
     struct wq q;
-    struct tld_worker *w;
+    struct gen *gen;      /* the generation this thread analyses with */
+    struct tld_worker *w; /* gen->w[no] */
     struct tld_evrec_labels labels;
     struct tld_label elabels[TLD_EVREC_MAX_LABELS];
     struct name_slot names[NAME_CACHE];
@@ -102,8 +118,12 @@ struct worker {
 
 struct tld_pipeline {
     struct tld_pipeline_opts o;
-    struct tld_ruleset *rs;
-    struct tld_engine_state *state;
+    struct gen *latest;  /* the generation the dispatcher stamps events with; under mu */
+    struct gen *pending; /* built by a reload, not yet adopted; under mu */
+    atomic_bool has_pending;
+    atomic_uint_fast64_t disp_gen; /* latest->no, readable without the lock */
+    uint64_t adopted_index;        /* first journal index of the latest generation */
+    pthread_cond_t adopt_cv;       /* the dispatcher adopted the pending generation */
     struct tld_alerts_out *out;
     struct tld_alerts_out_resume resume;
     struct worker *workers;
@@ -156,6 +176,119 @@ static void item_done(struct tld_pipeline *p, struct item *it)
         pthread_mutex_unlock(&p->pool_mu);
     }
     free(c);
+}
+
+/* ---- ruleset generations --------------------------------------------------------------------- */
+
+static void gen_free(struct tld_pipeline *p, struct gen *g)
+{
+    if (!g)
+        return;
+    for (unsigned i = 0; g->w && i < p->nworkers; i++)
+        tld_worker_free(g->w[i]);
+    free(g->w);
+    tld_engine_state_free(g->state);
+    if (g->rs)
+        tld_ruleset_unref(g->rs);
+    free(g);
+}
+
+/* A generation for rs with a fresh engine state and one engine worker per analysis thread. */
+static int gen_new(struct tld_pipeline *p, struct tld_ruleset *rs, struct gen **out)
+{
+    struct gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return TLD_ENOMEM;
+    g->rs = tld_ruleset_ref(rs);
+    g->users = p->nworkers;
+    g->w = calloc(p->nworkers, sizeof *g->w);
+    int rc = g->w ? tld_engine_state_new(rs, &g->state) : TLD_ENOMEM;
+    struct tld_worker_config wc = {tld_sv_of(p->o.manager_name), 0};
+    for (unsigned i = 0; rc == 0 && i < p->nworkers; i++)
+        rc = tld_worker_new(rs, g->state, &wc, &g->w[i]);
+    if (rc) {
+        gen_free(p, g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+/* Analysis thread w goes on to the next generation (NULL when it is the last: the pipeline is
+ * being freed); the last thread to leave one frees it. */
+static void gen_leave(struct tld_pipeline *p, struct worker *w)
+{
+    struct gen *old = w->gen;
+    tld_worker_free(old->w[w->no]);
+    old->w[w->no] = NULL;
+    pthread_mutex_lock(&p->mu);
+    struct gen *next = old->next;
+    bool last = --old->users == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last)
+        gen_free(p, old);
+    w->gen = next;
+    w->w = next ? next->w[w->no] : NULL;
+}
+
+/* Catch up with generation `no` (events stamped with it, or the dispatcher's when idle). */
+static void gen_follow(struct tld_pipeline *p, struct worker *w, uint64_t no)
+{
+    while (w->gen->no < no)
+        gen_leave(p, w);
+}
+
+/* The dispatcher, between two passes: events read from now on are analysed with the pending
+ * generation. Everything stamped with an older one has been queued already. */
+static uint64_t gen_adopt(struct tld_pipeline *p, uint64_t from)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->pending) {
+        p->latest->next = p->pending;
+        p->latest = p->pending;
+        p->pending = NULL;
+        p->adopted_index = from;
+        atomic_store(&p->disp_gen, p->latest->no);
+        atomic_store(&p->has_pending, false);
+        pthread_cond_broadcast(&p->adopt_cv);
+    }
+    uint64_t no = p->latest->no;
+    pthread_mutex_unlock(&p->mu);
+    return no;
+}
+
+int tld_pipeline_set_ruleset(struct tld_pipeline *p, struct tld_ruleset *rs, int wait_ms,
+                             bool *taken, uint64_t *from_index)
+{
+    *taken = false;
+    *from_index = 0;
+    struct gen *g;
+    int rc = gen_new(p, rs, &g);
+    if (rc)
+        return rc;
+    int64_t until = tld_deadline_in(wait_ms);
+    pthread_mutex_lock(&p->mu);
+    struct gen *replaced = p->pending; /* never used by anyone */
+    g->no = p->latest->no + 1;
+    p->pending = g;
+    atomic_store(&p->has_pending, true);
+    if (!p->started)
+        p->adopted_index = p->next_index;
+    while (p->started && p->pending == g && !stopping(p) && tld_deadline_left_ms(until) > 0)
+        tld_cond_wait_until(&p->adopt_cv, &p->mu, until);
+    if (!p->started) {
+        /* Nothing dispatched yet: the first event is the new generation's. */
+        p->latest->next = g;
+        p->latest = g;
+        p->pending = NULL;
+        atomic_store(&p->disp_gen, g->no);
+        atomic_store(&p->has_pending, false);
+    }
+    *taken = p->latest->no >= g->no;
+    *from_index = *taken ? p->adopted_index : 0;
+    pthread_mutex_unlock(&p->mu);
+    gen_free(p, replaced);
+    return 0;
 }
 
 /* ---- stalls ---------------------------------------------------------------------------------- */
@@ -280,6 +413,7 @@ static void *dispatcher_main(void *arg)
     uint64_t from = p->next_index;
     uint64_t g = p->next_g, free_seen = p->free_g; /* free_g as last read */
     uint64_t dispatched = 0, waits = 0;
+    uint64_t gen_no = atomic_load(&p->disp_gen);
     struct tld_own_stall stall = {.stage = "dispatch"};
     struct chain *ch = NULL;
     while (!ch && !stopping(p) && !(ch = calloc(p->nworkers, sizeof *ch)))
@@ -291,6 +425,8 @@ static void *dispatcher_main(void *arg)
         unsigned taken = 0;
         struct chunk *c = NULL;
         int rc = 0;
+        if (atomic_load(&p->has_pending))
+            gen_no = gen_adopt(p, from);
         while (taken < DISPATCH_BATCH) {
             if (g - free_seen >= TLD_PIPELINE_RING) {
                 pthread_mutex_lock(&p->mu);
@@ -323,6 +459,7 @@ static void *dispatcher_main(void *arg)
             it->chunk = c;
             it->data = (char *)(it + 1);
             it->g = g++;
+            it->gen = gen_no;
             it->index = r.index;
             it->agent = r.agent;
             it->recv_ns = r.recv_ns;
@@ -522,8 +659,12 @@ static void *worker_main(void *arg)
     struct tld_pipeline *p = w->p;
     struct item *batch[POP_BATCH];
     for (;;) {
+        /* Read before looking at the queue: once the dispatcher stamps a newer generation,
+         * nothing of an older one is queued any more, so an empty queue means this thread is
+         * done with its generation. */
+        uint64_t disp_gen = atomic_load(&p->disp_gen);
         pthread_mutex_lock(&w->q.mu);
-        while (!w->q.head && !stopping(p)) {
+        if (!w->q.head && !stopping(p) && disp_gen == w->gen->no) {
             int64_t until = tld_deadline_in(200);
             w->q.consumer_waiting = true;
             tld_cond_wait_until(&w->q.cv, &w->q.mu, until);
@@ -532,6 +673,12 @@ static void *worker_main(void *arg)
         if (stopping(p)) {
             pthread_mutex_unlock(&w->q.mu);
             break;
+        }
+        if (!w->q.head) {
+            pthread_mutex_unlock(&w->q.mu);
+            if (disp_gen > w->gen->no)
+                gen_follow(p, w, disp_gen);
+            continue;
         }
         unsigned n = 0;
         while (w->q.head && n < POP_BATCH) {
@@ -555,6 +702,8 @@ static void *worker_main(void *arg)
                 __builtin_prefetch(batch[done + 1]->data);
             if (done + 2 < n)
                 __builtin_prefetch(batch[done + 2]);
+            if (batch[done]->gen != w->gen->no)
+                gen_follow(p, w, batch[done]->gen);
             struct result *slot = &p->ring[batch[done]->g % TLD_PIPELINE_RING];
             slot->malformed = slot->has_alert = slot->has_archive = false;
             slot->alert_len = slot->archive_len = 0;
@@ -772,8 +921,10 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
     pthread_mutex_init(&p->pool_mu, NULL);
     tld_cond_init(&p->ring_cv);
     tld_cond_init(&p->space_cv);
+    tld_cond_init(&p->adopt_cv);
     atomic_init(&p->stop, false);
-    p->rs = tld_ruleset_ref(o->ruleset);
+    atomic_init(&p->has_pending, false);
+    atomic_init(&p->disp_gen, 0);
     p->out_stall.stage = "output";
     p->ring = calloc(TLD_PIPELINE_RING, sizeof *p->ring);
     for (unsigned i = 0; p->ring && i < TLD_PIPELINE_RING; i++)
@@ -787,7 +938,7 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
     memcpy(p->needle, tld_sb_cstr(&nb), nb.n);
     bool too_long = nb.truncated;
     tld_sb_fini(&nb);
-    int rc = !p->ring ? TLD_ENOMEM : too_long ? TLD_EINVAL : tld_engine_state_new(p->rs, &p->state);
+    int rc = !p->ring ? TLD_ENOMEM : too_long ? TLD_EINVAL : 0;
     if (rc == 0) {
         struct tld_alerts_out_opts ao = {o->logs_dir, o->state_file, o->archives, o->log, o->clock};
         rc = tld_alerts_out_open(&ao, &p->out, &p->resume);
@@ -803,9 +954,13 @@ int tld_pipeline_new(const struct tld_pipeline_opts *o, struct tld_pipeline **ou
         pthread_mutex_init(&w->q.mu, NULL);
         tld_cond_init(&w->q.cv);
         tld_cond_init(&w->q.room);
-        struct tld_worker_config wc = {tld_sv_of(o->manager_name), 0};
-        rc = tld_worker_new(p->rs, p->state, &wc, &w->w);
         p->nworkers = i + 1;
+    }
+    if (rc == 0 && (rc = gen_new(p, o->ruleset, &p->latest)) == 0) {
+        for (unsigned i = 0; i < p->nworkers; i++) {
+            p->workers[i].gen = p->latest;
+            p->workers[i].w = p->latest->w[i];
+        }
     }
     if (rc) {
         tld_pipeline_free(p);
@@ -848,6 +1003,7 @@ void tld_pipeline_stop(struct tld_pipeline *p)
     atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->ring_cv);
     pthread_cond_broadcast(&p->space_cv);
+    pthread_cond_broadcast(&p->adopt_cv);
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nworkers; i++) {
         pthread_mutex_lock(&p->workers[i].q.mu);
@@ -873,7 +1029,8 @@ void tld_pipeline_free(struct tld_pipeline *p)
             nx = it->next;
             item_done(p, it);
         }
-        tld_worker_free(w->w);
+        while (w->gen)
+            gen_leave(p, w);
         pthread_mutex_destroy(&w->q.mu);
         pthread_cond_destroy(&w->q.cv);
         pthread_cond_destroy(&w->q.room);
@@ -883,9 +1040,7 @@ void tld_pipeline_free(struct tld_pipeline *p)
     free(p->ring);
     free(p->workers);
     tld_alerts_out_close(p->out);
-    tld_engine_state_free(p->state);
-    if (p->rs)
-        tld_ruleset_unref(p->rs);
+    gen_free(p, p->pending);
     for (struct chunk *c = p->pool, *nx; c; c = nx) {
         nx = c->next_free;
         free(c);
@@ -894,6 +1049,7 @@ void tld_pipeline_free(struct tld_pipeline *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->ring_cv);
     pthread_cond_destroy(&p->space_cv);
+    pthread_cond_destroy(&p->adopt_cv);
     free(p);
 }
 

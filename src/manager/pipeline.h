@@ -7,7 +7,8 @@
  *    analysed by the same worker, in the order the agent sent them, so correlation rules
  *    (frequency, timeframe, if_matched_sid, same_source_ip...) see an agent's events in order.
  *    Events of different agents run in parallel; they share one engine state (rule counters,
- *    correlation memory) and one immutable ruleset snapshot. See docs/manager.md for why
+ *    correlation memory) and one immutable ruleset snapshot (until a hot reload hands the
+ *    pipeline a new one: tld_pipeline_set_ruleset()). See docs/manager.md for why
  *    per-agent and not per-source ordering.
  *  - Workers run the engine and format the alert (and the archive line) with a placeholder id.
  *  - The output thread puts results back in journal order (a reorder ring), sets the real alert
@@ -71,5 +72,17 @@ int tld_pipeline_start(struct tld_pipeline *p);
 void tld_pipeline_stop(struct tld_pipeline *p);
 void tld_pipeline_free(struct tld_pipeline *p);
 void tld_pipeline_stats(struct tld_pipeline *p, struct tld_pipeline_stats *st);
+
+/*
+ * Hot reload: analyse with `rs` (a reference is taken) from the next event the dispatcher reads
+ * from the journal. Events already handed to the analysis threads finish with the ruleset they
+ * were given, so every event is analysed exactly once, by one ruleset or the other; events of one
+ * agent stay in order. The new ruleset starts with a fresh engine state (correlation memory,
+ * counters; docs/manager.md says why). Waits up to wait_ms for the dispatcher to take it: *taken
+ * then tells whether it did, with *from_index the first journal index it analyses (if not, it
+ * is taken as soon as the dispatcher runs again). 0, or TLD_ENOMEM with the old ruleset kept.
+ */
+int tld_pipeline_set_ruleset(struct tld_pipeline *p, struct tld_ruleset *rs, int wait_ms,
+                             bool *taken, uint64_t *from_index);
 
 #endif

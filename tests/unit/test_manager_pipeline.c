@@ -2,8 +2,9 @@
  * Unit tests for the analysis pipeline: events from the intake journal become alerts in
  * journal order with ids from the file offset, agents are named from the registry, archives
  * hold every event, a restart resumes after what was written, undecodable records are
- * reported, several workers keep each agent's order, and an agent cannot claim the manager's
- * own source kind.
+ * reported, several workers keep each agent's order, an agent cannot claim the manager's
+ * own source kind, and a hot reload while events stream in analyses every event exactly once,
+ * with the ruleset in force at its journal index.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,6 +322,98 @@ static void per_agent_order_with_workers(void **state)
     free(t);
 }
 
+/* A ruleset whose attack rule says `tag` in its description. */
+static struct tld_ruleset *tagged_ruleset(struct fx *f, const char *tag)
+{
+    char path[400], text[1024];
+    snprintf(path, sizeof path, "%s/rules-%s.xml", f->root, tag);
+    snprintf(text, sizeof text,
+             "<group name=\"syslog,\">\n"
+             "  <rule id=\"1\" level=\"0\" noalert=\"1\">\n"
+             "    <category>syslog</category>\n"
+             "    <description>template</description>\n"
+             "  </rule>\n"
+             "</group>\n"
+             "<group name=\"test,\">\n"
+             "  <rule id=\"100001\" level=\"5\">\n"
+             "    <match>attack</match>\n"
+             "    <description>attack seen %s</description>\n"
+             "  </rule>\n"
+             "</group>\n",
+             tag);
+    write_file(path, text);
+    const char *rules[] = {path};
+    struct tld_ruleset_config rc = {.rule_paths = rules, .nrule_paths = 1, .log_alert_level = 3};
+    struct tld_diag d;
+    tld_diag_init(&d);
+    struct tld_ruleset *rs;
+    assert_int_equal(tld_ruleset_load(&rc, &rs, &d), 0);
+    tld_diag_fini(&d);
+    return rs;
+}
+
+static void reload_while_streaming(void **state)
+{
+    struct fx *f = *state;
+    struct tld_ruleset *v[2] = {tagged_ruleset(f, "v0"), tagged_ruleset(f, "v1")};
+    enum { EVENTS = 600, RELOADS = 6 };
+    uint64_t cut[RELOADS + 1] = {1}; /* generation r analyses journal indexes from cut[r] */
+    unsigned appended = 0;
+    for (; appended < 100; appended++) {
+        char t[64];
+        snprintf(t, sizeof t, "attack %u", appended + 1);
+        journal_event(f, 1 + (appended % 2), appended + 1, t);
+    }
+    struct tld_pipeline *p = start(f, 4, false);
+    for (unsigned r = 1; r <= RELOADS; r++) {
+        for (unsigned k = 0; k < 80; k++, appended++) {
+            char t[64];
+            snprintf(t, sizeof t, "attack %u", appended + 1);
+            journal_event(f, 1 + (appended % 2), appended + 1, t);
+        }
+        bool taken;
+        assert_int_equal(tld_pipeline_set_ruleset(p, v[r % 2], 5000, &taken, &cut[r]), 0);
+        assert_true(taken);
+        assert_true(cut[r] >= cut[r - 1]);
+    }
+    for (; appended < EVENTS; appended++) {
+        char t[64];
+        snprintf(t, sizeof t, "attack %u", appended + 1);
+        journal_event(f, 1 + (appended % 2), appended + 1, t);
+    }
+    /* Events journaled after the last reload returned are the last ruleset's. */
+    assert_true(cut[RELOADS] <= 100 + RELOADS * 80 + 1);
+    wait_durable(p, EVENTS + 1);
+    struct tld_pipeline_stats st;
+    tld_pipeline_stats(p, &st);
+    tld_pipeline_free(p);
+    tld_ruleset_unref(v[0]);
+    tld_ruleset_unref(v[1]);
+    assert_int_equal(st.processed, EVENTS);
+    char path[400];
+    snprintf(path, sizeof path, "%s/alerts/alerts.json", f->logs);
+    size_t n;
+    char *t = slurp(path, &n);
+    unsigned k = 0, r = 0;
+    for (char *l = t; *l; l = strchr(l, '\n') + 1) {
+        k++;
+        while (r < RELOADS && k >= cut[r + 1])
+            r++;
+        char want[64], tag[64];
+        snprintf(want, sizeof want, "\"full_log\":\"attack %u\"", k);
+        /* The pipeline started with the fixture's ruleset, then v1, v0, v1... */
+        if (r == 0)
+            snprintf(tag, sizeof tag, "\"description\":\"attack seen\"");
+        else
+            snprintf(tag, sizeof tag, "\"description\":\"attack seen v%u\"", r % 2);
+        char *eol = strchr(l, '\n');
+        assert_true(strstr(l, want) && strstr(l, want) < eol);
+        assert_true(strstr(l, tag) && strstr(l, tag) < eol);
+    }
+    assert_int_equal(k, EVENTS);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(source_kind_trusted_by_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(undecodable_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(per_agent_order_with_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(reload_while_streaming, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
