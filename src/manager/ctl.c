@@ -113,20 +113,31 @@ static void client_reply(struct client *cl)
     cl->deadline = tld_deadline_in(TLD_CTL_WRITE_MS);
 }
 
+int tld_ctl_parse(struct tld_sv req, struct tld_sb *op, const char **why)
+{
+    struct tld_jscan j = tld_jscan_of(req);
+    bool found;
+    if (!find_member(&j, NULL, &found)) {
+        *why = "malformed request: not one JSON object";
+        return TLD_EPARSE;
+    }
+    if (!tld_ctl_member_str(req, "op", op) || op->truncated || op->oom || !op->n) {
+        *why = "malformed request: no \"op\" string";
+        return TLD_EPARSE;
+    }
+    return 0;
+}
+
 /* A whole request (without its newline): checked, then handed to the handler. */
 static void client_request(struct tld_ctl *c, struct client *cl, struct tld_sv req)
 {
     struct tld_sb op;
     tld_sb_init(&op, 256);
-    struct tld_jscan j = tld_jscan_of(req);
-    bool found, ok = find_member(&j, NULL, &found);
-    if (!ok) {
-        tld_ctl_reply_error(&cl->out, TLD_CTL_INVALID, "malformed request: not one JSON object");
-    } else if (!tld_ctl_member_str(req, "op", &op) || op.truncated || !op.n) {
-        tld_ctl_reply_error(&cl->out, TLD_CTL_INVALID, "malformed request: no \"op\" string");
-    } else {
+    const char *why;
+    if (tld_ctl_parse(req, &op, &why) != 0)
+        tld_ctl_reply_error(&cl->out, TLD_CTL_INVALID, why);
+    else
         c->o.handle(c->o.ctx, tld_sb_cstr(&op), req, &cl->out);
-    }
     tld_sb_fini(&op);
     client_reply(cl);
 }

@@ -48,6 +48,9 @@ int tld_ctl_start(const struct tld_ctl_opts *o, struct tld_ctl **out, char why[T
 /* Stop serving, close every client and remove the socket file. NULL is a no-op. */
 void tld_ctl_stop(struct tld_ctl *c);
 
+/* Check that req is one JSON object with a non-empty string member "op", unescaped into op:
+ * 0, or TLD_EPARSE with the reason the control protocol gives in why. */
+int tld_ctl_parse(struct tld_sv req, struct tld_sb *op, const char **why);
 /* The string member `key` of the request object, unescaped into out: false when the member is
  * absent or not a string. */
 bool tld_ctl_member_str(struct tld_sv req, const char *key, struct tld_sb *out);
