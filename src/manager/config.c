@@ -455,6 +455,12 @@ static const struct {
     {"global", "agents_disconnection_time"},
     {"auth", "pending_agent_expiry"},
     {"auth", "max_pending_agents"},
+    {"auth", "rate_limit_requests"},
+    {"auth", "rate_limit_period"},
+    {"auth", "global_rate_limit"},
+    {"auth", "lockout_failures"},
+    {"auth", "lockout_global_failures"},
+    {"auth", "lockout_time"},
 };
 
 static bool is_live(const char *section, const char *element)

@@ -110,8 +110,8 @@ void tld_mgr_config_defaults(struct tld_mgr_config *cfg);
  * What a hot reload may not take over: the first setting that differs between the running
  * configuration `a` and the new one `b` and needs a restart, as "<remote><port>" in name (true);
  * false when only settings a running manager takes over differ (<ruleset>, <alerts>,
- * <global><agents_disconnection_time>, <auth><pending_agent_expiry>,
- * <auth><max_pending_agents>). Both must have had tld_mgr_config_defaults().
+ * <global><agents_disconnection_time>, and in <auth> pending_agent_expiry, max_pending_agents
+ * and the enrollment rate limits and lockouts). Both must have had tld_mgr_config_defaults().
  */
 bool tld_mgr_config_fixed_change(const struct tld_mgr_config *a, const struct tld_mgr_config *b,
                                  char *name, size_t size);

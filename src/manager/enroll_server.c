@@ -134,8 +134,9 @@ static void refuse_locked(struct tld_enroll_server *s, const char *ip, bool glob
 static void lockout_started(struct tld_enroll_server *s, const char *ip, bool global)
 {
     count(s, &s->st.lockouts);
-    unsigned n = global ? s->o.lockout_global_failures : s->o.lockout_failures;
-    int64_t secs = s->lock_addr.lock_ns / 1000000000LL;
+    unsigned n;
+    int64_t secs;
+    tld_lockout_params(global ? &s->lock_all : &s->lock_addr, &n, &secs);
     tld_log_warn(s->o.log,
                  "enrollment: %s locked for %" PRId64 " s after %u failed passwords (last from %s)",
                  global ? "every address" : ip, secs, n, ip);
@@ -481,6 +482,15 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
     }
     *out = s;
     return 0;
+}
+
+void tld_enroll_server_set_limits(struct tld_enroll_server *s, const struct tld_enroll_limits *l)
+{
+    tld_ratelimit_set(&s->rl, l->rate_requests, l->rate_period_s);
+    tld_ratelimit_set(&s->global_rl, l->global_rate ? l->global_rate : 5, 1);
+    int64_t lock_s = l->lockout_s > 0 ? l->lockout_s : 600;
+    tld_lockout_set(&s->lock_addr, l->lockout_failures, lock_s);
+    tld_lockout_set(&s->lock_all, l->lockout_global_failures, lock_s);
 }
 
 unsigned tld_enroll_server_port(const struct tld_enroll_server *s)

@@ -73,6 +73,17 @@ void tld_enroll_server_stop(struct tld_enroll_server *s);
 void tld_enroll_server_free(struct tld_enroll_server *s);
 void tld_enroll_server_stats(struct tld_enroll_server *s, struct tld_enroll_stats *st);
 
+/* The limits a reload may change while the server runs (the other options are fixed at start;
+ * fields as in struct tld_enroll_opts). Any thread. */
+struct tld_enroll_limits {
+    unsigned rate_requests;
+    int64_t rate_period_s;
+    unsigned global_rate;
+    unsigned lockout_failures, lockout_global_failures;
+    int64_t lockout_s;
+};
+void tld_enroll_server_set_limits(struct tld_enroll_server *s, const struct tld_enroll_limits *l);
+
 /* The decision for one request payload from `ip`, without sockets: enroll or refuse, and the
  * answer frame (type and payload) to send back. */
 int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct tld_sv payload,

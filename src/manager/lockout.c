@@ -20,6 +20,22 @@ int tld_lockout_init(struct tld_lockout *lo, unsigned failures, int64_t lock_s)
     return 0;
 }
 
+void tld_lockout_set(struct tld_lockout *lo, unsigned failures, int64_t lock_s)
+{
+    pthread_mutex_lock(&lo->mu);
+    lo->threshold = failures;
+    lo->lock_ns = (lock_s > 0 ? lock_s : 1) * 1000000000LL;
+    pthread_mutex_unlock(&lo->mu);
+}
+
+void tld_lockout_params(struct tld_lockout *lo, unsigned *failures, int64_t *lock_s)
+{
+    pthread_mutex_lock(&lo->mu);
+    *failures = lo->threshold;
+    *lock_s = lo->lock_ns / 1000000000LL;
+    pthread_mutex_unlock(&lo->mu);
+}
+
 void tld_lockout_fini(struct tld_lockout *lo)
 {
     if (!lo->slots)

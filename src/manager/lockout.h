@@ -35,6 +35,10 @@ struct tld_lockout {
 
 int tld_lockout_init(struct tld_lockout *lo, unsigned failures, int64_t lock_s);
 void tld_lockout_fini(struct tld_lockout *lo);
+/* New limits (a reload): lockouts in force keep their end; counts go on under the new threshold. */
+void tld_lockout_set(struct tld_lockout *lo, unsigned failures, int64_t lock_s);
+/* The limits in force. */
+void tld_lockout_params(struct tld_lockout *lo, unsigned *failures, int64_t *lock_s);
 /* Whether `key` is locked at now_ns. */
 bool tld_lockout_locked(struct tld_lockout *lo, const char *key, int64_t now_ns);
 /* Count a failure for `key`; *locked_now is true when this failure started a lockout. */

@@ -674,6 +674,17 @@ static void take_live_settings(struct mgr *m, struct tld_mgr_config *from)
     m->cfg.pending_expiry_s = from->pending_expiry_s;
     m->cfg.max_pending = from->max_pending;
     tld_agents_set_pending_limit(m->agents, m->cfg.max_pending);
+    m->cfg.rate_requests = from->rate_requests;
+    m->cfg.rate_period_s = from->rate_period_s;
+    m->cfg.global_rate = from->global_rate;
+    m->cfg.lockout_failures = from->lockout_failures;
+    m->cfg.lockout_global_failures = from->lockout_global_failures;
+    m->cfg.lockout_s = from->lockout_s;
+    struct tld_enroll_limits el = {
+        m->cfg.rate_requests,    m->cfg.rate_period_s,           m->cfg.global_rate,
+        m->cfg.lockout_failures, m->cfg.lockout_global_failures, m->cfg.lockout_s};
+    if (m->enroll)
+        tld_enroll_server_set_limits(m->enroll, &el);
 }
 
 /* Check, then apply: the new ruleset goes to analysis between two events, the live settings

@@ -20,6 +20,17 @@ int tld_ratelimit_init(struct tld_ratelimit *rl, unsigned burst, int64_t period_
     return 0;
 }
 
+void tld_ratelimit_set(struct tld_ratelimit *rl, unsigned burst, int64_t period_s)
+{
+    pthread_mutex_lock(&rl->mu);
+    rl->burst = burst ? burst : 1;
+    rl->per_ns = rl->burst / ((double)(period_s > 0 ? period_s : 1) * 1e9);
+    for (unsigned i = 0; i < rl->n; i++)
+        if (rl->slots[i].tokens > rl->burst)
+            rl->slots[i].tokens = rl->burst;
+    pthread_mutex_unlock(&rl->mu);
+}
+
 void tld_ratelimit_fini(struct tld_ratelimit *rl)
 {
     if (!rl->slots)

@@ -32,6 +32,8 @@ struct tld_ratelimit {
 
 int tld_ratelimit_init(struct tld_ratelimit *rl, unsigned burst, int64_t period_s);
 void tld_ratelimit_fini(struct tld_ratelimit *rl);
+/* New limits (a reload): buckets keep their tokens, cut to the new burst. */
+void tld_ratelimit_set(struct tld_ratelimit *rl, unsigned burst, int64_t period_s);
 /* Take a token for `key` at time now_ns: true if allowed. */
 bool tld_ratelimit_take(struct tld_ratelimit *rl, const char *key, int64_t now_ns);
 

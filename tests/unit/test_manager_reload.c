@@ -2,7 +2,8 @@
  * Unit tests for the manager's hot reload checks and its control channel: which configuration
  * changes a reload refuses (by name), a broken ruleset reported with file, line and element, the
  * reply shapes, and the channel's framing and refusals (unknown op, garbage, oversized request,
- * a request cut short, the agents operations on a registry).
+ * a request cut short, the agents operations on a registry), and the enrollment limits a reload
+ * changes in place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,8 @@
 #include "manager/config.h"
 #include "manager/ctl.h"
 #include "manager/ctl_ops.h"
+#include "manager/lockout.h"
+#include "manager/ratelimit.h"
 #include "manager/reload.h"
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -75,6 +78,11 @@ static void fixed_changes_named(void **state)
          "<global><agents_disconnection_time>20m</agents_disconnection_time></global>", NULL},
         {"<auth><max_pending_agents>5</max_pending_agents></auth>",
          "<auth><max_pending_agents>50</max_pending_agents></auth>", NULL},
+        {"<auth><rate_limit_requests>5</rate_limit_requests><lockout_time>1m</lockout_time></auth>",
+         "<auth><rate_limit_requests>9</rate_limit_requests><lockout_time>2m</lockout_time></auth>",
+         NULL},
+        {"<auth><cert_days>10</cert_days></auth>", "<auth><cert_days>20</cert_days></auth>",
+         "<auth><cert_days>"},
         {"<remote><port>1514</port></remote>", "<remote>\n  <port>1514</port>\n</remote>", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -378,11 +386,49 @@ static void channel_agents(void **state)
     assert_true(a.removed);
 }
 
+/* The enrollment limits a reload changes: buckets keep their tokens up to the new burst, lockouts
+ * count on under the new threshold. */
+static void limits_change_in_place(void **state)
+{
+    struct tld_ratelimit rl;
+    assert_int_equal(tld_ratelimit_init(&rl, 5, 60), 0);
+    int64_t t = 1000000000LL;
+    for (int i = 0; i < 5; i++)
+        assert_true(tld_ratelimit_take(&rl, "10.0.0.1", t));
+    assert_false(tld_ratelimit_take(&rl, "10.0.0.1", t));
+    assert_true(tld_ratelimit_take(&rl, "10.0.0.2", t)); /* 4 left */
+    tld_ratelimit_set(&rl, 2, 1);                        /* 2 per second */
+    assert_true(tld_ratelimit_take(&rl, "10.0.0.2", t));
+    assert_true(tld_ratelimit_take(&rl, "10.0.0.2", t));
+    assert_false(tld_ratelimit_take(&rl, "10.0.0.2", t));
+    assert_true(tld_ratelimit_take(&rl, "10.0.0.1", t + 500000000LL)); /* one back in 0.5 s */
+    tld_ratelimit_fini(&rl);
+
+    struct tld_lockout lo;
+    assert_int_equal(tld_lockout_init(&lo, 5, 60), 0);
+    bool locked;
+    tld_lockout_fail(&lo, "a", t, &locked);
+    tld_lockout_fail(&lo, "a", t, &locked);
+    assert_false(locked);
+    tld_lockout_set(&lo, 3, 120);
+    unsigned n;
+    int64_t secs;
+    tld_lockout_params(&lo, &n, &secs);
+    assert_int_equal(n, 3);
+    assert_int_equal(secs, 120);
+    tld_lockout_fail(&lo, "a", t, &locked);
+    assert_true(locked);
+    assert_true(tld_lockout_locked(&lo, "a", t + 119000000000LL));
+    assert_false(tld_lockout_locked(&lo, "a", t + 121000000000LL));
+    tld_lockout_fini(&lo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_changes_named),
         cmocka_unit_test(reload_checks),
+        cmocka_unit_test(limits_change_in_place),
         cmocka_unit_test_setup_teardown(channel_framing, chan_setup, chan_teardown),
         cmocka_unit_test_setup_teardown(channel_agents, chan_setup, chan_teardown),
     };
