@@ -446,7 +446,8 @@ const char *tld_mgr_config_default_text(void)
 
 /* ---- what a reload may change ---------------------------------------------------------------- */
 
-/* Settings a running manager takes over on a reload (NULL element: the whole section). */
+/* Settings a running manager takes over on a reload (NULL element: the whole section); the
+ * manager's take_live_settings() (main.c) applies each of them. */
 static const struct {
     const char *section, *element;
 } live_rows[] = {
