@@ -14,6 +14,9 @@
 struct reader {
     struct tld_jtree *t;
     const char *p, *end;
+    /* The next quote and backslash in the line (end when none), looked for again once passed:
+     * each byte is scanned a bounded number of times whatever the strings and escapes. */
+    const char *quote, *bslash;
 };
 
 void tld_jtree_init(struct tld_jtree *t)
@@ -50,6 +53,12 @@ static int new_node(struct reader *r, enum tld_jtype type, uint32_t *idx)
     return 0;
 }
 
+static const char *next_of(const char *s, const char *end, char c)
+{
+    const char *p = memchr(s, c, (size_t)(end - s));
+    return p ? p : end;
+}
+
 /* A string at r->p (its opening quote), copied unescaped and NUL-terminated into the text. */
 static int read_string(struct reader *r, struct tld_sv *out)
 {
@@ -57,9 +66,13 @@ static int read_string(struct reader *r, struct tld_sv *out)
     char *dst = t->text + t->text_n, *start = dst;
     const char *s = r->p + 1;
     for (;;) {
-        const char *q = s;
-        while (q < r->end && *q != '"' && *q != '\\' && *q)
-            q++;
+        if (r->quote < s)
+            r->quote = next_of(s, r->end, '"');
+        if (r->bslash < s)
+            r->bslash = next_of(s, r->end, '\\');
+        const char *q = r->quote < r->bslash ? r->quote : r->bslash;
+        const char *nul = memchr(s, '\0', (size_t)(q - s));
+        q = nul ? nul : q;
         memcpy(dst, s, (size_t)(q - s));
         dst += q - s;
         if (q >= r->end || !*q)
@@ -214,7 +227,7 @@ int tld_jtree_parse(struct tld_jtree *t, const char *p, size_t n)
         t->text = text;
         t->text_cap = need;
     }
-    struct reader r = {t, p, p + n};
+    struct reader r = {t, p, p + n, next_of(p, p + n, '"'), next_of(p, p + n, '\\')};
     if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
         return TLD_EPARSE;
     skip_ws(&r);

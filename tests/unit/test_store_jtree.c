@@ -128,10 +128,30 @@ static void odd_lines(void **state)
         "{\"a\":\"unterminated}",
         "{\x01\"a\"\x02:\x03\"b\"\x04}",
         "{\"data\":{\"d.o.t\":{\"x\":1}}}",
+        /* Escapes next to the quotes, in keys, in a row, in empty neighbours. */
+        "{\"data\":{\"k\\\"ey\":\"\\\\\",\"x\":\"\\\"\"}}",
+        "{\"data\":{\"a\":\"\\\\\\\\\\\\\",\"b\":\"q\",\"c\":\"\",\"d\":\"\\/\"}}",
+        "{\"data\":{\"e\":\"\\ty\\n\",\"f\":\"\\\"\\\"\\\"\"}}",
     };
     struct counts c = {0};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         check_line(lines[i], strlen(lines[i]), &c);
+    /* A NUL inside a string (cJSON stops there), and one after the line's last quote. */
+    static const char nul_in[] = "{\"data\":{\"z\":\"a\0b\",\"y\":\"c\"}}";
+    static const char nul_after[] = "{\"data\":{\"z\":\"a\\nb\"}} \0";
+    check_line(nul_in, sizeof(nul_in) - 1, &c);
+    check_line(nul_after, sizeof(nul_after) - 1, &c);
+    /* One long value of escapes and plain runs: read (and quickly) as cJSON reads it. */
+    size_t n = 0, cap = 64 + 20000 * 4;
+    char *big = malloc(cap);
+    n += (size_t)snprintf(big, cap, "{\"data\":{\"v\":\"");
+    for (int i = 0; i < 20000; i++)
+        n += (size_t)snprintf(big + n, cap - n, i % 3 ? "\\n" : "ab");
+    n += (size_t)snprintf(big + n, cap - n, "\",\"w\":\"x\"}}");
+    unsigned before = c.taken;
+    check_line(big, n, &c);
+    assert_int_equal(c.taken, before + 1);
+    free(big);
     assert_true(c.taken > 10);
     assert_true(c.refused > 5);
 }
