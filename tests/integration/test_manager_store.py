@@ -60,8 +60,8 @@ def store_stats(m):
 def caught_up(m, expect):
     """The stats say the store holds every line of alerts.json as it is now: its position is
     the end of the file. The lag in the stats was counted at the end of the store thread's last
-    round and the file is written every 1 s, so `behind_bytes == 0` alone may describe a shorter
-    alerts.json than the one on disk (lines written since, or a round still blocked in its
+    round and the stats file is written every second, so `behind_bytes == 0` alone may describe a
+    shorter alerts.json than the one on disk (lines written since, or a round still blocked in its
     insert); taking the stats first and the file after, the position equal to the file's end
     says the store had every line the file holds now."""
     st = store_stats(m)
