@@ -51,6 +51,10 @@ static const char *const words[] = {
     "rowid",
     "alerts_fts",
     "alert_kv",
+    "tld_ids", /* the ids a row of alert_kv lists (sqlite_ids.c) */
+    "first_id",
+    "ids",
+    "p",
     "kv_keys",
     "rule_set_kv",
     "json_each",

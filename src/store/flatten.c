@@ -29,6 +29,17 @@ void tld_flat_fini(struct tld_flat *f)
     tld_sb_fini(&f->key);
 }
 
+static void number_text(double d, char numbuf[40], struct tld_sv *out)
+{
+    int n;
+    /* Integers print as integers (what the JSON said), others the way SQL engines print REAL. */
+    if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        n = snprintf(numbuf, 40, "%lld", (long long)d);
+    else
+        n = snprintf(numbuf, 40, "%.15g", d);
+    *out = tld_sv_make(numbuf, (size_t)n);
+}
+
 bool tld_flat_scalar_text(const cJSON *v, char numbuf[40], struct tld_sv *out)
 {
     if (cJSON_IsString(v)) {
@@ -41,14 +52,7 @@ bool tld_flat_scalar_text(const cJSON *v, char numbuf[40], struct tld_sv *out)
     }
     if (!cJSON_IsNumber(v))
         return false;
-    double d = v->valuedouble;
-    int n;
-    /* Integers print as integers (what the JSON said), others the way SQL engines print REAL. */
-    if (d == floor(d) && fabs(d) < 9007199254740992.0)
-        n = snprintf(numbuf, 40, "%lld", (long long)d);
-    else
-        n = snprintf(numbuf, 40, "%.15g", d);
-    *out = tld_sv_make(numbuf, (size_t)n);
+    number_text(v->valuedouble, numbuf, out);
     return true;
 }
 
@@ -135,6 +139,25 @@ static int push_pair(struct tld_flat *f, struct tld_sv key, struct tld_sv val)
     return f->text.truncated || f->text.oom ? TLD_ENOMEM : 0;
 }
 
+/* Takes the dotted key back to its first `keep` bytes (after a member was walked). */
+static void key_cut(struct tld_sb *key, size_t keep)
+{
+    key->n = keep;
+    key->p[keep] = '\0';
+}
+
+/* Copies the next segment of a dotted path into `seg`; false when it does not fit. */
+static bool next_segment(const char **dotted, char seg[64])
+{
+    size_t n = strcspn(*dotted, ".");
+    if (n >= 64)
+        return false;
+    memcpy(seg, *dotted, n);
+    seg[n] = '\0';
+    *dotted += n + ((*dotted)[n] == '.');
+    return true;
+}
+
 /*
  * One value under the dotted key held in `key` (a scratch builder): objects extend the key,
  * arrays repeat it for each element, scalars become pairs.
@@ -154,8 +177,7 @@ static int walk(struct tld_flat *f, struct tld_sb *key, const cJSON *v, int dept
                 tld_sb_append_cstr(key, c->string);
             }
             int rc = key->oom ? TLD_ENOMEM : walk(f, key, c, depth + 1);
-            key->n = keep;
-            key->p[keep] = '\0';
+            key_cut(key, keep);
             if (rc)
                 return rc;
         }
@@ -173,13 +195,9 @@ static const cJSON *path_get(const cJSON *root, const char *dotted)
     char seg[64];
     const cJSON *v = root;
     while (v && *dotted) {
-        size_t n = strcspn(dotted, ".");
-        if (n >= sizeof(seg))
+        if (!next_segment(&dotted, seg))
             return NULL;
-        memcpy(seg, dotted, n);
-        seg[n] = '\0';
         v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, seg) : NULL;
-        dotted += n + (dotted[n] == '.');
     }
     return v;
 }
@@ -229,6 +247,112 @@ int tld_flat_alert(struct tld_flat *f, const cJSON *root)
     return rc;
 }
 
+/*
+ * The same flattening over a tld_jtree (the writer's allocation-free reader): each function
+ * below mirrors its cJSON twin above, so both give the same pairs for the same alert.
+ */
+static bool jscalar_text(const struct tld_jnode *v, char numbuf[40], struct tld_sv *out)
+{
+    switch (v->type) {
+    case TLD_J_STRING:
+        *out = v->str;
+        return true;
+    case TLD_J_TRUE:
+        *out = TLD_SV_LIT("true");
+        return true;
+    case TLD_J_FALSE:
+        *out = TLD_SV_LIT("false");
+        return true;
+    case TLD_J_NUMBER:
+        number_text(v->num, numbuf, out);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int jwalk(struct tld_flat *f, struct tld_sb *key, const struct tld_jtree *t, uint32_t v,
+                 int depth)
+{
+    if (depth > TLD_FLAT_MAX_DEPTH)
+        return 0;
+    const struct tld_jnode *n = &t->nodes[v];
+    if (n->type == TLD_J_OBJECT || n->type == TLD_J_ARRAY) {
+        size_t keep = key->n;
+        for (uint32_t c = n->child; c; c = t->nodes[c].next) {
+            if (n->type == TLD_J_OBJECT) {
+                tld_sb_append_char(key, '.');
+                tld_sb_append_cstr(key, t->nodes[c].key);
+            }
+            int rc = key->oom ? TLD_ENOMEM : jwalk(f, key, t, c, depth + 1);
+            key_cut(key, keep);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    char num[40];
+    struct tld_sv text;
+    if (!jscalar_text(n, num, &text))
+        return 0;
+    return push_pair(f, tld_sb_view(key), text);
+}
+
+static uint32_t jpath_get(const struct tld_jtree *t, const char *dotted)
+{
+    char seg[64];
+    uint32_t v = 0;
+    while (*dotted) {
+        if (!next_segment(&dotted, seg))
+            return 0;
+        v = tld_jtree_get(t, v, seg);
+        if (!v)
+            return 0;
+    }
+    return v;
+}
+
+static int jwalk_named(struct tld_flat *f, const struct tld_jtree *t, const char *name)
+{
+    uint32_t v = jpath_get(t, name);
+    if (!v)
+        return 0;
+    tld_sb_reset(&f->key);
+    tld_sb_append_cstr(&f->key, name);
+    return f->key.oom ? TLD_ENOMEM : jwalk(f, &f->key, t, v, 0);
+}
+
+int tld_flat_jtree(struct tld_flat *f, const struct tld_jtree *t)
+{
+    f->npairs = 0;
+    f->has_level = false;
+    f->ts_found = false;
+    tld_sb_reset(&f->text);
+    for (int i = 0; i < TLD_COL_COUNT; i++) {
+        uint32_t v = jpath_get(t, tld_field_cols[i].field);
+        const struct tld_jnode *n = v ? &t->nodes[v] : NULL;
+        f->col[i] = (struct tld_sv){0};
+        if (n && n->type == TLD_J_STRING)
+            f->col[i] = n->str;
+        else if (n && i == TLD_COL_RULE_LEVEL && n->type == TLD_J_NUMBER &&
+                 n->num == floor(n->num) && fabs(n->num) < 9007199254740992.0) {
+            f->has_level = true;
+            f->level = (int64_t)n->num;
+        }
+    }
+    uint32_t ts = tld_jtree_get(t, 0, "timestamp");
+    if (!ts || t->nodes[ts].type != TLD_J_STRING)
+        ts = tld_jtree_get(t, 0, "@timestamp");
+    f->ts_found = ts && t->nodes[ts].type == TLD_J_STRING &&
+                  !tld_flat_parse_time(t->nodes[ts].str.p, &f->ts_ms);
+    int rc = jwalk_named(f, t, "data");
+    f->ndata = f->npairs;
+    for (unsigned i = 0; !rc && i < tld_field_nmulti; i++)
+        rc = jwalk_named(f, t, tld_field_multi[i]);
+    f->nset = f->npairs;
+    return rc;
+}
+
 /* Whether the dotted path is indexed elsewhere (a column or a rule array). */
 static bool elsewhere(const char *path)
 {
@@ -263,8 +387,7 @@ static int walk_other(struct tld_flat *f, struct tld_sb *key, const cJSON *v, in
             tld_sb_append_char(key, '.');
         tld_sb_append_cstr(key, c->string);
         int rc = key->oom ? TLD_ENOMEM : walk_other(f, key, c, depth + 1);
-        key->n = keep;
-        key->p[keep] = '\0';
+        key_cut(key, keep);
         if (rc)
             return rc;
     }

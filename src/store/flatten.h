@@ -16,6 +16,7 @@
 
 #include "common/str.h"
 #include "store/fields.h"
+#include "store/jtree.h"
 
 #define TLD_FLAT_MAX_PAIRS 2000 /* key/value pairs indexed per alert */
 #define TLD_FLAT_MAX_KEY   512  /* longer keys are not indexed */
@@ -56,6 +57,9 @@ static inline struct tld_sv tld_flat_value(const struct tld_flat *f, size_t i)
 {
     return tld_sv_make(f->text.p + f->pairs[i].val_off, f->pairs[i].val_n);
 }
+
+/* The same from a tree of the writer's reader; the root (node 0) must be an object. */
+int tld_flat_jtree(struct tld_flat *f, const struct tld_jtree *t);
 
 /*
  * Appends pairs for the fields that are neither columns, data.* nor rule arrays, for backends

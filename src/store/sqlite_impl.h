@@ -14,6 +14,22 @@
 #include "store/store_impl.h"
 
 struct tld_rollup_group;
+struct tld_kv_list;
+struct tld_kv_hit;
+
+/* The data.* rows of the batch being stored, one per distinct (key, value) (sqlite_kv.c). */
+struct tld_kv {
+    struct tld_kv_list *lists;
+    struct tld_kv_hit *hits;
+    unsigned nlists, lists_cap, nhits, hits_cap;
+    unsigned *order; /* flush: lists in (key, value) order */
+    int64_t *sorted; /* flush: the ids of each list, together */
+    unsigned order_cap, sorted_cap;
+    struct tld_intern index; /* key id + value -> index in lists */
+    struct tld_sb text;      /* the values */
+    struct tld_sb scratch;
+    struct tld_sb blob;
+};
 
 /* The rollup counts of the batch being stored (sqlite_rollup.c). */
 struct tld_rollup {
@@ -21,7 +37,10 @@ struct tld_rollup {
     /* n stays <= the lines of one batch, which the feed counts in an unsigned */
     unsigned n, cap;
     struct tld_intern index; /* group key -> index in groups */
+    struct tld_intern rows;  /* group key -> its alert_rollup rowid, across batches */
     struct tld_sb key;       /* scratch */
+    bool levels_only;        /* the per-minute rollup: counts per (minute, rule level) */
+    sqlite3_stmt *ins, *upd; /* add a row; add to a row */
 };
 
 struct tld_sqlite {
@@ -29,9 +48,12 @@ struct tld_sqlite {
     sqlite3 *db;
     bool read_only;
     sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
-    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_rollup;
-    struct tld_rollup rollup;
+    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv;
+    struct tld_rollup rollup;     /* per hour and (rule set, rule id, level, agent) */
+    struct tld_rollup rollup_min; /* per minute and level */
+    struct tld_kv kv;
     struct tld_flat flat;
+    struct tld_jtree jt;    /* the line being stored, parsed */
     struct tld_intern keys; /* data.* key name -> kv_keys.id */
     struct tld_intern sets; /* rule set body -> rule_sets.id */
     struct tld_sb body;     /* scratch: the rule set body of the alert being stored */
@@ -87,23 +109,44 @@ int tld_sql_prepare(struct tld_sqlite *s, struct tld_sql *q, sqlite3_stmt **st);
 /* The SQL functions tld_regexp(pattern, value) and tld_num(value). */
 int tld_sqlite_functions(sqlite3 *db);
 
+void tld_kv_init(struct tld_kv *kv);
+void tld_kv_fini(struct tld_kv *kv);
+/* Forgets the batch's rows (after a rollback too). */
+void tld_kv_reset(struct tld_kv *kv);
+/* Notes that alert `id` (ids only grow within a batch) holds `value` under key `key_id`. */
+int tld_kv_add(struct tld_kv *kv, int64_t key_id, struct tld_sv value, int64_t id);
+/* Writes the batch's alert_kv rows. */
+int tld_kv_flush(struct tld_sqlite *s);
+
+/* The table-valued function tld_ids(first_id, ids) (sqlite_ids.c). */
+int tld_sqlite_ids_module(sqlite3 *db);
+/* LEB128 varints: bytes written (at most 10); bytes read, 0 if `p` holds no whole varint. */
+size_t tld_varint_put(unsigned char out[10], uint64_t v);
+size_t tld_varint_get(const unsigned char *p, size_t avail, uint64_t *v);
+
 void tld_rollup_init(struct tld_rollup *r);
 void tld_rollup_fini(struct tld_rollup *r);
 /* Forgets the batch's counts (after a rollback too). */
 void tld_rollup_reset(struct tld_rollup *r);
+/* Forgets which rows earlier batches wrote (after a rollback or a retention run). */
+void tld_rollup_forget(struct tld_rollup *r);
 /* Counts one stored alert (`f` NULL for a line that is not an alert object). */
 int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f);
-/* Appends the batch's counts to alert_rollup. */
+/* Appends the batch's counts to alert_rollup and alert_rollup_min. */
 int tld_rollup_flush(struct tld_sqlite *s);
 int64_t tld_rollup_hour(int64_t ts);
+int64_t tld_rollup_minute(int64_t ts);
 /* Whether a filter can be answered from the rollup: it tests rollup fields only. */
 bool tld_sqlite_rollup_ok(const struct tld_store_filter *f);
+/* Whether it can be answered from the per-minute rollup: it tests rule.level only. */
+bool tld_sqlite_rollup_min_ok(const struct tld_store_filter *f);
 /*
  * Emits the FROM item "(...) a" giving rows (ts, rule_set, rule_id, rule_level, agent_name, n)
  * whose n add up, per value, to the alerts of the filter's range: rollup rows for its whole
- * hours, one row per alert for the rest. ts is an hour for the former.
+ * hours, one row per alert for the rest. ts is an hour for the former. With `minutes`, the rows
+ * are (ts, rule_level, n) from the per-minute rollup and the alerts of the partial minutes.
  */
-void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f);
+void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f, bool minutes);
 
 /* Records SQLite's message for the log and maps its code to a tld_err. */
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what);

@@ -125,32 +125,18 @@ static int insert_side(struct tld_sqlite *s, int64_t id, const struct tld_flat *
         int64_t key;
         bool added;
         rc = intern(s, &s->keys, s->get_key, s->ins_key, tld_flat_key(f, i), &key, &added);
-        if (rc)
-            break;
-        sqlite3_bind_int64(s->ins_kv, 1, key);
-        bind_sv(s->ins_kv, 2, tld_flat_value(f, i));
-        sqlite3_bind_int64(s->ins_kv, 3, id);
-        rc = step_done(s, s->ins_kv, "insert field");
+        if (!rc)
+            rc = tld_kv_add(&s->kv, key, tld_flat_value(f, i), id);
     }
     return rc;
 }
 
-static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+/* Stores an alert object whose fields are in s->flat. */
+static int store_flat(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
                       int64_t now_ms)
 {
-    if (l->n > (size_t)INT32_MAX)
-        return TLD_ELIMIT;
-    cJSON *root = cJSON_ParseWithLength(l->p, l->n);
-    if (!cJSON_IsObject(root)) {
-        /* Not an alert object, yet a line of the record: kept, found by time and id only. */
-        cJSON_Delete(root);
-        int rc = insert_alert(s, id, now_ms, l, NULL, -1);
-        return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
-    }
     int64_t set = -1;
-    int rc = tld_flat_alert(&s->flat, root);
-    if (!rc)
-        rc = rule_set(s, &s->flat, &set);
+    int rc = rule_set(s, &s->flat, &set);
     int64_t ts = s->flat.ts_found ? s->flat.ts_ms : now_ms;
     if (!rc)
         rc = insert_alert(s, id, ts, l, &s->flat, set);
@@ -158,6 +144,40 @@ static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int6
         rc = insert_side(s, id, &s->flat);
     if (!rc)
         rc = tld_rollup_count(s, ts, set, &s->flat);
+    return rc;
+}
+
+/* Not an alert object, yet a line of the record: kept, found by time and id only. */
+static int store_other(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+                       int64_t now_ms)
+{
+    int rc = insert_alert(s, id, now_ms, l, NULL, -1);
+    return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
+}
+
+static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
+                      int64_t now_ms)
+{
+    if (l->n > (size_t)INT32_MAX)
+        return TLD_ELIMIT;
+    /* The common line goes through the allocation-free reader; what it refuses, cJSON reads. */
+    int rc = tld_jtree_parse(&s->jt, l->p, l->n);
+    if (rc == TLD_ENOMEM)
+        return rc;
+    if (!rc) {
+        if (s->jt.nodes[0].type != TLD_J_OBJECT)
+            return store_other(s, l, id, now_ms);
+        rc = tld_flat_jtree(&s->flat, &s->jt);
+        return rc ? rc : store_flat(s, l, id, now_ms);
+    }
+    cJSON *root = cJSON_ParseWithLength(l->p, l->n);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return store_other(s, l, id, now_ms);
+    }
+    rc = tld_flat_alert(&s->flat, root);
+    if (!rc)
+        rc = store_flat(s, l, id, now_ms);
     cJSON_Delete(root);
     return rc;
 }
@@ -192,6 +212,8 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         pos = l->end;
     }
     if (!rc && n)
+        rc = tld_kv_flush(s);
+    if (!rc && n)
         rc = tld_rollup_flush(s);
     if (!rc && n)
         rc = save_state(s, pos, next_id);
@@ -203,6 +225,10 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         tld_intern_clear(&s->keys);
         tld_intern_clear(&s->sets);
         tld_rollup_reset(&s->rollup);
+        tld_rollup_forget(&s->rollup);
+        tld_rollup_reset(&s->rollup_min);
+        tld_rollup_forget(&s->rollup_min);
+        tld_kv_reset(&s->kv);
         return rc;
     }
     *stored = n;

@@ -10,7 +10,7 @@
 #include "common/err.h"
 #include "store/sqlite_impl.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Page size and auto_vacuum (retention gives freed pages back to the disk) are set before this,
  * as they only take effect on a database without tables and before WAL mode. */
@@ -30,7 +30,10 @@ static const char *const schema_sql =
     "  full_log TEXT,"
     "  rule_set INTEGER,"
     "  raw TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);"
+    /* In (ts, id) order like the table's time index would be, and covering the rollup's
+     * columns, so the partial hours of a rollup query never read alert rows. */
+    "CREATE INDEX IF NOT EXISTS alerts_time"
+    "  ON alerts(ts, id, rule_set, rule_id, rule_level, agent_name);"
     "CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, ts);"
     "CREATE INDEX IF NOT EXISTS alerts_level ON alerts(rule_level, ts);"
     "CREATE INDEX IF NOT EXISTS alerts_agent ON alerts(agent_name, ts);"
@@ -38,19 +41,44 @@ static const char *const schema_sql =
     "CREATE INDEX IF NOT EXISTS alerts_rule_set ON alerts(rule_set, ts);"
     "CREATE TABLE IF NOT EXISTS kv_keys(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS alert_kv("
-    "  key_id INTEGER NOT NULL, value TEXT NOT NULL, id INTEGER NOT NULL,"
-    "  PRIMARY KEY (key_id, value, id)) WITHOUT ROWID;"
+    "  key_id INTEGER NOT NULL, value TEXT NOT NULL, first_id INTEGER NOT NULL,"
+    "  last_id INTEGER NOT NULL, n INTEGER NOT NULL, ids BLOB,"
+    "  PRIMARY KEY (key_id, value, first_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS rule_sets(id INTEGER PRIMARY KEY, body BLOB NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS rule_set_kv("
     "  key TEXT NOT NULL, value TEXT NOT NULL, set_id INTEGER NOT NULL,"
     "  PRIMARY KEY (key, value, set_id)) WITHOUT ROWID;"
     "CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5("
-    "  full_log, content='alerts', content_rowid='id', tokenize='trigram', detail='none');"
+    "  full_log, content='alerts', content_rowid='id', tokenize='trigram', detail='none',"
+    "  columnsize=0);"
     "CREATE TABLE IF NOT EXISTS alert_rollup("
     "  ts INTEGER NOT NULL, rule_set INTEGER, rule_id TEXT, rule_level INTEGER,"
     "  agent_name TEXT, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_ts ON alert_rollup(ts);"
-    "PRAGMA user_version=1;"
+    "CREATE TABLE IF NOT EXISTS alert_rollup_min("
+    "  ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
+    "PRAGMA user_version=2;"
+    "COMMIT;";
+
+/* Version 1 kept one alert_kv row per (key, value, alert): each becomes a row of one id. It had
+ * no per-minute rollup (it is counted from the alerts), and a time index on ts alone (the
+ * schema below creates its successor). */
+static const char *const migrate_v1_sql =
+    "BEGIN;"
+    "ALTER TABLE alert_kv RENAME TO alert_kv_v1;"
+    "CREATE TABLE alert_kv("
+    "  key_id INTEGER NOT NULL, value TEXT NOT NULL, first_id INTEGER NOT NULL,"
+    "  last_id INTEGER NOT NULL, n INTEGER NOT NULL, ids BLOB,"
+    "  PRIMARY KEY (key_id, value, first_id)) WITHOUT ROWID;"
+    "INSERT INTO alert_kv SELECT key_id, value, id, id, 1, NULL FROM alert_kv_v1;"
+    "DROP TABLE alert_kv_v1;"
+    "DROP INDEX alerts_ts;"
+    "CREATE TABLE alert_rollup_min(ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "INSERT INTO alert_rollup_min SELECT ts - (((ts % 60000) + 60000) % 60000) AS m, rule_level,"
+    "  count(*) FROM alerts GROUP BY m, rule_level;"
+    "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
+    "PRAGMA user_version=2;"
     "COMMIT;";
 
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what)
@@ -99,7 +127,9 @@ static int prepare_writer(struct tld_sqlite *s)
     if (!rc)
         rc = prepare(s, "INSERT INTO alerts_fts(rowid, full_log) VALUES (?, ?)", &s->ins_fts);
     if (!rc)
-        rc = prepare(s, "INSERT OR IGNORE INTO alert_kv(key_id, value, id) VALUES (?, ?, ?)",
+        rc = prepare(s,
+                     "INSERT INTO alert_kv(key_id, value, first_id, last_id, n, ids)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
                      &s->ins_kv);
     if (!rc)
         rc = prepare(s, "SELECT id FROM kv_keys WHERE key = ?", &s->get_key);
@@ -116,11 +146,37 @@ static int prepare_writer(struct tld_sqlite *s)
         rc = prepare(s,
                      "INSERT INTO alert_rollup(ts, rule_set, rule_id, rule_level, agent_name, n)"
                      " VALUES (?, ?, ?, ?, ?, ?)",
-                     &s->ins_rollup);
+                     &s->rollup.ins);
+    if (!rc)
+        rc = prepare(s, "UPDATE alert_rollup SET n = n + ? WHERE rowid = ?", &s->rollup.upd);
+    if (!rc)
+        rc = prepare(s, "INSERT INTO alert_rollup_min(ts, rule_level, n) VALUES (?, ?, ?)",
+                     &s->rollup_min.ins);
+    if (!rc)
+        rc =
+            prepare(s, "UPDATE alert_rollup_min SET n = n + ? WHERE rowid = ?", &s->rollup_min.upd);
     if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
                      &s->set_pos);
     return rc;
+}
+
+/* Brings a database of an earlier schema version to this one. */
+static int migrate(struct tld_sqlite *s)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return tld_sqlite_fail(s, rc, "schema version");
+    rc = sqlite3_step(st);
+    int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    int err = rc == SQLITE_ROW ? 0 : tld_sqlite_fail(s, rc, "schema version");
+    sqlite3_finalize(st);
+    if (!err && version == 1)
+        err = tld_sqlite_exec(s, migrate_v1_sql);
+    if (err)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
 }
 
 static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
@@ -128,6 +184,8 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
     sqlite3_busy_timeout(s->db, cfg->busy_wait_ms ? cfg->busy_wait_ms : 5000);
     sqlite3_extended_result_codes(s->db, 1);
     int rc = tld_sqlite_functions(s->db);
+    if (rc == SQLITE_OK)
+        rc = tld_sqlite_ids_module(s->db);
     if (rc != SQLITE_OK)
         return tld_sqlite_fail(s, rc, "functions");
     /* WAL: readers never block the writer. NORMAL: alerts.json is the durable record; a power
@@ -137,6 +195,8 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     if (!rc)
         rc = tld_sqlite_exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+    if (!rc && !cfg->read_only)
+        rc = migrate(s);
     if (!rc && !cfg->read_only)
         rc = tld_sqlite_exec(s, schema_sql);
     if (!rc)
@@ -159,13 +219,15 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->get_set);
     sqlite3_finalize(s->ins_set);
     sqlite3_finalize(s->ins_set_kv);
-    sqlite3_finalize(s->ins_rollup);
     tld_rollup_fini(&s->rollup);
+    tld_rollup_fini(&s->rollup_min);
+    tld_kv_fini(&s->kv);
     tld_intern_fini(&s->keys);
     tld_intern_fini(&s->sets);
     tld_sb_fini(&s->body);
     sqlite3_close(s->db);
     tld_flat_fini(&s->flat);
+    tld_jtree_fini(&s->jt);
     free(s);
 }
 
@@ -179,9 +241,13 @@ static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **ou
     s->base.ops = &tld_store_sqlite_ops;
     s->read_only = cfg->read_only;
     tld_flat_init(&s->flat);
+    tld_jtree_init(&s->jt);
     tld_intern_init(&s->keys);
     tld_intern_init(&s->sets);
     tld_rollup_init(&s->rollup);
+    tld_rollup_init(&s->rollup_min);
+    s->rollup_min.levels_only = true;
+    tld_kv_init(&s->kv);
     tld_sb_init(&s->body, 1u << 20);
     int flags = cfg->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int src = sqlite3_open_v2(cfg->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);

@@ -104,9 +104,10 @@ int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, u
 {
     struct tld_sql sql;
     tld_sql_init(&sql);
-    if (tld_sqlite_rollup_ok(f)) {
+    bool minutes = tld_sqlite_rollup_min_ok(f);
+    if (minutes || tld_sqlite_rollup_ok(f)) {
         emit(&sql, "SELECT coalesce(sum(a.n), 0), 0 FROM ");
-        tld_sqlite_rollup_source(&sql, f);
+        tld_sqlite_rollup_source(&sql, f, minutes);
         emit(&sql, " WHERE ");
     } else {
         emit(&sql, "SELECT count(*), 0 FROM alerts a WHERE ");
@@ -150,14 +151,15 @@ int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *
     struct tld_sql sql;
     tld_sql_init(&sql);
     /* Floor division, so times before 1970 fall in the right bucket too. */
-    /* Hourly rollup rows fall in one bucket only when buckets are whole hours. */
-    bool rollup = interval_ms % 3600000 == 0 && tld_sqlite_rollup_ok(f);
+    /* Rollup rows fall in one bucket only when buckets are whole minutes (hours). */
+    bool minutes = interval_ms % 60000 == 0 && tld_sqlite_rollup_min_ok(f);
+    bool rollup = minutes || (interval_ms % 3600000 == 0 && tld_sqlite_rollup_ok(f));
     emit(&sql, rollup ? "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, sum(a.n) AS c FROM "
                       : "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, count(*) AS c FROM ");
     for (int i = 0; i < 3; i++)
         tld_sql_param_int(&sql, interval_ms);
     if (rollup)
-        tld_sqlite_rollup_source(&sql, f);
+        tld_sqlite_rollup_source(&sql, f, minutes);
     else
         emit(&sql, "alerts a");
     emit(&sql, " WHERE ");
@@ -193,7 +195,7 @@ static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, 
                          : "SELECT CAST(a.%s AS TEXT) AS v, count(*) AS c FROM ",
                   name);
     if (rollup)
-        tld_sqlite_rollup_source(sql, f);
+        tld_sqlite_rollup_source(sql, f, false);
     else
         emit(sql, "alerts a");
     tld_sb_printf(&sql->sql, " WHERE a.%s IS NOT NULL AND ", name);
@@ -201,9 +203,22 @@ static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, 
     emit(sql, rollup ? " GROUP BY v HAVING c > 0" : " GROUP BY v");
 }
 
+/*
+ * A bounded time range first finds the smallest and largest id of its alerts, so that rows of
+ * batches wholly outside it are passed over without expanding their ids.
+ */
 static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
 {
-    emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k JOIN alerts a ON a.id = k.id"
+    if (f->from_ms > 0 || f->to_ms != INT64_MAX) {
+        emit(sql, "SELECT k.value AS v, count(*) AS c FROM (SELECT min(id) AS lo, max(id) AS hi"
+                  " FROM alerts WHERE ts >= ? AND ts < ?) r"
+                  " JOIN alert_kv k ON k.last_id >= r.lo AND k.first_id <= r.hi,");
+        tld_sql_param_int(sql, f->from_ms);
+        tld_sql_param_int(sql, f->to_ms);
+    } else {
+        emit(sql, "SELECT k.value AS v, count(*) AS c FROM alert_kv k,");
+    }
+    emit(sql, " tld_ids(k.first_id, k.ids) p JOIN alerts a ON a.id = p.id"
               " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?) AND ");
     tld_sql_param_text(sql, field, strlen(field));
     tld_sql_where(sql, f);
@@ -219,7 +234,7 @@ static void terms_set(struct tld_sql *sql, const struct tld_store_filter *f, con
                      : "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
                        " count(*) AS c FROM ");
     if (rollup)
-        tld_sqlite_rollup_source(sql, f);
+        tld_sqlite_rollup_source(sql, f, false);
     else
         emit(sql, "alerts a");
     emit(sql, " WHERE a.rule_set IS NOT NULL AND ");

@@ -45,11 +45,16 @@ static const char *const delete_sql =
     "  SELECT a.ts - (((a.ts % 3600000) + 3600000) % 3600000) AS h, a.rule_set, a.rule_id,"
     "  a.rule_level, a.agent_name, -count(*) FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  GROUP BY h, a.rule_set, a.rule_id, a.rule_level, a.agent_name;"
+    "INSERT INTO alert_rollup_min(ts, rule_level, n)"
+    "  SELECT a.ts - (((a.ts % 60000) + 60000) % 60000) AS m, a.rule_level, -count(*)"
+    "  FROM alerts a JOIN temp.doomed d ON d.id = a.id GROUP BY m, a.rule_level;"
     "INSERT INTO alerts_fts(alerts_fts, rowid, full_log)"
     "  SELECT 'delete', a.id, a.full_log FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  WHERE a.full_log IS NOT NULL;"
-    "DELETE FROM alert_kv WHERE id IN (SELECT id FROM temp.doomed);"
     "DELETE FROM alerts WHERE id IN (SELECT id FROM temp.doomed);"
+    /* A data.* row lists the alerts of one batch: it goes with the last of them. Ids of a row
+     * deleted before the others (by age, out of id order) match no alert until then. */
+    "DELETE FROM alert_kv WHERE last_id < (SELECT coalesce(min(id), 9e18) FROM alerts);"
     /* Rule sets no alert refers to any more: one index probe per set, and sets are few. */
     "DELETE FROM rule_sets WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE rule_set = rule_sets.id);"
     "DELETE FROM rule_set_kv WHERE set_id NOT IN (SELECT id FROM rule_sets);";
@@ -131,12 +136,17 @@ int tld_sqlite_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_by
         rc = by_size(s, max_bytes, deleted);
     /* The writer's cache may name rule sets that are gone now. */
     tld_intern_clear(&s->sets);
+    /* Rollup rows may be gone too; a later batch must not add to a deleted row. */
+    tld_rollup_forget(&s->rollup);
+    tld_rollup_forget(&s->rollup_min);
     /* Hours before the oldest alert's hour sum to zero: their rows can go. Planner
      * statistics are refreshed here too, as this runs periodically. */
     if (!rc && *deleted)
-        rc = tld_sqlite_exec(s,
-                             "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
-                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);");
+        rc =
+            tld_sqlite_exec(s, "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
+                               " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);"
+                               "DELETE FROM alert_rollup_min WHERE ts < (SELECT coalesce(min(ts)"
+                               " - (((min(ts) % 60000) + 60000) % 60000), 9e18) FROM alerts);");
     if (!rc)
         rc = tld_sqlite_exec(s, "PRAGMA analysis_limit=400; ANALYZE;");
     if (!rc && *deleted)

@@ -18,15 +18,21 @@
 #include "store/fields.h"
 #include "store/sqlite_impl.h"
 
-#define HOUR 3600000
+#define HOUR   3600000
+#define MINUTE 60000
 
 struct tld_rollup_group {
     int64_t hour, set, level;
     bool has_level;
     struct tld_sv rule_id, agent; /* into the group's own copy, NULL .p when absent */
+    struct tld_sv key;            /* the group key, also in the copy */
     char *copy;
     int64_t n;
+    int64_t rowid; /* its alert_rollup row from an earlier batch, -1 if none known */
 };
+
+/* Row ids kept for merging are forgotten past this many groups (a new row is then added). */
+#define MAX_ROWS 200000
 
 int64_t tld_rollup_hour(int64_t ts)
 {
@@ -42,13 +48,21 @@ static void put_sv(struct tld_sb *key, struct tld_sv v)
     tld_sb_append_sv(key, v);
 }
 
-int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f)
+int64_t tld_rollup_minute(int64_t ts)
 {
-    struct tld_rollup *r = &s->rollup;
-    struct tld_sv rule_id = f ? f->col[TLD_COL_RULE_ID] : (struct tld_sv){0};
-    struct tld_sv agent = f ? f->col[TLD_COL_AGENT_NAME] : (struct tld_sv){0};
+    return ts - (((ts % MINUTE) + MINUTE) % MINUTE);
+}
+
+static int count_one(struct tld_rollup *r, int64_t ts, int64_t set, const struct tld_flat *f)
+{
+    bool all = !r->levels_only;
+    struct tld_sv rule_id = f && all ? f->col[TLD_COL_RULE_ID] : (struct tld_sv){0};
+    struct tld_sv agent = f && all ? f->col[TLD_COL_AGENT_NAME] : (struct tld_sv){0};
     bool has_level = f && f->has_level;
-    int64_t level = has_level ? f->level : 0, hour = tld_rollup_hour(ts);
+    int64_t level = has_level ? f->level : 0;
+    int64_t hour = all ? tld_rollup_hour(ts) : tld_rollup_minute(ts);
+    if (!all)
+        set = -1;
     struct tld_sb *key = &r->key;
     tld_sb_reset(key);
     tld_sb_append(key, &hour, sizeof(hour));
@@ -69,11 +83,14 @@ int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct
     struct tld_rollup_group *g = &r->groups[r->n];
     *g = (struct tld_rollup_group){
         .hour = hour, .set = set, .level = level, .has_level = has_level, .n = 1};
-    g->copy = malloc(rule_id.n + agent.n + 2);
+    g->copy = malloc(rule_id.n + agent.n + 2 + key->n);
     if (!g->copy)
         return TLD_ENOMEM;
     memcpy(g->copy, rule_id.p ? rule_id.p : "", rule_id.n);
     memcpy(g->copy + rule_id.n + 1, agent.p ? agent.p : "", agent.n);
+    memcpy(g->copy + rule_id.n + agent.n + 2, key->p, key->n);
+    g->key = tld_sv_make(g->copy + rule_id.n + agent.n + 2, key->n);
+    g->rowid = tld_intern_get(&r->rows, key->p, key->n);
     g->rule_id = rule_id.p ? tld_sv_make(g->copy, rule_id.n) : (struct tld_sv){0};
     g->agent = agent.p ? tld_sv_make(g->copy + rule_id.n + 1, agent.n) : (struct tld_sv){0};
     int rc = tld_intern_put(&r->index, key->p, key->n, (int64_t)r->n);
@@ -85,6 +102,12 @@ int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct
     return 0;
 }
 
+int tld_rollup_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f)
+{
+    int rc = count_one(&s->rollup, ts, set, f);
+    return rc ? rc : count_one(&s->rollup_min, ts, set, f);
+}
+
 void tld_rollup_reset(struct tld_rollup *r)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -93,9 +116,17 @@ void tld_rollup_reset(struct tld_rollup *r)
     tld_intern_clear(&r->index);
 }
 
+void tld_rollup_forget(struct tld_rollup *r)
+{
+    tld_intern_clear(&r->rows);
+}
+
 void tld_rollup_fini(struct tld_rollup *r)
 {
+    sqlite3_finalize(r->ins);
+    sqlite3_finalize(r->upd);
     tld_rollup_reset(r);
+    tld_intern_fini(&r->rows);
     free(r->groups);
     tld_sb_fini(&r->key);
 }
@@ -104,6 +135,7 @@ void tld_rollup_init(struct tld_rollup *r)
 {
     memset(r, 0, sizeof(*r));
     tld_intern_init(&r->index);
+    tld_intern_init(&r->rows);
     tld_sb_init(&r->key, 4096);
 }
 
@@ -115,32 +147,77 @@ static void bind_opt(sqlite3_stmt *st, int i, struct tld_sv v)
         sqlite3_bind_null(st, i);
 }
 
-int tld_rollup_flush(struct tld_sqlite *s)
+/* Adds a group's count to the row an earlier batch wrote for it. */
+static int merge(struct tld_sqlite *s, struct tld_rollup *r, const struct tld_rollup_group *g,
+                 bool *done)
 {
-    struct tld_rollup *r = &s->rollup;
-    sqlite3_stmt *st = s->ins_rollup;
-    int err = 0;
-    for (size_t i = 0; !err && i < r->n; i++) {
-        const struct tld_rollup_group *g = &r->groups[i];
-        sqlite3_bind_int64(st, 1, g->hour);
+    sqlite3_stmt *st = r->upd;
+    sqlite3_bind_int64(st, 1, g->n);
+    sqlite3_bind_int64(st, 2, g->rowid);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *done = rc == SQLITE_DONE && sqlite3_changes(s->db) == 1;
+    return rc == SQLITE_DONE ? 0 : tld_sqlite_fail(s, rc, "rollup");
+}
+
+static void bind_level(sqlite3_stmt *st, int i, const struct tld_rollup_group *g)
+{
+    if (g->has_level)
+        sqlite3_bind_int64(st, i, g->level);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int add_row(struct tld_sqlite *s, struct tld_rollup *r, const struct tld_rollup_group *g)
+{
+    sqlite3_stmt *st = r->ins;
+    sqlite3_bind_int64(st, 1, g->hour);
+    if (r->levels_only) {
+        bind_level(st, 2, g);
+        sqlite3_bind_int64(st, 3, g->n);
+    } else {
         if (g->set >= 0)
             sqlite3_bind_int64(st, 2, g->set);
         else
             sqlite3_bind_null(st, 2);
         bind_opt(st, 3, g->rule_id);
-        if (g->has_level)
-            sqlite3_bind_int64(st, 4, g->level);
-        else
-            sqlite3_bind_null(st, 4);
+        bind_level(st, 4, g);
         bind_opt(st, 5, g->agent);
         sqlite3_bind_int64(st, 6, g->n);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            err = tld_sqlite_fail(s, rc, "rollup");
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return tld_sqlite_fail(s, rc, "rollup");
+    if (r->rows.n >= MAX_ROWS)
+        tld_intern_clear(&r->rows);
+    return tld_intern_put(&r->rows, g->key.p, g->key.n, sqlite3_last_insert_rowid(s->db));
+}
+
+/*
+ * Groups seen in an earlier batch of this handle add to that batch's row, so an hour keeps about
+ * one row per group however many batches it took; the others get a new row.
+ */
+static int flush_one(struct tld_sqlite *s, struct tld_rollup *r)
+{
+    int err = 0;
+    for (size_t i = 0; !err && i < r->n; i++) {
+        const struct tld_rollup_group *g = &r->groups[i];
+        bool done = false;
+        if (g->rowid >= 0)
+            err = merge(s, r, g, &done);
+        if (!err && !done)
+            err = add_row(s, r, g);
     }
     tld_rollup_reset(r);
     return err;
+}
+
+int tld_rollup_flush(struct tld_sqlite *s)
+{
+    int rc = flush_one(s, &s->rollup);
+    int rc2 = flush_one(s, &s->rollup_min);
+    return rc ? rc : rc2;
 }
 
 static bool node_ok(const struct tld_qnode *n)
@@ -162,21 +239,50 @@ bool tld_sqlite_rollup_ok(const struct tld_store_filter *f)
     return node_ok(f->query ? f->query->root : NULL);
 }
 
-void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f)
+static bool level_only(const struct tld_qnode *n)
 {
-    /* Whole hours inside [from, to): [h0, h1). Empty when the range has none. */
-    int64_t h0 = f->from_ms <= INT64_MIN + HOUR ? INT64_MIN : tld_rollup_hour(f->from_ms);
+    if (!n)
+        return true;
+    if (n->kind != TLD_Q_TERM)
+        return level_only(n->a) && level_only(n->b);
+    struct tld_field f;
+    tld_store_field_lookup(n->field, &f);
+    return f.kind == TLD_FIELD_INT && f.col == TLD_COL_RULE_LEVEL;
+}
+
+bool tld_sqlite_rollup_min_ok(const struct tld_store_filter *f)
+{
+    return level_only(f->query ? f->query->root : NULL);
+}
+
+void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f, bool minutes)
+{
+    int64_t unit = minutes ? MINUTE : HOUR;
+    /* Whole units inside [from, to): [h0, h1). Empty when the range has none. */
+    int64_t h0 = f->from_ms <= INT64_MIN + unit ? INT64_MIN
+                 : minutes                      ? tld_rollup_minute(f->from_ms)
+                                                : tld_rollup_hour(f->from_ms);
     if (h0 < f->from_ms)
-        h0 += HOUR;
-    int64_t h1 = f->to_ms == INT64_MAX ? INT64_MAX : tld_rollup_hour(f->to_ms);
+        h0 += unit;
+    int64_t h1 = f->to_ms == INT64_MAX ? INT64_MAX
+                 : minutes             ? tld_rollup_minute(f->to_ms)
+                                       : tld_rollup_hour(f->to_ms);
     if (h1 < h0)
         h1 = h0;
-    tld_sql_emit(q, "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM alert_rollup"
-                    " WHERE ts >= ? AND ts < ? UNION ALL"
-                    " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
-                    " WHERE (ts >= ? AND ts < ?) OR (ts >= ? AND ts < ?)) a");
+    tld_sql_emit(q, minutes ? "(SELECT ts, rule_level, n FROM alert_rollup_min"
+                              " WHERE ts >= ? AND ts < ? UNION ALL"
+                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?"
+                              " UNION ALL"
+                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?) a"
+                            : "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM"
+                              " alert_rollup WHERE ts >= ? AND ts < ? UNION ALL"
+                              " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                              " WHERE ts >= ? AND ts < ? UNION ALL"
+                              " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                              " WHERE ts >= ? AND ts < ?) a");
     tld_sql_param_int(q, h0);
     tld_sql_param_int(q, h1);
+    /* Two ranges in two SELECTs: joined by OR, the planner reads everything between them. */
     tld_sql_param_int(q, f->from_ms);
     tld_sql_param_int(q, h0);
     tld_sql_param_int(q, h1);

@@ -275,7 +275,7 @@ static void column_term(struct tld_sql *q, const struct tld_qnode *t, const stru
 
 static void kv_term(struct tld_sql *q, const struct tld_qnode *t)
 {
-    emit(q, "a.id IN (SELECT k.id FROM alert_kv k"
+    emit(q, "a.id IN (SELECT p.id FROM alert_kv k, tld_ids(k.first_id, k.ids) p"
             " WHERE k.key_id = (SELECT id FROM kv_keys WHERE key = ?)");
     tld_sql_param_text(q, t->field, strlen(t->field));
     if (t->op != TLD_QOP_EXISTS) {

@@ -528,14 +528,15 @@ struct tally {
     size_t n;
 };
 
-static void terms_field(struct fixture *f, const char *field, const char *text, size_t size)
+static void terms_field(struct fixture *f, const char *field, const char *text, size_t size,
+                        int64_t from, int64_t to)
 {
     struct tld_query *q;
     assert_int_equal(tld_query_parse(text, strlen(text), &q, NULL), 0);
     /* The model: distinct values per alert, counted over matching alerts. */
     struct tally t = {0};
     for (unsigned i = 0; i < NALERTS; i++) {
-        if (!model_eval(q->root, f->json[i]))
+        if (f->ts[i] < from || f->ts[i] >= to || !model_eval(q->root, f->json[i]))
             continue;
         struct model_values mv;
         model_values_of(f->json[i], field, &mv);
@@ -566,7 +567,7 @@ static void terms_field(struct fixture *f, const char *field, const char *text, 
                 t.v[j] = v, t.c[j] = c;
             }
     struct terms got = {0};
-    struct tld_store_filter flt = {q, 0, INT64_MAX};
+    struct tld_store_filter flt = {q, from, to};
     int rc = tld_store_terms(f->s, &flt, field, size, collect_term, &got);
 
     if (rc)
@@ -601,10 +602,14 @@ static void terms_match_model(void **state)
                             "rule.firedtimes",
                             "score",
                             "data.nothing"};
+    /* A range in the middle of the store, as dashboards ask (its ends are alert times). */
+    int64_t from = f->ts[NALERTS / 3], to = f->ts[2 * NALERTS / 3];
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        terms_field(f, fields[i], "", 5);
-        terms_field(f, fields[i], "rule.level >= 6 and not agent.name:mail", 10);
-        terms_field(f, fields[i], "rule.groups:web", 30);
+        terms_field(f, fields[i], "", 5, 0, INT64_MAX);
+        terms_field(f, fields[i], "rule.level >= 6 and not agent.name:mail", 10, 0, INT64_MAX);
+        terms_field(f, fields[i], "rule.groups:web", 30, 0, INT64_MAX);
+        terms_field(f, fields[i], "", 8, from, to);
+        terms_field(f, fields[i], "rule.level >= 6", 8, from, to);
     }
 }
 
