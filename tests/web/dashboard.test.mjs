@@ -11,6 +11,7 @@ import { REPO, hits, launch, login, newPage, request, startStack, token } from '
 const SHOTS = join(REPO, 'docs', 'screenshots');
 // Routes other branches add: until this API has them, the browser logs their 404 (or the
 // manager's 503 before its first statistics) as a network error and the page says so.
+// (/alerts/stream and /alerts/export.csv fall under /alerts/{id} there: 400, not an alert id.)
 const NOT_YET = /"url":"https:\/\/[^/"]+\/(agents|rules|decoders|logtest|lists|alerts\/export\.csv|alerts\/stream|manager\/stats)\b/;
 
 let stack, browser;
@@ -24,13 +25,17 @@ after(async () => {
 });
 
 function realErrors(page) {
-  return page.errors.filter((e) => !(/Failed to load resource: .*status of (404|503)/.test(e) && NOT_YET.test(e)));
+  return page.errors.filter((e) => !(/Failed to load resource: .*status of (400|404|503)/.test(e) && NOT_YET.test(e)));
 }
 const noErrors = (page, what) => assert.deepEqual(realErrors(page), [], `console errors on ${what}`);
 
+// Until the page has no API request in flight (api.js keeps <html data-busy>) for a moment.
 async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(300);
+  for (let stable = 0; stable < 3; ) {
+    await page.waitForTimeout(150);
+    const busy = await page.evaluate(() => document.documentElement.dataset.busy);
+    stable = busy === '0' ? stable + 1 : 0;
+  }
 }
 
 test('the dashboard files carry the security headers; traversal is refused', async () => {
@@ -241,7 +246,7 @@ test('the live tail shows an alert produced during the test', async () => {
 test('the CSV export has as many rows as the search', async (t) => {
   const tok = await token(stack);
   const probe = await request(stack, 'GET', '/alerts/export.csv?q=rule.id%3A5710', { Authorization: 'Bearer ' + tok });
-  if (probe.status === 404) {
+  if (probe.status === 404 || (probe.status === 400 && /alert id/.test(probe.body.toString()))) {
     t.skip('GET /alerts/export.csv is not on this API yet (docs/api.md, "Not there yet")');
     return;
   }

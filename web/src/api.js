@@ -62,7 +62,25 @@ export const qs = (params) =>
   new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v !== undefined && v !== null && v !== '')).toString();
 
 // fetch with the token; resolves to the Response (ok) or throws ApiError.
-export async function call(path, { method = 'GET', params, body, signal } = {}) {
+// Requests in flight, on <html data-busy>: the browser tests wait for it to reach 0.
+let busy = 0;
+const mark = (d) => (document.documentElement.dataset.busy = String((busy += d)));
+mark(0);
+
+export async function call(path, opts = {}) {
+  mark(1);
+  try {
+    return await attempt(path, opts);
+  } finally {
+    setTimeout(() => mark(-1), 0);
+  }
+}
+
+// A route that other API versions add is "not there" on this one: 404, or 400 when the path
+// falls under /alerts/{id} (an alert id is digits and a dot).
+export const missing = (e) => e && (e.status === 404 || (e.status === 400 && /alert id/.test(e.message)));
+
+async function attempt(path, { method = 'GET', params, body, signal } = {}) {
   const url = path + (params ? '?' + qs(params) : '');
   for (;;) {
     if (!token) await needLogin();
@@ -89,12 +107,14 @@ export function useApi(fn, deps) {
   useEffect(() => {
     let live = true;
     setSt((s) => ({ ...s, loading: true }));
+    mark(1);
     Promise.resolve()
       .then(fn)
       .then(
         (data) => live && setSt({ data, error: null, loading: false }),
         (error) => live && setSt({ data: null, error, loading: false })
-      );
+      )
+      .finally(() => setTimeout(() => mark(-1), 0));
     return () => (live = false);
   }, deps);
   return st;

@@ -1,7 +1,7 @@
 // The shell's building blocks: login dialog, search bar (query, time picker, refresh), filter
 // pills, "not available" and error states, and the top-N list used by dashboard panels.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { login } from './api.js';
+import { login, missing } from './api.js';
 import { html, setParams, parseFilters, encodeFilter, fmtTime, resolveTime, addFilter } from './lib.js';
 
 export function LoginDialog() {
@@ -37,7 +37,7 @@ export const NotAvailable = ({ what }) =>
 
 export function ErrorBox({ error, what }) {
   if (!error) return null;
-  if (error.status === 404 && what) return html`<${NotAvailable} what=${what} />`;
+  if (missing(error) && what) return html`<${NotAvailable} what=${what} />`;
   return html`<div class="error" role="alert" data-testid="error">${error.message}</div>`;
 }
 
@@ -67,7 +67,7 @@ export function TimePicker({ params }) {
     setOpen(false);
   };
   return html`<div class="timepicker">
-    <button type="button" onClick=${() => setOpen(!open)} data-testid="time-button" aria-expanded=${open}>🕒 ${rangeLabel(from, to, utc)}</button>
+    <button type="button" onClick=${() => setOpen(!open)} data-testid="time-button" aria-expanded=${open}>${rangeLabel(from, to, utc)}</button>
     <select aria-label="Refresh every" value=${params.get('refresh') || ''} onChange=${(e) => setParams({ refresh: e.target.value }, true)} data-testid="refresh">
       ${REFRESH.map(([v, l]) => html`<option value=${v}>${v ? 'Refresh ' + l : 'No refresh'}</option>`)}
     </select>

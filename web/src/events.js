@@ -2,7 +2,7 @@
 // histogram with brush-to-zoom, field sidebar with top-5 values, a table with column chooser,
 // sort and persisted widths, the document flyout, the live tail and the CSV export.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { call, getJson, histogram, search, terms, useApi, qs } from './api.js';
+import { call, histogram, missing, search, terms, useApi } from './api.js';
 import { TimeChart } from './charts.js';
 import { ErrorBox, FilterButtons, Pills, QueryBar, useRefresh } from './components.js';
 import { Flyout } from './flyout.js';
@@ -158,7 +158,7 @@ async function exportCsv(base, cols, setMsg) {
     setTimeout(() => URL.revokeObjectURL(a.href), 5000);
     setMsg('');
   } catch (e) {
-    setMsg(e.status === 404 ? 'CSV export is not available on this API yet.' : e.message);
+    setMsg(missing(e) ? 'CSV export is not available on this API yet.' : e.message);
   }
 }
 

@@ -1,6 +1,7 @@
 // Docker: the dashboard (top images, top actions, events by type over time, events by agent,
 // type, action and rule), the Events tab with Docker's columns, and a container's page: all the
 // alerts that name it (Docker events, posture and log alerts) on one timeline.
+import { useMemo } from 'preact/hooks';
 import { EventsView, viewQuery } from '../events.js';
 import { Pills, QueryBar, useRefresh } from '../components.js';
 import { html, isUtc, quote } from '../lib.js';
@@ -12,7 +13,7 @@ const DOCKER_COLS = ['timestamp', 'agent.name', 'data.docker.Actor.Attributes.im
 
 function Dashboard({ params }) {
   const tick = useRefresh(params);
-  const base = viewQuery(params, DOCKER_FIXED);
+  const base = useMemo(() => viewQuery(params, DOCKER_FIXED), [params.toString(), tick]);
   const utc = isUtc(params);
   return html`<div>
     <${QueryBar} params=${params} fields=${[]} />

@@ -1,5 +1,6 @@
 // Threat Hunting: the Dashboard tab (Wazuh's panels: KPIs, level evolution, top MITRE
 // techniques, top agents, agents over time) and the Events tab (events.js).
+import { useMemo } from 'preact/hooks';
 import { EventsView, viewQuery } from '../events.js';
 import { Pills, QueryBar, useRefresh } from '../components.js';
 import { html, isUtc, setParams } from '../lib.js';
@@ -15,8 +16,7 @@ export function Tabs({ params, tabs, dflt }) {
 
 function Dashboard({ params }) {
   const tick = useRefresh(params);
-  const base = viewQuery(params, []);
-  base.tick = tick;
+  const base = useMemo(() => viewQuery(params, []), [params.toString(), tick]);
   const utc = isUtc(params);
   return html`<div>
     <${QueryBar} params=${params} fields=${[]} />

@@ -1,7 +1,7 @@
 // MITRE ATT&CK: tactics × techniques coloured by alert count (from /mitre/* and the terms of
 // rule.mitre.id), "hide techniques with no alerts", a technique's card with its alerts, and the
 // module's dashboard panels.
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { getJson, terms, useApi } from '../api.js';
 import { ErrorBox, Pills, QueryBar } from '../components.js';
 import { EventsView, viewQuery } from '../events.js';
@@ -12,7 +12,8 @@ import { Top, TopOverTime } from './panels.js';
 const all = async (path) => (await getJson(path, { params: { limit: 100000 } })).data.affected_items;
 
 function Matrix({ params }) {
-  const base = viewQuery(params, []);
+  // "now" is resolved once per URL: a re-render must not start the requests again
+  const base = useMemo(() => viewQuery(params, []), [params.toString()]);
   const [hide, setHide] = useState(params.get('hide') !== '0');
   const [pick, setPick] = useState(null);
   const r = useApi(async () => {
@@ -38,7 +39,7 @@ function Matrix({ params }) {
 }
 
 function Dashboard({ params }) {
-  const base = viewQuery(params, ['rule.mitre.id:*']);
+  const base = useMemo(() => viewQuery(params, ['rule.mitre.id:*']), [params.toString()]);
   const utc = isUtc(params);
   return html`<div class="dash">
     <${TopOverTime} title="Alerts evolution over time (top 5 techniques)" base=${base} field="rule.mitre.technique" span=${3} utc=${utc} />
