@@ -210,6 +210,6 @@ format-check:
 	@clang-format --dry-run -Werror $$(find src tests fuzz bench -name '*.[ch]')
 
 clean:
-	rm -rf build
+	rm -rf build web/dist
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -298,3 +298,19 @@ test('the mission alerts: rule 87903 and 31103 with their fields; Docker shows t
   noErrors(page, 'mission');
   await page.context().close();
 });
+
+test('the query bar suggests field names, then the field\'s values', async () => {
+  const page = await newPage(browser);
+  await login(page, stack, 'hunting');
+  await settle(page);
+  await page.getByTestId('query').fill('data.docker.Act');
+  await page.getByTestId('suggestion').filter({ hasText: /^data\.docker\.Action$/ }).click();
+  assert.equal(await page.getByTestId('query').inputValue(), 'data.docker.Action:');
+  await page.getByTestId('suggestion').filter({ hasText: /^start$/ }).click();
+  assert.equal(await page.getByTestId('query').inputValue(), 'data.docker.Action:start ');
+  await page.getByTestId('search').click();
+  await settle(page);
+  assert.equal(await hits(page), 5, 'the mission event and 4 of the generated ones');
+  noErrors(page, 'suggestions');
+  await page.context().close();
+});

@@ -67,7 +67,9 @@ let busy = 0;
 const mark = (d) => (document.documentElement.dataset.busy = String((busy += d)));
 mark(0);
 
+// opts.untracked: a long-lived request (the live tail's stream) that is never "in flight".
 export async function call(path, opts = {}) {
+  if (opts.untracked) return attempt(path, opts);
   mark(1);
   try {
     return await attempt(path, opts);
@@ -80,11 +82,11 @@ export async function call(path, opts = {}) {
 // falls under /alerts/{id} (an alert id is digits and a dot).
 export const missing = (e) => e && (e.status === 404 || (e.status === 400 && /alert id/.test(e.message)));
 
-async function attempt(path, { method = 'GET', params, body, signal } = {}) {
+async function attempt(path, { method = 'GET', params, body, signal, headers = {} } = {}) {
   const url = path + (params ? '?' + qs(params) : '');
   for (;;) {
     if (!token) await needLogin();
-    const r = await fetch(url, { method, body, signal, headers: { Authorization: 'Bearer ' + token } });
+    const r = await fetch(url, { method, body, signal, headers: { ...headers, Authorization: 'Bearer ' + token } });
     if (r.status === 401) {
       token = null;
       sessionStorage.removeItem(KEY);

@@ -1,8 +1,8 @@
 // The shell's building blocks: login dialog, search bar (query, time picker, refresh), filter
 // pills, "not available" and error states, and the top-N list used by dashboard panels.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { login, missing } from './api.js';
-import { html, setParams, parseFilters, encodeFilter, fmtTime, resolveTime, addFilter } from './lib.js';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { login, missing, terms } from './api.js';
+import { html, setParams, parseFilters, encodeFilter, fmtTime, resolveTime, addFilter, quote, timeRange, COMMON_FIELDS } from './lib.js';
 
 export function LoginDialog() {
   const [err, setErr] = useState('');
@@ -96,15 +96,37 @@ export function useRefresh(params) {
 }
 
 const OPS = ['and', 'or', 'not'];
-export function QueryBar({ params, fields }) {
+const bare = (v) => (/^[A-Za-z0-9_.@\/-]+$/.test(v) && !OPS.includes(v.toLowerCase()) ? v : quote(v));
+
+// After "field:" the field's most frequent values in the current time range.
+function useValues(field, params) {
+  const [vals, setVals] = useState([]);
+  useEffect(() => {
+    if (!field) return setVals([]);
+    let live = true;
+    const t = setTimeout(() => {
+      const { from, to } = timeRange(params);
+      terms({ field, size: 10, from, to }).then((v) => live && setVals(v.map((x) => String(x.value))), () => live && setVals([]));
+    }, 200);
+    return () => { live = false; clearTimeout(t); };
+  }, [field]);
+  return vals;
+}
+
+export function QueryBar({ params, fields: loaded }) {
+  const fields = useMemo(() => [...new Set([...loaded, ...COMMON_FIELDS])].sort(), [loaded.join()]);
   const [text, setText] = useState(params.get('q') || '');
   const [focus, setFocus] = useState(false);
   const input = useRef(null);
   useEffect(() => setText(params.get('q') || ''), [params.get('q')]);
-  const word = /([A-Za-z0-9_.@-]*)$/.exec(text)[1];
-  const sugg = focus && word.length > 0 ? [...fields, ...OPS].filter((f) => f.startsWith(word) && f !== word).slice(0, 8) : [];
+  const fv = focus ? /([A-Za-z0-9_.@-]+):([^\s():"]*)$/.exec(text) : null;
+  const values = useValues(fv && fields.includes(fv[1]) ? fv[1] : null, params);
+  const word = fv ? fv[2] : /([A-Za-z0-9_.@-]*)$/.exec(text)[1];
+  const sugg = !focus ? [] : fv ? values.filter((v) => v.startsWith(word)).slice(0, 10)
+    : word.length > 0 ? [...fields, ...OPS].filter((f) => f.startsWith(word) && f !== word).slice(0, 8) : [];
   const pick = (f) => {
-    setText(text.slice(0, text.length - word.length) + f + (OPS.includes(f) ? ' ' : ':'));
+    const head = text.slice(0, text.length - word.length);
+    setText(fv ? head + bare(f) + ' ' : head + f + (OPS.includes(f) ? ' ' : ':'));
     input.current && input.current.focus();
   };
   const submit = (e) => {
@@ -116,7 +138,7 @@ export function QueryBar({ params, fields }) {
       <input ref=${input} value=${text} onInput=${(e) => setText(e.target.value)} onFocus=${() => setFocus(true)}
         onBlur=${() => setTimeout(() => setFocus(false), 150)} placeholder='rule.level >= 10 and not agent.name:web*   ("text" searches full_log)'
         aria-label="Query" data-testid="query" spellcheck="false" />
-      ${sugg.length > 0 && html`<ul class="suggest" role="listbox">${sugg.map((f) => html`<li role="option" onMouseDown=${(e) => { e.preventDefault(); pick(f); }}>${f}</li>`)}</ul>`}
+      ${sugg.length > 0 && html`<ul class="suggest" role="listbox">${sugg.map((f) => html`<li role="option" data-testid="suggestion" onMouseDown=${(e) => { e.preventDefault(); pick(f); }}>${f}</li>`)}</ul>`}
     </div>
     <${TimePicker} params=${params} />
     <button type="submit" class="primary" data-testid="search">Search</button>

@@ -113,35 +113,48 @@ function useTail(on, base, onAlerts) {
       } catch (e) { /* next round */ }
       timer = setTimeout(poll, 2000);
     };
+    // The stream is read again after a drop, from the last event seen (Last-Event-ID).
+    const stream = async () => {
+      const headers = lastId ? { 'Last-Event-ID': lastId } : {};
+      const r = await call('/alerts/stream', { params: { q: base.q }, signal: ctl.signal, headers, untracked: true });
+      setMode('stream');
+      const rd = r.body.getReader(), dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await rd.read();
+        if (done) return;
+        buf += dec.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let data = '', type = 'message';
+          for (const line of ev.split('\n')) {
+            if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(5).replace(/^ /, '');
+            else if (line.startsWith('event:')) type = line.slice(6).trim();
+            else if (line.startsWith('id:')) lastId = line.slice(3).trim();
+          }
+          if (type === 'alert' && data) cb.current([JSON.parse(data)]);
+        }
+      }
+    };
     (async () => {
-      try {
-        const r = await call('/alerts/stream', { params: { q: base.q }, signal: ctl.signal });
-        setMode('stream');
-        const rd = r.body.getReader(), dec = new TextDecoder();
-        let buf = '';
-        for (;;) {
-          const { value, done } = await rd.read();
-          if (done) break;
-          buf += dec.decode(value, { stream: true });
-          let i;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const ev = buf.slice(0, i); buf = buf.slice(i + 2);
-            let data = '', type = 'message';
-            for (const line of ev.split('\n')) {
-              if (line.startsWith('data:')) data += line.slice(5).trimStart();
-              else if (line.startsWith('event:')) type = line.slice(6).trim();
-              else if (line.startsWith('id:')) lastId = line.slice(3).trim();
-            }
-            if (type === 'alert' && data) cb.current([JSON.parse(data)]);
+      let streamed = false;
+      while (!stop) {
+        try {
+          await stream();
+          streamed = true;
+        } catch (e) {
+          if (stop) return;
+          if (!streamed) {
+            setMode('polling');
+            return poll();
           }
         }
-      } catch (e) {
-        if (stop) return;
-        setMode('polling');
-        poll();
+        await new Promise((r) => (timer = setTimeout(r, 1000)));
       }
     })();
-    return () => { stop = true; ctl.abort(); clearTimeout(timer); setMode(''); void lastId; };
+    return () => { stop = true; ctl.abort(); clearTimeout(timer); setMode(''); };
   }, [on, base.q]);
   return mode;
 }

@@ -77,6 +77,14 @@ export function fmtTime(ms, utc) {
   return `${g[0]}-${pad(g[1])}-${pad(g[2])} ${pad(g[3])}:${pad(g[4])}:${pad(g[5])}.${pad(g[6], 3)}${utc ? 'Z' : ''}`;
 }
 
+// Fields every alert view can suggest before any alert is loaded (docs/query.md).
+export const COMMON_FIELDS = [
+  'agent.id', 'agent.ip', 'agent.name', 'container.image.name', 'container.name', 'data.docker.Action',
+  'data.docker.Actor.Attributes.image', 'data.docker.Actor.Attributes.name', 'data.docker.Type', 'data.dstuser',
+  'data.srcip', 'data.url', 'decoder.name', 'full_log', 'location', 'manager.name', 'rule.description',
+  'rule.groups', 'rule.id', 'rule.level', 'rule.mitre.id', 'rule.mitre.tactic', 'rule.mitre.technique',
+];
+
 export const isUtc = (params) => params.get('utc') === '1';
 
 // ---- filters and queries ---------------------------------------------------------------------
