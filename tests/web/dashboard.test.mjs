@@ -4,7 +4,7 @@
 // reproduce a view in a fresh browser, the live tail, the CSV export and the mission alerts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, hits, launch, login, newPage, request, startStack, token } from './harness.mjs';
 
@@ -313,4 +313,52 @@ test('the query bar suggests field names, then the field\'s values', async () =>
   assert.equal(await hits(page), 5, 'the mission event and 4 of the generated ones');
   noErrors(page, 'suggestions');
   await page.context().close();
+});
+
+// Timings on this test store (about 100 alerts), measured with the page's own clock (navigation
+// start, or the click, to the first frame with the new rows): printed and kept in
+// build/web-timings.json for docs/performance.md; the bounds only catch a gross regression.
+test('timings: first load cold and warm, query to painted table, opening a document', async () => {
+  const tok = await token(stack);
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
+  await context.addInitScript((t) => {
+    sessionStorage.setItem('tld.token', t);
+    addEventListener('click', () => (window.tldClick = performance.now()), true);
+  }, tok);
+  const page = await context.newPage();
+  // resolves, in the page, at the first animation frame where pred holds
+  const painted = (pred, arg) => page.evaluate(([src, a]) => new Promise((resolve) => {
+    const f = new Function('a', 'return (' + src + ')(a)');
+    const tick = () => (f(a) ? resolve(performance.now()) : requestAnimationFrame(tick));
+    tick();
+  }), [pred.toString(), arg]);
+  const rowHas = (want) => { const r = document.querySelector('[data-testid=row]'); return !!r && r.textContent.includes(want) && document.documentElement.dataset.busy === '0'; };
+  await page.goto(stack.url + 'hunting?q=' + encodeURIComponent('rule.groups:sshd'));
+  const cold = await painted(rowHas, 'sshd');
+  await page.reload();
+  const warm = await painted(rowHas, 'sshd');
+  const queries = [];
+  for (let i = 0; i < 10; i++) {
+    const want = i % 2 ? 'sshd' : 'Docker';
+    await page.getByTestId('query').fill(i % 2 ? 'rule.groups:sshd' : 'rule.groups:docker');
+    await page.getByTestId('query').blur();
+    await page.getByTestId('search').click();
+    const t = await painted(rowHas, want);
+    queries.push(t - (await page.evaluate(() => window.tldClick)));
+  }
+  const docs = [];
+  for (let i = 0; i < 5; i++) {
+    await page.getByTestId('open-doc').nth(i).click();
+    const t = await painted(() => !!document.querySelector('[data-testid=doc-table]'));
+    docs.push(t - (await page.evaluate(() => window.tldClick)));
+    await page.getByTestId('close-doc').click();
+  }
+  const p95 = (v) => [...v].sort((a, b) => a - b)[Math.ceil(v.length * 0.95) - 1];
+  const r = (x) => Math.round(x);
+  const result = { alerts: stack.alerts, cold_ms: r(cold), warm_ms: r(warm), query_p95_ms: r(p95(queries)), doc_max_ms: r(Math.max(...docs)) };
+  console.log('web timings', JSON.stringify(result));
+  mkdirSync(join(REPO, 'build'), { recursive: true });
+  writeFileSync(join(REPO, 'build', 'web-timings.json'), JSON.stringify(result) + '\n');
+  assert.ok(cold < 10000 && warm < 10000 && result.query_p95_ms < 5000 && result.doc_max_ms < 5000, JSON.stringify(result));
+  await context.close();
 });
