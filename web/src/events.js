@@ -1,6 +1,7 @@
 // The Discover-class events view shared by Threat Hunting, Docker and the container page:
 // histogram with brush-to-zoom, field sidebar with top-5 values, a table with column chooser,
 // sort and persisted widths, the document flyout, the live tail and the CSV export.
+import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { call, histogram, missing, search, terms, useApi } from './api.js';
 import { TimeChart } from './charts.js';
@@ -60,17 +61,27 @@ function Table({ rows, cols, params, fixedCols }) {
     return [...rows].sort((a, b) => (key(a) > key(b) ? dir : key(a) < key(b) ? -dir : 0));
   }, [rows, sort]);
   const open = params.get('doc');
+  const [active, setActive] = useState(null); // the row under the pointer or the focus
   const remove = (c) => setParams({ cols: cols.filter((x) => x !== c).join(',') }, true);
   return html`<div class="tablewrap"><table class="grid" data-testid="events-table">
     <thead><tr><th class="narrow"></th>${cols.map((c) => html`<th style=${widths[c] ? { width: widths[c] + 'px' } : null} aria-sort=${sort.slice(1) === c ? (sort[0] === '-' ? 'descending' : 'ascending') : 'none'}>
       <button type="button" class="link" onClick=${() => sortBy(c)} title="Sort">${c}${sort.slice(1) === c ? (sort[0] === '-' ? ' ▼' : ' ▲') : ''}</button>
       ${!fixedCols && html`<button type="button" class="link small" title="Remove column" onClick=${() => remove(c)}>×</button>`}
       <${Resizer} col=${c} onWidth=${setWidth} /></th>`)}</tr></thead>
-    <tbody>${sorted.map((a) => html`<tr key=${a.id} class=${open === a.id ? 'selected' : ''} data-testid="row">
-      <td class="narrow"><button type="button" class="link" aria-label="Open document" data-testid="open-doc" onClick=${() => setParams({ doc: a.id })}>⤢</button></td>
-      ${cols.map((c) => { const v = getField(a, c); return html`<td class="cell">${cell(a, c, utc)}${v !== undefined && v !== null && c !== 'timestamp' && html`<${FilterButtons} field=${c} value=${Array.isArray(v) ? v[0] : v} />`}</td>`; })}
-    </tr>`)}</tbody></table></div>`;
+    <tbody>${sorted.map((a) => html`<${Row} key=${a.id} a=${a} cols=${cols} utc=${utc} selected=${open === a.id} active=${active === a.id} setActive=${setActive} />`)}</tbody></table></div>`;
 }
+
+// A row draws its ± buttons only while it is under the pointer or holds the focus: a page of
+// 100 rows would otherwise carry well over a thousand buttons.
+const Row = memo(({ a, cols, utc, selected, active, setActive }) => html`<tr class=${selected ? 'selected' : ''} data-testid="row"
+    onMouseEnter=${() => setActive(a.id)} onfocusin=${() => setActive(a.id)}>
+  <td class="narrow"><button type="button" class="link" aria-label="Open document" data-testid="open-doc" onClick=${() => setParams({ doc: a.id })}>⤢</button></td>
+  ${cols.map((c) => {
+    const v = getField(a, c);
+    const tools = active && v !== undefined && v !== null && c !== 'timestamp';
+    return html`<td class="cell">${cell(a, c, utc)}${tools && html`<${FilterButtons} field=${c} value=${Array.isArray(v) ? v[0] : v} />`}</td>`;
+  })}
+</tr>`);
 
 function Sidebar({ fields, cols, base, params }) {
   const [open, setOpen] = useState(null);
