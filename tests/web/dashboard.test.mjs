@@ -362,3 +362,45 @@ test('timings: first load cold and warm, query to painted table, opening a docum
   assert.ok(cold < 10000 && warm < 10000 && result.query_p95_ms < 5000 && result.doc_max_ms < 5000, JSON.stringify(result));
   await context.close();
 });
+
+test('table: columns from the sidebar, sort, widths that persist; time picker and refresh', async () => {
+  const page = await newPage(browser);
+  await login(page, stack, 'hunting?q=' + encodeURIComponent('rule.groups:sshd'));
+  await settle(page);
+  // a column from the field sidebar, then removed from its header
+  const field = page.locator('[data-testid=sidebar] li').filter({ has: page.getByTestId('field').filter({ hasText: /^data\.srcip$/ }) });
+  await field.getByTestId('toggle-col').click();
+  await page.waitForURL(/cols=[^&]*data\.srcip/);
+  assert.ok((await page.locator('[data-testid=events-table] th').allTextContents()).some((t) => t.includes('data.srcip')));
+  // sort by rule.level, ascending then descending
+  await page.locator('th button', { hasText: /^rule\.level/ }).click();
+  await page.waitForURL(/sort=-rule\.level/);
+  const levels = async () => (await page.locator('[data-testid=row]').evaluateAll((rows) => rows.map((r) => r.children[6].textContent)));
+  const desc = (await levels()).map((x) => Number(x.replace(/[^0-9]/g, '')));
+  assert.deepEqual(desc, [...desc].sort((a, b) => b - a));
+  await page.locator('th button', { hasText: /^rule\.level/ }).click();
+  await page.waitForURL(/sort=%2Brule\.level|sort=\+rule\.level/);
+  // a width dragged on a header stays after a reload
+  const th = page.locator('[data-testid=events-table] th').filter({ hasText: 'rule.description' });
+  const before = (await th.boundingBox()).width;
+  const handle = await th.locator('.resizer').boundingBox();
+  await page.mouse.move(handle.x + 2, handle.y + 5);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 152, handle.y + 5, { steps: 5 });
+  await page.mouse.up();
+  const wider = (await th.boundingBox()).width;
+  assert.ok(wider > before + 100, `${before} -> ${wider}`);
+  await page.reload();
+  await settle(page);
+  assert.ok(Math.abs((await th.boundingBox()).width - wider) < 3, 'the width survived the reload');
+  // quick range and refresh interval go to the URL
+  await page.getByTestId('time-button').click();
+  await page.getByTestId('time-popover').getByRole('button', { name: 'Last 15 minutes' }).click();
+  await page.waitForURL(/from=now-15m/);
+  await page.getByTestId('refresh').selectOption('5s');
+  await page.waitForURL(/refresh=5s/);
+  await settle(page);
+  assert.ok((await hits(page)) > 0);
+  noErrors(page, 'table and time picker');
+  await page.context().close();
+});
