@@ -180,6 +180,8 @@ test('± filters and brush-zoom change the results and the URL; the link reprodu
   await fresh.goto(link);
   await fresh.fill('input[name=password]', stack.password);
   await fresh.click('[data-testid=login] button[type=submit]');
+  await fresh.getByTestId('login').waitFor({ state: 'detached' });
+  await fresh.getByTestId('pill').first().waitFor();
   await settle(fresh);
   assert.equal(fresh.url(), link);
   assert.equal(await hits(fresh), narrowed);
@@ -402,5 +404,25 @@ test('table: columns from the sidebar, sort, widths that persist; time picker an
   await settle(page);
   assert.ok((await hits(page)) > 0);
   noErrors(page, 'table and time picker');
+  await page.context().close();
+});
+
+test('MITRE: the matrix colours techniques with alerts; a technique opens its alerts', async () => {
+  const page = await newPage(browser);
+  await login(page, stack, 'mitre');
+  await settle(page);
+  const shown = await page.getByTestId('technique').count();
+  assert.ok(shown >= 6 && shown < 30, `only techniques with alerts (${shown})`);
+  await page.getByTestId('hide-empty').uncheck();
+  await settle(page);
+  assert.ok((await page.getByTestId('technique').count()) > 200, 'every technique once unhidden');
+  await page.getByTestId('hide-empty').check();
+  await page.getByTestId('technique').filter({ hasText: 'Exploit Public-Facing Application' }).first().click();
+  await page.getByTestId('technique-card').getByRole('button', { name: 'Show its alerts' }).click();
+  await page.waitForURL(/tab=events/);
+  await settle(page);
+  assert.match(decodeURIComponent(page.url()), /q=rule\.mitre\.id:"T1190"/);
+  assert.equal(await hits(page), 6);
+  noErrors(page, 'MITRE');
   await page.context().close();
 });

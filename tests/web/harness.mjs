@@ -70,4 +70,8 @@ export async function token(stack) {
   return JSON.parse(r.body).data.token;
 }
 
-export const hits = async (page) => Number((await page.getByTestId('hits').textContent()).replace(/[^0-9]/g, ''));
+// The hit count once a search has answered ("1,234 hits").
+export async function hits(page) {
+  await page.waitForFunction(() => /\d hits$/.test((document.querySelector('[data-testid=hits]') || {}).textContent || ''));
+  return Number((await page.getByTestId('hits').textContent()).replace(/[^0-9]/g, ''));
+}

@@ -33,7 +33,7 @@ function FileEditor({ params }) {
   const save = async () => {
     setMsg(null);
     try {
-      await call(`/${kind}/files/${encodeURIComponent(file)}`, { method: 'PUT', body: text ?? r.data, params: { overwrite: 'true' } });
+      await call(`/${kind}/files/${encodeURIComponent(file)}`, { method: 'PUT', body: text ?? r.data, params: { overwrite: 'true' }, headers: { 'Content-Type': 'application/octet-stream' } });
       await call('/manager/analysisd/reload', { method: 'PUT' });
       setMsg({ ok: true, text: 'Saved and reloaded.' });
     } catch (e) {
@@ -53,7 +53,7 @@ function Logtest() {
     e.preventDefault();
     const f = new FormData(e.target);
     try {
-      const r = await getJson('/logtest', { method: 'PUT', body: JSON.stringify({ event: f.get('event'), log_format: 'syslog', location: f.get('location') || 'logtest' }) });
+      const r = await getJson('/logtest', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: f.get('event'), log_format: 'syslog', location: f.get('location') || 'logtest' }) });
       setOut({ data: r.data });
     } catch (x) {
       setOut({ error: x });
