@@ -82,10 +82,25 @@ endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: fuzz-store all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
+.PHONY: web fuzz-store all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
         format-check check-ruleset docs-rules
 
-all: $(BINS)
+# The dashboard (web/, docs/dashboard.md) is built when npm is there: `npm ci` from the
+# committed lockfile, then esbuild into web/dist (hashed names, gzip twins).
+HAVE_NPM := $(shell command -v npm 2>/dev/null)
+WEB_SRC  := $(shell find web/src -type f 2>/dev/null) web/index.html web/build.mjs
+all: $(BINS) $(if $(HAVE_NPM),web)
+
+web: web/dist/index.html
+
+web/node_modules/.tld-stamp: web/package.json web/package-lock.json
+	@echo "  NPM     web (npm ci)"
+	@cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+web/dist/index.html: web/node_modules/.tld-stamp $(WEB_SRC)
+	@echo "  ESBUILD web/dist"
+	@cd web && node build.mjs
 
 unit-bins: $(UNIT_BINS)
 
@@ -195,6 +210,6 @@ format-check:
 	@clang-format --dry-run -Werror $$(find src tests fuzz bench -name '*.[ch]')
 
 clean:
-	rm -rf build
+	rm -rf build web/dist
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -39,6 +39,7 @@ ThreatLockDown manager
   search alerts       $bin/tld-manager -r $root search 'rule.id:(87903)' --since 1h
   HTTPS API           https://127.0.0.1:55000/  (log: $root/logs/api.log; CA: $root/var/ca/ca.crt)
                       user admin, its generated password in $root/etc/api/admin.password
+  dashboard           https://127.0.0.1:55000/app/  (same user; built by make when npm is there)
 
 Enroll a remote agent (on the agent's host, from a build of this repository there), with the
 enrollment password the manager generated at its first start (kept in $root/etc/authd.pass,

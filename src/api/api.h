@@ -32,6 +32,8 @@ struct tld_api {
     char store_path[4200], store_url[4300];
     char hostname[256];
     int64_t started_ms;
+    char web_root[4096]; /* the dashboard's files (static.h) */
+    bool web_found;      /* web_root holds an index.html */
 };
 
 struct tld_api_req {

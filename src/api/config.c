@@ -27,6 +27,7 @@ static const struct tld_conf_row api_rows[] = {
     {"max_body", TLD_CONF_SIZE, OFF(max_body), 1024, 64u << 20, NULL, NULL, 0, NULL},
     {"login_failures", TLD_CONF_UINT, OFF(login_failures), 1, 1000, NULL, NULL, 0, NULL},
     {"login_lockout", TLD_CONF_DURATION, OFF(login_lockout_s), 1, 86400, NULL, NULL, 0, NULL},
+    {"web_root", TLD_CONF_STR, OFF(web_root), 0, 0, NULL, NULL, 0, NULL},
 };
 
 /* The manager judges <store> as a whole; the API takes what names the store. */
@@ -108,9 +109,9 @@ void tld_api_config_defaults(struct tld_api_config *cfg)
 
 void tld_api_config_fini(struct tld_api_config *cfg)
 {
-    char **owned[] = {&cfg->local_ip,       &cfg->cert,       &cfg->key,
-                      &cfg->store_backend,  &cfg->store_path, &cfg->store_url,
-                      &cfg->store_database, &cfg->store_table};
+    char **owned[] = {&cfg->local_ip,       &cfg->cert,        &cfg->key,
+                      &cfg->store_backend,  &cfg->store_path,  &cfg->store_url,
+                      &cfg->store_database, &cfg->store_table, &cfg->web_root};
     for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) {
         free(*owned[i]);
         *owned[i] = NULL;

@@ -25,6 +25,7 @@
 #include "api/api.h"
 #include "api/config.h"
 #include "api/server.h"
+#include "api/static.h"
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/fsutil.h"
@@ -229,6 +230,12 @@ static int serve(struct tld_api *a, struct tld_log *log)
     }
     tld_log_info(log, "listening on https://%s:%u/ (store: %s)", a->cfg->local_ip, a->cfg->port,
                  a->cfg->store_backend);
+    if (a->web_found)
+        tld_log_info(log, "dashboard: https://%s:%u/app/ from %s", a->cfg->local_ip, a->cfg->port,
+                     a->web_root);
+    else
+        tld_log_info(log, "dashboard: not installed (no index.html in %s; `make web`)",
+                     a->web_root);
     printf("tld-api: listening on https://%s:%u/\n", a->cfg->local_ip, a->cfg->port);
     fflush(stdout);
     sigset_t set;
@@ -289,6 +296,10 @@ int main(int argc, char **argv)
     if (gethostname(a.hostname, sizeof a.hostname - 1) != 0 || !a.hostname[0])
         snprintf(a.hostname, sizeof a.hostname, "localhost");
     a.started_ms = tld_api_now_ms();
+    char exe[PATH_MAX];
+    ssize_t en = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[en > 0 ? en : 0] = 0;
+    tld_api_web_root(args.root, cfg.web_root, exe, a.web_root, sizeof a.web_root, &a.web_found);
     struct tld_log log;
     char logp[PATH_MAX], pidp[PATH_MAX], run[PATH_MAX];
     path_of(logp, sizeof logp, args.root, "logs/api.log");

@@ -4,6 +4,7 @@
  * headers by MHD's per-connection memory, its connections by per-address and total limits.
  */
 #include "api/server.h"
+#include "api/static.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -246,6 +247,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (st->too_big)
         return refuse_early(a, c, method, url, 413, "the request body is too large");
+    if (tld_api_static_owns(url)) {
+        tld_log_debug(a->log, "%s %s (dashboard) from a client", method, url);
+        return tld_api_static_serve(a->web_root, a->web_found, c, method, url);
+    }
     struct tld_api_req *r = malloc(sizeof *r);
     if (!r)
         return MHD_NO;
