@@ -85,11 +85,13 @@ static int zone_offset(const char *s, int64_t *off_ms)
     *off_ms = 0;
     if (!*s || !strcmp(s, "Z"))
         return 0;
-    if (*s != '+' && *s != '-')
+    /* The length first: a cut suffix ("-") must not be read past its end. */
+    size_t n = strlen(s);
+    if ((*s != '+' && *s != '-') || (n != 5 && n != 6) || (n == 6 && s[3] != ':'))
         return TLD_EPARSE;
     int hh, mm;
-    const char *m = s[3] == ':' ? s + 4 : s + 3;
-    if (!digits(s + 1, 2, &hh) || !digits(m, 2, &mm) || m[2] || hh > 23 || mm > 59)
+    const char *m = n == 6 ? s + 4 : s + 3;
+    if (!digits(s + 1, 2, &hh) || !digits(m, 2, &mm) || hh > 23 || mm > 59)
         return TLD_EPARSE;
     *off_ms = (int64_t)(hh * 60 + mm) * 60000 * (*s == '-' ? -1 : 1);
     return 0;

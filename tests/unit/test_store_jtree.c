@@ -128,6 +128,14 @@ static void odd_lines(void **state)
         "{\"a\":\"unterminated}",
         "{\x01\"a\"\x02:\x03\"b\"\x04}",
         "{\"data\":{\"d.o.t\":{\"x\":1}}}",
+        /* Zone suffixes cut short or too long (one was read past its end). */
+        "{\"timestamp\":\"2023-05-09T14:41:31.0331030-\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31+\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31+03\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31+03:\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31+03:001\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31+03x00\"}",
+        "{\"timestamp\":\"2023-05-09T14:41:31-03:30\"}",
         /* Escapes next to the quotes, in keys, in a row, in empty neighbours. */
         "{\"data\":{\"k\\\"ey\":\"\\\\\",\"x\":\"\\\"\"}}",
         "{\"data\":{\"a\":\"\\\\\\\\\\\\\",\"b\":\"q\",\"c\":\"\",\"d\":\"\\/\"}}",
@@ -154,6 +162,31 @@ static void odd_lines(void **state)
     free(big);
     assert_true(c.taken > 10);
     assert_true(c.refused > 5);
+}
+
+/* Alert times with each zone suffix the writer takes, and cut or malformed ones refused. */
+static void zone_suffixes(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"2023-05-12T17:12:15.875+0300",
+                                       "2023-05-12T17:12:15.875+03:00", "2023-05-12T14:12:15.875Z",
+                                       "2023-05-12T14:12:15.875", "2023-05-12T11:42:15.875-02:30"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int64_t ms = 0;
+        assert_int_equal(tld_flat_parse_time(good[i], &ms), 0);
+        assert_int_equal(ms, 1683900735875);
+    }
+    static const char *const bad[] = {
+        "2023-05-12T17:12:15.875-",      "2023-05-12T17:12:15+",       "2023-05-12T17:12:15+03",
+        "2023-05-12T17:12:15+03:",       "2023-05-12T17:12:15+03:001", "2023-05-12T17:12:15+03x00",
+        "2023-05-12T17:12:15.875+24:00", "2023-05-12T17:12:15ZZ"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        /* Exactly sized on the heap, so a read past the end is caught by ASan. */
+        char *copy = strdup(bad[i]);
+        int64_t ms;
+        assert_int_equal(tld_flat_parse_time(copy, &ms), TLD_EPARSE);
+        free(copy);
+    }
 }
 
 /* Deep nesting: refused past the reader's bound, read up to it. */
@@ -210,10 +243,9 @@ static void mutated_lines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(corpus_lines),
-        cmocka_unit_test(odd_lines),
-        cmocka_unit_test(deep_lines),
-        cmocka_unit_test(mutated_lines),
+        cmocka_unit_test(corpus_lines),  cmocka_unit_test(odd_lines),
+        cmocka_unit_test(deep_lines),    cmocka_unit_test(mutated_lines),
+        cmocka_unit_test(zone_suffixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
