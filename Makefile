@@ -244,6 +244,6 @@ deb: deps
 
 # The agent as a container image (tld-agent:VERSION), built offline into the local engine.
 agent-image: all
-	@python3 mk/agent-image.py --bin build/bin/tld-agent
+	@bash mk/agent-image.sh build/bin/tld-agent
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
