@@ -415,6 +415,15 @@ def test_packages_install_upgrade_purge(docker_env):
         assert st.returncode == 0 and b"1 connected" in st.stdout, st.stdout
         st = subprocess.run(["tld-agent", "status", "-r", AROOT], stdout=subprocess.PIPE)
         assert st.returncode == 0 and b"connected as agent 001" in st.stdout, st.stdout
+        # The store, written by the unprivileged manager and searched as its user.
+        hits = wait_logged(lambda: subprocess.run(
+            ["setpriv", "--reuid", USER, "--regid", USER, "--init-groups", "--", "tld-manager",
+             "-r", MROOT, "search", "rule.id:31103", "--since", "1h", "--json"],
+            stdout=subprocess.PIPE).stdout.strip(), 60, "alert 31103 in the store", run)
+        assert b"31103" in hits, hits
+        for p in ("var/db/alerts.db", "var/run/tld-manager.stats.json", "var/agents",
+                  "logs/alerts/alerts.json", "queue/intake/FORMAT"):
+            assert owner_mode(f"{MROOT}/{p}")[:2] == (USER, USER), p
         run.start("tld-api.service")
         token = wait_until(lambda: subprocess.run(
             ["curl", "-s", "--noproxy", "*", "--cacert", f"{MROOT}/var/ca/ca.crt", "-u",
@@ -426,8 +435,13 @@ def test_packages_install_upgrade_purge(docker_env):
         sh("systemd-analyze", "verify", *(f"{UNITS}/{u}" for u in
                                           ("tld-manager.service", "tld-api.service",
                                            "tld-agent.service")))
-        for name in ("tld-api.service", "tld-agent.service", "tld-manager.service"):
-            run.stop(name)
+        run.stop("tld-api.service")
+        run.stop("tld-manager.service")
+        wait_logged(lambda: not stats(AROOT, "tld-agent")["forwarder"]["connected"], 30,
+                    "the agent noticing the manager is gone", run)
+        st = subprocess.run(["tld-agent", "status", "-r", AROOT], stdout=subprocess.PIPE)
+        assert st.returncode == 1 and b"NOT CONNECTED" in st.stdout, st.stdout  # degraded
+        run.stop("tld-agent.service")
         st = subprocess.run(["tld-manager", "-r", MROOT, "status"], stdout=subprocess.PIPE)
         assert st.returncode == 3, st.stdout
 
