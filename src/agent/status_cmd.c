@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/status.h"
 
@@ -90,8 +89,11 @@ int tld_agent_status_main(int argc, char **argv)
     char pidfile[PATH_MAX], stats[PATH_MAX];
     snprintf(pidfile, sizeof pidfile, "%s/var/run/tld-agent.pid", root);
     snprintf(stats, sizeof stats, "%s/var/run/tld-agent.stats.json", root);
+    int early = tld_status_root("tld-agent", root, stdout);
+    if (early >= 0)
+        return early;
     struct tld_status_probe p;
-    if (access(root, R_OK | X_OK) != 0 || tld_status_probe("tld-agent", pidfile, stats, &p) != 0) {
+    if (tld_status_probe("tld-agent", pidfile, stats, &p) != 0) {
         printf("tld-agent: status unknown: cannot read %s (%m)\n", root);
         return TLD_STATUS_UNKNOWN;
     }

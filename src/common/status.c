@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
 
@@ -65,6 +66,18 @@ int tld_status_probe(const char *prog, const char *pidfile, const char *statsfil
         free(text);
     }
     return 0;
+}
+
+int tld_status_root(const char *prog, const char *root, FILE *out)
+{
+    if (access(root, R_OK | X_OK) == 0)
+        return -1;
+    if (errno == ENOENT) {
+        fprintf(out, "%s: not running (%s does not exist)\n", prog, root);
+        return TLD_STATUS_NOT_RUNNING;
+    }
+    fprintf(out, "%s: status unknown: cannot read %s (%s)\n", prog, root, strerror(errno));
+    return TLD_STATUS_UNKNOWN;
 }
 
 void tld_status_probe_fini(struct tld_status_probe *p)

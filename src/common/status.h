@@ -39,6 +39,12 @@ int tld_status_probe(const char *prog, const char *pidfile, const char *statsfil
                      struct tld_status_probe *p);
 void tld_status_probe_fini(struct tld_status_probe *p);
 
+/*
+ * Whether `root` can be read: -1 when it can, else the exit code after saying why on out
+ * (TLD_STATUS_NOT_RUNNING when it does not exist, TLD_STATUS_UNKNOWN when it cannot be read).
+ */
+int tld_status_root(const char *prog, const char *root, FILE *out);
+
 /* The newest modification time (seconds) of the files in `dir` whose names start with
  * `prefix`; *found false when there is none. */
 void tld_status_newest(const char *dir, const char *prefix, int64_t *mtime_s, bool *found);

@@ -65,10 +65,9 @@ int tld_mgr_cmd_status(const char *root, FILE *out)
     char pidfile[PATH_MAX], stats[PATH_MAX];
     root_path(pidfile, root, "var/run/tld-manager.pid");
     root_path(stats, root, "var/run/tld-manager.stats.json");
-    if (access(root, R_OK | X_OK) != 0) {
-        fprintf(out, "tld-manager: status unknown: cannot read %s (%m)\n", root);
-        return TLD_STATUS_UNKNOWN;
-    }
+    int early = tld_status_root("tld-manager", root, out);
+    if (early >= 0)
+        return early;
     struct tld_status_probe p;
     if (tld_status_probe("tld-manager", pidfile, stats, &p) != 0) {
         fprintf(out, "tld-manager: status unknown: cannot read %s (%m)\n", pidfile);
