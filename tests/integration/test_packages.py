@@ -91,6 +91,10 @@ def why_not():
     for tool in ("dpkg-buildpackage", "dh", "setpriv", "git"):
         if not shutil.which(tool):
             return f"{tool} is not installed (mk/deps.sh installs it)"
+    if not os.environ.get("TLD_PREVIOUS_DEBS") and subprocess.run(
+            ["git", "-C", REPO, "cat-file", "-e", PREVIOUS + "^{commit}"],
+            stderr=subprocess.DEVNULL).returncode != 0:
+        return f"the previous release's commit {PREVIOUS} is not in this clone's history"
     if any(installed(p) for p in PACKAGES):
         return "ThreatLockDown packages are installed here already"
     for path in (MROOT, AROOT):
@@ -351,6 +355,11 @@ def test_packages_install_upgrade_purge(docker_env):
             old_tree = previous_tree(tmp)
             run.trees.append(old_tree)
             old = build_debs(old_tree, PREVIOUS_VERSION)
+
+        # The builds take minutes: the shared dockerd may have been stopped by the session that
+        # started it meanwhile; start it again if so (then this session stops it at its end).
+        env.start()
+        env.ensure_images()
 
         # 1. the previous release, installed
         out = sh("dpkg", "-i", old["threatlockdown-manager"], old["threatlockdown-agent"],
