@@ -82,7 +82,7 @@ endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-.PHONY: web fuzz-store all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
+.PHONY: web install deb agent-image fuzz-store all asan fuzz-build unit-bins deps test run bench bench-detection fuzz clean format \
         format-check check-ruleset docs-rules
 
 # The dashboard (web/, docs/dashboard.md) is built when npm is there: `npm ci` from the
@@ -211,5 +211,54 @@ format-check:
 
 clean:
 	rm -rf build web/dist
+
+# ---- installation and packages (docs/install.md) ----------------------------------------------
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+DATADIR      ?= $(PREFIX)/share/threatlockdown
+DOCDIR       ?= $(PREFIX)/share/doc/threatlockdown
+AGENT_DOCDIR ?= $(DOCDIR)
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+MANAGER_ROOT ?= /var/threatlockdown
+AGENT_ROOT   ?= /var/threatlockdown-agent
+UNITS        := tld-manager.service tld-api.service tld-agent.service
+DOCS         := README.md docs/install.md docs/quickstart.md docs/manager.md docs/agent.md \
+                docs/api.md docs/store.md docs/query.md docs/rules.md docs/logtest.md
+
+# The installation root is not made here: the daemons, `tld-manager init` or the packages'
+# maintainer scripts make it with its owners (docs/install.md).
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	rm -rf $(DESTDIR)$(DATADIR)/ruleset
+	for d in decoders rules lists; do \
+	    [ -d ruleset/$$d ] || continue; \
+	    (cd ruleset && find $$d -type d -exec install -d -m 0755 $(DESTDIR)$(DATADIR)/ruleset/{} \;); \
+	    (cd ruleset && find $$d -type f -exec install -m 0644 {} $(DESTDIR)$(DATADIR)/ruleset/{} \;); \
+	done
+	install -m 0644 pkg/manager.conf pkg/agent.conf $(DESTDIR)$(DATADIR)/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(AGENT_DOCDIR)
+	install -m 0644 docs/agent.md docs/install.md $(DESTDIR)$(AGENT_DOCDIR)/
+	for u in $(UNITS); do \
+	    sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@AGENT_DOCDIR@|$(AGENT_DOCDIR)|g' \
+	        -e 's|@MANAGER_ROOT@|$(MANAGER_ROOT)|g' -e 's|@AGENT_ROOT@|$(AGENT_ROOT)|g' \
+	        pkg/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; \
+	done
+	if [ -d web/dist ]; then \
+	    rm -rf $(DESTDIR)$(DATADIR)/web && install -d $(DESTDIR)$(DATADIR)/web && \
+	    cp -R web/dist/. $(DESTDIR)$(DATADIR)/web/ && \
+	    find $(DESTDIR)$(DATADIR)/web -type d -exec chmod 0755 {} + && \
+	    find $(DESTDIR)$(DATADIR)/web -type f -exec chmod 0644 {} +; \
+	fi
+
+# threatlockdown-manager and threatlockdown-agent .deb files in build/deb/, built by
+# dpkg-buildpackage from a copy of the tree (so its clean step never touches build/).
+deb: deps
+	@bash mk/deb.sh
+
+# The agent as a container image (tld-agent:VERSION), built offline into the local engine.
+agent-image: all
+	@bash mk/agent-image.sh build/bin/tld-agent
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

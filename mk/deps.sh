@@ -8,6 +8,7 @@ packages=(
     libssl-dev libpcre2-dev libcjson-dev libcurl4-openssl-dev libmicrohttpd-dev
     libsqlite3-dev zlib1g-dev libcmocka-dev clickhouse-server zookeeper
     python3 python3-pytest
+    dpkg-dev debhelper fakeroot lintian
     docker.io busybox-static nginx curl
     nodejs npm chromium
 )

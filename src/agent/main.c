@@ -28,6 +28,7 @@
 #include "agent/config.h"
 #include "agent/enroll_cli.h"
 #include "agent/output.h"
+#include "agent/status_cmd.h"
 #include "collect/sources.h"
 #include "collect/spool.h"
 #include "common/clock.h"
@@ -58,6 +59,7 @@ static void usage(FILE *f)
                "[--debug] [-t]\n"
                "       tld-agent enroll --manager HOST[:PORT] [--password-file F] [--name N] "
                "[-r ROOT]\n"
+               "       tld-agent status [-r ROOT]   (exit 0 running, 1 degraded, 3 stopped)\n"
                "  -c, --config FILE  configuration (repeatable; default ROOT/etc/agent.conf)\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -o, --output DEST  write spooled events as JSON lines to DEST (- = stdout)\n"
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
     struct agent a = {.pid_fd = -1};
     if (argc > 1 && strcmp(argv[1], "enroll") == 0)
         return tld_agent_enroll_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "status") == 0)
+        return tld_agent_status_main(argc - 1, argv + 1);
     static const struct tld_daemon_argspec spec = {"tld-agent", true, true, false, usage};
     int next;
     if (tld_daemon_args_parse(&spec, argc, argv, &a.args, &next) != 0)

@@ -21,6 +21,7 @@
 
 #include "common/deadline.h"
 #include "common/err.h"
+#include "common/format.h"
 #include "common/fsutil.h"
 
 #include "collect/spool_int.h"
@@ -349,6 +350,8 @@ int tld_spool_open(const struct tld_spool_opts *o, struct tld_spool **out)
     if (!(sp->dir = strdup(o->dir)))
         goto fail;
     if ((rc = tld_mkdir_p(sp->dir, 0750)) != 0)
+        goto fail;
+    if ((rc = tld_format_dir_check(sp->dir, "spool", TLD_SPOOL_FORMAT)) != 0)
         goto fail;
     sp->acked = sp->acked_persisted = read_seq_file(sp->dir, "ack");
     sp->lost_reported = read_seq_file(sp->dir, "lost"); /* a gap met again is not news */

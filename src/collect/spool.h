@@ -46,6 +46,8 @@
 #define TLD_SPOOL_MAX_HOLDERS  4
 #define TLD_SPOOL_MIN_BYTES    (64u << 10)
 #define TLD_SPOOL_LOCATION     "threatlockdown-agent"
+/* The layout version in the spool directory's FORMAT file (common/format.h). */
+#define TLD_SPOOL_FORMAT 1
 
 struct tld_spool;
 struct tld_spool_reader;

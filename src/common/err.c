@@ -34,6 +34,8 @@ const char *tld_err_str(int err)
         return "authentication refused";
     case TLD_ECORRUPT:
         return "corrupt data";
+    case TLD_EFORMAT:
+        return "written by a newer release (unknown format version)";
     }
     return "unknown error";
 }

@@ -22,6 +22,7 @@ enum tld_err {
     TLD_ECLOSED = -12,  /* peer or queue closed */
     TLD_EAUTH = -13,    /* authentication or authorization refused */
     TLD_ECORRUPT = -14, /* on-disk data failed its checksum/framing */
+    TLD_EFORMAT = -15,  /* on-disk data of a format version this release does not know */
 };
 
 /*

@@ -140,17 +140,21 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
     }
     struct tld_agent_info *v = NULL;
     unsigned n = 0, cap = 0, lineno = 0;
-    char line[1024];
+    char line[1024], tail;
     int rc = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         size_t l = strlen(line);
         if (l && line[l - 1] == '\n')
             line[--l] = 0;
+        unsigned format;
+        if (sscanf(line, "# format %u %c", &format, &tail) == 1 && format > TLD_AGENTS_FORMAT) {
+            rc = TLD_EFORMAT;
+            break;
+        }
         if (l == 0 || line[0] == '#')
             continue;
         unsigned nx;
-        char tail;
         if (sscanf(line, "next %u %c", &nx, &tail) == 1) {
             *next = nx;
             continue;
@@ -186,7 +190,12 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         rc = TLD_EIO;
     fclose(f);
     if (rc) {
-        snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
+        if (rc == TLD_EFORMAT)
+            snprintf(why, TLD_WHY_MAX,
+                     "%.180s:%u: format newer than %u: written by a newer release", r->path, lineno,
+                     TLD_AGENTS_FORMAT);
+        else
+            snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
         free(v);
         return rc;
     }
@@ -245,6 +254,8 @@ static int write_file(struct tld_agents *r)
             "# ThreatLockDown agent registry; written by tld-manager, do not edit while it runs.\n"
             "# id name registration_ip registered_epoch state certificate_sha256 "
             "removed_epoch\n");
+    /* A comment, so releases from before versions were kept still read the file. */
+    fprintf(f, "# format %u\n", TLD_AGENTS_FORMAT);
     fprintf(f, "next %u\n", r->next_id);
     for (unsigned i = 0; i < r->n; i++) {
         const struct tld_agent_info *a = &r->v[i];

@@ -36,6 +36,9 @@
 #include "common/proto.h"
 
 #define TLD_AGENT_ID_MAX 999999999u
+/* The registry file's layout version, in its "# format N" line (common/format.h); a file
+ * without one is version 1. */
+#define TLD_AGENTS_FORMAT 1
 
 enum tld_agent_status {
     TLD_AGENT_NEVER,        /* enrolled, never connected */

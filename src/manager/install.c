@@ -138,9 +138,11 @@ const char *tld_install_ruleset_src(char *buf, size_t n)
     if (len > 0) {
         exe[len] = 0;
         char *dir = dirname(exe);
-        /* build/bin/tld-manager or build/asan/bin/tld-manager in the source tree */
-        static const char *const ups[] = {"/../../ruleset", "/../../../ruleset"};
-        for (size_t i = 0; i < 2; i++) {
+        /* build/bin/tld-manager or build/asan/bin/tld-manager in the source tree, or
+         * PREFIX/bin/tld-manager after `make install PREFIX=...` */
+        static const char *const ups[] = {"/../../ruleset", "/../../../ruleset",
+                                          "/../share/threatlockdown/ruleset"};
+        for (size_t i = 0; i < sizeof ups / sizeof *ups; i++) {
             snprintf(buf, n, "%s%s", dir, ups[i]);
             char rules[PATH_MAX + 16];
             snprintf(rules, sizeof rules, "%s/rules", buf);

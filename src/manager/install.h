@@ -32,7 +32,8 @@ int tld_install_layout(const char *root, const char *ruleset_src, bool *created_
                        struct tld_log *log);
 
 /* The project's ruleset/ to copy from: $TLD_RULESET_SRC, else next to the binary (a build
- * tree), else /usr/share/threatlockdown/ruleset; NULL if none exists. */
+ * tree, or PREFIX/share/threatlockdown/ruleset of an installed one), else
+ * /usr/share/threatlockdown/ruleset; NULL if none exists. */
 const char *tld_install_ruleset_src(char *buf, size_t n);
 
 /* Copy a directory tree (regular files and directories; existing files are kept). */

@@ -21,6 +21,7 @@
 
 #include "common/deadline.h"
 #include "common/err.h"
+#include "common/format.h"
 #include "common/fsutil.h"
 #include "common/framelog.h"
 #include "common/grow.h"
@@ -258,6 +259,8 @@ int tld_journal_open(const struct tld_journal_opts *o, struct tld_journal **out)
     tld_cond_init(&j->room_cv);
     tld_sb_init(&j->wbuf, (size_t)TLD_PROTO_MAX_PAYLOAD * 2);
     int rc = tld_mkdir_p(j->dir, 0750);
+    if (rc == 0)
+        rc = tld_format_dir_check(j->dir, "journal", TLD_JOURNAL_FORMAT);
     if (rc == 0)
         rc = load(j);
     if (rc) {

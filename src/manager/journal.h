@@ -42,6 +42,9 @@
 
 #define TLD_JOURNAL_FRAME_HEADER 16
 #define TLD_JOURNAL_MAX_BODY     ((4u << 20) + 128u * 1024)
+/* The layout version of the journal directory (segments, watermarks, output.ckpt) in its
+ * FORMAT file (common/format.h). */
+#define TLD_JOURNAL_FORMAT 1
 
 struct tld_journal;
 

@@ -56,6 +56,7 @@
 #include "manager/receiver.h"
 #include "manager/reload.h"
 #include "manager/rules_cfg.h"
+#include "manager/status_cmd.h"
 #include "manager/store_cmd.h"
 #include "manager/store_thread.h"
 
@@ -119,6 +120,8 @@ static void usage(FILE *f)
                "                   [--older-than DURATION]\n"
                "       tld-manager [-r ROOT] store rebuild [--since YYYY-MM-DD]\n"
                "       tld-manager [-r ROOT] search QUERY [--since 1h] [--json] [--limit N]\n"
+               "       tld-manager [-r ROOT] status   (exit 0 ok, 1 degraded, 3 stopped)\n"
+               "       tld-manager [-r ROOT] init     (make the root and the CA)\n"
                "       tld-manager hash-password < password\n"
                "  -r, --root DIR     installation root (default /var/threatlockdown)\n"
                "  -c, --config FILE  configuration (default ROOT/etc/manager.conf)\n"
@@ -997,6 +1000,10 @@ int main(int argc, char **argv)
         return 2;
     if (next < argc && strcmp(argv[next], "hash-password") == 0)
         return cmd_hash_password();
+    if (next + 1 == argc && strcmp(argv[next], "status") == 0)
+        return tld_mgr_cmd_status(m.args.root, stdout);
+    if (next + 1 == argc && strcmp(argv[next], "init") == 0)
+        return tld_mgr_cmd_init(m.args.root);
     if (next < argc && strcmp(argv[next], "agents") == 0)
         return cmd_agents(&m, argc - next - 1, argv + next + 1);
     if (next < argc && (strcmp(argv[next], "store") == 0 || strcmp(argv[next], "search") == 0))

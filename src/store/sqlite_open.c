@@ -179,6 +179,24 @@ static int migrate(struct tld_sqlite *s)
     return err;
 }
 
+/* A store written by a newer release is refused, never written with this release's schema. A
+ * new database has user_version 0 until the schema sets it. */
+static int check_version(struct tld_sqlite *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return tld_sqlite_fail(s, rc, "user_version");
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (version <= SCHEMA_VERSION)
+        return 0;
+    snprintf(s->err, sizeof s->err,
+             "schema version %d is newer than this release's %d: written by a newer release",
+             version, SCHEMA_VERSION);
+    return TLD_EFORMAT;
+}
+
 static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
 {
     sqlite3_busy_timeout(s->db, cfg->busy_wait_ms ? cfg->busy_wait_ms : 5000);
@@ -195,6 +213,8 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     if (!rc)
         rc = tld_sqlite_exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+    if (!rc)
+        rc = check_version(s);
     if (!rc && !cfg->read_only)
         rc = migrate(s);
     if (!rc && !cfg->read_only)

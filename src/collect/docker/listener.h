@@ -33,6 +33,9 @@
 #include "collect/collect_config.h"
 #include "collect/docker/meta.h"
 #include "collect/spool.h"
+
+/* The cursor file's layout version, its "version" member (common/format.h). */
+#define TLD_DOCKER_CURSOR_FORMAT 1
 #include "common/clock.h"
 #include "common/log.h"
 

@@ -736,7 +736,7 @@ void tld_listener_checkpoint(struct tld_listener *l)
         l->last_seq = ss.committed_seq;
     l->ckpt_seq = l->last_seq;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "version", 1);
+    cJSON_AddNumberToObject(j, "version", TLD_DOCKER_CURSOR_FORMAT);
     cJSON_AddItemToObject(j, "spool_seq", num_str((int64_t)l->last_seq));
     cJSON_AddItemToObject(j, "cursor_ns", num_str(l->cursor_ns));
     char hx[24];
@@ -820,6 +820,14 @@ int tld_listener_load(struct tld_listener *l)
             tld_sb_append(&sb, buf, (size_t)n);
         close(fd);
         cJSON *j = cJSON_ParseWithLength(tld_sb_cstr(&sb), sb.n);
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+        if (cJSON_IsNumber(ver) && ver->valueint > TLD_DOCKER_CURSOR_FORMAT) {
+            tld_log_error(l->log, "docker listener: %s: %s", l->cursor_file,
+                          tld_err_str(TLD_EFORMAT));
+            cJSON_Delete(j);
+            tld_sb_fini(&sb);
+            return TLD_EFORMAT;
+        }
         if (j) {
             l->last_seq = u64_of(j, "spool_seq", 10);
             from = l->last_seq + 1;

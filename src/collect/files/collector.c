@@ -394,6 +394,10 @@ static int recover(struct tld_collector *c)
     int rc = tld_positions_load(c->state_file, &c->prev);
     if (rc == TLD_ENOTFOUND) {
         c->first_start = true;
+    } else if (rc == TLD_EFORMAT) {
+        /* Starting over would read every file again: refuse instead. */
+        tld_log_error(c->log, "collector: %s: %s", c->state_file, tld_err_str(rc));
+        return rc;
     } else if (rc != 0) {
         tld_log_error(c->log,
                       "collector: %s is damaged or unreadable (%s); positions come from the "

@@ -108,6 +108,10 @@ static int parse(const char *text, size_t n, struct tld_positions *p)
         return TLD_EPARSE;
     int rc = TLD_EPARSE;
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+    if (cJSON_IsNumber(ver) && ver->valueint > TLD_POSITIONS_FORMAT) {
+        rc = TLD_EFORMAT;
+        goto out;
+    }
     if (!cJSON_IsNumber(ver) || ver->valueint != 1 || !get_u64(j, "spool_seq", &p->spool_seq))
         goto out;
     const cJSON *pats = cJSON_GetObjectItemCaseSensitive(j, "patterns");
@@ -175,7 +179,7 @@ static cJSON *u64_str(uint64_t v)
 int tld_positions_save(const char *file, const struct tld_positions *p)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "version", 1);
+    cJSON_AddNumberToObject(j, "version", TLD_POSITIONS_FORMAT);
     cJSON_AddItemToObject(j, "spool_seq", u64_str(p->spool_seq));
     cJSON *pats = cJSON_AddArrayToObject(j, "patterns");
     for (unsigned i = 0; i < p->npatterns; i++)

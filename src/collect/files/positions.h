@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #define TLD_POSITIONS_MAX 100000
+/* The file's layout version, its "version" member (common/format.h). */
+#define TLD_POSITIONS_FORMAT 1
 
 struct tld_position {
     char *path;
