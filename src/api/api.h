@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/config.h"
 #include "api/params.h"
@@ -40,6 +41,8 @@ struct tld_api_req {
     const char *path;
     char addr[64];                /* client address */
     const char *authorization;    /* header value or NULL */
+    const char *last_event_id;    /* Last-Event-ID header or NULL (/alerts/stream) */
+    void *conn;                   /* the MHD connection (a stream suspends and resumes it) */
     struct tld_api_user user;     /* the caller, once authenticated */
     struct tld_jwt_claims claims; /* the caller's token */
     struct tld_api_params params;
@@ -49,6 +52,14 @@ struct tld_api_req {
     struct tld_sb out;
     const char *ctype;
     char header_name[32], header_value[128];
+    /*
+     * A body produced piece by piece instead of `out` (MHD's content reader contract: bytes
+     * written, 0 after suspending the connection, or MHD's end/error codes); reader_free is
+     * called once with reader_cls when the response is gone.
+     */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*reader_free)(void *cls);
+    void *reader_cls;
 };
 
 int64_t tld_api_now_ms(void);
@@ -70,6 +81,20 @@ void tld_api_env_end(struct tld_api_env *e, uint64_t total, const char *extra, c
 /* A JSON string literal for s (escaped), appended. */
 void tld_api_json_str(struct tld_sb *out, const char *s, size_t n);
 
+/* What every alert route shares: a read-only store handle of its own and the compiled filter. */
+struct tld_api_alert_ctx {
+    struct tld_api_req *r;
+    struct tld_store *store; /* owned */
+    struct tld_query *query; /* owned; NULL: every alert */
+    struct tld_store_filter filter;
+};
+/*
+ * Compiles q and opens the store; nonzero when the request was answered with an error (400 for
+ * the query, 503 for the store). Close in every case.
+ */
+int tld_api_alert_ctx_open(struct tld_api_req *r, struct tld_api_alert_ctx *c);
+void tld_api_alert_ctx_close(struct tld_api_alert_ctx *c);
+
 /* Route handlers (routes.c has the table of who may call what). */
 int tld_api_h_root(struct tld_api_req *r);
 int tld_api_h_login(struct tld_api_req *r);
@@ -86,5 +111,9 @@ int tld_api_h_manager_status(struct tld_api_req *r);
 int tld_api_h_manager_stats(struct tld_api_req *r);
 int tld_api_h_mitre_tactics(struct tld_api_req *r);
 int tld_api_h_mitre_techniques(struct tld_api_req *r);
+int tld_api_h_export_csv(struct tld_api_req *r);
+
+/* One CSV cell (RFC 4180 quoting; a leading = + - @ TAB CR gets a ' first), appended. */
+void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n);
 
 #endif

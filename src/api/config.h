@@ -11,6 +11,7 @@
  *     <threads>4</threads>            <max_connections>256</max_connections>
  *     <max_body>64K</max_body>        <login_failures>5</login_failures>
  *     <login_lockout>60</login_lockout>
+ *     <max_streams>1000</max_streams>  (/alerts/stream clients held at once; 0: none)
  *   </api>
  */
 #ifndef TLD_API_CONFIG_H
@@ -33,6 +34,7 @@ struct tld_api_config {
     uint64_t max_body;
     unsigned login_failures; /* failed logins per user and per address before a lockout */
     int64_t login_lockout_s;
+    unsigned max_streams;
     /* <store> as the manager reads it */
     char *store_backend;
     char *store_path, *store_url, *store_database, *store_table;

@@ -26,6 +26,7 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/alerts", ALL, tld_api_h_alerts},
     {"GET", "/alerts/histogram", ALL, tld_api_h_histogram},
     {"GET", "/alerts/terms", ALL, tld_api_h_terms},
+    {"GET", "/alerts/export.csv", ALL, tld_api_h_export_csv},
     {"GET", "/alerts/{id}", ALL, tld_api_h_alert_one},
     {"GET", "/manager/info", ALL, tld_api_h_manager_info},
     {"GET", "/manager/status", ALL, tld_api_h_manager_status},
@@ -171,16 +172,29 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t n)
                   (socklen_t)n);
 }
 
-static enum MHD_Result reply_send(struct MHD_Connection *c, struct tld_api_req *r)
+static struct MHD_Response *response_of(struct tld_api_req *r)
 {
+    if (r->reader) {
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 32u << 10, r->reader, r->reader_cls, r->reader_free);
+        if (!resp && r->reader_free)
+            r->reader_free(r->reader_cls);
+        return resp;
+    }
     size_t n = 0;
     char *p = tld_sb_steal(&r->out, &n);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         n, p ? p : (char *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
+    if (!resp)
         free(p);
+    return resp;
+}
+
+static enum MHD_Result reply_send(struct MHD_Connection *c, struct tld_api_req *r)
+{
+    struct MHD_Response *resp = response_of(r);
+    if (!resp)
         return MHD_NO;
-    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -202,6 +216,8 @@ static void req_init(struct tld_api_req *r, struct tld_api *a, struct MHD_Connec
     tld_sb_init(&r->out, TLD_API_OUT_MAX);
     client_addr(c, r->addr, sizeof r->addr);
     r->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    r->last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    r->conn = c;
 }
 
 /* The request is refused before its body is read: MHD then closes the connection. */

@@ -135,8 +135,12 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
     if (!cfg->read_only)
         rc = tld_sqlite_exec(s, "PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;"
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    /* A reader handle lives for one API request (or one live tail) and there may be many at
+     * once: its cache stays small, the OS page cache keeps what is read often. */
     if (!rc)
-        rc = tld_sqlite_exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+        rc = tld_sqlite_exec(s, cfg->read_only
+                                    ? "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+                                    : "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
     if (!rc && !cfg->read_only)
         rc = tld_sqlite_exec(s, schema_sql);
     if (!rc)
