@@ -22,6 +22,9 @@
 /* Largest response body built in memory: a page of alerts is held whole (threads x this). */
 #define TLD_API_OUT_MAX (64u << 20)
 
+struct tld_api_streams;
+struct tld_api_metrics;
+
 struct tld_api {
     const struct tld_api_config *cfg;
     const char *root;
@@ -30,6 +33,8 @@ struct tld_api {
     struct tld_api_users users;
     struct tld_throttle throttle;
     struct tld_store_config store_cfg;
+    struct tld_api_streams *streams; /* live alert streams; NULL when <max_streams> is 0 */
+    struct tld_api_metrics *metrics; /* request counts (NULL: not counted) */
     char store_path[4200], store_url[4300];
     char hostname[256];
     int64_t started_ms;
@@ -112,6 +117,8 @@ int tld_api_h_manager_stats(struct tld_api_req *r);
 int tld_api_h_mitre_tactics(struct tld_api_req *r);
 int tld_api_h_mitre_techniques(struct tld_api_req *r);
 int tld_api_h_export_csv(struct tld_api_req *r);
+int tld_api_h_alert_stream(struct tld_api_req *r);
+int tld_api_h_metrics(struct tld_api_req *r);
 
 /* One CSV cell (RFC 4180 quoting; a leading = + - @ TAB CR gets a ' first), appended. */
 void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n);

@@ -221,6 +221,15 @@ int tld_sqlite_position(struct tld_store *base, struct tld_store_pos *pos)
     return tld_sqlite_state((struct tld_sqlite *)base, pos, &next);
 }
 
+static int sqlite_last_id(struct tld_store *base, int64_t *id)
+{
+    struct tld_store_pos pos;
+    int64_t next = 1;
+    int rc = tld_sqlite_state((struct tld_sqlite *)base, &pos, &next);
+    *id = next > 0 ? next - 1 : 0;
+    return rc;
+}
+
 static const char *sqlite_errmsg(const struct tld_store *base)
 {
     return ((const struct tld_sqlite *)base)->err;
@@ -232,6 +241,7 @@ const struct tld_store_ops tld_store_sqlite_ops = {
     .close = sqlite_close,
     .ingest = tld_sqlite_ingest,
     .position = tld_sqlite_position,
+    .last_id = sqlite_last_id,
     .search = tld_sqlite_search,
     .count = tld_sqlite_count,
     .span = tld_sqlite_span,

@@ -33,12 +33,14 @@ ROUTES = {
     ("GET", "/alerts/histogram"): ROLES,
     ("GET", "/alerts/terms"): ROLES,
     ("GET", "/alerts/export.csv"): ROLES,
+    ("GET", "/alerts/stream"): ROLES,
     ("GET", "/alerts/{id}"): ROLES,
     ("GET", "/manager/info"): ROLES,
     ("GET", "/manager/status"): ROLES,
     ("GET", "/manager/stats"): ROLES,
     ("GET", "/mitre/tactics"): ROLES,
     ("GET", "/mitre/techniques"): ROLES,
+    ("GET", "/metrics"): ROLES,
 }
 # What a route is called with in the tests ({id} filled, required parameters given).
 CALL = {"/alerts/{id}": "/alerts/1.1", "/alerts/terms": "/alerts/terms?field=rule.id"}

@@ -8,7 +8,9 @@ import csv
 import io
 import json
 import os
+import socket
 import time
+import urllib.parse
 
 import pytest
 
@@ -215,3 +217,194 @@ def test_export_memory_stays_flat(fed):
     # And it does not creep: the same export again stays where the first one peaked.
     again_peak, again_size = export_rss()
     assert again_size == big_size and again_peak - big_peak < 4 << 10, (big_peak, again_peak)
+
+
+class Sse:
+    """A Server-Sent Events client of /alerts/stream: events as (id, event, data) tuples and
+    comment lines as ("comment", text)."""
+
+    def __init__(self, fed, params=None, last_event_id=None, timeout=30):
+        self.c = fed.api.connect(timeout=timeout)
+        h = {"Authorization": f"Bearer {fed.tok}", "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            h["Last-Event-ID"] = str(last_event_id)
+        path = "/alerts/stream"
+        if params:
+            path += "?" + "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in params.items())
+        self.c.request("GET", path, headers=h)
+        self.r = self.c.getresponse()
+        self.status = self.r.status
+        self.buf = b""
+
+    def next(self, deadline):
+        """The next event or comment, or None at the deadline (time.monotonic())."""
+        while True:
+            if b"\n\n" in self.buf:
+                block, self.buf = self.buf.split(b"\n\n", 1)
+                fields = {}
+                for line in block.split(b"\n"):
+                    if line.startswith(b":"):
+                        return ("comment", line[1:].strip().decode())
+                    k, _, v = line.partition(b": ")
+                    fields[k.decode()] = v
+                if "data" in fields:
+                    return (int(fields["id"]), fields["event"].decode(), fields["data"])
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.c.sock.settimeout(left)
+            try:
+                chunk = self.r.read1(65536)
+            except (TimeoutError, socket.timeout):
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def events(self, n, timeout):
+        """Up to n alert events, waiting at most timeout seconds in all."""
+        out, deadline = [], time.monotonic() + timeout
+        while len(out) < n:
+            e = self.next(deadline)
+            if e is None:
+                break
+            if e[0] != "comment":
+                out.append(e)
+        return out
+
+    def close(self):
+        self.c.close()
+
+
+def numbered(data):
+    """The event number in an api-event alert's full_log."""
+    return int(json.loads(data)["full_log"].split()[-1])
+
+
+def test_stream_live_and_resume(fed):
+    q = {"q": "rule.id:100300"}
+    s = Sse(fed, q)
+    assert s.status == 200 and s.r.getheader("Content-Type") == "text/event-stream"
+    # Alerts stored while the client listens arrive, with their alerts.json lines as data; an
+    # alert the query does not match does not.
+    t0 = time.monotonic()
+    with open(fed.jsonf, "ab") as out:
+        out.write(json.dumps({"csvtest": "yes", "msg": "not for the stream"}).encode() + b"\n")
+    fed.write_events(b"api-event", 5, rate=50)
+    got = s.events(5, 60)
+    latency = time.monotonic() - t0
+    assert [numbered(d) for _, _, d in got] == [1, 2, 3, 4, 5], got
+    assert all(ev == "alert" for _, ev, _ in got)
+    lines = set(fed.alerts())
+    assert all(d in lines for _, _, d in got), "data is the alerts.json line"
+    ids = [i for i, _, _ in got]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    print(f"stream: 5 alerts from the event file to the client in {latency:.2f} s "
+          "(collection, analysis, store, stream)")
+    # Disconnect; alerts come while no one listens; reconnect with Last-Event-ID: exactly
+    # the missed ones, once each, in order.
+    s.close()
+    fed.write_events(b"api-event", 40, rate=400)
+    fed.wait_stored(FIRST + len(TRICKY) + 1 + 5 + 40)
+    s = Sse(fed, q, last_event_id=ids[-1])
+    missed = s.events(41, 20)
+    assert [numbered(d) for _, _, d in missed] == list(range(1, 41)), missed
+    assert missed[0][0] > ids[-1]
+    # The same through the parameter, from the middle, with a narrower query.
+    s.close()
+    s = Sse(fed, {"q": "rule.id:100300 and full_log:*0000020*", "last_event_id":
+                  str(missed[9][0])})
+    again = s.events(2, 10)
+    assert [numbered(d) for _, _, d in again] == [20], again
+    s.close()
+    # Bad requests are refused before the stream starts.
+    st, _, body = fed.api.request("GET", "/alerts/stream", token=fed.tok,
+                                  headers={"Last-Event-ID": "1 OR 1=1"})
+    assert st == 400
+    st, _, body = fed.api.request("GET", "/alerts/stream", token=fed.tok,
+                                  params={"q": "rule.id:(1"})
+    assert st == 400
+
+
+def test_stream_limit_and_heartbeat(fed):
+    held = [Sse(fed) for _ in range(3)]  # <max_streams>3</max_streams>
+    assert all(s.status == 200 for s in held)
+    st, hdr, body = fed.api.request("GET", "/alerts/stream", token=fed.tok)
+    assert st == 503 and hdr.get("retry-after") == "5", body
+    # Other requests go on while the streams are held.
+    assert fed.api.request("GET", "/", token=fed.tok)[0] == 200
+    # A quiet stream gets a comment every 15 s (which also finds closed connections).
+    deadline = time.monotonic() + 25
+    seen = None
+    while seen is None:
+        e = held[0].next(deadline)
+        assert e is not None, "no heartbeat within 25 s"
+        if e == ("comment", "keep-alive"):
+            seen = time.monotonic()
+    # A client that left frees its place by the next heartbeat at the latest.
+    held.pop().close()
+
+    def admitted():
+        st, _, _ = fed.api.request("GET", "/", token=fed.tok)
+        s = Sse(fed, timeout=5)
+        if s.status == 200:
+            held.append(s)
+            return True
+        s.close()
+        return False
+    wait_until(admitted, 40, interval=1, what="a stream slot freed")
+    # The API stops cleanly (exit 0, no sanitizer report) with streams held, and soon.
+    t0 = time.monotonic()
+    fed.api.stop()
+    assert time.monotonic() - t0 < 10
+    for s in held:
+        s.close()
+
+
+def scrape(fed):
+    st, hdr, body = fed.api.request("GET", "/metrics", token=fed.tok)
+    assert st == 200 and hdr["content-type"].startswith("text/plain; version=0.0.4"), body
+    samples, types = {}, {}
+    for line in body.decode().splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            types[name] = typ
+        elif line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            samples[key] = float(value)
+    return samples, types
+
+
+def test_metrics(fed):
+    assert fed.api.request("GET", "/metrics")[0] == 401
+    s1, types = scrape(fed)
+    assert types["tld_events_total"] == "counter" and types["tld_alerts_total"] == "counter"
+    assert types["tld_api_request_duration_seconds"] == "histogram"
+    assert s1["tld_manager_stats_available"] == 1
+    assert s1["tld_alerts_total"] == FIRST + len(TRICKY)
+    assert s1["tld_events_total"] >= FIRST + len(TRICKY)
+    assert s1["tld_agents_connected"] == 0
+    assert s1["tld_store_behind_alerts"] == 0 and s1["tld_analysis_queued"] == 0
+    assert s1['tld_manager_stat{section="store",name="stored"}'] == FIRST + len(TRICKY)
+    assert s1["tld_api_streams"] == 0
+    # The API counts its own requests per route, with a latency histogram.
+    lbl = 'method="GET",route="/alerts"'
+    before = s1.get(f'tld_api_requests_total{{{lbl},code="2xx"}}', 0)
+    for _ in range(3):
+        assert fed.total() == FIRST + len(TRICKY)
+    assert fed.api.request("GET", "/alerts", token=fed.tok, params={"limit": "0"})[0] == 400
+    held = Sse(fed)
+    fed.write_events(b"api-event", 10, rate=100)
+    time.sleep(1.2)
+    s2, _ = scrape(fed)
+    assert s2[f'tld_api_requests_total{{{lbl},code="2xx"}}'] == before + 3
+    assert s2[f'tld_api_requests_total{{{lbl},code="4xx"}}'] >= 1
+    count = s2[f"tld_api_request_duration_seconds_count{{{lbl}}}"]
+    assert count >= before + 4
+    assert s2[f'tld_api_request_duration_seconds_bucket{{{lbl},le="+Inf"}}'] == count
+    assert s2[f"tld_api_request_duration_seconds_sum{{{lbl}}}"] > 0
+    assert s2["tld_api_streams"] == 1 and s2["tld_api_streams_opened_total"] >= 1
+    assert "tld_events_per_second" in s2 and s2["tld_events_per_second"] >= 0
+    assert s2["tld_events_total"] >= s1["tld_events_total"]
+    held.close()
