@@ -119,6 +119,7 @@ int tld_api_h_mitre_techniques(struct tld_api_req *r);
 int tld_api_h_export_csv(struct tld_api_req *r);
 int tld_api_h_alert_stream(struct tld_api_req *r);
 int tld_api_h_metrics(struct tld_api_req *r);
+int tld_api_h_openapi(struct tld_api_req *r);
 
 /* One CSV cell (RFC 4180 quoting; a leading = + - @ TAB CR gets a ' first), appended. */
 void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n);

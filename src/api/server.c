@@ -38,6 +38,7 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/mitre/tactics", ALL, tld_api_h_mitre_tactics},
     {"GET", "/mitre/techniques", ALL, tld_api_h_mitre_techniques},
     {"GET", "/metrics", ALL, tld_api_h_metrics},
+    {"GET", "/openapi.json", ALL, tld_api_h_openapi},
 };
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 
@@ -110,6 +111,11 @@ static void dispatch_route(struct tld_api_req *r, const struct tld_api_route *rt
     for (size_t i = 0; i < nargs; i++) {
         char why[TLD_WHY_MAX];
         if (tld_api_param_set(&r->params, args[i].key, args[i].val, why) != 0) {
+            tld_api_error(r, 400, why);
+            return;
+        }
+        if (!tld_api_route_takes(rt, args[i].key)) {
+            snprintf(why, sizeof why, "%.64s: not a parameter of this route", args[i].key);
             tld_api_error(r, 400, why);
             return;
         }
