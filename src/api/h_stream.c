@@ -24,17 +24,19 @@
 #include "api/api.h"
 #include "api/streams.h"
 
-#define POLL_MS          200
+#define POLL_MS          100
 #define HEARTBEAT_MS     15000
 #define TAIL_BATCH       500        /* alerts read per client per pass */
 #define CLIENT_BUF_AHEAD (1u << 20) /* a client this far behind in reading gets no more yet */
 #define CLIENT_BUF_MAX   (64u << 20)
+#define PASS_CACHE       16 /* distinct (query, position) reads remembered within one pass */
 
 struct stream_client {
     struct stream_client *prev, *next; /* hub->mu */
     struct tld_api_streams *hub;
     struct MHD_Connection *conn;
     struct tld_query *query; /* owned */
+    char *qtext;             /* owned: the query as given ("" for none), to share reads */
     struct tld_store_filter filter;
     int64_t last_id;      /* the hub thread's: the id of the last alert queued */
     int64_t last_sent_ms; /* the hub thread's: when bytes were last queued */
@@ -42,6 +44,15 @@ struct stream_client {
     struct tld_sb buf; /* mu: bytes not yet handed to MHD, from `at` */
     size_t at;
     bool suspended; /* mu */
+};
+
+/* One store read of a pass, handed to every client with the same query at the same id: a
+ * thousand clients of one dashboard cost one read per pass, not a thousand. */
+struct pass_read {
+    const struct stream_client *like; /* whose query, range and start id it was */
+    int64_t from_id, next_id;
+    struct tld_sb events;
+    size_t n; /* alerts in events */
 };
 
 struct tld_api_streams {
@@ -53,11 +64,12 @@ struct tld_api_streams {
     pthread_t thread;
     bool thread_started;
     atomic_bool stopping;
-    bool kick;                     /* mu: a new client waits for its first pass */
-    struct stream_client *clients; /* mu */
-    unsigned n;                    /* mu */
-    struct tld_store *store;       /* the hub thread's reader handle */
-    struct tld_sb scratch;         /* the hub thread's: one client's new events */
+    bool kick;                          /* mu: a new client waits for its first pass */
+    struct stream_client *clients;      /* mu */
+    unsigned n;                         /* mu */
+    struct tld_store *store;            /* the hub thread's reader handle */
+    struct pass_read cache[PASS_CACHE]; /* the hub thread's */
+    size_t ncache;
     atomic_uint_fast64_t sent, opened;
 };
 
@@ -100,6 +112,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 static void client_free(struct stream_client *c)
 {
     tld_query_free(c->query);
+    free(c->qtext);
     tld_sb_fini(&c->buf);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -159,26 +172,62 @@ static int on_alert(void *ctx, const struct tld_store_hit *hit)
     return t->out->oom || t->out->truncated ? TLD_ELIMIT : 0;
 }
 
+static bool same_read(const struct pass_read *pr, const struct stream_client *c)
+{
+    const struct stream_client *o = pr->like;
+    return o && pr->from_id == c->last_id && o->filter.from_ms == c->filter.from_ms &&
+           o->filter.to_ms == c->filter.to_ms && strcmp(o->qtext, c->qtext) == 0;
+}
+
+/* The events after the client's id (one batch): read once per pass for each distinct
+ * (query, range, id). */
+static int read_for(struct tld_api_streams *h, struct stream_client *c, int64_t last_id,
+                    struct pass_read **out)
+{
+    for (size_t i = 0; i < h->ncache; i++)
+        if (same_read(&h->cache[i], c)) {
+            *out = &h->cache[i];
+            return 0;
+        }
+    /* A full cache is reused from its start: the pass goes on, reads are only repeated. */
+    struct pass_read *pr = &h->cache[h->ncache < PASS_CACHE ? h->ncache++ : 0];
+    tld_sb_reset(&pr->events);
+    pr->like = c;
+    pr->from_id = c->last_id;
+    struct tail_ctx t = {&pr->events, 0};
+    int64_t next = c->last_id;
+    int rc = tld_store_tail(h->store, &c->filter, c->last_id, TAIL_BATCH, on_alert, &t, &next);
+    if (rc) {
+        pr->like = NULL;
+        pr->from_id = -1;
+        return rc;
+    }
+    /* Less than a batch: the read saw every match up to last_id (committed before it), so
+     * the alerts that did not match are not read again. */
+    pr->next_id = t.n < TAIL_BATCH && next < last_id ? last_id : next;
+    pr->n = t.n;
+    *out = pr;
+    return 0;
+}
+
 /* The alerts a client has not had yet (one batch), then a heartbeat if it has been quiet. */
 static int serve_client(struct tld_api_streams *h, struct stream_client *c, int64_t last_id,
                         int64_t now)
 {
-    tld_sb_reset(&h->scratch);
+    struct pass_read *pr = NULL;
     if (c->last_id < last_id && client_backlog(c) < CLIENT_BUF_AHEAD) {
-        struct tail_ctx t = {&h->scratch, 0};
-        int64_t next = c->last_id;
-        int rc = tld_store_tail(h->store, &c->filter, c->last_id, TAIL_BATCH, on_alert, &t, &next);
+        int rc = read_for(h, c, last_id, &pr);
         if (rc)
             return rc;
-        /* Less than a batch: the read saw every match up to last_id (committed before it), so
-         * the alerts that did not match are not read again. */
-        c->last_id = t.n < TAIL_BATCH && next < last_id ? last_id : next;
-        atomic_fetch_add(&h->sent, t.n);
+        c->last_id = pr->next_id;
     }
-    if (h->scratch.n == 0 && now - c->last_sent_ms >= HEARTBEAT_MS)
-        tld_sb_append_cstr(&h->scratch, ": keep-alive\n\n");
-    if (h->scratch.n) {
-        client_push(c, h->scratch.p, h->scratch.n);
+    if (pr && pr->events.n) {
+        client_push(c, pr->events.p, pr->events.n);
+        c->last_sent_ms = now;
+        atomic_fetch_add(&h->sent, pr->n);
+    } else if (now - c->last_sent_ms >= HEARTBEAT_MS) {
+        static const char beat[] = ": keep-alive\n\n";
+        client_push(c, beat, sizeof beat - 1);
         c->last_sent_ms = now;
     }
     return 0;
@@ -195,6 +244,7 @@ static void hub_pass(struct tld_api_streams *h)
     int64_t now = mono_ms();
     pthread_mutex_lock(&h->mu);
     h->kick = false;
+    h->ncache = 0; /* reads are shared within a pass only: the clients may go after it */
     for (struct stream_client *c = h->clients; c && rc == 0; c = c->next)
         rc = serve_client(h, c, last_id, now);
     pthread_mutex_unlock(&h->mu);
@@ -241,7 +291,8 @@ int tld_api_streams_start(struct tld_api *a, struct tld_api_streams **out)
     h->log = a->log;
     h->store_cfg = &a->store_cfg;
     h->max = a->cfg->max_streams;
-    tld_sb_init(&h->scratch, CLIENT_BUF_MAX);
+    for (size_t i = 0; i < PASS_CACHE; i++)
+        tld_sb_init(&h->cache[i].events, CLIENT_BUF_MAX);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->wake, NULL);
     if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
@@ -284,7 +335,8 @@ void tld_api_streams_free(struct tld_api_streams *h)
     }
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
-    tld_sb_fini(&h->scratch);
+    for (size_t i = 0; i < PASS_CACHE; i++)
+        tld_sb_fini(&h->cache[i].events);
     free(h);
 }
 
@@ -369,8 +421,15 @@ int tld_api_h_alert_stream(struct tld_api_req *r)
     }
     c->hub = h;
     c->conn = r->conn;
+    c->qtext = strdup(r->params.q ? r->params.q : "");
     c->query = ctx.query; /* the client owns it from here */
     ctx.query = NULL;
+    if (!c->qtext) {
+        tld_query_free(c->query);
+        free(c);
+        tld_api_alert_ctx_close(&ctx);
+        return TLD_ENOMEM;
+    }
     c->filter = ctx.filter;
     c->filter.query = c->query;
     c->last_id = from_id;
