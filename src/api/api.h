@@ -121,6 +121,15 @@ int tld_api_h_alert_stream(struct tld_api_req *r);
 int tld_api_h_metrics(struct tld_api_req *r);
 int tld_api_h_openapi(struct tld_api_req *r);
 
+/*
+ * The members of `from` named by the prefixes of dotted `path` (n bytes) that end at a dot or
+ * at its end, longest first (keys may hold dots themselves). Start with *k = n + 1; each call
+ * gives the next member, its key and its length in *k, and NULL when none is left.
+ */
+struct cJSON;
+const struct cJSON *tld_api_json_member(const struct cJSON *from, const char *path, size_t n,
+                                        size_t *k, char key[128]);
+
 /* One CSV cell (RFC 4180 quoting; a leading = + - @ TAB CR gets a ' first), appended. */
 void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n);
 

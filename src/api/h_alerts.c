@@ -62,15 +62,9 @@ static int store_failed(struct tld_api_alert_ctx *c, int rc)
  */
 static void select_path(const cJSON *from, cJSON *to, const char *path, size_t n)
 {
-    for (size_t k = n; k > 0; k--) {
-        if (k < n && path[k] != '.')
-            continue;
-        char key[128];
-        memcpy(key, path, k);
-        key[k] = 0;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
-        if (!v)
-            continue;
+    char key[128];
+    size_t k = n + 1;
+    for (const cJSON *v; (v = tld_api_json_member(from, path, n, &k, key)) != NULL;) {
         if (k == n) {
             if (!cJSON_GetObjectItemCaseSensitive(to, key))
                 cJSON_AddItemToObject(to, key, cJSON_Duplicate(v, true));

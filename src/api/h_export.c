@@ -56,18 +56,28 @@ void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n)
         tld_sb_append_char(out, '"');
 }
 
+const cJSON *tld_api_json_member(const cJSON *from, const char *path, size_t n, size_t *k,
+                                 char key[128])
+{
+    while (*k > 1) {
+        size_t at = --*k;
+        if ((at < n && path[at] != '.') || at >= 128)
+            continue;
+        memcpy(key, path, at);
+        key[at] = 0;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
 /* The value at dotted `path` (object keys may hold dots themselves: every split is tried). */
 static const cJSON *lookup(const cJSON *from, const char *path, size_t n)
 {
-    for (size_t k = n; k > 0; k--) {
-        if (k < n && path[k] != '.')
-            continue;
-        char key[128];
-        memcpy(key, path, k);
-        key[k] = 0;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
-        if (!v)
-            continue;
+    char key[128];
+    size_t k = n + 1;
+    for (const cJSON *v; (v = tld_api_json_member(from, path, n, &k, key)) != NULL;) {
         if (k == n)
             return v;
         if (cJSON_IsObject(v)) {
