@@ -4,11 +4,9 @@ named, so a route added later must be described too); every query parameter the 
 for a GET route is taken by the server, and a parameter it does not list is refused."""
 import subprocess
 
-import pytest
-
-from apilib import api_bin, make_manager_and_api
-from mgrlib import manager_factory, minimal_ruleset  # noqa: F401
-from test_api_auth import status_and_error
+from apilib import api_bin
+from mgrlib import manager_factory  # noqa: F401
+from test_api_auth import api, status_and_error  # noqa: F401 (api: the fixture)
 
 # Values a parameter is tried with (the check is that the route takes it, not the answer).
 VALUES = {"q": "rule.id:1", "from": "0", "to": "1", "limit": "1", "offset": "0",
@@ -16,18 +14,6 @@ VALUES = {"q": "rule.id:1", "from": "0", "to": "1", "limit": "1", "offset": "0",
           "interval": "1h", "field": "rule.id", "size": "1", "last_event_id": "0",
           "search": "x", "pretty": "true", "wait_for_complete": "false"}
 PATH_VALUES = {"id": "1.1"}
-
-
-@pytest.fixture
-def api(manager_factory, tmp_path):  # noqa: F811
-    rs = minimal_ruleset(str(tmp_path / "rs"))
-    m, a = make_manager_and_api(manager_factory, ruleset_src=rs,
-                                extra="<store><backend>sqlite</backend></store>")
-    m.start()
-    a.start()
-    yield a
-    a.stop()
-    m.stop()
 
 
 def binary_routes():
