@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/config.h"
 #include "api/params.h"
@@ -21,6 +22,9 @@
 /* Largest response body built in memory: a page of alerts is held whole (threads x this). */
 #define TLD_API_OUT_MAX (64u << 20)
 
+struct tld_api_streams;
+struct tld_api_metrics;
+
 struct tld_api {
     const struct tld_api_config *cfg;
     const char *root;
@@ -29,6 +33,8 @@ struct tld_api {
     struct tld_api_users users;
     struct tld_throttle throttle;
     struct tld_store_config store_cfg;
+    struct tld_api_streams *streams; /* live alert streams; NULL when <max_streams> is 0 */
+    struct tld_api_metrics *metrics; /* request counts (NULL: not counted) */
     char store_path[4200], store_url[4300];
     char hostname[256];
     int64_t started_ms;
@@ -42,6 +48,8 @@ struct tld_api_req {
     const char *path;
     char addr[64];                /* client address */
     const char *authorization;    /* header value or NULL */
+    const char *last_event_id;    /* Last-Event-ID header or NULL (/alerts/stream) */
+    void *conn;                   /* the MHD connection (a stream suspends and resumes it) */
     struct tld_api_user user;     /* the caller, once authenticated */
     struct tld_jwt_claims claims; /* the caller's token */
     struct tld_api_params params;
@@ -51,6 +59,14 @@ struct tld_api_req {
     struct tld_sb out;
     const char *ctype;
     char header_name[32], header_value[128];
+    /*
+     * A body produced piece by piece instead of `out` (MHD's content reader contract: bytes
+     * written, 0 after suspending the connection, or MHD's end/error codes); reader_free is
+     * called once with reader_cls when the response is gone.
+     */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*reader_free)(void *cls);
+    void *reader_cls;
 };
 
 int64_t tld_api_now_ms(void);
@@ -72,6 +88,20 @@ void tld_api_env_end(struct tld_api_env *e, uint64_t total, const char *extra, c
 /* A JSON string literal for s (escaped), appended. */
 void tld_api_json_str(struct tld_sb *out, const char *s, size_t n);
 
+/* What every alert route shares: a read-only store handle of its own and the compiled filter. */
+struct tld_api_alert_ctx {
+    struct tld_api_req *r;
+    struct tld_store *store; /* owned */
+    struct tld_query *query; /* owned; NULL: every alert */
+    struct tld_store_filter filter;
+};
+/*
+ * Compiles q and opens the store; nonzero when the request was answered with an error (400 for
+ * the query, 503 for the store). Close in every case.
+ */
+int tld_api_alert_ctx_open(struct tld_api_req *r, struct tld_api_alert_ctx *c);
+void tld_api_alert_ctx_close(struct tld_api_alert_ctx *c);
+
 /* Route handlers (routes.c has the table of who may call what). */
 int tld_api_h_root(struct tld_api_req *r);
 int tld_api_h_login(struct tld_api_req *r);
@@ -88,5 +118,21 @@ int tld_api_h_manager_status(struct tld_api_req *r);
 int tld_api_h_manager_stats(struct tld_api_req *r);
 int tld_api_h_mitre_tactics(struct tld_api_req *r);
 int tld_api_h_mitre_techniques(struct tld_api_req *r);
+int tld_api_h_export_csv(struct tld_api_req *r);
+int tld_api_h_alert_stream(struct tld_api_req *r);
+int tld_api_h_metrics(struct tld_api_req *r);
+int tld_api_h_openapi(struct tld_api_req *r);
+
+/*
+ * The members of `from` named by the prefixes of dotted `path` (n bytes) that end at a dot or
+ * at its end, longest first (keys may hold dots themselves). Start with *k = n + 1; each call
+ * gives the next member, its key and its length in *k, and NULL when none is left.
+ */
+struct cJSON;
+const struct cJSON *tld_api_json_member(const struct cJSON *from, const char *path, size_t n,
+                                        size_t *k, char key[128]);
+
+/* One CSV cell (RFC 4180 quoting; a leading = + - @ TAB CR gets a ' first), appended. */
+void tld_api_csv_cell(struct tld_sb *out, const char *s, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
  *     <max_body>64K</max_body>        <login_failures>5</login_failures>
  *     <login_lockout>60</login_lockout>
  *     <web_root>share/web</web_root>   (the dashboard; unset: share/web or the build's web/dist)
+ *     <max_streams>1000</max_streams>  (/alerts/stream clients held at once; 0: none)
  *   </api>
  */
 #ifndef TLD_API_CONFIG_H
@@ -35,6 +36,7 @@ struct tld_api_config {
     unsigned login_failures; /* failed logins per user and per address before a lockout */
     int64_t login_lockout_s;
     char *web_root; /* the dashboard's files; NULL: found (static.h) */
+    unsigned max_streams;
     /* <store> as the manager reads it */
     char *store_backend;
     char *store_path, *store_url, *store_database, *store_table;

@@ -11,15 +11,7 @@
 #include "api/api.h"
 #include "store/query.h"
 
-/* What every alert route shares: the store handle and the compiled filter. */
-struct alert_ctx {
-    struct tld_api_req *r;
-    struct tld_store *store;
-    struct tld_query *query;
-    struct tld_store_filter filter;
-};
-
-static int ctx_open(struct tld_api_req *r, struct alert_ctx *c)
+int tld_api_alert_ctx_open(struct tld_api_req *r, struct tld_api_alert_ctx *c)
 {
     memset(c, 0, sizeof *c);
     c->r = r;
@@ -44,15 +36,17 @@ static int ctx_open(struct tld_api_req *r, struct alert_ctx *c)
     return 0;
 }
 
-static void ctx_close(struct alert_ctx *c)
+void tld_api_alert_ctx_close(struct tld_api_alert_ctx *c)
 {
     if (c->store)
         tld_store_close(c->store);
     tld_query_free(c->query);
+    c->store = NULL;
+    c->query = NULL;
 }
 
 /* A store failure during a request: logged, and a 503 for the caller. */
-static int store_failed(struct alert_ctx *c, int rc)
+static int store_failed(struct tld_api_alert_ctx *c, int rc)
 {
     tld_log_warn(c->r->api->log, "store read failed: %s (%s)", tld_err_str(rc),
                  tld_store_errmsg(c->store));
@@ -68,15 +62,9 @@ static int store_failed(struct alert_ctx *c, int rc)
  */
 static void select_path(const cJSON *from, cJSON *to, const char *path, size_t n)
 {
-    for (size_t k = n; k > 0; k--) {
-        if (k < n && path[k] != '.')
-            continue;
-        char key[128];
-        memcpy(key, path, k);
-        key[k] = 0;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
-        if (!v)
-            continue;
+    char key[128];
+    size_t k = n + 1;
+    for (const cJSON *v; (v = tld_api_json_member(from, path, n, &k, key)) != NULL;) {
         if (k == n) {
             if (!cJSON_GetObjectItemCaseSensitive(to, key))
                 cJSON_AddItemToObject(to, key, cJSON_Duplicate(v, true));
@@ -110,7 +98,7 @@ static void append_selected(struct tld_sb *out, const struct tld_api_params *p, 
 /* ---- /alerts ------------------------------------------------------------------------------ */
 
 struct page {
-    struct alert_ctx *c;
+    struct tld_api_alert_ctx *c;
     struct tld_api_env env;
     size_t skip;
 };
@@ -133,9 +121,9 @@ static int on_hit(void *ctx, const struct tld_store_hit *h)
 
 int tld_api_h_alerts(struct tld_api_req *r)
 {
-    struct alert_ctx c;
-    if (ctx_open(r, &c) != 0) {
-        ctx_close(&c);
+    struct tld_api_alert_ctx c;
+    if (tld_api_alert_ctx_open(r, &c) != 0) {
+        tld_api_alert_ctx_close(&c);
         return 0;
     }
     const struct tld_api_params *p = &r->params;
@@ -163,7 +151,7 @@ int tld_api_h_alerts(struct tld_api_req *r)
             snprintf(extra, sizeof extra, "\"next_cursor\":null");
         tld_api_env_end(&pg.env, total, extra, "alerts");
     }
-    ctx_close(&c);
+    tld_api_alert_ctx_close(&c);
     return 0;
 }
 
@@ -198,9 +186,9 @@ int tld_api_h_alert_one(struct tld_api_req *r)
     char q[96];
     snprintf(q, sizeof q, "id:\"%s\"", id);
     r->params.q = q;
-    struct alert_ctx c;
-    if (ctx_open(r, &c) != 0) {
-        ctx_close(&c);
+    struct tld_api_alert_ctx c;
+    if (tld_api_alert_ctx_open(r, &c) != 0) {
+        tld_api_alert_ctx_close(&c);
         return 0;
     }
     struct tld_store_search s = {c.filter, false, 1, NULL};
@@ -215,7 +203,7 @@ int tld_api_h_alert_one(struct tld_api_req *r)
     else
         r->status = 200;
     r->params.q = NULL;
-    ctx_close(&c);
+    tld_api_alert_ctx_close(&c);
     return 0;
 }
 
@@ -232,9 +220,9 @@ static int on_bucket(void *ctx, int64_t start_ms, uint64_t count)
 
 int tld_api_h_histogram(struct tld_api_req *r)
 {
-    struct alert_ctx c;
-    if (ctx_open(r, &c) != 0) {
-        ctx_close(&c);
+    struct tld_api_alert_ctx c;
+    if (tld_api_alert_ctx_open(r, &c) != 0) {
+        tld_api_alert_ctx_close(&c);
         return 0;
     }
     struct tld_api_env e;
@@ -249,7 +237,7 @@ int tld_api_h_histogram(struct tld_api_req *r)
         snprintf(extra, sizeof extra, "\"interval_ms\":%lld", (long long)used);
         tld_api_env_end(&e, e.nitems, extra, "alert counts per interval");
     }
-    ctx_close(&c);
+    tld_api_alert_ctx_close(&c);
     return 0;
 }
 
@@ -269,9 +257,9 @@ int tld_api_h_terms(struct tld_api_req *r)
         tld_api_error(r, 400, "field: required (the field whose top values are counted)");
         return 0;
     }
-    struct alert_ctx c;
-    if (ctx_open(r, &c) != 0) {
-        ctx_close(&c);
+    struct tld_api_alert_ctx c;
+    if (tld_api_alert_ctx_open(r, &c) != 0) {
+        tld_api_alert_ctx_close(&c);
         return 0;
     }
     struct tld_api_env e;
@@ -282,6 +270,6 @@ int tld_api_h_terms(struct tld_api_req *r)
         store_failed(&c, rc);
     else
         tld_api_env_end(&e, e.nitems, NULL, "most frequent values");
-    ctx_close(&c);
+    tld_api_alert_ctx_close(&c);
     return 0;
 }

@@ -218,6 +218,12 @@ static int serve(struct tld_api *a, struct tld_log *log)
         rc = TLD_EIO;
     }
     struct tld_api_server *srv = NULL;
+    /* Blocked before any thread starts, so they all inherit it and only sigtimedwait below
+     * takes SIGTERM (a server thread would otherwise die of it, skipping the clean stop). */
+    sigset_t set;
+    tld_daemon_signals(&set);
+    /* Every connection, and every live stream, is a descriptor. */
+    tld_daemon_raise_nofile(log);
     if (rc == 0)
         rc = tld_api_server_start(a, cert_pem, key_pem, &srv, why);
     if (key_pem)
@@ -238,8 +244,6 @@ static int serve(struct tld_api *a, struct tld_log *log)
                      a->web_root);
     printf("tld-api: listening on https://%s:%u/\n", a->cfg->local_ip, a->cfg->port);
     fflush(stdout);
-    sigset_t set;
-    tld_daemon_signals(&set);
     bool stop = false;
     while (!stop)
         tld_daemon_wait(&set, log, &stop);

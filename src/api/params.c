@@ -106,7 +106,8 @@ static int set_sort(struct tld_api_params *p, const char *v, char why[TLD_WHY_MA
     return 0;
 }
 
-static int set_select(struct tld_api_params *p, const char *v, char why[TLD_WHY_MAX])
+static int set_select(struct tld_api_params *p, const char *key, const char *v,
+                      char why[TLD_WHY_MAX])
 {
     struct tld_sv all = tld_sv_of(v), piece;
     size_t at = 0;
@@ -114,14 +115,14 @@ static int set_select(struct tld_api_params *p, const char *v, char why[TLD_WHY_
     while (tld_sv_next_piece(all, ',', &at, &piece)) {
         piece = tld_sv_trim(piece);
         if (p->nselect == TLD_API_SELECT_MAX)
-            return bad(why, "select", "too many fields");
+            return bad(why, key, "too many fields");
         if (piece.n == 0 || piece.n >= sizeof p->select[0] ||
             !tld_query_valid_field(piece.p, piece.n))
-            return bad(why, "select", "not a field name");
+            return bad(why, key, "not a field name");
         memcpy(p->select[p->nselect], piece.p, piece.n);
         p->select[p->nselect++][piece.n] = 0;
     }
-    return p->nselect ? 0 : bad(why, "select", "no field named");
+    return p->nselect ? 0 : bad(why, key, "no field named");
 }
 
 static int set_after(struct tld_api_params *p, const char *v, char why[TLD_WHY_MAX])
@@ -168,8 +169,13 @@ int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val
         p->limit = (size_t)n;
     } else if (strcmp(key, "sort") == 0) {
         return set_sort(p, val, why);
-    } else if (strcmp(key, "select") == 0) {
-        return set_select(p, val, why);
+    } else if (strcmp(key, "select") == 0 || strcmp(key, "fields") == 0) {
+        return set_select(p, key, val, why);
+    } else if (strcmp(key, "last_event_id") == 0) {
+        if (!number(val, INT64_MAX, &n))
+            return bad(why, key, "an event id (a whole number)");
+        p->last_event_id = (int64_t)n;
+        p->have_last_event_id = true;
     } else if (strcmp(key, "q") == 0) {
         p->q = val;
     } else if (strcmp(key, "search") == 0) {

@@ -4,6 +4,8 @@
  *                      pages deeper by cursor)
  *   sort               `timestamp`, `+timestamp` or `-timestamp` on /alerts
  *   select             comma-separated dotted field names kept in each returned item
+ *   fields             /alerts/export.csv: its columns, in the same form as select
+ *   last_event_id      /alerts/stream: resume after this event id (as the Last-Event-ID header)
  *   q                  a query (docs/query.md on /alerts), checked by the route
  *   search             a free-text filter on list routes
  *   from, to           time range: epoch milliseconds or `YYYY-MM-DDTHH:MM:SS[.mmm]Z`
@@ -40,6 +42,8 @@ struct tld_api_params {
     struct tld_store_cursor after;
     char select[TLD_API_SELECT_MAX][128];
     size_t nselect;
+    bool have_last_event_id;
+    int64_t last_event_id;
     const char *field; /* borrowed */
     size_t size;
     int64_t interval_ms; /* 0: auto */

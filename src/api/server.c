@@ -5,6 +5,8 @@
  */
 #include "api/server.h"
 #include "api/static.h"
+#include "api/metrics.h"
+#include "api/streams.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define ALL   TLD_ROLES_ALL
 #define ADMIN TLD_ROLE_ADMIN
@@ -27,12 +30,16 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/alerts", ALL, tld_api_h_alerts},
     {"GET", "/alerts/histogram", ALL, tld_api_h_histogram},
     {"GET", "/alerts/terms", ALL, tld_api_h_terms},
+    {"GET", "/alerts/export.csv", ALL, tld_api_h_export_csv},
+    {"GET", "/alerts/stream", ALL, tld_api_h_alert_stream},
     {"GET", "/alerts/{id}", ALL, tld_api_h_alert_one},
     {"GET", "/manager/info", ALL, tld_api_h_manager_info},
     {"GET", "/manager/status", ALL, tld_api_h_manager_status},
     {"GET", "/manager/stats", ALL, tld_api_h_manager_stats},
     {"GET", "/mitre/tactics", ALL, tld_api_h_mitre_tactics},
     {"GET", "/mitre/techniques", ALL, tld_api_h_mitre_techniques},
+    {"GET", "/metrics", ALL, tld_api_h_metrics},
+    {"GET", "/openapi.json", ALL, tld_api_h_openapi},
 };
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 
@@ -88,15 +95,9 @@ static bool authenticate(struct tld_api_req *r)
     return true;
 }
 
-void tld_api_dispatch(struct tld_api_req *r, const struct tld_api_arg *args, size_t nargs,
-                      bool args_overflow)
+static void dispatch_route(struct tld_api_req *r, const struct tld_api_route *rt,
+                           const struct tld_api_arg *args, size_t nargs, bool args_overflow)
 {
-    bool other;
-    const struct tld_api_route *rt = route_find(r->method, r->path, &other);
-    if (!rt) {
-        tld_api_error(r, other ? 405 : 404, other ? "method not allowed here" : "no such route");
-        return;
-    }
     if (rt->roles && !authenticate(r))
         return;
     if (rt->roles && !(rt->roles & r->user.role)) {
@@ -114,12 +115,38 @@ void tld_api_dispatch(struct tld_api_req *r, const struct tld_api_arg *args, siz
             tld_api_error(r, 400, why);
             return;
         }
+        if (!tld_api_route_takes(rt, args[i].key)) {
+            snprintf(why, sizeof why, "%.64s: not a parameter of this route", args[i].key);
+            tld_api_error(r, 400, why);
+            return;
+        }
     }
     int rc = rt->handler(r);
     if (rc) {
         tld_log_error(r->api->log, "%s %s: %s", r->method, r->path, tld_err_str(rc));
         tld_api_error(r, 500, "internal error");
     }
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void tld_api_dispatch(struct tld_api_req *r, const struct tld_api_arg *args, size_t nargs,
+                      bool args_overflow)
+{
+    int64_t t0 = mono_us();
+    bool other;
+    const struct tld_api_route *rt = route_find(r->method, r->path, &other);
+    if (!rt)
+        tld_api_error(r, other ? 405 : 404, other ? "method not allowed here" : "no such route");
+    else
+        dispatch_route(r, rt, args, nargs, args_overflow);
+    tld_api_metrics_observe(r->api->metrics, rt ? (size_t)(rt - ROUTES) : NROUTES, r->status,
+                            mono_us() - t0);
 }
 
 /* ---- libmicrohttpd ------------------------------------------------------------------------ */
@@ -172,16 +199,29 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t n)
                   (socklen_t)n);
 }
 
-static enum MHD_Result reply_send(struct MHD_Connection *c, struct tld_api_req *r)
+static struct MHD_Response *response_of(struct tld_api_req *r)
 {
+    if (r->reader) {
+        struct MHD_Response *resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 32u << 10, r->reader, r->reader_cls, r->reader_free);
+        if (!resp && r->reader_free)
+            r->reader_free(r->reader_cls);
+        return resp;
+    }
     size_t n = 0;
     char *p = tld_sb_steal(&r->out, &n);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         n, p ? p : (char *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
+    if (!resp)
         free(p);
+    return resp;
+}
+
+static enum MHD_Result reply_send(struct MHD_Connection *c, struct tld_api_req *r)
+{
+    struct MHD_Response *resp = response_of(r);
+    if (!resp)
         return MHD_NO;
-    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -203,6 +243,8 @@ static void req_init(struct tld_api_req *r, struct tld_api *a, struct MHD_Connec
     tld_sb_init(&r->out, TLD_API_OUT_MAX);
     client_addr(c, r->addr, sizeof r->addr);
     r->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    r->last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    r->conn = c;
 }
 
 /* The request is refused before its body is read: MHD then closes the connection. */
@@ -286,7 +328,10 @@ int tld_api_server_start(struct tld_api *a, const char *cert_pem, const char *ke
     struct sockaddr_in6 sa6;
     struct sockaddr_in sa4;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_EPOLL;
+    /* epoll worker threads, no thread per connection: a live stream's connection is suspended
+     * while it has nothing to send, so thousands of them hold no thread. */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
     if (inet_pton(AF_INET, a->cfg->local_ip, &sa4.sin_addr) == 1) {
@@ -306,6 +351,17 @@ int tld_api_server_start(struct tld_api *a, const char *cert_pem, const char *ke
     if (!s)
         return TLD_ENOMEM;
     s->api = a;
+    if (tld_api_metrics_new(NROUTES, &a->metrics) != 0) {
+        free(s);
+        return TLD_ENOMEM;
+    }
+    if (a->cfg->max_streams && tld_api_streams_start(a, &a->streams) != 0) {
+        snprintf(why, TLD_WHY_MAX, "cannot start the live stream thread");
+        tld_api_metrics_free(a->metrics);
+        a->metrics = NULL;
+        free(s);
+        return TLD_EIO;
+    }
     unsigned per_ip = a->cfg->max_connections / 4 ? a->cfg->max_connections / 4 : 1;
     s->mhd = MHD_start_daemon(
         flags, (uint16_t)a->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
@@ -318,6 +374,10 @@ int tld_api_server_start(struct tld_api *a, const char *cert_pem, const char *ke
     if (!s->mhd) {
         snprintf(why, TLD_WHY_MAX, "cannot listen on %s port %u (address in use, or TLS setup)",
                  a->cfg->local_ip, a->cfg->port);
+        tld_api_streams_free(a->streams);
+        a->streams = NULL;
+        tld_api_metrics_free(a->metrics);
+        a->metrics = NULL;
         free(s);
         return TLD_EIO;
     }
@@ -329,6 +389,11 @@ void tld_api_server_stop(struct tld_api_server *s)
 {
     if (!s)
         return;
+    tld_api_streams_stop(s->api->streams);
     MHD_stop_daemon(s->mhd);
+    tld_api_streams_free(s->api->streams);
+    s->api->streams = NULL;
+    tld_api_metrics_free(s->api->metrics);
+    s->api->metrics = NULL;
     free(s);
 }

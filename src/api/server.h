@@ -17,6 +17,12 @@ struct tld_api_route {
     int (*handler)(struct tld_api_req *r);
 };
 
+/*
+ * Whether a route takes query parameter `name` (its description in h_openapi.c; a route with
+ * none takes every parameter).
+ */
+bool tld_api_route_takes(const struct tld_api_route *rt, const char *name);
+
 /* The route table (for docs and the route-by-role tests). */
 const struct tld_api_route *tld_api_routes(size_t *n);
 

@@ -178,6 +178,17 @@ int tld_ch_position(struct tld_store *base, struct tld_store_pos *pos)
     return state((struct tld_ch *)base, pos, &next);
 }
 
+static int ch_last_id(struct tld_store *base, int64_t *id)
+{
+    struct tld_store_pos pos;
+    int64_t next = 1;
+    struct tld_ch *s = (struct tld_ch *)base;
+    s->known = false; /* a reader's cached state is stale as soon as the writer adds a row */
+    int rc = state(s, &pos, &next);
+    *id = next > 0 ? next - 1 : 0;
+    return rc;
+}
+
 static void varint(struct tld_sb *out, uint64_t v)
 {
     while (v >= 0x80) {
@@ -418,6 +429,7 @@ const struct tld_store_ops tld_store_clickhouse_ops = {
     .close = ch_close,
     .ingest = tld_ch_ingest,
     .position = tld_ch_position,
+    .last_id = ch_last_id,
     .search = tld_ch_search,
     .count = tld_ch_count,
     .span = tld_ch_span,

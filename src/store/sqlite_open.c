@@ -211,8 +211,12 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
     if (!cfg->read_only)
         rc = tld_sqlite_exec(s, "PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;"
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    /* A reader handle lives for one API request (or one live tail) and there may be many at
+     * once: its cache stays small, the OS page cache keeps what is read often. */
     if (!rc)
-        rc = tld_sqlite_exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+        rc = tld_sqlite_exec(s, cfg->read_only
+                                    ? "PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
+                                    : "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
     if (!rc)
         rc = check_version(s);
     if (!rc && !cfg->read_only)
@@ -303,6 +307,15 @@ int tld_sqlite_position(struct tld_store *base, struct tld_store_pos *pos)
     return tld_sqlite_state((struct tld_sqlite *)base, pos, &next);
 }
 
+static int sqlite_last_id(struct tld_store *base, int64_t *id)
+{
+    struct tld_store_pos pos;
+    int64_t next = 1;
+    int rc = tld_sqlite_state((struct tld_sqlite *)base, &pos, &next);
+    *id = next > 0 ? next - 1 : 0;
+    return rc;
+}
+
 static const char *sqlite_errmsg(const struct tld_store *base)
 {
     return ((const struct tld_sqlite *)base)->err;
@@ -314,6 +327,7 @@ const struct tld_store_ops tld_store_sqlite_ops = {
     .close = sqlite_close,
     .ingest = tld_sqlite_ingest,
     .position = tld_sqlite_position,
+    .last_id = sqlite_last_id,
     .search = tld_sqlite_search,
     .count = tld_sqlite_count,
     .span = tld_sqlite_span,

@@ -44,6 +44,11 @@ int tld_store_position(struct tld_store *s, struct tld_store_pos *pos)
     return s->ops->position(s, pos);
 }
 
+int tld_store_last_id(struct tld_store *s, int64_t *id)
+{
+    return s->ops->last_id(s, id);
+}
+
 static int check_filter(const struct tld_store_filter *f)
 {
     return f->from_ms <= f->to_ms ? 0 : TLD_EINVAL;

@@ -116,6 +116,12 @@ int tld_store_ingest(struct tld_store *s, const struct tld_store_batch *b, size_
 int tld_store_position(struct tld_store *s, struct tld_store_pos *pos);
 
 /*
+ * The id of the last alert stored (0 for a new store): a live tail that starts now continues
+ * after it with tld_store_tail.
+ */
+int tld_store_last_id(struct tld_store *s, int64_t *id);
+
+/*
  * Up to `limit` alerts matching, sorted by (time, id) descending (or ascending), starting after
  * `after`. `*next` is the cursor of the last alert handed out; `*more` says if another page may
  * follow. Pages never get slower with depth: they continue from the cursor, not an offset.

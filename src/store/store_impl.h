@@ -13,6 +13,7 @@ struct tld_store_ops {
     void (*close)(struct tld_store *s);
     int (*ingest)(struct tld_store *s, const struct tld_store_batch *b, size_t *stored);
     int (*position)(struct tld_store *s, struct tld_store_pos *pos);
+    int (*last_id)(struct tld_store *s, int64_t *id);
     int (*search)(struct tld_store *s, const struct tld_store_search *q, tld_store_hit_fn fn,
                   void *ctx, struct tld_store_cursor *next, bool *more);
     int (*count)(struct tld_store *s, const struct tld_store_filter *f, uint64_t *count);
