@@ -14,6 +14,8 @@
 #include "api/params.h"
 #include "api/throttle.h"
 #include "api/users.h"
+
+struct tld_api_logtest;
 #include "common/log.h"
 #include "common/str.h"
 #include "store/store.h"
@@ -24,10 +26,12 @@
 struct tld_api {
     const struct tld_api_config *cfg;
     const char *root;
+    const char *config_path; /* manager.conf: the ruleset and settings the manager uses */
     struct tld_log *log;
     EVP_PKEY *jwt_key; /* owned */
     struct tld_api_users users;
     struct tld_throttle throttle;
+    struct tld_api_logtest *logtest; /* owned: the PUT /logtest sessions */
     struct tld_store_config store_cfg;
     char store_path[4200], store_url[4300];
     char hostname[256];
