@@ -16,6 +16,7 @@
 #include "api/users.h"
 
 struct tld_api_logtest;
+struct tld_api_rscache;
 #include "common/log.h"
 #include "common/str.h"
 #include "store/store.h"
@@ -32,6 +33,7 @@ struct tld_api {
     struct tld_api_users users;
     struct tld_throttle throttle;
     struct tld_api_logtest *logtest; /* owned: the PUT /logtest sessions */
+    struct tld_api_rscache *rscache; /* owned: the loaded ruleset the requests share */
     struct tld_store_config store_cfg;
     char store_path[4200], store_url[4300];
     char hostname[256];

@@ -1,16 +1,17 @@
 /*
  * PUT /logtest and DELETE /logtest/sessions/{token}: Wazuh's logtest over the API, on the same
  * engine as tld-logtest and the manager (the ruleset the manager's configuration names, loaded
- * by the API). The reply carries Wazuh's fields (token, messages, output, alert, codemsg) and
- * the phases as tld-logtest prints them: pre-decoding, decoding, rule matching.
+ * by the API and shared with the ruleset routes). The reply carries Wazuh's fields (token,
+ * messages, output, alert, codemsg) and the phases as tld-logtest prints them: pre-decoding,
+ * decoding, rule matching.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api/logtest.h"
 #include "api/mgmt.h"
+#include "api/rscache.h"
 #include "api/xmljson.h"
 
 struct show_ctx {
@@ -80,53 +81,18 @@ static void show(void *ctx, struct tld_worker *w)
     cJSON_AddItemToObject(c->data, "phases", phases(w));
 }
 
-static int load(void *ctx, struct tld_ruleset **out, uint64_t *signature)
+static int load(void *ctx, struct tld_ruleset **out)
 {
     struct show_ctx *c = ctx;
     struct tld_diag diag;
     tld_diag_init(&diag);
-    (void)signature;
-    int rc = tld_api_rs_load(c->cfg, c->r->api->root, NULL, out, &diag);
+    int rc = tld_api_rscache_get(c->r->api->rscache, c->cfg, c->r->api->root,
+                                 c->r->api->config_path, out, &diag);
     if (rc)
         snprintf(c->load_error, sizeof c->load_error, "the ruleset does not load: %.200s",
                  tld_api_diag_error(&diag, tld_err_str(rc)));
     tld_diag_fini(&diag);
     return rc;
-}
-
-static uint64_t mix_file(uint64_t h, const char *path)
-{
-    struct stat st;
-    h = tld_fnv1a(h, path, strlen(path) + 1);
-    if (stat(path, &st) == 0) {
-        int64_t v[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
-        h = tld_fnv1a(h, v, sizeof v);
-    }
-    return h;
-}
-
-/* A fingerprint of every file the ruleset is loaded from (and of the configuration). */
-static uint64_t signature(struct tld_api_req *r, const struct tld_api_rsconf *cfg)
-{
-    uint64_t h = mix_file(TLD_FNV1A_SEED, r->api->config_path ? r->api->config_path : "");
-    for (int kind = TLD_API_RS_RULES; kind <= TLD_API_RS_DECODERS; kind++) {
-        struct tld_api_rs_file *files = NULL;
-        size_t n = 0;
-        if (tld_api_rs_files(cfg, r->api->root, (enum tld_api_rs_kind)kind, &files, &n) == 0)
-            for (size_t i = 0; i < n; i++)
-                h = mix_file(h, files[i].path);
-        free(files);
-    }
-    struct tld_ruleset_list *lists = NULL;
-    unsigned nl = 0;
-    struct tld_diag quiet;
-    tld_diag_init(&quiet);
-    if (tld_api_rs_lists(cfg, r->api->root, &lists, &nl, &quiet) == 0)
-        for (unsigned i = 0; i < nl; i++)
-            h = mix_file(h, lists[i].path);
-    tld_ruleset_lists_free(lists, nl);
-    tld_diag_fini(&quiet);
-    return h;
 }
 
 static const char *body_str(const cJSON *body, const char *key, bool *bad)
@@ -161,8 +127,7 @@ int tld_api_h_logtest(struct tld_api_req *r)
     }
     struct show_ctx c = {r, &cfg, cJSON_CreateObject(), ""};
     struct tld_logtest_run run = {
-        token, tld_sv_of(event), tld_sv_of(location), r->api->hostname, load, signature(r, &cfg),
-        &c};
+        token, tld_sv_of(event), tld_sv_of(location), r->api->hostname, load, &c};
     char tok[TLD_LOGTEST_TOKEN + 1] = "";
     bool renewed = false;
     int rc = tld_api_logtest_run(r->api->logtest, &run, tld_api_now_ms(), show, tok, &renewed);

@@ -9,6 +9,7 @@
 
 #include "api/items.h"
 #include "api/mgmt.h"
+#include "api/rscache.h"
 #include "api/xmljson.h"
 #include "common/xml.h"
 #include "engine/ruleset.h"
@@ -118,8 +119,8 @@ static const char *reldir_of(const struct tld_api_rs_file *files, size_t n, cons
     return "";
 }
 
-static cJSON *rule_item(const struct tld_rule *rule, const char *reldir,
-                        const struct tld_xml_node *node)
+/* The item without its details (which need the XML: added to the items that are kept). */
+static cJSON *rule_item(const struct tld_rule *rule, const char *reldir)
 {
     cJSON *o = cJSON_CreateObject();
     const char *slash = rule->file ? strrchr(rule->file, '/') : NULL;
@@ -131,9 +132,6 @@ static cJSON *rule_item(const struct tld_rule *rule, const char *reldir,
     cJSON_AddStringToObject(o, "filename", slash ? slash + 1 : rule->file ? rule->file : "");
     cJSON_AddStringToObject(o, "relative_dirname", reldir);
     cJSON_AddStringToObject(o, "status", "enabled");
-    cJSON_AddItemToObject(
-        o, "details",
-        tld_api_xml_details(node, (const char *const[]){"id", "level", NULL}, DETAIL_SKIP));
     return o;
 }
 
@@ -159,32 +157,51 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Append the plain groups of one group string (compliance groups left out) to *v. */
+static int collect_groups(const char *groups, char ***v, size_t *n, size_t *cap)
+{
+    struct tld_sv all = tld_sv_of(groups ? groups : ""), piece;
+    size_t at = 0;
+    while (tld_sv_next_piece(all, ',', &at, &piece)) {
+        piece = tld_sv_trim(piece);
+        bool comp = false;
+        for (size_t k = 0; k < NCOMPLIANCE && !comp; k++)
+            comp = tld_sv_starts_with(piece, tld_sv_of(COMPLIANCE[k].prefix));
+        if (!piece.n || comp)
+            continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 1024;
+            char **nv = realloc(*v, ncap * sizeof *nv);
+            if (!nv)
+                return TLD_ENOMEM;
+            *v = nv;
+            *cap = ncap;
+        }
+        if (!((*v)[*n] = strndup(piece.p, piece.n)))
+            return TLD_ENOMEM;
+        (*n)++;
+    }
+    return 0;
+}
+
 /* The group names of every rule, each once, sorted. */
 static cJSON *group_names(const struct tld_rules *rules)
 {
-    cJSON *seen = cJSON_CreateObject(), *out = cJSON_CreateArray();
-    unsigned n = tld_rules_count(rules);
-    for (unsigned i = 0; i < n; i++) {
-        cJSON *it = cJSON_CreateObject();
-        add_groups(it, tld_rules_at(rules, i)->groups);
-        const cJSON *g;
-        cJSON_ArrayForEach(g, cJSON_GetObjectItem(it, "groups"))
-        {
-            if (!cJSON_GetObjectItemCaseSensitive(seen, g->valuestring))
-                cJSON_AddNullToObject(seen, g->valuestring);
-        }
-        cJSON_Delete(it);
-    }
-    size_t k = 0, count = (size_t)cJSON_GetArraySize(seen);
-    const char **names = malloc((count ? count : 1) * sizeof *names);
-    for (const cJSON *e = seen->child; names && e; e = e->next)
-        names[k++] = e->string;
-    if (names)
-        qsort(names, k, sizeof *names, by_name);
-    for (size_t i = 0; names && i < k; i++)
-        cJSON_AddItemToArray(out, cJSON_CreateString(names[i]));
-    free(names);
-    cJSON_Delete(seen);
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    unsigned count = tld_rules_count(rules);
+    for (unsigned i = 0; rc == 0 && i < count; i++)
+        rc = collect_groups(tld_rules_at(rules, i)->groups, &v, &n, &cap);
+    cJSON *out = rc == 0 ? cJSON_CreateArray() : NULL;
+    if (out)
+        qsort(v, n, sizeof *v, by_name);
+    for (size_t i = 0; out && i < n; i++)
+        if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+            cJSON_AddItemToArray(out, cJSON_CreateString(v[i]));
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
     return out;
 }
 
@@ -240,7 +257,8 @@ static bool ruleset_of(struct tld_api_req *r, const struct tld_api_rsconf *cfg,
 {
     struct tld_diag diag;
     tld_diag_init(&diag);
-    int rc = tld_api_rs_load(cfg, r->api->root, NULL, rs, &diag);
+    int rc =
+        tld_api_rscache_get(r->api->rscache, cfg, r->api->root, r->api->config_path, rs, &diag);
     if (rc) {
         char why[TLD_WHY_MAX];
         snprintf(why, sizeof why, "the ruleset does not load: %.200s",
@@ -278,9 +296,12 @@ static int rules_listing(struct tld_api_req *r, bool groups_only)
     for (unsigned i = 0; items && i < n; i++) {
         const struct tld_rule *rule = tld_rules_at(rs->rules, i);
         const char *file = rule->file ? rule->file : "";
-        cJSON *it =
-            rule_item(rule, reldir_of(files, nfiles, file), rule_node(&docs, file, rule->line));
+        cJSON *it = rule_item(rule, reldir_of(files, nfiles, file));
         if (keep_rule(&f, rule, it)) {
+            cJSON_AddItemToObject(it, "details",
+                                  tld_api_xml_details(rule_node(&docs, file, rule->line),
+                                                      (const char *const[]){"id", "level", NULL},
+                                                      DETAIL_SKIP));
             cJSON_AddItemToArray(items, it);
         } else {
             cJSON_Delete(it);

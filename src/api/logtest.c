@@ -24,8 +24,6 @@ struct session {
 struct tld_api_logtest {
     pthread_mutex_t mu;
     struct session s[TLD_LOGTEST_SESSIONS];
-    struct tld_ruleset *current; /* a reference: the snapshot new sessions start from */
-    uint64_t current_sig;
 };
 
 int tld_api_logtest_new(struct tld_api_logtest **out)
@@ -54,8 +52,6 @@ void tld_api_logtest_free(struct tld_api_logtest *lt)
     for (size_t i = 0; i < TLD_LOGTEST_SESSIONS; i++)
         if (lt->s[i].token[0])
             session_end(&lt->s[i]);
-    if (lt->current)
-        tld_ruleset_unref(lt->current);
     pthread_mutex_destroy(&lt->mu);
     free(lt);
 }
@@ -105,20 +101,13 @@ static void new_token(struct tld_api_logtest *lt, char token[TLD_LOGTEST_TOKEN +
 static int session_start(struct tld_api_logtest *lt, const struct tld_logtest_run *run,
                          struct session **out)
 {
-    if (!lt->current || lt->current_sig != run->signature) {
-        struct tld_ruleset *rs = NULL;
-        uint64_t sig = run->signature;
-        int rc = run->load(run->ctx, &rs, &sig);
-        if (rc)
-            return rc;
-        if (lt->current)
-            tld_ruleset_unref(lt->current);
-        lt->current = rs;
-        lt->current_sig = sig;
-    }
+    struct tld_ruleset *rs = NULL;
+    int rc = run->load(run->ctx, &rs);
+    if (rc)
+        return rc;
     struct session *s = slot(lt);
     struct tld_worker_config wc = {tld_sv_of(run->manager_name), 0};
-    s->rs = tld_ruleset_ref(lt->current);
+    s->rs = rs;
     if (tld_engine_state_new(s->rs, &s->st) != 0 || tld_worker_new(s->rs, s->st, &wc, &s->w) != 0) {
         session_end(s);
         return TLD_ENOMEM;

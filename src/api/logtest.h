@@ -1,8 +1,8 @@
 /*
- * PUT /logtest sessions: each session is an engine state and a worker of its own on a shared
- * ruleset snapshot, so correlation (frequency, if_matched_sid) works across the requests of one
- * session as in Wazuh's logtest, and sessions never see each other's counters. The snapshot is
- * loaded again when the ruleset's files change; a session keeps the snapshot it started with.
+ * PUT /logtest sessions: each session is an engine state and a worker of its own on a ruleset
+ * snapshot (the shared one, rscache.h), so correlation (frequency, if_matched_sid) works across
+ * the requests of one session as in Wazuh's logtest, and sessions never see each other's
+ * counters. A session keeps the snapshot it started with; a new one takes the current files.
  *
  * Sessions expire after TLD_LOGTEST_IDLE_S without a request and are bounded in number: when
  * all TLD_LOGTEST_SESSIONS are taken the least recently used one is ended.
@@ -32,10 +32,8 @@ struct tld_logtest_run {
     const char *token; /* the caller's, or NULL/"" for a new session */
     struct tld_sv event, location;
     const char *manager_name;
-    /* The snapshot for a new session: called only when one is needed and the files changed. */
-    int (*load)(void *ctx, struct tld_ruleset **out, uint64_t *signature);
-    /* A fingerprint of the ruleset's files now (name, size, time of each). */
-    uint64_t signature;
+    /* A reference to the snapshot for a new session: called only when one starts. */
+    int (*load)(void *ctx, struct tld_ruleset **out);
     void *ctx;
 };
 

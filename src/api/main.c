@@ -25,6 +25,7 @@
 #include "api/api.h"
 #include "api/config.h"
 #include "api/logtest.h"
+#include "api/rscache.h"
 #include "api/server.h"
 #include "common/daemon.h"
 #include "common/err.h"
@@ -310,8 +311,11 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = tld_api_logtest_new(&a.logtest);
     if (rc == 0)
+        rc = tld_api_rscache_new(&a.rscache);
+    if (rc == 0)
         rc = serve(&a, &log);
     tld_api_logtest_free(a.logtest);
+    tld_api_rscache_free(a.rscache);
     tld_throttle_fini(&a.throttle);
     tld_api_users_close(&a.users);
     EVP_PKEY_free(a.jwt_key);

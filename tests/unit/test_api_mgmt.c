@@ -4,7 +4,8 @@
  * peer, a broken reply, nobody there), the list semantics (range and list filters, search,
  * sort, paging, select), the ruleset as manager.conf names it (defaults, excludes, a symbolic
  * link out of a rule directory, names with paths refused, loading with one file swapped for a
- * temporary copy), and the logtest session table (tokens, counters per session, ending).
+ * temporary copy), the shared snapshot (kept until a file changes), and the logtest session
+ * table (tokens, counters per session, ending).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include "api/ctl_client.h"
 #include "api/items.h"
 #include "api/logtest.h"
+#include "api/rscache.h"
 #include "api/rsconf.h"
 #include "common/err.h"
 
@@ -352,7 +354,7 @@ struct lt_ctx {
     uint64_t firedtimes;
 };
 
-static int lt_load(void *ctx, struct tld_ruleset **out, uint64_t *signature)
+static int lt_load(void *ctx, struct tld_ruleset **out)
 {
     struct lt_ctx *c = ctx;
     struct tld_api_rsconf cfg;
@@ -363,7 +365,6 @@ static int lt_load(void *ctx, struct tld_ruleset **out, uint64_t *signature)
     int rc = tld_api_rs_load(&cfg, c->root, NULL, out, &diag);
     tld_api_rsconf_fini(&cfg);
     tld_diag_fini(&diag);
-    (void)signature;
     c->loads++;
     return rc;
 }
@@ -387,7 +388,7 @@ static void test_logtest_sessions(void **state)
     struct tld_api_logtest *lt = NULL;
     assert_int_equal(tld_api_logtest_new(&lt), 0);
     struct lt_ctx c = {root, 0, 0};
-    struct tld_logtest_run run = {NULL, TLD_SV_LIT("a x b"), TLD_SV_LIT("stdin"), "mgr", lt_load, 1,
+    struct tld_logtest_run run = {NULL, TLD_SV_LIT("a x b"), TLD_SV_LIT("stdin"), "mgr", lt_load,
                                   &c};
     char tok[TLD_LOGTEST_TOKEN + 1], tok2[TLD_LOGTEST_TOKEN + 1];
     bool renewed;
@@ -400,16 +401,13 @@ static void test_logtest_sessions(void **state)
     assert_false(renewed);
     assert_string_equal(tok, tok2);
     assert_int_equal(c.firedtimes, 2);
-    /* A new session counts from one and shares the loaded snapshot. */
+    assert_int_equal(c.loads, 1); /* a session takes its snapshot once */
+    /* A new session counts from one. */
     run.token = NULL;
     assert_int_equal(tld_api_logtest_run(lt, &run, 3000, lt_show, tok2, &renewed), 0);
     assert_true(renewed);
     assert_string_not_equal(tok, tok2);
     assert_int_equal(c.firedtimes, 1);
-    assert_int_equal(c.loads, 1);
-    /* Changed files (another signature): loaded again. */
-    run.signature = 2;
-    assert_int_equal(tld_api_logtest_run(lt, &run, 3000, lt_show, tok2, &renewed), 0);
     assert_int_equal(c.loads, 2);
     /* An idle session expires; an ended one is gone. */
     run.token = tok;
@@ -430,12 +428,55 @@ static void test_logtest_sessions(void **state)
     rm_rf(root);
 }
 
+static void test_rscache(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], conf[PATH_MAX + 32];
+    tmpdir(root);
+    put(root, "ruleset/rules/0010-t.xml", TEMPLATE);
+    put(root, "etc/rules/local_rules.xml", LOCAL);
+    put(root, "ruleset/decoders/0001-d.xml", "<!-- none -->\n");
+    put(root, "etc/decoders/local_decoder.xml", "<!-- none -->\n");
+    put(root, "etc/manager.conf", "<ossec_config></ossec_config>\n");
+    snprintf(conf, sizeof conf, "%s/etc/manager.conf", root);
+    struct tld_api_rsconf cfg;
+    struct tld_diag diag;
+    tld_diag_init(&diag);
+    assert_int_equal(tld_api_rsconf_load(conf, &cfg, &diag), 0);
+    struct tld_api_rscache *c = NULL;
+    assert_int_equal(tld_api_rscache_new(&c), 0);
+    struct tld_ruleset *a = NULL, *b = NULL;
+    assert_int_equal(tld_api_rscache_get(c, &cfg, root, conf, &a, &diag), 0);
+    assert_int_equal(tld_api_rscache_get(c, &cfg, root, conf, &b, &diag), 0);
+    assert_ptr_equal(a, b); /* nothing changed: the same snapshot */
+    tld_ruleset_unref(b);
+    /* A changed file: a new snapshot; the old one stays valid for who holds it. */
+    put(root, "etc/rules/local_rules.xml",
+        "<group name=\"local,\"><rule id=\"100009\" "
+        "level=\"3\"><if_sid>1</if_sid><description>x"
+        "</description></rule></group>\n");
+    assert_int_equal(tld_api_rscache_get(c, &cfg, root, conf, &b, &diag), 0);
+    assert_ptr_not_equal(a, b);
+    assert_non_null(tld_rules_find(b->rules, 100009));
+    assert_non_null(tld_rules_find(a->rules, 100001));
+    tld_ruleset_unref(a);
+    tld_ruleset_unref(b);
+    /* A broken file: an error, no snapshot. */
+    put(root, "etc/rules/local_rules.xml", "<group name=\"local,\"><rule id=\"1x\">");
+    assert_int_equal(tld_api_rscache_get(c, &cfg, root, conf, &b, &diag), TLD_EPARSE);
+    assert_null(b);
+    tld_api_rscache_free(c);
+    tld_api_rsconf_fini(&cfg);
+    tld_diag_fini(&diag);
+    rm_rf(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctl_client),       cmocka_unit_test(test_items_helpers),
         cmocka_unit_test(test_items_reply),      cmocka_unit_test(test_rsconf),
-        cmocka_unit_test(test_logtest_sessions),
+        cmocka_unit_test(test_logtest_sessions), cmocka_unit_test(test_rscache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
