@@ -16,25 +16,18 @@
 static const char *const DECODER_FILTERS[] = {"decoder_names", "filename", "relative_dirname",
                                               "status",        "parents",  NULL};
 
-static bool keep_decoder(const struct tld_api_params *p, const cJSON *it)
+static bool keep_decoder(const struct tld_api_params *p, bool parents_only, const cJSON *it)
 {
     const char *v;
     const cJSON *parent = tld_api_item_get(it, "details.parent");
     if ((v = tld_api_param_filter(p, "decoder_names")) &&
         !tld_api_csv_has(v, cJSON_GetObjectItem(it, "name")->valuestring))
         return false;
-    if ((v = tld_api_param_filter(p, "filename")) &&
-        !tld_api_csv_has(v, cJSON_GetObjectItem(it, "filename")->valuestring))
+    if (parents_only && parent)
         return false;
-    if ((v = tld_api_param_filter(p, "relative_dirname")) &&
-        strcmp(v, cJSON_GetObjectItem(it, "relative_dirname")->valuestring) != 0)
-        return false;
-    if ((v = tld_api_param_filter(p, "status")) && strcmp(v, "all") != 0 &&
-        strcmp(v, cJSON_GetObjectItem(it, "status")->valuestring) != 0)
-        return false;
-    if ((v = tld_api_param_filter(p, "parents")) && strcmp(v, "true") == 0 && parent)
-        return false;
-    return true;
+    return tld_api_file_filters_keep(p, cJSON_GetObjectItem(it, "filename")->valuestring,
+                                     cJSON_GetObjectItem(it, "relative_dirname")->valuestring,
+                                     cJSON_GetObjectItem(it, "status")->valuestring);
 }
 
 static void file_decoders(const struct tld_api_rs_file *f, cJSON *all)
@@ -67,11 +60,9 @@ int tld_api_h_decoders(struct tld_api_req *r)
 {
     if (!tld_api_filters_only(r, DECODER_FILTERS))
         return 0;
-    const char *parents = tld_api_param_filter(&r->params, "parents");
-    if (parents && strcmp(parents, "true") != 0 && strcmp(parents, "false") != 0) {
-        tld_api_error(r, 400, "parents: true or false");
+    bool parents_only;
+    if (!tld_api_bool_param(r, "parents", &parents_only))
         return 0;
-    }
     struct tld_api_rsconf cfg;
     if (!tld_api_rsconf_get(r, &cfg))
         return 0;
@@ -84,7 +75,7 @@ int tld_api_h_decoders(struct tld_api_req *r)
     cJSON *items = all ? cJSON_CreateArray() : NULL;
     while (all && all->child) {
         cJSON *it = cJSON_DetachItemViaPointer(all, all->child);
-        if (keep_decoder(&r->params, it))
+        if (keep_decoder(&r->params, parents_only, it))
             cJSON_AddItemToArray(items, it);
         else
             cJSON_Delete(it);
@@ -145,15 +136,13 @@ int tld_api_h_lists(struct tld_api_req *r)
     tld_diag_init(&quiet);
     int rc = tld_api_rs_lists(&cfg, r->api->root, &lists, &n, &quiet);
     tld_diag_fini(&quiet);
-    const char *fname = tld_api_param_filter(&r->params, "filename");
-    const char *fdir = tld_api_param_filter(&r->params, "relative_dirname");
     cJSON *items = rc == 0 ? cJSON_CreateArray() : NULL;
     for (unsigned i = 0; items && i < n; i++) {
         char dir[4096];
         const char *slash = strrchr(lists[i].name, '/');
         snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - lists[i].name) : 0, lists[i].name);
         const char *base = slash ? slash + 1 : lists[i].name;
-        if ((fname && !tld_api_csv_has(fname, base)) || (fdir && strcmp(fdir, dir) != 0))
+        if (!tld_api_file_filters_keep(&r->params, base, dir, NULL))
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "items", list_entries(lists[i].path));

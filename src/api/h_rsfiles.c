@@ -56,14 +56,9 @@ static int files_listing(struct tld_api_req *r, enum tld_api_rs_kind kind)
     size_t n = 0;
     int rc = tld_api_rs_files(&cfg, r->api->root, kind, &files, &n);
     cJSON *items = rc == 0 ? cJSON_CreateArray() : NULL;
-    const char *fname = tld_api_param_filter(&r->params, "filename");
-    const char *fdir = tld_api_param_filter(&r->params, "relative_dirname");
-    const char *fstatus = tld_api_param_filter(&r->params, "status");
     for (size_t i = 0; items && i < n; i++) {
         const char *status = files[i].enabled ? "enabled" : "disabled";
-        if ((fname && !tld_api_csv_has(fname, files[i].name)) ||
-            (fdir && strcmp(fdir, files[i].reldir) != 0) ||
-            (fstatus && strcmp(fstatus, "all") != 0 && strcmp(fstatus, status) != 0))
+        if (!tld_api_file_filters_keep(&r->params, files[i].name, files[i].reldir, status))
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "filename", files[i].name);
@@ -106,13 +101,10 @@ static int read_all(const char *path, struct tld_sb *out)
 
 static int file_get(struct tld_api_req *r, enum tld_api_rs_kind kind)
 {
-    const char *raw = tld_api_param_filter(&r->params, "raw");
-    if (!tld_api_filters_only(r, (const char *const[]){"raw", "relative_dirname", NULL}))
+    bool raw;
+    if (!tld_api_filters_only(r, (const char *const[]){"raw", "relative_dirname", NULL}) ||
+        !tld_api_bool_param(r, "raw", &raw))
         return 0;
-    if (raw && strcmp(raw, "true") != 0 && strcmp(raw, "false") != 0) {
-        tld_api_error(r, 400, "raw: true or false");
-        return 0;
-    }
     struct tld_api_rsconf cfg;
     if (!tld_api_rsconf_get(r, &cfg))
         return 0;
@@ -127,7 +119,7 @@ static int file_get(struct tld_api_req *r, enum tld_api_rs_kind kind)
     else if (rc == 0 && (rc = read_all(f->path, &text)) != 0)
         tld_api_error(r, rc == TLD_ENOTFOUND ? 404 : 500, "the file cannot be read");
     rc = rc == TLD_ENOTFOUND || rc == TLD_EIO ? 0 : rc;
-    if (f && !r->status && raw && strcmp(raw, "true") == 0) {
+    if (f && !r->status && raw) {
         r->status = 200;
         r->ctype = "application/xml";
         tld_sb_append(&r->out, tld_sb_cstr(&text), text.n);
@@ -321,7 +313,9 @@ static bool put_allowed(struct tld_api_req *r, const struct tld_api_rsconf *cfg,
                         enum tld_api_rs_kind kind, const char *name, char *target, size_t tn,
                         bool *exists)
 {
-    const char *ow = tld_api_param_filter(&r->params, "overwrite");
+    bool overwrite;
+    if (!tld_api_bool_param(r, "overwrite", &overwrite))
+        return false;
     const struct tld_api_paths *dirs =
         kind == TLD_API_RS_RULES ? &cfg->rule_dirs : &cfg->decoder_dirs;
     bool configured = false;
@@ -336,9 +330,7 @@ static bool put_allowed(struct tld_api_req *r, const struct tld_api_rsconf *cfg,
     struct stat st;
     *exists = lstat(target, &st) == 0;
     const char *why = NULL;
-    if (ow && strcmp(ow, "true") != 0 && strcmp(ow, "false") != 0)
-        why = "overwrite: true or false";
-    else if (!plain_xml_name(name))
+    if (!plain_xml_name(name))
         why = "only a plain file name ending in .xml (letters, digits, '.', '_', '-')";
     else if (!configured)
         why = kind == TLD_API_RS_RULES ? "etc/rules is not a <rule_dir> of the configuration"
@@ -348,7 +340,7 @@ static bool put_allowed(struct tld_api_req *r, const struct tld_api_rsconf *cfg,
         why = "only the user's own files (etc/rules, etc/decoders) may be changed";
     else if (*exists && !S_ISREG(st.st_mode))
         why = "the target is not a regular file";
-    else if (*exists && !(ow && strcmp(ow, "true") == 0))
+    else if (*exists && !overwrite)
         why = "the file exists: overwrite=true replaces it";
     else if (!r->body.n)
         why = "the body is empty: send the file's XML";

@@ -232,14 +232,9 @@ static bool keep_rule(const struct rule_filter *f, const struct tld_rule *rule, 
         return false;
     if ((v = tld_api_param_filter(p, "group")) && !array_has(it, "groups", v))
         return false;
-    if ((v = tld_api_param_filter(p, "filename")) &&
-        !tld_api_csv_has(v, cJSON_GetObjectItem(it, "filename")->valuestring))
-        return false;
-    if ((v = tld_api_param_filter(p, "relative_dirname")) &&
-        strcmp(v, cJSON_GetObjectItem(it, "relative_dirname")->valuestring) != 0)
-        return false;
-    if ((v = tld_api_param_filter(p, "status")) && strcmp(v, "enabled") != 0 &&
-        strcmp(v, "all") != 0)
+    if (!tld_api_file_filters_keep(p, cJSON_GetObjectItem(it, "filename")->valuestring,
+                                   cJSON_GetObjectItem(it, "relative_dirname")->valuestring,
+                                   "enabled"))
         return false;
     static const char *const comp[][2] = {{"pci_dss", "pci_dss"}, {"gdpr", "gdpr"},
                                           {"hipaa", "hipaa"},     {"nist-800-53", "nist_800_53"},

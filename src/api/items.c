@@ -4,6 +4,7 @@
  */
 #include "api/items.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +74,30 @@ bool tld_api_csv_has(const char *csv, const char *word)
     while (tld_sv_next_piece(all, ',', &at, &piece))
         if (tld_sv_eq_cstr(tld_sv_trim(piece), word))
             return true;
+    return false;
+}
+
+bool tld_api_file_filters_keep(const struct tld_api_params *p, const char *filename,
+                               const char *reldir, const char *status)
+{
+    const char *v;
+    if ((v = tld_api_param_filter(p, "filename")) && !tld_api_csv_has(v, filename))
+        return false;
+    if ((v = tld_api_param_filter(p, "relative_dirname")) && strcmp(v, reldir) != 0)
+        return false;
+    v = tld_api_param_filter(p, "status");
+    return !v || !status || strcmp(v, "all") == 0 || strcmp(v, status) == 0;
+}
+
+bool tld_api_bool_param(struct tld_api_req *r, const char *key, bool *out)
+{
+    const char *v = tld_api_param_filter(&r->params, key);
+    *out = v && strcmp(v, "true") == 0;
+    if (!v || *out || strcmp(v, "false") == 0)
+        return true;
+    char why[TLD_WHY_MAX];
+    snprintf(why, sizeof why, "%s: true or false", key);
+    tld_api_error(r, 400, why);
     return false;
 }
 

@@ -29,4 +29,14 @@ bool tld_api_parse_range(const char *s, unsigned max, unsigned *lo, unsigned *hi
 /* Whether the comma-separated list `csv` has `word`. */
 bool tld_api_csv_has(const char *csv, const char *word);
 
+/*
+ * The file filters ruleset items share: `filename` (a comma-separated list), `relative_dirname`
+ * and `status` (`all` matches any); status NULL: the item has none.
+ */
+bool tld_api_file_filters_keep(const struct tld_api_params *p, const char *filename,
+                               const char *reldir, const char *status);
+
+/* Parameter `key` as true/false (*out false when absent); anything else answers r with 400. */
+bool tld_api_bool_param(struct tld_api_req *r, const char *key, bool *out);
+
 #endif
