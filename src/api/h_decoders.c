@@ -64,12 +64,12 @@ int tld_api_h_decoders(struct tld_api_req *r)
     if (!tld_api_bool_param(r, "parents", &parents_only))
         return 0;
     struct tld_api_rsconf cfg;
-    if (!tld_api_rsconf_get(r, &cfg))
-        return 0;
     struct tld_api_rs_file *files = NULL;
     size_t n = 0;
-    int rc = tld_api_rs_files(&cfg, r->api->root, TLD_API_RS_DECODERS, &files, &n);
-    cJSON *all = rc == 0 ? cJSON_CreateArray() : NULL;
+    if (!tld_api_rs_files_get(r, TLD_API_RS_DECODERS, &cfg, &files, &n))
+        return 0;
+    int rc = 0;
+    cJSON *all = cJSON_CreateArray();
     for (size_t i = 0; all && i < n; i++)
         file_decoders(&files[i], all);
     cJSON *items = all ? cJSON_CreateArray() : NULL;

@@ -50,12 +50,12 @@ static int files_listing(struct tld_api_req *r, enum tld_api_rs_kind kind)
     if (!tld_api_filters_only(r, FILE_FILTERS))
         return 0;
     struct tld_api_rsconf cfg;
-    if (!tld_api_rsconf_get(r, &cfg))
-        return 0;
     struct tld_api_rs_file *files = NULL;
     size_t n = 0;
-    int rc = tld_api_rs_files(&cfg, r->api->root, kind, &files, &n);
-    cJSON *items = rc == 0 ? cJSON_CreateArray() : NULL;
+    if (!tld_api_rs_files_get(r, kind, &cfg, &files, &n))
+        return 0;
+    int rc = 0;
+    cJSON *items = cJSON_CreateArray();
     for (size_t i = 0; items && i < n; i++) {
         const char *status = files[i].enabled ? "enabled" : "disabled";
         if (!tld_api_file_filters_keep(&r->params, files[i].name, files[i].reldir, status))
@@ -106,12 +106,12 @@ static int file_get(struct tld_api_req *r, enum tld_api_rs_kind kind)
         !tld_api_bool_param(r, "raw", &raw))
         return 0;
     struct tld_api_rsconf cfg;
-    if (!tld_api_rsconf_get(r, &cfg))
-        return 0;
     struct tld_api_rs_file *files = NULL;
     size_t n = 0;
-    int rc = tld_api_rs_files(&cfg, r->api->root, kind, &files, &n);
-    const struct tld_api_rs_file *f = rc ? NULL : tld_api_rs_find(files, n, file_arg(r));
+    if (!tld_api_rs_files_get(r, kind, &cfg, &files, &n))
+        return 0;
+    int rc = 0;
+    const struct tld_api_rs_file *f = tld_api_rs_find(files, n, file_arg(r));
     struct tld_sb text;
     tld_sb_init(&text, FILE_MAX);
     if (rc == 0 && !f)
@@ -160,16 +160,11 @@ int tld_api_h_decoders_file_get(struct tld_api_req *r)
 /* A plain file name the user's directory may hold: `name.xml`, no path, no dot file. */
 static bool plain_xml_name(const char *s)
 {
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789_-.";
     size_t n = strlen(s);
-    if (n < 5 || n > 200 || s[0] == '.' || strcmp(s + n - 4, ".xml") != 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return false;
-    }
-    return true;
+    return n >= 5 && n <= 200 && s[0] != '.' && strcmp(s + n - 4, ".xml") == 0 &&
+           strspn(s, allowed) == n;
 }
 
 static const struct tld_xml_node *node_at(const struct tld_xml_node *n, unsigned line)

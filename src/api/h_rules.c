@@ -276,17 +276,15 @@ static int rules_listing(struct tld_api_req *r, bool groups_only)
         return 0;
     }
     struct tld_api_rsconf cfg;
-    if (!tld_api_rsconf_get(r, &cfg))
-        return 0;
-    struct tld_ruleset *rs = NULL;
     struct tld_api_rs_file *files = NULL;
     size_t nfiles = 0;
+    if (!tld_api_rs_files_get(r, TLD_API_RS_RULES, &cfg, &files, &nfiles))
+        return 0;
+    struct tld_ruleset *rs = NULL;
     int rc = 0;
-    if (ruleset_of(r, &cfg, &rs))
-        rc = tld_api_rs_files(&cfg, r->api->root, TLD_API_RS_RULES, &files, &nfiles);
+    ruleset_of(r, &cfg, &rs);
     struct docs docs = {.n = 0};
-    cJSON *items =
-        rs && rc == 0 ? (groups_only ? group_names(rs->rules) : cJSON_CreateArray()) : NULL;
+    cJSON *items = rs ? (groups_only ? group_names(rs->rules) : cJSON_CreateArray()) : NULL;
     unsigned n = rs && !groups_only ? tld_rules_count(rs->rules) : 0;
     for (unsigned i = 0; items && i < n; i++) {
         const struct tld_rule *rule = tld_rules_at(rs->rules, i);

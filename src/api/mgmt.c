@@ -34,6 +34,20 @@ bool tld_api_rsconf_get(struct tld_api_req *r, struct tld_api_rsconf *out)
     return rc == 0;
 }
 
+bool tld_api_rs_files_get(struct tld_api_req *r, enum tld_api_rs_kind kind,
+                          struct tld_api_rsconf *cfg, struct tld_api_rs_file **files, size_t *n)
+{
+    if (!tld_api_rsconf_get(r, cfg))
+        return false;
+    int rc = tld_api_rs_files(cfg, r->api->root, kind, files, n);
+    if (rc) {
+        tld_log_error(r->api->log, "listing the ruleset's files: %s", tld_err_str(rc));
+        tld_api_error(r, 500, "the ruleset's files cannot be listed");
+        tld_api_rsconf_fini(cfg);
+    }
+    return rc == 0;
+}
+
 bool tld_api_ctl_ask(struct tld_api_req *r, const char *request, cJSON **reply)
 {
     char path[4300], why[TLD_WHY_MAX] = "";

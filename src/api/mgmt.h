@@ -16,6 +16,13 @@
 bool tld_api_rsconf_get(struct tld_api_req *r, struct tld_api_rsconf *out);
 
 /*
+ * The same and the files of one kind (*files owned by the caller); on failure r is answered
+ * and false returned, with nothing left to free.
+ */
+bool tld_api_rs_files_get(struct tld_api_req *r, enum tld_api_rs_kind kind,
+                          struct tld_api_rsconf *cfg, struct tld_api_rs_file **files, size_t *n);
+
+/*
  * Ask the manager (one control operation). On a transport failure r is answered with 503 and a
  * message saying why (not running, no answer in time) and false is returned; otherwise *reply
  * is the manager's answer (the caller frees it), whatever its "error".
