@@ -365,8 +365,7 @@ def test_logtest_sessions(api):
     assert d["phases"]["rule_matching"]["id"] == "100001"
     assert d["alert"] is True and d["output"]["rule"]["id"] == "100001"
     assert d["output"]["decoder"]["name"] == "sshd"
-    # The same session counts: the third failure fires the frequency rule? No: 100001 is the
-    # deepest child; correlation still counts 5716 matches across requests of the session.
+    # The same session keeps its counters across requests.
     fired = []
     for _ in range(3):
         st, doc = api.json("PUT", "/logtest", token=api.token,
