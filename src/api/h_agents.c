@@ -159,6 +159,27 @@ static bool agent_ids(const char *csv, char ids[][16], size_t max, size_t *n)
     return *n > 0;
 }
 
+/* Wazuh's answer to a removal: removed ids, and the others with the manager's reason. */
+static void removal_reply(struct tld_api_req *r, const cJSON *done, const cJSON *failed)
+{
+    int nd = cJSON_GetArraySize(done), nf = cJSON_GetArraySize(failed);
+    char *d = cJSON_PrintUnformatted(done), *f = cJSON_PrintUnformatted(failed);
+    r->status = 200;
+    tld_sb_printf(&r->out,
+                  "{\"data\":{\"affected_items\":%s,\"total_affected_items\":%d,"
+                  "\"total_failed_items\":%d,\"failed_items\":%s},\"message\":\"%s\","
+                  "\"error\":%d}",
+                  d ? d : "[]", nd, nf, f ? f : "[]",
+                  nf == 0 ? "all selected agents were removed"
+                  : nd    ? "some agents were not removed"
+                          : "no agent was removed",
+                  nf == 0 ? 0
+                  : nd    ? 2
+                          : 1);
+    free(d);
+    free(f);
+}
+
 #define REMOVE_MAX 500
 
 int tld_api_h_agents_delete(struct tld_api_req *r)
@@ -166,6 +187,11 @@ int tld_api_h_agents_delete(struct tld_api_req *r)
     if (!tld_api_filters_only(r, (const char *const[]){"agents_list", "status", NULL}))
         return 0;
     const char *list = tld_api_param_filter(&r->params, "agents_list");
+    const char *status = tld_api_param_filter(&r->params, "status");
+    if (status && strcmp(status, "all") != 0) {
+        tld_api_error(r, 400, "status: 'all' (agents are chosen by agents_list)");
+        return 0;
+    }
     char(*v)[16] = calloc(REMOVE_MAX, 16);
     size_t n = 0;
     if (!v)
@@ -199,24 +225,8 @@ int tld_api_h_agents_delete(struct tld_api_req *r)
         }
         cJSON_Delete(reply);
     }
-    if (reached) {
-        int nd = cJSON_GetArraySize(done), nf = cJSON_GetArraySize(failed);
-        char *d = cJSON_PrintUnformatted(done), *f = cJSON_PrintUnformatted(failed);
-        r->status = 200;
-        tld_sb_printf(&r->out,
-                      "{\"data\":{\"affected_items\":%s,\"total_affected_items\":%d,"
-                      "\"total_failed_items\":%d,\"failed_items\":%s},\"message\":\"%s\","
-                      "\"error\":%d}",
-                      d ? d : "[]", nd, nf, f ? f : "[]",
-                      nf == 0 ? "all selected agents were removed"
-                      : nd    ? "some agents were not removed"
-                              : "no agent was removed",
-                      nf == 0 ? 0
-                      : nd    ? 2
-                              : 1);
-        free(d);
-        free(f);
-    }
+    if (reached)
+        removal_reply(r, done, failed);
     cJSON_Delete(done);
     cJSON_Delete(failed);
     free(v);

@@ -444,8 +444,10 @@ def test_agents_and_control(api, mgr):
     assert doc["data"]["failed_items"][0]["id"] == ["007"] and doc["error"] == 2
     assert {"op": "agent_remove", "id": "007"} in mgr.requests
     assert "removed agent 002" in open(os.path.join(api.root, "logs/api-audit.log")).read()
+    st, doc = api.json("DELETE", "/agents?agents_list=002&status=all", token=api.token)
+    assert st == 200 and doc["data"]["affected_items"] == ["002"], doc
     for bad in ("", "?agents_list=", "?agents_list=abc", "?agents_list=000",
-                "?agents_list=1;2"):
+                "?agents_list=1;2", "?agents_list=001&status=active"):
         st, doc = api.json("DELETE", "/agents" + bad, token=api.token)
         assert st == 400, (bad, doc)
     # Reload, accepted and refused.
