@@ -3,7 +3,8 @@
  * ("k=v&k=v", no percent-decoding: the HTTP layer has done it) handed pair by pair to the
  * parameter parser, as a request's arguments are. Beyond not crashing: a refusal always says
  * why; an accepted set of parameters keeps every bound (limit, offset, size, select count and
- * field names, a time range from accepted times); an accepted q is then parsed as a query.
+ * field names, a time range from accepted times, one value per route filter, a sort by fields
+ * made of field names); an accepted q is then parsed as a query.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,15 @@ static void check(const struct tld_api_params *p)
         abort();
     if (p->have_after && (p->after.ts_ms < 0 || p->after.id < 0))
         abort();
+    if (p->nfilters > TLD_API_FILTERS_MAX)
+        abort();
+    for (size_t i = 0; i < p->nfilters; i++)
+        if (tld_api_param_filter(p, p->filters[i].key) != p->filters[i].val)
+            abort(); /* one value per filter name */
+    /* A sort by fields holds field names, signs and commas only: nothing else reaches a route. */
+    for (const char *c = p->sort_by; c && *c; c++)
+        if (*c != ',' && *c != '+' && *c != '-' && !tld_query_valid_field(c, 1) && *c != '.')
+            abort();
     if (p->q) {
         struct tld_query *q = NULL;
         struct tld_query_error err;

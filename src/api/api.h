@@ -15,6 +15,9 @@
 #include "api/params.h"
 #include "api/throttle.h"
 #include "api/users.h"
+
+struct tld_api_logtest;
+struct tld_api_rscache;
 #include "common/log.h"
 #include "common/str.h"
 #include "store/store.h"
@@ -28,10 +31,13 @@ struct tld_api_metrics;
 struct tld_api {
     const struct tld_api_config *cfg;
     const char *root;
+    const char *config_path; /* manager.conf: the ruleset and settings the manager uses */
     struct tld_log *log;
     EVP_PKEY *jwt_key; /* owned */
     struct tld_api_users users;
     struct tld_throttle throttle;
+    struct tld_api_logtest *logtest; /* owned: the PUT /logtest sessions */
+    struct tld_api_rscache *rscache; /* owned: the loaded ruleset the requests share */
     struct tld_store_config store_cfg;
     struct tld_api_streams *streams; /* live alert streams; NULL when <max_streams> is 0 */
     struct tld_api_metrics *metrics; /* request counts (NULL: not counted) */

@@ -16,6 +16,13 @@ int tld_api_alert_ctx_open(struct tld_api_req *r, struct tld_api_alert_ctx *c)
     memset(c, 0, sizeof *c);
     c->r = r;
     const struct tld_api_params *p = &r->params;
+    if (p->sort_by || p->nfilters) {
+        tld_api_error(r, 400,
+                      p->sort_by ? "sort: alerts sort by timestamp only ('+timestamp' or "
+                                   "'-timestamp')"
+                                 : "alerts are filtered with q (docs/query.md)");
+        return 1;
+    }
     if (p->q && *p->q) {
         struct tld_query_error err;
         if (tld_query_parse(p->q, strlen(p->q), &c->query, &err) != 0) {

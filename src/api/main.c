@@ -24,6 +24,8 @@
 
 #include "api/api.h"
 #include "api/config.h"
+#include "api/logtest.h"
+#include "api/rscache.h"
 #include "api/server.h"
 #include "api/static.h"
 #include "common/daemon.h"
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.cfg = &cfg;
     a.root = args.root;
+    a.config_path = args.configs[0];
     if (rc == 0 &&
         tld_api_config_store(&cfg, args.root, &a.store_cfg, a.store_path, sizeof a.store_path,
                              a.store_url, sizeof a.store_url) != 0) {
@@ -321,7 +324,13 @@ int main(int argc, char **argv)
     a.log = &log;
     rc = tld_throttle_init(&a.throttle, cfg.login_failures, cfg.login_lockout_s * 1000);
     if (rc == 0)
+        rc = tld_api_logtest_new(&a.logtest);
+    if (rc == 0)
+        rc = tld_api_rscache_new(&a.rscache);
+    if (rc == 0)
         rc = serve(&a, &log);
+    tld_api_logtest_free(a.logtest);
+    tld_api_rscache_free(a.rscache);
     tld_throttle_fini(&a.throttle);
     tld_api_users_close(&a.users);
     EVP_PKEY_free(a.jwt_key);

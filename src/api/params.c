@@ -100,10 +100,50 @@ static int set_sort(struct tld_api_params *p, const char *v, char why[TLD_WHY_MA
         asc = *f == '+';
         f++;
     }
-    if (strcmp(f, "timestamp") != 0)
-        return bad(why, "sort", "alerts sort by timestamp only ('+timestamp' or '-timestamp')");
-    p->ascending = asc;
+    if (strcmp(f, "timestamp") == 0) {
+        p->ascending = asc;
+        return 0;
+    }
+    /* Other routes sort by their own fields: "+level,-id" (checked against the items there). */
+    struct tld_sv all = tld_sv_of(v), piece;
+    size_t at = 0, n = 0;
+    while (tld_sv_next_piece(all, ',', &at, &piece)) {
+        if (piece.n && (piece.p[0] == '+' || piece.p[0] == '-'))
+            piece = tld_sv_make(piece.p + 1, piece.n - 1);
+        if (!tld_query_valid_field(piece.p, piece.n) || ++n > 8)
+            return bad(why, "sort", "'+field' or '-field', comma-separated (alerts: timestamp)");
+    }
+    if (!n)
+        return bad(why, "sort", "no field named");
+    p->sort_by = v;
     return 0;
+}
+
+/* Route filters: taken as they are here, judged by the routes that have them. */
+static const char *const FILTER_NAMES[] = {
+    "rule_ids", "level",       "group", "filename",  "relative_dirname", "status",  "pci_dss",
+    "gdpr",     "mitre",       "raw",   "overwrite", "agents_list",      "name",    "ip",
+    "hipaa",    "nist-800-53", "tsc",   "gpg13",     "decoder_names",    "parents", "tag",
+};
+
+static int set_filter(struct tld_api_params *p, const char *key, const char *val,
+                      char why[TLD_WHY_MAX])
+{
+    for (size_t i = 0; i < p->nfilters; i++)
+        if (strcmp(p->filters[i].key, key) == 0)
+            return bad(why, key, "given twice");
+    if (p->nfilters == TLD_API_FILTERS_MAX)
+        return bad(why, key, "too many filters");
+    p->filters[p->nfilters++] = (struct tld_api_filter){key, val};
+    return 0;
+}
+
+const char *tld_api_param_filter(const struct tld_api_params *p, const char *key)
+{
+    for (size_t i = 0; i < p->nfilters; i++)
+        if (strcmp(p->filters[i].key, key) == 0)
+            return p->filters[i].val;
+    return NULL;
 }
 
 static int set_select(struct tld_api_params *p, const char *key, const char *v,
@@ -197,6 +237,8 @@ int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val
         p->size = (size_t)n;
     } else if (strcmp(key, "interval") == 0) {
         return set_interval(p, val, why);
+    } else if (tld_conf_in_list(key, FILTER_NAMES, sizeof FILTER_NAMES / sizeof *FILTER_NAMES)) {
+        return set_filter(p, key, val, why);
     } else if (strcmp(key, "pretty") != 0 && strcmp(key, "wait_for_complete") != 0) {
         return bad(why, key, "unknown parameter");
     }

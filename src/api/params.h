@@ -2,7 +2,8 @@
  * The request parameters of the API's list routes, Wazuh's names where Wazuh has them:
  *   offset, limit      paging (offset up to 1,000,000; limit 1..100000, default 500; /alerts
  *                      pages deeper by cursor)
- *   sort               `timestamp`, `+timestamp` or `-timestamp` on /alerts
+ *   sort               `timestamp`, `+timestamp` or `-timestamp` on /alerts; on the other
+ *                      list routes Wazuh's `+field,-other` (sort_by; /alerts refuses it)
  *   select             comma-separated dotted field names kept in each returned item
  *   fields             /alerts/export.csv: its columns, in the same form as select
  *   last_event_id      /alerts/stream: resume after this event id (as the Last-Event-ID header)
@@ -13,6 +14,8 @@
  *   field, size        /alerts/terms: the field and how many values (1..1000, default 5)
  *   interval           /alerts/histogram: bucket width, a duration (`1h`, `30m`) or `auto`
  *   pretty, wait_for_complete   accepted for Wazuh clients, no effect
+ *   rule_ids, level, group, ... the filters of the ruleset, agent and log routes (FILTER_NAMES
+ *                      in params.c), kept as they are for the route to judge (filters)
  * An unknown name or a value out of its form is refused with a reason; nothing of a value ever
  * reaches SQL text (the store binds query values, and sort/select are matched here).
  */
@@ -31,6 +34,11 @@
 #define TLD_API_PARAM_MAX     4096 /* longest value */
 #define TLD_API_DEFAULT_LIMIT 500
 #define TLD_API_OFFSET_MAX    1000000 /* deeper pages go by cursor: an offset is read through */
+#define TLD_API_FILTERS_MAX   16
+
+struct tld_api_filter {
+    const char *key, *val; /* borrowed */
+};
 
 struct tld_api_params {
     size_t offset, limit;
@@ -47,6 +55,9 @@ struct tld_api_params {
     const char *field; /* borrowed */
     size_t size;
     int64_t interval_ms; /* 0: auto */
+    const char *sort_by; /* borrowed; NULL unless a sort by other fields than timestamp */
+    struct tld_api_filter filters[TLD_API_FILTERS_MAX];
+    size_t nfilters;
 };
 
 void tld_api_params_init(struct tld_api_params *p);
@@ -56,6 +67,9 @@ void tld_api_params_init(struct tld_api_params *p);
  */
 int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val,
                       char why[TLD_WHY_MAX]);
+
+/* The value of route filter `key`, or NULL when not given. */
+const char *tld_api_param_filter(const struct tld_api_params *p, const char *key);
 
 /* "2026-05-12T14:52:15.283Z" or epoch ms -> epoch ms. */
 int tld_api_parse_time(const char *s, int64_t *ms);

@@ -8,6 +8,8 @@
 #include "api/metrics.h"
 #include "api/streams.h"
 
+#include "api/mgmt.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -19,6 +21,7 @@
 
 #define ALL   TLD_ROLES_ALL
 #define ADMIN TLD_ROLE_ADMIN
+#define STAFF (TLD_ROLE_ADMIN | TLD_ROLE_ANALYST)
 
 static const struct tld_api_route ROUTES[] = {
     {"GET", "/", ALL, tld_api_h_root},
@@ -40,6 +43,23 @@ static const struct tld_api_route ROUTES[] = {
     {"GET", "/mitre/techniques", ALL, tld_api_h_mitre_techniques},
     {"GET", "/metrics", ALL, tld_api_h_metrics},
     {"GET", "/openapi.json", ALL, tld_api_h_openapi},
+    {"GET", "/rules", ALL, tld_api_h_rules},
+    {"GET", "/rules/groups", ALL, tld_api_h_rules_groups},
+    {"GET", "/rules/files", ALL, tld_api_h_rules_files},
+    {"GET", "/rules/files/{file}", ALL, tld_api_h_rules_file_get},
+    {"PUT", "/rules/files/{file}", ADMIN, tld_api_h_rules_file_put},
+    {"GET", "/decoders", ALL, tld_api_h_decoders},
+    {"GET", "/decoders/files", ALL, tld_api_h_decoders_files},
+    {"GET", "/decoders/files/{file}", ALL, tld_api_h_decoders_file_get},
+    {"PUT", "/decoders/files/{file}", ADMIN, tld_api_h_decoders_file_put},
+    {"GET", "/lists", ALL, tld_api_h_lists},
+    {"GET", "/agents", ALL, tld_api_h_agents},
+    {"GET", "/agents/summary/status", ALL, tld_api_h_agents_summary},
+    {"DELETE", "/agents", ADMIN, tld_api_h_agents_delete},
+    {"PUT", "/manager/analysisd/reload", ADMIN, tld_api_h_reload},
+    {"GET", "/manager/logs", ALL, tld_api_h_manager_logs},
+    {"PUT", "/logtest", STAFF, tld_api_h_logtest},
+    {"DELETE", "/logtest/sessions/{token}", STAFF, tld_api_h_logtest_end},
 };
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 

@@ -42,9 +42,32 @@ ROUTES = {
     ("GET", "/mitre/techniques"): ROLES,
     ("GET", "/metrics"): ROLES,
     ("GET", "/openapi.json"): ROLES,
+    ("GET", "/rules"): ROLES,
+    ("GET", "/rules/groups"): ROLES,
+    ("GET", "/rules/files"): ROLES,
+    ("GET", "/rules/files/{file}"): ROLES,
+    ("PUT", "/rules/files/{file}"): ("administrator",),
+    ("GET", "/decoders"): ROLES,
+    ("GET", "/decoders/files"): ROLES,
+    ("GET", "/decoders/files/{file}"): ROLES,
+    ("PUT", "/decoders/files/{file}"): ("administrator",),
+    ("GET", "/lists"): ROLES,
+    ("GET", "/agents"): ROLES,
+    ("GET", "/agents/summary/status"): ROLES,
+    ("DELETE", "/agents"): ("administrator",),
+    ("PUT", "/manager/analysisd/reload"): ("administrator",),
+    ("GET", "/manager/logs"): ROLES,
+    ("PUT", "/logtest"): ("administrator", "analyst"),
+    ("DELETE", "/logtest/sessions/{token}"): ("administrator", "analyst"),
 }
-# What a route is called with in the tests ({id} filled, required parameters given).
-CALL = {"/alerts/{id}": "/alerts/1.1", "/alerts/terms": "/alerts/terms?field=rule.id"}
+# What a route is called with in the tests ({id} filled, required parameters given). The
+# changing routes are called so that they change nothing (an existing file without overwrite,
+# an agent that does not exist).
+CALL = {"/alerts/{id}": "/alerts/1.1", "/alerts/terms": "/alerts/terms?field=rule.id",
+        "/rules/files/{file}": "/rules/files/local_rules.xml",
+        "/decoders/files/{file}": "/decoders/files/local_decoder.xml",
+        "/logtest/sessions/{token}": "/logtest/sessions/00000000",
+        "/agents": "/agents?agents_list=999"}
 # Routes that change state are called last, in this order, so the others still hold tokens.
 CHANGES = [("DELETE", "/security/user/authenticate"), ("PUT", "/security/user/revoke")]
 PASSWORD = "correct horse battery"

@@ -156,7 +156,16 @@ static void test_params(void **state)
     assert_true(p.ascending);
     assert_int_equal(set(&p, "sort", "-timestamp"), 0);
     assert_false(p.ascending);
-    assert_int_equal(set(&p, "sort", "rule_level"), TLD_EINVAL);
+    assert_null(p.sort_by);
+    /* Other fields are the list routes' sort (the alert routes refuse it later). */
+    assert_int_equal(set(&p, "sort", "+level,-id"), 0);
+    assert_string_equal(p.sort_by, "+level,-id");
+    assert_int_equal(set(&p, "sort", "level;1"), TLD_EINVAL);
+    assert_int_equal(set(&p, "sort", ","), TLD_EINVAL);
+    assert_int_equal(set(&p, "level", "3-10"), 0);
+    assert_string_equal(tld_api_param_filter(&p, "level"), "3-10");
+    assert_null(tld_api_param_filter(&p, "group"));
+    assert_int_equal(set(&p, "level", "4"), TLD_EINVAL);
     assert_int_equal(set(&p, "sort", "timestamp;DROP TABLE alerts"), TLD_EINVAL);
     assert_int_equal(set(&p, "select", "rule.id, agent.name,data.docker.Action"), 0);
     assert_int_equal(p.nselect, 3);
