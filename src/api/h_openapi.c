@@ -25,7 +25,8 @@ static const struct param_doc PARAMS[] = {
     {"to", "string", "time range end (excluded), as from"},
     {"limit", "integer", "items per page"},
     {"offset", "integer", "items skipped first"},
-    {"sort", "string", "+timestamp or -timestamp (default)"},
+    {"sort", "string",
+     "alerts: +timestamp or -timestamp (default); lists: +field,-other (dotted names)"},
     {"after", "string", "cursor: next_cursor of the previous page"},
     {"select", "string", "comma-separated fields kept in each item"},
     {"fields", "string", "comma-separated CSV columns (field names)"},
@@ -33,7 +34,31 @@ static const struct param_doc PARAMS[] = {
     {"field", "string", "the field whose values are counted"},
     {"size", "integer", "how many values (1 to 1000)"},
     {"last_event_id", "integer", "resume after this event id (as Last-Event-ID)"},
-    {"search", "string", "case-insensitive substring of the id or name"},
+    {"search", "string",
+     "case-insensitive substring of the id or name (mitre), of any value (lists); -text excludes"},
+    {"rule_ids", "string", "comma-separated rule ids"},
+    {"level", "string",
+     "rules: a level or a range (3-10); logs: debug, info, warning, error, critical"},
+    {"group", "string", "a rule group"},
+    {"filename", "string", "comma-separated file names"},
+    {"relative_dirname", "string", "the file's directory, relative to the installation root"},
+    {"status", "string",
+     "files and rules: enabled, disabled or all; agents: comma-separated states; DELETE: all"},
+    {"pci_dss", "string", "a PCI DSS requirement"},
+    {"gdpr", "string", "a GDPR article"},
+    {"hipaa", "string", "a HIPAA section"},
+    {"nist-800-53", "string", "a NIST 800-53 control"},
+    {"tsc", "string", "a TSC criterion"},
+    {"gpg13", "string", "a GPG13 control"},
+    {"mitre", "string", "an ATT&CK technique id"},
+    {"decoder_names", "string", "comma-separated decoder names"},
+    {"parents", "boolean", "true: only decoders without a parent"},
+    {"raw", "boolean", "true: the file as it is (application/xml)"},
+    {"overwrite", "boolean", "true: replace an existing file"},
+    {"agents_list", "string", "comma-separated agent ids (at most 500)"},
+    {"name", "string", "the agent's name"},
+    {"ip", "string", "the agent's address"},
+    {"tag", "string", "the program that wrote the log line"},
     {"pretty", "string", "accepted for Wazuh clients, no effect"},
     {"wait_for_complete", "string", "accepted for Wazuh clients, no effect"},
 };
@@ -46,6 +71,12 @@ struct route_doc {
 
 #define JSON         "application/json"
 #define ALERT_FILTER "q,from,to"
+#define LIST         "search,offset,limit,sort,select"
+#define RULE_FILTERS                                                                               \
+    "rule_ids,level,group,filename,relative_dirname,status,pci_dss,gdpr,mitre,hipaa,nist-800-53,"  \
+    "tsc,gpg13"
+#define DECODER_FILTERS "decoder_names,filename,relative_dirname,status,parents"
+#define FILE_FILTERS    "filename,relative_dirname,status"
 
 static const struct route_doc DOCS[] = {
     {"GET", "/", "API title, version, host name and time", "", JSON},
@@ -71,6 +102,27 @@ static const struct route_doc DOCS[] = {
     {"GET", "/mitre/techniques", "ATT&CK techniques", "search,offset,limit", JSON},
     {"GET", "/metrics", "Prometheus metrics", "", "text/plain"},
     {"GET", "/openapi.json", "this document", "", JSON},
+    {"GET", "/rules", "the rules the ruleset loads", LIST "," RULE_FILTERS, JSON},
+    {"GET", "/rules/groups", "every rule group name", LIST, JSON},
+    {"GET", "/rules/files", "the rule files", LIST "," FILE_FILTERS, JSON},
+    {"GET", "/rules/files/{file}", "one rule file, as JSON or raw XML",
+     LIST ",raw,relative_dirname", JSON},
+    {"PUT", "/rules/files/{file}", "write a local rule file (validated, then reloaded)",
+     "overwrite,relative_dirname", JSON},
+    {"GET", "/decoders", "the decoders of the ruleset's files", LIST "," DECODER_FILTERS, JSON},
+    {"GET", "/decoders/files", "the decoder files", LIST "," FILE_FILTERS, JSON},
+    {"GET", "/decoders/files/{file}", "one decoder file, as JSON or raw XML",
+     LIST ",raw,relative_dirname", JSON},
+    {"PUT", "/decoders/files/{file}", "write a local decoder file (validated, then reloaded)",
+     "overwrite,relative_dirname", JSON},
+    {"GET", "/lists", "the CDB lists", LIST ",filename,relative_dirname", JSON},
+    {"PUT", "/logtest", "one event through the engine, in a session", "", JSON},
+    {"DELETE", "/logtest/sessions/{token}", "end a logtest session", "", JSON},
+    {"GET", "/agents", "the agents with their live status", LIST ",status,name,ip", JSON},
+    {"GET", "/agents/summary/status", "agents per connection state", "", JSON},
+    {"DELETE", "/agents", "remove agents", "agents_list,status", JSON},
+    {"PUT", "/manager/analysisd/reload", "reload the configuration and ruleset", "", JSON},
+    {"GET", "/manager/logs", "the manager's log, newest first", LIST ",level,tag", JSON},
 };
 #define NDOCS (sizeof DOCS / sizeof *DOCS)
 
@@ -117,7 +169,10 @@ static void add_param(cJSON *list, const char *name, const char *in)
     cJSON_AddStringToObject(p, "name", name);
     cJSON_AddStringToObject(p, "in", in);
     cJSON_AddBoolToObject(p, "required", strcmp(in, "path") == 0);
-    cJSON_AddStringToObject(p, "description", pd ? pd->what : "the alert's id");
+    const char *path_what = strcmp(name, "file") == 0    ? "a file's base name"
+                            : strcmp(name, "token") == 0 ? "a logtest session's token"
+                                                         : "the alert's id";
+    cJSON_AddStringToObject(p, "description", pd ? pd->what : path_what);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "schema"), "type", pd ? pd->type : "string");
     cJSON_AddItemToArray(list, p);
 }
@@ -131,7 +186,7 @@ static void add_params(cJSON *op, const struct tld_api_route *rt, const struct r
         snprintf(name, sizeof name, "%.*s", (int)strcspn(brace + 1, "}"), brace + 1);
         add_param(list, name, "path");
     }
-    char names[256];
+    char names[512];
     snprintf(names, sizeof names, "%s%spretty,wait_for_complete", d->params, *d->params ? "," : "");
     for (char *save = NULL, *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
         add_param(list, n, "query");

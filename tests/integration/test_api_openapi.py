@@ -12,8 +12,13 @@ from test_api_auth import api, status_and_error  # noqa: F401 (api: the fixture)
 VALUES = {"q": "rule.id:1", "from": "0", "to": "1", "limit": "1", "offset": "0",
           "sort": "+timestamp", "after": "1_1", "select": "rule.id", "fields": "rule.id",
           "interval": "1h", "field": "rule.id", "size": "1", "last_event_id": "0",
-          "search": "x", "pretty": "true", "wait_for_complete": "false"}
-PATH_VALUES = {"id": "1.1"}
+          "search": "x", "pretty": "true", "wait_for_complete": "false",
+          "rule_ids": "1", "level": "3", "group": "x", "filename": "x.xml",
+          "relative_dirname": "etc/rules", "status": "all", "pci_dss": "x", "gdpr": "x",
+          "hipaa": "x", "nist-800-53": "x", "tsc": "x", "gpg13": "x", "mitre": "T1",
+          "decoder_names": "x", "parents": "true", "raw": "true", "overwrite": "false",
+          "agents_list": "999", "name": "x", "ip": "127.0.0.1", "tag": "x"}
+PATH_VALUES = {"id": "1.1", "file": "local_rules.xml", "token": "00000000"}
 
 
 def binary_routes():
