@@ -214,9 +214,13 @@ def test_export_memory_stays_flat(fed):
     print(f"export.csv: {small_size >> 10} KiB peak RSS {small_peak} KiB; "
           f"{big_size >> 10} KiB peak RSS {big_peak} KiB")
     assert big_peak - small_peak < 24 << 10, (small_peak, big_peak, big_size)
-    # And it does not creep: the same export again stays where the first one peaked.
+    # And it does not creep: repeated, the export settles where the earlier ones peaked. (The
+    # first repeat may run on another server thread, whose malloc arena then holds a page cache
+    # of its own once: so the second repeat is compared with everything before it.)
     again_peak, again_size = export_rss()
-    assert again_size == big_size and again_peak - big_peak < 4 << 10, (big_peak, again_peak)
+    last_peak, last_size = export_rss()
+    assert again_size == big_size == last_size
+    assert last_peak - max(big_peak, again_peak) < 4 << 10, (big_peak, again_peak, last_peak)
 
 
 class Sse:
