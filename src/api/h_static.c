@@ -105,7 +105,9 @@ int tld_api_web_root(const char *root, const char *configured, const char *exe, 
         *found = true;
         return 0;
     }
-    /* build/bin/tld-api and build/asan/bin/tld-api: the tree's web/dist is 3 or 4 levels up */
+    /* Installed (PREFIX/bin/tld-api: PREFIX/share/threatlockdown/web, as `make install` and the
+     * packages put it), or build/bin/tld-api and build/asan/bin/tld-api: the tree's web/dist is 3
+     * or 4 levels up. */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", exe ? exe : "");
     for (int up = 0; up < 4; up++) {
@@ -113,9 +115,13 @@ int tld_api_web_root(const char *root, const char *configured, const char *exe, 
         if (!slash)
             break;
         *slash = 0;
-        char cand[PATH_MAX];
-        if ((size_t)snprintf(cand, sizeof cand, "%s/web/dist", dir) >= sizeof cand)
+        char cand[PATH_MAX], installed[PATH_MAX];
+        if ((size_t)snprintf(cand, sizeof cand, "%s/web/dist", dir) >= sizeof cand ||
+            (size_t)snprintf(installed, sizeof installed, "%s/share/threatlockdown/web", dir) >=
+                sizeof installed)
             break;
+        if (has_index(installed))
+            snprintf(cand, sizeof cand, "%s", installed);
         if (has_index(cand)) {
             snprintf(out, n, "%s", cand);
             *found = true;
