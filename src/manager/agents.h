@@ -1,13 +1,15 @@
 /*
  * The agent registry: who is enrolled (durable) and how each agent is doing (volatile status).
  *
- * Durable part: the text file `<var>/agents`, one agent per line
+ * Durable part: the text snapshot `<var>/agents`, one agent per line
  *     <id> <name> <registration ip> <registered epoch s> <active|removed> <cert sha256> <removed
- * epoch s> after a `next <id>` line. It is rewritten whole through a temporary file, fsync and
- * rename, so a crash leaves the old or the new registry, never a mix. Removed agents stay as
- * tombstones so their certificates can be refused with the right reason, and ids are never
- * reused. Enrollment is rare, so a rewrite per change costs nothing that matters; a plain file
- * is readable and repairable by hand and needs no schema (why not SQLite: docs/manager.md).
+ * epoch s> after a `next <id>` line, and the journal `<var>/agents.journal` of later changes:
+ * each change is its records in the same format, `next <id>` and `commit`, appended with one
+ * fdatasync; a change without its `commit` (torn by a crash) does not count, so a crash leaves
+ * the old or the new registry, never a mix. The journal is folded into the snapshot (atomic
+ * rewrite, then the journal emptied) when it outgrows it. Removed agents stay as tombstones so
+ * their certificates can be refused with the right reason, and ids are never reused. A plain
+ * file is readable and repairable by hand and needs no schema (why not SQLite: docs/manager.md).
  *
  * Other processes (`tld-manager agents remove`) change the file under an exclusive flock on
  * `<var>/agents.lock`; the running manager takes the same lock for its changes and notices
