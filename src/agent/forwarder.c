@@ -46,6 +46,7 @@ struct tld_forwarder {
     unsigned jitter_state; /* rand_r() state for the reconnect jitter */
     /* session */
     struct tld_tls_ctx *ctx;
+    struct tld_tls_session *resume; /* the last session, offered on the next connection */
     struct tld_tls_conn *c;
     struct tld_spool_reader *rd;
     uint64_t inflight[MAX_WINDOW]; /* last seq of each unacknowledged batch, oldest first */
@@ -109,6 +110,7 @@ void tld_forwarder_free(struct tld_forwarder *f)
         close(f->cancel_fd);
     tld_sb_fini(&f->out);
     tld_sb_fini(&f->carry);
+    tld_tls_session_free(f->resume);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -195,6 +197,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
         *slow = true;
         return rc;
     }
+    tld_tls_ctx_offer(f->ctx, f->resume);
     int fd;
     rc = tld_net_connect(sv->host, sv->port, f->o.connect_timeout_ms, f->cancel_fd, &fd);
     if (rc) {
@@ -251,6 +254,13 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
                      w.last_seq, ss.next_seq - 1);
         tld_spool_stream_id(f->o.spool_dir, true, &f->stream);
         return TLD_EPROTO;
+    }
+    /* Keep the session now (its ticket came before WELCOME): a reconnect, to this manager or
+     * another of the fleet, resumes it. */
+    struct tld_tls_session *sess = tld_tls_session_get(f->c);
+    if (sess) {
+        tld_tls_session_free(f->resume);
+        f->resume = sess;
     }
     if (w.last_seq > ss.acked_seq)
         tld_spool_ack(f->o.spool, w.last_seq);

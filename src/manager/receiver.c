@@ -523,15 +523,18 @@ static void apply_defaults(struct tld_receiver_opts *o)
 
 static int make_tls(struct tld_receiver *r, char why[TLD_WHY_MAX])
 {
-    char ca[4200], cert[4200], key[4200];
+    char ca[4200], cert[4200], key[4200], tickets[4200];
     snprintf(ca, sizeof ca, "%s/ca.crt", r->o.ca_dir);
+    /* Shared by the managers of a fleet (copied with the CA), so a session resumes on any. */
+    snprintf(tickets, sizeof tickets, "%s/ticket.key", r->o.ca_dir);
     snprintf(cert, sizeof cert, "%s/manager.crt", r->o.ca_dir);
     snprintf(key, sizeof key, "%s/manager.key", r->o.ca_dir);
     struct tld_tls_ctx_opts to = {.server = true,
                                   .cert_file = cert,
                                   .key_file = key,
                                   .ca_file = ca,
-                                  .require_client_cert = true};
+                                  .require_client_cert = true,
+                                  .ticket_key_file = tickets};
     return tld_tls_ctx_new(&to, &r->tls, why);
 }
 
