@@ -42,6 +42,10 @@ struct tld_agents {
     ino_t jino;
     struct timespec jmtime;
     off_t jsize, jvalid;
+    /* agents found removed (by another process) when the files were re-read, not yet handed
+     * out by tld_agents_refresh() */
+    unsigned *gone;
+    unsigned ngone, gone_cap;
 };
 
 /* The journal is folded into the snapshot once it is this large and larger than the snapshot,
@@ -320,8 +324,32 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
     return 0;
 }
 
-/* Load the file, keeping the volatile status of agents already known. */
+static int reload_files(struct tld_agents *r, char *why);
+
+/* Load the files, keeping the volatile status of agents already known and noting the agents
+ * that were active and are removed now (whoever re-reads, tld_agents_refresh() reports them). */
 static int reload(struct tld_agents *r, char *why)
+{
+    unsigned nact = 0;
+    unsigned *act = malloc((r->n ? r->n : 1) * sizeof *act);
+    if (!act)
+        return TLD_ENOMEM;
+    for (unsigned i = 0; i < r->n; i++)
+        if (!r->v[i].removed)
+            act[nact++] = r->v[i].id;
+    int rc = reload_files(r, why);
+    for (unsigned i = 0; rc == 0 && i < nact; i++) {
+        const struct tld_agent_info *a = find(r, act[i]);
+        if (a && !a->removed)
+            continue;
+        if (tld_grow(&r->gone, &r->gone_cap, r->ngone + 1, sizeof *r->gone, 16) == 0)
+            r->gone[r->ngone++] = act[i];
+    }
+    free(act);
+    return rc;
+}
+
+static int reload_files(struct tld_agents *r, char *why)
 {
     struct tld_agent_info *v;
     unsigned n, next;
@@ -504,15 +532,21 @@ static void load_status(struct tld_agents *r)
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
                     char why[TLD_WHY_MAX])
 {
+    return tld_agents_open_at(var_dir, var_dir, max_agents, out, why);
+}
+
+int tld_agents_open_at(const char *registry_dir, const char *status_dir, unsigned max_agents,
+                       struct tld_agents **out, char why[TLD_WHY_MAX])
+{
     *out = NULL;
     struct tld_agents *r = calloc(1, sizeof *r);
     if (!r)
         return TLD_ENOMEM;
     pthread_mutex_init(&r->mu, NULL);
-    snprintf(r->path, sizeof r->path, "%s/agents", var_dir);
-    snprintf(r->lock_path, sizeof r->lock_path, "%s/agents.lock", var_dir);
-    snprintf(r->status_path, sizeof r->status_path, "%s/agents-status.json", var_dir);
-    snprintf(r->journal_path, sizeof r->journal_path, "%s/agents.journal", var_dir);
+    snprintf(r->path, sizeof r->path, "%s/agents", registry_dir);
+    snprintf(r->lock_path, sizeof r->lock_path, "%s/agents.lock", registry_dir);
+    snprintf(r->status_path, sizeof r->status_path, "%s/agents-status.json", status_dir);
+    snprintf(r->journal_path, sizeof r->journal_path, "%s/agents.journal", registry_dir);
     r->max = max_agents ? max_agents : 1;
     r->next_id = 1;
     int lk = lock_file(r, LOCK_SH);
@@ -548,6 +582,7 @@ void tld_agents_close(struct tld_agents *r)
     if (!r)
         return;
     free(r->v);
+    free(r->gone);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -752,6 +787,15 @@ int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp
         return TLD_ENOTFOUND;
     pthread_mutex_lock(&r->mu);
     const struct tld_agent_info *a = find(r, v);
+    if (!a && changed_on_disk(r)) {
+        /* Enrolled a moment ago, maybe by another manager sharing the registry: catch up now
+         * rather than at the next refresh, so a failing-over agent is not turned away. */
+        char why[TLD_WHY_MAX];
+        int lk = lock_file(r, LOCK_SH);
+        if (reload(r, why) == 0)
+            a = find(r, v);
+        unlock_file(lk);
+    }
     int rc = 0;
     if (!a)
         rc = TLD_ENOTFOUND;
@@ -769,30 +813,16 @@ int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
 {
     char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
-    if (!changed_on_disk(r)) {
-        pthread_mutex_unlock(&r->mu);
-        return 0;
+    int rc = 0;
+    if (changed_on_disk(r)) {
+        int lk = lock_file(r, LOCK_SH);
+        rc = reload(r, why);
+        unlock_file(lk);
     }
-    /* Remember who was active to report who went away. */
-    unsigned nact = 0;
-    unsigned *act = malloc((r->n ? r->n : 1) * sizeof *act);
-    if (!act) {
-        pthread_mutex_unlock(&r->mu);
-        return TLD_ENOMEM;
-    }
-    for (unsigned i = 0; i < r->n; i++)
-        if (!r->v[i].removed)
-            act[nact++] = r->v[i].id;
-    int lk = lock_file(r, LOCK_SH);
-    int rc = reload(r, why);
-    unlock_file(lk);
-    unsigned k = 0;
-    for (unsigned i = 0; rc == 0 && i < nact; i++) {
-        const struct tld_agent_info *a = find(r, act[i]);
-        if ((!a || a->removed) && k < max)
-            removed[k++] = act[i];
-    }
-    free(act);
+    unsigned k = r->ngone < max ? r->ngone : max;
+    memcpy(removed, r->gone, k * sizeof *removed);
+    memmove(r->gone, r->gone + k, (r->ngone - k) * sizeof *r->gone);
+    r->ngone -= k;
     pthread_mutex_unlock(&r->mu);
     return rc ? rc : (int)k;
 }

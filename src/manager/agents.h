@@ -69,6 +69,10 @@ struct tld_agents;
  * why (the manager refuses to start rather than lose agents). */
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
                     char why[TLD_WHY_MAX]);
+/* The same with the durable part (agents, agents.journal, agents.lock) in registry_dir, which
+ * the managers of a fleet share, and the status file in status_dir, each manager's own. */
+int tld_agents_open_at(const char *registry_dir, const char *status_dir, unsigned max_agents,
+                       struct tld_agents **out, char why[TLD_WHY_MAX]);
 void tld_agents_close(struct tld_agents *r);
 /* Bound agents enrolled and never connected (0: no bound besides max_agents). */
 void tld_agents_set_pending_limit(struct tld_agents *r, unsigned max_pending);

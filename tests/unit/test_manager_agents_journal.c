@@ -218,6 +218,48 @@ static void refresh_sees_journal_changes(void **state)
     tld_agents_close(r);
 }
 
+/* Two managers sharing one registry directory, each with its own status file: an agent
+ * enrolled on one is known to the other at once, ids never collide, and a removal on one is
+ * reported by the other's refresh and refused by its check. */
+static void shared_registry_two_managers(void **state)
+{
+    const char *root = *state;
+    char reg[128], sa[128], sb[128], why[TLD_WHY_MAX];
+    snprintf(reg, sizeof reg, "%s", root);
+    snprintf(sa, sizeof sa, "%s/a", root);
+    snprintf(sb, sizeof sb, "%s/b", root);
+    mkdir(sa, 0700);
+    mkdir(sb, 0700);
+    struct tld_agents *a, *b;
+    assert_int_equal(tld_agents_open_at(reg, sa, 1000, &a, why), 0);
+    assert_int_equal(tld_agents_open_at(reg, sb, 1000, &b, why), 0);
+    unsigned id1, id2, id;
+    enroll(a, "one", false, &id1);
+    enroll(b, "two", false, &id2);
+    assert_int_equal(id1, 1);
+    assert_int_equal(id2, 2);
+    unsigned rep;
+    assert_int_equal(tld_agents_enroll(b, "one", "any", false, issue_fp, NULL, &id, &rep),
+                     TLD_EEXIST); /* names are fleet-wide */
+    uint8_t fp[32];
+    issue_fp(NULL, "001", fp);
+    assert_int_equal(tld_agents_check(b, "001", fp, &id), 0); /* caught up without a refresh */
+    assert_int_equal(tld_agents_remove(a, 1), 0);
+    unsigned removed[4];
+    assert_int_equal(tld_agents_refresh(b, removed, 4), 1);
+    assert_int_equal(removed[0], 1);
+    assert_int_equal(tld_agents_check(b, "001", fp, &id), TLD_EAUTH);
+    assert_int_equal(tld_agents_save_status(a), 0);
+    assert_int_equal(tld_agents_save_status(b), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/agents-status.json", sb);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/agents-status.json", reg);
+    assert_int_not_equal(access(path, F_OK), 0);
+    tld_agents_close(a);
+    tld_agents_close(b);
+}
+
 /* Child: enroll in a loop, telling the parent each id as soon as enroll() returned it. */
 static void enroll_forever(const char *root, int out)
 {
@@ -287,6 +329,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_committed_line_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(replace_and_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(refresh_sees_journal_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(shared_registry_two_managers, setup, teardown),
         cmocka_unit_test_setup_teardown(kill9_during_enrollments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
