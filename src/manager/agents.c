@@ -479,8 +479,10 @@ static int journal_append(struct tld_agents *r, const struct tld_agent_info *con
     if (rc == 0) {
         r->jvalid += (off_t)len;
         note_journal(r, fd);
+        /* The change is durable already: a compaction that fails leaves a valid journal and
+         * is tried again at the next change. */
         if (r->jvalid > JOURNAL_COMPACT_MIN && r->jvalid > r->size)
-            rc = compact(r, fd);
+            (void)compact(r, fd);
     }
     if (fd >= 0)
         close(fd);
