@@ -822,9 +822,11 @@ int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
         unlock_file(lk);
     }
     unsigned k = r->ngone < max ? r->ngone : max;
-    memcpy(removed, r->gone, k * sizeof *removed);
-    memmove(r->gone, r->gone + k, (r->ngone - k) * sizeof *r->gone);
-    r->ngone -= k;
+    if (k) {
+        memcpy(removed, r->gone, k * sizeof *removed);
+        memmove(r->gone, r->gone + k, (r->ngone - k) * sizeof *r->gone);
+        r->ngone -= k;
+    }
     pthread_mutex_unlock(&r->mu);
     return rc ? rc : (int)k;
 }

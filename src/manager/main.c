@@ -801,15 +801,18 @@ static void stop(struct mgr *m)
 {
     tld_store_thread_stop(m->store);
     m->store = NULL;
-    /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
+    /* Nothing new in, then what came in is journaled, then analysis finishes what it took and
+     * syncs; the rest of the backlog stays journaled for the next start. */
     tld_enroll_server_free(m->enroll);
     m->enroll = NULL;
     if (m->recv)
         tld_receiver_stop(m->recv);
     tld_local_free(m->local);
     m->local = NULL;
-    if (m->journal)
+    if (m->journal) {
+        tld_journal_stop_readers(m->journal);
         tld_journal_shutdown(m->journal);
+    }
     tld_pipeline_free(m->pipe);
     m->pipe = NULL;
     tld_receiver_free(m->recv);
