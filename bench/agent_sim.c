@@ -85,6 +85,10 @@ struct sim {
     bool resume;
     SSL_CTX *ctx;
     struct agent *a;
+    /* Phases end for every worker at once (a worker that stopped early would leave its agents
+     * without keepalives while the others finish): agents running, workers drained. */
+    atomic_uint running_all, drained_workers;
+    unsigned nworkers;
 };
 
 /* One thread's share of the agents [lo, hi), with its own epoll set and counters. */
@@ -98,6 +102,7 @@ struct worker {
      * running agent lost in the traffic phase); done when all of this worker's agents run */
     int64_t storm_start, storm_done;
     bool in_traffic;
+    bool drained; /* counted in sim.drained_workers */
     /* the phase this worker runs (set by the main thread before starting it) */
     int64_t until, storm_at;
     bool generate;
@@ -214,6 +219,7 @@ static void drop(struct worker *w, struct agent *a, bool count_error)
     a->fd = -1;
     if (a->st == A_RUN) {
         w->running--;
+        atomic_fetch_sub(&w->s->running_all, 1);
         if (w->in_traffic && !count_error && !w->storm_start)
             w->storm_start = now_ns(); /* the manager went away */
     }
@@ -377,6 +383,7 @@ static void on_message(struct worker *w, struct agent *a, unsigned type)
         keep_session(w, a);
         a->last_ka = now_ns();
         w->running++;
+        atomic_fetch_add(&w->s->running_all, 1);
         w->welcomes++;
         if (a->welcomed_once)
             w->reconnects++;
@@ -544,11 +551,21 @@ static void *run_loop(void *arg)
         }
         if (w->storm_start && !w->storm_done && w->running == mine)
             w->storm_done = now;
-        if (w->stop == UNTIL_ALL_RUNNING && w->running == mine)
+        if (w->stop == UNTIL_ALL_RUNNING && atomic_load(&w->s->running_all) == w->s->n)
             break;
-        if (w->stop == UNTIL_DRAINED && w->running == mine &&
-            sum(w->s, w->lo, w->hi, true) == sum(w->s, w->lo, w->hi, false))
-            break;
+        if (w->stop == UNTIL_DRAINED) {
+            bool drained = w->running == mine &&
+                           sum(w->s, w->lo, w->hi, true) == sum(w->s, w->lo, w->hi, false);
+            if (drained != w->drained) {
+                w->drained = drained;
+                if (drained)
+                    atomic_fetch_add(&w->s->drained_workers, 1);
+                else
+                    atomic_fetch_sub(&w->s->drained_workers, 1);
+            }
+            if (atomic_load(&w->s->drained_workers) == w->s->nworkers)
+                break;
+        }
     }
     return NULL;
 }
@@ -693,6 +710,7 @@ int main(int argc, char **argv)
     if (nw > 64 || nw > s.n)
         nw = s.n < 64 ? s.n : 64;
     struct worker *ws = calloc(nw, sizeof *ws);
+    s.nworkers = nw;
     for (unsigned i = 0; i < nw; i++) {
         ws[i].s = &s;
         ws[i].lo = (unsigned)((uint64_t)s.n * i / nw);

@@ -42,7 +42,8 @@ if [[ -d "$ids/root" ]]; then cp -a "$ids/root" "$work/fleet/root"; fi
 ln -s "$(realpath -m "$ids/ids")" "$work/fleet/ids"
 python3 bench/fleet.py build build/bench/agent_sim "$work/fleet" --agents "$agents" \
     --rate "$rate" --seconds "$seconds" --restart-at $((seconds / 3)) --threads "$threads" |
-    sed 's/^{/{"step": "fleet", /' | tee -a "$out"
+    sed 's/^{/{"step": "fleet", /' | tee -a "$out" || cp "$work/fleet/manager.log" build/bench/
+cp "$work/fleet/manager.log" build/bench/fleet-manager.log # for a look after the run
 rm -rf "$ids/root"
 cp -a "$work/fleet/root" "$ids/root"
 rm -rf "$ids/root/queue" "$ids/root/logs" "$ids/root/var/run"
