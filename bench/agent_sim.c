@@ -254,8 +254,13 @@ static void start_connect(struct worker *w, struct agent *a)
     SSL_use_certificate(a->ssl, a->cert);
     SSL_use_PrivateKey(a->ssl, a->key);
     SSL_set_fd(a->ssl, a->fd);
-    if (a->resume)
-        SSL_set_session(a->ssl, a->resume);
+    if (a->resume) {
+        /* a copy: a failed handshake marks the session it offered unusable */
+        SSL_SESSION *copy = SSL_SESSION_dup(a->resume);
+        if (copy)
+            SSL_set_session(a->ssl, copy);
+        SSL_SESSION_free(copy);
+    }
     SSL_set_connect_state(a->ssl);
     a->st = A_CONNECTING;
     watch(w, a, EPOLLOUT, EPOLL_CTL_ADD);

@@ -252,8 +252,14 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
         tld_tls_close(c);
         return TLD_ETLS;
     }
-    if (!server && ctx->offer && SSL_set_session(c->ssl, ctx->offer) != 1)
-        ERR_clear_error(); /* not resumable here: a full handshake */
+    if (!server && ctx->offer) {
+        /* A copy again: a handshake that fails marks the session it offered unusable, and the
+         * next attempt (the manager back) should still resume. */
+        SSL_SESSION *copy = SSL_SESSION_dup(ctx->offer);
+        if (!copy || SSL_set_session(c->ssl, copy) != 1)
+            ERR_clear_error(); /* not resumable here: a full handshake */
+        SSL_SESSION_free(copy);
+    }
     int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
         ERR_clear_error();
