@@ -12,9 +12,16 @@
  * Identities are enrolled once through the real enrollment port (in parallel) and kept in
  * --ids DIR/agent-NNNNN, so later runs reuse them.
  *
+ * The agents are shared out over --threads event loops (default 2), each with its own epoll set
+ * and counters, so the simulator keeps up with 10,000 agents. Like the real agent, each agent
+ * keeps its TLS session and resumes it on reconnect (--no-resume: full handshakes). A storm is
+ * either made here (--storm-at: every connection dropped at once) or comes from the manager
+ * (restarted by the caller): its recovery time runs from the first running agent lost to the
+ * moment every agent is welcomed again.
+ *
  *   agent_sim --host 127.0.0.1 --port 1514 --enroll-port 1515 --ids DIR --agents N
  *             [--password-file F] [--rate EVENTS_PER_AGENT_PER_S] [--seconds S]
- *             [--storm-at S] [--report FILE]
+ *             [--storm-at S] [--threads T] [--no-resume]
  * Prints one line of JSON with the figures at the end.
  */
 #include <arpa/inet.h>
@@ -62,6 +69,7 @@ struct agent {
     int64_t retry_at, last_ka;
     int backoff_ms;
     bool welcomed_once;
+    SSL_SESSION *resume; /* the last session, offered on the next connection */
     struct tld_sb out;
     size_t out_off;
     uint8_t hdr[8];
@@ -71,15 +79,34 @@ struct agent {
 
 struct sim {
     const char *host, *ids, *password_file;
-    unsigned port, enroll_port, n;
+    unsigned port, enroll_port, n, nthreads;
     double rate;
     int seconds, storm_at;
+    bool resume;
     SSL_CTX *ctx;
-    int ep;
     struct agent *a;
+    /* Phases end for every worker at once (a worker that stopped early would leave its agents
+     * without keepalives while the others finish): agents running, workers drained. */
+    atomic_uint running_all, drained_workers;
+    unsigned nworkers;
+};
+
+/* One thread's share of the agents [lo, hi), with its own epoll set and counters. */
+struct worker {
+    struct sim *s;
+    unsigned lo, hi;
+    int ep;
     unsigned running;
-    uint64_t welcomes, reconnects, errors;
+    uint64_t welcomes, reconnects, errors, resumed, handshakes;
+    /* a storm: started by the simulator (storm_at) or by the manager going away (the first
+     * running agent lost in the traffic phase); done when all of this worker's agents run */
     int64_t storm_start, storm_done;
+    bool in_traffic;
+    bool drained; /* counted in sim.drained_workers */
+    /* the phase this worker runs (set by the main thread before starting it) */
+    int64_t until, storm_at;
+    bool generate;
+    int stop;
 };
 
 static int64_t now_ns(void)
@@ -176,13 +203,13 @@ static void load_identity(struct sim *s, struct agent *a)
 
 /* ---- one agent's connection ------------------------------------------------------------------ */
 
-static void watch(struct sim *s, struct agent *a, unsigned events, int op)
+static void watch(struct worker *w, struct agent *a, unsigned events, int op)
 {
     struct epoll_event e = {.events = events, .data.u32 = a->idx};
-    epoll_ctl(s->ep, op, a->fd, &e);
+    epoll_ctl(w->ep, op, a->fd, &e);
 }
 
-static void drop(struct sim *s, struct agent *a, bool count_error)
+static void drop(struct worker *w, struct agent *a, bool count_error)
 {
     if (a->ssl)
         SSL_free(a->ssl);
@@ -190,8 +217,12 @@ static void drop(struct sim *s, struct agent *a, bool count_error)
         close(a->fd);
     a->ssl = NULL;
     a->fd = -1;
-    if (a->st == A_RUN)
-        s->running--;
+    if (a->st == A_RUN) {
+        w->running--;
+        atomic_fetch_sub(&w->s->running_all, 1);
+        if (w->in_traffic && !count_error && !w->storm_start)
+            w->storm_start = now_ns(); /* the manager went away */
+    }
     a->st = A_WAIT;
     tld_sb_reset(&a->out);
     a->out_off = a->hdr_got = a->got = a->len = 0;
@@ -201,11 +232,12 @@ static void drop(struct sim *s, struct agent *a, bool count_error)
         a->backoff_ms = 5000;
     a->retry_at = now_ns() + (int64_t)(rand() % a->backoff_ms) * 1000000;
     if (count_error)
-        s->errors++;
+        w->errors++;
 }
 
-static void start_connect(struct sim *s, struct agent *a)
+static void start_connect(struct worker *w, struct agent *a)
 {
+    struct sim *s = w->s;
     a->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -215,16 +247,23 @@ static void start_connect(struct sim *s, struct agent *a)
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
     inet_pton(AF_INET, s->host, &dst.sin_addr);
     if (connect(a->fd, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS) {
-        drop(s, a, true);
+        drop(w, a, true);
         return;
     }
     a->ssl = SSL_new(s->ctx);
     SSL_use_certificate(a->ssl, a->cert);
     SSL_use_PrivateKey(a->ssl, a->key);
     SSL_set_fd(a->ssl, a->fd);
+    if (a->resume) {
+        /* a copy: a failed handshake marks the session it offered unusable */
+        SSL_SESSION *copy = SSL_SESSION_dup(a->resume);
+        if (copy)
+            SSL_set_session(a->ssl, copy);
+        SSL_SESSION_free(copy);
+    }
     SSL_set_connect_state(a->ssl);
     a->st = A_CONNECTING;
-    watch(s, a, EPOLLOUT, EPOLL_CTL_ADD);
+    watch(w, a, EPOLLOUT, EPOLL_CTL_ADD);
 }
 
 static void queue_frame(struct agent *a, unsigned type, const struct tld_sb *payload)
@@ -236,25 +275,25 @@ static void queue_frame(struct agent *a, unsigned type, const struct tld_sb *pay
 }
 
 /* Write what is queued; false on a failure (the agent was dropped). */
-static bool flush_out(struct sim *s, struct agent *a)
+static bool flush_out(struct worker *w, struct agent *a)
 {
     while (a->out_off < a->out.n) {
-        size_t w = 0;
+        size_t put = 0;
         ERR_clear_error();
-        if (SSL_write_ex(a->ssl, a->out.p + a->out_off, a->out.n - a->out_off, &w) != 1) {
+        if (SSL_write_ex(a->ssl, a->out.p + a->out_off, a->out.n - a->out_off, &put) != 1) {
             int e = SSL_get_error(a->ssl, 0);
             if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-                watch(s, a, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+                watch(w, a, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
                 return true;
             }
-            drop(s, a, true);
+            drop(w, a, true);
             return false;
         }
-        a->out_off += w;
+        a->out_off += put;
     }
     tld_sb_reset(&a->out);
     a->out_off = 0;
-    watch(s, a, EPOLLIN, EPOLL_CTL_MOD);
+    watch(w, a, EPOLLIN, EPOLL_CTL_MOD);
     return true;
 }
 
@@ -318,26 +357,41 @@ static void send_keepalive(struct agent *a)
     tld_sb_fini(&p);
 }
 
-static void on_message(struct sim *s, struct agent *a, unsigned type)
+/* Keep a copy of the session (its ticket came before WELCOME): a drop without close_notify
+ * makes OpenSSL mark the connection's own session unusable. */
+static void keep_session(struct worker *w, struct agent *a)
+{
+    SSL_SESSION *sess = w->s->resume ? SSL_get1_session(a->ssl) : NULL;
+    SSL_SESSION *copy = sess && SSL_SESSION_is_resumable(sess) ? SSL_SESSION_dup(sess) : NULL;
+    SSL_SESSION_free(sess);
+    if (copy) {
+        SSL_SESSION_free(a->resume);
+        a->resume = copy;
+    }
+}
+
+static void on_message(struct worker *w, struct agent *a, unsigned type)
 {
     uint64_t v = 0;
     switch (type) {
     case TLD_MSG_WELCOME: {
-        struct tld_msg_welcome w;
-        if (tld_msg_welcome_get(a->body, a->len, &w) != 0) {
-            drop(s, a, true);
+        struct tld_msg_welcome wm;
+        if (tld_msg_welcome_get(a->body, a->len, &wm) != 0) {
+            drop(w, a, true);
             return;
         }
         /* Resend from what the manager has durably. */
-        a->acked = w.last_seq > a->acked ? w.last_seq : a->acked;
+        a->acked = wm.last_seq > a->acked ? wm.last_seq : a->acked;
         a->sent = a->acked;
         a->st = A_RUN;
         a->backoff_ms = 0;
+        keep_session(w, a);
         a->last_ka = now_ns();
-        s->running++;
-        s->welcomes++;
+        w->running++;
+        atomic_fetch_add(&w->s->running_all, 1);
+        w->welcomes++;
         if (a->welcomed_once)
-            s->reconnects++;
+            w->reconnects++;
         a->welcomed_once = true;
         break;
     }
@@ -348,12 +402,12 @@ static void on_message(struct sim *s, struct agent *a, unsigned type)
     case TLD_MSG_PONG:
         break;
     default: /* ERROR: the manager ends the session */
-        drop(s, a, type != TLD_MSG_ERROR);
+        drop(w, a, type != TLD_MSG_ERROR);
         return;
     }
 }
 
-static void read_frames(struct sim *s, struct agent *a)
+static void read_frames(struct worker *w, struct agent *a)
 {
     for (;;) {
         size_t got = 0;
@@ -366,7 +420,7 @@ static void read_frames(struct sim *s, struct agent *a)
         if (r != 1) {
             int e = SSL_get_error(a->ssl, r);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-                drop(s, a, false);
+                drop(w, a, false);
             return;
         }
         if (a->hdr_got < 8) {
@@ -374,7 +428,7 @@ static void read_frames(struct sim *s, struct agent *a)
             unsigned type;
             if (a->hdr_got == 8 &&
                 tld_proto_header_parse(a->hdr, 8, sizeof a->body, &type, &a->len) != 0) {
-                drop(s, a, true);
+                drop(w, a, true);
                 return;
             }
             if (a->hdr_got < 8 || a->len)
@@ -386,20 +440,20 @@ static void read_frames(struct sim *s, struct agent *a)
         }
         unsigned type = a->hdr[3];
         a->hdr_got = a->got = 0;
-        on_message(s, a, type);
+        on_message(w, a, type);
         if (a->st == A_WAIT)
             return;
     }
 }
 
-static void serve(struct sim *s, struct agent *a, unsigned events)
+static void serve(struct worker *w, struct agent *a, unsigned events)
 {
     if (a->st == A_CONNECTING) {
         int err = 0;
         socklen_t l = sizeof err;
         getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &l);
         if (err || (events & (EPOLLERR | EPOLLHUP))) {
-            drop(s, a, true);
+            drop(w, a, true);
             return;
         }
         a->st = A_HANDSHAKE;
@@ -410,44 +464,47 @@ static void serve(struct sim *s, struct agent *a, unsigned events)
         if (r != 1) {
             int e = SSL_get_error(a->ssl, r);
             if (e == SSL_ERROR_WANT_READ)
-                watch(s, a, EPOLLIN, EPOLL_CTL_MOD);
+                watch(w, a, EPOLLIN, EPOLL_CTL_MOD);
             else if (e == SSL_ERROR_WANT_WRITE)
-                watch(s, a, EPOLLOUT, EPOLL_CTL_MOD);
+                watch(w, a, EPOLLOUT, EPOLL_CTL_MOD);
             else
-                drop(s, a, true);
+                drop(w, a, true);
             return;
         }
         a->st = A_HELLO;
+        w->handshakes++;
+        w->resumed += SSL_session_reused(a->ssl) == 1;
         send_hello(a);
-        if (!flush_out(s, a))
+        if (!flush_out(w, a))
             return;
     }
-    if ((events & EPOLLOUT) && !flush_out(s, a))
+    if ((events & EPOLLOUT) && !flush_out(w, a))
         return;
-    read_frames(s, a);
+    read_frames(w, a);
 }
 
 /* ---- the run --------------------------------------------------------------------------------- */
 
-static uint64_t sum(const struct sim *s, bool acked)
+static uint64_t sum(const struct sim *s, unsigned lo, unsigned hi, bool acked)
 {
     uint64_t t = 0;
-    for (unsigned i = 0; i < s->n; i++)
+    for (unsigned i = lo; i < hi; i++)
         t += acked ? s->a[i].acked : s->a[i].next_seq - 1;
     return t;
 }
 
-static void tick(struct sim *s, int64_t now, double dt, bool generate)
+static void tick(struct worker *w, int64_t now, double dt)
 {
-    for (unsigned i = 0; i < s->n; i++) {
+    struct sim *s = w->s;
+    for (unsigned i = w->lo; i < w->hi; i++) {
         struct agent *a = &s->a[i];
         if (a->st == A_WAIT && now >= a->retry_at) {
-            start_connect(s, a);
+            start_connect(w, a);
             continue;
         }
         if (a->st != A_RUN)
             continue;
-        if (generate) {
+        if (w->generate) {
             a->credit += s->rate * dt;
             uint64_t k = (uint64_t)a->credit;
             a->next_seq += k;
@@ -459,49 +516,115 @@ static void tick(struct sim *s, int64_t now, double dt, bool generate)
             send_keepalive(a);
         }
         if (a->out.n)
-            flush_out(s, a);
+            flush_out(w, a);
     }
 }
 
-static void storm(struct sim *s)
+static void storm(struct worker *w)
 {
-    for (unsigned i = 0; i < s->n; i++)
-        if (s->a[i].st != A_WAIT) {
-            drop(s, &s->a[i], false);
-            s->a[i].backoff_ms = 0;
-            s->a[i].retry_at = now_ns() + (int64_t)(rand() % 1000) * 1000000;
+    for (unsigned i = w->lo; i < w->hi; i++) {
+        struct agent *a = &w->s->a[i];
+        if (a->st != A_WAIT) {
+            drop(w, a, false);
+            a->backoff_ms = 0;
+            a->retry_at = now_ns() + (int64_t)(rand() % 1000) * 1000000;
         }
+    }
 }
 
 enum stop_when { RUN_TO_DEADLINE, UNTIL_ALL_RUNNING, UNTIL_DRAINED };
 
-static void run_loop(struct sim *s, int64_t until, bool generate, int64_t *storm_at,
-                     enum stop_when stop)
+static void *run_loop(void *arg)
 {
+    struct worker *w = arg;
+    unsigned mine = w->hi - w->lo;
     struct epoll_event ev[512];
     int64_t last = now_ns();
-    while (now_ns() < until) {
-        int n = epoll_wait(s->ep, ev, 512, 20);
+    while (now_ns() < w->until) {
+        int n = epoll_wait(w->ep, ev, 512, 20);
         for (int i = 0; i < n; i++)
-            serve(s, &s->a[ev[i].data.u32], ev[i].events);
+            serve(w, &w->s->a[ev[i].data.u32], ev[i].events);
         int64_t now = now_ns();
         if (now - last >= 100000000) {
-            tick(s, now, (double)(now - last) / 1e9, generate);
+            tick(w, now, (double)(now - last) / 1e9);
             last = now;
         }
-        if (storm_at && *storm_at && now >= *storm_at) {
-            *storm_at = 0;
-            s->storm_start = now;
-            storm(s);
+        if (w->storm_at && now >= w->storm_at) {
+            w->storm_at = 0;
+            w->storm_start = now;
+            storm(w);
         }
-        if (s->storm_start && !s->storm_done && s->running == s->n)
-            s->storm_done = now;
-        if (stop == UNTIL_ALL_RUNNING && s->running == s->n)
-            return;
-        if (stop == UNTIL_DRAINED && s->running == s->n && sum(s, true) == sum(s, false))
-            return;
+        if (w->storm_start && !w->storm_done && w->running == mine)
+            w->storm_done = now;
+        if (w->stop == UNTIL_ALL_RUNNING && atomic_load(&w->s->running_all) == w->s->n)
+            break;
+        if (w->stop == UNTIL_DRAINED) {
+            bool drained = w->running == mine &&
+                           sum(w->s, w->lo, w->hi, true) == sum(w->s, w->lo, w->hi, false);
+            if (drained != w->drained) {
+                w->drained = drained;
+                if (drained)
+                    atomic_fetch_add(&w->s->drained_workers, 1);
+                else
+                    atomic_fetch_sub(&w->s->drained_workers, 1);
+            }
+            if (atomic_load(&w->s->drained_workers) == w->s->nworkers)
+                break;
+        }
     }
+    return NULL;
 }
+
+/* Run one phase on every worker until `until` (or its stop condition) and wait for them all. */
+static void phase(struct worker *ws, unsigned nw, int64_t until, bool generate, int64_t storm_at,
+                  int stop)
+{
+    pthread_t th[64];
+    for (unsigned i = 0; i < nw; i++) {
+        ws[i].until = until;
+        ws[i].generate = generate;
+        ws[i].storm_at = storm_at;
+        ws[i].stop = stop;
+        ws[i].in_traffic = stop == RUN_TO_DEADLINE;
+        pthread_create(&th[i], NULL, run_loop, &ws[i]);
+    }
+    for (unsigned i = 0; i < nw; i++)
+        pthread_join(th[i], NULL);
+}
+
+static unsigned running_total(const struct worker *ws, unsigned nw)
+{
+    unsigned t = 0;
+    for (unsigned i = 0; i < nw; i++)
+        t += ws[i].running;
+    return t;
+}
+
+/* Seconds from the first worker's storm start to the last worker's recovery; -1: not back; 0:
+ * no storm. */
+static double storm_seconds(const struct worker *ws, unsigned nw)
+{
+    int64_t start = 0, done = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        if (!ws[i].storm_start)
+            continue;
+        if (!ws[i].storm_done)
+            return -1;
+        if (!start || ws[i].storm_start < start)
+            start = ws[i].storm_start;
+        if (ws[i].storm_done > done)
+            done = ws[i].storm_done;
+    }
+    return start ? (double)(done - start) / 1e9 : 0;
+}
+
+#define WORKER_SUM(ws, nw, field)                                                                  \
+    ({                                                                                             \
+        uint64_t t_ = 0;                                                                           \
+        for (unsigned i_ = 0; i_ < (nw); i_++)                                                     \
+            t_ += (ws)[i_].field;                                                                  \
+        t_;                                                                                        \
+    })
 
 static void usage(void)
 {
@@ -512,13 +635,12 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    struct sim s = {.host = "127.0.0.1", .rate = 10, .seconds = 30};
+    struct sim s = {.host = "127.0.0.1", .rate = 10, .seconds = 30, .resume = true};
     static const struct option opts[] = {
-        {"host", 1, NULL, 'h'},        {"port", 1, NULL, 'p'},
-        {"enroll-port", 1, NULL, 'e'}, {"ids", 1, NULL, 'i'},
-        {"agents", 1, NULL, 'n'},      {"password-file", 1, NULL, 'w'},
-        {"rate", 1, NULL, 'r'},        {"seconds", 1, NULL, 's'},
-        {"storm-at", 1, NULL, 't'},    {0, 0, 0, 0}};
+        {"host", 1, NULL, 'h'},    {"port", 1, NULL, 'p'},      {"enroll-port", 1, NULL, 'e'},
+        {"ids", 1, NULL, 'i'},     {"agents", 1, NULL, 'n'},    {"password-file", 1, NULL, 'w'},
+        {"rate", 1, NULL, 'r'},    {"seconds", 1, NULL, 's'},   {"storm-at", 1, NULL, 't'},
+        {"threads", 1, NULL, 'T'}, {"no-resume", 0, NULL, 'R'}, {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'h':
@@ -548,6 +670,12 @@ int main(int argc, char **argv)
         case 't':
             s.storm_at = atoi(optarg);
             break;
+        case 'T':
+            s.nthreads = (unsigned)atoi(optarg);
+            break;
+        case 'R':
+            s.resume = false;
+            break;
         default:
             usage();
         }
@@ -572,7 +700,6 @@ int main(int argc, char **argv)
     if (SSL_CTX_load_verify_locations(s.ctx, ca, NULL) != 1)
         die("cannot load the CA");
     SSL_CTX_set_verify(s.ctx, SSL_VERIFY_PEER, NULL);
-    s.ep = epoll_create1(EPOLL_CLOEXEC);
     s.a = calloc(s.n, sizeof *s.a);
     for (unsigned i = 0; i < s.n; i++) {
         struct agent *a = &s.a[i];
@@ -584,31 +711,49 @@ int main(int argc, char **argv)
         tld_sb_init(&a->out, TLD_PROTO_MAX_PAYLOAD + 64);
         load_identity(&s, a);
     }
+    unsigned nw = s.nthreads ? s.nthreads : 2;
+    if (nw > 64 || nw > s.n)
+        nw = s.n < 64 ? s.n : 64;
+    struct worker *ws = calloc(nw, sizeof *ws);
+    s.nworkers = nw;
+    for (unsigned i = 0; i < nw; i++) {
+        ws[i].s = &s;
+        ws[i].lo = (unsigned)((uint64_t)s.n * i / nw);
+        ws[i].hi = (unsigned)((uint64_t)s.n * (i + 1) / nw);
+        ws[i].ep = epoll_create1(EPOLL_CLOEXEC);
+    }
     /* Everyone connects (idle), then traffic, an optional storm, then a drain. */
     int64_t t0 = now_ns();
-    run_loop(&s, t0 + 120000000000LL, false, NULL, UNTIL_ALL_RUNNING);
+    phase(ws, nw, t0 + 180000000000LL, false, 0, UNTIL_ALL_RUNNING);
     double connect_s = (double)(now_ns() - t0) / 1e9;
-    unsigned connected = s.running;
-    printf("{\"phase\":\"connected\",\"agents\":%u,\"seconds\":%.2f}\n", connected, connect_s);
+    unsigned connected = running_total(ws, nw);
+    uint64_t full0 = WORKER_SUM(ws, nw, handshakes) - WORKER_SUM(ws, nw, resumed);
+    printf("{\"phase\":\"connected\",\"agents\":%u,\"seconds\":%.2f,\"sim_threads\":%u}\n",
+           connected, connect_s, nw);
     fflush(stdout);
     sleep(3); /* idle: the caller measures the manager's memory per idle agent now */
-    uint64_t acked0 = sum(&s, true);
+    uint64_t acked0 = sum(&s, 0, s.n, true);
     int64_t t1 = now_ns();
     int64_t storm_at = s.storm_at ? t1 + (int64_t)s.storm_at * 1000000000 : 0;
-    run_loop(&s, t1 + (int64_t)s.seconds * 1000000000, true, &storm_at, RUN_TO_DEADLINE);
+    phase(ws, nw, t1 + (int64_t)s.seconds * 1000000000, true, storm_at, RUN_TO_DEADLINE);
     double traffic_s = (double)(now_ns() - t1) / 1e9;
-    uint64_t acked1 = sum(&s, true);
+    uint64_t acked1 = sum(&s, 0, s.n, true);
     /* Drain: every event generated acknowledged (agents a storm left behind reconnect). */
-    run_loop(&s, now_ns() + 120000000000LL, false, NULL, UNTIL_DRAINED);
-    uint64_t generated = sum(&s, false), acked = sum(&s, true);
+    phase(ws, nw, now_ns() + 180000000000LL, false, 0, UNTIL_DRAINED);
+    uint64_t generated = sum(&s, 0, s.n, false), acked = sum(&s, 0, s.n, true);
+    uint64_t resumed = WORKER_SUM(ws, nw, resumed);
+    uint64_t full = WORKER_SUM(ws, nw, handshakes) - resumed;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     printf("{\"agents\":%u,\"connected\":%u,\"connect_seconds\":%.2f,\"enrolled\":%u,"
            "\"enroll_seconds\":%.2f,\"traffic_seconds\":%.1f,\"acked_per_second\":%.0f,"
            "\"generated\":%" PRIu64 ",\"acknowledged\":%" PRIu64 ",\"lost\":%" PRIu64
-           ",\"reconnects\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"storm_recovery_seconds\":%.2f}\n",
+           ",\"reconnects\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"storm_recovery_seconds\":%.2f,"
+           "\"handshakes_full\":%" PRIu64 ",\"handshakes_resumed\":%" PRIu64
+           ",\"full_after_connect\":%" PRIu64 ",\"sim_threads\":%u,\"sim_rss_kb\":%ld}\n",
            s.n, connected, connect_s, enrolled, enroll_s, traffic_s,
-           (double)(acked1 - acked0) / traffic_s, generated, acked, generated - acked, s.reconnects,
-           s.errors,
-           s.storm_done ? (double)(s.storm_done - s.storm_start) / 1e9
-                        : (s.storm_start ? -1.0 : 0.0));
+           (double)(acked1 - acked0) / traffic_s, generated, acked, generated - acked,
+           WORKER_SUM(ws, nw, reconnects), WORKER_SUM(ws, nw, errors), storm_seconds(ws, nw), full,
+           resumed, full - full0, nw, ru.ru_maxrss);
     return generated == acked ? 0 : 1;
 }

@@ -4,6 +4,11 @@ enrollment and a reconnect storm in the middle. Prints one JSON object with the 
 figures and the manager's own (RSS per idle agent, threads, descriptors, events analysed).
 
     python3 bench/fleet.py BUILD SIM WORKDIR --agents N --rate R --seconds S [--storm-at S]
+                           [--restart-at S] [--threads T]
+
+--storm-at makes the simulator drop every connection at once; --restart-at restarts the manager
+instead (SIGTERM, then started again at once), the storm a real fleet sees; the simulator times
+the recovery either way (from the first agent lost to every agent welcomed again).
 """
 import argparse
 import json
@@ -48,6 +53,8 @@ def main():
     ap.add_argument("--rate", type=float, default=10)
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--storm-at", type=int, default=0)
+    ap.add_argument("--restart-at", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-password", action="store_true",
                     help="enroll without a password (only to create many identities quickly)")
     a = ap.parse_args()
@@ -74,27 +81,42 @@ def main():
 </ossec_config>
 """)
     env = dict(os.environ, TLD_RULESET_SRC=os.path.join(here, "ruleset"))
-    mgr = subprocess.Popen([os.path.join(a.build, "bin", "tld-manager"), "-r", root, "-l",
-                            os.path.join(a.workdir, "manager.log")], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stats_path = os.path.join(root, "var/run/tld-manager.stats.json")
-    try:
+
+    def start_manager():
+        if os.path.exists(stats_path):
+            os.unlink(stats_path)  # a previous run's: its appearance says this one is up
+        m = subprocess.Popen([os.path.join(a.build, "bin", "tld-manager"), "-r", root, "-l",
+                              os.path.join(a.workdir, "manager.log")], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(600):
             if os.path.exists(stats_path):
                 break
             time.sleep(0.1)
+        return m
+
+    mgr = start_manager()
+    try:
         rss0 = proc(mgr.pid, "VmRSS")
         sim = subprocess.Popen([a.sim, "--port", str(remote), "--enroll-port", str(auth),
                                 "--ids", os.path.join(a.workdir, "ids"), "--agents", str(a.agents),
                                 *([] if a.no_password else
                                   ["--password-file", os.path.join(a.workdir, "pass")]),
                                 "--rate", str(a.rate), "--seconds", str(a.seconds),
-                                "--storm-at", str(a.storm_at)],
+                                "--storm-at", str(a.storm_at), "--threads", str(a.threads)],
                                stdout=subprocess.PIPE, text=True)
         first = json.loads(sim.stdout.readline())
         time.sleep(1.5)  # the simulator is idle for 3 s after everyone connected
         idle = {"rss_kb": proc(mgr.pid, "VmRSS"), "threads": proc(mgr.pid, "Threads"),
                 "fds": fds(mgr.pid)}
+        restart_s = 0
+        if a.restart_at:
+            time.sleep(max(0, a.restart_at + 1.5))  # the traffic phase began 1.5 s ago
+            t = time.time()
+            mgr.send_signal(signal.SIGTERM)
+            mgr.wait(60)
+            mgr = start_manager()
+            restart_s = time.time() - t
         last = json.loads(sim.stdout.readline())
         sim.wait(300)
         # The stats file is rewritten every few seconds: wait for the one that saw the end.
@@ -105,11 +127,13 @@ def main():
                 break
             time.sleep(0.1)
         out = dict(last)
+        out["rate"] = a.rate
         out.update({
             "manager_rss_start_mb": round(rss0 / 1024, 1),
             "manager_rss_connected_mb": round(idle["rss_kb"] / 1024, 1),
             "rss_per_idle_agent_kb": round((idle["rss_kb"] - rss0) / max(1, first["agents"]), 1),
             "manager_threads": idle["threads"], "manager_fds": idle["fds"],
+            "manager_restart_seconds": round(restart_s, 2),
             "manager_events": st["remote"]["events"], "manager_duplicates":
                 st["remote"]["duplicates"], "sim_exit": sim.returncode})
         print(json.dumps(out))

@@ -59,6 +59,8 @@ static void section_client(struct tld_agent_config *cfg, struct tld_conf_ctx *c,
     for (const struct tld_xml_node *n = s->children; n; n = n->next) {
         if (strcmp(n->name, "server") == 0)
             client_server(cfg, c, n);
+        else if (strcmp(n->name, "failback_interval") == 0)
+            tld_conf_duration(c, n, 1, 86400, &cfg->failback_s);
         else if (!tld_conf_in_list(n->name, client_accepted, TLD_CONF_NROWS(client_accepted)))
             tld_conf_error(c, n, "unknown element in <client>");
     }

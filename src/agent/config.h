@@ -29,6 +29,9 @@ struct tld_agent_config {
     struct tld_collect_config collect;
     struct tld_server_config servers[TLD_CONFIG_MAX_SERVERS];
     unsigned nservers;
+    /* <client><failback_interval>: while on another server than the first, how often the first
+     * is tried again (seconds; 0: the forwarder's default) */
+    int64_t failback_s;
 };
 
 /* Defaults, no sources. */

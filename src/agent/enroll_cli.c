@@ -195,7 +195,8 @@ int tld_agent_uplink_start(const char *root, const char *const *configs, unsigne
                                     .spool_dir = spool_dir,
                                     .tls_dir = u->tls_dir,
                                     .log = log,
-                                    .name = u->name[0] ? u->name : NULL};
+                                    .name = u->name[0] ? u->name : NULL,
+                                    .failback_s = (unsigned)cfg->failback_s};
     for (unsigned i = 0; i < cfg->nservers && i < TLD_FORWARDER_MAX_SERVERS; i++) {
         fo.servers[i] =
             (struct tld_forwarder_server){cfg->servers[i].address, cfg->servers[i].port};

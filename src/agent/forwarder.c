@@ -46,6 +46,7 @@ struct tld_forwarder {
     unsigned jitter_state; /* rand_r() state for the reconnect jitter */
     /* session */
     struct tld_tls_ctx *ctx;
+    struct tld_tls_session *resume; /* the last session, offered on the next connection */
     struct tld_tls_conn *c;
     struct tld_spool_reader *rd;
     uint64_t inflight[MAX_WINDOW]; /* last seq of each unacknowledged batch, oldest first */
@@ -80,6 +81,8 @@ int tld_forwarder_new(const struct tld_forwarder_opts *o, struct tld_forwarder *
         f->o.window = 8;
     if (!f->o.backoff_max_ms)
         f->o.backoff_max_ms = 5000;
+    if (!f->o.failback_s)
+        f->o.failback_s = 60;
     if (!f->o.connect_timeout_ms)
         f->o.connect_timeout_ms = 10000;
     f->jitter_state = (unsigned)getpid() ^ (unsigned)tld_wall_ns();
@@ -109,6 +112,7 @@ void tld_forwarder_free(struct tld_forwarder *f)
         close(f->cancel_fd);
     tld_sb_fini(&f->out);
     tld_sb_fini(&f->carry);
+    tld_tls_session_free(f->resume);
     pthread_mutex_destroy(&f->mu);
     free(f);
 }
@@ -195,6 +199,7 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
         *slow = true;
         return rc;
     }
+    tld_tls_ctx_offer(f->ctx, f->resume);
     int fd;
     rc = tld_net_connect(sv->host, sv->port, f->o.connect_timeout_ms, f->cancel_fd, &fd);
     if (rc) {
@@ -251,6 +256,13 @@ static int start_session(struct tld_forwarder *f, unsigned server, bool *slow)
                      w.last_seq, ss.next_seq - 1);
         tld_spool_stream_id(f->o.spool_dir, true, &f->stream);
         return TLD_EPROTO;
+    }
+    /* Keep the session now (its ticket came before WELCOME): a reconnect, to this manager or
+     * another of the fleet, resumes it. */
+    struct tld_tls_session *sess = tld_tls_session_get(f->c);
+    if (sess) {
+        tld_tls_session_free(f->resume);
+        f->resume = sess;
     }
     if (w.last_seq > ss.acked_seq)
         tld_spool_ack(f->o.spool, w.last_seq);
@@ -388,9 +400,25 @@ static int send_keepalive(struct tld_forwarder *f)
     return send_msg(f, TLD_MSG_KEEPALIVE);
 }
 
-static int session_loop(struct tld_forwarder *f)
+/* Whether the preferred (first) server accepts a TCP connection now. */
+static bool first_server_answers(struct tld_forwarder *f)
 {
+    int fd;
+    const struct tld_forwarder_server *sv = &f->o.servers[0];
+    if (tld_net_connect(sv->host, sv->port, 2000, f->cancel_fd, &fd) != 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* Until the session fails (its error), the forwarder stops, or (server > 0) the first server
+ * answers again: 0 with *failback, to move back to it. */
+static int session_loop(struct tld_forwarder *f, unsigned server, bool *failback)
+{
+    *failback = false;
     int64_t heard = mono_ms(), ka_sent = 0;
+    int64_t failback_ms = (int64_t)f->o.failback_s * 1000;
+    int64_t probe_at = server ? mono_ms() + failback_ms : 0;
     int64_t ka_ms = (int64_t)f->keepalive_s * 1000;
     tld_batch_writer_init(&f->bw, f->max_batch_bytes);
     int rc = 0;
@@ -406,6 +434,15 @@ static int session_loop(struct tld_forwarder *f)
         if (rc)
             break;
         int64_t now = mono_ms();
+        if (probe_at && now >= probe_at) {
+            if (first_server_answers(f)) {
+                tld_log_info(f->o.log, "forwarder: %s:%u answers again; moving back to it",
+                             f->o.servers[0].host, f->o.servers[0].port);
+                *failback = true;
+                break;
+            }
+            probe_at = now + failback_ms;
+        }
         if (now - heard > 3 * ka_ms) {
             tld_log_warn(f->o.log,
                          "forwarder: no word from the manager for %" PRId64 " s; reconnecting",
@@ -473,10 +510,15 @@ int tld_forwarder_run(struct tld_forwarder *f)
             rc = start_session(f, server, &slow);
         if (rc == 0) {
             backoff = 500;
-            rc = session_loop(f);
+            bool failback;
+            rc = session_loop(f, server, &failback);
             end_session(f);
             if (rc == TLD_ECLOSED && stopping(f))
                 break;
+            if (rc == 0 && failback) {
+                server = 0; /* fail back now: the first server answered */
+                continue;
+            }
             STAT(f, f->st.failures++);
         } else {
             end_session(f);

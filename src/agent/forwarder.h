@@ -50,6 +50,11 @@ struct tld_forwarder_opts {
     unsigned window;         /* batches in flight; 0: 8 */
     unsigned backoff_max_ms; /* reconnect back-off cap (doubling from 500 ms, jittered); 0: 5000 */
     int connect_timeout_ms;  /* 0: 10000 */
+    /* Several servers: the first is the preferred one. After a failure the next is tried; while
+     * on another than the first, the first is probed (a TCP connect) every failback_s seconds
+     * (0: 60) and the session moves back as soon as it answers. Unacknowledged events are sent
+     * again to whichever manager the agent reaches (it says what it already holds). */
+    unsigned failback_s;
     /* Automatic enrollment when tls_dir holds no identity (host NULL: never). */
     struct tld_enroll_client_opts enroll;
 };

@@ -6,8 +6,10 @@
 #include "common/tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -19,12 +21,18 @@
 
 #include "common/deadline.h"
 #include "common/err.h"
+#include "common/fsutil.h"
 #include "common/net.h"
 #include "common/proto.h"
 
 struct tld_tls_ctx {
     SSL_CTX *ssl;
+    SSL_SESSION *offer; /* clients: the session to resume, or NULL */
 };
+
+#define TICKET_KEY_LEN  80 /* key name 16, HMAC key 32, AES key 32 (OpenSSL's layout) */
+#define TICKET_LIFETIME 7200
+#define SESSION_ID_CTX  "tld-agents"
 
 struct tld_tls_conn {
     SSL *ssl;
@@ -55,6 +63,64 @@ static void openssl_why(char *why, const char *prefix)
         snprintf(why, TLD_WHY_MAX, "%s%s%s", prefix, *buf ? ": " : "", buf);
 }
 
+/* The fleet's ticket key: read from `path`, or drawn and written there (mode 0600) if missing.
+ * Two managers creating it at once agree on the first one written (O_EXCL). */
+static int ticket_key(const char *path, uint8_t key[TICKET_KEY_LEN], char *why)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, key, TICKET_KEY_LEN);
+            close(fd);
+            if (n == TICKET_KEY_LEN)
+                return 0;
+            if (why)
+                snprintf(why, TLD_WHY_MAX, "%.200s: not a ticket key (%d bytes expected)", path,
+                         TICKET_KEY_LEN);
+            return TLD_EINVAL;
+        }
+        if (errno != ENOENT || RAND_bytes(key, TICKET_KEY_LEN) != 1)
+            break;
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            continue;
+        int rc = fd < 0 ? TLD_EIO : tld_write_all(fd, key, TICKET_KEY_LEN);
+        if (rc == 0 && fsync(fd) != 0)
+            rc = TLD_EIO;
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0)
+            return 0;
+        unlink(path);
+        break;
+    }
+    if (why)
+        snprintf(why, TLD_WHY_MAX, "%.120s: cannot read or create the ticket key: %.60s", path,
+                 strerror(errno));
+    return TLD_EIO;
+}
+
+/* Stateless TLS 1.3 tickets sealed with the fleet's key, one per handshake. */
+static int enable_tickets(SSL_CTX *ssl, const char *key_file, char *why)
+{
+    uint8_t key[TICKET_KEY_LEN];
+    int rc = ticket_key(key_file, key, why);
+    if (rc)
+        return rc;
+    SSL_CTX_clear_options(ssl, SSL_OP_NO_TICKET);
+    bool ok = SSL_CTX_set_tlsext_ticket_keys(ssl, key, sizeof key) == 1 &&
+              SSL_CTX_set_num_tickets(ssl, 1) == 1 &&
+              SSL_CTX_set_session_id_context(ssl, (const unsigned char *)SESSION_ID_CTX,
+                                             sizeof SESSION_ID_CTX - 1) == 1;
+    OPENSSL_cleanse(key, sizeof key);
+    SSL_CTX_set_timeout(ssl, TICKET_LIFETIME);
+    if (!ok) {
+        openssl_why(why, "cannot set up session tickets");
+        return TLD_ETLS;
+    }
+    return 0;
+}
+
 int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
                     char why[TLD_WHY_MAX])
 {
@@ -74,6 +140,11 @@ int tld_tls_ctx_new(const struct tld_tls_ctx_opts *o, struct tld_tls_ctx **out,
     SSL_CTX_set_mode(ctx->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_TICKET);
+    if (!o->server)
+        SSL_CTX_clear_options(ctx->ssl, SSL_OP_NO_TICKET); /* accept tickets to offer later */
+    if (o->server && o->ticket_key_file && (rc = enable_tickets(ctx->ssl, o->ticket_key_file, why)))
+        goto fail;
+    rc = TLD_ETLS;
     if (o->cert_file) {
         if (SSL_CTX_use_certificate_chain_file(ctx->ssl, o->cert_file) != 1) {
             openssl_why(why, "cannot load the certificate");
@@ -119,6 +190,7 @@ void tld_tls_ctx_free(struct tld_tls_ctx *ctx)
 {
     if (!ctx)
         return;
+    SSL_SESSION_free(ctx->offer);
     SSL_CTX_free(ctx->ssl);
     free(ctx);
 }
@@ -179,6 +251,14 @@ static int handshake(struct tld_tls_ctx *ctx, int fd, int cancel_fd, int timeout
         openssl_why(why, "cannot set up TLS");
         tld_tls_close(c);
         return TLD_ETLS;
+    }
+    if (!server && ctx->offer) {
+        /* A copy again: a handshake that fails marks the session it offered unusable, and the
+         * next attempt (the manager back) should still resume. */
+        SSL_SESSION *copy = SSL_SESSION_dup(ctx->offer);
+        if (!copy || SSL_set_session(c->ssl, copy) != 1)
+            ERR_clear_error(); /* not resumable here: a full handshake */
+        SSL_SESSION_free(copy);
     }
     int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
@@ -439,4 +519,32 @@ void tld_tls_hex(const uint8_t sha256[32], char out[65])
         out[2 * i + 1] = hx[sha256[i] & 15];
     }
     out[64] = 0;
+}
+
+struct tld_tls_session *tld_tls_session_get(struct tld_tls_conn *c)
+{
+    SSL_SESSION *s = c ? SSL_get1_session(c->ssl) : NULL;
+    /* A copy: OpenSSL marks the connection's own session unusable when the connection ends
+     * without close_notify (a manager that crashed), which is exactly when we want it. */
+    SSL_SESSION *copy = s && SSL_SESSION_is_resumable(s) ? SSL_SESSION_dup(s) : NULL;
+    SSL_SESSION_free(s);
+    return (struct tld_tls_session *)copy;
+}
+
+void tld_tls_session_free(struct tld_tls_session *s)
+{
+    SSL_SESSION_free((SSL_SESSION *)s);
+}
+
+void tld_tls_ctx_offer(struct tld_tls_ctx *ctx, struct tld_tls_session *s)
+{
+    if (s)
+        SSL_SESSION_up_ref((SSL_SESSION *)s);
+    SSL_SESSION_free(ctx->offer);
+    ctx->offer = (SSL_SESSION *)s;
+}
+
+bool tld_tls_resumed(const struct tld_tls_conn *c)
+{
+    return SSL_session_reused(c->ssl) == 1;
 }

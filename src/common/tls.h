@@ -28,11 +28,14 @@ struct tld_tls_conn;
 
 struct tld_tls_ctx_opts {
     bool server;
-    const char *cert_file;    /* own certificate (PEM); required for servers */
-    const char *key_file;     /* its key */
-    const char *ca_file;      /* verify the peer against this CA; NULL = do not verify (only for
-                                 an enrollment client that has no CA yet) */
-    bool require_client_cert; /* servers: mutual authentication */
+    const char *cert_file;       /* own certificate (PEM); required for servers */
+    const char *key_file;        /* its key */
+    const char *ca_file;         /* verify the peer against this CA; NULL = do not verify (only for
+                                    an enrollment client that has no CA yet) */
+    bool require_client_cert;    /* servers: mutual authentication */
+    const char *ticket_key_file; /* servers: resumable sessions (TLS 1.3 tickets) sealed with the
+                                    key in this file (created if missing; managers of one fleet
+                                    share it so a session resumes on any of them); NULL: none */
 };
 
 /* 0, or TLD_ETLS / TLD_EIO with a reason in why. */
@@ -91,6 +94,24 @@ int tld_tls_read_some(struct tld_tls_conn *c, void *buf, size_t n, size_t *got, 
 /* 0 with 1..n bytes taken in *put; TLD_EAGAIN with *want; TLD_ECLOSED; TLD_ETLS. After
  * TLD_EAGAIN, call again with the same bytes first (more may follow them). */
 int tld_tls_write_some(struct tld_tls_conn *c, const void *buf, size_t n, size_t *put, short *want);
+/*
+ * Session resumption (clients). A resumed handshake skips the certificate exchange and its
+ * signatures; the server still knows the peer certificate (it is sealed in the ticket), so
+ * whatever the application checks about the peer after the handshake (a removed agent, a
+ * superseded certificate) is checked on a resumed session too. Tickets live two hours.
+ */
+struct tld_tls_session;
+/* A copy of the connection's session if it can be resumed (NULL otherwise): take it once the
+ * first message was read (TLS 1.3 tickets arrive after the handshake) and before the connection
+ * fails (a failure makes OpenSSL mark the session unusable). */
+struct tld_tls_session *tld_tls_session_get(struct tld_tls_conn *c);
+void tld_tls_session_free(struct tld_tls_session *s);
+/* Offer `s` on the context's next client handshakes (the context takes its own reference;
+ * NULL: offer none). Only the thread that connects with the context may call this. */
+void tld_tls_ctx_offer(struct tld_tls_ctx *ctx, struct tld_tls_session *s);
+/* Whether the handshake resumed a session. */
+bool tld_tls_resumed(const struct tld_tls_conn *c);
+
 /* Lower-case hex of a SHA-256 fingerprint (65 bytes with the NUL). */
 void tld_tls_hex(const uint8_t sha256[32], char out[65]);
 

@@ -26,7 +26,7 @@
 
 struct tld_agents {
     pthread_mutex_t mu;
-    char path[4200], lock_path[4200], status_path[4200];
+    char path[4200], lock_path[4200], status_path[4200], journal_path[4200];
     unsigned max;
     unsigned max_pending;     /* 0: no bound */
     struct tld_agent_info *v; /* sorted by id */
@@ -37,7 +37,20 @@ struct tld_agents {
     ino_t ino;
     struct timespec mtime;
     off_t size;
+    /* the journal likewise; jvalid is where its last complete change ends (a torn tail left
+     * by a crash is cut there before the next append) */
+    ino_t jino;
+    struct timespec jmtime;
+    off_t jsize, jvalid;
+    /* agents found removed (by another process) when the files were re-read, not yet handed
+     * out by tld_agents_refresh() */
+    unsigned *gone;
+    unsigned ngone, gone_cap;
 };
+
+/* The journal is folded into the snapshot once it is this large and larger than the snapshot,
+ * so a read costs at most about twice the snapshot. */
+#define JOURNAL_COMPACT_MIN (256 * 1024)
 
 void tld_agents_id_text(unsigned id, char out[TLD_PROTO_MAX_ID])
 {
@@ -117,15 +130,92 @@ static void unlock_file(int fd)
     }
 }
 
-/* Parse the registry file into a fresh array. A missing file is an empty registry. */
-static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigned *outn,
-                     unsigned *next, char *why)
+/* One record line: "<id> <name> <ip> <registered> <active|removed> <sha256> <removed>". */
+static bool parse_record(const char *line, struct tld_agent_info *a)
 {
-    *outv = NULL;
-    *outn = 0;
-    *next = 1;
+    char ids[32], name[256], ip[128], state[16], fph[80], tail;
+    long long reg, rem;
+    if (sscanf(line, "%31s %255s %127s %lld %15s %79s %lld %c", ids, name, ip, &reg, state, fph,
+               &rem, &tail) != 7)
+        return false;
+    memset(a, 0, sizeof *a);
+    if (!tld_agents_id_parse(ids, &a->id) || !tld_proto_name_valid(tld_sv_of(name)) ||
+        strlen(ip) >= sizeof a->reg_ip || !tld_sv_unhex(tld_sv_of(fph), a->fp, 32) ||
+        (strcmp(state, "active") != 0 && strcmp(state, "removed") != 0))
+        return false;
+    copy_str(a->name, sizeof a->name, name);
+    copy_str(a->reg_ip, sizeof a->reg_ip, ip);
+    a->registered_s = reg;
+    a->removed = strcmp(state, "removed") == 0;
+    a->removed_s = rem;
+    a->status = TLD_AGENT_NEVER;
+    return true;
+}
+
+static void format_record(FILE *f, const struct tld_agent_info *a)
+{
+    char id[TLD_PROTO_MAX_ID], fp[65];
+    tld_agents_id_text(a->id, id);
+    tld_tls_hex(a->fp, fp);
+    fprintf(f, "%s %s %s %lld %s %s %lld\n", id, a->name, a->reg_ip[0] ? a->reg_ip : "any",
+            (long long)a->registered_s, a->removed ? "removed" : "active", fp,
+            (long long)a->removed_s);
+}
+
+/* A record array being built from the snapshot and the journal. */
+struct table {
+    struct tld_agent_info *v; /* sorted by id */
+    unsigned n, cap, next;
+};
+
+/* Insert or replace the record with a's id, keeping the array sorted. */
+static int upsert(struct table *t, const struct tld_agent_info *a)
+{
+    unsigned lo = 0, hi = t->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (t->v[mid].id < a->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < t->n && t->v[lo].id == a->id) {
+        t->v[lo] = *a;
+        return 0;
+    }
+    if (tld_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v, 64))
+        return TLD_ENOMEM;
+    memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof *t->v);
+    t->v[lo] = *a;
+    t->n++;
+    return 0;
+}
+
+/* Read one line without its newline; false at the end of the file. *complete says whether the
+ * line ended with a newline (a last line without one is a torn write). */
+static bool read_line(FILE *f, char *line, size_t n, bool *complete)
+{
+    if (!fgets(line, (int)n, f))
+        return false;
+    size_t l = strlen(line);
+    *complete = l && line[l - 1] == '\n';
+    if (*complete)
+        line[--l] = 0;
+    return true;
+}
+
+static bool parse_next(const char *line, unsigned *next)
+{
+    char tail;
+    return sscanf(line, "next %u %c", next, &tail) == 1;
+}
+
+/* The snapshot `<var>/agents`: records in increasing id order. A missing file is empty. */
+static int read_snapshot(struct tld_agents *r, struct table *t, char *why)
+{
     FILE *f = fopen(r->path, "re");
     if (!f) {
+        r->ino = 0;
         if (errno == ENOENT)
             return 0;
         snprintf(why, TLD_WHY_MAX, "%.160s: cannot read: %.60s", r->path, strerror(errno));
@@ -138,76 +228,135 @@ static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigne
         r->mtime = st.st_mtim;
         r->size = st.st_size;
     }
-    struct tld_agent_info *v = NULL;
-    unsigned n = 0, cap = 0, lineno = 0;
+    unsigned lineno = 0, format;
     char line[1024], tail;
+    bool complete;
     int rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    while (rc == 0 && read_line(f, line, sizeof line, &complete)) {
         lineno++;
-        size_t l = strlen(line);
-        if (l && line[l - 1] == '\n')
-            line[--l] = 0;
-        unsigned format;
+        struct tld_agent_info a;
         if (sscanf(line, "# format %u %c", &format, &tail) == 1 && format > TLD_AGENTS_FORMAT) {
             rc = TLD_EFORMAT;
             break;
         }
-        if (l == 0 || line[0] == '#')
+        if (line[0] == 0 || line[0] == '#' || parse_next(line, &t->next))
             continue;
-        unsigned nx;
-        if (sscanf(line, "next %u %c", &nx, &tail) == 1) {
-            *next = nx;
-            continue;
-        }
-        char ids[32], name[256], ip[128], state[16], fph[80];
-        long long reg, rem;
-        if (sscanf(line, "%31s %255s %127s %lld %15s %79s %lld %c", ids, name, ip, &reg, state, fph,
-                   &rem, &tail) != 7) {
+        if (!parse_record(line, &a) || (t->n && a.id <= t->v[t->n - 1].id))
             rc = TLD_ECORRUPT;
-            break;
-        }
-        struct tld_agent_info a;
-        memset(&a, 0, sizeof a);
-        if (!tld_agents_id_parse(ids, &a.id) || !tld_proto_name_valid(tld_sv_of(name)) ||
-            strlen(ip) >= sizeof a.reg_ip || !tld_sv_unhex(tld_sv_of(fph), a.fp, 32) ||
-            (strcmp(state, "active") != 0 && strcmp(state, "removed") != 0) ||
-            (n && a.id <= v[n - 1].id)) {
-            rc = TLD_ECORRUPT;
-            break;
-        }
-        copy_str(a.name, sizeof a.name, name);
-        copy_str(a.reg_ip, sizeof a.reg_ip, ip);
-        a.registered_s = reg;
-        a.removed = strcmp(state, "removed") == 0;
-        a.removed_s = rem;
-        a.status = TLD_AGENT_NEVER;
-        rc = tld_grow(&v, &cap, n + 1, sizeof *v, 64);
-        if (rc)
-            break;
-        v[n++] = a;
+        else
+            rc = upsert(t, &a);
     }
     if (rc == 0 && ferror(f))
         rc = TLD_EIO;
     fclose(f);
+    if (rc == TLD_EFORMAT)
+        snprintf(why, TLD_WHY_MAX, "%.180s:%u: format newer than %u: written by a newer release",
+                 r->path, lineno, TLD_AGENTS_FORMAT);
+    else if (rc)
+        snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
+    return rc;
+}
+
+/*
+ * Replay the journal `<var>/agents.journal` over the snapshot. It holds changes, each a group of
+ * record lines (the record as it is now) and a `next` line closed by `commit`; only closed groups
+ * count, so a change torn by a crash is as if it never began. Replaying a change the snapshot
+ * already holds gives the same records (a crash between compaction's two steps is harmless).
+ */
+static int read_journal(struct tld_agents *r, struct table *t, char *why)
+{
+    r->jino = 0;
+    r->jsize = r->jvalid = 0;
+    FILE *f = fopen(r->journal_path, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(why, TLD_WHY_MAX, "%.160s: cannot read: %.60s", r->journal_path, strerror(errno));
+        return TLD_EIO;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0) {
+        r->jino = st.st_ino;
+        r->jmtime = st.st_mtim;
+        r->jsize = st.st_size;
+    }
+    struct table group = {0};
+    unsigned lineno = 0, next = 0;
+    char line[1024];
+    bool complete;
+    int rc = 0;
+    while (rc == 0 && read_line(f, line, sizeof line, &complete)) {
+        lineno++;
+        if (!complete)
+            break; /* torn: the change it belonged to was never acknowledged */
+        struct tld_agent_info a;
+        if (strcmp(line, "commit") == 0) {
+            for (unsigned i = 0; rc == 0 && i < group.n; i++)
+                rc = upsert(t, &group.v[i]);
+            if (next > t->next)
+                t->next = next;
+            group.n = 0;
+            next = 0;
+            r->jvalid = ftello(f);
+        } else if (!parse_next(line, &next)) {
+            rc = parse_record(line, &a) ? upsert(&group, &a) : TLD_ECORRUPT;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = TLD_EIO;
+    fclose(f);
+    free(group.v);
+    if (rc)
+        snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->journal_path, lineno);
+    return rc;
+}
+
+/* Parse the snapshot and the journal into a fresh array. */
+static int read_file(struct tld_agents *r, struct tld_agent_info **outv, unsigned *outn,
+                     unsigned *next, char *why)
+{
+    struct table t = {.next = 1};
+    int rc = read_snapshot(r, &t, why);
+    if (rc == 0)
+        rc = read_journal(r, &t, why);
     if (rc) {
-        if (rc == TLD_EFORMAT)
-            snprintf(why, TLD_WHY_MAX,
-                     "%.180s:%u: format newer than %u: written by a newer release", r->path, lineno,
-                     TLD_AGENTS_FORMAT);
-        else
-            snprintf(why, TLD_WHY_MAX, "%.200s:%u: malformed agent record", r->path, lineno);
-        free(v);
+        free(t.v);
         return rc;
     }
-    if (n && *next <= v[n - 1].id)
-        *next = v[n - 1].id + 1;
-    *outv = v;
-    *outn = n;
+    if (t.n && t.next <= t.v[t.n - 1].id)
+        t.next = t.v[t.n - 1].id + 1;
+    *outv = t.v;
+    *outn = t.n;
+    *next = t.next;
     return 0;
 }
 
-/* Load the file, keeping the volatile status of agents already known. */
+static int reload_files(struct tld_agents *r, char *why);
+
+/* Load the files, keeping the volatile status of agents already known and noting the agents
+ * that were active and are removed now (whoever re-reads, tld_agents_refresh() reports them). */
 static int reload(struct tld_agents *r, char *why)
+{
+    unsigned nact = 0;
+    unsigned *act = malloc((r->n ? r->n : 1) * sizeof *act);
+    if (!act)
+        return TLD_ENOMEM;
+    for (unsigned i = 0; i < r->n; i++)
+        if (!r->v[i].removed)
+            act[nact++] = r->v[i].id;
+    int rc = reload_files(r, why);
+    for (unsigned i = 0; rc == 0 && i < nact; i++) {
+        const struct tld_agent_info *a = find(r, act[i]);
+        if (a && !a->removed)
+            continue;
+        if (tld_grow(&r->gone, &r->gone_cap, r->ngone + 1, sizeof *r->gone, 16) == 0)
+            r->gone[r->ngone++] = act[i];
+    }
+    free(act);
+    return rc;
+}
+
+static int reload_files(struct tld_agents *r, char *why)
 {
     struct tld_agent_info *v;
     unsigned n, next;
@@ -237,12 +386,20 @@ static int reload(struct tld_agents *r, char *why)
 static bool changed_on_disk(struct tld_agents *r)
 {
     struct stat st;
-    if (stat(r->path, &st) != 0)
-        return r->ino != 0;
-    return st.st_ino != r->ino || st.st_dev != r->dev || st.st_size != r->size ||
-           st.st_mtim.tv_sec != r->mtime.tv_sec || st.st_mtim.tv_nsec != r->mtime.tv_nsec;
+    if (stat(r->path, &st) != 0) {
+        if (r->ino != 0)
+            return true;
+    } else if (st.st_ino != r->ino || st.st_dev != r->dev || st.st_size != r->size ||
+               st.st_mtim.tv_sec != r->mtime.tv_sec || st.st_mtim.tv_nsec != r->mtime.tv_nsec) {
+        return true;
+    }
+    if (stat(r->journal_path, &st) != 0)
+        return r->jino != 0;
+    return st.st_ino != r->jino || st.st_size != r->jsize ||
+           st.st_mtim.tv_sec != r->jmtime.tv_sec || st.st_mtim.tv_nsec != r->jmtime.tv_nsec;
 }
 
+/* Rewrite the snapshot whole (atomic replace): the journal's changes are in it afterwards. */
 static int write_file(struct tld_agents *r)
 {
     char *text = NULL;
@@ -254,18 +411,12 @@ static int write_file(struct tld_agents *r)
             "# ThreatLockDown agent registry; written by tld-manager, do not edit while it runs.\n"
             "# id name registration_ip registered_epoch state certificate_sha256 "
             "removed_epoch\n");
-    /* A comment, so releases from before versions were kept still read the file. */
+    /* A comment, so releases from before versions were kept still read the file. The journal
+     * beside it has no line of its own: its records are the snapshot's, of the same version. */
     fprintf(f, "# format %u\n", TLD_AGENTS_FORMAT);
     fprintf(f, "next %u\n", r->next_id);
-    for (unsigned i = 0; i < r->n; i++) {
-        const struct tld_agent_info *a = &r->v[i];
-        char id[TLD_PROTO_MAX_ID], fp[65];
-        tld_agents_id_text(a->id, id);
-        tld_tls_hex(a->fp, fp);
-        fprintf(f, "%s %s %s %lld %s %s %lld\n", id, a->name, a->reg_ip[0] ? a->reg_ip : "any",
-                (long long)a->registered_s, a->removed ? "removed" : "active", fp,
-                (long long)a->removed_s);
-    }
+    for (unsigned i = 0; i < r->n; i++)
+        format_record(f, &r->v[i]);
     int rc = fclose(f) == 0 ? tld_file_replace(r->path, text, len, 0640) : TLD_ENOMEM;
     free(text);
     if (rc)
@@ -278,6 +429,74 @@ static int write_file(struct tld_agents *r)
         r->size = st.st_size;
     }
     return 0;
+}
+
+static void note_journal(struct tld_agents *r, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        r->jino = st.st_ino;
+        r->jmtime = st.st_mtim;
+        r->jsize = st.st_size;
+    }
+}
+
+/* Fold the journal into the snapshot: snapshot first (replaying the journal over it changes
+ * nothing), then the journal emptied. */
+static int compact(struct tld_agents *r, int jfd)
+{
+    int rc = write_file(r);
+    if (rc == 0 && (ftruncate(jfd, 0) != 0 || fdatasync(jfd) != 0))
+        rc = TLD_EIO;
+    if (rc == 0) {
+        r->jvalid = 0;
+        note_journal(r, jfd);
+    }
+    return rc;
+}
+
+/* Append one change (record lines, the next id, "commit") with one fdatasync: the change is
+ * durable when this returns 0. A torn tail of an earlier crash is cut off first. */
+static int journal_append(struct tld_agents *r, const struct tld_agent_info *const *recs,
+                          unsigned n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return TLD_ENOMEM;
+    for (unsigned i = 0; i < n; i++)
+        format_record(f, recs[i]);
+    fprintf(f, "next %u\ncommit\n", r->next_id);
+    if (fclose(f) != 0) {
+        free(text);
+        return TLD_ENOMEM;
+    }
+    bool created = r->jino == 0;
+    int fd = open(r->journal_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    int rc = fd < 0 ? TLD_EIO : 0;
+    if (rc == 0 && (ftruncate(fd, r->jvalid) != 0 || lseek(fd, r->jvalid, SEEK_SET) < 0))
+        rc = TLD_EIO;
+    if (rc == 0)
+        rc = tld_write_all(fd, text, len);
+    if (rc == 0 && fdatasync(fd) != 0)
+        rc = TLD_EIO;
+    if (rc == 0 && created)
+        rc = tld_file_sync_dir(r->journal_path); /* the new file's name must survive too */
+    free(text);
+    if (rc != 0 && fd >= 0 && ftruncate(fd, r->jvalid) != 0)
+        rc = TLD_EIO; /* a change that failed must not be read back as committed */
+    if (rc == 0) {
+        r->jvalid += (off_t)len;
+        note_journal(r, fd);
+        /* The change is durable already: a compaction that fails leaves a valid journal and
+         * is tried again at the next change. */
+        if (r->jvalid > JOURNAL_COMPACT_MIN && r->jvalid > r->size)
+            (void)compact(r, fd);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 static void load_status(struct tld_agents *r)
@@ -325,14 +544,21 @@ static void load_status(struct tld_agents *r)
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
                     char why[TLD_WHY_MAX])
 {
+    return tld_agents_open_at(var_dir, var_dir, max_agents, out, why);
+}
+
+int tld_agents_open_at(const char *registry_dir, const char *status_dir, unsigned max_agents,
+                       struct tld_agents **out, char why[TLD_WHY_MAX])
+{
     *out = NULL;
     struct tld_agents *r = calloc(1, sizeof *r);
     if (!r)
         return TLD_ENOMEM;
     pthread_mutex_init(&r->mu, NULL);
-    snprintf(r->path, sizeof r->path, "%s/agents", var_dir);
-    snprintf(r->lock_path, sizeof r->lock_path, "%s/agents.lock", var_dir);
-    snprintf(r->status_path, sizeof r->status_path, "%s/agents-status.json", var_dir);
+    snprintf(r->path, sizeof r->path, "%s/agents", registry_dir);
+    snprintf(r->lock_path, sizeof r->lock_path, "%s/agents.lock", registry_dir);
+    snprintf(r->status_path, sizeof r->status_path, "%s/agents-status.json", status_dir);
+    snprintf(r->journal_path, sizeof r->journal_path, "%s/agents.journal", registry_dir);
     r->max = max_agents ? max_agents : 1;
     r->next_id = 1;
     int lk = lock_file(r, LOCK_SH);
@@ -368,6 +594,7 @@ void tld_agents_close(struct tld_agents *r)
     if (!r)
         return;
     free(r->v);
+    free(r->gone);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -467,8 +694,11 @@ int tld_agents_enroll(struct tld_agents *r, const char *name, const char *ip, bo
         r->next_id = a.id + 1;
         rc = append(r, &a);
         if (rc == 0) {
+            /* dup pointed into the array append() may have moved */
+            const struct tld_agent_info *recs[2] = {&r->v[r->n - 1],
+                                                    *replaced ? find(r, *replaced) : NULL};
+            rc = journal_append(r, recs, recs[1] ? 2 : 1);
             trim_tombstones(r);
-            rc = write_file(r);
         }
         if (rc) {
             /* Nothing was recorded: go back to what the file says. */
@@ -489,6 +719,9 @@ static int remove_locked(struct tld_agents *r, const unsigned *ids, unsigned n, 
     *k = 0;
     int lk;
     int rc = lock_fresh(r, &lk, why);
+    const struct tld_agent_info **recs = malloc((n ? n : 1) * sizeof *recs);
+    if (rc == 0 && !recs)
+        rc = TLD_ENOMEM;
     int64_t now = (int64_t)time(NULL);
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         struct tld_agent_info *a = find(r, ids[i]);
@@ -496,16 +729,17 @@ static int remove_locked(struct tld_agents *r, const unsigned *ids, unsigned n, 
             continue;
         a->removed = true;
         a->removed_s = now;
-        (*k)++;
+        recs[(*k)++] = a;
     }
     if (rc == 0 && *k) {
+        rc = journal_append(r, recs, *k);
         trim_tombstones(r);
-        rc = write_file(r);
         if (rc) {
             *k = 0;
             reload(r, why);
         }
     }
+    free(recs);
     unlock_file(lk);
     return rc;
 }
@@ -565,6 +799,15 @@ int tld_agents_check(struct tld_agents *r, const char *id_text, const uint8_t fp
         return TLD_ENOTFOUND;
     pthread_mutex_lock(&r->mu);
     const struct tld_agent_info *a = find(r, v);
+    if (!a && changed_on_disk(r)) {
+        /* Enrolled a moment ago, maybe by another manager sharing the registry: catch up now
+         * rather than at the next refresh, so a failing-over agent is not turned away. */
+        char why[TLD_WHY_MAX];
+        int lk = lock_file(r, LOCK_SH);
+        if (reload(r, why) == 0)
+            a = find(r, v);
+        unlock_file(lk);
+    }
     int rc = 0;
     if (!a)
         rc = TLD_ENOTFOUND;
@@ -582,30 +825,18 @@ int tld_agents_refresh(struct tld_agents *r, unsigned *removed, unsigned max)
 {
     char why[TLD_WHY_MAX];
     pthread_mutex_lock(&r->mu);
-    if (!changed_on_disk(r)) {
-        pthread_mutex_unlock(&r->mu);
-        return 0;
+    int rc = 0;
+    if (changed_on_disk(r)) {
+        int lk = lock_file(r, LOCK_SH);
+        rc = reload(r, why);
+        unlock_file(lk);
     }
-    /* Remember who was active to report who went away. */
-    unsigned nact = 0;
-    unsigned *act = malloc((r->n ? r->n : 1) * sizeof *act);
-    if (!act) {
-        pthread_mutex_unlock(&r->mu);
-        return TLD_ENOMEM;
+    unsigned k = r->ngone < max ? r->ngone : max;
+    if (k) {
+        memcpy(removed, r->gone, k * sizeof *removed);
+        memmove(r->gone, r->gone + k, (r->ngone - k) * sizeof *r->gone);
+        r->ngone -= k;
     }
-    for (unsigned i = 0; i < r->n; i++)
-        if (!r->v[i].removed)
-            act[nact++] = r->v[i].id;
-    int lk = lock_file(r, LOCK_SH);
-    int rc = reload(r, why);
-    unlock_file(lk);
-    unsigned k = 0;
-    for (unsigned i = 0; rc == 0 && i < nact; i++) {
-        const struct tld_agent_info *a = find(r, act[i]);
-        if ((!a || a->removed) && k < max)
-            removed[k++] = act[i];
-    }
-    free(act);
     pthread_mutex_unlock(&r->mu);
     return rc ? rc : (int)k;
 }

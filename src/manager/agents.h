@@ -1,13 +1,15 @@
 /*
  * The agent registry: who is enrolled (durable) and how each agent is doing (volatile status).
  *
- * Durable part: the text file `<var>/agents`, one agent per line
+ * Durable part: the text snapshot `<var>/agents`, one agent per line
  *     <id> <name> <registration ip> <registered epoch s> <active|removed> <cert sha256> <removed
- * epoch s> after a `next <id>` line. It is rewritten whole through a temporary file, fsync and
- * rename, so a crash leaves the old or the new registry, never a mix. Removed agents stay as
- * tombstones so their certificates can be refused with the right reason, and ids are never
- * reused. Enrollment is rare, so a rewrite per change costs nothing that matters; a plain file
- * is readable and repairable by hand and needs no schema (why not SQLite: docs/manager.md).
+ * epoch s> after a `next <id>` line, and the journal `<var>/agents.journal` of later changes:
+ * each change is its records in the same format, `next <id>` and `commit`, appended with one
+ * fdatasync; a change without its `commit` (torn by a crash) does not count, so a crash leaves
+ * the old or the new registry, never a mix. The journal is folded into the snapshot (atomic
+ * rewrite, then the journal emptied) when it outgrows it. Removed agents stay as tombstones so
+ * their certificates can be refused with the right reason, and ids are never reused. A plain
+ * file is readable and repairable by hand and needs no schema (why not SQLite: docs/manager.md).
  *
  * Other processes (`tld-manager agents remove`) change the file under an exclusive flock on
  * `<var>/agents.lock`; the running manager takes the same lock for its changes and notices
@@ -70,6 +72,10 @@ struct tld_agents;
  * why (the manager refuses to start rather than lose agents). */
 int tld_agents_open(const char *var_dir, unsigned max_agents, struct tld_agents **out,
                     char why[TLD_WHY_MAX]);
+/* The same with the durable part (agents, agents.journal, agents.lock) in registry_dir, which
+ * the managers of a fleet share, and the status file in status_dir, each manager's own. */
+int tld_agents_open_at(const char *registry_dir, const char *status_dir, unsigned max_agents,
+                       struct tld_agents **out, char why[TLD_WHY_MAX]);
 void tld_agents_close(struct tld_agents *r);
 /* Bound agents enrolled and never connected (0: no bound besides max_agents). */
 void tld_agents_set_pending_limit(struct tld_agents *r, unsigned max_pending);

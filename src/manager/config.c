@@ -117,6 +117,7 @@ static const struct tld_conf_row manager_rows[] = {
      NULL},
     {"worker_queue", TLD_CONF_UINT, OFF(worker_queue), 16, 1u << 20, NULL, NULL, 0, NULL},
     {"local_collection", TLD_CONF_TRI, OFF(local_collection), 0, 0, NULL, NULL, 0, NULL},
+    {"registry_dir", TLD_CONF_STR, OFF(registry_dir), 0, 0, NULL, NULL, 0, NULL},
 };
 
 /* <store><backend>: one of the store's backends, kept lower-case. */
@@ -362,6 +363,7 @@ void tld_mgr_config_fini(struct tld_mgr_config *cfg)
     free(cfg->password_file);
     free(cfg->store_backend);
     free(cfg->store_path);
+    free(cfg->registry_dir);
     free(cfg->store_url);
     free(cfg->store_database);
     free(cfg->store_cluster);

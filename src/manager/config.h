@@ -10,7 +10,7 @@
  *              rate_limit_requests, rate_limit_period, cert_days, max_agents, global_rate_limit,
  *              lockout_failures, lockout_global_failures, lockout_time, max_pending_agents,
  *              pending_agent_expiry
- *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection
+ *   <manager>  ours: workers, intake_max_size, worker_queue, local_collection, registry_dir
  *   <store>    ours: enabled, backend (sqlite|clickhouse), path, url (repeated for a cluster),
  *              cluster, database, table, max_age,
  *              max_size (docs/store.md)
@@ -82,6 +82,8 @@ struct tld_mgr_config {
     uint64_t intake_max_bytes; /* on-disk intake journal bound */
     unsigned worker_queue;     /* events queued in memory per worker */
     int local_collection;      /* -1 auto (when <localfile>/docker listener present), 0, 1 */
+    char *registry_dir;        /* the agent registry's directory, shared by the managers of a
+                                  fleet (docs/scaling.md); NULL: var */
     /* <store> */
     bool store_enabled;
     char *store_backend;      /* "sqlite" (default) or "clickhouse" */

@@ -17,6 +17,7 @@
 #include "manager/lockout.h"
 #include "manager/ratelimit.h"
 #include "manager/netloop.h"
+#include "manager/pwmemo.h"
 
 #define REQUEST_MAX    65536
 #define GLOBAL_KEY     "*"
@@ -34,6 +35,7 @@ struct tld_enroll_server {
     struct tld_ratelimit rl;
     struct tld_ratelimit global_rl; /* one bucket, key GLOBAL_KEY */
     struct tld_lockout lock_addr, lock_all;
+    struct tld_pwmemo pw;
     pthread_mutex_t mu; /* stats and the job queue */
     pthread_cond_t jobs_cv;
     struct job *jobs;
@@ -185,7 +187,7 @@ int tld_enroll_server_handle(struct tld_enroll_server *s, const char *ip, struct
         refuse(s, ip, req.name, code, reason, answer_type, answer);
         return 0;
     }
-    if (s->o.password_hash && !tld_pki_password_check(s->o.password_hash, req.password)) {
+    if (s->o.password_hash && !tld_pwmemo_check(&s->pw, s->o.password_hash, req.password)) {
         count(s, &s->st.bad_password);
         password_failed(s, ip, now);
         refuse(s, ip, req.name, TLD_PCODE_BAD_PASSWORD, "invalid enrollment password", answer_type,
@@ -438,7 +440,9 @@ int tld_enroll_server_new(const struct tld_enroll_opts *o, struct tld_enroll_ser
     pthread_mutex_init(&s->mu, NULL);
     tld_cond_init(&s->jobs_cv);
     tld_sb_init(&s->ca_pem, TLD_PROTO_MAX_PEM);
-    int rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
+    int rc = tld_pwmemo_init(&s->pw);
+    if (rc == 0)
+        rc = tld_ratelimit_init(&s->rl, o->rate_requests, o->rate_period_s);
     /* The global bucket holds one second's worth: a burst cannot exceed the stated rate. */
     if (rc == 0)
         rc = tld_ratelimit_init(&s->global_rl, o->global_rate ? o->global_rate : 5, 1);
@@ -539,6 +543,7 @@ void tld_enroll_server_free(struct tld_enroll_server *s)
     tld_ratelimit_fini(&s->global_rl);
     tld_lockout_fini(&s->lock_addr);
     tld_lockout_fini(&s->lock_all);
+    tld_pwmemo_fini(&s->pw);
     pthread_cond_destroy(&s->jobs_cv);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ struct tld_journal {
     bool syncing;
     uint64_t released;
     bool shutdown;
+    atomic_bool readers_stop; /* readers get TLD_ECLOSED at once (the lock-free path reads it
+                                 too): the backlog waits for the next run */
     bool full;
 
     struct wm *wms; /* sorted by (agent, stream)... kept per agent: one live stream each */
@@ -492,12 +495,18 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
      * dispatcher calls this for every event, while the receiver appends under the lock). The
      * reader's segment cannot be released under it: release stops below what was read. Any
      * failure takes the locked path, which handles segment ends and damage. */
+    if (atomic_load(&j->readers_stop))
+        return TLD_ECLOSED;
     if (j->rd.fd >= 0 && from == j->rd.next && from < j->rd_synced &&
         (!j->rd_after || from < j->rd_after) && rd_frame(j, rec) == 0)
         return 0;
     int64_t deadline = tld_deadline_in(timeout_ms);
     for (;;) {
         pthread_mutex_lock(&j->mu);
+        if (atomic_load(&j->readers_stop)) {
+            pthread_mutex_unlock(&j->mu);
+            return TLD_ECLOSED;
+        }
         if (from < j->fl->segs[0].first)
             from = j->fl->segs[0].first;
         while (from > j->synced_index) {
@@ -589,6 +598,14 @@ int tld_journal_release(struct tld_journal *j, uint64_t index)
     }
     pthread_mutex_unlock(&j->mu);
     return rc;
+}
+
+void tld_journal_stop_readers(struct tld_journal *j)
+{
+    pthread_mutex_lock(&j->mu);
+    atomic_store(&j->readers_stop, true);
+    pthread_cond_broadcast(&j->data_cv);
+    pthread_mutex_unlock(&j->mu);
 }
 
 void tld_journal_shutdown(struct tld_journal *j)

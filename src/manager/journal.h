@@ -130,6 +130,10 @@ int tld_journal_next(struct tld_journal *j, uint64_t from, struct tld_journal_re
 int tld_journal_release(struct tld_journal *j, uint64_t index);
 /* Wake everybody for good (readers and room waiters get TLD_ECLOSED). */
 void tld_journal_shutdown(struct tld_journal *j);
+/* Readers get TLD_ECLOSED from now on, even with records left: a stopping manager does not
+ * analyse its whole backlog first (a restart would wait as long as the backlog takes); the
+ * records stay in the journal and the next start analyses them, the path a kill -9 takes. */
+void tld_journal_stop_readers(struct tld_journal *j);
 
 void tld_journal_stats(struct tld_journal *j, struct tld_journal_stats *st);
 

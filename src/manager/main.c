@@ -364,6 +364,30 @@ static int cmd_agents_remove(struct tld_agents *r, int argc, char **argv)
     return rc;
 }
 
+/* Where the registry is: <manager><registry_dir> (shared by a fleet's managers) or var. */
+static const char *registry_dir(struct mgr *m)
+{
+    return rootpath(m, 7, m->cfg.registry_dir ? m->cfg.registry_dir : "var");
+}
+
+/* The agents commands read the configuration only for <registry_dir>; a missing file is the
+ * default (var), as before. */
+static int registry_config(struct mgr *m)
+{
+    static char cfg_path[PATH_MAX];
+    if (!m->args.nconfigs) {
+        snprintf(cfg_path, sizeof cfg_path, "%s/etc/manager.conf", m->args.root);
+        if (access(cfg_path, F_OK) != 0)
+            return 0;
+        m->args.configs[m->args.nconfigs++] = cfg_path;
+    }
+    if (load_config(m) != 0) {
+        fprintf(stderr, "tld-manager: %s has errors\n", m->args.configs[0]);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_agents(struct mgr *m, int argc, char **argv)
 {
     if (argc < 1) {
@@ -372,7 +396,9 @@ static int cmd_agents(struct mgr *m, int argc, char **argv)
     }
     char why[TLD_WHY_MAX];
     struct tld_agents *r;
-    if (tld_agents_open(rootpath(m, 0, "var"), 100000, &r, why) != 0) {
+    if (registry_config(m) != 0)
+        return 1;
+    if (tld_agents_open_at(registry_dir(m), rootpath(m, 0, "var"), 100000, &r, why) != 0) {
         fprintf(stderr, "tld-manager: %s\n", why);
         return 1;
     }
@@ -829,7 +855,8 @@ static int start(struct mgr *m)
         tld_log_info(&m->log, "created the manager CA in %s", m->path[0]);
     if ((rc = setup_password(m)) != 0)
         return rc;
-    if ((rc = tld_agents_open(rootpath(m, 0, "var"), m->cfg.max_agents, &m->agents, why))) {
+    if ((rc = tld_agents_open_at(registry_dir(m), rootpath(m, 0, "var"), m->cfg.max_agents,
+                                 &m->agents, why))) {
         tld_log_error(&m->log, "agent registry: %s", why);
         return rc;
     }
@@ -961,15 +988,18 @@ static void stop(struct mgr *m)
     m->ctl = NULL;
     tld_store_thread_stop(m->store);
     m->store = NULL;
-    /* Nothing new in, then what came in is journaled, then analysis finishes and syncs. */
+    /* Nothing new in, then what came in is journaled, then analysis finishes what it took and
+     * syncs; the rest of the backlog stays journaled for the next start. */
     tld_enroll_server_free(m->enroll);
     m->enroll = NULL;
     if (m->recv)
         tld_receiver_stop(m->recv);
     tld_local_free(m->local);
     m->local = NULL;
-    if (m->journal)
+    if (m->journal) {
+        tld_journal_stop_readers(m->journal);
         tld_journal_shutdown(m->journal);
+    }
     tld_pipeline_free(m->pipe);
     m->pipe = NULL;
     tld_receiver_free(m->recv);

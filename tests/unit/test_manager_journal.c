@@ -66,6 +66,31 @@ static struct tld_journal_entry ev(unsigned agent, uint64_t stream, uint64_t seq
     return (struct tld_journal_entry){agent, stream, seq, 42, TLD_SV_LIT("10.0.0.1"), tld_sv_of(t)};
 }
 
+/* A stopping manager stops reading at once: records not read stay for the next open. */
+static void stop_readers_keeps_backlog(void **state)
+{
+    struct fx *f = *state;
+    struct tld_journal *j = jopen(f, 16u << 20, 0);
+    struct tld_journal_entry e[3] = {ev(1, 9, 1, "a"), ev(1, 9, 2, "b"), ev(1, 9, 3, "c")};
+    uint64_t sync_to;
+    unsigned dups;
+    assert_int_equal(tld_journal_append(j, e, 3, 0, &sync_to, &dups), 0);
+    assert_int_equal(tld_journal_sync(j, sync_to), 0);
+    struct tld_journal_rec r;
+    assert_int_equal(tld_journal_next(j, 1, &r, 100), 0);
+    assert_int_equal(tld_journal_release(j, 2), 0);
+    tld_journal_stop_readers(j);
+    assert_int_equal(tld_journal_next(j, 2, &r, 100), TLD_ECLOSED);
+    tld_journal_shutdown(j);
+    tld_journal_close(j);
+    j = jopen(f, 16u << 20, 0);
+    assert_int_equal(tld_journal_next(j, 2, &r, 100), 0);
+    assert_true(tld_sv_eq_cstr(r.record, "b"));
+    assert_int_equal(tld_journal_next(j, 3, &r, 100), 0);
+    assert_true(tld_sv_eq_cstr(r.record, "c"));
+    tld_journal_close(j);
+}
+
 static void append_read_dedupe(void **state)
 {
     struct fx *f = *state;
@@ -595,6 +620,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(append_read_dedupe, setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_readers_keeps_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(bound_reserve_release, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_group_commit, setup, teardown),

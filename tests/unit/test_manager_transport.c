@@ -342,6 +342,67 @@ static int try_client(struct fx *f, const char *cert, const char *key, char why[
     return rc;
 }
 
+/* One connection offering `ctx`'s session: whether it resumed, and the first frame's verdict
+ * (0: none within the wait, the agent may speak; TLD_EAUTH: refused). The session is kept. */
+static int resume_once(struct fx *f, struct tld_tls_ctx *ctx, bool *resumed,
+                       struct tld_tls_session **keep)
+{
+    char why[TLD_WHY_MAX];
+    int fd;
+    assert_int_equal(tld_net_connect("127.0.0.1", f->port, 5000, -1, &fd), 0);
+    struct tld_tls_conn *c = NULL;
+    assert_int_equal(tld_tls_connect(ctx, fd, -1, 5000, &c, why), 0);
+    *resumed = tld_tls_resumed(c);
+    unsigned type;
+    struct tld_sv p;
+    int rc = tld_tls_recv_frame(c, &type, &p, 65536, 500);
+    if (rc == TLD_ETIMEOUT)
+        rc = 0; /* waiting for our HELLO: accepted */
+    else if (rc == 0 && type == TLD_MSG_ERROR)
+        rc = TLD_EAUTH;
+    *keep = tld_tls_session_get(c);
+    tld_tls_close(c);
+    return rc;
+}
+
+/* A reconnect resumes its TLS session (no certificate exchange), and a removed agent is refused
+ * on a resumed session as on a full one: the registry check runs after every handshake. */
+static void resumed_session_still_checked(void **state)
+{
+    struct fx *f = *state;
+    enroll_agent(f, "res");
+    start_receiver(f, 0);
+    char ca[400], cert[400], key[400], why[TLD_WHY_MAX];
+    snprintf(ca, sizeof ca, "%s/ca.crt", f->ca_dir);
+    snprintf(cert, sizeof cert, "%s/agent.crt", f->tls_dir);
+    snprintf(key, sizeof key, "%s/agent.key", f->tls_dir);
+    struct tld_tls_ctx_opts o = {.cert_file = cert, .key_file = key, .ca_file = ca};
+    struct tld_tls_ctx *ctx;
+    assert_int_equal(tld_tls_ctx_new(&o, &ctx, why), 0);
+    bool resumed;
+    struct tld_tls_session *sess;
+    assert_int_equal(resume_once(f, ctx, &resumed, &sess), 0);
+    assert_false(resumed);
+    assert_non_null(sess);
+    tld_tls_ctx_offer(ctx, sess);
+    tld_tls_session_free(sess);
+    assert_int_equal(resume_once(f, ctx, &resumed, &sess), 0);
+    assert_true(resumed);
+    tld_tls_session_free(sess);
+    /* the ticket key is in the CA directory: a restarted manager (or another of the fleet
+     * sharing the directory) resumes too */
+    stop_receiver(f);
+    start_receiver(f, 0);
+    assert_int_equal(resume_once(f, ctx, &resumed, &sess), 0);
+    assert_true(resumed);
+    tld_tls_session_free(sess);
+    assert_int_equal(tld_agents_remove(f->agents, 1), 0);
+    assert_int_equal(resume_once(f, ctx, &resumed, &sess), TLD_EAUTH);
+    assert_true(resumed);
+    tld_tls_session_free(sess);
+    tld_tls_ctx_free(ctx);
+}
+
 static void bad_identities_refused(void **state)
 {
     struct fx *f = *state;
@@ -417,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(spool_behind_manager_gets_new_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(removed_agent_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_identities_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(resumed_session_still_checked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
