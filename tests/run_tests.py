@@ -7,6 +7,7 @@ because something it needs is absent (for example ../shared/wazuh-ruleset) says 
 skipped, never as passed. Exit status is 0 only if nothing failed.
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -223,36 +224,47 @@ def suite_web(t, build):
     t.add("web", counts["pass"], failed, skipped=counts["skipped"], note=f"{secs:.1f}s")
 
 
+def fuzz_one(b, fuzz_build, seconds):
+    """One harness: its saved regressions replayed, then a smoke run. Returns (name, failed,
+    note, output to show)."""
+    name = os.path.basename(b)
+    regress = os.path.join(ROOT, "fuzz", "regression", name)
+    corpus_seed = os.path.join(ROOT, "fuzz", "corpus", name + ".seed")
+    failed, notes, shown = 0, [], ""
+    # Replay every saved crash/regression input first: each must now run clean.
+    files = sorted(glob.glob(os.path.join(regress, "*")))
+    if files:
+        rc, out, _ = run([b] + files, timeout=600)
+        if rc != 0:
+            failed += 1
+            shown += out[-6000:]
+        notes.append(f"{len(files)} regressions")
+    work = os.path.join(fuzz_build, "fuzz", "corpus-" + name)
+    os.makedirs(work, exist_ok=True)
+    args = [b, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
+            f"-artifact_prefix={fuzz_build}/fuzz/crash-{name}-", work]
+    if os.path.isdir(corpus_seed):
+        args.append(corpus_seed)
+    rc, out, secs = run(args, timeout=seconds + 300)
+    if rc != 0:
+        failed += 1
+        shown += out[-6000:]
+    notes.append(f"{secs:.0f}s smoke")
+    return name, failed, ", ".join(notes), shown
+
+
 def suite_fuzz(t, fuzz_build, seconds):
+    """Each harness is one single-threaded process: they run as many at a time as there are
+    cores (the suite comes last, when nothing else runs), results reported in name order."""
     bins = sorted(glob.glob(os.path.join(fuzz_build, "fuzz", "fuzz_*")))
     if not bins:
         return
-    for b in bins:
-        name = os.path.basename(b)
-        regress = os.path.join(ROOT, "fuzz", "regression", name)
-        corpus_seed = os.path.join(ROOT, "fuzz", "corpus", name + ".seed")
-        failed = 0
-        notes = []
-        # Replay every saved crash/regression input first: each must now run clean.
-        files = sorted(glob.glob(os.path.join(regress, "*")))
-        if files:
-            rc, out, _ = run([b] + files, timeout=600)
-            if rc != 0:
-                failed += 1
-                sys.stdout.write(out[-6000:])
-            notes.append(f"{len(files)} regressions")
-        work = os.path.join(fuzz_build, "fuzz", "corpus-" + name)
-        os.makedirs(work, exist_ok=True)
-        args = [b, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
-                f"-artifact_prefix={fuzz_build}/fuzz/crash-{name}-", work]
-        if os.path.isdir(corpus_seed):
-            args.append(corpus_seed)
-        rc, out, secs = run(args, timeout=seconds + 300)
-        if rc != 0:
-            failed += 1
-            sys.stdout.write(out[-6000:])
-        notes.append(f"{secs:.0f}s smoke")
-        t.add(f"fuzz/{name}", 0 if failed else 1, failed, note=", ".join(notes))
+    workers = max(1, min(len(bins), os.cpu_count() or 1))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda b: fuzz_one(b, fuzz_build, seconds), bins)
+        for name, failed, note, shown in results:
+            sys.stdout.write(shown)
+            t.add(f"fuzz/{name}", 0 if failed else 1, failed, note=note)
 
 
 def main():
