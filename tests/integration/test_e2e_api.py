@@ -5,7 +5,8 @@ Use case (a) (test-container from httpd: create, start, pause, unpause, stop, rm
 login, `/agents` shows the agent active, `rule.id:(87903)` and `rule.id:(31103)` return the
 `alerts.json` lines byte for byte, `/alerts/{id}` of each is its line, the top values of
 `data.docker.Action` for test-container are its actions with the counts of `alerts.json`, and
-the CSV export of those queries has as many rows as the search counts.
+the CSV export of those queries has as many rows as the search counts. The dashboard (served
+by the same API, in Chromium) shows the same counts on Threat Hunting and the Docker page.
 
 Other tests may use the same dockerd and the agent reports every event of it, so alerts may be
 added while this test reads: a result is checked to hold every matching line that was in
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 
 import pytest  # noqa: F401  (fixtures)
 
@@ -25,6 +27,9 @@ from mgrlib import manager_factory  # noqa: F401
 from test_api_alerts import raw_items
 from test_manager_mission import localfile_block, mission_file, ruleset_source
 from test_manager_store import alert_lines, caught_up
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+WEB = os.path.join(REPO, "web")
 
 STORE = "<store><backend>sqlite</backend><path>var/db/alerts.db</path></store>"
 AGENT = "Ubuntu22"
@@ -72,7 +77,8 @@ def mission(docker_env, manager_factory, agent_factory, tmp_path):  # noqa: F811
     env = docker_env
     env.remove_containers(usecases.NAME)
     m, api = make_manager_and_api(manager_factory, ruleset_src=ruleset_source(),
-                                  password="mission-pass", extra=STORE)
+                                  password="mission-pass", extra=STORE,
+                                  api_extra=f"<web_root>{WEB}/dist</web_root>")
     os.makedirs(os.path.join(m.root, "etc/decoders"), exist_ok=True)
     shutil.copy(mission_file("local_decoder.xml"),
                 os.path.join(m.root, "etc/decoders/local_decoder.xml"))
@@ -158,3 +164,72 @@ def test_use_cases_through_the_api(mission):
     lo, hi = counts(before), counts(after)
     assert set(terms) <= set(hi) and all(lo.get(k, 0) <= v <= hi[k] for k, v in terms.items()), (
         terms, lo, hi)
+
+
+# The same views in the dashboard, in Chromium through tests/web/harness.mjs: Threat Hunting's
+# hit counts and first row (the agent, the rule) for the two queries, the Docker page's events
+# and top action for test-container, all as the API counts them, with no console error.
+BROWSER = """
+import assert from 'node:assert/strict';
+import { hits, launch, login, newPage } from '%s';
+const want = JSON.parse(process.env.TLD_E2E);
+const stack = { url: want.url, user: 'admin', password: want.password };
+async function settle(page) {
+  for (let stable = 0; stable < 3; ) {
+    await page.waitForTimeout(150);
+    const busy = await page.evaluate(() => document.documentElement.dataset.busy);
+    stable = busy === '0' ? stable + 1 : 0;
+  }
+}
+const browser = await launch();
+try {
+  const page = await newPage(browser);
+  let first = true;
+  for (const [q, n] of Object.entries(want.hunting)) {
+    const path = 'hunting?q=' + encodeURIComponent(q) + '&from=now-1h';
+    if (first) await login(page, stack, path); else await page.goto(stack.url + path);
+    first = false;
+    await settle(page);
+    assert.equal(await hits(page), n, q);
+    const row = await page.getByTestId('row').first().textContent();
+    assert.match(row, new RegExp('Ubuntu22.*' + q.replace(/\\D/g, '') + '$'), q);
+  }
+  const q = encodeURIComponent(want.docker.q);
+  await page.goto(stack.url + 'docker?tab=events&from=now-1h&q=' + q);
+  await settle(page);
+  assert.equal(await hits(page), want.docker.n);
+  await page.goto(stack.url + 'docker?from=now-1h&q=' + q);
+  await settle(page);
+  const top = await page.getByTestId('top-actions').textContent();
+  for (const a of want.docker.top) assert.match(top, new RegExp(a), top);
+  assert.deepEqual(page.errors, []);
+} finally {
+  await browser.close();
+}
+"""
+
+
+def browser_ready():
+    return (os.path.isdir(os.path.join(WEB, "node_modules", "playwright-core"))
+            and os.path.exists(os.path.join(WEB, "dist", "index.html"))
+            and shutil.which("node") and os.path.exists("/usr/bin/chromium"))
+
+
+def test_use_cases_in_the_dashboard(mission):
+    m, api, _, _ = mission
+    if not browser_ready():
+        pytest.skip("no web/dist, web/node_modules/playwright-core (make web), node or chromium")
+    tok = api.login()
+    hunting = {q: len(search(api, tok, q)) for q in ("rule.id:(87903)", "rule.id:(31103)")}
+    q = f'data.docker.Actor.Attributes.name:"{usecases.NAME}"'
+    st, doc = api.json("GET", "/alerts/terms", token=tok,
+                       params={"field": "data.docker.Action", "q": q, "size": "1"})
+    assert st == 200, doc
+    want = {"url": f"https://127.0.0.1:{api.port}/app/", "password": api.admin_password,
+            "hunting": hunting, "docker": {"q": q, "n": len(search(api, tok, q)),
+                                           "top": [doc["data"]["affected_items"][0]["value"]]}}
+    harness = "file://" + os.path.join(REPO, "tests", "web", "harness.mjs")
+    r = subprocess.run(["node", "--input-type=module", "-e", BROWSER % harness], cwd=REPO,
+                       env={**os.environ, "TLD_E2E": json.dumps(want)}, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=300)
+    assert r.returncode == 0, r.stdout.decode(errors="replace")[-4000:]
