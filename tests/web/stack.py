@@ -94,9 +94,18 @@ def main():
         fill(syslog, docker)
 
         def caught_up():
+            # The store's position at the end of alerts.json (stats first, the file after): a
+            # lag of zero alone may be a stats round older than the last lines.
             st = (m.stats() or {}).get("store", {})
-            n = len(m.alerts()) if os.path.exists(m.alerts_path) else 0
-            return n >= 90 and st.get("open") and st.get("behind_bytes") == 0 and n
+            if not (st.get("open") and st.get("behind_bytes") == 0 and not st.get("last_error")):
+                return False
+            if not os.path.exists(m.alerts_path):
+                return False
+            with open(m.alerts_path, "rb") as f:
+                data = f.read()
+            pos = st.get("position") or [0, 0]
+            n = data.count(b"\n")
+            return n >= 90 and pos[1] == data.rfind(b"\n") + 1 and n
         wait_until(caught_up, 180, interval=0.5, what="the store caught up")
         api.start()
         n = len(m.alerts())
