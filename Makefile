@@ -255,6 +255,7 @@ install: all
 # threatlockdown-manager and threatlockdown-agent .deb files in build/deb/, built by
 # dpkg-buildpackage from a copy of the tree (so its clean step never touches build/).
 deb: deps
+	@$(MAKE) --no-print-directory web
 	@bash mk/deb.sh
 
 # The agent as a container image (tld-agent:VERSION), built offline into the local engine.
