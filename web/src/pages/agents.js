@@ -9,9 +9,9 @@ import { html, navigate, quote, resolveTime } from '../lib.js';
 function Deploy() {
   const host = location.hostname;
   return html`<${Panel} title="Deploy a new agent" span=${3} testid="deploy">
-    <p>On the new agent's host, from a build of ThreatLockDown, with the enrollment password kept in
-      <code>ROOT/etc/authd.pass</code> on this manager (copy it to a file there):</p>
-    <pre class="cmd">build/bin/tld-agent enroll --manager ${host}:1515 --name NAME --password-file FILE</pre>
+    <p>On the new agent's host, with the threatlockdown-agent package installed (docs/install.md;
+      from a build: build/bin/tld-agent), and this manager's enrollment password, kept in${' '}<code>ROOT/etc/authd.pass</code>, copied to a file there:</p>
+    <pre class="cmd">tld-agent enroll -r /var/threatlockdown-agent --manager ${host}:1515 --name NAME --password-file FILE</pre>
     <p>then give the agent this manager in its configuration and start it:</p>
     <pre class="cmd">${'<client><server><address>' + host + '</address></server></client>'}</pre></${Panel}>`;
 }
