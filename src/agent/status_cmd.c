@@ -58,14 +58,7 @@ static bool report(FILE *out, const struct tld_status_probe *p, const char *root
     uint64_t acked = tld_status_u64(s, "spool", "acked_seq");
     tld_status_line(out, "lag", "%llu events spooled and not yet acknowledged",
                     (unsigned long long)(committed > acked ? committed - acked : 0));
-    char a[32], b[32];
-    bool full = tld_status_bool(s, "spool", "full");
-    tld_status_line(out, "spool", "%s of %s, %llu segments%s",
-                    tld_status_size(tld_status_u64(s, "spool", "bytes"), a),
-                    tld_status_size(tld_status_u64(s, "spool", "max_bytes"), b),
-                    (unsigned long long)tld_status_u64(s, "spool", "segments"),
-                    full ? "; FULL: sources are held back" : "");
-    degraded |= full;
+    degraded |= tld_status_queue(out, s, "spool", "spool", "; FULL: sources are held back");
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/queue/spool", root);
     int64_t t;

@@ -151,6 +151,19 @@ const char *tld_status_size(uint64_t bytes, char buf[32])
     return buf;
 }
 
+bool tld_status_queue(FILE *f, const cJSON *stats, const char *section, const char *label,
+                      const char *when_full)
+{
+    char used[32], max[32];
+    bool full = tld_status_bool(stats, section, "full");
+    tld_status_line(f, label, "%s of %s, %llu segments%s",
+                    tld_status_size(tld_status_u64(stats, section, "bytes"), used),
+                    tld_status_size(tld_status_u64(stats, section, "max_bytes"), max),
+                    (unsigned long long)tld_status_u64(stats, section, "segments"),
+                    full ? when_full : "");
+    return full;
+}
+
 void tld_status_when(FILE *f, const char *label, bool found, int64_t t)
 {
     if (!found) {

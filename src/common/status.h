@@ -61,6 +61,11 @@ void tld_status_line(FILE *f, const char *label, const char *fmt, ...)
 /* A size in bytes as "12.3 MiB". */
 const char *tld_status_size(uint64_t bytes, char buf[32]);
 
+/* A disk queue's line from its stats section ("bytes", "max_bytes", "segments", "full"):
+ * "LABEL  1.2 MiB of 64.0 MiB, 3 segments" plus when_full if it is full. True when full. */
+bool tld_status_queue(FILE *f, const cJSON *stats, const char *section, const char *label,
+                      const char *when_full);
+
 /* "2026-12-07 20:01:02 UTC (12 s ago)", or "none yet". */
 void tld_status_when(FILE *f, const char *label, bool found, int64_t t);
 

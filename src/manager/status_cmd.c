@@ -35,14 +35,8 @@ static bool report(FILE *out, const struct tld_status_probe *p, const char *root
     uint64_t done = tld_status_u64(s, "analysis", "durable_index");
     tld_status_line(out, "analysis lag", "%llu events received and not yet analysed",
                     (unsigned long long)(next > done ? next - done : 0));
-    char a[32], b[32];
-    bool full = tld_status_bool(s, "journal", "full");
-    tld_status_line(out, "intake journal", "%s of %s, %llu segments%s",
-                    tld_status_size(tld_status_u64(s, "journal", "bytes"), a),
-                    tld_status_size(tld_status_u64(s, "journal", "max_bytes"), b),
-                    (unsigned long long)tld_status_u64(s, "journal", "segments"),
-                    full ? "; FULL: agents are held back" : "");
-    degraded |= full;
+    degraded |=
+        tld_status_queue(out, s, "journal", "intake journal", "; FULL: agents are held back");
     bool out_stalled = tld_status_bool(s, "analysis", "output_stalled");
     bool disp_stalled = tld_status_bool(s, "analysis", "dispatch_stalled");
     tld_status_line(out, "outputs", "%s",
