@@ -199,6 +199,21 @@ def tail(path, n=3000):
         return ""
 
 
+def status_is(argv, wanted, run, timeout=30):
+    """Waits until the status command exits 0 and prints every wanted text; the last output is
+    in the failure, with the daemons' logs."""
+    last = [b""]
+
+    def ok():
+        st = subprocess.run(argv, stdout=subprocess.PIPE)
+        last[0] = st.stdout
+        return st.returncode == 0 and all(w.encode() in st.stdout for w in wanted)
+    try:
+        wait_until(ok, timeout, interval=0.5, what=f"{argv[0]} status showing {wanted}")
+    except AssertionError:
+        wait_logged(lambda: False, 0, f"{' '.join(argv)} printed:\n{last[0].decode()}", run)
+
+
 def wait_logged(pred, timeout, what, run):
     """wait_until, with the daemons' logs in the failure."""
     try:
@@ -420,10 +435,14 @@ def test_packages_install_upgrade_purge(docker_env):
         assert open(f"{AROOT}/queue/spool/FORMAT").read() == "spool 1\n"
         assert open(f"{MROOT}/queue/intake/FORMAT").read() == "journal 1\n"
         usecases.web_attack(env, alerts, f"{env.data_root}/containers")
-        st = subprocess.run(["tld-manager", "-r", MROOT, "status"], stdout=subprocess.PIPE)
-        assert st.returncode == 0 and b"1 connected" in st.stdout, st.stdout
-        st = subprocess.run(["tld-agent", "status", "-r", AROOT], stdout=subprocess.PIPE)
-        assert st.returncode == 0 and b"connected as agent 001" in st.stdout, st.stdout
+        # The manager started above ran the whole time (a restart would hide a crash).
+        mgr = run.procs["tld-manager.service"]
+        assert mgr.poll() is None, f"the manager exited with {mgr.returncode}\n{run.logs()}"
+        # Both statuses read stats written once a second, and on a loaded machine the agent's
+        # session may be between a missed keepalive and its reconnect: wait for the lines.
+        status_is(["tld-manager", "-r", MROOT, "status"],
+                  [f"running (pid {mgr.pid},", "1 connected"], run)
+        status_is(["tld-agent", "status", "-r", AROOT], ["connected as agent 001"], run)
         # The store, written by the unprivileged manager and searched as its user.
         hits = wait_logged(lambda: subprocess.run(
             ["setpriv", "--reuid", USER, "--regid", USER, "--init-groups", "--", "tld-manager",
