@@ -13,6 +13,7 @@
 
 #include "api/config.h"
 #include "api/params.h"
+#include "api/userlimit.h"
 #include "api/throttle.h"
 #include "api/users.h"
 
@@ -36,8 +37,9 @@ struct tld_api {
     EVP_PKEY *jwt_key; /* owned */
     struct tld_api_users users;
     struct tld_throttle throttle;
-    struct tld_api_logtest *logtest; /* owned: the PUT /logtest sessions */
-    struct tld_api_rscache *rscache; /* owned: the loaded ruleset the requests share */
+    struct tld_api_userlimit userlimit; /* requests per user (<max_request_per_minute>) */
+    struct tld_api_logtest *logtest;    /* owned: the PUT /logtest sessions */
+    struct tld_api_rscache *rscache;    /* owned: the loaded ruleset the requests share */
     struct tld_store_config store_cfg;
     struct tld_api_streams *streams; /* live alert streams; NULL when <max_streams> is 0 */
     struct tld_api_metrics *metrics; /* request counts (NULL: not counted) */

@@ -29,6 +29,8 @@ static const struct tld_conf_row api_rows[] = {
     {"login_lockout", TLD_CONF_DURATION, OFF(login_lockout_s), 1, 86400, NULL, NULL, 0, NULL},
     {"web_root", TLD_CONF_STR, OFF(web_root), 0, 0, NULL, NULL, 0, NULL},
     {"max_streams", TLD_CONF_UINT, OFF(max_streams), 0, 65536, NULL, NULL, 0, NULL},
+    {"max_request_per_minute", TLD_CONF_UINT, OFF(max_request_per_minute), 0, 1000000, NULL, NULL,
+     0, NULL},
 };
 
 /* The manager judges <store> as a whole; the API takes what names the store. */
@@ -90,6 +92,7 @@ void tld_api_config_init(struct tld_api_config *cfg)
     cfg->login_failures = 5;
     cfg->login_lockout_s = 60;
     cfg->max_streams = 1000;
+    cfg->max_request_per_minute = 3000;
 }
 
 static void dflt(char **field, const char *value)

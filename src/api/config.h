@@ -13,6 +13,7 @@
  *     <login_lockout>60</login_lockout>
  *     <web_root>share/web</web_root>   (the dashboard; unset: share/web or the build's web/dist)
  *     <max_streams>1000</max_streams>  (/alerts/stream clients held at once; 0: none)
+ *     <max_request_per_minute>3000</max_request_per_minute>  (per user; 0: no limit)
  *   </api>
  */
 #ifndef TLD_API_CONFIG_H
@@ -37,6 +38,7 @@ struct tld_api_config {
     int64_t login_lockout_s;
     char *web_root; /* the dashboard's files; NULL: found (static.h) */
     unsigned max_streams;
+    unsigned max_request_per_minute; /* per user; 0: no limit */
     /* <store> as the manager reads it */
     char *store_backend;
     char *store_path, *store_url, *store_database, *store_table;

@@ -108,11 +108,13 @@ struct page {
     struct tld_api_alert_ctx *c;
     struct tld_api_env env;
     size_t skip;
+    size_t rows; /* handed by the store, skipped ones included */
 };
 
 static int on_hit(void *ctx, const struct tld_store_hit *h)
 {
     struct page *pg = ctx;
+    pg->rows++;
     if (pg->skip) {
         pg->skip--;
         return 0;
@@ -126,6 +128,23 @@ static int on_hit(void *ctx, const struct tld_store_hit *h)
     return pg->env.out->oom || pg->env.out->truncated ? TLD_ELIMIT : 0;
 }
 
+/*
+ * total_affected_items: exact up to the request's track_total_hits, a lower bound past it (so a
+ * page costs the same on a store of any size). A first page that holds every match already
+ * knows their number.
+ */
+static int page_total(struct tld_api_alert_ctx *c, const struct page *pg, bool more,
+                      uint64_t *total, bool *exact)
+{
+    const struct tld_api_params *p = &c->r->params;
+    if (!more && !p->have_after) {
+        *exact = pg->rows <= p->track_total;
+        *total = *exact ? pg->rows : p->track_total;
+        return 0;
+    }
+    return tld_store_count_upto(c->store, &c->filter, p->track_total, total, exact);
+}
+
 int tld_api_h_alerts(struct tld_api_req *r)
 {
     struct tld_api_alert_ctx c;
@@ -136,26 +155,28 @@ int tld_api_h_alerts(struct tld_api_req *r)
     const struct tld_api_params *p = &r->params;
     struct tld_store_search s = {c.filter, p->ascending, p->offset + p->limit,
                                  p->have_after ? &p->after : NULL};
-    struct page pg = {&c, {NULL, 0}, p->offset};
+    struct page pg = {&c, {NULL, 0}, p->offset, 0};
     struct tld_store_cursor next = {0, 0};
-    bool more = false;
+    bool more = false, exact = true;
     uint64_t total = 0;
     r->status = 200;
     tld_api_env_begin(&pg.env, &r->out);
     int rc = tld_store_search(c.store, &s, on_hit, &pg, &next, &more);
     if (rc == 0)
-        rc = tld_store_count(c.store, &c.filter, &total);
+        rc = page_total(&c, &pg, more, &total, &exact);
     if (rc == TLD_ELIMIT) {
         tld_api_error(r, 413, "the page is too large; lower limit or select fewer fields");
     } else if (rc) {
         store_failed(&c, rc);
     } else {
-        char extra[96];
+        char extra[128];
+        int n =
+            snprintf(extra, sizeof extra, "\"total_is_lower_bound\":%s,", exact ? "false" : "true");
         if (more)
-            snprintf(extra, sizeof extra, "\"next_cursor\":\"%lld_%lld\"", (long long)next.ts_ms,
-                     (long long)next.id);
+            snprintf(extra + n, sizeof extra - (size_t)n, "\"next_cursor\":\"%lld_%lld\"",
+                     (long long)next.ts_ms, (long long)next.id);
         else
-            snprintf(extra, sizeof extra, "\"next_cursor\":null");
+            snprintf(extra + n, sizeof extra - (size_t)n, "\"next_cursor\":null");
         tld_api_env_end(&pg.env, total, extra, "alerts");
     }
     tld_api_alert_ctx_close(&c);

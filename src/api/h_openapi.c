@@ -29,6 +29,9 @@ static const struct param_doc PARAMS[] = {
      "alerts: +timestamp or -timestamp (default); lists: +field,-other (dotted names)"},
     {"after", "string", "cursor: next_cursor of the previous page"},
     {"select", "string", "comma-separated fields kept in each item"},
+    {"track_total_hits", "string",
+     "count matches exactly up to this number (default 10000) or all with true; past it "
+     "total_affected_items is the number and total_is_lower_bound is true"},
     {"fields", "string", "comma-separated CSV columns (field names)"},
     {"interval", "string", "bucket width: a duration or auto"},
     {"field", "string", "the field whose values are counted"},
@@ -86,7 +89,7 @@ static const struct route_doc DOCS[] = {
     {"GET", "/security/users/me", "the caller: name and roles", "", JSON},
     {"GET", "/security/users", "the users and their roles", "", JSON},
     {"GET", "/alerts", "alert search with cursor paging",
-     ALERT_FILTER ",limit,offset,sort,after,select", JSON},
+     ALERT_FILTER ",limit,offset,sort,after,select,track_total_hits", JSON},
     {"GET", "/alerts/histogram", "alert counts per time bucket", ALERT_FILTER ",interval", JSON},
     {"GET", "/alerts/terms", "the most frequent values of a field", ALERT_FILTER ",field,size",
      JSON},

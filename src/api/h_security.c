@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/mgmt.h"
 
 /* "Basic <base64 of user:password>" -> user and password (bounded). */
 static bool basic_credentials(const char *h, char user[TLD_JWT_USER_MAX + 1], char *pw, size_t pw_n)
@@ -45,6 +46,18 @@ static void retry_after(struct tld_api_req *r, int64_t secs)
     snprintf(r->header_value, sizeof r->header_value, "%lld", (long long)secs);
 }
 
+/*
+ * The caller of a login is the user name it gave: the audit line names it, with anything but
+ * printable ASCII (spaces included) shown as '?', so a made-up name cannot forge a line.
+ */
+static void login_caller(struct tld_api_req *r, const char *user)
+{
+    size_t n = strlen(user);
+    for (size_t i = 0; i < n && i < sizeof r->user.name - 1; i++)
+        r->user.name[i] = user[i] > ' ' && user[i] < 0x7f ? user[i] : '?';
+    r->user.name[n < sizeof r->user.name - 1 ? n : sizeof r->user.name - 1] = 0;
+}
+
 int tld_api_h_login(struct tld_api_req *r)
 {
     struct tld_api *a = r->api;
@@ -61,6 +74,8 @@ int tld_api_h_login(struct tld_api_req *r)
         OPENSSL_cleanse(pw, sizeof pw);
         retry_after(r, wait);
         tld_api_error(r, 429, "too many failed logins; try again later");
+        login_caller(r, user);
+        tld_api_audit(r, "login refused: locked out after failed logins");
         return 0;
     }
     struct tld_api_user u;
@@ -69,7 +84,9 @@ int tld_api_h_login(struct tld_api_req *r)
     if (rc) {
         tld_throttle_fail(&a->throttle, "addr", r->addr, now);
         tld_throttle_fail(&a->throttle, "user", user, now);
-        tld_log_warn(a->log, "login refused for '%s' from %s", user, r->addr);
+        login_caller(r, user);
+        tld_log_warn(a->log, "login refused for '%s' from %s", r->user.name, r->addr);
+        tld_api_audit(r, "login refused: unknown user or wrong password");
         tld_api_error(r, 401, "invalid credentials");
         return 0;
     }
@@ -89,7 +106,8 @@ int tld_api_h_login(struct tld_api_req *r)
         tld_api_json_str(&r->out, tok.p, tok.n);
         tld_sb_printf(&r->out, ",\"expires_in\":%lld},\"message\":\"token issued\",\"error\":0}",
                       (long long)a->cfg->token_s);
-        tld_log_info(a->log, "login: '%s' (%s) from %s", u.name, c.role, r->addr);
+        login_caller(r, u.name);
+        tld_api_audit(r, "login: token issued (%s, %lld s)", c.role, (long long)a->cfg->token_s);
     }
     tld_sb_fini(&tok);
     return rc;
@@ -108,7 +126,7 @@ int tld_api_h_logout(struct tld_api_req *r)
     int rc = tld_api_users_revoke_user(&r->api->users, r->user.name, tld_api_now_ms());
     if (rc)
         return rc;
-    tld_log_info(r->api->log, "logout: tokens of '%s' revoked (from %s)", r->user.name, r->addr);
+    tld_api_audit(r, "logout: the user's tokens revoked");
     done(r, "the user's tokens were revoked");
     return 0;
 }
@@ -118,8 +136,7 @@ int tld_api_h_revoke(struct tld_api_req *r)
     int rc = tld_api_users_revoke_all(&r->api->users, tld_api_now_ms());
     if (rc)
         return rc;
-    tld_log_info(r->api->log, "revoke-all: every token revoked by '%s' (from %s)", r->user.name,
-                 r->addr);
+    tld_api_audit(r, "revoke-all: every user's tokens revoked");
     done(r, "every token was revoked");
     return 0;
 }

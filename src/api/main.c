@@ -324,6 +324,8 @@ int main(int argc, char **argv)
     a.log = &log;
     rc = tld_throttle_init(&a.throttle, cfg.login_failures, cfg.login_lockout_s * 1000);
     if (rc == 0)
+        rc = tld_api_userlimit_init(&a.userlimit, cfg.max_request_per_minute);
+    if (rc == 0)
         rc = tld_api_logtest_new(&a.logtest);
     if (rc == 0)
         rc = tld_api_rscache_new(&a.rscache);
@@ -332,6 +334,7 @@ int main(int argc, char **argv)
     tld_api_logtest_free(a.logtest);
     tld_api_rscache_free(a.rscache);
     tld_throttle_fini(&a.throttle);
+    tld_api_userlimit_fini(&a.userlimit);
     tld_api_users_close(&a.users);
     EVP_PKEY_free(a.jwt_key);
     tld_log_info(&log, "stopped");

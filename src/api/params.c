@@ -19,6 +19,7 @@ void tld_api_params_init(struct tld_api_params *p)
     p->from_ms = 0;
     p->to_ms = INT64_MAX;
     p->size = 5;
+    p->track_total = TLD_API_TRACK_TOTAL;
 }
 
 static bool number(const char *s, unsigned long long max, unsigned long long *out)
@@ -227,6 +228,13 @@ int tld_api_param_set(struct tld_api_params *p, const char *key, const char *val
         *(key[0] == 'f' ? &p->from_ms : &p->to_ms) = ms;
     } else if (strcmp(key, "after") == 0) {
         return set_after(p, val, why);
+    } else if (strcmp(key, "track_total_hits") == 0) {
+        if (strcmp(val, "true") == 0)
+            p->track_total = UINT64_MAX;
+        else if (number(val, INT64_MAX, &n))
+            p->track_total = n;
+        else
+            return bad(why, key, "a whole number (count exactly up to it) or 'true' (count all)");
     } else if (strcmp(key, "field") == 0) {
         if (!tld_query_valid_field(val, strlen(val)))
             return bad(why, key, "not a field name");

@@ -11,6 +11,8 @@
  *   search             a free-text filter on list routes
  *   from, to           time range: epoch milliseconds or `YYYY-MM-DDTHH:MM:SS[.mmm]Z`
  *   after              /alerts cursor `<ts_ms>_<id>` from the previous page's `next_cursor`
+ *   track_total_hits   /alerts: count matches exactly up to this many (default 10000; `true`:
+ *                      all of them, however many); past it the total is a lower bound
  *   field, size        /alerts/terms: the field and how many values (1..1000, default 5)
  *   interval           /alerts/histogram: bucket width, a duration (`1h`, `30m`) or `auto`
  *   pretty, wait_for_complete   accepted for Wazuh clients, no effect
@@ -35,6 +37,7 @@
 #define TLD_API_DEFAULT_LIMIT 500
 #define TLD_API_OFFSET_MAX    1000000 /* deeper pages go by cursor: an offset is read through */
 #define TLD_API_FILTERS_MAX   16
+#define TLD_API_TRACK_TOTAL   10000 /* /alerts counts exactly up to this by default */
 
 struct tld_api_filter {
     const char *key, *val; /* borrowed */
@@ -48,6 +51,7 @@ struct tld_api_params {
     int64_t from_ms, to_ms;
     bool have_after;
     struct tld_store_cursor after;
+    uint64_t track_total; /* UINT64_MAX: count every match */
     char select[TLD_API_SELECT_MAX][128];
     size_t nselect;
     bool have_last_event_id;

@@ -115,6 +115,20 @@ static bool authenticate(struct tld_api_req *r)
     return true;
 }
 
+/* The caller's bucket (userlimit.h); a 429 with Retry-After when it is empty. */
+static bool within_rate(struct tld_api_req *r)
+{
+    bool allowed;
+    int64_t retry_s;
+    tld_api_userlimit_take(&r->api->userlimit, r->user.name, tld_api_now_ms(), &allowed, &retry_s);
+    if (allowed)
+        return true;
+    snprintf(r->header_name, sizeof r->header_name, "Retry-After");
+    snprintf(r->header_value, sizeof r->header_value, "%lld", (long long)retry_s);
+    tld_api_error(r, 429, "too many requests for this user (<max_request_per_minute>)");
+    return false;
+}
+
 static void dispatch_route(struct tld_api_req *r, const struct tld_api_route *rt,
                            const struct tld_api_arg *args, size_t nargs, bool args_overflow)
 {
@@ -124,6 +138,8 @@ static void dispatch_route(struct tld_api_req *r, const struct tld_api_route *rt
         tld_api_error(r, 403, "the user's role may not use this route");
         return;
     }
+    if (rt->roles && !within_rate(r))
+        return;
     if (args_overflow) {
         tld_api_error(r, 400, "too many parameters");
         return;

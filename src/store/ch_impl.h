@@ -98,7 +98,8 @@ int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_
 int tld_ch_position(struct tld_store *base, struct tld_store_pos *pos);
 int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
                   void *ctx, struct tld_store_cursor *next, bool *more);
-int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count);
+int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t cap,
+                 uint64_t *count);
 int tld_ch_span(struct tld_store *base, const struct tld_store_filter *f, int64_t *min_ms,
                 int64_t *max_ms, bool *any);
 int tld_ch_histogram(struct tld_store *base, const struct tld_store_filter *f, int64_t interval_ms,

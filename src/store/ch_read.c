@@ -98,13 +98,20 @@ int tld_ch_search(struct tld_store *base, const struct tld_store_search *q, tld_
     return rc;
 }
 
-int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count)
+int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t cap,
+                 uint64_t *count)
 {
     struct tld_ch *s = (struct tld_ch *)base;
     struct tld_chq c;
     start(s, &c);
-    tld_sb_printf(&c.sql, "SELECT count() FROM %s WHERE ", s->table);
+    bool capped = cap != UINT64_MAX;
+    if (capped)
+        tld_sb_printf(&c.sql, "SELECT count() FROM (SELECT 1 FROM %s WHERE ", s->table);
+    else
+        tld_sb_printf(&c.sql, "SELECT count() FROM %s WHERE ", s->table);
     tld_chq_where(&c, f);
+    if (capped)
+        tld_sb_printf(&c.sql, " LIMIT %llu)", (unsigned long long)cap);
     int rc = run(s, &c);
     struct tld_chrd r = reader(s);
     if (!rc && !tld_chrd_u64(&r, count))
@@ -263,7 +270,7 @@ int tld_ch_stats(struct tld_store *base, struct tld_store_stats *st)
     struct tld_store_filter all = {NULL, INT64_MIN, INT64_MAX};
     bool any;
     memset(st, 0, sizeof(*st));
-    int rc = tld_ch_count(base, &all, &st->alerts);
+    int rc = tld_ch_count(base, &all, UINT64_MAX, &st->alerts);
     if (!rc)
         rc = tld_ch_span(base, &all, &st->oldest_ms, &st->newest_ms, &any);
     if (rc)

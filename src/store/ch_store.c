@@ -341,7 +341,7 @@ static int delete_older(struct tld_ch *s, int64_t min_ts_ms, uint64_t *deleted)
 {
     struct tld_store_filter old = {NULL, INT64_MIN, min_ts_ms};
     uint64_t before;
-    int rc = tld_ch_count(&s->base, &old, &before);
+    int rc = tld_ch_count(&s->base, &old, UINT64_MAX, &before);
     if (rc || !before)
         return rc;
     if (s->cluster) {

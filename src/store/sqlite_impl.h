@@ -158,7 +158,8 @@ int tld_sqlite_state(struct tld_sqlite *s, struct tld_store_pos *pos, int64_t *n
 
 int tld_sqlite_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
                       void *ctx, struct tld_store_cursor *next, bool *more);
-int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count);
+int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t cap,
+                     uint64_t *count);
 int tld_sqlite_span(struct tld_store *base, const struct tld_store_filter *f, int64_t *min_ms,
                     int64_t *max_ms, bool *any);
 int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *f,

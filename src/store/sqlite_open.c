@@ -3,6 +3,7 @@
  * writer reuses for every alert, and the stored stream position. The schema is described in
  * docs/store.md; its version is kept in user_version so a later layout can migrate.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,8 +256,22 @@ static void sqlite_close(struct tld_store *base)
     free(s);
 }
 
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+
+/*
+ * SQLite's memory statistics take one process-wide mutex on every allocation: with many reader
+ * handles at work at once (API requests) their sorts and group-bys queued on it. Nothing here
+ * reads those statistics. It only takes effect before the library's first use, hence once, here.
+ */
+static void library_init(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_initialize();
+}
+
 static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **out)
 {
+    pthread_once(&library_once, library_init);
     if (!cfg->path)
         return TLD_EINVAL;
     struct tld_sqlite *s = calloc(1, sizeof(*s));

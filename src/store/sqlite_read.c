@@ -100,22 +100,35 @@ static int int_row(sqlite3_stmt *st, void *arg)
     return 0;
 }
 
-int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t *count)
+/*
+ * The rollups count exactly at the cost of their rows, whatever the number of alerts; other
+ * filters read alert rows, at most `cap` of them.
+ */
+int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, uint64_t cap,
+                     uint64_t *count)
 {
     struct tld_sql sql;
     tld_sql_init(&sql);
     bool minutes = tld_sqlite_rollup_min_ok(f);
+    bool capped = false;
     if (minutes || tld_sqlite_rollup_ok(f)) {
         emit(&sql, "SELECT coalesce(sum(a.n), 0), 0 FROM ");
         tld_sqlite_rollup_source(&sql, f, minutes);
         emit(&sql, " WHERE ");
+    } else if (cap < INT64_MAX) {
+        emit(&sql, "SELECT count(*), 0 FROM (SELECT 1 FROM alerts a WHERE ");
+        capped = true;
     } else {
         emit(&sql, "SELECT count(*), 0 FROM alerts a WHERE ");
     }
     tld_sql_where(&sql, f);
+    if (capped) {
+        emit(&sql, " LIMIT ?)");
+        tld_sql_param_int(&sql, (int64_t)cap);
+    }
     int64_t v[3] = {0};
     int rc = run((struct tld_sqlite *)base, &sql, int_row, v);
-    *count = (uint64_t)v[0];
+    *count = (uint64_t)v[0] < cap ? (uint64_t)v[0] : cap;
     return rc;
 }
 

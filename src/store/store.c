@@ -66,7 +66,24 @@ int tld_store_search(struct tld_store *s, const struct tld_store_search *q, tld_
 int tld_store_count(struct tld_store *s, const struct tld_store_filter *f, uint64_t *count)
 {
     *count = 0;
-    return check_filter(f) ? TLD_EINVAL : s->ops->count(s, f, count);
+    return check_filter(f) ? TLD_EINVAL : s->ops->count(s, f, UINT64_MAX, count);
+}
+
+int tld_store_count_upto(struct tld_store *s, const struct tld_store_filter *f, uint64_t bound,
+                         uint64_t *count, bool *exact)
+{
+    *count = 0;
+    *exact = true;
+    if (check_filter(f))
+        return TLD_EINVAL;
+    /* One match past the bound is enough to know there are more. */
+    uint64_t n = 0;
+    int rc = s->ops->count(s, f, bound == UINT64_MAX ? UINT64_MAX : bound + 1, &n);
+    if (rc)
+        return rc;
+    *exact = n <= bound;
+    *count = *exact ? n : bound;
+    return 0;
 }
 
 /* Round intervals a person reads easily, in ms. */

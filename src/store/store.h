@@ -132,6 +132,15 @@ int tld_store_search(struct tld_store *s, const struct tld_store_search *q, tld_
 int tld_store_count(struct tld_store *s, const struct tld_store_filter *f, uint64_t *count);
 
 /*
+ * A count that stays cheap on a large store: matching alerts are counted exactly up to
+ * `bound`. When at most `bound` match, `*count` is their number and `*exact` is true; when more
+ * match, `*count` is `bound` and `*exact` false (a lower bound). The same on every backend, even
+ * where a backend could count further cheaply. UINT64_MAX counts all (as tld_store_count).
+ */
+int tld_store_count_upto(struct tld_store *s, const struct tld_store_filter *f, uint64_t bound,
+                         uint64_t *count, bool *exact);
+
+/*
  * Alert counts per time bucket, buckets in ascending order, empty ones left out. interval_ms 0
  * picks a round interval giving at most about 60 buckets over the range (the matching alerts'
  * own span when the range is open); the interval used is put in `*interval_used`.

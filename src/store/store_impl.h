@@ -16,7 +16,9 @@ struct tld_store_ops {
     int (*last_id)(struct tld_store *s, int64_t *id);
     int (*search)(struct tld_store *s, const struct tld_store_search *q, tld_store_hit_fn fn,
                   void *ctx, struct tld_store_cursor *next, bool *more);
-    int (*count)(struct tld_store *s, const struct tld_store_filter *f, uint64_t *count);
+    /* Counts matches, stopping once `cap` are counted (UINT64_MAX: all): *count <= cap. */
+    int (*count)(struct tld_store *s, const struct tld_store_filter *f, uint64_t cap,
+                 uint64_t *count);
     int (*span)(struct tld_store *s, const struct tld_store_filter *f, int64_t *min_ms,
                 int64_t *max_ms, bool *any);
     int (*histogram)(struct tld_store *s, const struct tld_store_filter *f, int64_t interval_ms,

@@ -185,6 +185,49 @@ def test_histogram_and_terms(fed):
     assert get(api, tok, "/alerts/terms")[0] == 400
 
 
+def total(api, tok, **params):
+    st, body = get(api, tok, "/alerts", **params)
+    assert st == 200, body
+    data = json.loads(body)["data"]
+    return data["total_affected_items"], data["total_is_lower_bound"], data["next_cursor"]
+
+
+def test_total_is_bounded(fed):
+    """total_affected_items is exact up to track_total_hits (default 10,000), then the bound with
+    total_is_lower_bound set; the same on a first page, a cursor page, a query the rollups
+    answer and one that reads the alerts (full text)."""
+    m, api, tok = fed
+    lines = [json.loads(l) for l in alert_lines(m)]
+    assert len(lines) == TOTAL + 1
+    assert total(api, tok, limit="5")[:2] == (TOTAL + 1, False)
+    n, lower, after = total(api, tok, limit="5", track_total_hits="100")
+    assert (n, lower) == (100, True) and after
+    assert total(api, tok, limit="5", after=after, track_total_hits="100")[:2] == (100, True)
+    assert total(api, tok, limit="5", after=after)[:2] == (TOTAL + 1, False)
+    assert total(api, tok, limit="5", track_total_hits=str(TOTAL + 1))[:2] == (TOTAL + 1, False)
+    assert total(api, tok, limit="5", track_total_hits=str(TOTAL))[:2] == (TOTAL, True)
+    assert total(api, tok, limit="5", track_total_hits="true")[:2] == (TOTAL + 1, False)
+    assert total(api, tok, limit="5", track_total_hits="0")[:2] == (0, True)
+    # A page holding every match knows their number, and still reports it as bounded.
+    st, body = get(api, tok, "/alerts", limit="1000", track_total_hits="50")
+    doc = json.loads(body)["data"]
+    assert len(doc["affected_items"]) == TOTAL + 1 and doc["next_cursor"] is None
+    assert (doc["total_affected_items"], doc["total_is_lower_bound"]) == (50, True)
+    # Full text: counted from the alert rows, stopping past the bound.
+    want = sum(1 for a in lines if "api-event" in a.get("full_log", ""))
+    assert want == TOTAL
+    q = 'full_log ~ "api-event"'
+    assert total(api, tok, q=q, limit="3", track_total_hits="40")[:2] == (40, True)
+    assert total(api, tok, q=q, limit="3")[:2] == (want, False)
+    assert total(api, tok, q=q, limit="3", track_total_hits="true")[:2] == (want, False)
+    assert total(api, tok, q="rule.id:(87903)")[:2] == (1, False)
+    assert total(api, tok, q="rule.id:(87903)", track_total_hits="0")[:2] == (0, True)
+    assert total(api, tok, q="rule.id:nothing", track_total_hits="0")[:2] == (0, False)
+    for bad in ("-1", "false", "1e4", "10000; DROP TABLE alerts"):
+        st, body = get(api, tok, "/alerts", track_total_hits=bad)
+        assert st == 400 and "track_total_hits" in json.loads(body)["detail"], (bad, body)
+
+
 def test_sql_injection_fails_cleanly(fed):
     m, api, tok = fed
     attempts = [

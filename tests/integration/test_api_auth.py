@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import socket
 import ssl
 import stat
@@ -293,6 +294,99 @@ def test_login_throttling(manager_factory, tmp_path):  # noqa: F811
         time.sleep(3.2)
         assert a.login("ana", PASSWORD)
         assert "login refused for 'ana' from 127.0.0.1" in open(a.logfile).read()
+    finally:
+        a.stop()
+
+
+def test_rate_limit_per_user(manager_factory, tmp_path):  # noqa: F811
+    """<max_request_per_minute>: a bucket per user (not per token), 429 with Retry-After when it
+    is empty, other users untouched, logins not counted; it refills as time goes."""
+    m, a = make_manager_and_api(manager_factory,
+                                api_extra="<max_request_per_minute>20</max_request_per_minute>")
+    a.start()
+    try:
+        a.add_user("ana", "analyst", PASSWORD)
+        tok = a.login()
+        t0, passed = time.monotonic(), 0
+        while True:
+            st, hdr, body = a.request("GET", "/security/users/me", token=tok)
+            if st != 200:
+                break
+            passed += 1
+            assert passed <= 40, "never limited"
+        elapsed = time.monotonic() - t0
+        # A minute's worth (20) at once, plus one per 3 s regained meanwhile.
+        assert 20 <= passed <= 20 + int(elapsed / 3) + 1, (passed, elapsed)
+        doc = json.loads(body)
+        assert st == 429 and doc["error"] == 429 and "max_request_per_minute" in doc["detail"]
+        assert 1 <= int(hdr["retry-after"]) <= 3
+        # Another user has a bucket of its own; a new token of the same user shares the old one.
+        n = a.login("ana", PASSWORD)
+        assert a.request("GET", "/security/users/me", token=n)[0] == 200
+        tok2 = a.login()
+        st, hdr, _ = a.request("GET", "/", token=tok2)
+        assert st == 429
+        time.sleep(int(hdr["retry-after"]) + 0.3)
+        assert a.request("GET", "/", token=tok2)[0] == 200
+        # Every route with a token counts, the alert routes too; bad parameters as well.
+        st = 200
+        for _ in range(10):
+            st = a.request("GET", "/alerts", token=tok, params={"limit": "1"})[0]
+            if st == 429:
+                break
+        assert st == 429
+    finally:
+        a.stop()
+
+
+AUDIT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ user=(\S+) addr=127\.0\.0\.1 "
+                        r"(POST|DELETE|PUT) (/security/user/authenticate|/security/user/revoke): "
+                        r"(.+)$")
+
+
+def test_audit_of_logins_logouts_and_revocations(manager_factory, tmp_path):  # noqa: F811
+    """logs/api-audit.log has a line for each login (issued or refused, a made-up user name
+    included, shown so it cannot forge a line), each logout and each revoke-all, in the format
+    of the ruleset and agent changes."""
+    m, a = make_manager_and_api(
+        manager_factory, api_extra="<login_failures>2</login_failures>"
+                                   "<login_lockout>30</login_lockout>")
+    a.start()
+    try:
+        a.add_user("ana", "analyst", PASSWORD)
+        audit = os.path.join(a.root, "logs/api-audit.log")
+        tok = a.login()
+        assert a.json("POST", "/security/user/authenticate", basic=("ana", "wrong-one"))[0] == 401
+        forged = "x\nuser=admin addr=10.0.0.1"
+        assert a.json("POST", "/security/user/authenticate", basic=(forged, "pw-pw-pw"))[0] == 401
+        # The address is locked now: a refused attempt is logged as such.
+        assert a.json("POST", "/security/user/authenticate", basic=("ana", PASSWORD))[0] == 429
+        assert a.request("DELETE", "/security/user/authenticate", token=tok)[0] == 200
+        lines = open(audit).read().splitlines()
+        assert oct(os.stat(audit).st_mode & 0o777) == "0o600"
+        parsed = [AUDIT_LINE.match(l) for l in lines]
+        assert all(parsed), lines
+        got = [(p.group(1), p.group(2), p.group(4)) for p in parsed]
+        assert got == [
+            ("admin", "POST", "login: token issued (administrator, 900 s)"),
+            ("ana", "POST", "login refused: unknown user or wrong password"),
+            ("x?user=admin?addr=10.0.0.1", "POST",
+             "login refused: unknown user or wrong password"),
+            ("ana", "POST", "login refused: locked out after failed logins"),
+            ("admin", "DELETE", "logout: the user's tokens revoked"),
+        ], lines
+    finally:
+        a.stop()
+    # Revoke-all, on a fresh API process (the address above stays locked in the first one).
+    m, a = make_manager_and_api(manager_factory)
+    a.start()
+    try:
+        tok = a.login()
+        assert a.request("PUT", "/security/user/revoke", token=tok)[0] == 200
+        lines = open(os.path.join(a.root, "logs/api-audit.log")).read().splitlines()
+        got = [AUDIT_LINE.match(l).group(1, 2, 4) for l in lines]
+        assert got[-2:] == [("admin", "POST", "login: token issued (administrator, 900 s)"),
+                       ("admin", "PUT", "revoke-all: every user's tokens revoked")], lines
     finally:
         a.stop()
 

@@ -12,6 +12,7 @@ from test_api_auth import api, status_and_error  # noqa: F401 (api: the fixture)
 VALUES = {"q": "rule.id:1", "from": "0", "to": "1", "limit": "1", "offset": "0",
           "sort": "+timestamp", "after": "1_1", "select": "rule.id", "fields": "rule.id",
           "interval": "1h", "field": "rule.id", "size": "1", "last_event_id": "0",
+          "track_total_hits": "10",
           "search": "x", "pretty": "true", "wait_for_complete": "false",
           "rule_ids": "1", "level": "3", "group": "x", "filename": "x.xml",
           "relative_dirname": "etc/rules", "status": "all", "pci_dss": "x", "gdpr": "x",

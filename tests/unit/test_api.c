@@ -21,6 +21,7 @@
 #include "api/params.h"
 #include "api/server.h"
 #include "api/throttle.h"
+#include "api/userlimit.h"
 #include "api/users.h"
 #include "common/err.h"
 
@@ -188,6 +189,13 @@ static void test_params(void **state)
     assert_int_equal(set(&p, "field", "rule.groups"), 0);
     assert_int_equal(set(&p, "field", "rule.id) UNION"), TLD_EINVAL);
     assert_int_equal(set(&p, "size", "1001"), TLD_EINVAL);
+    assert_int_equal(p.track_total, 10000);
+    assert_int_equal(set(&p, "track_total_hits", "250"), 0);
+    assert_int_equal(p.track_total, 250);
+    assert_int_equal(set(&p, "track_total_hits", "true"), 0);
+    assert_true(p.track_total == UINT64_MAX);
+    assert_int_equal(set(&p, "track_total_hits", "-1"), TLD_EINVAL);
+    assert_int_equal(set(&p, "track_total_hits", "false"), TLD_EINVAL);
     assert_int_equal(set(&p, "pretty", "true"), 0);
     assert_int_equal(set(&p, "bogus", "1"), TLD_EINVAL);
 }
@@ -216,6 +224,46 @@ static void test_throttle(void **state)
         tld_throttle_fail(&t, "user", name, 5000 + i);
     }
     tld_throttle_fini(&t);
+}
+
+static bool take(struct tld_api_userlimit *l, const char *user, int64_t now, int64_t *retry)
+{
+    bool ok;
+    tld_api_userlimit_take(l, user, now, &ok, retry);
+    return ok;
+}
+
+static void test_userlimit(void **state)
+{
+    (void)state;
+    struct tld_api_userlimit l;
+    int64_t retry = -1;
+    assert_int_equal(tld_api_userlimit_init(&l, 6), 0); /* 6 a minute: one per 10 s */
+    for (int i = 0; i < 6; i++)
+        assert_true(take(&l, "ana", 1000, &retry)); /* a minute's worth at once */
+    assert_false(take(&l, "ana", 1000, &retry));
+    assert_int_equal(retry, 10);
+    assert_true(take(&l, "bob", 1000, &retry)); /* users apart */
+    assert_false(take(&l, "ana", 8000, &retry));
+    assert_int_equal(retry, 3); /* 7 s of the 10 regained */
+    assert_true(take(&l, "ana", 11000, &retry));
+    assert_false(take(&l, "ana", 11001, &retry));
+    assert_true(take(&l, "ana", 11000 + 60000, &retry)); /* refilled, never above a minute's */
+    for (int i = 0; i < 6; i++)
+        assert_true(take(&l, "ana", 11000 + 60000 + 1000000, &retry));
+    assert_false(take(&l, "ana", 11000 + 60000 + 1000000, &retry));
+    /* Many users never grow memory: the table forgets the least recent. */
+    char name[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(name, sizeof name, "u%d", i);
+        assert_true(take(&l, name, 2000000 + i, &retry));
+    }
+    tld_api_userlimit_fini(&l);
+    /* 0: no limit. */
+    assert_int_equal(tld_api_userlimit_init(&l, 0), 0);
+    for (int i = 0; i < 1000; i++)
+        assert_true(take(&l, "ana", 5, &retry));
+    tld_api_userlimit_fini(&l);
 }
 
 static void tmpdir(char *buf, size_t n)
@@ -392,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_b64url),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_userlimit),
         cmocka_unit_test(test_users),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_dispatch_order),

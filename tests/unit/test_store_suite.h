@@ -112,6 +112,26 @@ static void search_all(struct tld_store *s, const struct tld_store_filter *flt, 
     }
 }
 
+/* The bounded count: exact up to the bound, the bound and "more" past it, on every backend
+ * alike (also where a rollup could count further). */
+static void check_count_upto(struct tld_store *s, const struct tld_store_filter *flt,
+                             const char *text, uint64_t want)
+{
+    uint64_t bounds[] = {0, 1, 7, want ? want - 1 : 0, want, want + 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof bounds / sizeof *bounds; i++) {
+        uint64_t n = 99999;
+        bool exact = false;
+        int rc = tld_store_count_upto(s, flt, bounds[i], &n, &exact);
+        if (rc)
+            fail_msg("'%s': count up to %llu: %d %s", text, (unsigned long long)bounds[i], rc,
+                     tld_store_errmsg(s));
+        if (exact != (want <= bounds[i]) || n != (want <= bounds[i] ? want : bounds[i]))
+            fail_msg("'%s': count up to %llu gave %llu (%s), %llu match", text,
+                     (unsigned long long)bounds[i], (unsigned long long)n,
+                     exact ? "exact" : "lower bound", (unsigned long long)want);
+    }
+}
+
 static void check_query(struct fixture *f, const char *text, int64_t from, int64_t to,
                         size_t *matched)
 {
@@ -145,6 +165,7 @@ static void check_query(struct fixture *f, const char *text, int64_t from, int64
     if (rc)
         fail_msg("'%s': count: %d %s", text, rc, tld_store_errmsg(f->s));
     assert_int_equal(count, nwant);
+    check_count_upto(f->s, &flt, text, nwant);
     *matched = nwant;
     tld_query_free(q);
 }

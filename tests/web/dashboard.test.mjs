@@ -140,6 +140,36 @@ test('a query fills the table; the document is the stored alert exactly', async 
   await page.context().close();
 });
 
+test('a total the API only bounds shows as "10,000+ hits"; the exact one as it is', async () => {
+  const page = await newPage(browser);
+  const seen = [];
+  // The search's answer as a store of more than 10,000 matches gives it (the test stack holds
+  // fewer): the bound with total_is_lower_bound set.
+  await page.route(/\/alerts\?/, async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname !== '/alerts') return route.continue();
+    const res = await route.fetch();
+    const doc = await res.json();
+    seen.push(doc.data.total_is_lower_bound);
+    if (url.searchParams.get('track_total_hits') === 'true') return route.fulfill({ response: res, json: doc });
+    doc.data.total_affected_items = 10000;
+    doc.data.total_is_lower_bound = true;
+    await route.fulfill({ response: res, json: doc });
+  });
+  await login(page, stack, 'hunting');
+  await settle(page);
+  assert.match(await page.getByTestId('hits').textContent(), /^10\D?000\+ hits$/);
+  assert.ok(seen.length > 0 && seen.every((b) => b === false), 'the real API counted the small store exactly');
+  await page.unroute(/\/alerts\?/);
+  await page.getByTestId('query').fill('rule.id:(31103)');
+  await page.getByTestId('search').click();
+  await page.waitForURL(/q=rule\.id/);
+  await settle(page);
+  assert.equal(await page.getByTestId('hits').textContent(), '6 hits');
+  noErrors(page, 'bounded total');
+  await page.context().close();
+});
+
 test('± filters and brush-zoom change the results and the URL; the link reproduces the view', async () => {
   const page = await newPage(browser);
   await login(page, stack, 'hunting?from=now-1h');

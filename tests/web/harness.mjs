@@ -72,6 +72,6 @@ export async function token(stack) {
 
 // The hit count once a search has answered ("1,234 hits").
 export async function hits(page) {
-  await page.waitForFunction(() => /\d hits$/.test((document.querySelector('[data-testid=hits]') || {}).textContent || ''));
+  await page.waitForFunction(() => /\d\+? hits$/.test((document.querySelector('[data-testid=hits]') || {}).textContent || ''));
   return Number((await page.getByTestId('hits').textContent()).replace(/[^0-9]/g, ''));
 }

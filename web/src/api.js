@@ -124,6 +124,7 @@ export function useApi(fn, deps) {
 
 // Common calls.
 export const search = (p) => getJson('/alerts', { params: p });
-export const count = async (p) => (await getJson('/alerts', { params: { ...p, limit: 1, select: 'id' } })).data.total_affected_items;
+// A KPI is a count to read exactly: past the API's default bound (10,000) too.
+export const count = async (p) => (await getJson('/alerts', { params: { ...p, limit: 1, select: 'id', track_total_hits: 'true' } })).data.total_affected_items;
 export const terms = async (p) => (await getJson('/alerts/terms', { params: p })).data.affected_items;
 export const histogram = async (p) => (await getJson('/alerts/histogram', { params: { interval: 'auto', ...p } })).data;

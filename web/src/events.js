@@ -18,6 +18,9 @@ export function viewQuery(params, fixed) {
   return { q: composeQuery(params.get('q'), parseFilters(params), fixed), from, to };
 }
 
+// The API counts a search exactly up to a bound (10,000 by default) and flags a larger total.
+const hitsText = (data) => data.total_affected_items.toLocaleString() + (data.total_is_lower_bound ? '+' : '') + ' hits';
+
 function useWidths() {
   const [w, setW] = useState(() => JSON.parse(localStorage.getItem('tld.widths') || '{}'));
   const set = (col, px) => {
@@ -225,7 +228,7 @@ export function EventsView({ params, fixed = [], defaultCols = HUNT_COLUMNS, tit
       <${Sidebar} fields=${fields} cols=${cols} base=${base} params=${params} />
       <div class="events-main">
         <div class="hitsbar">
-          <span data-testid="hits">${data ? data.total_affected_items.toLocaleString() + ' hits' : res.loading ? 'Searching…' : ''}</span>
+          <span data-testid="hits" title=${data && data.total_is_lower_bound ? 'At least this many: the search counts exactly up to this number (the histogram counts all)' : null}>${data ? hitsText(data) : res.loading ? 'Searching…' : ''}</span>
           ${title && html`<span class="muted">${title}</span>`}
           <span class="spacer"></span>
           <button type="button" onClick=${() => { setLive(!live); setTail([]); }} aria-pressed=${live} data-testid="live">${live ? '❚❚ Pause' : '▶ Live tail'}</button>
