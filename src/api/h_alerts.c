@@ -185,19 +185,6 @@ int tld_api_h_alerts(struct tld_api_req *r)
 
 /* ---- /alerts/{id} ------------------------------------------------------------------------- */
 
-/* An alert id as the manager writes it: "<seconds>.<offset>". */
-static bool alert_id_ok(const char *id)
-{
-    size_t n = strlen(id), dots = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (id[i] == '.')
-            dots++;
-        else if (id[i] < '0' || id[i] > '9')
-            return false;
-    }
-    return n > 0 && n <= 64 && dots <= 1 && id[0] != '.' && id[n - 1] != '.';
-}
-
 static int on_one(void *ctx, const struct tld_store_hit *h)
 {
     tld_sb_append(ctx, h->raw, h->raw_n);
@@ -207,30 +194,20 @@ static int on_one(void *ctx, const struct tld_store_hit *h)
 int tld_api_h_alert_one(struct tld_api_req *r)
 {
     const char *id = strrchr(r->path, '/') + 1;
-    if (!alert_id_ok(id)) {
-        tld_api_error(r, 400, "an alert id is its \"id\" in alerts.json (digits and a dot)");
-        return 0;
-    }
-    char q[96];
-    snprintf(q, sizeof q, "id:\"%s\"", id);
-    r->params.q = q;
     struct tld_api_alert_ctx c;
     if (tld_api_alert_ctx_open(r, &c) != 0) {
         tld_api_alert_ctx_close(&c);
         return 0;
     }
-    struct tld_store_search s = {c.filter, false, 1, NULL};
-    struct tld_store_cursor next;
-    bool more;
-    size_t before = r->out.n;
-    int rc = tld_store_search(c.store, &s, on_one, &r->out, &next, &more);
-    if (rc)
-        store_failed(&c, rc);
-    else if (r->out.n == before)
+    int rc = tld_store_get_by_alert_id(c.store, id, on_one, &r->out);
+    if (rc == TLD_EINVAL)
+        tld_api_error(r, 400, "an alert id is its \"id\" in alerts.json (digits and a dot)");
+    else if (rc == TLD_ENOTFOUND)
         tld_api_error(r, 404, "no alert has this id");
+    else if (rc)
+        store_failed(&c, rc);
     else
         r->status = 200;
-    r->params.q = NULL;
     tld_api_alert_ctx_close(&c);
     return 0;
 }

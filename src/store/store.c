@@ -1,13 +1,17 @@
 /*
- * The store front: checks arguments once, picks the automatic histogram interval, and hands
- * every operation to the backend's table of operations.
+ * The store front: checks arguments once, picks the automatic histogram interval, finds an
+ * alert by its alerts.json id, and hands every operation to the backend's table of operations.
  */
 #include "store/store.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "store/fields.h"
+#include "store/query.h"
 #include "store/store_impl.h"
 
 int tld_store_open(const struct tld_store_config *cfg, struct tld_store **out)
@@ -137,6 +141,71 @@ int tld_store_terms(struct tld_store *s, const struct tld_store_filter *f, const
 int tld_store_get(struct tld_store *s, int64_t id, tld_store_hit_fn fn, void *ctx)
 {
     return s->ops->get(s, id, fn, ctx);
+}
+
+/* Digits, at most one dot, neither first nor last. */
+static bool alert_id_ok(const char *id, size_t n)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (id[i] == '.')
+            dots++;
+        else if (id[i] < '0' || id[i] > '9')
+            return false;
+    }
+    return n > 0 && n <= 64 && dots <= 1 && id[0] != '.' && id[n - 1] != '.';
+}
+
+struct found {
+    tld_store_hit_fn fn;
+    void *ctx;
+    bool any;
+};
+
+static int on_found(void *ctx, const struct tld_store_hit *h)
+{
+    struct found *f = ctx;
+    f->any = true;
+    return f->fn(f->ctx, h);
+}
+
+/* Half the width of the time window an alert id is looked up in first. */
+#define ID_WINDOW_MS 120000
+
+/*
+ * The id's seconds are when the manager received the event, which is the alert's time but for
+ * clock steps: the minutes around them are searched first, on the time index (a lookup by id
+ * alone reads every alert); the whole store only when that misses.
+ */
+int tld_store_get_by_alert_id(struct tld_store *s, const char *alert_id, tld_store_hit_fn fn,
+                              void *ctx)
+{
+    size_t n = strlen(alert_id);
+    if (!alert_id_ok(alert_id, n))
+        return TLD_EINVAL;
+    char text[80];
+    snprintf(text, sizeof text, "id:\"%s\"", alert_id);
+    struct tld_query *q = NULL;
+    struct tld_query_error err;
+    int rc = tld_query_parse(text, strlen(text), &q, &err);
+    if (rc)
+        return rc;
+    int64_t secs = strtoll(alert_id, NULL, 10);
+    struct found found = {fn, ctx, false};
+    struct tld_store_search search = {{q, 0, INT64_MAX}, false, 1, NULL};
+    struct tld_store_cursor next;
+    bool more;
+    if (secs < INT64_MAX / 1000 - ID_WINDOW_MS) {
+        search.filter.from_ms = secs * 1000 - ID_WINDOW_MS;
+        search.filter.to_ms = secs * 1000 + ID_WINDOW_MS;
+        rc = tld_store_search(s, &search, on_found, &found, &next, &more);
+        search.filter.from_ms = 0;
+        search.filter.to_ms = INT64_MAX;
+    }
+    if (rc == 0 && !found.any)
+        rc = tld_store_search(s, &search, on_found, &found, &next, &more);
+    tld_query_free(q);
+    return rc ? rc : found.any ? 0 : TLD_ENOTFOUND;
 }
 
 int tld_store_tail(struct tld_store *s, const struct tld_store_filter *f, int64_t after_id,

@@ -159,6 +159,13 @@ int tld_store_terms(struct tld_store *s, const struct tld_store_filter *f, const
 int tld_store_get(struct tld_store *s, int64_t id, tld_store_hit_fn fn, void *ctx);
 
 /*
+ * The alert whose alerts.json "id" is `alert_id` ("<seconds>.<offset>"); TLD_ENOTFOUND if there
+ * is none, TLD_EINVAL if it is not of that form.
+ */
+int tld_store_get_by_alert_id(struct tld_store *s, const char *alert_id, tld_store_hit_fn fn,
+                              void *ctx);
+
+/*
  * Alerts stored after id `after_id` (ingest order), matching the filter, at most `limit`; for a
  * live tail. `*last_id` is the id to continue after (unchanged when nothing new came).
  */

@@ -670,6 +670,28 @@ static void get_returns_stored_bytes(void **state)
     assert_int_equal(tld_store_get(f->s, NALERTS + 1, store_copy_raw, &r), TLD_ENOTFOUND);
 }
 
+/* Every alert by its alerts.json id: the corpus's ids all carry one second of the day, so a few
+ * alerts lie in the minutes around it and most hours away (found by the whole-store search). */
+static void get_by_alert_id(void **state)
+{
+    struct fixture *f = *state;
+    for (unsigned i = 0; i < NALERTS; i += 7) {
+        const char *aid = cJSON_GetObjectItem(f->json[i], "id")->valuestring;
+        struct store_raw r = {0};
+        assert_int_equal(tld_store_get_by_alert_id(f->s, aid, store_copy_raw, &r), 0);
+        assert_int_equal(r.n, strlen(f->lines[i]));
+        assert_memory_equal(r.p, f->lines[i], r.n);
+        free(r.p);
+    }
+    struct store_raw r = {0};
+    assert_int_equal(tld_store_get_by_alert_id(f->s, "1795707399.999999", store_copy_raw, &r),
+                     TLD_ENOTFOUND);
+    const char *bad[] = {"", ".5", "5.", "1.2.3", "1;2", "1\" or 1=1", "12a"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(tld_store_get_by_alert_id(f->s, bad[i], store_copy_raw, &r), TLD_EINVAL);
+    assert_null(r.p);
+}
+
 static void reader_handle_sees_alerts(void **state)
 {
     struct fixture *f = *state;
@@ -715,6 +737,7 @@ static int suite_nothing(void **state)
         cmocka_unit_test_setup_teardown(terms_match_model, setup, teardown),                       \
         cmocka_unit_test_setup_teardown(tail_after_cursor, setup, teardown),                       \
         cmocka_unit_test_setup_teardown(get_returns_stored_bytes, setup, teardown),                \
+        cmocka_unit_test_setup_teardown(get_by_alert_id, setup, teardown),                         \
         cmocka_unit_test_setup_teardown(reader_handle_sees_alerts, setup, teardown),               \
         cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown)
 

@@ -456,3 +456,42 @@ test('MITRE: the matrix colours techniques with alerts; a technique opens its al
   noErrors(page, 'MITRE');
   await page.context().close();
 });
+
+test('Ruleset: a local file edited in the browser: errors at their line, then saved, reloaded and seen by logtest', async () => {
+  const page = await newPage(browser);
+  await login(page, stack, 'ruleset?rs=100900');
+  await settle(page);
+  const row = page.getByTestId('rules-table').locator('tr', { hasText: '100900' });
+  await row.getByRole('button', { name: 'local_rules.xml' }).click();
+  const text = page.getByTestId('file-text');
+  await text.waitFor();
+  const original = await text.inputValue();
+  assert.match(original, /tld-browser-marker-one/);
+  // An unknown option on line 4: refused, the error names the line and the textarea selects it.
+  const lines = original.split('\n');
+  lines.splice(3, 0, '    <nosuch_option>1</nosuch_option>');
+  await text.fill(lines.join('\n'));
+  await page.getByTestId('file-save').click();
+  const status = page.getByTestId('file-status');
+  await status.getByTestId('error-line').first().waitFor();
+  assert.equal(await status.getByTestId('error-line').first().textContent(), 'Line 4');
+  assert.match(await status.textContent(), /nosuch_option/);
+  const selected = await text.evaluate((a) => a.value.slice(a.selectionStart, a.selectionEnd));
+  assert.equal(selected, '    <nosuch_option>1</nosuch_option>');
+  // A new rule: saved, the manager reloads, and logtest matches it.
+  const added = original.replace('</group>', '  <rule id="100901" level="5">\n' +
+    '    <match>tld-browser-marker-two</match>\n    <description>Added in the browser</description>\n  </rule>\n</group>');
+  await text.fill(added);
+  await page.getByTestId('file-save').click();
+  await page.waitForFunction(() => /Saved and reloaded/.test(document.querySelector('[data-testid=file-status]')?.textContent || ''));
+  await page.getByRole('tab', { name: 'Logtest' }).click();
+  await page.getByLabel('Log line').fill('Dec  7 10:00:00 web01 app: tld-browser-marker-two seen');
+  await page.getByTestId('logtest').getByRole('button', { name: 'Test' }).click();
+  await page.waitForFunction(() => /100901/.test(document.querySelector('[data-testid=logtest] .phases')?.textContent || ''));
+  const phases = await page.getByTestId('logtest').locator('.phases').textContent();
+  assert.match(phases, /Pre-decoding[\s\S]*Decoding[\s\S]*Rule matching[\s\S]*"level": 5/);
+  // The refused save's 400 is the answer this test asked for; nothing else may be logged.
+  const others = realErrors(page).filter((e) => !/status of 400/.test(e) || !/rules\/files\/local_rules\.xml/.test(e));
+  assert.deepEqual(others, [], 'console errors on the Ruleset page');
+  await page.context().close();
+});

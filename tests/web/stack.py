@@ -26,6 +26,15 @@ ACTIONS = ["start", "stop", "die", "pause", "unpause", "kill", "restart", "creat
 IMAGES = ["httpd", "nginx:1.27", "redis:7", "postgres:16"]
 
 
+LOCAL_RULES = """<group name="local,">
+  <rule id="100900" level="3">
+    <match>tld-browser-marker-one</match>
+    <description>Local rule of the browser tests</description>
+  </rule>
+</group>
+"""
+
+
 def docker_event(i, name, image, action):
     return json.dumps({"integration": "docker", "docker": {
         "status": action, "id": f"{i:064x}", "from": image, "Type": "container", "Action": action,
@@ -78,6 +87,10 @@ def main():
              "<store><backend>sqlite</backend><path>var/db/alerts.db</path></store>")
     m = mgrlib.Manager(work, ruleset_src=ruleset(os.path.join(work, "rs")), logall_json=False,
                        local=True, extra=extra)
+    # A local rule file for the Ruleset page's editor (its marker appears in no filled event).
+    os.makedirs(os.path.join(m.root, "etc", "rules"), exist_ok=True)
+    with open(os.path.join(m.root, "etc", "rules", "local_rules.xml"), "w") as f:
+        f.write(LOCAL_RULES)
     api = Api(m.root, port)
     rc = 0
     try:

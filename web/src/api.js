@@ -9,10 +9,12 @@ let token = sessionStorage.getItem(KEY);
 let waiting = null; // {promise, resolve} while the login dialog is open
 const watchers = new Set();
 
+// errors: the API's list of {file, line, element, message} when it names where (ruleset files).
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, errors) {
     super(detail || `HTTP ${status}`);
     this.status = status;
+    this.errors = Array.isArray(errors) ? errors : [];
   }
 }
 
@@ -95,7 +97,7 @@ async function attempt(path, { method = 'GET', params, body, signal, headers = {
     }
     if (!r.ok) {
       const e = await r.json().catch(() => ({}));
-      throw new ApiError(r.status, e.detail || e.title || r.statusText);
+      throw new ApiError(r.status, e.detail || e.title || r.statusText, e.errors);
     }
     return r;
   }

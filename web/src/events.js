@@ -244,6 +244,6 @@ export function EventsView({ params, fixed = [], defaultCols = HUNT_COLUMNS, tit
         ${cursor && html`<button type="button" class="more" onClick=${more} data-testid="more">Load ${PAGE} more</button>`}
       </div>
     </div>
-    ${params.get('doc') && html`<${Flyout} id=${params.get('doc')} params=${params} />`}
+    ${params.get('doc') && html`<${Flyout} id=${params.get('doc')} params=${params} known=${rows.find((a) => a.id === params.get('doc'))} />`}
   </div>`;
 }

@@ -1,11 +1,13 @@
 // The document flyout: one stored alert from /alerts/{id}, as a table of fields with ± filters
-// and as its JSON exactly as stored (the API returns the alerts.json line byte for byte).
+// and as its JSON exactly as stored (the API returns the alerts.json line byte for byte). Opened
+// from a table row, it shows the row's alert (the same stored alert, parsed) at once while the
+// line is fetched; the JSON tab waits for the line itself.
 import { useEffect, useState } from 'preact/hooks';
 import { call, useApi } from './api.js';
 import { ErrorBox, FilterButtons } from './components.js';
 import { alertTime, containerOf, flatten, html, navigate, quote, setParams, show } from './lib.js';
 
-export function Flyout({ id, params }) {
+export function Flyout({ id, params, known }) {
   const [tab, setTab] = useState('table');
   const doc = useApi(async () => {
     const text = await (await call('/alerts/' + encodeURIComponent(id))).text();
@@ -17,7 +19,7 @@ export function Flyout({ id, params }) {
     addEventListener('keydown', k);
     return () => removeEventListener('keydown', k);
   }, []);
-  const a = doc.data && doc.data.alert;
+  const a = (doc.data && doc.data.alert) || (known && known.id === id ? known : null);
   const surrounding = () => {
     const t = alertTime(a);
     const q = [a.agent && a.agent.id ? `agent.id:${quote(a.agent.id)}` : '', a.location ? `location:${quote(a.location)}` : ''].filter(Boolean).join(' and ');
@@ -39,6 +41,6 @@ export function Flyout({ id, params }) {
     </div>
     ${tab === 'table' ? html`<table class="doctable" data-testid="doc-table"><tbody>${flatten(a).map(([k, v]) => html`<tr>
         <th>${k}</th><td>${show(v)}</td><td class="narrow">${v !== null && html`<${FilterButtons} field=${k} value=${Array.isArray(v) ? v[0] : v} />`}</td></tr>`)}</tbody></table>`
-      : html`<pre class="json" data-testid="doc-json">${doc.data.text}</pre>`}`}
+      : doc.data ? html`<pre class="json" data-testid="doc-json">${doc.data.text}</pre>` : html`<p class="muted">Loading the stored line…</p>`}`}
   </aside>`;
 }

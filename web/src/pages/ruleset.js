@@ -1,7 +1,7 @@
 // Ruleset: search rules and decoders (/rules, /decoders), a rule file's XML, editing a local
 // file with the API's validation errors shown at their line (PUT /rules/files/{file}), a hot
 // reload, and the logtest panel (PUT /logtest) with each phase of a pasted log line.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { call, getJson, useApi } from '../api.js';
 import { ErrorBox, Panel } from '../components.js';
 import { html, setParams } from '../lib.js';
@@ -20,11 +20,21 @@ function List({ params, kind }) {
         <td>${x.mitre ? (x.mitre.id || x.mitre).toString() : ''}</td><td>${x.level ?? ''}</td></tr>`)}</tbody></table>`}</div>`;
 }
 
+// The textarea's selection on one line (1-based), scrolled into view: where the error is.
+function selectLine(area, line) {
+  const lines = area.value.split('\n');
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  area.focus();
+  area.setSelectionRange(start, start + (lines[line - 1] || '').length);
+  area.scrollTop = Math.max(0, (line - 3) * (area.scrollHeight / Math.max(1, lines.length)));
+}
+
 function FileEditor({ params }) {
   const file = params.get('file');
   const kind = params.get('tab') === 'decoders' ? 'decoders' : 'rules';
   const [text, setText] = useState(null);
   const [msg, setMsg] = useState(null);
+  const area = useRef(null);
   const r = useApi(async () => {
     setText(null);
     return file ? (await call(`/${kind}/files/${encodeURIComponent(file)}`, { params: { raw: 'true' } })).text() : null;
@@ -37,14 +47,17 @@ function FileEditor({ params }) {
       await call('/manager/analysisd/reload', { method: 'PUT' });
       setMsg({ ok: true, text: 'Saved and reloaded.' });
     } catch (e) {
-      setMsg({ ok: false, text: e.message });
+      setMsg({ ok: false, text: e.message, errors: e.errors || [] });
+      const at = (e.errors || []).find((x) => x.line > 0);
+      if (at && area.current) selectLine(area.current, at.line);
     }
   };
-  const line = msg && !msg.ok && /line (\d+)/.exec(msg.text);
+  const located = msg && !msg.ok ? msg.errors.filter((x) => x.line > 0) : [];
   return html`<${Panel} title=${'File ' + file} span=${3} testid="file-editor"><${ErrorBox} error=${r.error} what=${`/${kind}/files/{file}`} />
-    ${r.data !== null && r.data !== undefined && html`<textarea class="code" rows="24" value=${text ?? r.data} onInput=${(e) => setText(e.target.value)} spellcheck="false" aria-label="File contents"></textarea>
-      <button type="button" class="primary" onClick=${save}>Save and reload</button>
-      ${msg && html`<div class=${msg.ok ? 'notice' : 'error'} role="status">${line ? html`<b>Line ${line[1]}:</b> ` : ''}${msg.text}</div>`}`}</${Panel}>`;
+    ${r.data !== null && r.data !== undefined && html`<textarea ref=${area} class="code" rows="24" value=${text ?? r.data} onInput=${(e) => setText(e.target.value)} spellcheck="false" aria-label="File contents" data-testid="file-text"></textarea>
+      <button type="button" class="primary" onClick=${save} data-testid="file-save">Save and reload</button>
+      ${msg && html`<div class=${msg.ok ? 'notice' : 'error'} role="status" data-testid="file-status">${located.length ? html`<ul class="errlines">${located.map((x) => html`<li>
+          <button type="button" class="link" onClick=${() => area.current && selectLine(area.current, x.line)} data-testid="error-line">Line ${x.line}</button>${x.element ? html` <code>&lt;${x.element}&gt;</code>` : ''}: ${x.message}</li>`)}</ul>` : msg.text}</div>`}`}</${Panel}>`;
 }
 
 function Logtest() {
