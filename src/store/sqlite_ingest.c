@@ -139,8 +139,8 @@ static int claim_event(struct tld_sqlite *s, const struct tld_store_line *l, int
     *dup = false;
     if (!tld_event_key(s->flat.col[TLD_COL_AGENT_ID], tld_sv_make(l->p, l->n), key))
         return 0;
-    sqlite3_bind_text(s->ins_event, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s->ins_event, 2, id);
+    sqlite3_bind_int64(s->ins_event, 1, id);
+    sqlite3_bind_text(s->ins_event, 2, key, -1, SQLITE_TRANSIENT);
     int rc = step_done(s, s->ins_event, "claim event");
     if (!rc)
         *dup = sqlite3_changes(s->db) == 0;

@@ -59,9 +59,9 @@ static const char *const schema_sql =
     "  ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
     /* The event identity of each alert that has one (identity.h): an event analysed twice is
-     * stored once. Created on an older store too; its alerts are not in it. */
-    "CREATE TABLE IF NOT EXISTS alert_events(key TEXT PRIMARY KEY, id INTEGER NOT NULL)"
-    "  WITHOUT ROWID;"
+     * stored once. Created on an older store too; its alerts are not in it. Keyed by the
+     * alert's id so retention deletes its rows by id. */
+    "CREATE TABLE IF NOT EXISTS alert_events(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
     "PRAGMA user_version=2;"
     "COMMIT;";
 
@@ -160,7 +160,7 @@ static int prepare_writer(struct tld_sqlite *s)
         rc =
             prepare(s, "UPDATE alert_rollup_min SET n = n + ? WHERE rowid = ?", &s->rollup_min.upd);
     if (!rc)
-        rc = prepare(s, "INSERT OR IGNORE INTO alert_events(key, id) VALUES (?, ?)", &s->ins_event);
+        rc = prepare(s, "INSERT OR IGNORE INTO alert_events(id, key) VALUES (?, ?)", &s->ins_event);
     if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
                      &s->set_pos);
