@@ -17,7 +17,8 @@ mkdir -p build/bench
 log=build/bench/topology.log
 status=0
 (cd tests/integration && TLD_BUILD="$PWD/../../build" TLD_SHARED="${TLD_SHARED:-$PWD/../../../shared}" \
-    python3 -m pytest -q -s -p no:cacheprovider test_fleet_topology.py) >"$log" 2>&1 || status=$?
+    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider test_fleet_topology.py) >"$log" 2>&1 ||
+    status=$?
 line=$(grep -m1 '^{"topology"' "$log" || true)
 if [[ -z $line ]]; then
     tail -n 40 "$log" >&2

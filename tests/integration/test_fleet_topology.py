@@ -7,8 +7,10 @@ to the second, resending what it had not acknowledged) and restarted, and a repl
 shard is killed with SIGKILL and started again. Afterwards every event the simulator generated
 was acknowledged, and the cluster holds exactly one alert per event: as many rows as events, each
 with a distinct event identity, none without; both replicas of each shard agree. The events both
-managers analysed (journaled by the first, resent to the second) are counted from the two
-alerts.json files and printed; the store keeps one alert of each.
+managers analysed (journaled by the first, resent to the second: how many depends on what was
+in flight at the kill, dozens in an ASan run, often none in a release one) are counted from the
+two alerts.json files and printed; the store keeps one alert of each. The unit tests
+(test_store_ingest, test_store_clickhouse, also on the cluster) make such duplicates on purpose.
 
 Sizes come from TLD_TOPO_AGENTS, TLD_TOPO_RATE (events/s per agent) and TLD_TOPO_SECONDS, so
 bench/topology.sh runs the same scenario on the release build for `make bench`; the test prints
@@ -105,7 +107,9 @@ def test_two_managers_clickhouse_cluster_failover_each_alert_once(manager_factor
     os.makedirs(registry)
     rs = minimal_ruleset(str(tmp_path / "rs"), RULES)
     reg = f"<registry_dir>{registry}</registry_dir>"
-    auth = "<rate_limit_requests>100000</rate_limit_requests>"  # every agent enrolls from one IP
+    # Every agent enrolls from one address, all before any connects.
+    auth = ("<rate_limit_requests>100000</rate_limit_requests>"
+            "<max_pending_agents>100000</max_pending_agents>")
     a = manager_factory(name="mgr-a", ruleset_src=rs, logall_json=False, manager_extra=reg,
                         auth_extra=auth, extra=store_config(ch_cluster, "mgr_a"))
     b = manager_factory(name="mgr-b", ruleset_src=rs, logall_json=False, manager_extra=reg,
@@ -173,9 +177,6 @@ def test_two_managers_clickhouse_cluster_failover_each_alert_once(manager_factor
                "wall_seconds": round(time.monotonic() - t0, 1)}
     print(json.dumps(figures))
     assert empty == 0
-    # The kill left events journaled on A and not acknowledged (at this rate some agent always
-    # has one in flight): both managers analysed them, which is what the store must absorb.
-    assert analysed_twice > 0, figures
     assert lost == 0, figures
     assert duplicates == 0, figures
     a.stop()
