@@ -23,10 +23,12 @@
  * and registry) and fails over to it, as the real agent does, whenever a connection fails or is
  * lost: the next attempt goes to the other manager. It resends from what that manager's WELCOME
  * says it has durably, so events the first one journaled without acknowledging reach both.
+ * --lost-acks N makes that window certain: when a running connection is lost, its last N
+ * acknowledgements count as never received (as when the manager died with them in flight).
  *
  *   agent_sim --host 127.0.0.1 --port 1514 --enroll-port 1515 --ids DIR --agents N
  *             [--password-file F] [--rate EVENTS_PER_AGENT_PER_S] [--seconds S]
- *             [--storm-at S] [--threads T] [--no-resume] [--port2 P]
+ *             [--storm-at S] [--threads T] [--no-resume] [--port2 P [--lost-acks N]]
  * Prints one line of JSON with the figures at the end.
  */
 #include <arpa/inet.h>
@@ -86,6 +88,7 @@ struct agent {
 struct sim {
     const char *host, *ids, *password_file;
     unsigned port, port2, enroll_port, n, nthreads;
+    uint64_t lost_acks;
     double rate;
     int seconds, storm_at;
     bool resume;
@@ -217,6 +220,10 @@ static void watch(struct worker *w, struct agent *a, unsigned events, int op)
 
 static void drop(struct worker *w, struct agent *a, bool count_error)
 {
+    /* --lost-acks: the last acknowledgements of a lost connection count as never received, so
+     * the next manager gets those events again (the first one analysed them too). */
+    if (a->st == A_RUN && w->s->port2 && w->s->lost_acks)
+        a->acked = a->acked > w->s->lost_acks ? a->acked - w->s->lost_acks : 0;
     if (a->ssl)
         SSL_free(a->ssl);
     if (a->fd >= 0)
@@ -638,26 +645,22 @@ static double storm_seconds(const struct worker *ws, unsigned nw)
 static void usage(void)
 {
     fprintf(stderr, "usage: agent_sim --port P --enroll-port P --ids DIR --agents N [--host H] "
-                    "[--password-file F] [--rate R] [--seconds S] [--storm-at S] [--port2 P]\n");
+                    "[--password-file F] [--rate R] [--seconds S] [--storm-at S] [--port2 P]"
+                    " [--lost-acks N]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     struct sim s = {.host = "127.0.0.1", .rate = 10, .seconds = 30, .resume = true};
-    static const struct option opts[] = {{"host", 1, NULL, 'h'},
-                                         {"port", 1, NULL, 'p'},
-                                         {"enroll-port", 1, NULL, 'e'},
-                                         {"ids", 1, NULL, 'i'},
-                                         {"agents", 1, NULL, 'n'},
-                                         {"password-file", 1, NULL, 'w'},
-                                         {"rate", 1, NULL, 'r'},
-                                         {"seconds", 1, NULL, 's'},
-                                         {"storm-at", 1, NULL, 't'},
-                                         {"threads", 1, NULL, 'T'},
-                                         {"no-resume", 0, NULL, 'R'},
-                                         {"port2", 1, NULL, 'P'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"host", 1, NULL, 'h'},        {"port", 1, NULL, 'p'},
+        {"enroll-port", 1, NULL, 'e'}, {"ids", 1, NULL, 'i'},
+        {"agents", 1, NULL, 'n'},      {"password-file", 1, NULL, 'w'},
+        {"rate", 1, NULL, 'r'},        {"seconds", 1, NULL, 's'},
+        {"storm-at", 1, NULL, 't'},    {"threads", 1, NULL, 'T'},
+        {"no-resume", 0, NULL, 'R'},   {"port2", 1, NULL, 'P'},
+        {"lost-acks", 1, NULL, 'L'},   {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'h':
@@ -695,6 +698,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             s.port2 = (unsigned)atoi(optarg);
+            break;
+        case 'L':
+            s.lost_acks = (uint64_t)atoi(optarg);
             break;
         default:
             usage();

@@ -35,7 +35,9 @@ print(f"`bash bench/topology.sh` (release build; part of `make bench`), "
       "one fleet, ZooKeeper and a ClickHouse cluster of two shards x two replicas "
       "(clickhouse-server 18.16), all on loopback; the simulator's agents list both managers. "
       f"At {0.3 * d['seconds']:.0f} s the first manager is killed with SIGKILL (its agents fail "
-      f"over), at {0.45 * d['seconds']:.0f} s the first replica of shard 1; the manager is "
+      f"over, each counting its last 5 acknowledgements as lost in flight, so those events "
+      "reach both managers), at "
+      f"{0.45 * d['seconds']:.0f} s the first replica of shard 1; the manager is "
       f"started again at {0.6 * d['seconds']:.0f} s, the replica at {0.8 * d['seconds']:.0f} s.")
 print()
 print("| two-manager + ClickHouse cluster run | result |")
@@ -45,6 +47,7 @@ rows = [
     ("events generated, all acknowledged", f"{d['events']:,} ({d['acked_per_second']:,}/s acknowledged)"),
     ("alerts written by manager A / B", f"{d['alerts_a']:,} / {d['alerts_b']:,}"),
     ("events analysed by both managers (resent after the kill)", f"{d['analysed_twice']:,}"),
+    ("rows stored by manager A / B", " / ".join(f"{int(n):,}" for n in d["stored_by_writer"][1::2])),
     ("rows in the cluster (per shard)", f"{d['stored']:,} ({' + '.join(f'{n:,}' for n in d['stored_per_shard'])})"),
     ("**lost / duplicates in the store**", f"**{d['lost']} / {d['duplicates']}** (must be 0/0)" + ("" if ok else " — FAILED")),
     ("wall time of the run (cluster start to checks)", f"{d['wall_seconds']} s"),
