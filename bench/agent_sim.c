@@ -19,9 +19,16 @@
  * (restarted by the caller): its recovery time runs from the first running agent lost to the
  * moment every agent is welcomed again.
  *
+ * With --port2, each agent knows a second manager of the same fleet (sharing the CA, ticket key
+ * and registry) and fails over to it, as the real agent does, whenever a connection fails or is
+ * lost: the next attempt goes to the other manager. It resends from what that manager's WELCOME
+ * says it has durably, so events the first one journaled without acknowledging reach both.
+ * --lost-acks N makes that window certain: when a running connection is lost, its last N
+ * acknowledgements count as never received (as when the manager died with them in flight).
+ *
  *   agent_sim --host 127.0.0.1 --port 1514 --enroll-port 1515 --ids DIR --agents N
  *             [--password-file F] [--rate EVENTS_PER_AGENT_PER_S] [--seconds S]
- *             [--storm-at S] [--threads T] [--no-resume]
+ *             [--storm-at S] [--threads T] [--no-resume] [--port2 P [--lost-acks N]]
  * Prints one line of JSON with the figures at the end.
  */
 #include <arpa/inet.h>
@@ -62,6 +69,7 @@ struct agent {
     X509 *cert;
     EVP_PKEY *key;
     uint64_t stream;
+    bool second;       /* the next connection goes to --port2 */
     uint64_t next_seq; /* the next event gets this number */
     uint64_t sent;     /* highest sequence number sent on this connection */
     uint64_t acked;
@@ -79,7 +87,8 @@ struct agent {
 
 struct sim {
     const char *host, *ids, *password_file;
-    unsigned port, enroll_port, n, nthreads;
+    unsigned port, port2, enroll_port, n, nthreads;
+    uint64_t lost_acks;
     double rate;
     int seconds, storm_at;
     bool resume;
@@ -211,6 +220,10 @@ static void watch(struct worker *w, struct agent *a, unsigned events, int op)
 
 static void drop(struct worker *w, struct agent *a, bool count_error)
 {
+    /* --lost-acks: the last acknowledgements of a lost connection count as never received, so
+     * the next manager gets those events again (the first one analysed them too). */
+    if (a->st == A_RUN && w->s->port2 && w->s->lost_acks)
+        a->acked = a->acked > w->s->lost_acks ? a->acked - w->s->lost_acks : 0;
     if (a->ssl)
         SSL_free(a->ssl);
     if (a->fd >= 0)
@@ -224,6 +237,8 @@ static void drop(struct worker *w, struct agent *a, bool count_error)
             w->storm_start = now_ns(); /* the manager went away */
     }
     a->st = A_WAIT;
+    if (w->s->port2)
+        a->second = !a->second; /* fail over to the other manager */
     tld_sb_reset(&a->out);
     a->out_off = a->hdr_got = a->got = a->len = 0;
     /* Back-off with jitter and a cap, so a restarted manager is not stampeded. */
@@ -244,7 +259,8 @@ static void start_connect(struct worker *w, struct agent *a)
     struct sockaddr_in src = {.sin_family = AF_INET};
     src.sin_addr.s_addr = htonl(0x7f010000u + 256 * (a->idx / 250) + 1 + a->idx % 250);
     bind(a->fd, (struct sockaddr *)&src, sizeof src);
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    struct sockaddr_in dst = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)(a->second ? s->port2 : s->port))};
     inet_pton(AF_INET, s->host, &dst.sin_addr);
     if (connect(a->fd, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS) {
         drop(w, a, true);
@@ -629,7 +645,8 @@ static double storm_seconds(const struct worker *ws, unsigned nw)
 static void usage(void)
 {
     fprintf(stderr, "usage: agent_sim --port P --enroll-port P --ids DIR --agents N [--host H] "
-                    "[--password-file F] [--rate R] [--seconds S] [--storm-at S]\n");
+                    "[--password-file F] [--rate R] [--seconds S] [--storm-at S] [--port2 P]"
+                    " [--lost-acks N]\n");
     exit(2);
 }
 
@@ -637,10 +654,13 @@ int main(int argc, char **argv)
 {
     struct sim s = {.host = "127.0.0.1", .rate = 10, .seconds = 30, .resume = true};
     static const struct option opts[] = {
-        {"host", 1, NULL, 'h'},    {"port", 1, NULL, 'p'},      {"enroll-port", 1, NULL, 'e'},
-        {"ids", 1, NULL, 'i'},     {"agents", 1, NULL, 'n'},    {"password-file", 1, NULL, 'w'},
-        {"rate", 1, NULL, 'r'},    {"seconds", 1, NULL, 's'},   {"storm-at", 1, NULL, 't'},
-        {"threads", 1, NULL, 'T'}, {"no-resume", 0, NULL, 'R'}, {0, 0, 0, 0}};
+        {"host", 1, NULL, 'h'},        {"port", 1, NULL, 'p'},
+        {"enroll-port", 1, NULL, 'e'}, {"ids", 1, NULL, 'i'},
+        {"agents", 1, NULL, 'n'},      {"password-file", 1, NULL, 'w'},
+        {"rate", 1, NULL, 'r'},        {"seconds", 1, NULL, 's'},
+        {"storm-at", 1, NULL, 't'},    {"threads", 1, NULL, 'T'},
+        {"no-resume", 0, NULL, 'R'},   {"port2", 1, NULL, 'P'},
+        {"lost-acks", 1, NULL, 'L'},   {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (c) {
         case 'h':
@@ -675,6 +695,12 @@ int main(int argc, char **argv)
             break;
         case 'R':
             s.resume = false;
+            break;
+        case 'P':
+            s.port2 = (unsigned)atoi(optarg);
+            break;
+        case 'L':
+            s.lost_acks = (uint64_t)atoi(optarg);
             break;
         default:
             usage();

@@ -136,7 +136,8 @@ static void put_backend(struct tld_conf_ctx *c, const struct tld_xml_node *n, co
     *dst = strdup(name);
 }
 
-/* <store><database>, <cluster>: they go into ClickHouse URLs and SQL, so only plain names. */
+/* <store><database>, <cluster>, <writer>: they go into ClickHouse URLs and SQL, so only plain
+ * names. */
 static void put_database(struct tld_conf_ctx *c, const struct tld_xml_node *n, const char *v,
                          void *obj)
 {
@@ -177,6 +178,7 @@ static const struct tld_conf_row store_rows[] = {
     {"cluster", TLD_CONF_TEXT, OFF(store_cluster), 0, 0, NULL, NULL, 0, put_database},
     {"database", TLD_CONF_TEXT, OFF(store_database), 0, 0, NULL, NULL, 0, put_database},
     {"table", TLD_CONF_STR, OFF(store_table), 0, 0, NULL, NULL, 0, NULL},
+    {"writer", TLD_CONF_TEXT, OFF(store_writer), 0, 0, NULL, NULL, 0, put_database},
     {"max_age", TLD_CONF_DURATION, OFF(store_max_age_s), 0, TLD_CONF_MAX_DURATION, NULL, NULL, 0,
      NULL},
     {"max_size", TLD_CONF_SIZE, OFF(store_max_bytes), 0, TLD_CONF_MAX_SIZE, NULL, NULL, 0, NULL},
@@ -368,6 +370,7 @@ void tld_mgr_config_fini(struct tld_mgr_config *cfg)
     free(cfg->store_database);
     free(cfg->store_cluster);
     free(cfg->store_table);
+    free(cfg->store_writer);
     memset(cfg, 0, sizeof *cfg);
 }
 

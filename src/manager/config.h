@@ -93,6 +93,8 @@ struct tld_mgr_config {
     char *store_cluster;      /* ClickHouse cluster; NULL: one server */
     char *store_database;     /* ClickHouse database; NULL: the server's default */
     char *store_table;        /* ClickHouse table; default tld_alerts */
+    char *store_writer;       /* ClickHouse: this manager's name among the store's writers;
+                               * NULL: the only writer */
     int64_t store_max_age_s;  /* retention by age; 0: none */
     uint64_t store_max_bytes; /* retention by disk size; 0: none */
     /* The local collector's sections (read by collect_config.h), digested as written. */

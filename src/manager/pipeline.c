@@ -57,6 +57,7 @@ struct item {
     uint64_t gen; /* the ruleset generation that analyses it */
     uint64_t index;
     unsigned agent;
+    uint64_t stream, seq; /* the event's identity in its agent's stream (seq 0: none) */
     int64_t recv_ns;
     size_t ip_len, rec_len;
     char *data; /* ip, then record */
@@ -462,6 +463,8 @@ static void *dispatcher_main(void *arg)
             it->gen = gen_no;
             it->index = r.index;
             it->agent = r.agent;
+            it->stream = r.stream;
+            it->seq = r.seq;
             it->recv_ns = r.recv_ns;
             it->ip_len = r.ip.n;
             it->rec_len = r.record.n;
@@ -585,6 +588,22 @@ static enum tld_source trusted_source(unsigned agent, enum tld_source claimed)
     return agent && claimed == TLD_SOURCE_OWN ? TLD_SOURCE_FILE : claimed;
 }
 
+/*
+ * The event's identity as the alert's last member: `"event":{"stream":"<16 hex>","seq":N}`
+ * (with agent.id, the key the store deduplicates on, docs/scaling.md). Two managers that both
+ * analyse an event resent around a failover, or one manager analysing it again from its journal,
+ * write alerts with the same identity. Only events of an agent's numbered stream carry one; the
+ * engine's own formatting (tld-logtest, golden snapshots) is untouched.
+ */
+static void add_identity(const struct item *it, struct tld_sb *text)
+{
+    if (!it->agent || !it->seq || !text->n || text->p[text->n - 1] != '}')
+        return;
+    text->n--;
+    tld_sb_printf(text, ",\"event\":{\"stream\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 "}}",
+                  it->stream, it->seq);
+}
+
 /* Analyse one event into its ring slot (text and metadata; not `ready`). */
 static void analyse(struct worker *w, const struct item *it, struct result *res)
 {
@@ -629,7 +648,8 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
         /* Formatted straight into the slot's buffer: no copy. */
         if (tld_worker_format_alert(w->w, TLD_SV_LIT(PLACEHOLDER_ID), false, &res->text) &&
             !res->text.oom && !res->text.truncated &&
-            find_id(p, tld_sb_view(&res->text), &res->alert_id_off)) {
+            find_id(p, tld_sb_view(&res->text), &res->alert_id_off) &&
+            (add_identity(it, &res->text), !res->text.oom && !res->text.truncated)) {
             res->alert_len = res->text.n;
             res->has_alert = true;
         } else {

@@ -53,6 +53,7 @@ void tld_mgr_store_setup(const struct tld_mgr_config *cfg, const char *root,
     store->url = p->url;
     store->table = cfg->store_table;
     store->cluster = cfg->store_cluster;
+    store->writer = cfg->store_writer;
     memset(feed, 0, sizeof *feed);
     feed->alerts_dir = p->alerts_dir;
     feed->ckpt = p->ckpt;

@@ -183,7 +183,8 @@ static int cluster_shards(struct tld_ch *s, size_t *n)
     return rc;
 }
 
-/* The largest position and id in the local table of endpoint `at`, once it has caught up. */
+/* The largest position of this writer's rows and the largest id in the local table of endpoint
+ * `at`, once it has caught up. */
 static int replica_state(struct tld_ch *s, size_t at, struct tld_store_pos *pos, uint64_t *max_id)
 {
     char sql[512];
@@ -192,8 +193,9 @@ static int replica_state(struct tld_ch *s, size_t at, struct tld_store_pos *pos,
     if (rc)
         return rc;
     snprintf(sql, sizeof(sql),
-             "SELECT max((pos_gen, pos_off)), max(id) FROM %s.%s FORMAT RowBinary", s->db,
-             s->local);
+             "SELECT max((if(writer = '%s', pos_gen, 0), if(writer = '%s', pos_off, 0))),"
+             " max(id) FROM %s.%s FORMAT RowBinary",
+             s->writer, s->writer, s->db, s->local);
     rc = exec_at(s, at, sql, NULL);
     struct tld_chrd r = reader(s);
     if (!rc &&

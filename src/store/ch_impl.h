@@ -11,6 +11,7 @@
 
 #include "common/str.h"
 #include "store/flatten.h"
+#include "store/identity.h"
 #include "store/store_impl.h"
 
 #define TLD_CH_MAX_URLS 64
@@ -27,6 +28,11 @@ struct tld_ch {
     int shard_of[TLD_CH_MAX_URLS];      /* cluster: each endpoint's shard (index), -1 unknown */
     char *shard_names[TLD_CH_MAX_URLS]; /* cluster: the {shard} macro of each shard index */
     size_t nshards, next_shard;         /* shards known so far; where the next batch goes */
+    char *writer;            /* this writer's name among the store's ("" when it is the only one) */
+    unsigned slot;           /* writer mode: the low bits of every id this writer gives */
+    bool slot_checked;       /* no other writer's rows use `slot` (checked once per handle) */
+    struct tld_ch_key *keys; /* the event identities of the batch being built */
+    unsigned nkeys, keys_cap;
     bool read_only;
     bool known; /* pos and next_id below are the stored state (set after each good insert) */
     struct tld_store_pos pos;
@@ -35,6 +41,14 @@ struct tld_ch {
     struct tld_sb rows; /* RowBinary of the batch being inserted */
     struct tld_sb resp; /* the last response body */
     char err[256];
+};
+
+/* A row of the batch that carries an event identity: where its bytes are in `rows`. */
+struct tld_ch_key {
+    char key[TLD_EVENT_KEY_MAX];
+    size_t off, len;
+    int64_t ts_ms;
+    bool dup;
 };
 
 /* A statement under construction: SQL text and the rows of its `_v` table. */
@@ -53,6 +67,8 @@ void tld_chq_emit(struct tld_chq *q, const char *s);
 /* Appends a reference to a new bound value: "(SELECT s FROM _v WHERE i = N)" (or n, d). */
 void tld_chq_text(struct tld_chq *q, const char *p, size_t n);
 void tld_chq_int(struct tld_chq *q, int64_t v);
+/* Adds a text row to `_v` without referring to it (a list the SQL reads whole). */
+void tld_chq_text_row(struct tld_chq *q, const char *p, size_t n);
 void tld_chq_real(struct tld_chq *q, double v);
 /* Appends "<time range> AND <query>" over the alerts table's columns. */
 void tld_chq_where(struct tld_chq *q, const struct tld_store_filter *f);
@@ -81,6 +97,19 @@ bool tld_chrd_str(struct tld_chrd *r, const char **p, size_t *n);
 
 /* Identifiers spliced into SQL (tables, database, cluster): letters, digits, '_'. */
 bool tld_ch_ident(const char *t);
+
+/* Event identities (ch_dedup.c). */
+/* Notes row [off, off+len) of s->rows as the alert of event `key` (time ts_ms). */
+int tld_ch_key_add(struct tld_ch *s, const char *key, size_t off, size_t len, int64_t ts_ms);
+/*
+ * Drops from s->rows the noted rows whose event already has an alert in the store, or an
+ * earlier row of the batch; *dropped counts them. Forgets the notes.
+ */
+int tld_ch_drop_stored(struct tld_ch *s, size_t *dropped);
+/* Writer mode: the writer's slot (from its name); TLD_EEXIST when another writer's rows use it. */
+int tld_ch_writer_slot(struct tld_ch *s);
+/* The id after `last` for this handle's writer (writer mode: time-ordered, in its slot). */
+int64_t tld_ch_next_id(const struct tld_ch *s, int64_t last, int64_t now_ms);
 
 /* Cluster mode (ch_cluster.c): the tables on every node, the stored state read from one
  * caught-up replica of every shard, and an insert routed whole to one shard. */

@@ -239,6 +239,14 @@ static bool value_list(const struct tld_qnode *n, const char *field)
     return n->kind == TLD_Q_TERM && n->op == TLD_QOP_EQ && !strcmp(n->field, field);
 }
 
+void tld_chq_text_row(struct tld_chq *q, const char *p, size_t n)
+{
+    unsigned i = ++q->nvalues;
+    tld_sb_printf(&q->values, "%u\t", i);
+    tsv(&q->values, p, n);
+    tld_sb_append_cstr(&q->values, "\t0\t0\n");
+}
+
 static void list_values(struct tld_chq *q, const struct tld_qnode *n)
 {
     if (n->kind == TLD_Q_OR) {
@@ -246,10 +254,7 @@ static void list_values(struct tld_chq *q, const struct tld_qnode *n)
         list_values(q, n->b);
         return;
     }
-    unsigned i = ++q->nvalues;
-    tld_sb_printf(&q->values, "%u\t", i);
-    tsv(&q->values, n->value, n->value_n);
-    tld_sb_append_cstr(&q->values, "\t0\t0\n");
+    tld_chq_text_row(q, n->value, n->value_n);
 }
 
 /*

@@ -20,7 +20,7 @@
 #include "store/fields.h"
 
 static const char *const schema_columns =
-    " (id UInt64, ts_ms Int64, pos_gen UInt64, pos_off UInt64,"
+    " (id UInt64, ts_ms Int64, pos_gen UInt64, pos_off UInt64, writer String, ev_key String,"
     " alert_id Nullable(String), rule_id Nullable(String), rule_level Nullable(Int64),"
     " rule_desc Nullable(String), agent_id Nullable(String), agent_name Nullable(String),"
     " agent_ip Nullable(String), manager Nullable(String), decoder Nullable(String),"
@@ -57,6 +57,8 @@ static void ch_close(struct tld_store *base)
     free(s->cluster);
     free(s->local);
     free(s->db);
+    free(s->writer);
+    free(s->keys);
     tld_flat_fini(&s->flat);
     tld_sb_fini(&s->rows);
     tld_sb_fini(&s->resp);
@@ -82,7 +84,8 @@ static int split_urls(struct tld_ch *s, const char *list)
 static int names(struct tld_ch *s, const struct tld_store_config *cfg, const char *table)
 {
     s->table = strdup(table);
-    if (!s->table)
+    s->writer = strdup(cfg->writer ? cfg->writer : "");
+    if (!s->table || !s->writer)
         return TLD_ENOMEM;
     if (!cfg->cluster)
         return 0;
@@ -110,7 +113,8 @@ static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
 {
     const char *table = cfg->table ? cfg->table : "tld_alerts";
     if (!cfg->url || !tld_ch_ident(table) || strlen(table) > 48 ||
-        (cfg->cluster && !tld_ch_ident(cfg->cluster)))
+        (cfg->cluster && !tld_ch_ident(cfg->cluster)) ||
+        (cfg->writer && cfg->writer[0] && !tld_ch_ident(cfg->writer)))
         return TLD_EINVAL;
     struct tld_ch *s = calloc(1, sizeof(*s));
     if (!s)
@@ -138,13 +142,17 @@ static int ch_open(const struct tld_store_config *cfg, struct tld_store **out)
     return 0;
 }
 
-/* The stored position and the next id: the largest of each in the table. */
+/* The stored position (the largest among this writer's rows) and the next id (after every
+ * writer's). */
 static int server_state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
 {
     struct tld_chq q;
     tld_chq_init(&q);
-    tld_sb_printf(&q.sql, "SELECT max((pos_gen, pos_off)), max(id) FROM %s FORMAT RowBinary",
-                  s->table);
+    /* The writer's name was checked to be a plain name at open. */
+    tld_sb_printf(&q.sql,
+                  "SELECT max((if(writer = '%s', pos_gen, 0), if(writer = '%s', pos_off, 0))),"
+                  " max(id) FROM %s FORMAT RowBinary",
+                  s->writer, s->writer, s->table);
     int rc = tld_ch_run(s, &q, NULL, 0);
     tld_chq_fini(&q);
     if (rc)
@@ -163,6 +171,8 @@ static int state(struct tld_ch *s, struct tld_store_pos *pos, int64_t *next_id)
     if (!s->known) {
         int rc = s->cluster ? tld_ch_cluster_state(s, &s->pos, &s->next_id)
                             : server_state(s, &s->pos, &s->next_id);
+        if (!rc && !s->read_only)
+            rc = tld_ch_writer_slot(s);
         if (rc)
             return rc;
         s->known = true;
@@ -226,13 +236,15 @@ static void put_pairs(struct tld_sb *out, const struct tld_flat *f, size_t from,
 }
 
 static void put_row(struct tld_ch *s, int64_t id, int64_t ts, struct tld_store_pos pos,
-                    const struct tld_store_line *l, const struct tld_flat *f)
+                    const struct tld_store_line *l, const struct tld_flat *f, const char *key)
 {
     struct tld_sb *o = &s->rows;
     put_u64(o, (uint64_t)id);
     put_u64(o, (uint64_t)ts);
     put_u64(o, pos.gen);
     put_u64(o, pos.off);
+    put_str(o, tld_sv_of(s->writer));
+    put_str(o, tld_sv_of(key));
     for (int c = 0; c < TLD_COL_COUNT; c++) {
         if (c == TLD_COL_RULE_LEVEL) {
             tld_sb_append_char(o, f && f->has_level ? 0 : 1);
@@ -252,18 +264,26 @@ static void put_row(struct tld_ch *s, int64_t id, int64_t ts, struct tld_store_p
     put_str(o, tld_sv_make(l->p, l->n));
 }
 
+/* Adds the row of a line; a row with an event identity is noted for tld_ch_drop_stored. */
 static int add_line(struct tld_ch *s, const struct tld_store_line *l, int64_t id, int64_t now_ms)
 {
     cJSON *root = cJSON_ParseWithLength(l->p, l->n);
     int rc = 0;
     if (!cJSON_IsObject(root)) {
-        put_row(s, id, now_ms, l->end, l, NULL);
+        put_row(s, id, now_ms, l->end, l, NULL, "");
     } else {
+        char key[TLD_EVENT_KEY_MAX];
         rc = tld_flat_alert(&s->flat, root);
         if (!rc)
             rc = tld_flat_other(&s->flat, root);
+        bool has_key =
+            !rc && tld_event_key(s->flat.col[TLD_COL_AGENT_ID], tld_sv_make(l->p, l->n), key);
+        size_t at = s->rows.n;
+        int64_t ts = s->flat.ts_found ? s->flat.ts_ms : now_ms;
         if (!rc)
-            put_row(s, id, s->flat.ts_found ? s->flat.ts_ms : now_ms, l->end, l, &s->flat);
+            put_row(s, id, ts, l->end, l, &s->flat, has_key ? key : "");
+        if (has_key)
+            rc = tld_ch_key_add(s, key, at, s->rows.n - at, ts);
     }
     cJSON_Delete(root);
     return rc ? rc : s->rows.oom || s->rows.truncated ? TLD_ENOMEM : 0;
@@ -277,20 +297,27 @@ int tld_ch_ingest(struct tld_store *base, const struct tld_store_batch *b, size_
     struct tld_store_pos pos;
     int64_t next_id;
     int rc = state(s, &pos, &next_id);
-    size_t n = 0;
+    size_t n = 0, dropped = 0;
     struct tld_store_pos last = pos;
+    int64_t id = next_id - 1;
     tld_sb_reset(&s->rows);
+    s->nkeys = 0;
     for (size_t i = 0; !rc && i < b->n; i++) {
         if (tld_store_pos_cmp(b->lines[i].end, pos) <= 0)
             continue;
-        rc = add_line(s, &b->lines[i], next_id++, b->now_ms);
+        id = tld_ch_next_id(s, id, b->now_ms);
+        rc = add_line(s, &b->lines[i], id, b->now_ms);
         last = b->lines[i].end;
         n++;
     }
+    if (!rc)
+        rc = tld_ch_drop_stored(s, &dropped);
+    n -= rc ? 0 : dropped;
+    next_id = id + 1;
     if (!rc && n) {
         struct tld_chq q;
         tld_chq_init(&q);
-        tld_sb_printf(&q.sql, "INSERT INTO %s (id, ts_ms, pos_gen, pos_off",
+        tld_sb_printf(&q.sql, "INSERT INTO %s (id, ts_ms, pos_gen, pos_off, writer, ev_key",
                       s->cluster ? s->local : s->table);
         for (int c = 0; c < TLD_COL_COUNT; c++)
             tld_sb_printf(&q.sql, ", %s", tld_field_cols[c].column);

@@ -48,7 +48,7 @@ struct tld_sqlite {
     sqlite3 *db;
     bool read_only;
     sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
-    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv;
+    sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_event;
     struct tld_rollup rollup;     /* per hour and (rule set, rule id, level, agent) */
     struct tld_rollup rollup_min; /* per minute and level */
     struct tld_kv kv;

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/err.h"
+#include "store/identity.h"
 #include "store/sqlite_impl.h"
 
 static int step_done(struct tld_sqlite *s, sqlite3_stmt *st, const char *what)
@@ -131,12 +132,30 @@ static int insert_side(struct tld_sqlite *s, int64_t id, const struct tld_flat *
     return rc;
 }
 
-/* Stores an alert object whose fields are in s->flat. */
+/* Claims the alert's event identity for `id`; *dup when an alert of that event is stored. */
+static int claim_event(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id, bool *dup)
+{
+    char key[TLD_EVENT_KEY_MAX];
+    *dup = false;
+    if (!tld_event_key(s->flat.col[TLD_COL_AGENT_ID], tld_sv_make(l->p, l->n), key))
+        return 0;
+    sqlite3_bind_int64(s->ins_event, 1, id);
+    sqlite3_bind_text(s->ins_event, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = step_done(s, s->ins_event, "claim event");
+    if (!rc)
+        *dup = sqlite3_changes(s->db) == 0;
+    return rc;
+}
+
+/* Stores an alert object whose fields are in s->flat, unless its event's alert is stored. */
 static int store_flat(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
-                      int64_t now_ms)
+                      int64_t now_ms, bool *dup)
 {
     int64_t set = -1;
-    int rc = rule_set(s, &s->flat, &set);
+    int rc = claim_event(s, l, id, dup);
+    if (rc || *dup)
+        return rc;
+    rc = rule_set(s, &s->flat, &set);
     int64_t ts = s->flat.ts_found ? s->flat.ts_ms : now_ms;
     if (!rc)
         rc = insert_alert(s, id, ts, l, &s->flat, set);
@@ -155,9 +174,11 @@ static int store_other(struct tld_sqlite *s, const struct tld_store_line *l, int
     return rc ? rc : tld_rollup_count(s, now_ms, -1, NULL);
 }
 
+/* Stores one line; *dup when it is an alert of an event whose alert is already stored. */
 static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int64_t id,
-                      int64_t now_ms)
+                      int64_t now_ms, bool *dup)
 {
+    *dup = false;
     if (l->n > (size_t)INT32_MAX)
         return TLD_ELIMIT;
     /* The common line goes through the allocation-free reader; what it refuses, cJSON reads. */
@@ -168,7 +189,7 @@ static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int6
         if (s->jt.nodes[0].type != TLD_J_OBJECT)
             return store_other(s, l, id, now_ms);
         rc = tld_flat_jtree(&s->flat, &s->jt);
-        return rc ? rc : store_flat(s, l, id, now_ms);
+        return rc ? rc : store_flat(s, l, id, now_ms, dup);
     }
     cJSON *root = cJSON_ParseWithLength(l->p, l->n);
     if (!cJSON_IsObject(root)) {
@@ -177,7 +198,7 @@ static int store_line(struct tld_sqlite *s, const struct tld_store_line *l, int6
     }
     rc = tld_flat_alert(&s->flat, root);
     if (!rc)
-        rc = store_flat(s, l, id, now_ms);
+        rc = store_flat(s, l, id, now_ms, dup);
     cJSON_Delete(root);
     return rc;
 }
@@ -202,20 +223,25 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
     struct tld_store_pos pos;
     int64_t next_id;
     rc = tld_sqlite_state(s, &pos, &next_id);
-    size_t n = 0;
+    size_t n = 0, seen = 0;
     for (size_t i = 0; !rc && i < b->n; i++) {
         const struct tld_store_line *l = &b->lines[i];
         if (tld_store_pos_cmp(l->end, pos) <= 0)
             continue;
-        rc = store_line(s, l, next_id++, b->now_ms);
-        n++;
+        bool dup;
+        rc = store_line(s, l, next_id, b->now_ms, &dup);
+        if (!dup) {
+            next_id++;
+            n++;
+        }
+        seen++;
         pos = l->end;
     }
     if (!rc && n)
         rc = tld_kv_flush(s);
     if (!rc && n)
         rc = tld_rollup_flush(s);
-    if (!rc && n)
+    if (!rc && seen)
         rc = save_state(s, pos, next_id);
     if (!rc)
         rc = tld_sqlite_exec(s, "COMMIT");

@@ -59,6 +59,10 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS alert_rollup_min("
     "  ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
+    /* The event identity of each alert that has one (identity.h): an event analysed twice is
+     * stored once. Created on an older store too; its alerts are not in it. Keyed by the
+     * alert's id so retention deletes its rows by id. */
+    "CREATE TABLE IF NOT EXISTS alert_events(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
     "PRAGMA user_version=2;"
     "COMMIT;";
 
@@ -157,6 +161,8 @@ static int prepare_writer(struct tld_sqlite *s)
         rc =
             prepare(s, "UPDATE alert_rollup_min SET n = n + ? WHERE rowid = ?", &s->rollup_min.upd);
     if (!rc)
+        rc = prepare(s, "INSERT OR IGNORE INTO alert_events(id, key) VALUES (?, ?)", &s->ins_event);
+    if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
                      &s->set_pos);
     return rc;
@@ -244,6 +250,7 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->get_set);
     sqlite3_finalize(s->ins_set);
     sqlite3_finalize(s->ins_set_kv);
+    sqlite3_finalize(s->ins_event);
     tld_rollup_fini(&s->rollup);
     tld_rollup_fini(&s->rollup_min);
     tld_kv_fini(&s->kv);

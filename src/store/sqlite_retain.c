@@ -52,6 +52,7 @@ static const char *const delete_sql =
     "  SELECT 'delete', a.id, a.full_log FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  WHERE a.full_log IS NOT NULL;"
     "DELETE FROM alerts WHERE id IN (SELECT id FROM temp.doomed);"
+    "DELETE FROM alert_events WHERE id IN (SELECT id FROM temp.doomed);"
     /* A data.* row lists the alerts of one batch: it goes with the last of them. Ids of a row
      * deleted before the others (by age, out of id order) match no alert until then. */
     "DELETE FROM alert_kv WHERE last_id < (SELECT coalesce(min(id), 9e18) FROM alerts);"

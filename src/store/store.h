@@ -34,8 +34,11 @@ struct tld_store_config {
     const char *table;   /* ClickHouse: the table (created if missing); NULL = "tld_alerts" */
     const char *cluster; /* ClickHouse: the cluster (remote_servers) holding the store; NULL:
                           * one server */
-    bool read_only;      /* a reader handle: no schema creation, no ingest */
-    int busy_wait_ms;    /* how long a statement waits for another connection's lock; 0 = 5000 */
+    /* ClickHouse: the name this writer's stream position and ids are kept under when several
+     * managers feed one store (letters, digits, '_'); NULL or "": the only writer */
+    const char *writer;
+    bool read_only;   /* a reader handle: no schema creation, no ingest */
+    int busy_wait_ms; /* how long a statement waits for another connection's lock; 0 = 5000 */
 };
 
 /*

@@ -228,10 +228,18 @@ static void alerts_in_order_with_ids(void **state)
     assert_non_null(strstr(l3, "\"name\":\"db-01\""));
     snprintf(want, sizeof want, "\"id\":\"1700000000.%ld\"", (long)(l3 - t));
     assert_non_null(strstr(l3, want));
+    /* An agent's event ends with its identity (the store deduplicates on it); the manager's
+     * own does not have one, and no archive line does. */
+    const char *ident = ",\"event\":{\"stream\":\"0000000000000063\",\"seq\":2}}\n";
+    assert_memory_equal(l2 - strlen(ident), ident, strlen(ident));
+    ident = ",\"event\":{\"stream\":\"0000000000000063\",\"seq\":1}}\n";
+    assert_memory_equal(t + n - strlen(ident), ident, strlen(ident));
+    assert_null(memmem(l2, (size_t)(l3 - l2), "\"stream\"", 8));
     free(t);
     snprintf(path, sizeof path, "%s/archives/archives.json", f->logs);
     t = slurp(path, &n);
     assert_non_null(strstr(t, "\"full_log\":\"normal line\""));
+    assert_null(strstr(t, "\"stream\""));
     free(t);
 
     /* A restart resumes after what was written: only the new event is analysed. */

@@ -222,11 +222,79 @@ static void replays_and_retention(void **state)
     tld_store_close(s);
 }
 
+struct store_ids {
+    int64_t v[200];
+    size_t n;
+};
+
+static int collect_id(void *ctx, const struct tld_store_hit *h)
+{
+    struct store_ids *ids = ctx;
+    if (ids->n < 200)
+        ids->v[ids->n++] = h->id;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* An event's alert is stored once (ch_dedup.c); then two named writers on one table keep their
+ * own positions and give distinct ids. */
+static void events_stored_once(void **state)
+{
+    struct fixture *f = *state;
+    struct tld_store *s = open_ch_table(f->backend, "tld_events", false);
+    store_expect_events_once(s);
+    tld_store_close(s);
+    struct server *sv = f->backend;
+    struct tld_store *w[2];
+    for (int i = 0; i < 2; i++) {
+        struct tld_store_config c = {.backend = TLD_STORE_CLICKHOUSE,
+                                     .url = sv->url,
+                                     .table = "tld_writers",
+                                     .cluster = sv->cluster,
+                                     .writer = i ? "manager_b" : "manager_a"};
+        int rc = tld_store_open(&c, &w[i]);
+        if (rc)
+            fail_msg("open writer %d: %d", i, rc);
+    }
+    /* Both feed their own alerts.json: the same positions, different lines. */
+    assert_int_equal(store_feed(w[0], f->lines, 0, 100, 30), 100);
+    assert_int_equal(store_feed(w[1], f->lines + 100, 0, 50, 30), 50);
+    assert_int_equal(store_feed(w[1], f->lines + 100, 0, 80, 30), 30);
+    assert_int_equal(store_feed(w[0], f->lines, 0, 100, 30), 0);
+    struct tld_store_filter all = {NULL, 0, INT64_MAX};
+    uint64_t n;
+    assert_int_equal(tld_store_count(w[0], &all, &n), 0);
+    assert_int_equal(n, 180);
+    int64_t last_a, last_b;
+    assert_int_equal(tld_store_last_id(w[0], &last_a), 0);
+    tld_store_close(w[1]);
+    tld_store_close(w[0]);
+    struct tld_store *r = open_ch_table(f->backend, "tld_writers", true);
+    struct tld_store_search q = {{NULL, 0, INT64_MAX}, true, 1000, NULL};
+    struct store_ids ids = {{0}, 0};
+    struct tld_store_cursor next;
+    bool more;
+    assert_int_equal(tld_store_search(r, &q, collect_id, &ids, &next, &more), 0);
+    assert_int_equal(ids.n, 180);
+    qsort(ids.v, ids.n, sizeof(ids.v[0]), cmp_id);
+    for (size_t i = 1; i < ids.n; i++)
+        assert_true(ids.v[i] != ids.v[i - 1]);
+    assert_int_equal(tld_store_last_id(r, &last_b), 0);
+    assert_int_equal(last_a, last_b);
+    tld_store_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         STORE_SUITE_TESTS(suite_nothing, suite_nothing),
         cmocka_unit_test(replays_and_retention),
+        cmocka_unit_test(events_stored_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -225,6 +225,28 @@ static void replays_store_once(void **state)
     store_tmp_remove(&t);
 }
 
+/* An event's alert is stored once, however many times the event was analysed. */
+static void events_stored_once(void **state)
+{
+    (void)state;
+    struct store_tmp t;
+    store_tmp_make(&t);
+    struct tld_store *s = store_open(t.path, false);
+    store_expect_events_once(s);
+    tld_store_close(s);
+    /* The identities survive a reopen: a re-analysed event arriving later is still left out. */
+    s = store_open(t.path, false);
+    char *again = store_event_alert(7, 9);
+    struct tld_store_line l = {again, strlen(again), {9, 1}};
+    struct tld_store_batch b = {&l, 1, 0};
+    size_t stored = 1;
+    assert_int_equal(tld_store_ingest(s, &b, &stored), 0);
+    assert_int_equal(stored, 0);
+    free(again);
+    tld_store_close(s);
+    store_tmp_remove(&t);
+}
+
 /* The writer in a child: resume from the stored position and feed the rest, a few at a time
  * with pauses, so that a kill lands anywhere: inside a transaction, between two, at open. */
 static void child_writer(const char *path, char **lines)
@@ -436,11 +458,9 @@ static void retention_by_age_and_size(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(mission_alerts),
-        cmocka_unit_test(replays_store_once),
-        cmocka_unit_test(sigkill_loses_nothing),
-        cmocka_unit_test(odd_alerts_are_kept),
-        cmocka_unit_test(retention_by_age_and_size),
+        cmocka_unit_test(mission_alerts),      cmocka_unit_test(replays_store_once),
+        cmocka_unit_test(events_stored_once),  cmocka_unit_test(sigkill_loses_nothing),
+        cmocka_unit_test(odd_alerts_are_kept), cmocka_unit_test(retention_by_age_and_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,4 +94,74 @@ static inline void store_expect_bytes(struct tld_store *s, int64_t id, const cha
     free(r.p);
 }
 
+/*
+ * An alert of agent `agent`'s event `seq` (stream 0xab) as the manager writes it, the event's
+ * identity last; seq 0: an alert without identity (the text is the same for every call).
+ */
+static inline char *store_event_alert(unsigned agent, unsigned seq)
+{
+    char *p = malloc(512);
+    int n = snprintf(p, 512,
+                     "{\"timestamp\":\"2026-11-26T10:00:%02u.000+0000\",\"rule\":{\"level\":5,"
+                     "\"id\":\"5501\"},\"agent\":{\"id\":\"%03u\",\"name\":\"a%u\"},"
+                     "\"manager\":{\"name\":\"m\"},\"id\":\"1795687200.%u\",\"full_log\":\"x\"",
+                     seq % 60, agent, agent, seq);
+    if (seq)
+        snprintf(p + n, 512 - (size_t)n, ",\"event\":{\"stream\":\"00000000000000ab\",\"seq\":%u}}",
+                 seq);
+    else
+        snprintf(p + n, 512 - (size_t)n, "}");
+    return p;
+}
+
+/*
+ * Alerts of events already stored (another manager's copy, a re-analysis: other lines, later
+ * positions) are left out, also twice in one batch; alerts without identity are all kept, and
+ * the same sequence number of another agent is another event. `s` is an empty store.
+ */
+static inline void store_expect_events_once(struct tld_store *s)
+{
+    static const unsigned plan[][2] = {
+        /* batch 1: ten events of agent 7 */
+        {7, 1},
+        {7, 2},
+        {7, 3},
+        {7, 4},
+        {7, 5},
+        {7, 6},
+        {7, 7},
+        {7, 8},
+        {7, 9},
+        {7, 10},
+        /* batch 2: five again, four new, one new twice, four without identity, agent 8's 1 */
+        {7, 3},
+        {7, 11},
+        {7, 4},
+        {7, 12},
+        {7, 5},
+        {7, 13},
+        {7, 6},
+        {7, 14},
+        {7, 7},
+        {7, 11},
+        {7, 0},
+        {7, 0},
+        {8, 0},
+        {8, 0},
+        {8, 1}};
+    enum { N = sizeof(plan) / sizeof(plan[0]) };
+    char *lines[N];
+    for (size_t i = 0; i < N; i++)
+        lines[i] = store_event_alert(plan[i][0], plan[i][1]);
+    assert_int_equal(store_feed(s, lines, 0, 10, 10), 10);
+    assert_int_equal(store_feed(s, lines, 10, N, N - 10), 9);
+    assert_int_equal(store_feed(s, lines, 0, N, 7), 0); /* a replay: positions */
+    struct tld_store_filter all = {NULL, 0, INT64_MAX};
+    uint64_t n;
+    assert_int_equal(tld_store_count(s, &all, &n), 0);
+    assert_int_equal(n, 19);
+    for (size_t i = 0; i < N; i++)
+        free(lines[i]);
+}
+
 #endif
