@@ -39,7 +39,7 @@ struct tld_rollup {
     struct tld_intern index; /* group key -> index in groups */
     struct tld_intern rows;  /* group key -> its alert_rollup rowid, across batches */
     struct tld_sb key;       /* scratch */
-    bool levels_only;        /* the per-minute rollup: counts per (minute, rule level) */
+    bool levels_only;        /* the per-minute rollup: counts per (minute, rule id, level) */
     sqlite3_stmt *ins, *upd; /* add a row; add to a row */
 };
 
@@ -50,7 +50,8 @@ struct tld_sqlite {
     sqlite3_stmt *ins_alert, *ins_fts, *ins_kv, *get_pos, *set_pos;
     sqlite3_stmt *get_key, *ins_key, *get_set, *ins_set, *ins_set_kv, *ins_event;
     struct tld_rollup rollup;     /* per hour and (rule set, rule id, level, agent) */
-    struct tld_rollup rollup_min; /* per minute and level */
+    struct tld_rollup rollup_min; /* per minute, rule id and level */
+    bool minutes_by_rule;         /* the per-minute rollup has rule ids (schema 3) */
     struct tld_kv kv;
     struct tld_flat flat;
     struct tld_jtree jt;    /* the line being stored, parsed */
@@ -138,15 +139,18 @@ int64_t tld_rollup_hour(int64_t ts);
 int64_t tld_rollup_minute(int64_t ts);
 /* Whether a filter can be answered from the rollup: it tests rollup fields only. */
 bool tld_sqlite_rollup_ok(const struct tld_store_filter *f);
-/* Whether it can be answered from the per-minute rollup: it tests rule.level only. */
-bool tld_sqlite_rollup_min_ok(const struct tld_store_filter *f);
+/* Whether it can be answered from the per-minute rollup: it tests rule.level and rule.id only
+ * (rule.level only on a store of schema 2 that its writer has not converted yet). */
+bool tld_sqlite_rollup_min_ok(const struct tld_sqlite *s, const struct tld_store_filter *f);
 /*
  * Emits the FROM item "(...) a" giving rows (ts, rule_set, rule_id, rule_level, agent_name, n)
  * whose n add up, per value, to the alerts of the filter's range: rollup rows for its whole
  * hours, one row per alert for the rest. ts is an hour for the former. With `minutes`, the rows
- * are (ts, rule_level, n) from the per-minute rollup and the alerts of the partial minutes.
+ * are (ts, rule_id, rule_level, n) from the per-minute rollup and the alerts of the partial
+ * minutes.
  */
-void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f, bool minutes);
+void tld_sqlite_rollup_source(const struct tld_sqlite *s, struct tld_sql *q,
+                              const struct tld_store_filter *f, bool minutes);
 
 /* Records SQLite's message for the log and maps its code to a tld_err. */
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what);

@@ -11,7 +11,7 @@
 #include "common/err.h"
 #include "store/sqlite_impl.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Page size and auto_vacuum (retention gives freed pages back to the disk) are set before this,
  * as they only take effect on a database without tables and before WAL mode. */
@@ -57,13 +57,13 @@ static const char *const schema_sql =
     "  agent_name TEXT, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_ts ON alert_rollup(ts);"
     "CREATE TABLE IF NOT EXISTS alert_rollup_min("
-    "  ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "  ts INTEGER NOT NULL, rule_id TEXT, rule_level INTEGER, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
     /* The event identity of each alert that has one (identity.h): an event analysed twice is
      * stored once. Created on an older store too; its alerts are not in it. Keyed by the
      * alert's id so retention deletes its rows by id. */
     "CREATE TABLE IF NOT EXISTS alert_events(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
-    "PRAGMA user_version=2;"
+    "PRAGMA user_version=3;"
     "COMMIT;";
 
 /* Version 1 kept one alert_kv row per (key, value, alert): each becomes a row of one id. It had
@@ -84,6 +84,19 @@ static const char *const migrate_v1_sql =
     "  count(*) FROM alerts GROUP BY m, rule_level;"
     "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
     "PRAGMA user_version=2;"
+    "COMMIT;";
+
+/* Version 2's per-minute rollup counted per level only: it is counted again from the alerts per
+ * rule id and level (one pass over the time index, which covers both columns). */
+static const char *const migrate_v2_sql =
+    "BEGIN;"
+    "DROP TABLE alert_rollup_min;"
+    "CREATE TABLE alert_rollup_min("
+    "  ts INTEGER NOT NULL, rule_id TEXT, rule_level INTEGER, n INTEGER NOT NULL);"
+    "INSERT INTO alert_rollup_min SELECT ts - (((ts % 60000) + 60000) % 60000) AS m, rule_id,"
+    "  rule_level, count(*) FROM alerts GROUP BY m, rule_id, rule_level;"
+    "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
+    "PRAGMA user_version=3;"
     "COMMIT;";
 
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what)
@@ -155,7 +168,8 @@ static int prepare_writer(struct tld_sqlite *s)
     if (!rc)
         rc = prepare(s, "UPDATE alert_rollup SET n = n + ? WHERE rowid = ?", &s->rollup.upd);
     if (!rc)
-        rc = prepare(s, "INSERT INTO alert_rollup_min(ts, rule_level, n) VALUES (?, ?, ?)",
+        rc = prepare(s,
+                     "INSERT INTO alert_rollup_min(ts, rule_id, rule_level, n) VALUES (?, ?, ?, ?)",
                      &s->rollup_min.ins);
     if (!rc)
         rc =
@@ -181,6 +195,8 @@ static int migrate(struct tld_sqlite *s)
     sqlite3_finalize(st);
     if (!err && version == 1)
         err = tld_sqlite_exec(s, migrate_v1_sql);
+    if (!err && version >= 1 && version <= 2)
+        err = tld_sqlite_exec(s, migrate_v2_sql);
     if (err)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return err;
@@ -196,6 +212,8 @@ static int check_version(struct tld_sqlite *s)
         return tld_sqlite_fail(s, rc, "user_version");
     int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
+    /* A reader of a store its writer has not converted yet reads the older rollup. */
+    s->minutes_by_rule = version == 0 || version >= 3;
     if (version <= SCHEMA_VERSION)
         return 0;
     snprintf(s->err, sizeof s->err,
@@ -226,8 +244,8 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
                                     : "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
     if (!rc)
         rc = check_version(s);
-    if (!rc && !cfg->read_only)
-        rc = migrate(s);
+    if (!rc && !cfg->read_only && (rc = migrate(s)) == 0)
+        s->minutes_by_rule = true;
     if (!rc && !cfg->read_only)
         rc = tld_sqlite_exec(s, schema_sql);
     if (!rc)

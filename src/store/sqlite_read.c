@@ -109,11 +109,11 @@ int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, u
 {
     struct tld_sql sql;
     tld_sql_init(&sql);
-    bool minutes = tld_sqlite_rollup_min_ok(f);
+    bool minutes = tld_sqlite_rollup_min_ok((struct tld_sqlite *)base, f);
     bool capped = false;
     if (minutes || tld_sqlite_rollup_ok(f)) {
         emit(&sql, "SELECT coalesce(sum(a.n), 0), 0 FROM ");
-        tld_sqlite_rollup_source(&sql, f, minutes);
+        tld_sqlite_rollup_source((struct tld_sqlite *)base, &sql, f, minutes);
         emit(&sql, " WHERE ");
     } else if (cap < INT64_MAX) {
         emit(&sql, "SELECT count(*), 0 FROM (SELECT 1 FROM alerts a WHERE ");
@@ -165,14 +165,15 @@ int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *
     tld_sql_init(&sql);
     /* Floor division, so times before 1970 fall in the right bucket too. */
     /* Rollup rows fall in one bucket only when buckets are whole minutes (hours). */
-    bool minutes = interval_ms % 60000 == 0 && tld_sqlite_rollup_min_ok(f);
+    bool minutes =
+        interval_ms % 60000 == 0 && tld_sqlite_rollup_min_ok((struct tld_sqlite *)base, f);
     bool rollup = minutes || (interval_ms % 3600000 == 0 && tld_sqlite_rollup_ok(f));
     emit(&sql, rollup ? "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, sum(a.n) AS c FROM "
                       : "SELECT a.ts - ((a.ts % ?) + ?) % ? AS b, count(*) AS c FROM ");
     for (int i = 0; i < 3; i++)
         tld_sql_param_int(&sql, interval_ms);
     if (rollup)
-        tld_sqlite_rollup_source(&sql, f, minutes);
+        tld_sqlite_rollup_source((struct tld_sqlite *)base, &sql, f, minutes);
     else
         emit(&sql, "alerts a");
     emit(&sql, " WHERE ");
@@ -198,7 +199,8 @@ static int term_row(sqlite3_stmt *st, void *arg)
 }
 
 /* Top values of a column: from the rollup when it can answer, else from the alerts. */
-static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, int col)
+static void terms_column(const struct tld_sqlite *s, struct tld_sql *sql,
+                         const struct tld_store_filter *f, int col)
 {
     const char *name = tld_field_cols[col].column;
     bool rollup = tld_sqlite_rollup_ok(f) && (col == TLD_COL_RULE_ID || col == TLD_COL_RULE_LEVEL ||
@@ -208,7 +210,7 @@ static void terms_column(struct tld_sql *sql, const struct tld_store_filter *f, 
                          : "SELECT CAST(a.%s AS TEXT) AS v, count(*) AS c FROM ",
                   name);
     if (rollup)
-        tld_sqlite_rollup_source(sql, f, false);
+        tld_sqlite_rollup_source(s, sql, f, false);
     else
         emit(sql, "alerts a");
     tld_sb_printf(&sql->sql, " WHERE a.%s IS NOT NULL AND ", name);
@@ -239,7 +241,8 @@ static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, cons
 }
 
 /* Counts alerts per rule set first: a handful of sets stand for millions of alerts. */
-static void terms_set(struct tld_sql *sql, const struct tld_store_filter *f, const char *field)
+static void terms_set(const struct tld_sqlite *s, struct tld_sql *sql,
+                      const struct tld_store_filter *f, const char *field)
 {
     bool rollup = tld_sqlite_rollup_ok(f);
     emit(sql, rollup ? "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
@@ -247,7 +250,7 @@ static void terms_set(struct tld_sql *sql, const struct tld_store_filter *f, con
                      : "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
                        " count(*) AS c FROM ");
     if (rollup)
-        tld_sqlite_rollup_source(sql, f, false);
+        tld_sqlite_rollup_source(s, sql, f, false);
     else
         emit(sql, "alerts a");
     emit(sql, " WHERE a.rule_set IS NOT NULL AND ");
@@ -272,6 +275,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
 {
     if (!tld_query_valid_field(field, strlen(field)))
         return TLD_EINVAL;
+    const struct tld_sqlite *s = (const struct tld_sqlite *)base;
     struct tld_field fd;
     tld_store_field_lookup(field, &fd);
     struct tld_sql sql;
@@ -279,13 +283,13 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
     switch (fd.kind) {
     case TLD_FIELD_TEXT:
     case TLD_FIELD_INT:
-        terms_column(&sql, f, fd.col);
+        terms_column(s, &sql, f, fd.col);
         break;
     case TLD_FIELD_KV:
         terms_kv(&sql, f, field);
         break;
     case TLD_FIELD_SET:
-        terms_set(&sql, f, field);
+        terms_set(s, &sql, f, field);
         break;
     case TLD_FIELD_RAW:
         terms_raw(&sql, f, field);

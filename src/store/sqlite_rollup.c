@@ -1,6 +1,7 @@
 /*
  * The hourly rollup of the SQLite store: alert counts per (hour, rule set, rule id, rule level,
- * agent name), kept in the same transaction as the alerts they count. Dashboard panels (counts,
+ * agent name), and the per-minute one per (minute, rule id, rule level), kept in the same
+ * transaction as the alerts they count. Dashboard panels (counts,
  * level evolution, top agents, top MITRE values) over a day of millions of alerts then read the
  * rollup for the whole hours of the range and only the alerts of the partial hours at its ends
  * (tld_sqlite_rollup_source). The writer counts a batch in memory and appends one row per group;
@@ -56,7 +57,7 @@ int64_t tld_rollup_minute(int64_t ts)
 static int count_one(struct tld_rollup *r, int64_t ts, int64_t set, const struct tld_flat *f)
 {
     bool all = !r->levels_only;
-    struct tld_sv rule_id = f && all ? f->col[TLD_COL_RULE_ID] : (struct tld_sv){0};
+    struct tld_sv rule_id = f ? f->col[TLD_COL_RULE_ID] : (struct tld_sv){0};
     struct tld_sv agent = f && all ? f->col[TLD_COL_AGENT_NAME] : (struct tld_sv){0};
     bool has_level = f && f->has_level;
     int64_t level = has_level ? f->level : 0;
@@ -173,8 +174,9 @@ static int add_row(struct tld_sqlite *s, struct tld_rollup *r, const struct tld_
     sqlite3_stmt *st = r->ins;
     sqlite3_bind_int64(st, 1, g->hour);
     if (r->levels_only) {
-        bind_level(st, 2, g);
-        sqlite3_bind_int64(st, 3, g->n);
+        bind_opt(st, 2, g->rule_id);
+        bind_level(st, 3, g);
+        sqlite3_bind_int64(st, 4, g->n);
     } else {
         if (g->set >= 0)
             sqlite3_bind_int64(st, 2, g->set);
@@ -239,23 +241,27 @@ bool tld_sqlite_rollup_ok(const struct tld_store_filter *f)
     return node_ok(f->query ? f->query->root : NULL);
 }
 
-static bool level_only(const struct tld_qnode *n)
+static bool minute_ok(const struct tld_qnode *n, bool by_rule)
 {
     if (!n)
         return true;
     if (n->kind != TLD_Q_TERM)
-        return level_only(n->a) && level_only(n->b);
+        return minute_ok(n->a, by_rule) && minute_ok(n->b, by_rule);
     struct tld_field f;
     tld_store_field_lookup(n->field, &f);
-    return f.kind == TLD_FIELD_INT && f.col == TLD_COL_RULE_LEVEL;
+    if (f.kind == TLD_FIELD_INT && f.col == TLD_COL_RULE_LEVEL)
+        return true;
+    return by_rule && (f.kind == TLD_FIELD_TEXT || f.kind == TLD_FIELD_INT) &&
+           f.col == TLD_COL_RULE_ID;
 }
 
-bool tld_sqlite_rollup_min_ok(const struct tld_store_filter *f)
+bool tld_sqlite_rollup_min_ok(const struct tld_sqlite *s, const struct tld_store_filter *f)
 {
-    return level_only(f->query ? f->query->root : NULL);
+    return minute_ok(f->query ? f->query->root : NULL, s->minutes_by_rule);
 }
 
-void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *f, bool minutes)
+void tld_sqlite_rollup_source(const struct tld_sqlite *s, struct tld_sql *q,
+                              const struct tld_store_filter *f, bool minutes)
 {
     int64_t unit = minutes ? MINUTE : HOUR;
     /* Whole units inside [from, to): [h0, h1). Empty when the range has none. */
@@ -269,17 +275,23 @@ void tld_sqlite_rollup_source(struct tld_sql *q, const struct tld_store_filter *
                                        : tld_rollup_hour(f->to_ms);
     if (h1 < h0)
         h1 = h0;
-    tld_sql_emit(q, minutes ? "(SELECT ts, rule_level, n FROM alert_rollup_min"
-                              " WHERE ts >= ? AND ts < ? UNION ALL"
-                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?"
-                              " UNION ALL"
-                              " SELECT ts, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?) a"
-                            : "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM"
-                              " alert_rollup WHERE ts >= ? AND ts < ? UNION ALL"
-                              " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
-                              " WHERE ts >= ? AND ts < ? UNION ALL"
-                              " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
-                              " WHERE ts >= ? AND ts < ?) a");
+    /* Schema 2's per-minute rollup has no rule ids (minute_ok kept rule.id out of the filter). */
+    const char *min_rule = s->minutes_by_rule ? "rule_id" : "NULL";
+    if (minutes)
+        tld_sb_printf(&q->sql,
+                      "(SELECT ts, %s AS rule_id, rule_level, n FROM alert_rollup_min"
+                      " WHERE ts >= ? AND ts < ? UNION ALL"
+                      " SELECT ts, rule_id, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?"
+                      " UNION ALL"
+                      " SELECT ts, rule_id, rule_level, 1 FROM alerts WHERE ts >= ? AND ts < ?) a",
+                      min_rule);
+    else
+        tld_sql_emit(q, "(SELECT ts, rule_set, rule_id, rule_level, agent_name, n FROM"
+                        " alert_rollup WHERE ts >= ? AND ts < ? UNION ALL"
+                        " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                        " WHERE ts >= ? AND ts < ? UNION ALL"
+                        " SELECT ts, rule_set, rule_id, rule_level, agent_name, 1 FROM alerts"
+                        " WHERE ts >= ? AND ts < ?) a");
     tld_sql_param_int(q, h0);
     tld_sql_param_int(q, h1);
     /* Two ranges in two SELECTs: joined by OR, the planner reads everything between them. */

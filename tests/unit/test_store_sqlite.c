@@ -1,12 +1,15 @@
 /*
  * Unit tests for the SQLite alert store (src/store/): the store query suite
- * (test_store_suite.h) on a SQLite database in a scratch folder.
+ * (test_store_suite.h) on a SQLite database in a scratch folder, and a store of the previous
+ * schema version read as it is, then converted by its writer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <sqlite3.h>
 
 #include "test_store_suite.h"
 
@@ -35,8 +38,87 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Schema 2's per-minute rollup: counts per minute and level only. */
+static const char *const to_schema2 =
+    "DROP TABLE alert_rollup_min;"
+    "CREATE TABLE alert_rollup_min(ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
+    "INSERT INTO alert_rollup_min SELECT ts - (((ts % 60000) + 60000) % 60000) AS m, rule_level,"
+    "  count(*) FROM alerts GROUP BY m, rule_level;"
+    "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
+    "PRAGMA user_version=2;";
+
+static int user_version(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Half-hour buckets of a rule.id query, each checked against the model of the first `stored`
+ * alerts. */
+static void rule_histogram_is_right(struct fixture *f, struct tld_store *s, unsigned stored)
+{
+    const char *text = "rule.id:(5710 or 87903)";
+    struct tld_query *q;
+    assert_int_equal(tld_query_parse(text, strlen(text), &q, NULL), 0);
+    struct tld_store_filter flt = {q, f->ts[50] + 7, f->ts[550] - 11};
+    struct buckets b = {0};
+    int64_t iv;
+    assert_int_equal(tld_store_histogram(s, &flt, 1800000, collect_bucket, &b, &iv), 0);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        uint64_t want = 0;
+        for (unsigned a = 0; a < stored; a++)
+            want += f->ts[a] >= flt.from_ms && f->ts[a] < flt.to_ms && f->ts[a] >= b.start[i] &&
+                    f->ts[a] < b.start[i] + 1800000 && model_eval(q->root, f->json[a]);
+        assert_int_equal(b.count[i], want);
+        sum += want;
+    }
+    assert_true(sum > 10);
+    tld_query_free(q);
+}
+
+/* A store of schema 2 (the previous release): a reader reads it as it is (no rule ids in its
+ * per-minute rollup), its writer converts it to schema 3, and both answer alike. */
+static void schema2_read_then_converted(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tmp old;
+    store_tmp_make(&old);
+    struct tld_store *w = store_open(old.path, false);
+    assert_int_equal(store_feed(w, f->lines, 0, NALERTS / 2, 101), NALERTS / 2);
+    tld_store_close(w);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(old.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, to_schema2, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(user_version(old.path), 2);
+    struct tld_store *r = store_open(old.path, true);
+    rule_histogram_is_right(f, r, NALERTS / 2);
+    tld_store_close(r);
+    assert_int_equal(user_version(old.path), 2);
+    w = store_open(old.path, false);
+    assert_int_equal(user_version(old.path), 3);
+    rule_histogram_is_right(f, w, NALERTS / 2);
+    /* Alerts stored after the conversion are counted in the new rollup too. */
+    assert_int_equal(store_feed(w, f->lines, NALERTS / 2, NALERTS, 101), NALERTS - NALERTS / 2);
+    tld_store_close(w);
+    r = store_open(old.path, true);
+    rule_histogram_is_right(f, r, NALERTS);
+    tld_store_close(r);
+    store_tmp_remove(&old);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {STORE_SUITE_TESTS(suite_nothing, suite_nothing)};
+    const struct CMUnitTest tests[] = {
+        STORE_SUITE_TESTS(suite_nothing, suite_nothing),
+        cmocka_unit_test_setup_teardown(schema2_read_then_converted, suite_nothing, suite_nothing)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
