@@ -875,6 +875,8 @@ static int start(struct mgr *m)
                                    .logs_dir = rootpath(m, 3, "logs"),
                                    .state_file = rootpath(m, 4, "queue/intake/output.ckpt"),
                                    .archives = m->cfg.logall_json,
+                                   /* A named writer shares its store with other managers. */
+                                   .event_identity = m->cfg.store_writer != NULL,
                                    .workers = m->cfg.workers,
                                    .worker_queue = m->cfg.worker_queue,
                                    .manager_name = m->hostname,

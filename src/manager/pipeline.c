@@ -595,9 +595,9 @@ static enum tld_source trusted_source(unsigned agent, enum tld_source claimed)
  * write alerts with the same identity. Only events of an agent's numbered stream carry one; the
  * engine's own formatting (tld-logtest, golden snapshots) is untouched.
  */
-static void add_identity(const struct item *it, struct tld_sb *text)
+static void add_identity(const struct tld_pipeline *p, const struct item *it, struct tld_sb *text)
 {
-    if (!it->agent || !it->seq || !text->n || text->p[text->n - 1] != '}')
+    if (!p->o.event_identity || !it->agent || !it->seq || !text->n || text->p[text->n - 1] != '}')
         return;
     text->n--;
     tld_sb_printf(text, ",\"event\":{\"stream\":\"%016" PRIx64 "\",\"seq\":%" PRIu64 "}}",
@@ -649,7 +649,7 @@ static void analyse(struct worker *w, const struct item *it, struct result *res)
         if (tld_worker_format_alert(w->w, TLD_SV_LIT(PLACEHOLDER_ID), false, &res->text) &&
             !res->text.oom && !res->text.truncated &&
             find_id(p, tld_sb_view(&res->text), &res->alert_id_off) &&
-            (add_identity(it, &res->text), !res->text.oom && !res->text.truncated)) {
+            (add_identity(p, it, &res->text), !res->text.oom && !res->text.truncated)) {
             res->alert_len = res->text.n;
             res->has_alert = true;
         } else {

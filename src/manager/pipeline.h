@@ -44,8 +44,11 @@ struct tld_pipeline_opts {
     const char *logs_dir;   /* alerts/ and archives/ */
     const char *state_file; /* output checkpoint */
     bool archives;          /* logall_json */
-    unsigned workers;       /* 1..TLD_PIPELINE_MAX_WORKERS */
-    unsigned worker_queue;  /* events per worker queue */
+    /* Alerts of agents' events end with the event's identity (`"event":{...}`), the key a store
+     * shared by several managers deduplicates on; off, alerts are exactly Wazuh's keys. */
+    bool event_identity;
+    unsigned workers;      /* 1..TLD_PIPELINE_MAX_WORKERS */
+    unsigned worker_queue; /* events per worker queue */
     const char *manager_name;
     struct tld_log *log;
     struct tld_own_sink own;

@@ -33,6 +33,7 @@ struct fx {
     struct tld_ruleset *ruleset;
     char own[8][512];
     unsigned nown;
+    bool event_identity; /* the pipeline's option of that name */
 };
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -132,6 +133,7 @@ static struct tld_pipeline *start(struct fx *f, unsigned workers, bool archives)
                                   .logs_dir = f->logs,
                                   .state_file = f->state,
                                   .archives = archives,
+                                  .event_identity = f->event_identity,
                                   .workers = workers,
                                   .worker_queue = 16,
                                   .manager_name = "mgr.example",
@@ -201,6 +203,7 @@ static void alerts_in_order_with_ids(void **state)
     journal_event(f, 1, 2, "an attack from web");
     journal_event(f, 0, 0, "local attack");
     journal_event(f, 2, 1, "db attack");
+    f->event_identity = true;
     struct tld_pipeline *p = start(f, 2, true);
     wait_durable(p, 5);
     struct tld_pipeline_stats st;
@@ -278,6 +281,8 @@ static void source_kind_trusted_by_origin(void **state)
     assert_non_null(strstr(t, "\"id\":\"100002\""));
     assert_non_null(strstr(l2, "\"full_log\":\"dockmark from the agent's listener\""));
     assert_non_null(strstr(l2, "\"id\":\"100003\""));
+    /* Without a store shared by several managers, alerts carry no event identity. */
+    assert_null(strstr(t, "\"event\":"));
     free(t);
 }
 
