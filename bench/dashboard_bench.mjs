@@ -1,7 +1,7 @@
 // The dashboard's timings in Debian's Chromium (driven by playwright-core from web/node_modules),
 // for bench/dashboard_bench.py, which starts tld-api on a large store and passes the settings in
 // TLD_DASH_BENCH (JSON: url, token, from, to, queries, runs). Each run opens a new browser
-// context (empty cache: the cold load), a second tab in it (the warm load), runs the queries one
+// context (empty cache: the cold load), opens the page again in it (the warm load), runs the queries one
 // after the other from the query bar and opens documents from the table. Times are the page's
 // own clock up to the first animation frame that shows the awaited rows, and up to the first
 // with no request in flight either.
@@ -16,21 +16,36 @@ const { chromium } = require('playwright-core');
 
 const cfg = JSON.parse(process.env.TLD_DASH_BENCH);
 const DOCS_PER_RUN = 5;
+const WAIT_MS = 120e3;
+
+// A wait in the page that gives up after WAIT_MS, saying what the page shows.
+async function within(page, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no ${what} after ${WAIT_MS} ms`)), WAIT_MS); });
+  try {
+    return await Promise.race([promise, late]);
+  } catch (e) {
+    const shown = await page.evaluate(() => document.body.innerText.slice(0, 1500)).catch(() => '');
+    throw new Error(`${e.message}; the page shows:\n${shown}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 // In the page: performance.now() at the first animation frame where pred(arg) holds.
 function painted(page, pred, arg) {
-  return page.evaluate(([src, a]) => new Promise((resolve) => {
+  return within(page, page.evaluate(([src, a]) => new Promise((resolve) => {
     const f = new Function('a', 'return (' + src + ')(a)');
     const tick = () => (f(a) ? resolve(performance.now()) : requestAnimationFrame(tick));
     tick();
-  }), [pred.toString(), arg]);
+  }), [pred.toString(), arg]), 'painted frame');
 }
 
 // In the page: {rows, settled}: the first frame whose table's first row is one of the awaited
 // query's (the table painted), then the first with no request in flight either (the histogram
 // and the hits line drawn too).
 function paintedRows(page, want) {
-  return page.evaluate((w) => new Promise((resolve) => {
+  return within(page, page.evaluate((w) => new Promise((resolve) => {
     let rows = 0;
     const tick = () => {
       const r = document.querySelector('[data-testid=row]');
@@ -40,7 +55,7 @@ function paintedRows(page, want) {
       else requestAnimationFrame(tick);
     };
     tick();
-  }), want);
+  }), want), `rows of ${want}`);
 }
 
 async function newPage(context, errors) {
@@ -55,17 +70,19 @@ async function oneRun(browser) {
   await context.addInitScript((t) => {
     sessionStorage.setItem('tld.token', t);
     addEventListener('click', () => (window.tldClick = performance.now()), true);
+    // Main-thread tasks over 50 ms, for where a load's time went.
+    window.tldLong = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => window.tldLong.push(`${Math.round(e.startTime)}+${Math.round(e.duration)}`)))
+      .observe({ type: 'longtask', buffered: true });
   }, cfg.token);
   const errors = [];
   const [first] = cfg.queries;
   const url = cfg.url + 'hunting?q=' + encodeURIComponent(first.q) + `&from=${cfg.from}&to=${cfg.to}`;
-  // Cold: a new context has an empty cache. Warm: a new tab of the same context (its cache),
-  // timed from its own navigation as the cold one is.
-  const coldPage = await newPage(context, errors);
-  await coldPage.goto(url);
-  const cold = await paintedRows(coldPage, first.want);
-  await coldPage.close();
+  // Cold: a new context has an empty cache. Warm: the same tab navigates to the page again
+  // (assets from the cache), timed from its own navigation as the cold one is.
   const page = await newPage(context, errors);
+  await page.goto(url);
+  const cold = await paintedRows(page, first.want);
   await page.goto(url);
   const warm = await paintedRows(page, first.want);
   // Where the warm load's time went: the page itself, then each request (resource timing).
@@ -73,7 +90,8 @@ async function oneRun(browser) {
     const [nav] = performance.getEntriesByType('navigation');
     const doc = { path: 'page', start: nav.responseStart, ms: nav.domContentLoadedEventEnd - nav.responseStart };
     return [doc, ...performance.getEntriesByType('resource')
-      .map((e) => ({ path: new URL(e.name).pathname, start: e.startTime, ms: e.duration }))];
+      .map((e) => ({ path: new URL(e.name).pathname, start: e.startTime, ms: e.duration })),
+    ...window.tldLong.map((t) => ({ path: 'long task', start: Number(t.split('+')[0]), ms: Number(t.split('+')[1]) }))];
   });
   const queries = [];
   for (let i = 1; i <= cfg.queries.length * 5; i++) {
@@ -83,7 +101,10 @@ async function oneRun(browser) {
     await page.getByTestId('search').click();
     const t = await paintedRows(page, want);
     const click = await page.evaluate(() => window.tldClick);
-    queries.push({ rows: t.rows - click, settled: t.settled - click });
+    // The requests this query made, relative to the click: what the API took of the time.
+    const calls = await page.evaluate((c) => performance.getEntriesByType('resource').filter((e) => e.startTime >= c)
+      .map((e) => `${new URL(e.name).pathname} ${Math.round(e.startTime - c)}+${Math.round(e.duration)}`), click);
+    queries.push({ rows: t.rows - click, settled: t.settled - click, calls });
   }
   const docs = [];
   for (let i = 0; i < DOCS_PER_RUN; i++) {

@@ -2,7 +2,7 @@
 // dialog over the page and the call is retried after it, so the page keeps its state. A route
 // the API does not have (404) comes back as an ApiError with status 404, which pages show as
 // "not available on this API".
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 
 const KEY = 'tld.token';
 let token = sessionStorage.getItem(KEY);
@@ -105,10 +105,11 @@ async function attempt(path, { method = 'GET', params, body, signal, headers = {
 
 export const getJson = async (path, opts) => (await call(path, opts)).json();
 
-// A data hook: {data, error, loading}; a newer call wins over a slower older one.
+// A data hook: {data, error, loading}; a newer call wins over a slower older one. The request
+// leaves as soon as the component is rendered, not after the next paint (a layout effect).
 export function useApi(fn, deps) {
   const [st, setSt] = useState({ data: null, error: null, loading: true });
-  useEffect(() => {
+  useLayoutEffect(() => {
     let live = true;
     setSt((s) => ({ ...s, loading: true }));
     mark(1);

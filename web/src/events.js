@@ -10,7 +10,8 @@ import { Flyout } from './flyout.js';
 import { addFilter, alertTime, composeQuery, flatten, fmtTime, getField, html, isUtc, parseFilters, setParams, show, timeRange } from './lib.js';
 
 export const HUNT_COLUMNS = ['timestamp', 'agent.name', 'rule.mitre.id', 'rule.mitre.tactic', 'rule.description', 'rule.level', 'rule.id'];
-const PAGE = 100;
+// Rows drawn at a time (as Discover does); the rest come with "Load more".
+const PAGE = 50;
 
 // The query of the current view (typed query + pills + the module's fixed part) and time range.
 export function viewQuery(params, fixed) {
@@ -75,7 +76,7 @@ function Table({ rows, cols, params, fixedCols }) {
 }
 
 // A row draws its ± buttons only while it is under the pointer or holds the focus: a page of
-// 100 rows would otherwise carry well over a thousand buttons.
+// rows would otherwise carry hundreds of buttons.
 const Row = memo(({ a, cols, utc, selected, active, setActive }) => html`<tr class=${selected ? 'selected' : ''} data-testid="row"
     onMouseEnter=${() => setActive(a.id)} onfocusin=${() => setActive(a.id)}>
   <td class="narrow"><button type="button" class="link" aria-label="Open document" data-testid="open-doc" onClick=${() => setParams({ doc: a.id })}>⤢</button></td>
