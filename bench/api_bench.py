@@ -190,18 +190,12 @@ def streams_bench(port, ctx, tok, api_pid, build, db, tmpl, nstreams):
             "p50": pct(lat, 50) if lat else None, "p99": pct(lat, 99) if lat else None}
 
 
-def write_doc(text):
-    path = os.path.join(ROOT, "docs", "performance.md")
-    with open(path) as f:
-        doc = f.read()
-    start = doc.find("## API (tld-api)")
-    if start >= 0:
-        end = doc.find("\n## ", start + 5)
-        doc = doc[:start] + text + (doc[end + 1:] if end >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as f:
-        f.write(doc)
+def write_doc(name, title, text):
+    """Puts `text` (its "## " heading line dropped) into docs/performance.md as the section
+    NAME, through bench/doc_section.py: the engine report that rewrites the document keeps it."""
+    body = text.split("\n", 1)[1] if text.startswith("## ") else text
+    subprocess.run([sys.executable, os.path.join(HERE, "doc_section.py"), name, title],
+                   input=body.encode(), check=True)
 
 
 def main():
@@ -285,7 +279,7 @@ def main():
         text = "\n".join(lines) + "\n"
         print(text)
         if a.doc:
-            write_doc(text)
+            write_doc("api", "API (tld-api)", text)
         return 0
     finally:
         if api and api.poll() is None:

@@ -149,20 +149,6 @@ def doc_text(s, load):
     return "\n".join(lines) + "\n"
 
 
-def write_doc(text):
-    path = os.path.join(ROOT, "docs", "performance.md")
-    with open(path) as f:
-        doc = f.read()
-    start = doc.find("## Dashboard in the browser")
-    if start >= 0:
-        end = doc.find("\n## ", start + 5)
-        doc = doc[:start] + text + (doc[end + 1:] if end >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    with open(path, "w") as f:
-        f.write(doc)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -203,7 +189,7 @@ def main():
         text = doc_text(s, load)
         print(text)
         if a.doc:
-            write_doc(text)
+            api_bench.write_doc("dashboard", "Dashboard in the browser", text)
         return 1 if s["errors"] else 0
     finally:
         if api and api.poll() is None:
