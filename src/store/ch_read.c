@@ -105,8 +105,10 @@ int tld_ch_count(struct tld_store *base, const struct tld_store_filter *f, uint6
     struct tld_chq c;
     start(s, &c);
     bool capped = cap != UINT64_MAX;
+    /* A column, not a constant: 18.16 loses a constant column of a subquery over a Distributed
+     * table ("Not found column 0 in block"). */
     if (capped)
-        tld_sb_printf(&c.sql, "SELECT count() FROM (SELECT 1 FROM %s WHERE ", s->table);
+        tld_sb_printf(&c.sql, "SELECT count() FROM (SELECT id FROM %s WHERE ", s->table);
     else
         tld_sb_printf(&c.sql, "SELECT count() FROM %s WHERE ", s->table);
     tld_chq_where(&c, f);
