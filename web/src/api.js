@@ -19,8 +19,11 @@ export class ApiError extends Error {
 }
 
 export const hasToken = () => !!token;
+// fn(waiting) at each change, and at once when a login is already asked for: a request that
+// left while the page was first drawn may have been refused before the watcher came.
 export function watchAuth(fn) {
   watchers.add(fn);
+  if (waiting) fn(true);
   return () => watchers.delete(fn);
 }
 const tell = () => watchers.forEach((fn) => fn(!!waiting));
