@@ -1,5 +1,5 @@
-// Builds the dashboard into web/dist: one JavaScript and one CSS bundle with content-hashed
-// names under assets/, index.html naming them (no inline script, so the CSP can forbid it),
+// Builds the dashboard into web/dist: the JavaScript entry, its on-demand chunks and one CSS
+// bundle with content-hashed names under assets/, index.html naming them (no inline script, so the CSP can forbid it),
 // and a gzip twin of each text file that tld-api sends to browsers that accept it.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +15,15 @@ mkdirSync(join(dist, 'assets'), { recursive: true });
 const r = await build({
   entryPoints: { app: join(here, 'src/main.js') },
   bundle: true, minify: true, format: 'esm', target: ['chrome110', 'firefox110', 'safari16'],
+  // Code loaded on demand (the charts' library) goes into chunks of its own.
+  splitting: true, chunkNames: 'chunk-[hash]',
   outdir: join(dist, 'assets'), entryNames: '[name]-[hash]', metafile: true, legalComments: 'none',
   logLevel: 'warning',
 });
-const outs = Object.keys(r.metafile.outputs).map((p) => p.split('/').pop());
-const js = outs.find((f) => f.endsWith('.js')), css = outs.find((f) => f.endsWith('.css'));
+const name = (p) => p.split('/').pop();
+const outputs = Object.entries(r.metafile.outputs);
+const js = name(outputs.find(([p, o]) => o.entryPoint && p.endsWith('.js'))[0]);
+const css = name(outputs.find(([p]) => p.endsWith('.css'))[0]);
 const index = readFileSync(join(here, 'index.html'), 'utf8').replace('{{JS}}', js).replace('{{CSS}}', css);
 writeFileSync(join(dist, 'index.html'), index);
 

@@ -72,6 +72,12 @@ let busy = 0;
 const mark = (d) => (document.documentElement.dataset.busy = String((busy += d)));
 mark(0);
 
+// Another kind of load (code fetched on demand) counted as in flight until it settles.
+export function tracked(promise) {
+  mark(1);
+  return promise.finally(() => setTimeout(() => mark(-1), 0));
+}
+
 // opts.untracked: a long-lived request (the live tail's stream) that is never "in flight".
 export async function call(path, opts = {}) {
   if (opts.untracked) return attempt(path, opts);

@@ -1,10 +1,15 @@
 // Time charts on uPlot: a histogram with drag-to-zoom (the selection becomes the time range) and
 // a multi-series chart for "top N over time" panels. Buckets missing from the API's answer are
 // drawn as zero so series line up.
-import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'preact/hooks';
+import { tracked } from './api.js';
 import { html } from './lib.js';
+
+// uPlot is fetched and compiled with the first chart, apart from the page's own code: a table
+// does not wait for the charts' library.
+let uplot = null;
+const loadUplot = () => (uplot ??= tracked(import('uplot').then((m) => m.default)));
 
 const COLORS = ['#4aa3ff', '#f5a524', '#3ccf91', '#f25f5c', '#b37feb', '#00c2c7', '#ffd166', '#ef476f', '#8ac926', '#c0c0c0'];
 
@@ -30,7 +35,8 @@ export function TimeChart({ series, from, to, interval, utc, bars = false, heigh
     const node = el.current;
     if (!node) return;
     const data = align(series, from, to, interval);
-    const opts = {
+    let cancelled = false;
+    const opts = (uPlot) => ({
       width: Math.max(200, node.clientWidth || 600),
       height,
       tzDate: (ts) => (utc ? uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC') : new Date(ts * 1e3)),
@@ -63,13 +69,18 @@ export function TimeChart({ series, from, to, interval, utc, bars = false, heigh
           },
         ],
       },
-    };
-    const plot = new uPlot(opts, data, node);
-    const resize = () => plot.setSize({ width: Math.max(200, node.clientWidth), height });
-    addEventListener('resize', resize);
+    });
+    let plot = null;
+    const resize = () => plot && plot.setSize({ width: Math.max(200, node.clientWidth), height });
+    loadUplot().then((uPlot) => {
+      if (cancelled) return;
+      plot = new uPlot(opts(uPlot), data, node);
+      addEventListener('resize', resize);
+    });
     return () => {
+      cancelled = true;
       removeEventListener('resize', resize);
-      plot.destroy();
+      if (plot) plot.destroy();
     };
   }, [JSON.stringify(series), from, to, interval, utc, bars, height]);
   return html`<div class="chart" ref=${el} data-testid=${testid}></div>`;
