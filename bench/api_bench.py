@@ -190,6 +190,16 @@ def streams_bench(port, ctx, tok, api_pid, build, db, tmpl, nstreams):
             "p50": pct(lat, 50) if lat else None, "p99": pct(lat, 99) if lat else None}
 
 
+def stop_api(api):
+    """Ends a tld-api this bench started (SIGTERM, then SIGKILL after 30 s); None is nothing."""
+    if api and api.poll() is None:
+        api.terminate()
+        try:
+            api.wait(30)
+        except subprocess.TimeoutExpired:
+            api.kill()
+
+
 def write_doc(name, title, text):
     """Puts `text` (its "## " heading line dropped) into docs/performance.md as the section
     NAME, through bench/doc_section.py: the engine report that rewrites the document keeps it."""
@@ -282,12 +292,7 @@ def main():
             write_doc("api", "API (tld-api)", text)
         return 0
     finally:
-        if api and api.poll() is None:
-            api.terminate()
-            try:
-                api.wait(30)
-            except subprocess.TimeoutExpired:
-                api.kill()
+        stop_api(api)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -192,12 +192,7 @@ def main():
             api_bench.write_doc("dashboard", "Dashboard in the browser", text)
         return 1 if s["errors"] else 0
     finally:
-        if api and api.poll() is None:
-            api.terminate()
-            try:
-                api.wait(30)
-            except subprocess.TimeoutExpired:
-                api.kill()
+        api_bench.stop_api(api)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
