@@ -17,6 +17,8 @@ const { chromium } = require('playwright-core');
 const cfg = JSON.parse(process.env.TLD_DASH_BENCH);
 const DOCS_PER_RUN = 5;
 const WAIT_MS = 120e3;
+// The timeline and the sampled JavaScript profile, as DevTools' Performance panel records them.
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink.user_timing', 'loading', 'netlog'];
 
 // A wait in the page that gives up after WAIT_MS, saying what the page shows.
 async function within(page, promise, what) {
@@ -65,7 +67,7 @@ async function newPage(context, errors) {
   return page;
 }
 
-async function oneRun(browser) {
+async function oneRun(browser, index) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
   await context.addInitScript((t) => {
     sessionStorage.setItem('tld.token', t);
@@ -83,8 +85,13 @@ async function oneRun(browser) {
   const page = await newPage(context, errors);
   await page.goto(url);
   const cold = await paintedRows(page, first.want);
+  // TLD_DASH_TRACE=file: a Chrome trace of the first run's warm load (chrome://tracing or
+  // Perfetto opens it), for where that load's milliseconds went.
+  const trace = process.env.TLD_DASH_TRACE && index === 0;
+  if (trace) await browser.startTracing(page, { path: process.env.TLD_DASH_TRACE, screenshots: false, categories: TRACE_CATEGORIES });
   await page.goto(url);
   const warm = await paintedRows(page, first.want);
+  if (trace) await browser.stopTracing();
   // Where the warm load's time went: the page itself, then each request (resource timing).
   const calls = await page.evaluate(() => {
     const [nav] = performance.getEntriesByType('navigation');
@@ -121,7 +128,7 @@ async function oneRun(browser) {
 const browser = await chromium.launch({ executablePath: process.env.TLD_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
   const runs = [];
-  for (let i = 0; i < cfg.runs; i++) runs.push(await oneRun(browser));
+  for (let i = 0; i < cfg.runs; i++) runs.push(await oneRun(browser, i));
   console.log(JSON.stringify({ runs }));
 } finally {
   await browser.close();

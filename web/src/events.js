@@ -1,17 +1,19 @@
 // The Discover-class events view shared by Threat Hunting, Docker and the container page:
 // histogram with brush-to-zoom, field sidebar with top-5 values, a table with column chooser,
 // sort and persisted widths, the document flyout, the live tail and the CSV export.
-import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { call, histogram, missing, search, terms, useApi } from './api.js';
+import { call, histogram, missing, search, terms, tracked, useApi } from './api.js';
 import { TimeChart } from './charts.js';
 import { ErrorBox, FilterButtons, Pills, QueryBar, useRefresh } from './components.js';
 import { Flyout } from './flyout.js';
-import { addFilter, alertTime, composeQuery, flatten, fmtTime, getField, html, isUtc, parseFilters, setParams, show, timeRange } from './lib.js';
+import { addFilter, alertTime, composeQuery, flatten, fmtTime, getField, html, isUtc, memo, parseFilters, setParams, show, timeRange } from './lib.js';
 
 export const HUNT_COLUMNS = ['timestamp', 'agent.name', 'rule.mitre.id', 'rule.mitre.tactic', 'rule.description', 'rule.level', 'rule.id'];
 // Rows drawn at a time (as Discover does); the rest come with "Load more".
 const PAGE = 50;
+// A new result is drawn in two frames: the rows a screen shows first, the rest of the page right
+// after, so the first rows are on screen before the whole page is laid out.
+const FIRST_ROWS = 20;
 
 // The query of the current view (typed query + pills + the module's fixed part) and time range.
 export function viewQuery(params, fixed) {
@@ -50,8 +52,18 @@ function cell(a, col, utc) {
   return show(getField(a, col));
 }
 
-function Table({ rows, cols, params, fixedCols }) {
+// fresh: the search answer the rows come from (a new one is drawn in two frames).
+function Table({ rows, cols, params, fixedCols, fresh }) {
   const [widths, setWidth] = useWidths();
+  const [whole, setWhole] = useState(null); // the answer whose rows are all drawn
+  const all = whole === fresh || rows.length <= FIRST_ROWS;
+  useEffect(() => {
+    if (all) return undefined;
+    let finish;
+    tracked(new Promise((r) => (finish = r))); // the browser tests wait for the whole page
+    const t = setTimeout(() => { setWhole(fresh); finish(); }, 0);
+    return () => { clearTimeout(t); finish(); };
+  }, [fresh, all]);
   const sort = params.get('sort') || '-timestamp';
   const utc = isUtc(params);
   const sortBy = (col) => {
@@ -72,7 +84,7 @@ function Table({ rows, cols, params, fixedCols }) {
       <button type="button" class="link" onClick=${() => sortBy(c)} title="Sort">${c}${sort.slice(1) === c ? (sort[0] === '-' ? ' ▼' : ' ▲') : ''}</button>
       ${!fixedCols && html`<button type="button" class="link small" title="Remove column" onClick=${() => remove(c)}>×</button>`}
       <${Resizer} col=${c} onWidth=${setWidth} /></th>`)}</tr></thead>
-    <tbody>${sorted.map((a) => html`<${Row} key=${a.id} a=${a} cols=${cols} utc=${utc} selected=${open === a.id} active=${active === a.id} setActive=${setActive} />`)}</tbody></table></div>`;
+    <tbody>${(all ? sorted : sorted.slice(0, FIRST_ROWS)).map((a) => html`<${Row} key=${a.id} a=${a} cols=${cols} utc=${utc} selected=${open === a.id} active=${active === a.id} setActive=${setActive} />`)}</tbody></table></div>`;
 }
 
 // A row draws its ± buttons only while it is under the pointer or holds the focus: a page of
@@ -240,7 +252,7 @@ export function EventsView({ params, fixed = [], defaultCols = HUNT_COLUMNS, tit
         <${ErrorBox} error=${res.error} />
         ${hist.data && html`<${TimeChart} testid="histogram" bars=${true} utc=${isUtc(params)} from=${base.from} to=${base.to}
           interval=${hist.data.interval_ms} series=${[{ label: 'alerts', items: hist.data.affected_items }]} onZoom=${zoom} />`}
-        ${data && html`<${Table} rows=${rows} cols=${cols} params=${params} />`}
+        ${data && html`<${Table} rows=${rows} cols=${cols} params=${params} fresh=${data} />`}
         ${data && data.total_affected_items === 0 && html`<div class="notice">No alerts match this query in this time range.</div>`}
         ${cursor && html`<button type="button" class="more" onClick=${more} data-testid="more">Load ${PAGE} more</button>`}
       </div>

@@ -12,7 +12,7 @@ function List({ params, kind }) {
   const r = useApi(() => getJson('/' + kind, { params: { search, limit: 500 } }), [kind, search]);
   const items = r.data && r.data.data.affected_items;
   return html`<div>
-    <input class="wide" placeholder=${'Search ' + kind + ' (id, description, group, file)'} value=${search} onChange=${(e) => setParams({ rs: e.target.value }, true)} aria-label=${'Search ' + kind} />
+    <input class="wide" placeholder=${'Search ' + kind + ' (id, description, group, file)'} value=${search} onInput=${(e) => setParams({ rs: e.target.value }, true)} aria-label=${'Search ' + kind} />
     <${ErrorBox} error=${r.error} what=${'/' + kind} />
     ${items && html`<table class="grid" data-testid="rules-table"><thead><tr><th>id</th><th>description</th><th>groups</th><th>file</th><th>MITRE</th><th>level</th></tr></thead>
       <tbody>${items.map((x) => html`<tr><td>${x.id ?? x.name}</td><td>${x.description || x.name || ''}</td><td>${(x.groups || []).join(', ')}</td>
