@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_cmdi_forms.h"
 
 static bool is_lower(unsigned char c)
 {
@@ -252,7 +253,7 @@ static bool windows_command(const char *w, size_t l, bool title, const char *s, 
         /* ver and dir alone: the whole command, up to the end or the next separator */
         size_t k = skip_blanks(s, n, e);
         if (l != 3 || (memcmp(w, "ver", 3) != 0 && memcmp(w, "dir", 3) != 0) || k >= n ||
-            strchr("&|;#:\r\n", s[k]))
+            strchr("&|;#:\r\n`)", s[k]))
             return true;
     }
     if (in_list(w, l, win_switch, sizeof win_switch / sizeof win_switch[0]) &&
@@ -405,6 +406,15 @@ static bool recon_line(const char *s, size_t n)
     return true;
 }
 
+/*
+ * "\n" or "\r" written out (a backslash and the letter) where a line break stands in payload
+ * lists: echo -e, printf and many template and logging layers turn it into one.
+ */
+static bool escaped_break(const char *s, size_t n, size_t i)
+{
+    return i + 1 < n && s[i] == '\\' && (s[i + 1] == 'n' || s[i + 1] == 'r');
+}
+
 /* A command starting at s[i] (after a separator when sep). */
 static bool command_at(const char *s, size_t n, size_t i, bool sep)
 {
@@ -429,7 +439,7 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
     char after = e < n ? s[e] : 0;
     bool boundary = after == 0 || is_space((unsigned char)after) ||
                     strchr(";|&`)'\"\n\r<>#}", after) || (after == ',' && brace) ||
-                    (after == '$' && ifs_at(s, n, e));
+                    (after == '$' && ifs_at(s, n, e)) || escaped_break(s, n, e);
     if (!boundary)
         return false;
     /* {cat,/etc/passwd}: brace expansion spells a command and its arguments */
@@ -496,11 +506,12 @@ static bool substring_expansion(const char *s, size_t n, size_t i)
 struct fn {
     const char *s;
     size_t n;
-    bool strict; /* needs a string or variable argument and no identifier before it */
+    bool strict;  /* needs a string or variable argument and no identifier before it */
+    bool command; /* strict, and the string holds a shell command (eval runs its own language) */
 };
 #define FN(x, st)                                                                                  \
     {                                                                                              \
-        x, sizeof(x) - 1, st                                                                       \
+        x, sizeof(x) - 1, st, false                                                                \
     }
 
 /*
@@ -520,6 +531,7 @@ static const struct fn process_fns[] = {
     FN("execsync(", false),    FN("spawnsync(", false),
     FN("system(", true),       FN("exec(", true),
     FN("assert(", true),       FN("%x(", false),
+    {"eval(", 5, true, true},
 };
 
 static bool ident_byte(unsigned char c)
@@ -560,6 +572,8 @@ static bool process_function(const char *s, size_t n)
             while (a < n && is_space((unsigned char)s[a]))
                 a++;
             bool arg = a < n && (s[a] == '\'' || s[a] == '"' || s[a] == '$' || s[a] == '`');
+            if (arg && f->command && !(s[a] != '$' && command_at(s, n, a + 1, true)))
+                continue;
             if (arg && (i == 0 || !ident_byte((unsigned char)s[i - 1])))
                 return true;
         }
@@ -618,6 +632,76 @@ static bool script_tag(const char *s, size_t n)
            memmem(s + i, n - i, "eval(", 5) || process_function(s + i, n - i);
 }
 
+/*
+ * PHP's information functions called as a statement of injected code: "phpinfo();",
+ * ";phpinfo()", "| phpversion()". Named alone in text ("phpinfo() shows ...") they are words.
+ */
+static bool php_info_call(const char *s, size_t n)
+{
+    static const struct name fns[] = {N("phpinfo("), N("phpversion("), N("php_uname("),
+                                      N("phpcredits(")};
+    for (const char *p = memchr(s, 'p', n); p; p = memchr(p + 1, 'p', (size_t)(s + n - p - 1))) {
+        size_t i = (size_t)(p - s);
+        for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
+            if (i + fns[k].n > n || memcmp(s + i, fns[k].s, fns[k].n) != 0)
+                continue;
+            size_t b = i;
+            while (b > 0 && is_space((unsigned char)s[b - 1]))
+                b--;
+            bool stmt_before = b == 0 || strchr(";|&{:'\"", s[b - 1]);
+            const char *close = memchr(s + i, ')', n - i);
+            size_t a = close ? skip_blanks(s, n, (size_t)(close - s) + 1) : n;
+            bool stmt_after = close && (a >= n || s[a] == ';' || s[a] == '}' || s[a] == '/');
+            if (stmt_before && stmt_after && (b != 0 || a >= n || s[a] == ';'))
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A whole value that runs a shell, an interpreter or netcat with options and a script, a path or
+ * an address: "nc -lvvp 4444 -e /bin/sh", "perl -e 'print 1'", "python -c 'import os'".
+ */
+static bool interpreter_line(const char *s, size_t n)
+{
+    static const struct name tools[] = {
+        N("nc"),    N("ncat"),       N("netcat"),  N("socat"),   N("bash"),   N("sh"),   N("zsh"),
+        N("ksh"),   N("dash"),       N("csh"),     N("tcsh"),    N("python"), N("perl"), N("ruby"),
+        N("php"),   N("python3"),    N("python2"), N("lua"),     N("nodejs"), N("node"), N("pwsh"),
+        N("tclsh"), N("powershell"), N("telnet"),  N("busybox"),
+    };
+    struct cword cw;
+    if (!read_word(s, n, 0, &cw) || !cw.exact ||
+        !in_list(cw.w, cw.l, tools, sizeof tools / sizeof tools[0]))
+        return false;
+    size_t i = skip_blanks(s, n, cw.end);
+    if (i == cw.end || i + 1 >= n || s[i] != '-' || !is_alpha((unsigned char)s[i + 1]))
+        return false;
+    for (; i + 1 < n; i++)
+        if (is_space((unsigned char)s[i]) && (s[i + 1] == '/' || s[i + 1] == '\'' ||
+                                              s[i + 1] == '"' || is_digit((unsigned char)s[i + 1])))
+            return true;
+    return false;
+}
+
+/* A literal "\n" or "\r" standing for a line break, then a command: "\nid\n", "\n/bin/ls". */
+static bool escaped_break_command(const char *s, size_t n)
+{
+    for (const char *p = memchr(s, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(s + n - p - 1))) {
+        size_t i = (size_t)(p - s);
+        if (!escaped_break(s, n, i))
+            continue;
+        /* "C:\new", "a\nb": a break follows no letter, digit or drive colon */
+        if (i > 0 && (is_alpha((unsigned char)s[i - 1]) || is_digit((unsigned char)s[i - 1]) ||
+                      s[i - 1] == ':'))
+            continue;
+        if (command_at(s, n, i + 2, true))
+            return true;
+    }
+    return false;
+}
+
 /* "{cat,/etc/passwd}": brace expansion spelling a command and its first argument. */
 static bool brace_command(const char *s, size_t n, size_t i)
 {
@@ -636,6 +720,15 @@ bool tld_cmdi_detect(const char *s, size_t n)
         m |= ci_class[(unsigned char)s[i]];
     if (m == 0)
         return false;
+    if ((m & CI_PAREN) && (tld_cmdi_shellshock(s, n) || php_info_call(s, n)))
+        return true;
+    if ((m & CI_SEP) && memchr(s, '$', n) &&
+        (tld_cmdi_php_complex(s, n) || tld_cmdi_stored_command(s, n)))
+        return true;
+    if ((m & CI_PATH) && escaped_break_command(s, n))
+        return true;
+    if ((m & (CI_PATH | CI_QUOTE)) && interpreter_line(s, n))
+        return true;
     if ((m & CI_PATH) && command_line(s, n))
         return true;
     if (binary_path(s, n, 0))

@@ -69,31 +69,6 @@ struct root {
     const struct pname *kids; /* NULL: any name under top */
 };
 
-static const struct pname var_kids[] = {
-    P("log/"),     P("www/"),   P("lib/"), P("run/"), P("spool/"), P("mail/"),
-    P("backups/"), P("cache/"), P("adm/"), P("db/"),  P("opt/"),   {NULL, 0},
-};
-static const struct pname proc_kids[] = {
-    P("self/"),      P("thread-self/"),
-    P("version"),    P("cpuinfo"),
-    P("meminfo"),    P("mounts"),
-    P("net/"),       P("sched_debug"),
-    P("kcore"),      P("cmdline"),
-    P("partitions"), P("modules"),
-    P("stat"),       P("config.gz"),
-    P("sys/"),       P("kallsyms"),
-    P("0"),          P("1"),
-    P("2"),          P("3"),
-    P("4"),          P("5"),
-    P("6"),          P("7"),
-    P("8"),          P("9"),
-    {NULL, 0},
-};
-static const struct pname usr_kids[] = {
-    P("local/etc/"),   P("local/apache"), P("local/nginx/"), P("local/lib/php"),
-    P("local/php"),    P("local/tomcat"), P("local/mysql"),  P("local/var/"),
-    P("share/nginx/"), P("pkg/etc/"),     P("lib/php"),      {NULL, 0},
-};
 static const struct pname dev_kids[] = {
     P("stdin"), P("stdout"), P("stderr"), P("fd/"),     P("tcp/"), P("udp/"), P("shm/"),
     P("mem"),   P("kmem"),   P("random"), P("urandom"), P("zero"), {NULL, 0},
@@ -104,19 +79,16 @@ static const struct pname sys_kids[] = {
 static const struct pname boot_kids[] = {
     P("grub"), P("config-"), P("vmlinuz"), P("initrd"), {NULL, 0},
 };
-static const struct pname opt_kids[] = {
-    P("lampp/"), P("tomcat"), P("xampp/"), P("apache"), P("nginx/"), P("bitnami/"), {NULL, 0},
-};
 
 static const struct pname tmp_kids[] = {
     P("sess_"), {NULL, 0}, /* PHP's session files (session.save_path) */
 };
 
 static const struct root unix_roots[] = {
-    {P("tmp/"), tmp_kids},   {P("etc/"), NULL},       {P("private/etc/"), NULL},
-    {P("root/"), NULL},      {P("proc/"), proc_kids}, {P("var/"), var_kids},
-    {P("usr/"), usr_kids},   {P("dev/"), dev_kids},   {P("sys/"), sys_kids},
-    {P("boot/"), boot_kids}, {P("opt/"), opt_kids},   {P("srv/www/"), NULL},
+    {P("tmp/"), tmp_kids},   {P("etc/"), NULL},     {P("private/etc/"), NULL},
+    {P("root/"), NULL},      {P("proc/"), NULL},    {P("var/"), NULL},
+    {P("usr/"), NULL},       {P("dev/"), dev_kids}, {P("sys/"), sys_kids},
+    {P("boot/"), boot_kids}, {P("opt/"), NULL},     {P("srv/www/"), NULL},
 };
 
 /*
@@ -142,7 +114,77 @@ static const struct pname win_dirs[] = {
     P("sysprep"),
     P("unattend"),
     P("programdata/microsoft/"),
+    /* server bundles installed at the root of a drive (AppServ, XAMPP-like layouts) */
+    P("apache"),
+    P("mysql"),
+    P("php"),
+    P("postgresql"),
+    P("appserv"),
+    P("nginx"),
+    P("tomcat"),
 };
+
+/*
+ * Per-user start-up, history and credential files of a home directory, from the manual pages of
+ * the programs that read or write them: bash(1) (.bashrc, .bash_profile, .bash_login,
+ * .bash_logout, .bash_history, .profile), csh(1)/tcsh(1) (.cshrc, .tcshrc, .login, .logout,
+ * .history), zsh(1) (.zshrc, .zshenv, .zprofile, .zlogin), ksh(1) (.kshrc, .sh_history),
+ * aliases(5) of sendmail (.forward), ftp(1) (.netrc), rlogin (.rhosts), xinit(1) and X(7)
+ * (.xinitrc, .xsession, .Xauthority, .Xdefaults, .Xresources), vim (.viminfo, .vimrc), the
+ * interactive clients that keep a history (mysql, psql, sqlite3, python, node, php, nano, less:
+ * .lesshst), PostgreSQL's .pgpass, git (.gitconfig, .git-credentials), npm (.npmrc), pip
+ * (.pypirc), GTK (.gtkrc) and the folders of ssh, gnupg, aws, docker and kubectl.
+ */
+static const struct pname dotfiles[] = {
+    P(".bashrc"),     P(".bash_profile"), P(".bash_login"), P(".bash_logout"),
+    P(".profile"),    P(".cshrc"),        P(".tcshrc"),     P(".login"),
+    P(".logout"),     P(".history"),      P(".zshrc"),      P(".zshenv"),
+    P(".zprofile"),   P(".zlogin"),       P(".kshrc"),      P(".forward"),
+    P(".netrc"),      P(".rhosts"),       P(".xinitrc"),    P(".xsession"),
+    P(".xauthority"), P(".xdefaults"),    P(".xresources"), P(".viminfo"),
+    P(".vimrc"),      P(".lesshst"),      P(".pgpass"),     P(".gitconfig"),
+    P(".npmrc"),      P(".pypirc"),       P(".gtkrc"),      P(".git-credentials"),
+    P(".ssh/"),       P(".gnupg/"),       P(".aws/"),       P(".docker/"),
+    P(".kube/"),      P(".my.cnf"),       P(".wm_style"),   P(".atfp_history"),
+};
+
+static bool segment_is(const char *b, size_t m, size_t i, const struct pname *p);
+
+/* A dotfile of a home directory at b[i]: one of the list, or any ".<name>history" file. */
+static bool dotfile_at(const char *b, size_t m, size_t i)
+{
+    if (i >= m || b[i] != '.')
+        return false;
+    for (size_t k = 0; k < sizeof dotfiles / sizeof dotfiles[0]; k++)
+        if (dotfiles[k].s[dotfiles[k].n - 1] == '/' ? starts(b, m, i, &dotfiles[k])
+                                                    : segment_is(b, m, i, &dotfiles[k]))
+            return true;
+    size_t e = i + 1;
+    while (e < m && name_char((unsigned char)b[e]))
+        e++;
+    return e - i > 8 && memcmp(b + e - 7, "history", 7) == 0;
+}
+
+/*
+ * Logs, configuration and database files by their extension, as the last segment of an absolute
+ * path: ".log", "_log" (Apache's access_log), ".err" (MySQL's error log), ".conf", ".cnf", ".ini",
+ * ".cfg", ".pdb" (Pure-FTPd's user database), ".mdf" (SQL Server data), ".myd" (MyISAM data).
+ */
+static bool server_data_file(const char *b, size_t m)
+{
+    static const struct pname ext[] = {P(".log"), P("_log"), P(".err"), P(".conf"), P(".cnf"),
+                                       P(".ini"), P(".cfg"), P(".pdb"), P(".mdf"),  P(".myd")};
+    size_t e = m;
+    while (e > 0 && (b[e - 1] == 0 || b[e - 1] == ' '))
+        e--; /* a NUL cutting off an appended extension */
+    size_t st = e;
+    while (st > 0 && b[st - 1] != '/')
+        st--;
+    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++)
+        if (e - st > ext[k].n && memcmp(b + e - ext[k].n, ext[k].s, ext[k].n) == 0)
+            return true;
+    return false;
+}
 
 /* Windows environment variables naming system folders ("%systemroot%\win.ini"). */
 static const struct pname win_vars[] = {
@@ -244,19 +286,35 @@ static bool absolute_sensitive(const char *b, size_t m)
         i++;
     if (i + 5 <= m && memcmp(b + i, "file:", 5) == 0)
         i += 5;
+    /* "~/.bashrc", "~user/.ssh/": a home directory named by the shell's tilde */
+    if (i + 1 < m && b[i] == '~') {
+        size_t j = i + 1;
+        while (j < m && name_char((unsigned char)b[j]) && b[j] != '.')
+            j++;
+        return j < m && b[j] == '/' && dotfile_at(b, m, slashes(b, m, j));
+    }
+    /* "c:/windows/...", and "/c:/..." as file: URLs and some servers write a drive */
+    if (i + 3 < m && b[i] == '/' && b[i + 1] >= 'a' && b[i + 1] <= 'z' && b[i + 2] == ':' &&
+        b[i + 3] == '/')
+        i++;
     if (i + 2 < m && b[i] >= 'a' && b[i] <= 'z' && b[i + 1] == ':' && b[i + 2] == '/') {
         size_t j = slashes(b, m, i + 2);
         for (size_t k = 0; k < sizeof win_dirs / sizeof win_dirs[0]; k++)
             if (starts(b, m, j, &win_dirs[k]))
                 return true;
-        return false;
+        /* Unix folders under a drive (Cygwin-like layouts), or a log or configuration file */
+        return unix_root_at(b, m, j) || (j < m && server_data_file(b, m));
     }
     if (i >= m || b[i] != '/')
         return false;
     /* "/./etc", "//etc": self references and doubled separators lead to the same place */
     while (i < m && (b[i] == '/' || (b[i] == '.' && i + 1 < m && b[i + 1] == '/')))
         i++;
-    return unix_root_at(b, m, i);
+    if (unix_root_at(b, m, i) || dotfile_at(b, m, i))
+        return true;
+    /* "/logs/pure-ftpd.log", "/mysql/data/mysql.err": two segments at least, a server's file */
+    const char *sl = memchr(b + i, '/', m - i);
+    return sl && (size_t)(sl - b) + 1 < m && server_data_file(b, m);
 }
 
 bool tld_webattack_sensitive_path(const char *b, size_t m)
@@ -325,6 +383,21 @@ static bool remote_include(const char *b, size_t m, size_t i)
     while (d > (size_t)(sl - b) && b[d - 1] != '.' && b[d - 1] != '/' && e - d < 6)
         d--;
     return d > (size_t)(sl - b) + 1 && b[d - 1] == '.' && e - d >= 2 && !memchr(b + h, '?', e - h);
+}
+
+bool tld_webattack_server_script(const char *b, size_t m)
+{
+    /* server-side scripts and configuration a single "../" reaches next to the application */
+    static const struct pname ext[] = {P(".php"), P(".asp"),    P(".aspx"), P(".jsp"),
+                                       P(".inc"), P(".config"), P(".ini"),  P(".conf"),
+                                       P(".cnf"), P(".env"),    P(".asa"),  P(".cfm")};
+    size_t e = m;
+    while (e > 0 && (b[e - 1] == 0 || b[e - 1] == ' '))
+        e--;
+    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++)
+        if (e > ext[k].n && memcmp(b + e - ext[k].n, ext[k].s, ext[k].n) == 0)
+            return true;
+    return false;
 }
 
 bool tld_webattack_stream_wrapper(const char *b, size_t m)
