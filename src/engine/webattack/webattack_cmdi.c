@@ -284,10 +284,15 @@ static bool word_byte(unsigned char c)
     return is_lower(c) || is_digit(c) || c == '.' || c == '_' || c == '-';
 }
 
-/* Length of a splitter inside a word at s[i] ('' "" 'x' \x ${x} $@), 0 when none. */
+/*
+ * Length of a splitter inside a word at s[i] ('' "" 'x' \x ${x} $@), 0 when none. cmd.exe's
+ * escape character '^' is dropped before a letter anywhere in a word ("^ping", "w^ho^ami").
+ */
 static size_t splitter(const char *s, size_t n, size_t i, bool inside)
 {
     char c = s[i];
+    if (c == '^' && i + 1 < n && ((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z'))
+        return 1;
     if ((c == '\'' || c == '"') && i + 1 < n) {
         size_t j = i + 1;
         while (j < n && j < i + 8 && is_lower((unsigned char)s[j]))
@@ -296,8 +301,12 @@ static size_t splitter(const char *s, size_t n, size_t i, bool inside)
             return 1; /* drop the quote; the letters are read next */
         return 0;
     }
-    if (c == '\\' && inside && i + 1 < n && is_lower((unsigned char)s[i + 1]))
-        return 1;
+    if (c == '\\' && inside && i + 1 < n && is_lower((unsigned char)s[i + 1])) {
+        /* "id\n": a written-out line break ends the word (see escaped_break) */
+        bool brk = (s[i + 1] == 'n' || s[i + 1] == 'r') &&
+                   (i + 2 >= n || !is_lower((unsigned char)s[i + 2]));
+        return brk ? 0 : 1;
+    }
     if (c == '$' && inside && i + 1 < n) {
         if (s[i + 1] == '@')
             return 2;
@@ -450,7 +459,9 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
         return any_list(cw.w, cw.l);
     if (cw.exact && sep && in_list(cw.w, cw.l, probes, sizeof probes / sizeof probes[0]))
         return true;
-    if (cw.exact && in_list(cw.w, cw.l, with_arg, sizeof with_arg / sizeof with_arg[0]) &&
+    /* a split name ("^ping", "c''at") is evasion: with an argument of the right shape it runs */
+    if ((cw.exact || cw.split) &&
+        in_list(cw.w, cw.l, with_arg, sizeof with_arg / sizeof with_arg[0]) &&
         (argument_shape(s, n, e) || ifs_at(s, n, e)))
         return true;
     if (cw.exact && !sep && fetch_at_start(cw.w, cw.l, s, n, e))

@@ -15,9 +15,6 @@
  */
 bool tld_webattack_sensitive_path(const char *b, size_t m);
 
-/* b[0..m) (lower case) ends in the name of a server-side script or configuration file. */
-bool tld_webattack_server_script(const char *b, size_t m);
-
 /* b[0..m) (lower case) starts with a stream wrapper of a scripting runtime (php://, phar://...). */
 bool tld_webattack_stream_wrapper(const char *b, size_t m);
 

@@ -69,6 +69,20 @@ struct root {
     const struct pname *kids; /* NULL: any name under top */
 };
 
+/* Filesystem Hierarchy Standard 3.0, chapter 5: the subfolders of /var */
+static const struct pname var_kids[] = {
+    P("log/"),   P("www/"), P("lib/"),   P("run/"),     P("spool/"), P("mail/"), P("backups/"),
+    P("cache/"), P("adm/"), P("db/"),    P("opt/"),     P("local/"), P("lock/"), P("tmp/"),
+    P("crash/"), P("yp/"),  P("games/"), P("account/"), {NULL, 0},
+};
+/* FHS 3.0, chapter 4, and hier(7) of the BSDs (/usr/home): the subfolders of /usr */
+static const struct pname usr_kids[] = {
+    P("bin/"),     P("sbin/"), P("lib/"), P("lib64/"), P("libexec/"), P("local/"), P("share/"),
+    P("include/"), P("src/"),  P("etc/"), P("home/"),  P("pkg/"),     {NULL, 0},
+};
+static const struct pname opt_kids[] = {
+    P("lampp/"), P("tomcat"), P("xampp/"), P("apache"), P("nginx/"), P("bitnami/"), {NULL, 0},
+};
 static const struct pname dev_kids[] = {
     P("stdin"), P("stdout"), P("stderr"), P("fd/"),     P("tcp/"), P("udp/"), P("shm/"),
     P("mem"),   P("kmem"),   P("random"), P("urandom"), P("zero"), {NULL, 0},
@@ -86,9 +100,9 @@ static const struct pname tmp_kids[] = {
 
 static const struct root unix_roots[] = {
     {P("tmp/"), tmp_kids},   {P("etc/"), NULL},     {P("private/etc/"), NULL},
-    {P("root/"), NULL},      {P("proc/"), NULL},    {P("var/"), NULL},
-    {P("usr/"), NULL},       {P("dev/"), dev_kids}, {P("sys/"), sys_kids},
-    {P("boot/"), boot_kids}, {P("opt/"), NULL},     {P("srv/www/"), NULL},
+    {P("root/"), NULL},      {P("proc/"), NULL},    {P("var/"), var_kids},
+    {P("usr/"), usr_kids},   {P("dev/"), dev_kids}, {P("sys/"), sys_kids},
+    {P("boot/"), boot_kids}, {P("opt/"), opt_kids}, {P("srv/www/"), NULL},
 };
 
 /*
@@ -383,21 +397,6 @@ static bool remote_include(const char *b, size_t m, size_t i)
     while (d > (size_t)(sl - b) && b[d - 1] != '.' && b[d - 1] != '/' && e - d < 6)
         d--;
     return d > (size_t)(sl - b) + 1 && b[d - 1] == '.' && e - d >= 2 && !memchr(b + h, '?', e - h);
-}
-
-bool tld_webattack_server_script(const char *b, size_t m)
-{
-    /* server-side scripts and configuration a single "../" reaches next to the application */
-    static const struct pname ext[] = {P(".php"), P(".asp"),    P(".aspx"), P(".jsp"),
-                                       P(".inc"), P(".config"), P(".ini"),  P(".conf"),
-                                       P(".cnf"), P(".env"),    P(".asa"),  P(".cfm")};
-    size_t e = m;
-    while (e > 0 && (b[e - 1] == 0 || b[e - 1] == ' '))
-        e--;
-    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++)
-        if (e > ext[k].n && memcmp(b + e - ext[k].n, ext[k].s, ext[k].n) == 0)
-            return true;
-    return false;
 }
 
 bool tld_webattack_stream_wrapper(const char *b, size_t m)

@@ -314,10 +314,6 @@ static bool window_value(const char *s, size_t n, bool first)
     }
     if (has_target(b, m, false))
         return true;
-    /* "../config.php", "..\\web.config": one climb out of the application to its scripts */
-    if (first && w.parent == 1 && w.climbed_start && m > 3 && b[0] == '.' && b[1] == '.' &&
-        b[2] == '/' && tld_webattack_server_script(b, m))
-        return true;
     /* file inclusion without climbing: an absolute path or a wrapper names the file itself */
     return first && (tld_webattack_sensitive_path(b, m) || tld_webattack_stream_wrapper(b, m));
 }
