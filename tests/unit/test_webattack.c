@@ -191,6 +191,19 @@ static void sqli_attacks(void **state)
         "0\t||\t1;--",
         " OR x=x",
         " group by 1 having 1=1--",
+        /* string joins, versioned comments, conditions cut by a comment, bare UNION SELECT */
+        "'-'",
+        "\" \"",
+        "' or '' '",
+        "'&'",
+        "1/*!1111'*/",
+        " OR x=y#",
+        "or isNULL(1/0) /*",
+        " or username like char(37);",
+        "||(elt(-3+5,bin(15),ord(10),hex(char(45))))",
+        " UNION ALL SELECT",
+        "union select",
+        "(3102=3102)*2325",
         "\nhaving\ncount(*)>0-- -",
         "x order by 4-- -",
         "ORDER BY 1",
@@ -260,6 +273,14 @@ static void sqli_benign(void **state)
         "Ocean\xe2\x80\x99s 11 or Ocean\xe2\x80\x99s 12",
         "Don\xe2\x80\x99t Stop Me Now",
         "group by 2",
+        "\"*\"",
+        "'%'",
+        "'s '",
+        "/*! jQuery v3.7 */",
+        "or more -- see below",
+        "and x=5; free shipping",
+        "union selection",
+        "|| logo(1)",
         "group by week",
         "order by price desc",
         "true or false",
@@ -494,6 +515,30 @@ static void traversal_cases(void **state)
     assert_false(TRAV("learn php: the basics"));
     assert_false(TRAV("data: 3 rows"));
     assert_false(TRAV("/docs/config.php"));
+    /* home dotfiles, /proc entries, server logs and configuration by extension, drive roots */
+    assert_true(TRAV("~/.bash_history"));
+    assert_true(TRAV("~root/.ssh/id_rsa"));
+    assert_true(TRAV("~/.node_repl_history"));
+    assert_true(TRAV("/.cshrc"));
+    assert_true(TRAV("/proc/interrupts"));
+    assert_true(TRAV("/var/tmp/sess"));
+    assert_true(TRAV("/usr/local/cpanel/logs/login_log"));
+    assert_true(TRAV("/logs/pure-ftpd.log"));
+    assert_true(TRAV("/home/postgres/data/pg_hba.conf"));
+    assert_true(TRAV("c:\\apache\\logs\\error.log"));
+    assert_true(TRAV("c:/Program Files/MySQL/data/mysql.err"));
+    assert_true(TRAV("c:/var/lib/pgsql/data/postgresql.conf"));
+    assert_true(TRAV("/C:/inetpub/ftproot/"));
+    assert_false(TRAV("~/Downloads"));
+    assert_false(TRAV("~/.hidden"));
+    assert_false(TRAV("/.well-known/security.txt"));
+    assert_false(TRAV("/home/user/docs"));
+    assert_false(TRAV("/proc"));
+    assert_false(TRAV("/logs"));
+    assert_false(TRAV("/blog.log"));
+    assert_false(TRAV("C:\\fakepath\\debug.log"));
+    assert_false(TRAV("/usr/profile"));
+    assert_false(TRAV("/opt/out"));
     /* request paths: only climbing above the root and encoded tricks */
     assert_true(TRAVP("/static/../../etc/passwd"));
     assert_true(TRAVP("/a/..\xc0\xaf..\xc0\xaf"));
@@ -548,6 +593,24 @@ static void cmdi_cases(void **state)
         "ipconfig /all",
         "ls -la /",
         "; echo 'vuln'",
+        /* grammar alone: Shellshock in a value, PHP complex syntax, stored commands, written-out
+         * line breaks, interpreters with a script, cmd.exe carets, eval of a command */
+        "() { :;}; echo vulnerable",
+        "{${phpinfo()}}",
+        "${@system($_GET[c])}",
+        ";{$_GET[\"cmd\"]}",
+        ";phpinfo();//",
+        "CMD=$'id';$CMD",
+        "X=\"ls -la\";${X}",
+        "\\nid\\n",
+        ";id\\n",
+        "\\n/bin/ls -al",
+        "nc -lvvp 4444 -e /bin/sh",
+        "perl -e 'print 1'",
+        "^ping -n 30 127.0.0.1",
+        "&w^ho^ami",
+        "eval('whoami')",
+        "$(`dir`)",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))
@@ -587,6 +650,22 @@ static void cmdi_cases(void **state)
         "curl up",
         "we'd like",
         "don't 'stop' me",
+        /* near misses of the grammar forms */
+        "()=>{x}",
+        "( ) are brackets {",
+        "Hello ${name}",
+        "{$price} each",
+        "phpinfo() explained",
+        "what phpversion() returns",
+        "a=b; $a is a variable",
+        "C:\\new\\id",
+        "line1\\nline2",
+        "node -v 18",
+        "python -V",
+        "perl -e",
+        "x^2 + y^2",
+        "2^ping",
+        "eval('2+2')",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))

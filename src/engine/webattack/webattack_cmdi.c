@@ -677,21 +677,25 @@ static bool php_info_call(const char *s, size_t n)
 static bool interpreter_line(const char *s, size_t n)
 {
     static const struct name tools[] = {
-        N("nc"),    N("ncat"),       N("netcat"),  N("socat"),   N("bash"),   N("sh"),   N("zsh"),
-        N("ksh"),   N("dash"),       N("csh"),     N("tcsh"),    N("python"), N("perl"), N("ruby"),
-        N("php"),   N("python3"),    N("python2"), N("lua"),     N("nodejs"), N("node"), N("pwsh"),
-        N("tclsh"), N("powershell"), N("telnet"),  N("busybox"),
+        N("bash"),   N("sh"),   N("zsh"),  N("ksh"),   N("dash"),       N("csh"),     N("tcsh"),
+        N("python"), N("perl"), N("ruby"), N("php"),   N("python3"),    N("python2"), N("lua"),
+        N("nodejs"), N("node"), N("pwsh"), N("tclsh"), N("powershell"), N("busybox"),
     };
+    /* netcat and telnet also take an address or a port */
+    static const struct name net[] = {N("nc"), N("ncat"), N("netcat"), N("socat"), N("telnet")};
     struct cword cw;
-    if (!read_word(s, n, 0, &cw) || !cw.exact ||
-        !in_list(cw.w, cw.l, tools, sizeof tools / sizeof tools[0]))
+    if (!read_word(s, n, 0, &cw) || !cw.exact)
+        return false;
+    bool is_net = in_list(cw.w, cw.l, net, sizeof net / sizeof net[0]);
+    if (!is_net && !in_list(cw.w, cw.l, tools, sizeof tools / sizeof tools[0]))
         return false;
     size_t i = skip_blanks(s, n, cw.end);
     if (i == cw.end || i + 1 >= n || s[i] != '-' || !is_alpha((unsigned char)s[i + 1]))
         return false;
     for (; i + 1 < n; i++)
-        if (is_space((unsigned char)s[i]) && (s[i + 1] == '/' || s[i + 1] == '\'' ||
-                                              s[i + 1] == '"' || is_digit((unsigned char)s[i + 1])))
+        if (is_space((unsigned char)s[i]) &&
+            (s[i + 1] == '/' || s[i + 1] == '\'' || s[i + 1] == '"' ||
+             (is_net && is_digit((unsigned char)s[i + 1]))))
             return true;
     return false;
 }

@@ -316,8 +316,12 @@ static bool absolute_sensitive(const char *b, size_t m)
         for (size_t k = 0; k < sizeof win_dirs / sizeof win_dirs[0]; k++)
             if (starts(b, m, j, &win_dirs[k]))
                 return true;
-        /* Unix folders under a drive (Cygwin-like layouts), or a log or configuration file */
-        return unix_root_at(b, m, j) || (j < m && server_data_file(b, m));
+        /* Unix folders under a drive (Cygwin-like layouts), or a log or configuration file two
+         * folders deep at least (the browser's "c:\\fakepath\\name" of an upload is one) */
+        unsigned folders = 0;
+        for (size_t k = j; k < m; k++)
+            folders += b[k] == '/';
+        return unix_root_at(b, m, j) || (folders >= 2 && server_data_file(b, m));
     }
     if (i >= m || b[i] != '/')
         return false;
