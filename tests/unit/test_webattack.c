@@ -522,6 +522,7 @@ static void traversal_cases(void **state)
     assert_true(TRAV("~root/.ssh/id_rsa"));
     assert_true(TRAV("~/.node_repl_history"));
     assert_true(TRAV("/.cshrc"));
+    assert_true(TRAV("//home//admin//.pgpass"));
     assert_true(TRAV("/proc/interrupts"));
     assert_true(TRAV("/var/tmp/sess"));
     assert_true(TRAV("/usr/local/cpanel/logs/login_log"));
@@ -533,6 +534,7 @@ static void traversal_cases(void **state)
     assert_true(TRAV("/C:/inetpub/ftproot/"));
     assert_false(TRAV("~/Downloads"));
     assert_false(TRAV("~/.hidden"));
+    assert_false(TRAV("/a/.hidden"));
     assert_false(TRAV("/.well-known/security.txt"));
     assert_false(TRAV("/home/user/docs"));
     assert_false(TRAV("/proc"));

@@ -362,6 +362,9 @@ bool tld_webattack_sensitive_path(const char *b, size_t m)
             if (b[j] == p->s[0] && segment_is(b, m, j, p))
                 return true;
         }
+        /* "/home/admin/.cshrc": a dotfile of a home directory anywhere down a path */
+        if (b[j] == '.' && dotfile_at(b, m, j))
+            return true;
     }
     return false;
 }
