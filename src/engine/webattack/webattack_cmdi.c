@@ -15,7 +15,12 @@
  * expansions (${PATH:0:1}), globs standing for a binary folder (/???/c?t), brace expansion
  * ({cat,/etc/passwd}), process substitution (<(id)). Windows commands are recognised in any case.
  * The process functions of scripting languages (PHP, Python, Node.js, Java, Ruby, .NET) and web
- * shells written to a file by redirection are reported too.
+ * shells written to a file by redirection are reported too. So are cmd.exe's escape carets
+ * inside a name (w^ho^ami, DOSfuscation), line breaks written out as "\n" or "\r" before a
+ * command, a whole value that runs an interpreter or netcat with a script, a path or an address,
+ * eval() handed a shell command, PHP's information functions called as statements, and the
+ * forms of webattack_cmdi_forms.c that need no command name (Shellshock definitions, PHP's
+ * complex syntax, a command stored in a variable and run from it).
  *
  * Sources of the word lists: the POSIX utilities and the shell command language (IEEE Std
  * 1003.1-2017, XCU), GNU coreutils, inetutils and net-tools manuals, bash(1) for expansions and

@@ -6,7 +6,10 @@
  *     /var with log, lib, spool, www, mail; /root and /home), the proc(5) and sysfs(5) manual
  *     pages (per-process files under /proc/self and /proc/<pid>, kernel files such as
  *     /proc/version), devices in /dev (stdin(3), the /dev/tcp and /dev/udp pseudo-paths of
- *     bash(1)), the BSD and macOS spellings (/private/etc, master.passwd);
+ *     bash(1)), the BSD and macOS spellings (/private/etc, master.passwd), the subfolders of
+ *     /var and /usr that FHS 3.0 and hier(7) list, the start-up, history and credential files
+ *     of a home directory (dotfiles[], with the manual pages they come from), and logs,
+ *     configuration and database files of servers recognised by their extension;
  *   - Windows: the system folders of a default installation (\Windows, \WINNT, \Windows\System32,
  *     \Program Files, \ProgramData, \Users, \Documents and Settings, \inetpub of IIS), the
  *     environment variables that name them (%SystemRoot%, %windir%, ...) and the files there that
