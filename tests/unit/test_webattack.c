@@ -280,6 +280,7 @@ static void sqli_benign(void **state)
         "or more -- see below",
         "and x=5; free shipping",
         "union selection",
+        "{${sleep(3)}}",
         "European Union Select Committee",
         "Union Select Committee 2024",
         "|| logo(1)",

@@ -32,6 +32,7 @@
 #include "engine/webattack/sqli_fold.h"
 #include "engine/webattack/sqli_shapes.h"
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_cmdi_forms.h"
 
 /* ---- roles ----------------------------------------------------------------------------------- */
 
@@ -750,22 +751,23 @@ static bool extra_readings(const char *s, size_t n, char *alt, size_t cap)
 }
 
 /*
- * PHP source ("<?php", the request superglobals) is code for the web server's interpreter; SQL
- * has no such tokens. It stays SQL injection only when the query writes it to a file (INTO
- * OUTFILE, a web shell dropped through the database) or a UNION carries it.
+ * PHP source ("<?php", the request superglobals, the complex syntax "{${...}}") is code for the
+ * web server's interpreter; SQL has no such tokens. It stays SQL injection only when the query
+ * writes it to a file (INTO OUTFILE, a web shell dropped through the database) or a UNION
+ * carries it.
  */
 static bool php_code(const char *s, size_t n)
 {
     if (!memchr(s, '$', n) && !memchr(s, '<', n))
         return false;
-    if (!memmem(s, n, "<?", 2) && !memmem(s, n, "$_", 2))
-        return false;
     static const char *const php[] = {"<?php",     "<?=",      "$_GET",    "$_POST",
                                       "$_REQUEST", "$_COOKIE", "$_SERVER", NULL};
     bool code = false;
-    for (const char *const *p = php; *p && !code; p++)
-        code = memmem(s, n, *p, strlen(*p)) != NULL;
-    if (!code)
+    if (memmem(s, n, "<?", 2) || memmem(s, n, "$_", 2))
+        for (const char *const *p = php; *p && !code; p++)
+            code = memmem(s, n, *p, strlen(*p)) != NULL;
+    /* "{${sleep(3)}}": PHP's complex syntax evaluates the call, not a database */
+    if (!code && !(memchr(s, '$', n) && tld_cmdi_php_complex(s, n)))
         return false;
     for (size_t i = 0; i + 5 <= n; i++)
         if (strncasecmp(s + i, "outfile", 7 <= n - i ? 7 : n - i) == 0 ||
