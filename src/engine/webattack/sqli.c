@@ -452,13 +452,13 @@ static bool leading_condition(const struct sqli_fold *f)
             f->t[j + 1].type == SQ_NUM && sqli_role_at(f, j + 2) != R_END &&
             statement_end(f, j + 2))
             return true;
-        /* " OR x=y#", "or isnull(1/0) --", " or name like char(37);": a condition on names or
-         * calls opening the value, then the statement cut by a comment or ended by ';' */
+        /* " OR a=b#", "or coalesce(null,1) --", " or login like char(37,37);": a condition on names
+         * or calls opening the value, then the statement cut by a comment or ended by ';' */
         if (!value && (rg.ev & (EV_CMP | EV_CALL)) && rg.len >= 2 &&
             (rg.stop == R_COMMENT || (rg.stop == R_SEMI && statement_end(f, rg.end + 1))) &&
             statement_end(f, rg.end))
             return true;
-        /* "||(elt(...))", "||utl_http.request(": concatenation with a built-in call */
+        /* "||(elt(2,version()))", "||chr(65)": concatenation with a built-in call */
         if (!value && f->t[j].type == SQ_OP && (rg.ev & (EV_CALL | EV_DANGER)))
             return true;
         /* "or true", "and not false" closing the statement */

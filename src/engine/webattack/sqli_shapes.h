@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 /*
- * "'-'", "' '", "\"&\"", "' or '' '": the value closes the application's string, joins it with
+ * "'+'", "\" \"", "'|'", "\" or \"\" \"": the value closes the application's string, joins it with
  * an operator (or nothing) and reopens a string for the application's closing quote.
  */
 bool tld_sqli_string_join(const char *s, size_t n);

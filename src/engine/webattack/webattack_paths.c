@@ -153,16 +153,14 @@ static const struct pname win_dirs[] = {
  * (.pypirc), GTK (.gtkrc) and the folders of ssh, gnupg, aws, docker and kubectl.
  */
 static const struct pname dotfiles[] = {
-    P(".bashrc"),     P(".bash_profile"), P(".bash_login"), P(".bash_logout"),
-    P(".profile"),    P(".cshrc"),        P(".tcshrc"),     P(".login"),
-    P(".logout"),     P(".history"),      P(".zshrc"),      P(".zshenv"),
-    P(".zprofile"),   P(".zlogin"),       P(".kshrc"),      P(".forward"),
-    P(".netrc"),      P(".rhosts"),       P(".xinitrc"),    P(".xsession"),
-    P(".xauthority"), P(".xdefaults"),    P(".xresources"), P(".viminfo"),
-    P(".vimrc"),      P(".lesshst"),      P(".pgpass"),     P(".gitconfig"),
-    P(".npmrc"),      P(".pypirc"),       P(".gtkrc"),      P(".git-credentials"),
-    P(".ssh/"),       P(".gnupg/"),       P(".aws/"),       P(".docker/"),
-    P(".kube/"),      P(".my.cnf"),       P(".wm_style"),   P(".atfp_history"),
+    P(".bashrc"),     P(".bash_profile"),    P(".bash_login"), P(".bash_logout"), P(".profile"),
+    P(".cshrc"),      P(".tcshrc"),          P(".login"),      P(".logout"),      P(".history"),
+    P(".zshrc"),      P(".zshenv"),          P(".zprofile"),   P(".zlogin"),      P(".kshrc"),
+    P(".forward"),    P(".netrc"),           P(".rhosts"),     P(".xinitrc"),     P(".xsession"),
+    P(".xauthority"), P(".xdefaults"),       P(".xresources"), P(".viminfo"),     P(".vimrc"),
+    P(".lesshst"),    P(".pgpass"),          P(".gitconfig"),  P(".npmrc"),       P(".pypirc"),
+    P(".gtkrc"),      P(".git-credentials"), P(".ssh/"),       P(".gnupg/"),      P(".aws/"),
+    P(".docker/"),    P(".kube/"),           P(".my.cnf"),
 };
 
 static bool segment_is(const char *b, size_t m, size_t i, const struct pname *p);
@@ -333,7 +331,7 @@ static bool absolute_sensitive(const char *b, size_t m)
         i++;
     if (unix_root_at(b, m, i) || dotfile_at(b, m, i))
         return true;
-    /* "/logs/pure-ftpd.log", "/mysql/data/mysql.err": two segments at least, a server's file */
+    /* "/logs/ftpd.log", "/mysql/data/host.err": two segments at least, a server's file */
     const char *sl = memchr(b + i, '/', m - i);
     return sl && (size_t)(sl - b) + 1 < m && server_data_file(b, m);
 }
@@ -365,7 +363,7 @@ bool tld_webattack_sensitive_path(const char *b, size_t m)
             if (b[j] == p->s[0] && segment_is(b, m, j, p))
                 return true;
         }
-        /* "/home/admin/.cshrc": a dotfile of a home directory anywhere down a path */
+        /* "/home/admin/.zshenv": a dotfile of a home directory anywhere down a path */
         if (b[j] == '.' && dotfile_at(b, m, j))
             return true;
     }
