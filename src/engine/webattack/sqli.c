@@ -30,7 +30,9 @@
 #include <strings.h>
 
 #include "engine/webattack/sqli_fold.h"
+#include "engine/webattack/sqli_shapes.h"
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_cmdi_forms.h"
 
 /* ---- roles ----------------------------------------------------------------------------------- */
 
@@ -291,6 +293,22 @@ static void scan_region(const struct sqli_fold *f, size_t i, char quote, struct 
 
 /* ---- tail rules ----------------------------------------------------------------------------- */
 
+static bool statement_end(const struct sqli_fold *f, size_t k);
+
+/*
+ * "UNION SELECT", "UNION ALL SELECT" ending the value or cut by a comment: the first probe of a
+ * UNION-based injection, before the tool counts columns.
+ */
+static bool union_select_end(const struct sqli_fold *f, size_t k)
+{
+    if (sqli_role_at(f, k) != R_UNION || !tld_sqli_word_is(f, k, "union"))
+        return false;
+    k++;
+    if (tld_sqli_word_is(f, k, "all") || tld_sqli_word_is(f, k, "distinct"))
+        k++;
+    return sqli_role_at(f, k) == R_SELECT && statement_end(f, k + 1);
+}
+
 struct reading {
     char quote;    /* 0 for the bare reading */
     bool weak_ok;  /* the prefix is one value (no blanks) / the bare value starts with a number */
@@ -322,7 +340,7 @@ static bool tail(const struct sqli_fold *f, size_t j, const struct reading *rd)
         return tld_sqli_stmt_ok(f, j + 1, STMT_AFTER_SEMI);
     }
     case R_UNION:
-        return tld_sqli_union_ok(f, j);
+        return tld_sqli_union_ok(f, j) || (rd->weak_ok && union_select_end(f, j));
     case R_SELECT:
     case R_STMT:
         return tld_sqli_stmt_ok(f, j, STMT_AFTER_VALUE);
@@ -434,6 +452,15 @@ static bool leading_condition(const struct sqli_fold *f)
             f->t[j + 1].type == SQ_NUM && sqli_role_at(f, j + 2) != R_END &&
             statement_end(f, j + 2))
             return true;
+        /* " OR a=b#", "or coalesce(null,1) --", " or login like char(37,37);": a condition on names
+         * or calls opening the value, then the statement cut by a comment or ended by ';' */
+        if (!value && (rg.ev & (EV_CMP | EV_CALL)) && rg.len >= 2 &&
+            (rg.stop == R_COMMENT || (rg.stop == R_SEMI && statement_end(f, rg.end + 1))) &&
+            statement_end(f, rg.end))
+            return true;
+        /* "||(elt(2,version()))", "||chr(65)": concatenation with a built-in call */
+        if (!value && f->t[j].type == SQ_OP && (rg.ev & (EV_CALL | EV_DANGER)))
+            return true;
         /* "or true", "and not false" closing the statement */
         size_t k = j + 1;
         if (sqli_role_at(f, k) == R_UNARY)
@@ -488,7 +515,7 @@ static bool bare_tail(const struct sqli_fold *f)
     enum sqli_role r = sqli_role_at(f, j);
     const struct sqli_tok *t = &f->t[j];
     struct reading rd = {0, false, false};
-    if (j == 0 && leading_condition(f))
+    if (j == 0 && (leading_condition(f) || union_select_end(f, 0)))
         return true;
     /* "(4955=4955)", "(4955=4956)": a parenthesised equality of numbers is the whole value (the
      * true and false probes of a tool's boundary test) */
@@ -500,6 +527,11 @@ static bool bare_tail(const struct sqli_fold *f)
             rp++;
         }
         const struct sqli_tok *op = &f->t[j + 1];
+        /* "(4955=4955)*7": sqlmap multiplies the probe into a numeric context */
+        if (rp >= lp && sqli_role_at(f, e) == R_BIN && f->t[e].type == SQ_OP && f->t[e].len == 1 &&
+            f->s[f->t[e].off] == '*' && sqli_role_at(f, e + 1) == R_OPND &&
+            f->t[e + 1].type == SQ_NUM)
+            e += 2;
         if (rp >= lp && statement_end(f, e) && f->t[j].type == SQ_NUM &&
             f->t[j + 2].type == SQ_NUM && op->type == SQ_OP && op->len == 1 && f->s[op->off] == '=')
             return true;
@@ -719,22 +751,23 @@ static bool extra_readings(const char *s, size_t n, char *alt, size_t cap)
 }
 
 /*
- * PHP source ("<?php", the request superglobals) is code for the web server's interpreter; SQL
- * has no such tokens. It stays SQL injection only when the query writes it to a file (INTO
- * OUTFILE, a web shell dropped through the database) or a UNION carries it.
+ * PHP source ("<?php", the request superglobals, the complex syntax "{${...}}") is code for the
+ * web server's interpreter; SQL has no such tokens. It stays SQL injection only when the query
+ * writes it to a file (INTO OUTFILE, a web shell dropped through the database) or a UNION
+ * carries it.
  */
 static bool php_code(const char *s, size_t n)
 {
     if (!memchr(s, '$', n) && !memchr(s, '<', n))
         return false;
-    if (!memmem(s, n, "<?", 2) && !memmem(s, n, "$_", 2))
-        return false;
     static const char *const php[] = {"<?php",     "<?=",      "$_GET",    "$_POST",
                                       "$_REQUEST", "$_COOKIE", "$_SERVER", NULL};
     bool code = false;
-    for (const char *const *p = php; *p && !code; p++)
-        code = memmem(s, n, *p, strlen(*p)) != NULL;
-    if (!code)
+    if (memmem(s, n, "<?", 2) || memmem(s, n, "$_", 2))
+        for (const char *const *p = php; *p && !code; p++)
+            code = memmem(s, n, *p, strlen(*p)) != NULL;
+    /* "{${sleep(3)}}": PHP's complex syntax evaluates the call, not a database */
+    if (!code && !(memchr(s, '$', n) && tld_cmdi_php_complex(s, n)))
         return false;
     for (size_t i = 0; i + 5 <= n; i++)
         if (strncasecmp(s + i, "outfile", 7 <= n - i ? 7 : n - i) == 0 ||
@@ -748,6 +781,8 @@ bool tld_sqli_detect(const char *s, size_t n)
 {
     if (php_code(s, n))
         return false;
+    if (tld_sqli_string_join(s, n) || tld_sqli_versioned_comment(s, n))
+        return true;
     if (all_readings(s, n))
         return true;
     char alt[ALT_MAX];

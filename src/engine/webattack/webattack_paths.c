@@ -6,7 +6,10 @@
  *     /var with log, lib, spool, www, mail; /root and /home), the proc(5) and sysfs(5) manual
  *     pages (per-process files under /proc/self and /proc/<pid>, kernel files such as
  *     /proc/version), devices in /dev (stdin(3), the /dev/tcp and /dev/udp pseudo-paths of
- *     bash(1)), the BSD and macOS spellings (/private/etc, master.passwd);
+ *     bash(1)), the BSD and macOS spellings (/private/etc, master.passwd), the subfolders of
+ *     /var and /usr that FHS 3.0 and hier(7) list, the start-up, history and credential files
+ *     of a home directory (dotfiles[], with the manual pages they come from), and logs,
+ *     configuration and database files of servers recognised by their extension;
  *   - Windows: the system folders of a default installation (\Windows, \WINNT, \Windows\System32,
  *     \Program Files, \ProgramData, \Users, \Documents and Settings, \inetpub of IIS), the
  *     environment variables that name them (%SystemRoot%, %windir%, ...) and the files there that
@@ -69,30 +72,19 @@ struct root {
     const struct pname *kids; /* NULL: any name under top */
 };
 
+/* Filesystem Hierarchy Standard 3.0, chapter 5: the subfolders of /var */
 static const struct pname var_kids[] = {
-    P("log/"),     P("www/"),   P("lib/"), P("run/"), P("spool/"), P("mail/"),
-    P("backups/"), P("cache/"), P("adm/"), P("db/"),  P("opt/"),   {NULL, 0},
+    P("log/"),   P("www/"), P("lib/"),   P("run/"),     P("spool/"), P("mail/"), P("backups/"),
+    P("cache/"), P("adm/"), P("db/"),    P("opt/"),     P("local/"), P("lock/"), P("tmp/"),
+    P("crash/"), P("yp/"),  P("games/"), P("account/"), {NULL, 0},
 };
-static const struct pname proc_kids[] = {
-    P("self/"),      P("thread-self/"),
-    P("version"),    P("cpuinfo"),
-    P("meminfo"),    P("mounts"),
-    P("net/"),       P("sched_debug"),
-    P("kcore"),      P("cmdline"),
-    P("partitions"), P("modules"),
-    P("stat"),       P("config.gz"),
-    P("sys/"),       P("kallsyms"),
-    P("0"),          P("1"),
-    P("2"),          P("3"),
-    P("4"),          P("5"),
-    P("6"),          P("7"),
-    P("8"),          P("9"),
-    {NULL, 0},
-};
+/* FHS 3.0, chapter 4, and hier(7) of the BSDs (/usr/home): the subfolders of /usr */
 static const struct pname usr_kids[] = {
-    P("local/etc/"),   P("local/apache"), P("local/nginx/"), P("local/lib/php"),
-    P("local/php"),    P("local/tomcat"), P("local/mysql"),  P("local/var/"),
-    P("share/nginx/"), P("pkg/etc/"),     P("lib/php"),      {NULL, 0},
+    P("bin/"),     P("sbin/"), P("lib/"), P("lib64/"), P("libexec/"), P("local/"), P("share/"),
+    P("include/"), P("src/"),  P("etc/"), P("home/"),  P("pkg/"),     {NULL, 0},
+};
+static const struct pname opt_kids[] = {
+    P("lampp/"), P("tomcat"), P("xampp/"), P("apache"), P("nginx/"), P("bitnami/"), {NULL, 0},
 };
 static const struct pname dev_kids[] = {
     P("stdin"), P("stdout"), P("stderr"), P("fd/"),     P("tcp/"), P("udp/"), P("shm/"),
@@ -104,19 +96,16 @@ static const struct pname sys_kids[] = {
 static const struct pname boot_kids[] = {
     P("grub"), P("config-"), P("vmlinuz"), P("initrd"), {NULL, 0},
 };
-static const struct pname opt_kids[] = {
-    P("lampp/"), P("tomcat"), P("xampp/"), P("apache"), P("nginx/"), P("bitnami/"), {NULL, 0},
-};
 
 static const struct pname tmp_kids[] = {
     P("sess_"), {NULL, 0}, /* PHP's session files (session.save_path) */
 };
 
 static const struct root unix_roots[] = {
-    {P("tmp/"), tmp_kids},   {P("etc/"), NULL},       {P("private/etc/"), NULL},
-    {P("root/"), NULL},      {P("proc/"), proc_kids}, {P("var/"), var_kids},
-    {P("usr/"), usr_kids},   {P("dev/"), dev_kids},   {P("sys/"), sys_kids},
-    {P("boot/"), boot_kids}, {P("opt/"), opt_kids},   {P("srv/www/"), NULL},
+    {P("tmp/"), tmp_kids},   {P("etc/"), NULL},     {P("private/etc/"), NULL},
+    {P("root/"), NULL},      {P("proc/"), NULL},    {P("var/"), var_kids},
+    {P("usr/"), usr_kids},   {P("dev/"), dev_kids}, {P("sys/"), sys_kids},
+    {P("boot/"), boot_kids}, {P("opt/"), opt_kids}, {P("srv/www/"), NULL},
 };
 
 /*
@@ -142,7 +131,75 @@ static const struct pname win_dirs[] = {
     P("sysprep"),
     P("unattend"),
     P("programdata/microsoft/"),
+    /* server bundles installed at the root of a drive (AppServ, XAMPP-like layouts) */
+    P("apache"),
+    P("mysql"),
+    P("php"),
+    P("postgresql"),
+    P("appserv"),
+    P("nginx"),
+    P("tomcat"),
 };
+
+/*
+ * Per-user start-up, history and credential files of a home directory, from the manual pages of
+ * the programs that read or write them: bash(1) (.bashrc, .bash_profile, .bash_login,
+ * .bash_logout, .bash_history, .profile), csh(1)/tcsh(1) (.cshrc, .tcshrc, .login, .logout,
+ * .history), zsh(1) (.zshrc, .zshenv, .zprofile, .zlogin), ksh(1) (.kshrc, .sh_history),
+ * aliases(5) of sendmail (.forward), ftp(1) (.netrc), rlogin (.rhosts), xinit(1) and X(7)
+ * (.xinitrc, .xsession, .Xauthority, .Xdefaults, .Xresources), vim (.viminfo, .vimrc), the
+ * interactive clients that keep a history (mysql, psql, sqlite3, python, node, php, nano, less:
+ * .lesshst), PostgreSQL's .pgpass, git (.gitconfig, .git-credentials), npm (.npmrc), pip
+ * (.pypirc), GTK (.gtkrc) and the folders of ssh, gnupg, aws, docker and kubectl.
+ */
+static const struct pname dotfiles[] = {
+    P(".bashrc"),     P(".bash_profile"),    P(".bash_login"), P(".bash_logout"), P(".profile"),
+    P(".cshrc"),      P(".tcshrc"),          P(".login"),      P(".logout"),      P(".history"),
+    P(".zshrc"),      P(".zshenv"),          P(".zprofile"),   P(".zlogin"),      P(".kshrc"),
+    P(".forward"),    P(".netrc"),           P(".rhosts"),     P(".xinitrc"),     P(".xsession"),
+    P(".xauthority"), P(".xdefaults"),       P(".xresources"), P(".viminfo"),     P(".vimrc"),
+    P(".lesshst"),    P(".pgpass"),          P(".gitconfig"),  P(".npmrc"),       P(".pypirc"),
+    P(".gtkrc"),      P(".git-credentials"), P(".ssh/"),       P(".gnupg/"),      P(".aws/"),
+    P(".docker/"),    P(".kube/"),           P(".my.cnf"),
+};
+
+static bool segment_is(const char *b, size_t m, size_t i, const struct pname *p);
+
+/* A dotfile of a home directory at b[i]: one of the list, or any ".<name>history" file. */
+static bool dotfile_at(const char *b, size_t m, size_t i)
+{
+    if (i >= m || b[i] != '.')
+        return false;
+    for (size_t k = 0; k < sizeof dotfiles / sizeof dotfiles[0]; k++)
+        if (dotfiles[k].s[dotfiles[k].n - 1] == '/' ? starts(b, m, i, &dotfiles[k])
+                                                    : segment_is(b, m, i, &dotfiles[k]))
+            return true;
+    size_t e = i + 1;
+    while (e < m && name_char((unsigned char)b[e]))
+        e++;
+    return e - i > 8 && memcmp(b + e - 7, "history", 7) == 0;
+}
+
+/*
+ * Logs, configuration and database files by their extension, as the last segment of an absolute
+ * path: ".log", "_log" (Apache's access_log), ".err" (MySQL's error log), ".conf", ".cnf", ".ini",
+ * ".cfg", ".pdb" (Pure-FTPd's user database), ".mdf" (SQL Server data), ".myd" (MyISAM data).
+ */
+static bool server_data_file(const char *b, size_t m)
+{
+    static const struct pname ext[] = {P(".log"), P("_log"), P(".err"), P(".conf"), P(".cnf"),
+                                       P(".ini"), P(".cfg"), P(".pdb"), P(".mdf"),  P(".myd")};
+    size_t e = m;
+    while (e > 0 && (b[e - 1] == 0 || b[e - 1] == ' '))
+        e--; /* a NUL cutting off an appended extension */
+    size_t st = e;
+    while (st > 0 && b[st - 1] != '/')
+        st--;
+    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++)
+        if (e - st > ext[k].n && memcmp(b + e - ext[k].n, ext[k].s, ext[k].n) == 0)
+            return true;
+    return false;
+}
 
 /* Windows environment variables naming system folders ("%systemroot%\win.ini"). */
 static const struct pname win_vars[] = {
@@ -244,19 +301,39 @@ static bool absolute_sensitive(const char *b, size_t m)
         i++;
     if (i + 5 <= m && memcmp(b + i, "file:", 5) == 0)
         i += 5;
+    /* "~/.bashrc", "~user/.ssh/": a home directory named by the shell's tilde */
+    if (i + 1 < m && b[i] == '~') {
+        size_t j = i + 1;
+        while (j < m && name_char((unsigned char)b[j]) && b[j] != '.')
+            j++;
+        return j < m && b[j] == '/' && dotfile_at(b, m, slashes(b, m, j));
+    }
+    /* "c:/windows/...", and "/c:/..." as file: URLs and some servers write a drive */
+    if (i + 3 < m && b[i] == '/' && b[i + 1] >= 'a' && b[i + 1] <= 'z' && b[i + 2] == ':' &&
+        b[i + 3] == '/')
+        i++;
     if (i + 2 < m && b[i] >= 'a' && b[i] <= 'z' && b[i + 1] == ':' && b[i + 2] == '/') {
         size_t j = slashes(b, m, i + 2);
         for (size_t k = 0; k < sizeof win_dirs / sizeof win_dirs[0]; k++)
             if (starts(b, m, j, &win_dirs[k]))
                 return true;
-        return false;
+        /* Unix folders under a drive (Cygwin-like layouts), or a log or configuration file two
+         * folders deep at least (the browser's "c:\\fakepath\\name" of an upload is one) */
+        unsigned folders = 0;
+        for (size_t k = j; k < m; k++)
+            folders += b[k] == '/';
+        return unix_root_at(b, m, j) || (folders >= 2 && server_data_file(b, m));
     }
     if (i >= m || b[i] != '/')
         return false;
     /* "/./etc", "//etc": self references and doubled separators lead to the same place */
     while (i < m && (b[i] == '/' || (b[i] == '.' && i + 1 < m && b[i + 1] == '/')))
         i++;
-    return unix_root_at(b, m, i);
+    if (unix_root_at(b, m, i) || dotfile_at(b, m, i))
+        return true;
+    /* "/logs/ftpd.log", "/mysql/data/host.err": two segments at least, a server's file */
+    const char *sl = memchr(b + i, '/', m - i);
+    return sl && (size_t)(sl - b) + 1 < m && server_data_file(b, m);
 }
 
 bool tld_webattack_sensitive_path(const char *b, size_t m)
@@ -286,6 +363,9 @@ bool tld_webattack_sensitive_path(const char *b, size_t m)
             if (b[j] == p->s[0] && segment_is(b, m, j, p))
                 return true;
         }
+        /* "/home/admin/.zshenv": a dotfile of a home directory anywhere down a path */
+        if (b[j] == '.' && dotfile_at(b, m, j))
+            return true;
     }
     return false;
 }
