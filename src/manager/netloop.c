@@ -350,6 +350,13 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
 static void accept_some(struct tld_netloop *l)
 {
     for (unsigned i = 0; i < 64; i++) {
+        /* A full pool leaves the next callers in the backlog rather than accepting them only to
+         * refuse them: a refused agent backs off for seconds, a waiting one is served as soon
+         * as a handshake finishes (a reconnect storm refused thousands). */
+        if (l->npending >= l->o.max_pending && !evict_pending(l, false)) {
+            pause_for_room(l);
+            return;
+        }
         int fd;
         char addr[TLD_NET_ADDR_MAX];
         int rc = tld_net_accept(l->lfd, &fd, addr);
@@ -645,7 +652,10 @@ int tld_netloop_new(const struct tld_netloop_opts *o, struct tld_netloop **out)
         rc = l->ep >= 0 && l->wake_fd >= 0 ? 0 : TLD_EIO;
     }
     if (rc == 0)
-        rc = tld_net_listen(o->host, o->port, 1024, &l->lfd, &l->port);
+        /* The backlog holds a storm's callers while the pending pool is full (the kernel caps
+         * it at net.core.somaxconn). */
+        rc = tld_net_listen(o->host, o->port, (int)(l->o.max_conns > 1024 ? l->o.max_conns : 1024),
+                            &l->lfd, &l->port);
     if (rc == 0) {
         struct epoll_event e = {.events = EPOLLIN, .data.u64 = KEY_WAKE};
         rc = epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake_fd, &e) == 0 ? 0 : TLD_EIO;
