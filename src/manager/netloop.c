@@ -518,11 +518,28 @@ static void serve_ready(struct tld_netloop *l)
     free(batch);
 }
 
+static bool stop_asked(struct tld_netloop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool stop = l->stopping;
+    pthread_mutex_unlock(&l->mu);
+    return stop;
+}
+
 static void turn(struct tld_netloop *l, int timeout_ms, bool *stop)
 {
     struct epoll_event evs[256];
+    bool stopping = *stop; /* shutdown_all's turns only write the last words */
     int n = epoll_wait(l->ep, evs, 256, timeout_ms);
     for (int i = 0; i < n; i++) {
+        /* A stop is seen within a few connections: under load every agent has a backlog and
+         * sends full batches, so one turn can take seconds, and epoll reports the wake-up only
+         * after every busy socket had its turn (a restart waited 11-18 s for it). What was
+         * appended is still acknowledged by shutdown_all. */
+        if (!stopping && i % 16 == 15 && stop_asked(l)) {
+            *stop = true;
+            return;
+        }
         uint64_t key = evs[i].data.u64;
         if (key == KEY_LISTEN) {
             if (!*stop)
@@ -546,6 +563,7 @@ static void shutdown_all(struct tld_netloop *l)
 {
     l->shutting_down = true;
     listener_watch(l, false);
+    run_posts(l); /* the last turn may have stopped before the wake-up's event */
     for (unsigned i = 0; i < l->o.max_conns; i++) {
         struct tld_nl_conn *c = l->conns[i];
         if (!c || c->st == NL_CLOSING)
@@ -573,6 +591,8 @@ static void *run(void *arg)
         int64_t now = tld_mono_ns();
         int timeout = l->nready ? 0 : (int)((next_tick - now + 999999) / 1000000);
         turn(l, timeout < 0 ? 0 : timeout, &stop);
+        if (!stop)
+            stop = stop_asked(l);
         now = tld_mono_ns();
         if (now < next_tick)
             continue;
