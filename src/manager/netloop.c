@@ -349,7 +349,8 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
 
 static void accept_some(struct tld_netloop *l)
 {
-    for (unsigned i = 0; i < 64; i++) {
+    /* Up to the pending pool's bound: the pool, not this loop, limits the work taken on. */
+    for (unsigned i = 0; i < l->o.max_pending; i++) {
         /* A full pool leaves the next callers in the backlog rather than accepting them only to
          * refuse them: a refused agent backs off for seconds, a waiting one is served as soon
          * as a handshake finishes (a reconnect storm refused thousands). */
@@ -531,6 +532,11 @@ static void turn(struct tld_netloop *l, int timeout_ms, bool *stop)
     struct epoll_event evs[256];
     bool stopping = *stop; /* shutdown_all's turns only write the last words */
     int n = epoll_wait(l->ep, evs, 256, timeout_ms);
+    /* The listener every turn, not only when epoll reports it: with thousands of busy sockets
+     * epoll reports it once per round over all of them, which let a reconnect storm in 64
+     * agents at a time. */
+    if (!*stop && l->listening)
+        accept_some(l);
     for (int i = 0; i < n; i++) {
         /* A stop is seen within a few connections: under load every agent has a backlog and
          * sends full batches, so one turn can take seconds, and epoll reports the wake-up only
