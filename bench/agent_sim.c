@@ -758,6 +758,8 @@ int main(int argc, char **argv)
            connected, connect_s, nw);
     fflush(stdout);
     sleep(3); /* idle: the caller measures the manager's memory per idle agent now */
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0); /* the simulator's own CPU from here on is reported */
     uint64_t acked0 = sum(&s, 0, s.n, true);
     int64_t t1 = now_ns();
     int64_t storm_at = s.storm_at ? t1 + (int64_t)s.storm_at * 1000000000 : 0;
@@ -771,15 +773,22 @@ int main(int argc, char **argv)
     uint64_t full = WORKER_SUM(ws, nw, handshakes) - resumed;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru.ru_stime.tv_sec -
+                          ru0.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru.ru_stime.tv_usec -
+                          ru0.ru_stime.tv_usec) /
+                     1e6;
+    double run_s = (double)(now_ns() - t1) / 1e9;
     printf("{\"agents\":%u,\"connected\":%u,\"connect_seconds\":%.2f,\"enrolled\":%u,"
            "\"enroll_seconds\":%.2f,\"traffic_seconds\":%.1f,\"acked_per_second\":%.0f,"
            "\"generated\":%" PRIu64 ",\"acknowledged\":%" PRIu64 ",\"lost\":%" PRIu64
            ",\"reconnects\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"storm_recovery_seconds\":%.2f,"
            "\"handshakes_full\":%" PRIu64 ",\"handshakes_resumed\":%" PRIu64
-           ",\"full_after_connect\":%" PRIu64 ",\"sim_threads\":%u,\"sim_rss_kb\":%ld}\n",
+           ",\"full_after_connect\":%" PRIu64 ",\"sim_threads\":%u,\"sim_rss_kb\":%ld,"
+           "\"sim_cpu_seconds\":%.1f,\"run_seconds\":%.1f}\n",
            s.n, connected, connect_s, enrolled, enroll_s, traffic_s,
            (double)(acked1 - acked0) / traffic_s, generated, acked, generated - acked,
            WORKER_SUM(ws, nw, reconnects), WORKER_SUM(ws, nw, errors), storm_seconds(ws, nw), full,
-           resumed, full - full0, nw, ru.ru_maxrss);
+           resumed, full - full0, nw, ru.ru_maxrss, cpu, run_s);
     return generated == acked ? 0 : 1;
 }

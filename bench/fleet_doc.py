@@ -51,9 +51,17 @@ def main():
             f"{fl['manager_threads']} / {fl['manager_fds']:,}")
         row(f"events acknowledged per second, {n:,} agents x {fl.get('rate', 10):g}/s offered "
             f"(mean over the {fl['traffic_seconds']:.0f} s of traffic, restart included)",
-            f"{fl['acked_per_second']:,.0f}/s", f"{n * fl.get('rate', 10):,.0f}/s")
+            f"{fl['acked_per_second']:,.0f}/s", f"{n * fl.get('rate', 10):,.0f}/s",
+            fl["acked_per_second"] >= n * fl.get("rate", 10))
         row("events generated / acknowledged / lost", f"{fl['generated']:,} / "
             f"{fl['acknowledged']:,} / {fl['lost']:,}", "0 lost", fl["lost"] == 0)
+        if "manager_cpu_seconds" in fl and "sim_cpu_seconds" in fl:
+            mc, sc, run = fl["manager_cpu_seconds"], fl["sim_cpu_seconds"], fl["run_seconds"]
+            row(f"CPU over the {run:.0f} s of traffic and drain: manager / simulator",
+                f"{mc:.0f} / {sc:.0f} CPU s ({mc / run:.2f} / {sc / run:.2f} cores; the "
+                f"simulator took {100 * sc / max(mc + sc, 0.1):.0f}% of both)")
+            row("events per manager CPU second (received, journaled, acknowledged, analysed; "
+                "restart included)", f"{fl['acknowledged'] / max(mc, 0.1):,.0f}/s per core")
         row("manager restart (SIGTERM to listening again)", f"{fl['manager_restart_seconds']} s")
         rec = fl["storm_recovery_seconds"]
         row("reconnect storm after the restart: every agent welcomed again",

@@ -35,6 +35,9 @@ struct wm {
     unsigned agent;
     uint64_t stream;
     uint64_t seq;
+    /* the last index of the append that moved seq (0: found on disk at open); the watermark is
+     * durable once this index is, so a WELCOME waits only for its own stream's records */
+    uint64_t index;
 };
 
 struct tld_journal {
@@ -109,7 +112,7 @@ static struct wm *wm_find(struct tld_journal *j, unsigned agent, bool create)
         return NULL;
     memmove(&j->wms[lo + 1], &j->wms[lo], (j->nwms - lo) * sizeof *j->wms);
     j->nwms++;
-    j->wms[lo] = (struct wm){agent, 0, 0};
+    j->wms[lo] = (struct wm){agent, 0, 0, 0};
     return &j->wms[lo];
 }
 
@@ -122,7 +125,8 @@ static bool wm_dup(struct tld_journal *j, unsigned agent, uint64_t stream, uint6
     return w && w->stream == stream && seq <= w->seq;
 }
 
-static void wm_note(struct tld_journal *j, unsigned agent, uint64_t stream, uint64_t seq)
+static void wm_note(struct tld_journal *j, unsigned agent, uint64_t stream, uint64_t seq,
+                    uint64_t index)
 {
     if (seq == 0)
         return;
@@ -132,8 +136,10 @@ static void wm_note(struct tld_journal *j, unsigned agent, uint64_t stream, uint
     if (w->stream != stream) {
         w->stream = stream;
         w->seq = seq;
+        w->index = index;
     } else if (seq > w->seq) {
         w->seq = seq;
+        w->index = index;
     }
     j->wm_dirty = true;
 }
@@ -172,7 +178,7 @@ static void wm_load(struct tld_journal *j, uint64_t *next)
         if (sscanf(line, "next %" SCNu64, &q) == 1)
             *next = q;
         else if (sscanf(line, "%u %" SCNu64 " %" SCNu64, &a, &s, &q) == 3)
-            wm_note(j, a, s, q);
+            wm_note(j, a, s, q, 0);
     }
     fclose(f);
 }
@@ -201,7 +207,7 @@ static int note_record(void *ctx, uint64_t index, struct tld_sv body)
     struct tld_journal_rec r;
     if (body_parse((const uint8_t *)body.p, body.n, &r) != 0)
         return TLD_ECORRUPT;
-    wm_note(j, r.agent, r.stream, r.seq);
+    wm_note(j, r.agent, r.stream, r.seq, index);
     return 0;
 }
 
@@ -388,7 +394,7 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
     pthread_mutex_lock(&j->mu);
     for (unsigned i = 0; i < n; i++)
         if (!wm_dup(j, e[i].agent, e[i].stream, e[i].seq))
-            wm_note(j, e[i].agent, e[i].stream, e[i].seq);
+            wm_note(j, e[i].agent, e[i].stream, e[i].seq, idx - 1);
     if (idx > first)
         tld_framelog_appended(j->fl, j->wbuf.n, idx - 1);
     j->st.appended += idx - first;
@@ -432,6 +438,14 @@ int tld_journal_sync(struct tld_journal *j, uint64_t index)
     return rc;
 }
 
+uint64_t tld_journal_synced(struct tld_journal *j)
+{
+    pthread_mutex_lock(&j->mu);
+    uint64_t v = j->synced_index;
+    pthread_mutex_unlock(&j->mu);
+    return v;
+}
+
 int tld_journal_wait_room(struct tld_journal *j, uint64_t bytes, int timeout_ms)
 {
     int64_t deadline = tld_deadline_in(timeout_ms);
@@ -454,10 +468,12 @@ uint64_t tld_journal_watermark(struct tld_journal *j, unsigned agent, uint64_t s
     pthread_mutex_lock(&j->mu);
     struct wm *w = wm_find(j, agent, false);
     uint64_t seq = w && w->stream == stream ? w->seq : 0;
-    uint64_t upto = j->next_index - 1;
+    uint64_t upto = seq ? w->index : 0;
     pthread_mutex_unlock(&j->mu);
-    /* What was appended is reported only once it is durable. */
-    if (tld_journal_sync(j, upto) != 0)
+    /* What was appended is reported only once it is durable; only this stream's records count
+     * (syncing to the journal's end made every WELCOME of a reconnect storm wait for an fsync
+     * of the previous one's own event). */
+    if (upto && tld_journal_sync(j, upto) != 0)
         return 0;
     return seq;
 }

@@ -101,10 +101,13 @@ int tld_journal_append(struct tld_journal *j, const struct tld_journal_entry *e,
                        unsigned flags, uint64_t *sync_to, unsigned *dups);
 /* Make every record <= index durable (group commit). */
 int tld_journal_sync(struct tld_journal *j, uint64_t index);
+/* The last durable index (every record <= it is on disk). */
+uint64_t tld_journal_synced(struct tld_journal *j);
 /* Wait until an append of `bytes` may fit, or timeout: 0, TLD_ETIMEOUT, TLD_ECLOSED. */
 int tld_journal_wait_room(struct tld_journal *j, uint64_t bytes, int timeout_ms);
 
-/* Highest sequence number of (agent, stream) that is durable; 0 if none (a new stream). */
+/* Highest sequence number of (agent, stream) that is durable; 0 if none (a new stream). Waits
+ * only for the sync of that stream's own last append, not for records appended since. */
 uint64_t tld_journal_watermark(struct tld_journal *j, unsigned agent, uint64_t stream);
 
 /* ---- the single consumer --------------------------------------------------------------------- */

@@ -349,7 +349,15 @@ static void admit(struct tld_netloop *l, int fd, const char *addr_text)
 
 static void accept_some(struct tld_netloop *l)
 {
-    for (unsigned i = 0; i < 64; i++) {
+    /* Up to the pending pool's bound: the pool, not this loop, limits the work taken on. */
+    for (unsigned i = 0; i < l->o.max_pending; i++) {
+        /* A full pool leaves the next callers in the backlog rather than accepting them only to
+         * refuse them: a refused agent backs off for seconds, a waiting one is served as soon
+         * as a handshake finishes (a reconnect storm refused thousands). */
+        if (l->npending >= l->o.max_pending && !evict_pending(l, false)) {
+            pause_for_room(l);
+            return;
+        }
         int fd;
         char addr[TLD_NET_ADDR_MAX];
         int rc = tld_net_accept(l->lfd, &fd, addr);
@@ -511,11 +519,33 @@ static void serve_ready(struct tld_netloop *l)
     free(batch);
 }
 
+static bool stop_asked(struct tld_netloop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool stop = l->stopping;
+    pthread_mutex_unlock(&l->mu);
+    return stop;
+}
+
 static void turn(struct tld_netloop *l, int timeout_ms, bool *stop)
 {
     struct epoll_event evs[256];
+    bool stopping = *stop; /* shutdown_all's turns only write the last words */
     int n = epoll_wait(l->ep, evs, 256, timeout_ms);
+    /* The listener every turn, not only when epoll reports it: with thousands of busy sockets
+     * epoll reports it once per round over all of them, which let a reconnect storm in 64
+     * agents at a time. */
+    if (!*stop && l->listening)
+        accept_some(l);
     for (int i = 0; i < n; i++) {
+        /* A stop is seen within a few connections: under load every agent has a backlog and
+         * sends full batches, so one turn can take seconds, and epoll reports the wake-up only
+         * after every busy socket had its turn (a restart waited 11-18 s for it). What was
+         * appended is still acknowledged by shutdown_all. */
+        if (!stopping && i % 16 == 15 && stop_asked(l)) {
+            *stop = true;
+            return;
+        }
         uint64_t key = evs[i].data.u64;
         if (key == KEY_LISTEN) {
             if (!*stop)
@@ -539,6 +569,7 @@ static void shutdown_all(struct tld_netloop *l)
 {
     l->shutting_down = true;
     listener_watch(l, false);
+    run_posts(l); /* the last turn may have stopped before the wake-up's event */
     for (unsigned i = 0; i < l->o.max_conns; i++) {
         struct tld_nl_conn *c = l->conns[i];
         if (!c || c->st == NL_CLOSING)
@@ -566,6 +597,8 @@ static void *run(void *arg)
         int64_t now = tld_mono_ns();
         int timeout = l->nready ? 0 : (int)((next_tick - now + 999999) / 1000000);
         turn(l, timeout < 0 ? 0 : timeout, &stop);
+        if (!stop)
+            stop = stop_asked(l);
         now = tld_mono_ns();
         if (now < next_tick)
             continue;
@@ -645,7 +678,10 @@ int tld_netloop_new(const struct tld_netloop_opts *o, struct tld_netloop **out)
         rc = l->ep >= 0 && l->wake_fd >= 0 ? 0 : TLD_EIO;
     }
     if (rc == 0)
-        rc = tld_net_listen(o->host, o->port, 1024, &l->lfd, &l->port);
+        /* The backlog holds a storm's callers while the pending pool is full (the kernel caps
+         * it at net.core.somaxconn). */
+        rc = tld_net_listen(o->host, o->port, (int)(l->o.max_conns > 1024 ? l->o.max_conns : 1024),
+                            &l->lfd, &l->port);
     if (rc == 0) {
         struct epoll_event e = {.events = EPOLLIN, .data.u64 = KEY_WAKE};
         rc = epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake_fd, &e) == 0 ? 0 : TLD_EIO;

@@ -20,6 +20,7 @@
 #include "common/proto.h"
 #include "common/tls.h"
 #include "manager/netloop.h"
+#include "manager/syncer.h"
 
 struct session {
     struct tld_receiver *r;
@@ -28,7 +29,7 @@ struct session {
     unsigned agent;           /* from the certificate; 0 until checked */
     bool welcomed;            /* HELLO answered: counted as active */
     bool on_ack_list, pong_due;
-    bool welcome_due; /* HELLO read, WELCOME after this turn's fsync */
+    bool welcome_due; /* HELLO read, WELCOME once its batches are durable */
     bool held;        /* a batch is kept until the journal has room */
     bool stalled;     /* counted as a stall; cleared by the next append */
     unsigned reason;  /* TLD_PCODE_* the manager closed it for; 0: none */
@@ -56,6 +57,8 @@ struct tld_receiver {
     struct session **map; /* agent id -> its current session */
     unsigned map_buckets;
     struct handle_list acks, held;
+    uint64_t sync_failures; /* the syncer's count when last looked at */
+    struct tld_syncer *syncer;
     /* shared */
     pthread_mutex_t mu;
     struct tld_receiver_stats st;
@@ -220,8 +223,9 @@ static void on_hello(struct session *s, struct tld_sv payload)
     claim(r, s);
     tld_nl_accept(s->c);
     tld_agents_set_connected(r->o.agents, s->agent, s->ip, &hello, tld_wall_ns() / 1000000000);
-    /* WELCOME carries what is durable here, so it waits for this turn's fsync (one for every
-     * session that said HELLO in the turn: a reconnect storm costs few fsyncs). */
+    /* WELCOME carries what is durable here: it is sent at the end of the turn, and the
+     * watermark waits only for this stream's own records (after a restart they are all on
+     * disk, so a reconnect storm costs no fsync per agent). */
     s->welcome_due = true;
     want_ack(s);
 }
@@ -353,40 +357,53 @@ static void on_bad_frame(void *ctx, struct tld_nl_conn *c, const char *why)
         send_error(s, TLD_PCODE_PROTOCOL, "bad frame");
 }
 
-/* ---- acknowledgements: one fsync per turn -------------------------------------------------- */
+/* ---- acknowledgements: group commit off the loop ------------------------------------------ */
 
-static void send_acks(struct tld_receiver *r, struct session *only)
+/* Acknowledge every listed session whose batches the journal holds durably, and ask the syncer
+ * for the rest (the loop goes on reading meanwhile; the syncer's wake-up brings it back here).
+ * `wait`: sync here first, so everything is acknowledged now (stopping). */
+static void send_acks(struct tld_receiver *r, bool wait)
 {
-    uint64_t sync_to = 0;
+    uint64_t need = 0;
     for (unsigned i = 0; i < r->acks.n; i++) {
         struct tld_nl_conn *c = tld_netloop_find(r->loop, r->acks.v[i]);
         struct session *s = c ? tld_nl_data(c) : NULL;
-        if (s && (!only || s == only) && s->pending_sync > sync_to)
-            sync_to = s->pending_sync;
+        if (s && s->pending_sync > need)
+            need = s->pending_sync;
     }
-    /* A WELCOME's watermark syncs by itself; the batches' fsync here usually covers it. */
-    int rc = sync_to ? tld_journal_sync(r->o.journal, sync_to) : 0;
-    if (rc)
-        tld_log_error(r->o.log, "intake journal: fsync failed: %s; agents will resend",
-                      tld_err_str(rc));
+    bool failed = false;
+    if (wait && need && tld_journal_sync(r->o.journal, need) != 0)
+        failed = true;
+    uint64_t durable = tld_journal_synced(r->o.journal);
+    uint64_t failures = r->syncer ? tld_syncer_failures(r->syncer) : 0;
+    if (failures != r->sync_failures) {
+        r->sync_failures = failures;
+        failed = true;
+    }
+    if (failed)
+        tld_log_error(r->o.log, "intake journal: fsync failed; agents will resend");
+    uint64_t more = 0;
     unsigned keep = 0;
     for (unsigned i = 0; i < r->acks.n; i++) {
         struct tld_nl_conn *c = tld_netloop_find(r->loop, r->acks.v[i]);
         struct session *s = c ? tld_nl_data(c) : NULL;
         if (!s)
             continue;
-        if (only && s != only) {
+        if (s->pending_sync > durable) {
+            if (failed) {
+                /* Not durable: the agent must resend, so it must not get this ACK. */
+                s->on_ack_list = false;
+                tld_nl_close(c, "journal sync failed");
+                continue;
+            }
+            if (s->pending_sync > more)
+                more = s->pending_sync;
             r->acks.v[keep++] = r->acks.v[i];
             continue;
         }
         s->on_ack_list = false;
         if (s->welcome_due)
             welcome(s);
-        if (rc) {
-            /* Not durable: the agent must resend, so it must not get this ACK. */
-            tld_nl_close(c, "journal sync failed");
-            continue;
-        }
         if (s->pending_seq) {
             send_u64(s, TLD_MSG_ACK, s->pending_seq);
             add(r, &r->st.acks, 1);
@@ -398,13 +415,27 @@ static void send_acks(struct tld_receiver *r, struct session *only)
         }
     }
     r->acks.n = keep;
+    if (more && r->syncer)
+        tld_syncer_request(r->syncer, more);
 }
 
 static void on_turn(void *ctx)
 {
     struct tld_receiver *r = ctx;
     if (r->acks.n)
-        send_acks(r, NULL);
+        send_acks(r, false);
+}
+
+/* A sync is done: the loop's next turn acknowledges what it made durable. */
+static void synced_in_loop(void *arg)
+{
+    (void)arg;
+}
+
+static void on_synced(void *ctx)
+{
+    struct tld_receiver *r = ctx;
+    tld_netloop_post(r->loop, synced_in_loop, NULL); /* fails only when stopping */
 }
 
 /* Held batches are retried when the journal has room; meanwhile a PONG every keepalive. */
@@ -482,7 +513,7 @@ static void on_stop(void *ctx, struct tld_nl_conn *c)
     /* Every session's ACKs at once (one pass, one sync): one pass per session was quadratic,
      * 35 s for 10,000 agents. */
     if (s->on_ack_list)
-        send_acks(r, NULL);
+        send_acks(r, true);
     s->reason = TLD_PCODE_SHUTDOWN;
     send_error(s, TLD_PCODE_SHUTDOWN, tld_proto_code_str(TLD_PCODE_SHUTDOWN));
 }
@@ -590,13 +621,17 @@ unsigned tld_receiver_port(const struct tld_receiver *r)
 
 int tld_receiver_start(struct tld_receiver *r)
 {
-    return tld_netloop_start(r->loop);
+    int rc = tld_syncer_new(r->o.journal, on_synced, r, &r->syncer);
+    return rc ? rc : tld_netloop_start(r->loop);
 }
 
 void tld_receiver_stop(struct tld_receiver *r)
 {
-    if (r)
-        tld_netloop_stop(r->loop);
+    if (!r)
+        return;
+    tld_netloop_stop(r->loop);
+    tld_syncer_free(r->syncer);
+    r->syncer = NULL;
 }
 
 void tld_receiver_free(struct tld_receiver *r)
@@ -604,6 +639,7 @@ void tld_receiver_free(struct tld_receiver *r)
     if (!r)
         return;
     tld_netloop_free(r->loop);
+    tld_syncer_free(r->syncer);
     tld_tls_ctx_free(r->tls);
     free(r->map);
     free(r->entries);

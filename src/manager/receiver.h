@@ -10,10 +10,12 @@
  *   4. appends each BATCH to the intake journal (duplicates dropped there), fsyncs (group
  *      commit, several batches per fsync when the agent pipelines) and only then sends ACK,
  *   5. answers KEEPALIVE with PONG and keeps the agent's status in the registry.
- * Group commit: the batches of every connection read in one turn of the loop are made durable
- * by one fsync, then each connection gets its ACK. When the journal is full a connection's
- * batch is kept and its socket is not read (TCP back-pressure to the agent, whose spool holds
- * the rest); it gets a PONG every keepalive interval so the agent knows the manager is alive.
+ * Group commit: the loop never waits for an fsync. It asks the journal syncer (syncer.h) to make
+ * what it appended durable and goes on reading; when a sync is done, every connection whose
+ * batches it covered gets its ACK (one fsync for the batches of many turns under load). When
+ * the journal is full a connection's batch is kept and its socket is not read (TCP
+ * back-pressure to the agent, whose spool holds the rest); it gets a PONG every keepalive
+ * interval so the agent knows the manager is alive.
  * One connection per agent: a new one replaces the old one. A connection silent for 3
  * keepalive intervals is closed.
  *

@@ -91,6 +91,32 @@ static void stop_readers_keeps_backlog(void **state)
     tld_journal_close(j);
 }
 
+/* A watermark is reported once that stream's own records are durable: it syncs them when they
+ * are not, and does not wait for records appended since by others (a reconnect storm's WELCOMEs
+ * would each wait for an fsync of the previous one's own event). */
+static void watermark_syncs_only_its_stream(void **state)
+{
+    struct fx *f = *state;
+    struct tld_journal *j = jopen(f, 16u << 20, 0);
+    struct tld_journal_entry e[2] = {ev(1, 7, 1, "a"), ev(1, 7, 2, "b")};
+    uint64_t sync_to;
+    unsigned dups;
+    assert_int_equal(tld_journal_append(j, e, 2, 0, &sync_to, &dups), 0);
+    assert_int_equal(tld_journal_synced(j), 0);
+    assert_int_equal(tld_journal_watermark(j, 1, 7), 2); /* its records: synced now */
+    assert_int_equal(tld_journal_synced(j), 2);
+    struct tld_journal_stats st;
+    tld_journal_stats(j, &st);
+    uint64_t syncs = st.syncs;
+    struct tld_journal_entry own = ev(0, 0, 0, "own event");
+    assert_int_equal(tld_journal_append(j, &own, 1, 0, &sync_to, &dups), 0);
+    assert_int_equal(tld_journal_watermark(j, 1, 7), 2);
+    tld_journal_stats(j, &st);
+    assert_int_equal(st.syncs, syncs);
+    assert_int_equal(tld_journal_synced(j), 2);
+    tld_journal_close(j);
+}
+
 static void append_read_dedupe(void **state)
 {
     struct fx *f = *state;
@@ -620,6 +646,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(append_read_dedupe, setup, teardown),
+        cmocka_unit_test_setup_teardown(watermark_syncs_only_its_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_readers_keeps_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(bound_reserve_release, setup, teardown),
