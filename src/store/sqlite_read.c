@@ -203,6 +203,12 @@ static void terms_column(const struct tld_sqlite *s, struct tld_sql *sql,
                          const struct tld_store_filter *f, int col)
 {
     const char *name = tld_field_cols[col].column;
+    if (col == TLD_COL_AGENT_NAME && tld_sqlite_top_ok(s, f)) {
+        emit(sql, "SELECT t.v AS v, sum(t.c) AS c FROM ");
+        tld_sqlite_top_source(sql, f, false);
+        emit(sql, " GROUP BY v HAVING c > 0");
+        return;
+    }
     bool rollup = tld_sqlite_rollup_ok(f) && (col == TLD_COL_RULE_ID || col == TLD_COL_RULE_LEVEL ||
                                               col == TLD_COL_AGENT_NAME);
     tld_sb_printf(&sql->sql,
@@ -244,6 +250,14 @@ static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, cons
 static void terms_set(const struct tld_sqlite *s, struct tld_sql *sql,
                       const struct tld_store_filter *f, const char *field)
 {
+    if (tld_sqlite_top_ok(s, f)) {
+        emit(sql, "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT t.v AS rs, sum(t.c) AS c FROM ");
+        tld_sqlite_top_source(sql, f, true);
+        emit(sql, " GROUP BY rs) x JOIN rule_set_kv r ON r.set_id = x.rs WHERE r.key = ?");
+        tld_sql_param_text(sql, field, strlen(field));
+        emit(sql, " GROUP BY v HAVING c > 0");
+        return;
+    }
     bool rollup = tld_sqlite_rollup_ok(f);
     emit(sql, rollup ? "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
                        " sum(a.n) AS c FROM "
