@@ -164,7 +164,7 @@ static int store_flat(struct tld_sqlite *s, const struct tld_store_line *l, int6
     if (!rc)
         rc = tld_rollup_count(s, ts, set, &s->flat);
     if (!rc)
-        rc = tld_top_count(s, ts, set, &s->flat);
+        rc = tld_top_count(s, ts, set, &s->flat, id);
     return rc;
 }
 

@@ -66,6 +66,9 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS alert_top("
     "  kind INTEGER NOT NULL, ts INTEGER NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
     "  PRIMARY KEY (kind, ts, value)) WITHOUT ROWID;"
+    /* Per hour, the smallest and largest id of its alerts with a full_log (sqlite_top.c). */
+    "CREATE TABLE IF NOT EXISTS alert_hour_ids("
+    "  ts INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
     /* The event identity of each alert that has one (identity.h): an event analysed twice is
      * stored once. Created on an older store too; its alerts are not in it. Keyed by the
      * alert's id so retention deletes its rows by id. */
@@ -106,9 +109,9 @@ static const char *const migrate_v2_sql =
     "PRAGMA user_version=3;"
     "COMMIT;";
 
-/* Version 3 had no per-value rollups: their hour rows are summed from the hourly rollup, their
- * minute rows counted from the alerts (one pass over the time index, which covers both
- * columns). The schema below then adds the per-minute rollup's rule index. */
+/* Version 3 had no per-value rollups and no per-hour id spans: the rollups' hour rows are
+ * summed from the hourly rollup, their minute rows and the spans counted from the alerts. The
+ * schema below then adds the per-minute rollup's rule index. */
 static const char *const migrate_v3_sql =
     "BEGIN;"
     "CREATE TABLE alert_top("
@@ -122,6 +125,10 @@ static const char *const migrate_v3_sql =
     "  count(*) FROM alerts WHERE agent_name IS NOT NULL GROUP BY m, agent_name;"
     "INSERT INTO alert_top SELECT 3, ts - (((ts % 60000) + 60000) % 60000) AS m, rule_set,"
     "  count(*) FROM alerts WHERE rule_set IS NOT NULL GROUP BY m, rule_set;"
+    "CREATE TABLE alert_hour_ids("
+    "  ts INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
+    "INSERT INTO alert_hour_ids SELECT ts - (((ts % 3600000) + 3600000) % 3600000) AS h, min(id),"
+    "  max(id) FROM alerts WHERE full_log IS NOT NULL GROUP BY h;"
     "PRAGMA user_version=4;"
     "COMMIT;";
 
@@ -205,6 +212,11 @@ static int prepare_writer(struct tld_sqlite *s)
                      "INSERT INTO alert_top(kind, ts, value, n) VALUES (?, ?, ?, ?)"
                      " ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n",
                      &s->top.add);
+    if (!rc)
+        rc = prepare(s,
+                     "INSERT INTO alert_hour_ids(ts, lo, hi) VALUES (?, ?, ?) ON CONFLICT(ts)"
+                     " DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+                     &s->top.span);
     if (!rc)
         rc = prepare(s, "INSERT OR IGNORE INTO alert_events(id, key) VALUES (?, ?)", &s->ins_event);
     if (!rc)

@@ -39,6 +39,13 @@ static int run(struct tld_sqlite *s, struct tld_sql *q, int (*row)(sqlite3_stmt 
     return rc;
 }
 
+/* A statement over the alerts of handle `s` (whose schema says what the SQL may use). */
+static void sql_init(const struct tld_sqlite *s, struct tld_sql *q)
+{
+    tld_sql_init(q);
+    q->id_spans = s->has_top;
+}
+
 struct hits {
     tld_store_hit_fn fn;
     void *ctx;
@@ -71,7 +78,7 @@ int tld_sqlite_search(struct tld_store *base, const struct tld_store_search *q, 
     struct tld_sqlite *s = (struct tld_sqlite *)base;
     const char *dir = q->ascending ? "ASC" : "DESC";
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE ");
     tld_sql_where(&sql, &q->filter);
     if (q->after) {
@@ -108,7 +115,7 @@ int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, u
                      uint64_t *count)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     bool minutes = tld_sqlite_rollup_min_ok((struct tld_sqlite *)base, f);
     bool capped = false;
     if (minutes || tld_sqlite_rollup_ok(f)) {
@@ -136,7 +143,7 @@ int tld_sqlite_span(struct tld_store *base, const struct tld_store_filter *f, in
                     int64_t *max_ms, bool *any)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT min(a.ts), max(a.ts) FROM alerts a WHERE ");
     tld_sql_where(&sql, f);
     int64_t v[3] = {0};
@@ -162,7 +169,7 @@ int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *
                          int64_t interval_ms, tld_store_bucket_fn fn, void *ctx)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     /* Floor division, so times before 1970 fall in the right bucket too. */
     /* Rollup rows fall in one bucket only when buckets are whole minutes (hours). */
     bool minutes =
@@ -293,7 +300,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
     struct tld_field fd;
     tld_store_field_lookup(field, &fd);
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     switch (fd.kind) {
     case TLD_FIELD_TEXT:
     case TLD_FIELD_INT:
@@ -318,7 +325,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
 int tld_sqlite_get(struct tld_store *base, int64_t id, tld_store_hit_fn fn, void *ctx)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE a.id = ?");
     tld_sql_param_int(&sql, id);
     struct hits h = {.fn = fn, .ctx = ctx, .limit = 1};
@@ -330,7 +337,7 @@ int tld_sqlite_tail(struct tld_store *base, const struct tld_store_filter *f, in
                     size_t limit, tld_store_hit_fn fn, void *ctx, int64_t *last_id)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE a.id > ? AND ");
     tld_sql_param_int(&sql, after_id);
     tld_sql_where(&sql, f);

@@ -160,17 +160,20 @@ int tld_sqlite_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_by
     /* Hours before the oldest alert's hour sum to zero: their rows can go. Planner
      * statistics are refreshed here too, as this runs periodically. */
     if (!rc && *deleted)
-        rc =
-            tld_sqlite_exec(s, "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
-                               " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);"
-                               "DELETE FROM alert_rollup_min WHERE ts < (SELECT coalesce(min(ts)"
-                               " - (((min(ts) % 60000) + 60000) % 60000), 9e18) FROM alerts);"
-                               "DELETE FROM alert_top WHERE n = 0 AND kind IN (0, 2) AND ts <"
-                               " (SELECT coalesce(min(ts) - (((min(ts) % 3600000) + 3600000)"
-                               " % 3600000), 9e18) FROM alerts);"
-                               "DELETE FROM alert_top WHERE n = 0 AND kind IN (1, 3) AND ts <"
-                               " (SELECT coalesce(min(ts) - (((min(ts) % 60000) + 60000)"
-                               " % 60000), 9e18) FROM alerts);");
+        rc = tld_sqlite_exec(s,
+                             "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_rollup_min WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 60000) + 60000) % 60000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_top WHERE n = 0 AND kind IN (0, 2) AND ts <"
+                             " (SELECT coalesce(min(ts) - (((min(ts) % 3600000) + 3600000)"
+                             " % 3600000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_top WHERE n = 0 AND kind IN (1, 3) AND ts <"
+                             " (SELECT coalesce(min(ts) - (((min(ts) % 60000) + 60000)"
+                             " % 60000), 9e18) FROM alerts);"
+                             /* Spans only widen: they stay a bound of what remains. */
+                             "DELETE FROM alert_hour_ids WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);");
     if (!rc)
         rc = tld_sqlite_exec(s, "PRAGMA analysis_limit=400; ANALYZE;");
     if (!rc && *deleted)

@@ -10,6 +10,11 @@
  *
  * The writer counts a batch in memory and adds each count to its row (an upsert, so an hour
  * keeps one row per value however many batches it took); retention adds negative counts.
+ *
+ * alert_hour_ids keeps, per hour, the smallest and largest id of its alerts with a full_log.
+ * A contains search over full_log finds its candidates in the trigram index, then reads each
+ * candidate's alert row to test it exactly; a time range bounds the candidates' ids with the
+ * spans of its hours, so a day of a week-long store reads a day's candidates, not a week's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,7 @@ struct tld_top_group {
     struct tld_sv agent; /* into `copy` for the agent kinds */
     char *copy;
     int64_t n;
+    int64_t lo, hi; /* TLD_TOP_IDS: the span */
 };
 
 void tld_top_init(struct tld_top *t)
@@ -48,13 +54,15 @@ void tld_top_reset(struct tld_top *t)
 void tld_top_fini(struct tld_top *t)
 {
     sqlite3_finalize(t->add);
+    sqlite3_finalize(t->span);
     tld_top_reset(t);
     tld_intern_fini(&t->index);
     free(t->groups);
     tld_sb_fini(&t->key);
 }
 
-static int count_one(struct tld_top *t, int kind, int64_t ts, int64_t set, struct tld_sv agent)
+static int count_one(struct tld_top *t, int kind, int64_t ts, int64_t set, struct tld_sv agent,
+                     int64_t id)
 {
     struct tld_sb *key = &t->key;
     tld_sb_reset(key);
@@ -69,12 +77,13 @@ static int count_one(struct tld_top *t, int kind, int64_t ts, int64_t set, struc
     int64_t i = tld_intern_get(&t->index, key->p, key->n);
     if (i >= 0) {
         t->groups[i].n++;
+        t->groups[i].hi = id; /* ids grow within a batch */
         return 0;
     }
     if (t->n == t->cap && tld_grow(&t->groups, &t->cap, t->n + 1, sizeof(*t->groups), 256))
         return TLD_ENOMEM;
     struct tld_top_group *g = &t->groups[t->n];
-    *g = (struct tld_top_group){.kind = kind, .ts = ts, .set = set, .n = 1};
+    *g = (struct tld_top_group){.kind = kind, .ts = ts, .set = set, .n = 1, .lo = id, .hi = id};
     if (kind == TLD_TOP_AGENT_HOUR || kind == TLD_TOP_AGENT_MINUTE) {
         g->copy = malloc(agent.n + 1);
         if (!g->copy)
@@ -91,21 +100,24 @@ static int count_one(struct tld_top *t, int kind, int64_t ts, int64_t set, struc
     return 0;
 }
 
-int tld_top_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f)
+int tld_top_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f,
+                  int64_t id)
 {
     int64_t hour = tld_rollup_hour(ts), minute = tld_rollup_minute(ts);
     struct tld_sv agent = f->col[TLD_COL_AGENT_NAME];
     int rc = 0;
     if (agent.p) {
-        rc = count_one(&s->top, TLD_TOP_AGENT_HOUR, hour, 0, agent);
+        rc = count_one(&s->top, TLD_TOP_AGENT_HOUR, hour, 0, agent, id);
         if (!rc)
-            rc = count_one(&s->top, TLD_TOP_AGENT_MINUTE, minute, 0, agent);
+            rc = count_one(&s->top, TLD_TOP_AGENT_MINUTE, minute, 0, agent, id);
     }
     if (!rc && set >= 0) {
-        rc = count_one(&s->top, TLD_TOP_SET_HOUR, hour, set, agent);
+        rc = count_one(&s->top, TLD_TOP_SET_HOUR, hour, set, agent, id);
         if (!rc)
-            rc = count_one(&s->top, TLD_TOP_SET_MINUTE, minute, set, agent);
+            rc = count_one(&s->top, TLD_TOP_SET_MINUTE, minute, set, agent, id);
     }
+    if (!rc && f->col[TLD_COL_FULL_LOG].p)
+        rc = count_one(&s->top, TLD_TOP_IDS, hour, 0, agent, id);
     return rc;
 }
 
@@ -116,6 +128,16 @@ int tld_top_flush(struct tld_sqlite *s)
     int err = 0;
     for (size_t i = 0; !err && i < t->n; i++) {
         const struct tld_top_group *g = &t->groups[i];
+        if (g->kind == TLD_TOP_IDS) {
+            sqlite3_bind_int64(t->span, 1, g->ts);
+            sqlite3_bind_int64(t->span, 2, g->lo);
+            sqlite3_bind_int64(t->span, 3, g->hi);
+            int rc = sqlite3_step(t->span);
+            sqlite3_reset(t->span);
+            if (rc != SQLITE_DONE)
+                err = tld_sqlite_fail(s, rc, "id spans");
+            continue;
+        }
         sqlite3_bind_int(st, 1, g->kind);
         sqlite3_bind_int64(st, 2, g->ts);
         if (g->copy)
@@ -193,4 +215,17 @@ void tld_sqlite_top_source(struct tld_sql *q, const struct tld_store_filter *f, 
                          b[2], b[3], f->from_ms, b[0],   b[3], f->to_ms};
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
         tld_sql_param_int(q, p[i]);
+}
+
+void tld_sqlite_id_span(struct tld_sql *q, int64_t from_ms, int64_t to_ms)
+{
+    /* The hour of `from` holds alerts before it too: a bound, not an exact span. */
+    int64_t h0 = extreme(from_ms) ? INT64_MIN : floor_to(from_ms, HOUR);
+    tld_sql_emit(q, "rowid >= (SELECT coalesce(min(lo), 0) FROM alert_hour_ids"
+                    " WHERE ts >= ? AND ts < ?) AND rowid <= (SELECT coalesce(max(hi), -1) FROM"
+                    " alert_hour_ids WHERE ts >= ? AND ts < ?)");
+    tld_sql_param_int(q, h0);
+    tld_sql_param_int(q, to_ms);
+    tld_sql_param_int(q, h0);
+    tld_sql_param_int(q, to_ms);
 }

@@ -41,6 +41,7 @@ static int teardown(void **state)
 /* Schema 2's per-minute rollup: counts per minute and level only; no per-value rollups. */
 static const char *const to_schema2 =
     "DROP TABLE alert_top;"
+    "DROP TABLE alert_hour_ids;"
     "DROP TABLE alert_rollup_min;"
     "CREATE TABLE alert_rollup_min(ts INTEGER NOT NULL, rule_level INTEGER, n INTEGER NOT NULL);"
     "INSERT INTO alert_rollup_min SELECT ts - (((ts % 60000) + 60000) % 60000) AS m, rule_level,"
@@ -48,8 +49,9 @@ static const char *const to_schema2 =
     "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
     "PRAGMA user_version=2;";
 
-/* Schema 3: no per-value rollups, no rule index on the per-minute rollup. */
+/* Schema 3: no per-value rollups, no id spans, no rule index on the per-minute rollup. */
 static const char *const to_schema3 = "DROP TABLE alert_top;"
+                                      "DROP TABLE alert_hour_ids;"
                                       "DROP INDEX alert_rollup_min_rule;"
                                       "PRAGMA user_version=3;";
 
@@ -121,8 +123,8 @@ static void schema2_read_then_converted(void **state)
     store_tmp_remove(&old);
 }
 
-/* Top agents and top MITRE techniques over a range whose ends fall inside minutes and hours,
- * checked against the model of the first `stored` alerts. */
+/* Top agents and top MITRE techniques over a range whose ends fall inside minutes and hours, and
+ * a contains search over it, checked against the model of the first `stored` alerts. */
 static void top_values_are_right(struct fixture *f, struct tld_store *s, unsigned stored)
 {
     int64_t from = f->ts[40] + 7, to = f->ts[stored - 30] - 11;
@@ -165,6 +167,18 @@ static void top_values_are_right(struct fixture *f, struct tld_store *s, unsigne
         for (size_t i = 0; i < want.n; i++)
             free(want.v[i]);
     }
+    /* A contains search over the range: its candidates are bounded by the hours' id spans. */
+    const char *text = "full_log ~ sel or full_log ~ \"union select\"";
+    struct tld_query *q;
+    assert_int_equal(tld_query_parse(text, strlen(text), &q, NULL), 0);
+    uint64_t want = 0, got;
+    for (unsigned a = 0; a < stored; a++)
+        want += f->ts[a] >= from && f->ts[a] < to && model_eval(q->root, f->json[a]);
+    struct tld_store_filter flt = {q, from, to};
+    assert_int_equal(tld_store_count(s, &flt, &got), 0);
+    assert_true(want > 0);
+    assert_int_equal(got, want);
+    tld_query_free(q);
 }
 
 /* A store of schema 3: a reader reads it as it is (no per-value rollups), its writer converts
