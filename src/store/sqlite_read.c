@@ -131,7 +131,8 @@ static int search_window(struct tld_sqlite *s, const struct tld_store_search *q,
     /* Where the sorted order starts: the cursor, else the range's end, else the newest alert. */
     struct tld_sql sql;
     sql_init(s, &sql);
-    emit(&sql, "SELECT min(ts), max(ts) FROM alerts");
+    /* Two subqueries: each is one index probe, where min and max together scan the index. */
+    emit(&sql, "SELECT (SELECT min(ts) FROM alerts), (SELECT max(ts) FROM alerts)");
     int64_t v[3] = {0};
     int rc = run(s, &sql, int_row, v);
     if (rc || !v[2])
