@@ -126,7 +126,8 @@ static bool has_contains(const struct tld_qnode *n)
 static int search_window(struct tld_sqlite *s, const struct tld_store_search *q,
                          struct tld_store_filter *f)
 {
-    if (!s->has_top || q->limit > WINDOW_MAX_LIMIT || !f->query || !has_contains(f->query->root))
+    if (!s->has_top || q->limit > WINDOW_MAX_LIMIT || f->from_ms >= f->to_ms || !f->query ||
+        !has_contains(f->query->root))
         return 0;
     /* Where the sorted order starts: the cursor, else the range's end, else the newest alert. */
     struct tld_sql sql;
