@@ -43,6 +43,26 @@ struct tld_rollup {
     sqlite3_stmt *ins, *upd; /* add a row; add to a row */
 };
 
+/* The per-value rollups' counts of the batch being stored (sqlite_top.c). */
+enum {
+    TLD_TOP_AGENT_HOUR,
+    TLD_TOP_AGENT_MINUTE,
+    TLD_TOP_SET_HOUR,
+    TLD_TOP_SET_MINUTE,
+    TLD_TOP_IDS
+};
+
+struct tld_top_group;
+
+struct tld_top {
+    struct tld_top_group *groups;
+    unsigned n, cap;
+    struct tld_intern index; /* group key -> index in groups */
+    struct tld_sb key;       /* scratch */
+    sqlite3_stmt *add;       /* add a count to its row */
+    sqlite3_stmt *span;      /* widen an hour's id span */
+};
+
 struct tld_sqlite {
     struct tld_store base;
     sqlite3 *db;
@@ -52,6 +72,8 @@ struct tld_sqlite {
     struct tld_rollup rollup;     /* per hour and (rule set, rule id, level, agent) */
     struct tld_rollup rollup_min; /* per minute, rule id and level */
     bool minutes_by_rule;         /* the per-minute rollup has rule ids (schema 3) */
+    struct tld_top top;           /* per (hour or minute) and (agent name or rule set) */
+    bool has_top;                 /* the per-value rollups exist (schema 4) */
     struct tld_kv kv;
     struct tld_flat flat;
     struct tld_jtree jt;    /* the line being stored, parsed */
@@ -80,6 +102,9 @@ struct tld_sql {
     char **owned; /* texts made for binding (patterns, paths) */
     unsigned nowned, owned_cap;
     int rc;
+    /* alert_hour_ids exists: a full-text term reads only the ids of the range's hours */
+    bool id_spans;
+    int64_t from_ms, to_ms; /* the range of the WHERE clause being built */
 };
 
 void tld_sql_init(struct tld_sql *q);
@@ -151,6 +176,28 @@ bool tld_sqlite_rollup_min_ok(const struct tld_sqlite *s, const struct tld_store
  */
 void tld_sqlite_rollup_source(const struct tld_sqlite *s, struct tld_sql *q,
                               const struct tld_store_filter *f, bool minutes);
+
+void tld_top_init(struct tld_top *t);
+void tld_top_fini(struct tld_top *t);
+/* Forgets the batch's counts (after a rollback too). */
+void tld_top_reset(struct tld_top *t);
+/* Counts one stored alert object of rule set `set` (-1 for none), of id `id`. */
+int tld_top_count(struct tld_sqlite *s, int64_t ts, int64_t set, const struct tld_flat *f,
+                  int64_t id);
+/* Adds the batch's counts to alert_top and its id spans to alert_hour_ids. */
+int tld_top_flush(struct tld_sqlite *s);
+/* Whether top values of agent.name or of a rule array field can come from alert_top: the store
+ * has it and the filter is a time range only. */
+bool tld_sqlite_top_ok(const struct tld_sqlite *s, const struct tld_store_filter *f);
+/*
+ * Emits the FROM item "(...) t" giving rows (v, c) whose c add up, per value v, to the alerts of
+ * the filter's range with that agent name (`sets`: that rule set id): alert_top rows for its
+ * whole hours and minutes, one row per alert for the partial minutes at its ends.
+ */
+void tld_sqlite_top_source(struct tld_sql *q, const struct tld_store_filter *f, bool sets);
+/* The SQL conditions "rowid >= ? AND rowid <= ?" bounding the ids of the alerts of [from, to)
+ * that have a full_log, from the per-hour id spans. */
+void tld_sqlite_id_span(struct tld_sql *q, int64_t from_ms, int64_t to_ms);
 
 /* Records SQLite's message for the log and maps its code to a tld_err. */
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what);

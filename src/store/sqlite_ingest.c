@@ -163,6 +163,8 @@ static int store_flat(struct tld_sqlite *s, const struct tld_store_line *l, int6
         rc = insert_side(s, id, &s->flat);
     if (!rc)
         rc = tld_rollup_count(s, ts, set, &s->flat);
+    if (!rc)
+        rc = tld_top_count(s, ts, set, &s->flat, id);
     return rc;
 }
 
@@ -241,6 +243,8 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         rc = tld_kv_flush(s);
     if (!rc && n)
         rc = tld_rollup_flush(s);
+    if (!rc && n)
+        rc = tld_top_flush(s);
     if (!rc && seen)
         rc = save_state(s, pos, next_id);
     if (!rc)
@@ -254,6 +258,7 @@ int tld_sqlite_ingest(struct tld_store *base, const struct tld_store_batch *b, s
         tld_rollup_forget(&s->rollup);
         tld_rollup_reset(&s->rollup_min);
         tld_rollup_forget(&s->rollup_min);
+        tld_top_reset(&s->top);
         tld_kv_reset(&s->kv);
         return rc;
     }

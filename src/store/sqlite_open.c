@@ -11,7 +11,7 @@
 #include "common/err.h"
 #include "store/sqlite_impl.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* Page size and auto_vacuum (retention gives freed pages back to the disk) are set before this,
  * as they only take effect on a database without tables and before WAL mode. */
@@ -59,11 +59,21 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS alert_rollup_min("
     "  ts INTEGER NOT NULL, rule_id TEXT, rule_level INTEGER, n INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS alert_rollup_min_ts ON alert_rollup_min(ts);"
+    /* A rule.id count over a day reads that rule's minute rows only. */
+    "CREATE INDEX IF NOT EXISTS alert_rollup_min_rule"
+    "  ON alert_rollup_min(rule_id, ts, rule_level, n);"
+    /* Per-value rollups (sqlite_top.c); value is an agent name or a rule set id by kind. */
+    "CREATE TABLE IF NOT EXISTS alert_top("
+    "  kind INTEGER NOT NULL, ts INTEGER NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, ts, value)) WITHOUT ROWID;"
+    /* Per hour, the smallest and largest id of its alerts with a full_log (sqlite_top.c). */
+    "CREATE TABLE IF NOT EXISTS alert_hour_ids("
+    "  ts INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
     /* The event identity of each alert that has one (identity.h): an event analysed twice is
      * stored once. Created on an older store too; its alerts are not in it. Keyed by the
      * alert's id so retention deletes its rows by id. */
     "CREATE TABLE IF NOT EXISTS alert_events(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
-    "PRAGMA user_version=3;"
+    "PRAGMA user_version=4;"
     "COMMIT;";
 
 /* Version 1 kept one alert_kv row per (key, value, alert): each becomes a row of one id. It had
@@ -97,6 +107,29 @@ static const char *const migrate_v2_sql =
     "  rule_level, count(*) FROM alerts GROUP BY m, rule_id, rule_level;"
     "CREATE INDEX alert_rollup_min_ts ON alert_rollup_min(ts);"
     "PRAGMA user_version=3;"
+    "COMMIT;";
+
+/* Version 3 had no per-value rollups and no per-hour id spans: the rollups' hour rows are
+ * summed from the hourly rollup, their minute rows and the spans counted from the alerts. The
+ * schema below then adds the per-minute rollup's rule index. */
+static const char *const migrate_v3_sql =
+    "BEGIN;"
+    "CREATE TABLE alert_top("
+    "  kind INTEGER NOT NULL, ts INTEGER NOT NULL, value NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, ts, value)) WITHOUT ROWID;"
+    "INSERT INTO alert_top SELECT 0, ts, agent_name, sum(n) AS c FROM alert_rollup"
+    "  WHERE agent_name IS NOT NULL GROUP BY ts, agent_name HAVING c <> 0;"
+    "INSERT INTO alert_top SELECT 2, ts, rule_set, sum(n) AS c FROM alert_rollup"
+    "  WHERE rule_set IS NOT NULL GROUP BY ts, rule_set HAVING c <> 0;"
+    "INSERT INTO alert_top SELECT 1, ts - (((ts % 60000) + 60000) % 60000) AS m, agent_name,"
+    "  count(*) FROM alerts WHERE agent_name IS NOT NULL GROUP BY m, agent_name;"
+    "INSERT INTO alert_top SELECT 3, ts - (((ts % 60000) + 60000) % 60000) AS m, rule_set,"
+    "  count(*) FROM alerts WHERE rule_set IS NOT NULL GROUP BY m, rule_set;"
+    "CREATE TABLE alert_hour_ids("
+    "  ts INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
+    "INSERT INTO alert_hour_ids SELECT ts - (((ts % 3600000) + 3600000) % 3600000) AS h, min(id),"
+    "  max(id) FROM alerts WHERE full_log IS NOT NULL GROUP BY h;"
+    "PRAGMA user_version=4;"
     "COMMIT;";
 
 int tld_sqlite_fail(struct tld_sqlite *s, int sqlite_rc, const char *what)
@@ -175,6 +208,16 @@ static int prepare_writer(struct tld_sqlite *s)
         rc =
             prepare(s, "UPDATE alert_rollup_min SET n = n + ? WHERE rowid = ?", &s->rollup_min.upd);
     if (!rc)
+        rc = prepare(s,
+                     "INSERT INTO alert_top(kind, ts, value, n) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n",
+                     &s->top.add);
+    if (!rc)
+        rc = prepare(s,
+                     "INSERT INTO alert_hour_ids(ts, lo, hi) VALUES (?, ?, ?) ON CONFLICT(ts)"
+                     " DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)",
+                     &s->top.span);
+    if (!rc)
         rc = prepare(s, "INSERT OR IGNORE INTO alert_events(id, key) VALUES (?, ?)", &s->ins_event);
     if (!rc)
         rc = prepare(s, "UPDATE store_state SET gen = ?, off = ?, next_id = ? WHERE one = 1",
@@ -197,6 +240,8 @@ static int migrate(struct tld_sqlite *s)
         err = tld_sqlite_exec(s, migrate_v1_sql);
     if (!err && version >= 1 && version <= 2)
         err = tld_sqlite_exec(s, migrate_v2_sql);
+    if (!err && version >= 1 && version <= 3)
+        err = tld_sqlite_exec(s, migrate_v3_sql);
     if (err)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return err;
@@ -214,6 +259,7 @@ static int check_version(struct tld_sqlite *s)
     sqlite3_finalize(st);
     /* A reader of a store its writer has not converted yet reads the older rollup. */
     s->minutes_by_rule = version == 0 || version >= 3;
+    s->has_top = version == 0 || version >= 4;
     if (version <= SCHEMA_VERSION)
         return 0;
     snprintf(s->err, sizeof s->err,
@@ -245,7 +291,7 @@ static int configure(struct tld_sqlite *s, const struct tld_store_config *cfg)
     if (!rc)
         rc = check_version(s);
     if (!rc && !cfg->read_only && (rc = migrate(s)) == 0)
-        s->minutes_by_rule = true;
+        s->minutes_by_rule = s->has_top = true;
     if (!rc && !cfg->read_only)
         rc = tld_sqlite_exec(s, schema_sql);
     if (!rc)
@@ -271,6 +317,7 @@ static void sqlite_close(struct tld_store *base)
     sqlite3_finalize(s->ins_event);
     tld_rollup_fini(&s->rollup);
     tld_rollup_fini(&s->rollup_min);
+    tld_top_fini(&s->top);
     tld_kv_fini(&s->kv);
     tld_intern_fini(&s->keys);
     tld_intern_fini(&s->sets);
@@ -311,6 +358,7 @@ static int sqlite_open(const struct tld_store_config *cfg, struct tld_store **ou
     tld_rollup_init(&s->rollup);
     tld_rollup_init(&s->rollup_min);
     s->rollup_min.levels_only = true;
+    tld_top_init(&s->top);
     tld_kv_init(&s->kv);
     tld_sb_init(&s->body, 1u << 20);
     int flags = cfg->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;

@@ -39,6 +39,13 @@ static int run(struct tld_sqlite *s, struct tld_sql *q, int (*row)(sqlite3_stmt 
     return rc;
 }
 
+/* A statement over the alerts of handle `s` (whose schema says what the SQL may use). */
+static void sql_init(const struct tld_sqlite *s, struct tld_sql *q)
+{
+    tld_sql_init(q);
+    q->id_spans = s->has_top;
+}
+
 struct hits {
     tld_store_hit_fn fn;
     void *ctx;
@@ -65,32 +72,6 @@ static int hit_row(sqlite3_stmt *st, void *arg)
     return h->fn(h->ctx, &hit);
 }
 
-int tld_sqlite_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
-                      void *ctx, struct tld_store_cursor *next, bool *more)
-{
-    struct tld_sqlite *s = (struct tld_sqlite *)base;
-    const char *dir = q->ascending ? "ASC" : "DESC";
-    struct tld_sql sql;
-    tld_sql_init(&sql);
-    emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE ");
-    tld_sql_where(&sql, &q->filter);
-    if (q->after) {
-        emit(&sql, q->ascending ? " AND (a.ts, a.id) > (?, ?)" : " AND (a.ts, a.id) < (?, ?)");
-        tld_sql_param_int(&sql, q->after->ts_ms);
-        tld_sql_param_int(&sql, q->after->id);
-    }
-    tld_sb_printf(&sql.sql, " ORDER BY a.ts %s, a.id %s LIMIT ?", dir, dir);
-    tld_sql_param_int(&sql, (int64_t)(q->limit > INT32_MAX ? INT32_MAX : q->limit + 1));
-    struct hits h = {.fn = fn, .ctx = ctx, .limit = q->limit};
-    int rc = run(s, &sql, hit_row, &h);
-    if (next) {
-        next->ts_ms = h.n ? h.last.ts_ms : (q->after ? q->after->ts_ms : 0);
-        next->id = h.n ? h.last.id : (q->after ? q->after->id : 0);
-    }
-    *more = h.more;
-    return rc;
-}
-
 static int int_row(sqlite3_stmt *st, void *arg)
 {
     int64_t *v = arg;
@@ -98,6 +79,110 @@ static int int_row(sqlite3_stmt *st, void *arg)
     v[1] = sqlite3_column_int64(st, 1);
     v[2] = sqlite3_column_type(st, 0) != SQLITE_NULL;
     return 0;
+}
+
+/* The statement of a search page over `f` (its range may be narrower than the request's). */
+static void search_sql(const struct tld_sqlite *s, struct tld_sql *sql,
+                       const struct tld_store_search *q, const struct tld_store_filter *f,
+                       bool count_only)
+{
+    const char *dir = q->ascending ? "ASC" : "DESC";
+    sql_init(s, sql);
+    emit(sql, count_only ? "SELECT count(*), 0 FROM (SELECT 1 FROM alerts a WHERE "
+                         : "SELECT a.id, a.ts, a.raw FROM alerts a WHERE ");
+    tld_sql_where(sql, f);
+    if (q->after) {
+        emit(sql, q->ascending ? " AND (a.ts, a.id) > (?, ?)" : " AND (a.ts, a.id) < (?, ?)");
+        tld_sql_param_int(sql, q->after->ts_ms);
+        tld_sql_param_int(sql, q->after->id);
+    }
+    if (!count_only)
+        tld_sb_printf(&sql->sql, " ORDER BY a.ts %s, a.id %s", dir, dir);
+    emit(sql, count_only ? " LIMIT ?)" : " LIMIT ?");
+    tld_sql_param_int(sql, (int64_t)(q->limit > INT32_MAX ? INT32_MAX : q->limit + 1));
+}
+
+static bool has_contains(const struct tld_qnode *n)
+{
+    if (!n)
+        return false;
+    if (n->kind != TLD_Q_TERM)
+        return has_contains(n->a) || has_contains(n->b);
+    return n->op == TLD_QOP_CONTAINS && !strcmp(n->field, "full_log");
+}
+
+#define WINDOW_FIRST     3600000
+#define WINDOW_GROWTH    16
+#define WINDOW_MAX_LIMIT 1000
+
+/*
+ * A page of a contains search reads, through the trigram index, every candidate of its range
+ * before sorting them; the newest page usually lies in the last hours. So the range is tried
+ * from its sorted end in windows growing sixteenfold, each probed for a full page (limit + 1
+ * rows, so `more` is right too); the first window that holds one gives exactly the page of the
+ * whole range, since every alert outside it sorts after every alert inside. Narrows `f`'s range
+ * to that window; leaves it whole when no window short of the range holds a page.
+ */
+static int search_window(struct tld_sqlite *s, const struct tld_store_search *q,
+                         struct tld_store_filter *f)
+{
+    if (!s->has_top || q->limit > WINDOW_MAX_LIMIT || f->from_ms >= f->to_ms || !f->query ||
+        !has_contains(f->query->root))
+        return 0;
+    /* Where the sorted order starts: the cursor, else the range's end, else the newest alert. */
+    struct tld_sql sql;
+    sql_init(s, &sql);
+    /* Two subqueries: each is one index probe, where min and max together scan the index. */
+    emit(&sql, "SELECT (SELECT min(ts) FROM alerts), (SELECT max(ts) FROM alerts)");
+    int64_t v[3] = {0};
+    int rc = run(s, &sql, int_row, v);
+    if (rc || !v[2])
+        return rc;
+    int64_t lo = f->from_ms > v[0] ? f->from_ms : v[0];
+    int64_t hi = f->to_ms - 1 < v[1] ? f->to_ms - 1 : v[1]; /* the last time in range */
+    if (q->after && q->ascending && q->after->ts_ms > lo)
+        lo = q->after->ts_ms;
+    if (q->after && !q->ascending && q->after->ts_ms < hi)
+        hi = q->after->ts_ms;
+    for (int64_t size = WINDOW_FIRST; hi > lo && size < hi - lo; size *= WINDOW_GROWTH) {
+        struct tld_store_filter w = *f;
+        if (q->ascending)
+            w.to_ms = lo + size;
+        else
+            w.from_ms = hi - size + 1;
+        search_sql(s, &sql, q, &w, true);
+        v[0] = 0;
+        rc = run(s, &sql, int_row, v);
+        if (rc)
+            return rc;
+        if ((uint64_t)v[0] > q->limit) {
+            *f = w;
+            return 0;
+        }
+        if (size > INT64_MAX / WINDOW_GROWTH)
+            break;
+    }
+    return 0;
+}
+
+int tld_sqlite_search(struct tld_store *base, const struct tld_store_search *q, tld_store_hit_fn fn,
+                      void *ctx, struct tld_store_cursor *next, bool *more)
+{
+    struct tld_sqlite *s = (struct tld_sqlite *)base;
+    struct tld_store_filter f = q->filter;
+    struct hits h = {.fn = fn, .ctx = ctx, .limit = q->limit};
+    int rc = search_window(s, q, &f);
+    if (!rc) {
+        struct tld_sql sql;
+        search_sql(s, &sql, q, &f, false);
+        rc = run(s, &sql, hit_row, &h);
+    }
+    if (next) {
+        next->ts_ms = h.n ? h.last.ts_ms : (q->after ? q->after->ts_ms : 0);
+        next->id = h.n ? h.last.id : (q->after ? q->after->id : 0);
+    }
+    *more = h.more;
+    return rc;
 }
 
 /*
@@ -108,7 +193,7 @@ int tld_sqlite_count(struct tld_store *base, const struct tld_store_filter *f, u
                      uint64_t *count)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     bool minutes = tld_sqlite_rollup_min_ok((struct tld_sqlite *)base, f);
     bool capped = false;
     if (minutes || tld_sqlite_rollup_ok(f)) {
@@ -136,7 +221,7 @@ int tld_sqlite_span(struct tld_store *base, const struct tld_store_filter *f, in
                     int64_t *max_ms, bool *any)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT min(a.ts), max(a.ts) FROM alerts a WHERE ");
     tld_sql_where(&sql, f);
     int64_t v[3] = {0};
@@ -162,7 +247,7 @@ int tld_sqlite_histogram(struct tld_store *base, const struct tld_store_filter *
                          int64_t interval_ms, tld_store_bucket_fn fn, void *ctx)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     /* Floor division, so times before 1970 fall in the right bucket too. */
     /* Rollup rows fall in one bucket only when buckets are whole minutes (hours). */
     bool minutes =
@@ -203,6 +288,12 @@ static void terms_column(const struct tld_sqlite *s, struct tld_sql *sql,
                          const struct tld_store_filter *f, int col)
 {
     const char *name = tld_field_cols[col].column;
+    if (col == TLD_COL_AGENT_NAME && tld_sqlite_top_ok(s, f)) {
+        emit(sql, "SELECT t.v AS v, sum(t.c) AS c FROM ");
+        tld_sqlite_top_source(sql, f, false);
+        emit(sql, " GROUP BY v HAVING c > 0");
+        return;
+    }
     bool rollup = tld_sqlite_rollup_ok(f) && (col == TLD_COL_RULE_ID || col == TLD_COL_RULE_LEVEL ||
                                               col == TLD_COL_AGENT_NAME);
     tld_sb_printf(&sql->sql,
@@ -244,6 +335,14 @@ static void terms_kv(struct tld_sql *sql, const struct tld_store_filter *f, cons
 static void terms_set(const struct tld_sqlite *s, struct tld_sql *sql,
                       const struct tld_store_filter *f, const char *field)
 {
+    if (tld_sqlite_top_ok(s, f)) {
+        emit(sql, "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT t.v AS rs, sum(t.c) AS c FROM ");
+        tld_sqlite_top_source(sql, f, true);
+        emit(sql, " GROUP BY rs) x JOIN rule_set_kv r ON r.set_id = x.rs WHERE r.key = ?");
+        tld_sql_param_text(sql, field, strlen(field));
+        emit(sql, " GROUP BY v HAVING c > 0");
+        return;
+    }
     bool rollup = tld_sqlite_rollup_ok(f);
     emit(sql, rollup ? "SELECT r.value AS v, sum(x.c) AS c FROM (SELECT a.rule_set AS rs,"
                        " sum(a.n) AS c FROM "
@@ -279,7 +378,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
     struct tld_field fd;
     tld_store_field_lookup(field, &fd);
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     switch (fd.kind) {
     case TLD_FIELD_TEXT:
     case TLD_FIELD_INT:
@@ -304,7 +403,7 @@ int tld_sqlite_terms(struct tld_store *base, const struct tld_store_filter *f, c
 int tld_sqlite_get(struct tld_store *base, int64_t id, tld_store_hit_fn fn, void *ctx)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE a.id = ?");
     tld_sql_param_int(&sql, id);
     struct hits h = {.fn = fn, .ctx = ctx, .limit = 1};
@@ -316,7 +415,7 @@ int tld_sqlite_tail(struct tld_store *base, const struct tld_store_filter *f, in
                     size_t limit, tld_store_hit_fn fn, void *ctx, int64_t *last_id)
 {
     struct tld_sql sql;
-    tld_sql_init(&sql);
+    sql_init((const struct tld_sqlite *)base, &sql);
     emit(&sql, "SELECT a.id, a.ts, a.raw FROM alerts a WHERE a.id > ? AND ");
     tld_sql_param_int(&sql, after_id);
     tld_sql_where(&sql, f);

@@ -48,6 +48,23 @@ static const char *const delete_sql =
     "INSERT INTO alert_rollup_min(ts, rule_id, rule_level, n)"
     "  SELECT a.ts - (((a.ts % 60000) + 60000) % 60000) AS m, a.rule_id, a.rule_level, -count(*)"
     "  FROM alerts a JOIN temp.doomed d ON d.id = a.id GROUP BY m, a.rule_id, a.rule_level;"
+    /* The per-value rollups' rows take the negative counts (an upsert per row). */
+    "INSERT INTO alert_top(kind, ts, value, n)"
+    "  SELECT 0, a.ts - (((a.ts % 3600000) + 3600000) % 3600000) AS h, a.agent_name, -count(*)"
+    "  FROM alerts a JOIN temp.doomed d ON d.id = a.id WHERE a.agent_name IS NOT NULL"
+    "  GROUP BY h, a.agent_name ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n;"
+    "INSERT INTO alert_top(kind, ts, value, n)"
+    "  SELECT 1, a.ts - (((a.ts % 60000) + 60000) % 60000) AS m, a.agent_name, -count(*)"
+    "  FROM alerts a JOIN temp.doomed d ON d.id = a.id WHERE a.agent_name IS NOT NULL"
+    "  GROUP BY m, a.agent_name ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n;"
+    "INSERT INTO alert_top(kind, ts, value, n)"
+    "  SELECT 2, a.ts - (((a.ts % 3600000) + 3600000) % 3600000) AS h, a.rule_set, -count(*)"
+    "  FROM alerts a JOIN temp.doomed d ON d.id = a.id WHERE a.rule_set IS NOT NULL"
+    "  GROUP BY h, a.rule_set ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n;"
+    "INSERT INTO alert_top(kind, ts, value, n)"
+    "  SELECT 3, a.ts - (((a.ts % 60000) + 60000) % 60000) AS m, a.rule_set, -count(*)"
+    "  FROM alerts a JOIN temp.doomed d ON d.id = a.id WHERE a.rule_set IS NOT NULL"
+    "  GROUP BY m, a.rule_set ON CONFLICT(kind, ts, value) DO UPDATE SET n = n + excluded.n;"
     "INSERT INTO alerts_fts(alerts_fts, rowid, full_log)"
     "  SELECT 'delete', a.id, a.full_log FROM alerts a JOIN temp.doomed d ON d.id = a.id"
     "  WHERE a.full_log IS NOT NULL;"
@@ -143,11 +160,20 @@ int tld_sqlite_retain(struct tld_store *base, int64_t min_ts_ms, uint64_t max_by
     /* Hours before the oldest alert's hour sum to zero: their rows can go. Planner
      * statistics are refreshed here too, as this runs periodically. */
     if (!rc && *deleted)
-        rc =
-            tld_sqlite_exec(s, "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
-                               " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);"
-                               "DELETE FROM alert_rollup_min WHERE ts < (SELECT coalesce(min(ts)"
-                               " - (((min(ts) % 60000) + 60000) % 60000), 9e18) FROM alerts);");
+        rc = tld_sqlite_exec(s,
+                             "DELETE FROM alert_rollup WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_rollup_min WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 60000) + 60000) % 60000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_top WHERE n = 0 AND kind IN (0, 2) AND ts <"
+                             " (SELECT coalesce(min(ts) - (((min(ts) % 3600000) + 3600000)"
+                             " % 3600000), 9e18) FROM alerts);"
+                             "DELETE FROM alert_top WHERE n = 0 AND kind IN (1, 3) AND ts <"
+                             " (SELECT coalesce(min(ts) - (((min(ts) % 60000) + 60000)"
+                             " % 60000), 9e18) FROM alerts);"
+                             /* Spans only widen: they stay a bound of what remains. */
+                             "DELETE FROM alert_hour_ids WHERE ts < (SELECT coalesce(min(ts)"
+                             " - (((min(ts) % 3600000) + 3600000) % 3600000), 9e18) FROM alerts);");
     if (!rc)
         rc = tld_sqlite_exec(s, "PRAGMA analysis_limit=400; ANALYZE;");
     if (!rc && *deleted)

@@ -267,8 +267,13 @@ static void column_term(struct tld_sql *q, const struct tld_qnode *t, const stru
     size_t start[MAX_PIECES], end[MAX_PIECES], np;
     if (f->col == TLD_COL_FULL_LOG && t->op == TLD_QOP_CONTAINS &&
         (np = pieces(t->value, t->value_n, start, end))) {
-        emit(q, "a.id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?) AND ");
+        emit(q, "a.id IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?");
         fts_param(q, t->value, t->value_n, start, end, np);
+        if (q->id_spans) {
+            emit(q, " AND ");
+            tld_sqlite_id_span(q, q->from_ms, q->to_ms);
+        }
+        emit(q, ") AND ");
     }
     text_test(q, t, x);
 }
@@ -348,6 +353,8 @@ static void gen_term(void *q, const struct tld_qnode *t)
 void tld_sql_where(struct tld_sql *q, const struct tld_store_filter *f)
 {
     const struct tld_sqlgen gen = {q, gen_emit, gen_term, NULL, "coalesce(("};
+    q->from_ms = f->from_ms;
+    q->to_ms = f->to_ms;
     emit(q, "a.ts >= ? AND a.ts < ?");
     tld_sql_param_int(q, f->from_ms);
     tld_sql_param_int(q, f->to_ms);

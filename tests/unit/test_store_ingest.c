@@ -70,6 +70,50 @@ static void expect_rollup_exact(struct tld_store *s, const char *text)
     tld_query_free(q2);
 }
 
+struct top {
+    char v[64][64];
+    uint64_t c[64];
+    size_t n;
+};
+
+static int collect_top(void *ctx, const char *v, size_t n, uint64_t c)
+{
+    struct top *t = ctx;
+    assert_true(t->n < 64 && n < 64);
+    memcpy(t->v[t->n], v, n);
+    t->v[t->n][n] = '\0';
+    t->c[t->n++] = c;
+    return 0;
+}
+
+/* Top values over [from, to) from the per-value rollups equal those counted from the alerts
+ * (a query on a field outside every rollup forces the latter). */
+static void expect_top_exact(struct tld_store *s, const char *field, int64_t from, int64_t to)
+{
+    const char *forced = "not zz.none:*";
+    struct tld_query *q;
+    assert_int_equal(tld_query_parse(forced, strlen(forced), &q, NULL), 0);
+    struct tld_store_filter rolled = {NULL, from, to}, exact = {q, from, to};
+    struct top a = {0}, b = {0};
+    assert_int_equal(tld_store_terms(s, &rolled, field, 64, collect_top, &a), 0);
+    assert_int_equal(tld_store_terms(s, &exact, field, 64, collect_top, &b), 0);
+    assert_true(b.n > 0);
+    if (a.n != b.n)
+        fail_msg("top %s: %zu values from the rollups, %zu from the alerts", field, a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        if (strcmp(a.v[i], b.v[i]) || a.c[i] != b.c[i])
+            fail_msg("top %s #%zu: %s=%llu from the rollups, %s=%llu from the alerts", field, i,
+                     a.v[i], (unsigned long long)a.c[i], b.v[i], (unsigned long long)b.c[i]);
+    tld_query_free(q);
+}
+
+static void expect_tops_exact(struct tld_store *s, int64_t from, int64_t to)
+{
+    expect_top_exact(s, "agent.name", from, to);
+    expect_top_exact(s, "rule.mitre.technique", from, to);
+    expect_top_exact(s, "rule.groups", from, to);
+}
+
 static void mission_alerts(void **state)
 {
     struct store_tmp t;
@@ -422,6 +466,8 @@ static void retention_by_age_and_size(void **state)
     expect_rollup_exact(s, "");
     expect_rollup_exact(s, "rule.groups:web or rule.level >= 8");
     expect_rollup_exact(s, "agent.name:web* and not rule.id:5710");
+    expect_tops_exact(s, 0, INT64_MAX);
+    expect_tops_exact(s, cut - 4000007, cut + 5400013);
     /* By size: down to a third of what is used, keeping the newest. */
     assert_int_equal(tld_store_stats(s, &st), 0);
     uint64_t limit = st.bytes / 3;
@@ -439,6 +485,8 @@ static void retention_by_age_and_size(void **state)
     assert_int_equal(n_old, 0);
     expect_rollup_exact(s, "");
     expect_rollup_exact(s, "rule.mitre.tactic:* and rule.level < 9");
+    expect_tops_exact(s, 0, INT64_MAX);
+    expect_tops_exact(s, st.oldest_ms - 61001, st.oldest_ms + 7200000 + 59999);
     /* The file shrank too (auto_vacuum), and new alerts still go in with fresh ids. */
     struct stat sb;
     assert_int_equal(stat(t.path, &sb), 0);
