@@ -92,37 +92,6 @@ static void rule_histogram_is_right(struct fixture *f, struct tld_store *s, unsi
     tld_query_free(q);
 }
 
-/* A store of schema 2 (the previous release): a reader reads it as it is (no rule ids in its
- * per-minute rollup), its writer converts it to the current schema, and both answer alike. */
-static void schema2_read_then_converted(void **state)
-{
-    struct fixture *f = *state;
-    struct store_tmp old;
-    store_tmp_make(&old);
-    struct tld_store *w = store_open(old.path, false);
-    assert_int_equal(store_feed(w, f->lines, 0, NALERTS / 2, 101), NALERTS / 2);
-    tld_store_close(w);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(old.path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, to_schema2, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(user_version(old.path), 2);
-    struct tld_store *r = store_open(old.path, true);
-    rule_histogram_is_right(f, r, NALERTS / 2);
-    tld_store_close(r);
-    assert_int_equal(user_version(old.path), 2);
-    w = store_open(old.path, false);
-    assert_int_equal(user_version(old.path), 4);
-    rule_histogram_is_right(f, w, NALERTS / 2);
-    /* Alerts stored after the conversion are counted in the new rollup too. */
-    assert_int_equal(store_feed(w, f->lines, NALERTS / 2, NALERTS, 101), NALERTS - NALERTS / 2);
-    tld_store_close(w);
-    r = store_open(old.path, true);
-    rule_histogram_is_right(f, r, NALERTS);
-    tld_store_close(r);
-    store_tmp_remove(&old);
-}
-
 /* Top agents and top MITRE techniques over a range whose ends fall inside minutes and hours, and
  * a contains search over it, checked against the model of the first `stored` alerts. */
 static void top_values_are_right(struct fixture *f, struct tld_store *s, unsigned stored)
@@ -181,11 +150,11 @@ static void top_values_are_right(struct fixture *f, struct tld_store *s, unsigne
     tld_query_free(q);
 }
 
-/* A store of schema 3: a reader reads it as it is (no per-value rollups), its writer converts
- * it to schema 4, and both answer alike. */
-static void schema3_read_then_converted(void **state)
+/* A store of an older schema (made by `downgrade`): a reader reads it as it is (without the
+ * rollups that schema lacks), its writer converts it to schema 4, and all answer alike, before
+ * and after alerts stored since the conversion. */
+static void read_then_converted(struct fixture *f, const char *downgrade, int version)
 {
-    struct fixture *f = *state;
     struct store_tmp old;
     store_tmp_make(&old);
     struct tld_store *w = store_open(old.path, false);
@@ -193,13 +162,14 @@ static void schema3_read_then_converted(void **state)
     tld_store_close(w);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(old.path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, to_schema3, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, downgrade, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    assert_int_equal(user_version(old.path), version);
     struct tld_store *r = store_open(old.path, true);
     top_values_are_right(f, r, NALERTS / 2);
     rule_histogram_is_right(f, r, NALERTS / 2);
     tld_store_close(r);
-    assert_int_equal(user_version(old.path), 3);
+    assert_int_equal(user_version(old.path), version);
     w = store_open(old.path, false);
     assert_int_equal(user_version(old.path), 4);
     top_values_are_right(f, w, NALERTS / 2);
@@ -211,6 +181,17 @@ static void schema3_read_then_converted(void **state)
     rule_histogram_is_right(f, r, NALERTS);
     tld_store_close(r);
     store_tmp_remove(&old);
+}
+
+/* Schema 2 (no rule ids in the per-minute rollup) and schema 3 (no per-value rollups). */
+static void schema2_read_then_converted(void **state)
+{
+    read_then_converted(*state, to_schema2, 2);
+}
+
+static void schema3_read_then_converted(void **state)
+{
+    read_then_converted(*state, to_schema3, 3);
 }
 
 int main(void)
