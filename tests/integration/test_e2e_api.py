@@ -167,8 +167,9 @@ def test_use_cases_through_the_api(mission):
 
 
 # The same views in the dashboard, in Chromium through tests/web/harness.mjs: Threat Hunting's
-# hit counts and first row (the agent, the rule) for the two queries, the Docker page's events
-# and top action for test-container, all as the API counts them, with no console error.
+# hit counts and first row (the agent, the rule) for the two queries, that row's document (its
+# JSON view is the stored alert byte for byte), the Docker page's events and top 5 actions for
+# test-container, all as the API counts them, with no console error.
 BROWSER = """
 import assert from 'node:assert/strict';
 import { hits, launch, login, newPage } from '%s';
@@ -193,6 +194,11 @@ try {
     assert.equal(await hits(page), n, q);
     const row = await page.getByTestId('row').first().textContent();
     assert.match(row, new RegExp('Ubuntu22.*' + q.replace(/\\D/g, '') + '$'), q);
+    await page.getByTestId('open-doc').first().click();
+    await page.getByTestId('json-tab').click();
+    const shown = await page.getByTestId('doc-json').textContent();
+    assert.equal(shown, want.stored[JSON.parse(shown).id], q + ': the document is the stored alert');
+    await page.getByTestId('close-doc').click();
   }
   const q = encodeURIComponent(want.docker.q);
   await page.goto(stack.url + 'docker?tab=events&from=now-1h&q=' + q);
@@ -220,14 +226,18 @@ def test_use_cases_in_the_dashboard(mission):
     if not browser_ready():
         pytest.skip("no web/dist, web/node_modules/playwright-core (make web), node or chromium")
     tok = api.login()
-    hunting = {q: len(search(api, tok, q)) for q in ("rule.id:(87903)", "rule.id:(31103)")}
+    found = {q: search(api, tok, q) for q in ("rule.id:(87903)", "rule.id:(31103)")}
+    hunting = {q: len(items) for q, items in found.items()}
+    stored = {json.loads(it)["id"]: it.decode() for items in found.values() for it in items}
     q = f'data.docker.Actor.Attributes.name:"{usecases.NAME}"'
     st, doc = api.json("GET", "/alerts/terms", token=tok,
-                       params={"field": "data.docker.Action", "q": q, "size": "1"})
+                       params={"field": "data.docker.Action", "q": q, "size": "5"})
     assert st == 200, doc
+    top = [t["value"] for t in doc["data"]["affected_items"]]
+    assert {"create", "start", "pause", "unpause", "stop"} & set(top), top
     want = {"url": f"https://127.0.0.1:{api.port}/app/", "password": api.admin_password,
-            "hunting": hunting, "docker": {"q": q, "n": len(search(api, tok, q)),
-                                           "top": [doc["data"]["affected_items"][0]["value"]]}}
+            "hunting": hunting, "stored": stored,
+            "docker": {"q": q, "n": len(search(api, tok, q)), "top": top}}
     harness = "file://" + os.path.join(REPO, "tests", "web", "harness.mjs")
     r = subprocess.run(["node", "--input-type=module", "-e", BROWSER % harness], cwd=REPO,
                        env={**os.environ, "TLD_E2E": json.dumps(want)}, stdout=subprocess.PIPE,
