@@ -18,7 +18,7 @@ const cfg = JSON.parse(process.env.TLD_DASH_BENCH);
 const DOCS_PER_RUN = 5;
 const WAIT_MS = 120e3;
 // The timeline and the sampled JavaScript profile, as DevTools' Performance panel records them.
-const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink.user_timing', 'loading', 'netlog'];
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'blink.user_timing', 'loading'];
 
 // A wait in the page that gives up after WAIT_MS, saying what the page shows.
 async function within(page, promise, what) {

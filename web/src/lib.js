@@ -25,6 +25,7 @@ export function memo(Draw) {
   }
   return Memo;
 }
+
 export const BASE = '/app';
 
 // ---- the URL -----------------------------------------------------------------------------------
